@@ -1,0 +1,55 @@
+# The two commands a newcomer needs: `make run` and `make test`. See README.md.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: run test lint format migrate seed worker beat bench clean help
+
+help:
+	@echo "make run    - install, migrate, load demo data and serve on http://$(HOST):$(PORT)"
+	@echo "make test   - run the whole test suite"
+	@echo "make lint   - ruff and the import-linter contracts"
+	@echo "make bench  - list the benchmarks (see bench/README.md)"
+
+$(VENV)/.installed: requirements/base.txt requirements/dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements/dev.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+migrate: venv
+	$(PY) manage.py migrate --no-input
+
+seed: migrate
+	$(PY) manage.py seed_demo
+
+run: seed
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+worker: venv
+	$(VENV)/bin/celery -A marketplace worker --loglevel=INFO
+
+beat: venv
+	$(VENV)/bin/celery -A marketplace beat --loglevel=INFO
+
+test: venv
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
+
+format: venv
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+bench: venv
+	@cat bench/README.md
+
+clean:
+	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache .ruff_cache

@@ -1,0 +1,195 @@
+"""Categories, canonical products, suppliers' offers for them, and volume tiers.
+
+A product is the canonical item (one anti-embolism stocking, thigh length, size M); an offer is
+one supplier's terms for it. The price a buyer pays is computed by `catalogue.strategy`, never
+stored: `pack_price` here is the supplier's list price excluding VAT.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Lower, Round
+
+from organisations.models import Organisation, OrganisationKind
+
+CATEGORY_SEPARATOR = " > "
+
+
+class Category(models.Model):
+    """A node in the category tree. `path` is the full name, e.g. 'Clinical consumables > Hosiery'."""
+
+    name = models.CharField(max_length=100)
+    slug = models.SlugField(max_length=120, unique=True)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    path = models.CharField(max_length=500, unique=True, editable=False)
+    depth = models.PositiveSmallIntegerField(default=0, editable=False)
+    description = models.TextField(blank=True)
+    # Attribute names products in this category describe themselves by (e.g. size, length).
+    attribute_names = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["path"]
+        verbose_name_plural = "categories"
+        constraints = [
+            models.UniqueConstraint(fields=["parent", "name"], name="category_unique_name_in_parent"),
+        ]
+
+    def __str__(self) -> str:
+        return self.path
+
+    def save(self, *args, **kwargs) -> None:
+        if self.parent_id:
+            self.path = f"{self.parent.path}{CATEGORY_SEPARATOR}{self.name}"
+            self.depth = self.parent.depth + 1
+        else:
+            self.path = self.name
+            self.depth = 0
+        super().save(*args, **kwargs)
+
+
+class Product(models.Model):
+    """The canonical item that offers from different suppliers are matched to."""
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=220, unique=True)
+    description = models.TextField(blank=True)
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="products")
+    manufacturer = models.CharField(max_length=200, blank=True)
+    manufacturer_part_number = models.CharField(max_length=100, blank=True)
+    # GTINs are stored as 14 digits (GTIN-8/12/13 left-padded with zeros) so that they match.
+    gtin = models.CharField("GTIN", max_length=14, unique=True, null=True, blank=True)
+    npc = models.CharField("NPC code", max_length=10, unique=True, null=True, blank=True)
+    unit_of_measure = models.CharField(max_length=30, default="each")
+    units_per_pack = models.PositiveIntegerField(default=1)
+    attributes = models.JSONField(default=dict, blank=True)
+    image = models.ForeignKey(
+        "wagtailimages.Image", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("manufacturer"),
+                "manufacturer_part_number",
+                condition=~Q(manufacturer_part_number="") & ~Q(manufacturer=""),
+                name="product_unique_manufacturer_part",
+            ),
+            models.CheckConstraint(
+                name="product_units_per_pack_positive", condition=Q(units_per_pack__gte=1)
+            ),
+            models.CheckConstraint(
+                name="product_gtin_14_digits", condition=Q(gtin__isnull=True) | Q(gtin__regex=r"^[0-9]{14}$")
+            ),
+        ]
+        indexes = [models.Index(fields=["category", "is_active"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class StockStatus(models.TextChoices):
+    IN_STOCK = "in_stock", "In stock"
+    LOW_STOCK = "low_stock", "Low stock"
+    OUT_OF_STOCK = "out_of_stock", "Out of stock"
+    MADE_TO_ORDER = "made_to_order", "Made to order"
+
+
+class OfferStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    PENDING = "pending", "Pending moderation"
+    LIVE = "live", "Live"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+
+
+class VatRate(models.TextChoices):
+    ZERO = "0", "0%"
+    REDUCED = "5", "5%"
+    STANDARD = "20", "20%"
+
+
+class Offer(models.Model):
+    """One supplier's terms for one product."""
+
+    supplier = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="offers",
+        limit_choices_to={"kind": OrganisationKind.SUPPLIER},
+    )
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="offers")
+    supplier_sku = models.CharField("supplier SKU", max_length=64)
+    pack_price = models.DecimalField(
+        max_digits=14, decimal_places=2, help_text="GBP per pack, excluding VAT."
+    )
+    vat_rate = models.DecimalField(max_digits=4, decimal_places=2, default=Decimal("20"))
+    units_per_pack = models.PositiveIntegerField(default=1)
+    # Derived for sorting and filtering only; the price a buyer pays comes from catalogue.strategy.
+    unit_price = models.GeneratedField(
+        expression=Round(F("pack_price") / F("units_per_pack"), 4),
+        output_field=models.DecimalField(max_digits=18, decimal_places=4),
+        db_persist=True,
+    )
+    lead_time_days = models.PositiveIntegerField(null=True, blank=True)
+    min_order_packs = models.PositiveIntegerField(default=1)
+    stock_status = models.CharField(max_length=20, choices=StockStatus.choices, default=StockStatus.IN_STOCK)
+    valid_from = models.DateField(null=True, blank=True)
+    valid_to = models.DateField(null=True, blank=True)
+    patient_eligible = models.BooleanField(default=False)
+    status = models.CharField(
+        max_length=20, choices=OfferStatus.choices, default=OfferStatus.DRAFT, db_index=True
+    )
+    # Changes to a live offer from an untrusted supplier wait here for moderation; the live terms stay.
+    pending_changes = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["product_id", "pack_price", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["supplier", "supplier_sku"], name="offer_unique_supplier_sku"),
+            models.CheckConstraint(name="offer_pack_price_positive", condition=Q(pack_price__gt=0)),
+            models.CheckConstraint(name="offer_vat_rate_valid", condition=Q(vat_rate__in=[0, 5, 20])),
+            models.CheckConstraint(name="offer_units_per_pack_positive", condition=Q(units_per_pack__gte=1)),
+            models.CheckConstraint(name="offer_min_order_positive", condition=Q(min_order_packs__gte=1)),
+            models.CheckConstraint(
+                name="offer_validity_ordered",
+                condition=Q(valid_from__isnull=True)
+                | Q(valid_to__isnull=True)
+                | Q(valid_to__gte=F("valid_from")),
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["product", "status"]),
+            models.Index(fields=["supplier", "status"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.supplier_sku}: {self.product} from {self.supplier}"
+
+
+class VolumeTier(models.Model):
+    """Buy at least `min_packs` packs and each pack costs `pack_price` (excluding VAT)."""
+
+    offer = models.ForeignKey(Offer, on_delete=models.CASCADE, related_name="tiers")
+    min_packs = models.PositiveIntegerField()
+    pack_price = models.DecimalField(max_digits=14, decimal_places=2)
+
+    class Meta:
+        ordering = ["offer_id", "min_packs"]
+        constraints = [
+            models.UniqueConstraint(fields=["offer", "min_packs"], name="tier_unique_min_packs"),
+            models.CheckConstraint(name="tier_min_packs_above_one", condition=Q(min_packs__gte=2)),
+            models.CheckConstraint(name="tier_pack_price_positive", condition=Q(pack_price__gt=0)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.min_packs}+ packs at £{self.pack_price}"

@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class AuditEventQuerySet(models.QuerySet):
+    """Append-only: bulk updates and deletes are refused here and by a database trigger."""
+
+    def update(self, **kwargs):  # type: ignore[override]
+        raise PermissionError("Audit events cannot be changed.")
+
+    def delete(self):  # type: ignore[override]
+        raise PermissionError("Audit events cannot be deleted.")
+
+
+class AuditEvent(models.Model):
+    """A security- or money-relevant event. Appended by `common.audit.record`, never edited."""
+
+    class Kind(models.TextChoices):
+        SIGN_IN = "sign_in", "Signed in"
+        SIGN_IN_FAILED = "sign_in_failed", "Failed sign-in"
+        SIGN_OUT = "sign_out", "Signed out"
+        LOCKED_OUT = "locked_out", "Locked out"
+        ACCESS_DENIED = "access_denied", "Access denied"
+        PASSWORD_RESET = "password_reset", "Password reset"
+        MEMBERSHIP_CHANGED = "membership_changed", "Membership changed"
+        OFFER_MODERATED = "offer_moderated", "Offer moderated"
+        FILE_IMPORTED = "file_imported", "File imported"
+        APPROVAL = "approval", "Approval"
+        TRANSFER = "transfer", "Money transfer"
+
+    occurred_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    kind = models.CharField(max_length=40, choices=Kind.choices, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # A snapshot, so the record reads the same if the user is later renamed.
+    actor_identifier = models.CharField(max_length=254, blank=True)
+    organisation_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    subject = models.CharField(max_length=200, blank=True, help_text="What the event concerns, e.g. offer:42")
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.get_kind_display()} {self.actor_identifier}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None:
+            raise PermissionError("Audit events cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("Audit events cannot be deleted.")
+
+
+class ImportJob(models.Model):
+    """One uploaded file on its way through validation and import (catalogue, purchase history, ...).
+
+    The owning app runs the import; this row carries the progress that pages and the API show.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        VALIDATING = "validating", "Checking"
+        APPLYING = "applying", "Importing"
+        SUCCEEDED = "succeeded", "Imported"
+        REJECTED = "rejected", "Rejected: nothing applied"
+        FAILED = "failed", "Failed: nothing applied"
+
+    FINISHED = (Status.SUCCEEDED, Status.REJECTED, Status.FAILED)
+
+    kind = models.CharField(max_length=40, db_index=True)
+    organisation_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    file = models.FileField(upload_to="imports/%Y/%m/")
+    original_name = models.CharField(max_length=255)
+    sha256 = models.CharField(max_length=64, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    total_rows = models.PositiveIntegerField(default=0)
+    processed_rows = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+    summary = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} import {self.pk} ({self.get_status_display()})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in self.FINISHED
+
+    @property
+    def percent(self) -> int:
+        if self.is_finished:
+            return 100
+        if not self.total_rows:
+            return 0
+        return min(100, int(100 * self.processed_rows / self.total_rows))

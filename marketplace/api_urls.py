@@ -1,0 +1,13 @@
+"""The REST API under /api/v1/: each app contributes its routes through its own api_urls module."""
+
+from django.urls import include, path
+
+from marketplace import api_views
+
+urlpatterns = [
+    path("", api_views.api_root, name="api-root"),
+    path("auth/token/", api_views.ObtainTokenView.as_view(), name="api-token"),
+    path("", include("catalogue.api_urls")),
+    path("", include("search.api_urls")),
+    path("", include("pricing.api_urls")),
+]

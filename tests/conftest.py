@@ -1,0 +1,38 @@
+"""Shared fixtures. Factories live in tests/<app>/factories.py."""
+
+from __future__ import annotations
+
+import pytest
+
+from marketplace.celery import app as celery_app
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _celery_eager_by_default():
+    """Tasks run in-process unless a test starts a real worker (see tests/marketplace/test_celery.py)."""
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = previous
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(settings):
+    """Each test sees an empty cache, on Redis too (its own key prefix)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def password() -> str:
+    return PASSWORD
