@@ -1,0 +1,171 @@
+"""The life of an uploaded file: stored, checked whole, applied in one transaction, or rejected.
+
+An app supplies an `Importer` (its columns, how to check every row, how to apply the checked
+rows); this module runs it the same way for every kind of file, so that uploads behave alike:
+every problem is listed by row and column, nothing is written unless all rows are right, and
+progress is visible while a long import runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import IO, Any, Protocol
+
+from django.core.cache import cache
+from django.core.files.base import File
+from django.db import transaction
+from django.utils import timezone
+
+from common.errors import FileRejected, RowError
+from common.models import ImportJob
+from common.tabular import Column, Table
+
+logger = logging.getLogger(__name__)
+
+MAX_LISTED_ERRORS = 1000
+# Progress lives in the cache because the import's own transaction hides its writes until commit.
+PROGRESS_KEY = "import-job:{id}:processed"
+PROGRESS_EVERY = 500
+
+Progress = Callable[[int], None]
+
+
+class Importer(Protocol):
+    """What an app provides to import one kind of file."""
+
+    kind: str
+    columns: tuple[Column, ...]
+
+    def check(self, *, table: Table, job: ImportJob, progress: Progress) -> tuple[list[RowError], Any]:
+        """Read and check every row; return the problems and the checked rows (applied if none)."""
+
+    def apply(self, *, checked: Any, job: ImportJob, progress: Progress) -> dict:
+        """Write the checked rows (inside the caller's transaction); return a summary for the user."""
+
+
+@dataclass(frozen=True)
+class UploadedFile:
+    name: str
+    content: IO[bytes]
+
+
+def _sha256(fileobj: IO[bytes]) -> str:
+    digest = hashlib.sha256()
+    fileobj.seek(0)
+    for chunk in iter(lambda: fileobj.read(1 << 20), b""):
+        digest.update(chunk)
+    fileobj.seek(0)
+    return digest.hexdigest()
+
+
+def import_job_create(
+    *, kind: str, upload: UploadedFile, organisation_id: int | None, created_by: Any
+) -> ImportJob:
+    """Store the file and a queued job for it."""
+    job = ImportJob(
+        kind=kind,
+        organisation_id=organisation_id,
+        created_by=created_by if getattr(created_by, "is_authenticated", False) else None,
+        original_name=upload.name[:255],
+        sha256=_sha256(upload.content),
+    )
+    job.file.save(upload.name, File(upload.content), save=False)
+    job.save()
+    return job
+
+
+def import_job_progress(job: ImportJob) -> int:
+    """Rows processed so far, as the running import reports them."""
+    if job.is_finished:
+        return job.processed_rows
+    cached = cache.get(PROGRESS_KEY.format(id=job.pk))
+    return int(cached) if cached is not None else job.processed_rows
+
+
+def _progress_reporter(job: ImportJob) -> Progress:
+    key = PROGRESS_KEY.format(id=job.pk)
+
+    def report(processed: int) -> None:
+        if processed % PROGRESS_EVERY == 0:
+            cache.set(key, processed, timeout=60 * 60)
+
+    return report
+
+
+def _set_status(job: ImportJob, **fields: Any) -> None:
+    for name, value in fields.items():
+        setattr(job, name, value)
+    ImportJob.objects.filter(pk=job.pk).update(**fields)
+
+
+def _count_rows(importer: Importer, job: ImportJob) -> int:
+    with job.file.open("rb") as fileobj:
+        table = Table(fileobj, name=job.original_name, columns=importer.columns)
+        return sum(1 for _ in table.rows())
+
+
+def import_job_run(*, job_id: int, importer: Importer) -> ImportJob:
+    """Check the job's file whole and apply it in one transaction, or record every problem.
+
+    Safe to call again for a finished job (a retried task): it returns the job unchanged.
+    """
+    job = ImportJob.objects.get(pk=job_id)
+    if job.is_finished:
+        return job
+    progress = _progress_reporter(job)
+    _set_status(job, status=ImportJob.Status.VALIDATING, started_at=timezone.now())
+    try:
+        total = _count_rows(importer, job)
+        _set_status(job, total_rows=total)
+        with job.file.open("rb") as fileobj:
+            table = Table(fileobj, name=job.original_name, columns=importer.columns)
+            errors, checked = importer.check(table=table, job=job, progress=progress)
+        if errors:
+            raise FileRejected(errors)
+        _set_status(job, status=ImportJob.Status.APPLYING)
+        with transaction.atomic():
+            summary = importer.apply(checked=checked, job=job, progress=progress)
+    except FileRejected as rejected:
+        _set_status(
+            job,
+            status=ImportJob.Status.REJECTED,
+            errors=errors_as_json(rejected.errors),
+            summary={"problems": len(rejected.errors)},
+            finished_at=timezone.now(),
+        )
+        return job
+    except Exception:
+        logger.exception("Import job %s failed", job.pk)
+        _set_status(
+            job,
+            status=ImportJob.Status.FAILED,
+            errors=[
+                {"row": 0, "column": "", "message": "The import failed unexpectedly; nothing was applied."}
+            ],
+            finished_at=timezone.now(),
+        )
+        raise
+    _set_status(
+        job,
+        status=ImportJob.Status.SUCCEEDED,
+        processed_rows=job.total_rows,
+        summary=summary,
+        finished_at=timezone.now(),
+    )
+    cache.delete(PROGRESS_KEY.format(id=job.pk))
+    return job
+
+
+def errors_as_json(errors: Iterable[RowError]) -> list[dict]:
+    listed = []
+    for count, error in enumerate(sorted(errors, key=lambda e: (e.row, e.column)), start=1):
+        if count > MAX_LISTED_ERRORS:
+            listed.append(
+                {"row": 0, "column": "", "message": "More problems were found; fix these and upload again."}
+            )
+            break
+        listed.append({"row": error.row, "column": error.column, "message": error.message})
+    return listed
