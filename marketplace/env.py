@@ -78,7 +78,8 @@ def database_config(name: str, default_sqlite_path: str) -> dict:
         }
     parts = urlsplit(url)
     if parts.scheme == "sqlite":
-        path = parts.path.lstrip("/") if parts.netloc == "" and parts.path.startswith("//") else parts.path
+        # sqlite:///relative.db and sqlite:////absolute/path.db, as dj-database-url reads them.
+        path = parts.path[1:] if parts.path.startswith("/") else parts.path
         return {"ENGINE": "django.db.backends.sqlite3", "NAME": path or default_sqlite_path}
     database = parts.path.lstrip("/")
     if not database:

@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_filters",
     "axes",
     # Django.
@@ -134,6 +135,9 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.read_int("AXES_COOLOFF_MINUTES", 30))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "organisations/locked_out.html"
+AXES_HTTP_RESPONSE_CODE = 429
+# Email addresses are case-insensitive, so failures count per lower-cased address.
+AXES_USERNAME_CALLABLE = "organisations.auth.axes_username"
 AXES_VERBOSE = False
 
 LANGUAGE_CODE = "en-gb"
@@ -238,6 +242,8 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "COERCE_DECIMAL_TO_STRING": True,
     "EXCEPTION_HANDLER": "marketplace.api.exception_handler",
+    # Views opt in with `throttle_scope`; the token endpoint slows down password guessing.
+    "DEFAULT_THROTTLE_RATES": {"auth-token": env.read("API_TOKEN_THROTTLE_RATE", "10/minute")},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "NHS Marketplace API",
@@ -247,6 +253,10 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "PREPROCESSING_HOOKS": ["marketplace.api.only_public_api"],
+    # Swagger UI's files come from drf-spectacular-sidecar, served by us: no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # Production hardening: on whenever DEBUG is off (check --deploy passes).
@@ -275,5 +285,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # Axes logs every sign-in at INFO; failures and lockouts still show as WARNING.
+        "axes": {"level": "WARNING"},
+    },
 }
