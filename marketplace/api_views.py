@@ -13,6 +13,9 @@ from rest_framework.reverse import reverse
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from common import audit
+from common.models import AuditEvent
+
 # The same words as the sign-in page: never say whether the email or the password was wrong.
 INVALID_LOGIN = "Enter a correct email address and password."
 
@@ -87,5 +90,8 @@ class ObtainTokenView(APIView):
     def post(self, request: Request) -> Response:
         serializer = TokenRequestSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
-        token, _ = Token.objects.get_or_create(user=serializer.validated_data["user"])
+        user = serializer.validated_data["user"]
+        token, _ = Token.objects.get_or_create(user=user)
+        # authenticate() alone sends no user_logged_in signal: record the sign-in here.
+        audit.record(kind=AuditEvent.Kind.SIGN_IN, actor=user, subject="api-token", request=request._request)
         return Response({"token": token.key})

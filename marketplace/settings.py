@@ -34,7 +34,7 @@ for _origin in CSRF_TRUSTED_ORIGINS:
             f"CSRF_TRUSTED_ORIGINS entries must start with http:// or https://: {_origin!r}."
         )
 
-SITE_URL = env.read("SITE_URL", "http://127.0.0.1:8000")
+SITE_URL = env.read_url("SITE_URL", ("http", "https")) or "http://127.0.0.1:8000"
 
 INSTALLED_APPS = [
     # Our apps, top layer first (see ARCHITECTURE.md).
@@ -125,7 +125,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "organisations:sign-in"
-LOGIN_REDIRECT_URL = "marketplace:start"
+LOGIN_REDIRECT_URL = "start"
 LOGOUT_REDIRECT_URL = "/"
 
 # Lock an account out after repeated failed sign-ins (django-axes).
@@ -208,6 +208,16 @@ STRIPE_PUBLISHABLE_KEY = env.read("STRIPE_PUBLISHABLE_KEY")
 STRIPE_WEBHOOK_SECRET = env.read("STRIPE_WEBHOOK_SECRET")
 if STRIPE_SECRET_KEY and not STRIPE_SECRET_KEY.startswith(("sk_", "rk_")):
     raise ImproperlyConfigured("STRIPE_SECRET_KEY must start with sk_ or rk_.")
+if STRIPE_PUBLISHABLE_KEY and not STRIPE_PUBLISHABLE_KEY.startswith("pk_"):
+    raise ImproperlyConfigured("STRIPE_PUBLISHABLE_KEY must start with pk_.")
+if (
+    STRIPE_SECRET_KEY
+    and STRIPE_PUBLISHABLE_KEY
+    and ("_test_" in STRIPE_SECRET_KEY) != ("_test_" in STRIPE_PUBLISHABLE_KEY)
+):
+    raise ImproperlyConfigured(
+        "STRIPE_SECRET_KEY and STRIPE_PUBLISHABLE_KEY must both be test keys or both live."
+    )
 if STRIPE_WEBHOOK_SECRET and not STRIPE_WEBHOOK_SECRET.startswith("whsec_"):
     raise ImproperlyConfigured("STRIPE_WEBHOOK_SECRET must start with whsec_.")
 
@@ -274,7 +284,7 @@ if not DEBUG:
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = 60 * 60 * 8
 
-LOG_LEVEL = env.read("LOG_LEVEL", "INFO")
+LOG_LEVEL = (env.read("LOG_LEVEL") or "INFO").upper()
 if LOG_LEVEL not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
     raise ImproperlyConfigured(
         f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, not {LOG_LEVEL!r}."
