@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import runpy
 import secrets
 import subprocess
@@ -133,3 +134,11 @@ def test_check_deploy_is_clean_with_production_settings():
     result = _manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_the_env_example_lists_every_variable_the_settings_read():
+    read = set(re.findall(r'env\.(?:read\w*|database_config)\("([A-Z_]+)"', SETTINGS_FILE.read_text()))
+    read |= set(re.findall(r'read_int\("([A-Z_]+)"', (ROOT / "marketplace" / "env.py").read_text()))
+    example = (ROOT / "infra" / ".env.example").read_text()
+    listed = set(re.findall(r"^([A-Z_]+)=", example, flags=re.MULTILINE))
+    assert read - listed == set()
