@@ -50,7 +50,7 @@ INSTALLED_APPS = [
     "wagtail.contrib.settings",
     "wagtail.embeds",
     "wagtail.sites",
-    "wagtail.users",
+    "organisations.backoffice_apps.BackOfficeUsersConfig",  # wagtail.users, with full-name forms
     "wagtail.snippets",
     "wagtail.documents",
     "wagtail.images",

@@ -33,7 +33,7 @@ urlpatterns = [
     ),
     path(
         "reset/<uidb64>/<token>/",
-        auth_views.PasswordResetConfirmView.as_view(
+        views.AuditedPasswordResetConfirmView.as_view(
             template_name="organisations/password_reset_confirm.html",
             form_class=NHSSetPasswordForm,
             success_url=reverse_lazy("organisations:password-reset-complete"),

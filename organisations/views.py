@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -60,3 +61,14 @@ def membership_list(request: HttpRequest, pk: int) -> HttpResponse:
             "memberships": selectors.members_of(organisation=organisation),
         },
     )
+
+
+class AuditedPasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """Setting a new password from an emailed link is a security event: it goes to the audit log."""
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        audit.record(
+            kind=AuditEvent.Kind.PASSWORD_RESET, actor=form.user, subject="password", request=self.request
+        )
+        return response

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from common.models import AuditEvent
-from organisations.models import Membership, Region, Role
+from organisations.models import Membership, Region, Role, User
 from tests.organisations.factories import (
     PatientProfileFactory,
     SupplierFactory,
@@ -81,3 +81,28 @@ def test_people_without_staff_rights_cannot_open_the_back_office(client):
     response = client.get("/cms/organisations/")
     assert response.status_code == 302
     assert "/cms/login/" in response["Location"]
+
+
+def test_staff_create_and_rename_a_user_with_one_full_name(client, staff):
+    created = client.post(
+        "/cms/users/new/",
+        {
+            "email": "new.person@leeds.example",
+            "first_name": "Nia",
+            "last_name": "Okafor Smith",
+            "password1": "a-long-passphrase-1",
+            "password2": "a-long-passphrase-1",
+            "is_active": "on",
+        },
+    )
+    assert created.status_code == 302
+    person = User.objects.get(email="new.person@leeds.example")
+    assert person.full_name == "Nia Okafor Smith"
+    edit = client.get(f"/cms/users/edit/{person.pk}/")
+    assert 'value="Okafor Smith"' in edit.content.decode()
+    client.post(
+        f"/cms/users/edit/{person.pk}/",
+        {"email": "new.person@leeds.example", "first_name": "Nia", "last_name": "Okafor", "is_active": "on"},
+    )
+    person.refresh_from_db()
+    assert person.full_name == "Nia Okafor"

@@ -57,6 +57,7 @@ def test_wrong_details_say_so_without_saying_which_part(client, email, attempt):
     page = response.content.decode()
     assert WRONG in page
     assert "There is a problem" in page
+    assert f'<a href="#id_username">{WRONG}</a>' in page  # the summary leads to the first field
     assert "Unknown" not in page and "not registered" not in page
     assert not response.wsgi_request.user.is_authenticated
     failed = events(AuditEvent.Kind.SIGN_IN_FAILED).get()
@@ -132,6 +133,7 @@ def test_password_reset_sends_a_link_that_sets_a_new_password(client):
         {"new_password1": "a-new-long-passphrase", "new_password2": "a-new-long-passphrase"},
     )
     assert done.status_code == 302
+    assert events(AuditEvent.Kind.PASSWORD_RESET).get().actor.email == "beth@leeds.example"
     assert sign_in(client, "beth@leeds.example", "a-new-long-passphrase").status_code == 302
 
 
