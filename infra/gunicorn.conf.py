@@ -3,11 +3,12 @@
 import multiprocessing
 import os
 
-bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
+bind = f"0.0.0.0:{os.environ.get('PORT') or '8000'}"
 # Two workers per core plus one is gunicorn's rule of thumb; capped so small hosts are not overcommitted.
-workers = int(os.environ.get("WEB_CONCURRENCY", min(2 * multiprocessing.cpu_count() + 1, 9)))
-threads = int(os.environ.get("GUNICORN_THREADS", "2"))
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
+# Blank values (NAME= in an env file) mean the default.
+workers = int(os.environ.get("WEB_CONCURRENCY") or min(2 * multiprocessing.cpu_count() + 1, 9))
+threads = int(os.environ.get("GUNICORN_THREADS") or 2)
+timeout = int(os.environ.get("GUNICORN_TIMEOUT") or 60)
 graceful_timeout = 30
 keepalive = 5
 # Recycle workers now and then so a slow leak never grows without bound.
@@ -17,6 +18,6 @@ max_requests_jitter = 100
 worker_tmp_dir = "/dev/shm"  # noqa: S108  (gunicorn docs advise it in containers)
 accesslog = "-"
 errorlog = "-"
-loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+loglevel = (os.environ.get("LOG_LEVEL") or "info").lower()
 # The load balancer in front sets X-Forwarded-Proto; settings trust it (SECURE_PROXY_SSL_HEADER).
-forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "*")
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS") or "*"

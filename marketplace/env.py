@@ -16,8 +16,9 @@ _FALSE = {"0", "false", "no", "off", ""}
 
 
 def read(name: str, default: str | None = None) -> str | None:
+    """The stripped value; unset or blank (`NAME=` in an env file) gives the default."""
     value = os.environ.get(name)
-    if value is None:
+    if value is None or not value.strip():
         return default
     return value.strip()
 

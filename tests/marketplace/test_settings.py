@@ -142,3 +142,23 @@ def test_the_env_example_lists_every_variable_the_settings_read():
     example = (ROOT / "infra" / ".env.example").read_text()
     listed = set(re.findall(r"^([A-Z_]+)=", example, flags=re.MULTILINE))
     assert read - listed == set()
+
+
+def test_a_blank_value_means_the_default(monkeypatch):
+    # Env files list variables as NAME= when they are not used.
+    s = load_settings(
+        monkeypatch, SEARCH_BACKEND="", CELERY_BROKER_URL="", STRIPE_SECRET_KEY="", LOG_LEVEL=""
+    )
+    assert s["SEARCH_BACKEND"] == "database"
+    assert s["STRIPE_SECRET_KEY"] is None
+    assert s["LOG_LEVEL"] == "INFO"
+
+
+def test_the_env_example_itself_loads_once_a_secret_key_is_set(monkeypatch):
+    example = (ROOT / "infra" / ".env.example").read_text()
+    environ = dict(re.findall(r"^([A-Z_]+)=(.*)$", example, flags=re.MULTILINE))
+    environ["SECRET_KEY"] = PRODUCTION["SECRET_KEY"]
+    s = load_settings(monkeypatch, **environ)
+    assert s["DEBUG"] is False
+    assert s["SEARCH_BACKEND"] == "elasticsearch"
+    assert s["SECURE_REDIRECT_EXEMPT"] == [r"^healthz$"]
