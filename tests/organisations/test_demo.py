@@ -6,7 +6,7 @@ import io
 
 import nhs_number
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.forms.models import model_to_dict
 
 from common.models import AuditEvent
@@ -18,7 +18,8 @@ pytestmark = pytest.mark.django_db
 
 def seed() -> str:
     out = io.StringIO()
-    call_command("seed_demo", stdout=out)
+    # pytest-django runs with DEBUG off, as production does.
+    call_command("seed_demo", "--even-without-debug", stdout=out)
     return out.getvalue()
 
 
@@ -32,6 +33,13 @@ def snapshot() -> dict:
         "created_at": list(Organisation.objects.order_by("pk").values_list("created_at", flat=True)),
         "audit_events": AuditEvent.objects.count(),
     }
+
+
+def test_seed_demo_refuses_to_run_on_a_production_site(settings):
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="runs only with DEBUG on"):
+        call_command("seed_demo", stdout=io.StringIO())
+    assert not User.objects.exists()
 
 
 def test_seeding_twice_changes_nothing():
