@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from wagtail.blocks import StructBlockValidationError
 from wagtail.models import Page, Site
 
-from marketplace.models import ContentPage, HomePage
+from marketplace.models import CallToActionBlock, ContentPage, HomePage
 from tests.organisations.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -62,10 +63,6 @@ def test_a_content_page_renders_headings_text_and_calls_to_action(client):
 
 
 def test_a_call_to_action_needs_a_page_or_an_address_not_both():
-    from wagtail.blocks import StructBlockValidationError
-
-    from marketplace.models import CallToActionBlock
-
     block = CallToActionBlock()
     with pytest.raises(StructBlockValidationError):
         block.clean(block.to_python({"text": "Go", "page": None, "url": ""}))

@@ -8,6 +8,8 @@ import pytest
 from django.urls import reverse
 
 from organisations import demo
+from organisations.models import Organisation, Role, User
+from tests.organisations.factories import MembershipFactory, TrustFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -54,8 +56,6 @@ def demo_data():
 
 
 def test_the_expectations_cover_every_demo_user(demo_data):
-    from organisations.models import User
-
     assert set(User.objects.values_list("email", flat=True)) == set(EXPECTED)
 
 
@@ -75,8 +75,6 @@ def test_each_demo_user_signs_in_and_sees_their_sections(client, demo_data, emai
 
 
 def test_member_admins_get_a_link_to_their_members_and_buyers_do_not(client, demo_data):
-    from organisations.models import Organisation
-
     leeds = Organisation.objects.get(ods_code="RR8")
     members_url = reverse("organisations:membership-list", kwargs={"pk": leeds.pk})
     sign_in(client, "trust.admin@leeds.demo.example")
@@ -88,3 +86,15 @@ def test_member_admins_get_a_link_to_their_members_and_buyers_do_not(client, dem
 def test_the_staff_user_reaches_the_back_office(client, demo_data):
     sign_in(client, demo.STAFF_EMAIL)
     assert client.get("/cms/").status_code == 200
+
+
+def test_the_start_page_costs_the_same_queries_however_many_memberships(
+    client, django_assert_max_num_queries
+):
+    user = UserFactory()
+    for _ in range(6):
+        MembershipFactory(user=user, organisation=TrustFactory(), role=Role.TRUST_ADMIN)
+    client.force_login(user)
+    with django_assert_max_num_queries(6):
+        response = client.get(reverse("start"))
+    assert response.content.decode().count("<h2>Trust admin at") == 6
