@@ -7,6 +7,7 @@ from marketplace import api_views
 urlpatterns = [
     path("", api_views.api_root, name="api-root"),
     path("auth/token/", api_views.ObtainTokenView.as_view(), name="api-token"),
+    path("", include("organisations.api_urls")),
     path("", include("catalogue.api_urls")),
     path("", include("search.api_urls")),
     path("", include("pricing.api_urls")),

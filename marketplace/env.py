@@ -16,8 +16,9 @@ _FALSE = {"0", "false", "no", "off", ""}
 
 
 def read(name: str, default: str | None = None) -> str | None:
+    """The stripped value; unset or blank (`NAME=` in an env file) gives the default."""
     value = os.environ.get(name)
-    if value is None:
+    if value is None or not value.strip():
         return default
     return value.strip()
 
@@ -78,7 +79,8 @@ def database_config(name: str, default_sqlite_path: str) -> dict:
         }
     parts = urlsplit(url)
     if parts.scheme == "sqlite":
-        path = parts.path.lstrip("/") if parts.netloc == "" and parts.path.startswith("//") else parts.path
+        # sqlite:///relative.db and sqlite:////absolute/path.db, as dj-database-url reads them.
+        path = parts.path[1:] if parts.path.startswith("/") else parts.path
         return {"ENGINE": "django.db.backends.sqlite3", "NAME": path or default_sqlite_path}
     database = parts.path.lstrip("/")
     if not database:

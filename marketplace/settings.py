@@ -34,7 +34,7 @@ for _origin in CSRF_TRUSTED_ORIGINS:
             f"CSRF_TRUSTED_ORIGINS entries must start with http:// or https://: {_origin!r}."
         )
 
-SITE_URL = env.read("SITE_URL", "http://127.0.0.1:8000")
+SITE_URL = env.read_url("SITE_URL", ("http", "https")) or "http://127.0.0.1:8000"
 
 INSTALLED_APPS = [
     # Our apps, top layer first (see ARCHITECTURE.md).
@@ -50,7 +50,7 @@ INSTALLED_APPS = [
     "wagtail.contrib.settings",
     "wagtail.embeds",
     "wagtail.sites",
-    "wagtail.users",
+    "organisations.backoffice_apps.BackOfficeUsersConfig",  # wagtail.users, with full-name forms
     "wagtail.snippets",
     "wagtail.documents",
     "wagtail.images",
@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_filters",
     "axes",
     # Django.
@@ -124,7 +125,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "organisations:sign-in"
-LOGIN_REDIRECT_URL = "marketplace:start"
+LOGIN_REDIRECT_URL = "start"
 LOGOUT_REDIRECT_URL = "/"
 
 # Lock an account out after repeated failed sign-ins (django-axes).
@@ -134,6 +135,9 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.read_int("AXES_COOLOFF_MINUTES", 30))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "organisations/locked_out.html"
+AXES_HTTP_RESPONSE_CODE = 429
+# Email addresses are case-insensitive, so failures count per lower-cased address.
+AXES_USERNAME_CALLABLE = "organisations.auth.axes_username"
 AXES_VERBOSE = False
 
 LANGUAGE_CODE = "en-gb"
@@ -142,7 +146,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env.read("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env.read("MEDIA_ROOT", str(BASE_DIR / "media")))
 STORAGES = {
@@ -204,6 +208,16 @@ STRIPE_PUBLISHABLE_KEY = env.read("STRIPE_PUBLISHABLE_KEY")
 STRIPE_WEBHOOK_SECRET = env.read("STRIPE_WEBHOOK_SECRET")
 if STRIPE_SECRET_KEY and not STRIPE_SECRET_KEY.startswith(("sk_", "rk_")):
     raise ImproperlyConfigured("STRIPE_SECRET_KEY must start with sk_ or rk_.")
+if STRIPE_PUBLISHABLE_KEY and not STRIPE_PUBLISHABLE_KEY.startswith("pk_"):
+    raise ImproperlyConfigured("STRIPE_PUBLISHABLE_KEY must start with pk_.")
+if (
+    STRIPE_SECRET_KEY
+    and STRIPE_PUBLISHABLE_KEY
+    and ("_test_" in STRIPE_SECRET_KEY) != ("_test_" in STRIPE_PUBLISHABLE_KEY)
+):
+    raise ImproperlyConfigured(
+        "STRIPE_SECRET_KEY and STRIPE_PUBLISHABLE_KEY must both be test keys or both live."
+    )
 if STRIPE_WEBHOOK_SECRET and not STRIPE_WEBHOOK_SECRET.startswith("whsec_"):
     raise ImproperlyConfigured("STRIPE_WEBHOOK_SECRET must start with whsec_.")
 
@@ -238,6 +252,8 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "COERCE_DECIMAL_TO_STRING": True,
     "EXCEPTION_HANDLER": "marketplace.api.exception_handler",
+    # Views opt in with `throttle_scope`; the token endpoint slows down password guessing.
+    "DEFAULT_THROTTLE_RATES": {"auth-token": env.read("API_TOKEN_THROTTLE_RATE", "10/minute")},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "NHS Marketplace API",
@@ -247,12 +263,18 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "PREPROCESSING_HOOKS": ["marketplace.api.only_public_api"],
+    # Swagger UI's files come from drf-spectacular-sidecar, served by us: no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # Production hardening: on whenever DEBUG is off (check --deploy passes).
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.read_bool("SECURE_SSL_REDIRECT", True)
+    # Load balancers and container health checks call /healthz over plain HTTP.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env.read_int("SECURE_HSTS_SECONDS", 31536000)
@@ -264,7 +286,7 @@ if not DEBUG:
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = 60 * 60 * 8
 
-LOG_LEVEL = env.read("LOG_LEVEL", "INFO")
+LOG_LEVEL = (env.read("LOG_LEVEL") or "INFO").upper()
 if LOG_LEVEL not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
     raise ImproperlyConfigured(
         f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, not {LOG_LEVEL!r}."
@@ -275,5 +297,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # Axes logs every sign-in at INFO; failures and lockouts still show as WARNING.
+        "axes": {"level": "WARNING"},
+    },
 }

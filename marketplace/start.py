@@ -51,12 +51,37 @@ def _resolve(links: list[StartLink]) -> list[dict]:
     ]
 
 
+# Roles that see who may act for their organisation (organisations.views.membership_list).
+MEMBER_ADMIN_ROLES = {Role.TRUST_ADMIN, Role.SUPPLIER_ADMIN, Role.BUDGET_MANAGER}
+
+
+def _organisation_links(membership) -> list[dict]:
+    """Links to the pages about the member's own organisation."""
+    organisation = membership.organisation
+    links = [
+        {
+            "title": organisation.name,
+            "url": reverse("organisations:organisation-detail", kwargs={"pk": organisation.pk}),
+            "description": "Your organisation's details.",
+        }
+    ]
+    if membership.role in MEMBER_ADMIN_ROLES:
+        links.append(
+            {
+                "title": "Members",
+                "url": reverse("organisations:membership-list", kwargs={"pk": organisation.pk}),
+                "description": "Who may act for your organisation, and in which role.",
+            }
+        )
+    return links
+
+
 def start_page_for(user) -> dict:
     sections: list[StartSection] = []
     memberships = user.memberships.select_related("organisation").filter(organisation__is_active=True)
     for membership in memberships:
         organisation = membership.organisation
-        links = _resolve(LINKS_BY_ROLE.get(membership.role, []))
+        links = [*_resolve(LINKS_BY_ROLE.get(membership.role, [])), *_organisation_links(membership)]
         sections.append(StartSection(f"{membership.get_role_display()} at {organisation}", links))
     if patient_profile_for(user) is not None:
         sections.append(StartSection("Your personal health budget", _resolve(PATIENT_LINKS)))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from organisations.models import Membership, Organisation, User
-from organisations.permissions import organisation_for_user_or_404
+from organisations.models import Membership, Organisation, PatientProfile, User
+from organisations.permissions import organisation_for_user_or_404, organisations_for, patient_profile_for
 
 
 def organisation_for_member(*, user: User, organisation_id: int) -> Organisation:
@@ -14,3 +14,16 @@ def organisation_for_member(*, user: User, organisation_id: int) -> Organisation
 
 def members_of(*, organisation: Organisation) -> QuerySet[Membership]:
     return organisation.memberships.select_related("user").order_by("user__email", "role")
+
+
+def memberships_for(*, user: User) -> QuerySet[Membership]:
+    """The user's memberships of organisations they may act for (active ones), with the organisation."""
+    return (
+        Membership.objects.filter(user=user, organisation__in=organisations_for(user))
+        .select_related("organisation")
+        .order_by("organisation__name", "role")
+    )
+
+
+def patient_profile_of(*, user: User) -> PatientProfile | None:
+    return patient_profile_for(user)

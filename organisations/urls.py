@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
 from organisations import views
-from organisations.forms import SignInForm
+from organisations.forms import NHSPasswordResetForm, NHSSetPasswordForm, SignInForm
 
 app_name = "organisations"
 
@@ -19,6 +19,7 @@ urlpatterns = [
         "password-reset/",
         auth_views.PasswordResetView.as_view(
             template_name="organisations/password_reset.html",
+            form_class=NHSPasswordResetForm,
             email_template_name="organisations/email/password_reset.txt",
             subject_template_name="organisations/email/password_reset_subject.txt",
             success_url=reverse_lazy("organisations:password-reset-sent"),
@@ -32,8 +33,9 @@ urlpatterns = [
     ),
     path(
         "reset/<uidb64>/<token>/",
-        auth_views.PasswordResetConfirmView.as_view(
+        views.AuditedPasswordResetConfirmView.as_view(
             template_name="organisations/password_reset_confirm.html",
+            form_class=NHSSetPasswordForm,
             success_url=reverse_lazy("organisations:password-reset-complete"),
         ),
         name="password-reset-confirm",

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -25,15 +26,21 @@ def _organisation_or_404(request: HttpRequest, pk: int):
         raise Http404("No such organisation.") from None
 
 
+# Roles that may see who else acts for their organisation.
+MEMBER_ADMIN_ROLES = {Role.TRUST_ADMIN, Role.SUPPLIER_ADMIN, Role.BUDGET_MANAGER}
+
+
 @login_required
 def organisation_detail(request: HttpRequest, pk: int) -> HttpResponse:
     organisation = _organisation_or_404(request, pk)
+    roles = roles_for(request.user, organisation)
     return render(
         request,
         "organisations/organisation_detail.html",
         {
             "organisation": organisation,
-            "roles": roles_for(request.user, organisation),
+            "role_labels": sorted(Role(role).label for role in roles),
+            "can_see_members": bool(roles & MEMBER_ADMIN_ROLES),
         },
     )
 
@@ -41,8 +48,7 @@ def organisation_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def membership_list(request: HttpRequest, pk: int) -> HttpResponse:
     organisation = _organisation_or_404(request, pk)
-    admin_roles = {Role.TRUST_ADMIN, Role.SUPPLIER_ADMIN, Role.BUDGET_MANAGER}
-    if not roles_for(request.user, organisation) & admin_roles:
+    if not roles_for(request.user, organisation) & MEMBER_ADMIN_ROLES:
         audit.record(
             kind=AuditEvent.Kind.ACCESS_DENIED, actor=request.user, subject=f"members:{pk}", request=request
         )
@@ -55,3 +61,14 @@ def membership_list(request: HttpRequest, pk: int) -> HttpResponse:
             "memberships": selectors.members_of(organisation=organisation),
         },
     )
+
+
+class AuditedPasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """Setting a new password from an emailed link is a security event: it goes to the audit log."""
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        audit.record(
+            kind=AuditEvent.Kind.PASSWORD_RESET, actor=form.user, subject="password", request=self.request
+        )
+        return response

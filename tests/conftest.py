@@ -1,4 +1,8 @@
-"""Shared fixtures. Factories live in tests/<app>/factories.py."""
+"""Shared fixtures. Factories live in tests/<app>/factories.py.
+
+Sign users in with `client.force_login(user)`, or by posting to the sign-in page. `client.login()`
+does not work here: django-axes needs the request to count failures, and login() passes none.
+"""
 
 from __future__ import annotations
 

@@ -44,3 +44,28 @@ def test_the_database_refuses_raw_updates_and_deletes():
         ):
             cursor.execute(statement, [event.id])
     assert AuditEvent.objects.get(id=event.id).subject == ""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_transactional_tests_can_still_empty_their_database():
+    # The flush after this test must get past the append-only triggers (test databases only).
+    audit.record(kind=AuditEvent.Kind.SIGN_IN, actor_identifier="someone@example.org")
+    assert AuditEvent.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_after_a_flush_the_triggers_hold_again():
+    event = audit.record(kind=AuditEvent.Kind.SIGN_IN_FAILED, actor_identifier="someone@example.org")
+    with pytest.raises(DatabaseError, match="append-only"), connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {AuditEvent._meta.db_table} WHERE id = %s", [event.id])
+
+
+def test_only_test_databases_have_the_triggers_lifted_for_a_flush():
+    from common.management.commands.flush import is_test_database
+
+    class Production:
+        vendor = "postgresql"
+        settings_dict = {"NAME": "marketplace"}
+
+    assert not is_test_database(Production())
+    assert is_test_database(connection)

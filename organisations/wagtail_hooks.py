@@ -1,0 +1,113 @@
+"""The back office for organisations, memberships and patients, in the Wagtail admin at /cms/."""
+
+from __future__ import annotations
+
+from wagtail import hooks
+from wagtail.admin.views.generic import CreateView, DeleteView, EditView
+from wagtail.admin.viewsets.model import ModelViewSet, ModelViewSetGroup
+
+from organisations import services
+from organisations.models import Membership, Organisation, PatientProfile
+
+
+class OrganisationViewSet(ModelViewSet):
+    model = Organisation
+    icon = "group"
+    menu_label = "Organisations"
+    list_display = ["name", "kind", "ods_code", "region", "is_active"]
+    list_filter = ["kind", "region", "is_active", "is_trusted_supplier"]
+    search_fields = ["name", "ods_code", "legal_name", "companies_house_number"]
+    search_backend_name = None  # plain database lookups: ODS codes are not words
+    form_fields = [
+        "kind",
+        "name",
+        "slug",
+        "ods_code",
+        "region",
+        "legal_name",
+        "companies_house_number",
+        "vat_number",
+        "is_trusted_supplier",
+        "share_prices_by_name",
+        "is_active",
+    ]
+    copy_view_enabled = False
+
+
+class MembershipCreateView(CreateView):
+    def save_instance(self) -> Membership:
+        # Through the service: the role must fit the organisation, and the change is audited.
+        instance = self.form.instance
+        return services.membership_create(
+            user=instance.user,
+            organisation=instance.organisation,
+            role=instance.role,
+            actor=self.request.user,
+        )
+
+
+class MembershipEditView(EditView):
+    def save_instance(self) -> Membership:
+        submitted = self.form.instance
+        stored = Membership.objects.select_related("user", "organisation").get(pk=submitted.pk)
+        if (stored.user_id, stored.organisation_id) == (submitted.user_id, submitted.organisation_id):
+            return services.membership_change_role(
+                membership=stored, role=submitted.role, actor=self.request.user
+            )
+        # Another person or organisation: that is a different membership.
+        services.membership_delete(membership=stored, actor=self.request.user)
+        return services.membership_create(
+            user=submitted.user,
+            organisation=submitted.organisation,
+            role=submitted.role,
+            actor=self.request.user,
+        )
+
+
+class MembershipDeleteView(DeleteView):
+    def delete_action(self) -> None:
+        services.membership_delete(membership=self.object, actor=self.request.user)
+
+
+class MembershipViewSet(ModelViewSet):
+    model = Membership
+    icon = "user"
+    menu_label = "Memberships"
+    add_view_class = MembershipCreateView
+    edit_view_class = MembershipEditView
+    delete_view_class = MembershipDeleteView
+    list_display = ["user", "organisation", "role", "created_at"]
+    list_filter = ["role", "organisation__kind", "organisation__region"]
+    search_fields = ["user__email", "user__full_name", "organisation__name", "organisation__ods_code"]
+    search_backend_name = None
+    form_fields = ["user", "organisation", "role"]
+    copy_view_enabled = False
+
+
+class PatientProfileViewSet(ModelViewSet):
+    model = PatientProfile
+    icon = "user"
+    menu_label = "Patients"
+    list_display = ["user", "nhs_number", "date_of_birth", "commissioner"]
+    list_filter = ["commissioner"]
+    search_fields = ["user__email", "user__full_name", "nhs_number"]
+    search_backend_name = None
+    form_fields = ["user", "nhs_number", "date_of_birth", "commissioner", "care_coordinator"]
+    copy_view_enabled = False
+
+
+class OrganisationsGroup(ModelViewSetGroup):
+    menu_label = "Organisations"
+    menu_icon = "group"
+    menu_order = 200
+    # Own URL namespaces: "organisations" is the sign-in app's.
+    items = (
+        OrganisationViewSet("organisation_admin", url_prefix="organisations"),
+        MembershipViewSet("membership_admin", url_prefix="memberships"),
+        PatientProfileViewSet("patient_admin", url_prefix="patients"),
+    )
+
+
+@hooks.register("register_admin_viewset")
+def register_organisations_viewsets() -> ModelViewSetGroup:
+    return OrganisationsGroup()
