@@ -149,6 +149,8 @@ class Offer(models.Model):
     )
     # Changes to a live offer from an untrusted supplier wait here for moderation; the live terms stay.
     pending_changes = models.JSONField(null=True, blank=True)
+    # The moderator's reason when they last turned down this offer or its changes; shown to the supplier.
+    moderation_note = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
