@@ -200,10 +200,12 @@ class ProductIndex:
                     f"{other.describe()}. Check the identifiers; matching never guesses.",
                     fields=(IDENTIFIER_FIELDS[first_name], IDENTIFIER_FIELDS[name]),
                 )
+        # GTINs and NPCs come from registries, so a different one is a real disagreement; part
+        # numbers are typed freely ("MDS-1", "MDS1") and do not overrule a GTIN or NPC match.
         stored = product.keys
         disagreements = tuple(
             name
-            for name in ("gtin", "npc", "part")
+            for name in ("gtin", "npc")
             if getattr(keys, name) and getattr(stored, name) and getattr(keys, name) != getattr(stored, name)
         )
         return Match(product=product, matched_by=first_name, disagreements=disagreements)

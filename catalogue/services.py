@@ -115,9 +115,14 @@ def _unique_slug(name: str, parent: Category | None, taken: set[str]) -> str:
     return candidate
 
 
+def category_key(path: str) -> str:
+    """A path as typed, made comparable: 'clinical consumables >hosiery' finds 'Clinical ... > Hosiery'."""
+    return CATEGORY_SEPARATOR.join(part.strip() for part in path.split(">")).casefold()
+
+
 def category_paths() -> dict[str, int]:
-    """Every category's id by its path (the tree is small: one query)."""
-    return dict(Category.objects.values_list("path", "id"))
+    """Every category's id by its `category_key` (the tree is small: one query)."""
+    return {category_key(path): pk for path, pk in Category.objects.values_list("path", "id")}
 
 
 # --- The planner --------------------------------------------------------------------------------
@@ -313,7 +318,7 @@ def offers_plan(
 
     for item in items:
         data = item.data
-        category_id = categories.get(data.category_path)
+        category_id = categories.get(category_key(data.category_path))
         if category_id is None:
             errors.append(
                 PlanError(
@@ -377,6 +382,7 @@ def offers_plan(
         )
         changed = existing is None or (
             create
+            or data.supplier_sku != existing.supplier_sku
             or product.id != existing.values["product_id"]
             or tiers != existing.tiers
             or any(values[name] != existing.values[name] for name in values)
