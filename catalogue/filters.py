@@ -15,6 +15,8 @@ import django_filters
 from django import forms
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Lower
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from catalogue.models import Category, Offer, Product, StockStatus
 from catalogue.selectors import in_category_q, live_offers
@@ -40,6 +42,11 @@ def _number_input(width: int = 5) -> forms.NumberInput:
     return forms.NumberInput(attrs={"class": f"nhsuk-input nhsuk-input--width-{width}", "step": "any"})
 
 
+@extend_schema_field(OpenApiTypes.INT)
+class SupplierFilter(django_filters.ModelMultipleChoiceFilter):
+    """Suppliers by id; repeat the parameter for several."""
+
+
 class ProductSort:
     PRICE = "price"
     NAME = "name"
@@ -59,7 +66,7 @@ class ProductFilter(django_filters.FilterSet):
         label="Category",
         help_text="A category's slug; its sub-categories are included.",
     )
-    supplier = django_filters.ModelMultipleChoiceFilter(
+    supplier = SupplierFilter(
         queryset=Organisation.objects.filter(kind=OrganisationKind.SUPPLIER, is_active=True),
         method="filter_offers",
         label="Supplier",

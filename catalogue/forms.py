@@ -10,6 +10,7 @@ from __future__ import annotations
 from django import forms
 from django.db.models import QuerySet
 
+from catalogue import selectors
 from catalogue.matching import IdentifierConflict
 from catalogue.models import Category, Offer, StockStatus, VatRate
 from catalogue.types import OfferInput
@@ -246,40 +247,15 @@ class OfferForm(NhsFormMixin, forms.Form):
     @staticmethod
     def initial_for(offer: Offer) -> dict:
         """The offer as the form shows it: its waiting changes if it has any, else its live terms."""
-        if offer.pending_changes:
-            data = OfferInput.from_json(offer.pending_changes)
-            category = Category.objects.filter(path=data.category_path).first()
-            tiers = data.tiers
-            values = {name: getattr(data, name) for name in OFFER_INPUT_FIELDS}
-        else:
-            product = offer.product
-            category = product.category
-            tiers = [(t.min_packs, t.pack_price) for t in offer.tiers.all()]
-            values = {
-                "supplier_sku": offer.supplier_sku,
-                "name": product.name,
-                "description": product.description,
-                "manufacturer": product.manufacturer,
-                "manufacturer_part_number": product.manufacturer_part_number,
-                "gtin": product.gtin or "",
-                "npc": product.npc or "",
-                "unit_of_measure": product.unit_of_measure,
-                "units_per_pack": offer.units_per_pack,
-                "pack_price": offer.pack_price,
-                "vat_rate": str(int(offer.vat_rate)),
-                "lead_time_days": offer.lead_time_days,
-                "min_order_packs": offer.min_order_packs,
-                "stock_status": offer.stock_status,
-                "patient_eligible": offer.patient_eligible,
-                "valid_from": offer.valid_from,
-                "valid_to": offer.valid_to,
-            }
-        values["vat_rate"] = str(int(values["vat_rate"]))
-        values["gtin"] = values.get("gtin") or ""
-        values["npc"] = values.get("npc") or ""
+        data = selectors.offer_input(offer=offer)
+        values = {name: getattr(data, name) for name in OFFER_INPUT_FIELDS}
+        category = Category.objects.filter(path=data.category_path).first()
+        values["vat_rate"] = str(int(data.vat_rate))
+        values["gtin"] = data.gtin or ""
+        values["npc"] = data.npc or ""
         values["supplier"] = offer.supplier_id
         values["category"] = category.pk if category else None
-        values["tiers"] = ";".join(f"{m}:{p}" for m, p in tiers)
+        values["tiers"] = ";".join(f"{m}:{p}" for m, p in data.tiers)
         return values
 
 

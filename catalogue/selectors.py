@@ -15,9 +15,10 @@ from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from catalogue.models import CATEGORY_SEPARATOR, Category, Offer, OfferStatus, Product, StockStatus
+from catalogue.types import OfferInput
 from common.errors import NotFound
-from organisations.models import Organisation, User
-from organisations.permissions import suppliers_for
+from organisations.models import Organisation, PatientProfile, User
+from organisations.permissions import patient_profile_for, suppliers_for, trusts_for
 
 
 def live_offer_q(*, prefix: str = "", today: dt.date | None = None) -> Q:
@@ -267,6 +268,47 @@ def supplier_offer(*, user: User, offer_id: int) -> Offer:
 
 def suppliers_of(*, user: User) -> QuerySet[Organisation]:
     return suppliers_for(user).order_by("name")
+
+
+def offer_input(*, offer: Offer) -> OfferInput:
+    """The offer as its supplier last gave it: the changes waiting for moderation if there are any,
+    else its current terms with its product's details. (A PATCH starts from this.)"""
+    if offer.pending_changes:
+        return OfferInput.from_json(offer.pending_changes)
+    product = offer.product
+    return OfferInput(
+        supplier_sku=offer.supplier_sku,
+        name=product.name,
+        category_path=product.category.path,
+        description=product.description,
+        manufacturer=product.manufacturer,
+        manufacturer_part_number=product.manufacturer_part_number,
+        gtin=product.gtin,
+        npc=product.npc,
+        unit_of_measure=product.unit_of_measure,
+        units_per_pack=offer.units_per_pack,
+        pack_price=offer.pack_price,
+        vat_rate=offer.vat_rate,
+        tiers=[(t.min_packs, t.pack_price) for t in offer.tiers.all()],
+        lead_time_days=offer.lead_time_days,
+        min_order_packs=offer.min_order_packs,
+        stock_status=offer.stock_status,
+        patient_eligible=offer.patient_eligible,
+        valid_from=offer.valid_from,
+        valid_to=offer.valid_to,
+    )
+
+
+# Buyers -------------------------------------------------------------------------------------------
+
+
+def buyer_for(*, user: User) -> PatientProfile | Organisation | None:
+    """Who the strategy prices for: the user's patient profile, else their first trust (by name),
+    else nobody in particular (list prices)."""
+    profile = patient_profile_for(user)
+    if profile is not None:
+        return profile
+    return trusts_for(user).order_by("name").first()
 
 
 # Moderation ---------------------------------------------------------------------------------------

@@ -6,8 +6,6 @@ Every price shown comes from `catalogue.strategy` for the signed-in buyer; the q
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
@@ -19,17 +17,8 @@ from catalogue.filters import InvalidFilters, ProductFilter
 from catalogue.models import Product
 from catalogue.strategy import default_strategy
 from common.errors import NotFound
-from organisations.permissions import patient_profile_for, trusts_for
 
 PRODUCTS_PER_PAGE = 20
-
-
-def buyer_for(user) -> Any:
-    """Who the strategy prices for: the user's patient profile, else their (first) trust, else None."""
-    profile = patient_profile_for(user)
-    if profile is not None:
-        return profile
-    return trusts_for(user).order_by("name").first()
 
 
 def priced_products(products, *, buyer) -> list[dict]:
@@ -73,7 +62,7 @@ def category_detail(request: HttpRequest, slug: str) -> HttpResponse:
         products = Product.objects.none()
         facets = None
     page = Paginator(products, PRODUCTS_PER_PAGE).get_page(request.GET.get("page"))
-    buyer = buyer_for(request.user)
+    buyer = selectors.buyer_for(user=request.user)
     return render(
         request,
         "catalogue/category_detail.html",
@@ -97,7 +86,7 @@ def product_detail(request: HttpRequest, slug: str) -> HttpResponse:
         product = selectors.product_detail(slug=slug)
     except NotFound:
         raise Http404("No such product.") from None
-    buyer = buyer_for(request.user)
+    buyer = selectors.buyer_for(user=request.user)
     offers = default_strategy().prices(offers=product.live_offers, buyer=buyer)
     return render(
         request,
