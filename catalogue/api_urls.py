@@ -1,6 +1,6 @@
 from django.urls import path
 
-from catalogue import api
+from catalogue import api, import_api
 
 urlpatterns: list = [
     path("products/", api.ProductListApi.as_view(), name="api-product-list"),
@@ -8,3 +8,6 @@ urlpatterns: list = [
     path("offers/", api.OfferListApi.as_view(), name="api-offer-list"),
     path("offers/<int:pk>/", api.OfferDetailApi.as_view(), name="api-offer-detail"),
 ]
+
+# Catalogue file uploads: POST catalogue/imports/, GET catalogue/imports/{id}/.
+urlpatterns += import_api.urlpatterns

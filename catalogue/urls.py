@@ -1,6 +1,6 @@
 from django.urls import path
 
-from catalogue import supplier_views, views
+from catalogue import import_views, supplier_views, views
 
 app_name = "catalogue"
 urlpatterns: list = [
@@ -13,3 +13,6 @@ urlpatterns: list = [
     path("supplier/offers/<int:pk>/withdraw/", supplier_views.offer_withdraw, name="supplier-offer-withdraw"),
     path("supplier/offers/<int:pk>/submit/", supplier_views.offer_submit, name="supplier-offer-submit"),
 ]
+
+# Catalogue file uploads (catalogue.import_views): upload, progress and outcome, templates.
+urlpatterns += import_views.urlpatterns
