@@ -270,10 +270,11 @@ def suppliers_of(*, user: User) -> QuerySet[Organisation]:
     return suppliers_for(user).order_by("name")
 
 
-def offer_input(*, offer: Offer) -> OfferInput:
-    """The offer as its supplier last gave it: the changes waiting for moderation if there are any,
-    else its current terms with its product's details. (A PATCH starts from this.)"""
-    if offer.pending_changes:
+def offer_input(*, offer: Offer, pending: bool = True) -> OfferInput:
+    """The offer as its supplier last gave it: the changes waiting for moderation if there are any
+    (unless `pending` is False), else its current terms with its product's details. A PATCH starts
+    from this; moderators compare the two."""
+    if pending and offer.pending_changes:
         return OfferInput.from_json(offer.pending_changes)
     product = offer.product
     return OfferInput(
@@ -330,3 +331,57 @@ def moderation_queue() -> QuerySet[Offer]:
 
 def moderation_queue_count() -> int:
     return Offer.objects.filter(moderation_queue_q()).count()
+
+
+def moderation_item(*, offer_id: int) -> Offer:
+    """One offer in the moderation queue; NotFound if it is not (or no longer) waiting."""
+    offer = moderation_queue().filter(pk=offer_id).first()
+    if offer is None:
+        raise NotFound("Nothing about this offer is waiting for moderation.")
+    return offer
+
+
+@dataclass(frozen=True)
+class ChangedValue:
+    label: str
+    before: object
+    after: object
+
+
+CHANGE_LABELS = {
+    "supplier_sku": "SKU",
+    "name": "Product name",
+    "category_path": "Category",
+    "description": "Description",
+    "manufacturer": "Manufacturer",
+    "manufacturer_part_number": "Part number",
+    "gtin": "GTIN",
+    "npc": "NPC code",
+    "unit_of_measure": "Unit",
+    "units_per_pack": "Units per pack",
+    "pack_price": "Price per pack (excl. VAT)",
+    "vat_rate": "VAT rate",
+    "tiers": "Volume prices",
+    "lead_time_days": "Lead time (days)",
+    "min_order_packs": "Minimum order (packs)",
+    "stock_status": "Stock",
+    "patient_eligible": "Patient eligible",
+    "valid_from": "Valid from",
+    "valid_to": "Valid until",
+}
+
+
+def pending_change_list(*, offer: Offer) -> list[ChangedValue]:
+    """What a live offer's waiting changes would change, field by field (for moderators)."""
+    if not offer.pending_changes:
+        return []
+    live = offer_input(offer=offer, pending=False)
+    proposed = offer_input(offer=offer)
+    changes = []
+    for name, label in CHANGE_LABELS.items():
+        before, after = getattr(live, name), getattr(proposed, name)
+        if name == "tiers":
+            before, after = tuple(before), tuple(after)
+        if before != after:
+            changes.append(ChangedValue(label, before, after))
+    return changes
