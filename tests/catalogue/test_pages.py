@@ -241,3 +241,10 @@ def test_the_category_page_issues_the_same_number_of_queries_for_5_and_50_offers
     baseline = _queries(client, hosiery_url, django_assert_max_num_queries)
     with django_assert_max_num_queries(baseline):
         client.get(gloves_url)
+
+
+def test_a_buyers_start_page_leads_to_the_catalogue(client, buyer):
+    body = client.get(reverse("start")).content.decode()
+
+    assert "Browse the catalogue" in body
+    assert reverse("catalogue:index") in body

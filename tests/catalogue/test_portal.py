@@ -266,3 +266,12 @@ def test_the_offer_list_issues_a_constant_number_of_queries(
         VolumeTierFactory(offer=OfferFactory(supplier=trusted_supplier))
     with django_assert_max_num_queries(len(few.captured_queries)):
         client.get(reverse("catalogue:supplier-offers"))
+
+
+def test_a_suppliers_start_page_leads_to_their_offers_and_uploads(client, trusted_supplier):
+    sign_in(client, Role.SUPPLIER_STAFF, trusted_supplier)
+
+    body = client.get(reverse("start")).content.decode()
+
+    assert reverse("catalogue:supplier-offers") in body
+    assert reverse("catalogue:import-upload") in body
