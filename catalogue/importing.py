@@ -17,8 +17,6 @@ from django.db import transaction
 from catalogue import services
 from catalogue.types import OfferInput
 from catalogue.validators import (
-    OfferInvalid,
-    offer_input_clean,
     parse_gtin,
     parse_money,
     parse_npc,
@@ -27,6 +25,7 @@ from catalogue.validators import (
     parse_vat_rate,
     parse_whole,
     parse_yes_no,
+    text_fields_clean,
 )
 from common import audit
 from common.errors import DomainError, NotFound, RowError
@@ -152,23 +151,23 @@ class CatalogueImporter:
             errors.append(RowError(number, "units_per_pack", "this column is required; the cell is empty"))
         if not row.get("vat_rate"):
             errors.append(RowError(number, "vat_rate", "this column is required; the cell is empty"))
-        if errors:
-            return None, errors
-        data = OfferInput(
-            supplier_sku=row["supplier_sku"],
-            name=row["name"],
-            description=row.get("description", ""),
-            category_path=row["category"],
+        texts, text_errors = text_fields_clean(
+            supplier_sku=row.get("supplier_sku", ""),
+            name=row.get("name", ""),
+            category_path=row.get("category", ""),
+            unit_of_measure=row.get("unit_of_measure", ""),
             manufacturer=row.get("manufacturer", ""),
             manufacturer_part_number=row.get("manufacturer_part_number", ""),
-            unit_of_measure=row["unit_of_measure"],
-            pack_price=pack_price,
-            **values,
+            description=row.get("description", ""),
         )
-        try:
-            return offer_input_clean(data), []
-        except OfferInvalid as invalid:
-            return None, [RowError(number, column_for(f), message) for f, message in invalid.errors.items()]
+        flagged = {e.column for e in errors}
+        for field, message in text_errors.items():
+            if column_for(field) not in flagged:
+                errors.append(RowError(number, column_for(field), message))
+        if errors:
+            return None, errors
+        # Every value was parsed above by the same functions offer_input_clean uses.
+        return OfferInput(pack_price=pack_price, **texts, **values), []
 
     def check(self, *, table: Table, job: ImportJob, progress: Progress) -> tuple[list[RowError], Any]:
         errors: list[RowError] = []

@@ -12,7 +12,8 @@ few queries, and products planned earlier in the same batch are matched by later
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any
 
 from django.db.models.functions import Lower
 
@@ -36,7 +37,7 @@ class IdentifierConflict(Conflict):
         self.fields = fields
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ProductKeys:
     """An offer's product identifiers, already normalised (GTIN as 14 digits, NPC in capitals)."""
 
@@ -56,15 +57,15 @@ class ProductKeys:
         return not (self.gtin or self.npc or self.part)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class KnownProduct:
     """A product as the index knows it: a saved one (`id`) or one planned in this batch (`id` None)."""
 
     id: int | None
     name: str
     keys: ProductKeys
-    # For planned products: the data to create them with (filled by the planner).
-    planned: dict = field(default_factory=dict)
+    # For planned products: what to create them from (the planner's latest row for them).
+    planned: Any = None
 
     def describe(self) -> str:
         return f"product {self.id} ({self.name})" if self.id else f"the new product '{self.name}'"

@@ -16,14 +16,15 @@ details (name, description, category, identifiers) when no other supplier offers
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import slugify
@@ -128,7 +129,7 @@ def category_paths() -> dict[str, int]:
 # --- The planner --------------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class PlanItem:
     """One offer to write: `row` is its spreadsheet row (0 for a form), `offer_id` the offer it
     changes when known (forms); files find the offer by SKU."""
@@ -140,13 +141,13 @@ class PlanItem:
     has_validity: bool = True
 
 
-@dataclass
+@dataclass(slots=True)
 class PlanError:
     row: int
     error: DomainError
 
 
-@dataclass
+@dataclass(slots=True)
 class Existing:
     """The saved state of an offer, as plain values (no model instances: files can be large)."""
 
@@ -158,15 +159,13 @@ class Existing:
     tiers: tuple[tuple[int, Decimal], ...]
 
 
-@dataclass
+@dataclass(slots=True)
 class Write:
     item: PlanItem
     existing: Existing | None
     action: str  # create | update | hold | release | unchanged
     status: str
     product: KnownProduct | None = None
-    values: dict = field(default_factory=dict)
-    tiers: tuple[tuple[int, Decimal], ...] = ()
     tiers_changed: bool = False
 
 
@@ -190,12 +189,9 @@ class OfferPlan:
             waits = write.status == OfferStatus.PENDING and write.action != "unchanged"
             if write.action == "hold" or waits:
                 counts["awaiting_moderation"] += 1
-        counts["products_created"] = sum(1 for p in self.new_products if self._is_used(p))
+        counts["products_created"] = len(self.new_products)
         counts["products_updated"] = len(self.product_updates)
         return counts
-
-    def _is_used(self, product: KnownProduct) -> bool:
-        return product.planned.get("used", False)
 
 
 def _existing_offers(*, supplier: Organisation, skus: set[str] | None, ids: set[int]) -> dict:
@@ -271,6 +267,28 @@ def _product_target(data: OfferInput, category_id: int) -> dict:
         "npc": data.npc,
         "unit_of_measure": data.unit_of_measure,
         "units_per_pack": data.units_per_pack,
+    }
+
+
+def _product_values(data: OfferInput, category_id: int) -> tuple:
+    target = _product_target(data, category_id)
+    return tuple(target[name] for name in PRODUCT_FIELDS)
+
+
+def _offer_values(item: PlanItem, existing: Existing | None) -> dict:
+    """The offer's own terms (not its product, SKU or status) as they will be saved."""
+    data = item.data
+    keep_dates = not item.has_validity and existing is not None
+    return {
+        "pack_price": data.pack_price,
+        "vat_rate": data.vat_rate,
+        "units_per_pack": data.units_per_pack,
+        "lead_time_days": data.lead_time_days,
+        "min_order_packs": data.min_order_packs,
+        "stock_status": data.stock_status,
+        "patient_eligible": data.patient_eligible,
+        "valid_from": existing.values["valid_from"] if keep_dates else data.valid_from,
+        "valid_to": existing.values["valid_to"] if keep_dates else data.valid_to,
     }
 
 
@@ -360,20 +378,7 @@ def offers_plan(
         elif product.id is not None and product.id in writable_ids:
             rekey = rekey or product.keys != keys
 
-        values = {
-            "pack_price": data.pack_price,
-            "vat_rate": data.vat_rate,
-            "units_per_pack": data.units_per_pack,
-            "lead_time_days": data.lead_time_days,
-            "min_order_packs": data.min_order_packs,
-            "stock_status": data.stock_status,
-            "patient_eligible": data.patient_eligible,
-            "valid_from": data.valid_from,
-            "valid_to": data.valid_to,
-        }
-        if not item.has_validity and existing is not None:
-            values["valid_from"] = existing.values["valid_from"]
-            values["valid_to"] = existing.values["valid_to"]
+        values = _offer_values(item, existing)
         tiers = tuple(data.tiers)
         target = _product_target(data, category_id)
         # Compared with what is saved (not with earlier rows), so a re-upload finds nothing to do.
@@ -404,13 +409,12 @@ def offers_plan(
 
         # Not held: this write happens, so the index learns of the product and its identifiers.
         if create:
-            product.planned = {**target, "used": True}
             new_products.append(product)
             index.add(product)
         elif rekey:
             index.rekey(product, keys)
         if product.id is None:
-            product.planned.update(target, used=True)
+            product.planned = (data, category_id)  # the last row for a new product describes it
         elif product.id in writable_ids:
             product_targets[product.id] = target
         status = existing.status if existing is not None else new_status
@@ -427,8 +431,6 @@ def offers_plan(
                 "create" if existing is None else "update",
                 status,
                 product=product,
-                values=values,
-                tiers=tiers,
                 tiers_changed=existing is None or tiers != existing.tiers,
             )
         )
@@ -453,73 +455,69 @@ def product_slug(name: str) -> str:
 
 
 def offers_apply(*, plan: OfferPlan) -> dict[str, int]:
-    """Write a plan in bulk (inside the caller's transaction). Returns the counts for the user."""
+    """Write a plan in bulk (inside the caller's transaction). Returns the counts for the user.
+
+    New products, new offers and tiers are inserted with COPY on PostgreSQL (ids reserved from
+    their sequences first) and with bulk_create elsewhere; changed offers are upserted on
+    (supplier, supplier_sku). Model instances are built a batch at a time, so memory stays flat.
+    """
     if plan.errors:
         raise plan.errors[0].error
     now = timezone.now()
-    # 1. New products, then changed products.
-    to_create = [p for p in plan.new_products if p.planned.get("used")]
-    created = Product.objects.bulk_create(
-        [
-            Product(slug=product_slug(p.planned["name"]), **{n: p.planned[n] for n in PRODUCT_FIELDS})
-            for p in to_create
-        ],
-        batch_size=BATCH_SIZE,
-    )
-    for known, saved in zip(to_create, created, strict=True):
-        known.id = saved.pk
-    if plan.product_updates:
-        changed_products = [
-            Product(id=pid, updated_at=now, **target) for pid, target in plan.product_updates.items()
-        ]
-        Product.objects.bulk_update(changed_products, [*PRODUCT_FIELDS, "updated_at"], batch_size=BATCH_SIZE)
-    # 2. Offers: new and changed ones in one upsert keyed on (supplier, supplier_sku).
-    upserts: list[tuple[Write, Offer]] = []
-    renames: list[Write] = []
-    for write in plan.writes:
-        if write.action not in ("create", "update"):
-            continue
-        if write.existing is not None and write.existing.supplier_sku != write.item.data.supplier_sku:
-            renames.append(write)
-        upserts.append(
-            (
-                write,
-                Offer(
-                    supplier=plan.supplier,
-                    supplier_sku=write.item.data.supplier_sku,
-                    product_id=write.product.id,
-                    status=write.status,
-                    pending_changes=None,
-                    **write.values,
-                ),
-            )
+    # 1. New products, then corrections to products only this supplier sells.
+    product_columns = ["id", "slug", *PRODUCT_FIELDS, "attributes", "is_active"]
+    product_rows = (
+        (reserved, product_slug(known.planned[0].name), *_product_values(*known.planned), {}, True)
+        for known, reserved in zip(
+            plan.new_products, _reserve_ids(Product, len(plan.new_products)), strict=True
         )
-    for write in renames:
-        Offer.objects.filter(pk=write.existing.id).update(supplier_sku=write.item.data.supplier_sku)
-    update_fields = [*(f for f in OFFER_FIELDS), "status", "pending_changes", "updated_at"]
-    saved_offers = Offer.objects.bulk_create(
-        [offer for _, offer in upserts],
-        batch_size=BATCH_SIZE,
-        update_conflicts=True,
-        unique_fields=["supplier", "supplier_sku"],
-        update_fields=update_fields,
     )
-    offer_ids = {}
-    for (write, _), saved in zip(upserts, saved_offers, strict=True):
-        offer_ids[id(write)] = saved.pk if saved.pk is not None else write.existing.id
-    # 3. Tiers: replaced for offers whose tiers changed.
-    replaced = [offer_ids[id(w)] for w, _ in upserts if w.tiers_changed and w.existing is not None]
-    for chunk in _chunks(sorted(replaced)):
+    for known, saved_id in zip(
+        plan.new_products, _insert(Product, product_columns, product_rows), strict=True
+    ):
+        known.id = saved_id
+    if plan.product_updates:
+        changed = [Product(id=pid, updated_at=now, **target) for pid, target in plan.product_updates.items()]
+        Product.objects.bulk_update(changed, [*PRODUCT_FIELDS, "updated_at"], batch_size=BATCH_SIZE)
+    # 2. Offers: SKU renames first, then new offers inserted and changed ones upserted.
+    creates = [w for w in plan.writes if w.action == "create"]
+    updates = [w for w in plan.writes if w.action == "update"]
+    for write in updates:
+        if write.existing.supplier_sku != write.item.data.supplier_sku:
+            Offer.objects.filter(pk=write.existing.id).update(supplier_sku=write.item.data.supplier_sku)
+    offer_ids: dict[int, int] = {}
+    offer_columns = (
+        ["id", *_offer_row(plan.supplier, creates[0]), "pending_changes", "moderation_note"]
+        if creates
+        else []
+    )
+    offer_rows = (
+        (reserved, *_offer_row(plan.supplier, write).values(), None, "")
+        for write, reserved in zip(creates, _reserve_ids(Offer, len(creates)), strict=True)
+    )
+    for write, saved_id in zip(creates, _insert(Offer, offer_columns, offer_rows), strict=True):
+        offer_ids[id(write)] = saved_id
+    update_fields = [*OFFER_FIELDS, "supplier_sku", "status", "pending_changes", "updated_at"]
+    for batch in _chunks(updates, BATCH_SIZE):
+        Offer.objects.bulk_create(
+            [Offer(**_offer_row(plan.supplier, w), pending_changes=None) for w in batch],
+            update_conflicts=True,
+            unique_fields=["supplier", "supplier_sku"],
+            update_fields=update_fields,
+        )
+        for write in batch:
+            offer_ids[id(write)] = write.existing.id
+    # 3. Tiers: replaced for changed offers whose tiers changed, written for new offers.
+    replaced = sorted(offer_ids[id(w)] for w in updates if w.tiers_changed)
+    for chunk in _chunks(replaced):
         VolumeTier.objects.filter(offer_id__in=chunk).delete()
-    VolumeTier.objects.bulk_create(
-        [
-            VolumeTier(offer_id=offer_ids[id(w)], min_packs=m, pack_price=p)
-            for w, _ in upserts
-            if w.tiers_changed
-            for m, p in w.tiers
-        ],
-        batch_size=BATCH_SIZE * 5,
+    tier_rows = (
+        (offer_ids[id(w)], m, p)
+        for w in (*creates, *updates)
+        if w.tiers_changed
+        for m, p in w.item.data.tiers
     )
+    _insert(VolumeTier, ["offer_id", "min_packs", "pack_price"], tier_rows)
     # 4. Changes held for moderation, and held changes the supplier took back.
     held = [
         Offer(
@@ -533,6 +531,80 @@ def offers_apply(*, plan: OfferPlan) -> dict[str, int]:
     if held:
         Offer.objects.bulk_update(held, ["pending_changes", "updated_at"], batch_size=BATCH_SIZE)
     return plan.counts()
+
+
+def _offer_row(supplier: Organisation, write: Write) -> dict:
+    return {
+        "supplier_id": supplier.pk,
+        "supplier_sku": write.item.data.supplier_sku,
+        "product_id": write.product.id,
+        "status": write.status,
+        **_offer_values(write.item, write.existing),
+    }
+
+
+def _is_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def _reserve_ids(model: type[models.Model], count: int) -> list[int | None]:
+    """On PostgreSQL, `count` ids taken from the table's sequence (so rows can be copied in with
+    their ids); elsewhere Nones, and the database assigns ids on insert."""
+    if not count or not _is_postgres():
+        return [None] * count
+    table = model._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, count]
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _insert(model: type[models.Model], columns: list[str], rows: Iterable[tuple]) -> list[int | None]:
+    """Insert rows (tuples of values for `columns`, field attnames) and return their ids in order.
+
+    PostgreSQL: one COPY, the fastest way in; ids come in the rows (from `_reserve_ids`) and the
+    timestamps are set here as auto_now would. Elsewhere: bulk_create a batch at a time. Rows are
+    consumed lazily, so a 100,000-row file never holds all its model instances at once.
+    """
+    fields = {f.attname: f for f in model._meta.concrete_fields}
+    if _is_postgres():
+        now = timezone.now()
+        stamped = "created_at" in fields
+        all_columns = [*columns, "created_at", "updated_at"] if stamped else list(columns)
+        json_positions = [i for i, c in enumerate(columns) if isinstance(fields[c], models.JSONField)]
+        id_position = columns.index("id") if "id" in columns else None
+        ids: list[int | None] = []
+        quoted = ", ".join(connection.ops.quote_name(c) for c in all_columns)
+        table = connection.ops.quote_name(model._meta.db_table)
+        with connection.cursor() as cursor, cursor.copy(f"COPY {table} ({quoted}) FROM STDIN") as copy:
+            for row in rows:
+                values = list(row)
+                for position in json_positions:
+                    if values[position] is not None:
+                        values[position] = json.dumps(values[position])
+                if stamped:
+                    values += [now, now]
+                copy.write_row(values)
+                ids.append(row[id_position] if id_position is not None else None)
+        return ids
+    ids = []
+    batch: list[models.Model] = []
+
+    def flush() -> None:
+        ids.extend(obj.pk for obj in model.objects.bulk_create(batch))
+        batch.clear()
+
+    for row in rows:
+        values = dict(zip(columns, row, strict=True))
+        if values.get("id") is None:
+            values.pop("id", None)
+        batch.append(model(**values))
+        if len(batch) >= BATCH_SIZE:
+            flush()
+    if batch:
+        flush()
+    return ids
 
 
 def _raise_first(plan: OfferPlan) -> None:

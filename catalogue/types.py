@@ -32,7 +32,7 @@ def _tiers_tuple(tiers: Sequence[Sequence]) -> tuple[Tier, ...]:
     return tuple((int(min_packs), to_decimal(price)) for min_packs, price in tiers)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class OfferInput:
     """A supplier's offer for one item, with the product details that match it to a canonical product.
 

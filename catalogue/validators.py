@@ -21,6 +21,7 @@ NPC_PATTERN = re.compile(r"^[A-Z0-9]{1,10}$")
 NAME_MIN, NAME_MAX = 3, 200
 SKU_MAX = 64
 MAX_PACK_PRICE = Decimal("999999999999.99")
+STOCK_STATUSES = frozenset(StockStatus.values)  # computed once: Choices.values builds a new list per call
 YES = {"yes", "y", "true", "1"}
 NO = {"no", "n", "false", "0", ""}
 
@@ -145,7 +146,7 @@ def parse_stock_status(text: str | None, *, field: str = "stock_status") -> str:
     value = (text or "").strip().lower()
     if not value:
         return StockStatus.IN_STOCK.value
-    if value not in StockStatus.values:
+    if value not in STOCK_STATUSES:
         raise DomainError(f"the stock status is one of {', '.join(StockStatus.values)}", field=field)
     return value
 
@@ -204,10 +205,57 @@ def check_tiers(
         previous = (min_packs, price)
 
 
+def text_fields_clean(
+    *,
+    supplier_sku: str,
+    name: str,
+    category_path: str,
+    unit_of_measure: str,
+    manufacturer: str,
+    manufacturer_part_number: str,
+    description: str,
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The offer's text fields normalised (spaces trimmed, the unit in lower case) and their problems."""
+    values = {
+        "supplier_sku": (supplier_sku or "").strip(),
+        "name": " ".join((name or "").split()),
+        "category_path": (category_path or "").strip(),
+        "unit_of_measure": (unit_of_measure or "").strip().lower(),
+        "manufacturer": (manufacturer or "").strip(),
+        "manufacturer_part_number": (manufacturer_part_number or "").strip(),
+        "description": (description or "").strip(),
+    }
+    errors: dict[str, str] = {}
+    if not values["supplier_sku"]:
+        errors["supplier_sku"] = "enter your SKU (your own code for this item)"
+    elif len(values["supplier_sku"]) > SKU_MAX:
+        errors["supplier_sku"] = f"a SKU has at most {SKU_MAX} characters"
+    if not NAME_MIN <= len(values["name"]) <= NAME_MAX:
+        errors["name"] = f"the name has {NAME_MIN} to {NAME_MAX} characters"
+    if not values["category_path"]:
+        errors["category_path"] = "choose a category"
+    if not values["unit_of_measure"]:
+        errors["unit_of_measure"] = "say what one unit is, for example each, pair or box"
+    elif len(values["unit_of_measure"]) > 30:
+        errors["unit_of_measure"] = "the unit of measure has at most 30 characters"
+    if len(values["manufacturer"]) > 200:
+        errors["manufacturer"] = "the manufacturer has at most 200 characters"
+    if len(values["manufacturer_part_number"]) > 100:
+        errors["manufacturer_part_number"] = "the part number has at most 100 characters"
+    return values, errors
+
+
 def offer_input_clean(data: OfferInput) -> OfferInput:
     """The input with identifiers normalised and every rule checked; OfferInvalid lists all problems."""
-    errors: dict[str, str] = {}
-    changes: dict = {}
+    changes, errors = text_fields_clean(
+        supplier_sku=data.supplier_sku,
+        name=data.name,
+        category_path=data.category_path,
+        unit_of_measure=data.unit_of_measure,
+        manufacturer=data.manufacturer,
+        manufacturer_part_number=data.manufacturer_part_number,
+        description=data.description,
+    )
 
     def attempt(name: str, parse, *args, **kwargs):
         try:
@@ -216,31 +264,6 @@ def offer_input_clean(data: OfferInput) -> OfferInput:
             errors.setdefault(name, error.message)
             return None
 
-    sku = (data.supplier_sku or "").strip()
-    if not sku:
-        errors["supplier_sku"] = "enter your SKU (your own code for this item)"
-    elif len(sku) > SKU_MAX:
-        errors["supplier_sku"] = f"a SKU has at most {SKU_MAX} characters"
-    changes["supplier_sku"] = sku
-    name = " ".join((data.name or "").split())
-    if not NAME_MIN <= len(name) <= NAME_MAX:
-        errors["name"] = f"the name has {NAME_MIN} to {NAME_MAX} characters"
-    changes["name"] = name
-    if not (data.category_path or "").strip():
-        errors["category_path"] = "choose a category"
-    changes["category_path"] = (data.category_path or "").strip()
-    if not (data.unit_of_measure or "").strip():
-        errors["unit_of_measure"] = "say what one unit is, for example each, pair or box"
-    elif len(data.unit_of_measure.strip()) > 30:
-        errors["unit_of_measure"] = "the unit of measure has at most 30 characters"
-    changes["unit_of_measure"] = (data.unit_of_measure or "").strip().lower()
-    if len(data.manufacturer or "") > 200:
-        errors["manufacturer"] = "the manufacturer has at most 200 characters"
-    if len(data.manufacturer_part_number or "") > 100:
-        errors["manufacturer_part_number"] = "the part number has at most 100 characters"
-    changes["manufacturer"] = (data.manufacturer or "").strip()
-    changes["manufacturer_part_number"] = (data.manufacturer_part_number or "").strip()
-    changes["description"] = (data.description or "").strip()
     changes["gtin"] = attempt("gtin", parse_gtin, data.gtin)
     changes["npc"] = attempt("npc", parse_npc, data.npc)
     changes["units_per_pack"] = attempt("units_per_pack", parse_whole, data.units_per_pack, minimum=1)

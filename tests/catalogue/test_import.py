@@ -306,3 +306,14 @@ def test_running_a_finished_job_again_does_nothing(supplier):
 
     assert import_catalogue_file(job.pk) == ImportJob.Status.SUCCEEDED
     assert Offer.objects.count() == 1
+
+
+def test_the_sample_file_in_the_docs_imports(supplier):
+    from pathlib import Path
+
+    sample = Path(__file__).resolve().parents[2] / "docs" / "samples" / "catalogue.csv"
+
+    job = upload(supplier, sample.read_bytes())
+
+    assert job.status == ImportJob.Status.SUCCEEDED, job.errors
+    assert job.summary["created"] == 6
