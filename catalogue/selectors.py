@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.http import QueryDict
 from django.utils import timezone
 
 from catalogue.models import CATEGORY_SEPARATOR, Category, Offer, OfferStatus, Product, StockStatus
@@ -169,15 +170,31 @@ class ProductFacets:
     total: int
 
 
-def product_facets(
-    *, products: QuerySet[Product], category: Category | None, today: dt.date | None = None
-) -> ProductFacets:
-    """Counts of products in `products` (already filtered) by sub-category, supplier and stock status.
+def _matching(filters: Mapping, *, without: str | None, today: dt.date | None) -> tuple[QuerySet, QuerySet]:
+    """(product ids, their matching live offers) for the filters, leaving one parameter out."""
+    from catalogue.filters import InvalidFilters, ProductFilter
 
-    Four aggregate queries whatever the size of the catalogue.
+    data = QueryDict(mutable=True)
+    for name in filters:
+        if name != without:
+            data.setlist(name, filters.getlist(name) if hasattr(filters, "getlist") else [filters[name]])
+    product_filter = ProductFilter(data, queryset=Product.objects.all(), today=today)
+    if not product_filter.is_valid():
+        raise InvalidFilters({n: [str(e) for e in errs] for n, errs in product_filter.errors.items()})
+    ids = product_filter.qs.order_by().values("pk")
+    return ids, product_filter.matching_offers.filter(product__in=ids)
+
+
+def product_facets(
+    *, filters: Mapping, category: Category | None, today: dt.date | None = None
+) -> ProductFacets:
+    """Counts of matching products by sub-category, supplier, stock status and patient eligibility.
+
+    Each of supplier, stock and patient eligibility is counted with every filter but its own, so
+    choosing one supplier still shows how many products the others would add. Six aggregate
+    queries whatever the size of the catalogue.
     """
-    product_ids = products.order_by().values("pk")
-    offers = live_offers(today=today).filter(product__in=product_ids)
+    product_ids, _ = _matching(filters, without=None, today=today)
 
     # Sub-categories of the current one (or top-level categories), counting their descendants.
     children = list(category_children(category=category))
@@ -194,12 +211,14 @@ def product_facets(
         if n:
             category_values.append(FacetValue(child.slug, child.name, n))
 
+    _, offers = _matching(filters, without="supplier", today=today)
     suppliers = [
         FacetValue(str(row["supplier_id"]), row["supplier__name"], row["n"])
         for row in offers.values("supplier_id", "supplier__name")
         .annotate(n=Count("product_id", distinct=True))
         .order_by("supplier__name")
     ]
+    _, offers = _matching(filters, without="stock_status", today=today)
     stock_counts = dict(
         offers.values("stock_status")
         .annotate(n=Count("product_id", distinct=True))
@@ -210,19 +229,17 @@ def product_facets(
         for value, label in StockStatus.choices
         if stock_counts.get(value)
     ]
-    totals = Product.objects.filter(pk__in=product_ids).aggregate(
-        total=Count("id"),
-        patient_eligible=Count(
-            "id",
-            filter=Exists(offers.filter(product=OuterRef("pk"), patient_eligible=True)),
-        ),
-    )
+    _, offers = _matching(filters, without="patient_eligible", today=today)
+    patient_eligible = offers.filter(patient_eligible=True).aggregate(n=Count("product_id", distinct=True))[
+        "n"
+    ]
+    total = Product.objects.filter(pk__in=product_ids).count()
     return ProductFacets(
         categories=category_values,
         suppliers=suppliers,
         stock_statuses=stock_statuses,
-        patient_eligible=totals["patient_eligible"],
-        total=totals["total"],
+        patient_eligible=patient_eligible,
+        total=total,
     )
 
 

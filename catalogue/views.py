@@ -57,7 +57,7 @@ def category_detail(request: HttpRequest, slug: str) -> HttpResponse:
     filter_form = ProductFilter(params, queryset=Product.objects.none()).form
     try:
         products = selectors.product_list(filters=params)
-        facets = selectors.product_facets(products=products, category=category)
+        facets = selectors.product_facets(filters=params, category=category)
     except InvalidFilters:
         products = Product.objects.none()
         facets = None

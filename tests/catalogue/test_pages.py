@@ -111,6 +111,11 @@ def test_facets_count_products_by_supplier_stock_and_patient_eligibility(client,
         reverse("catalogue:category-detail", kwargs={"slug": "ward-hosiery"}), {"supplier": beta.pk}
     )
     assert [row["product"] for row in only_beta.context["rows"]] == [wheelchair]
+    # Choosing a supplier still shows what the others would add; stock counts follow the choice.
+    facets = only_beta.context["facets"]
+    assert [(f.label, f.count) for f in facets.suppliers] == [("Alpha", 2), ("Beta", 1)]
+    assert {f.value: f.count for f in facets.stock_statuses} == {"low_stock": 1}
+    assert facets.total == 1
 
 
 def test_lead_time_filter_and_sorting(client, buyer, tree):
@@ -248,3 +253,20 @@ def test_a_buyers_start_page_leads_to_the_catalogue(client, buyer):
 
     assert "Browse the catalogue" in body
     assert reverse("catalogue:index") in body
+
+
+def test_a_patient_sees_which_offers_a_personal_health_budget_cannot_buy(client, tree):
+    from tests.organisations.factories import PatientProfileFactory
+
+    profile = PatientProfileFactory()
+    client.force_login(profile.user)
+    product = ProductFactory(category=tree["hosiery"], slug="rollator")
+    OfferFactory(product=product, patient_eligible=True, supplier=SupplierFactory(name="Eligible Ltd"))
+    OfferFactory(product=product, patient_eligible=False, min_order_packs=3)
+
+    response = client.get(reverse("catalogue:product-detail", kwargs={"slug": "rollator"}))
+
+    body = response.content.decode()
+    assert response.context["buyer"] == profile
+    assert body.count("cannot be bought from a personal health budget") == 1
+    assert "The minimum order is 3 packs." in body
