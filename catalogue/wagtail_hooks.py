@@ -77,8 +77,8 @@ class ProductViewSet(ModelViewSet):
     copy_view_enabled = False
     inspect_view_enabled = True
 
-    def get_queryset(self, request):
-        return Product.objects.select_related("category")
+    def get_index_view_kwargs(self, **kwargs):
+        return super().get_index_view_kwargs(queryset=Product.objects.select_related("category"), **kwargs)
 
 
 class OfferViewSet(ModelViewSet):
@@ -118,8 +118,10 @@ class OfferViewSet(ModelViewSet):
         "moderation_note",
     ]
 
-    def get_queryset(self, request):
-        return Offer.objects.select_related("product", "supplier")
+    def get_index_view_kwargs(self, **kwargs):
+        return super().get_index_view_kwargs(
+            queryset=Offer.objects.select_related("product", "supplier"), **kwargs
+        )
 
 
 class CatalogueViewSetGroup(ModelViewSetGroup):

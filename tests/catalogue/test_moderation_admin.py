@@ -182,3 +182,43 @@ def test_categories_and_products_are_listed_in_the_back_office(client, moderator
     assert "Walking frame, standard" in client.get(reverse("catalogue-products:index")).content.decode()
     edit = client.get(reverse("catalogue-products:edit", kwargs={"pk": product.pk}))
     assert edit.status_code == 200
+
+
+def test_the_offer_listing_in_the_back_office_does_not_query_per_row(
+    client, moderator, django_assert_max_num_queries
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for _ in range(3):
+        OfferFactory()
+    url = reverse("catalogue-offers:index")
+    client.get(url)
+    with CaptureQueriesContext(connection) as few:
+        client.get(url)
+    for _ in range(15):
+        OfferFactory()
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        client.get(url)
+
+
+def test_the_moderation_queue_does_not_query_per_offer(
+    client, moderator, newcomer, django_assert_max_num_queries
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    submit(newcomer)
+    url = reverse(QUEUE)
+    client.get(url)
+    with CaptureQueriesContext(connection) as few:
+        client.get(url)
+    for i in range(10):
+        submit(
+            newcomer,
+            supplier_sku=f"AES-X{i}",
+            manufacturer_part_number=f"AES-X{i}",
+            name=f"Stocking variant {i}",
+        )
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        assert len(client.get(url).context["items"]) == 11
