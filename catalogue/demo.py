@@ -3,7 +3,8 @@ offered by several suppliers at different prices, pack sizes and volume tiers.
 
 Deterministic (one seeded random generator) and idempotent: running it again changes nothing,
 because rows are keyed on natural keys (category path, product slug, supplier slug + SKU,
-offer + tier size) and only rows whose values differ are written.
+offer + tier size) and only rows whose values differ are written. Running it after a demo
+session puts the demo offers' terms and statuses back (the moderation queue fills again).
 """
 
 from __future__ import annotations
