@@ -20,10 +20,18 @@ def gbp(amount: Decimal | None) -> str:
 
 @register.filter
 def gbp_unit(amount: Decimal | None) -> str:
-    """A price per unit to four decimal places: £0.0452."""
+    """A price per unit: to four places where it has fractions of a penny (£0.0452), else £13.85."""
     if amount is None:
         return ""
+    if amount == amount.quantize(Decimal("0.01")):
+        return f"£{amount:,.2f}"
     return f"£{amount:,.4f}"
+
+
+@register.filter
+def per_unit(unit_of_measure: str) -> str:
+    """'each', or 'per pair' / 'per glove'."""
+    return "each" if unit_of_measure in ("", "each") else f"per {unit_of_measure}"
 
 
 @register.simple_tag

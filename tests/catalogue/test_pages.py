@@ -55,7 +55,7 @@ def test_a_buyer_sees_the_category_tree_with_product_counts(client, buyer, tree)
 
 
 def test_a_category_page_lists_products_of_its_sub_categories_cheapest_first(client, buyer, tree):
-    cheap = ProductFactory(name="Vinyl gloves", category=tree["gloves"])
+    cheap = ProductFactory(name="Vinyl gloves", category=tree["gloves"], unit_of_measure="glove")
     dear = ProductFactory(name="Nitrile gloves", category=tree["gloves"])
     OfferFactory(product=cheap, pack_price=Decimal("3.00"), units_per_pack=100)
     OfferFactory(product=dear, pack_price=Decimal("9.00"), units_per_pack=100)
@@ -64,7 +64,7 @@ def test_a_category_page_lists_products_of_its_sub_categories_cheapest_first(cli
 
     assert response.status_code == 200
     assert [row["product"] for row in response.context["rows"]] == [cheap, dear]
-    assert "£0.0300" in response.content.decode()  # per glove, from the strategy
+    assert "£0.03</span> per glove" in response.content.decode()  # from the strategy
     facets = response.context["facets"]
     assert [(f.label, f.count) for f in facets.categories] == [("Gloves", 2)]
 
@@ -186,7 +186,8 @@ def test_the_product_page_lists_every_live_offer_cheapest_per_unit_first(client,
     assert [offer for offer, _ in offers] == [case, box]  # £0.04 per glove before £0.05
     assert offers[0][1] == buyer_price(offer=case, buyer=buyer.memberships.get().organisation)
     body = response.content.decode()
-    assert "£0.0400" in body and "£40.00" in body and "£48.00" in body  # per unit, per pack, with VAT
+    assert "£0.04" in body and "£40.00" in body and "£48.00" in body  # per unit, per pack, with VAT
+    assert "(£0.036 each)" not in body and "(£0.0360 each)" in body  # tier per unit, to a tenth of a penny
     assert "10+ packs: £36.00" in body
     assert "4 days" in body
     assert "Boxes Ltd" in body and "Cases Ltd" in body
