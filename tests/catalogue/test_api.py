@@ -281,3 +281,27 @@ def test_the_schema_documents_the_catalogue_endpoints(api):
     } <= params
     price = schema["components"]["schemas"]["BuyerPriceOutput"]["properties"]["pack_price"]
     assert price["type"] == "string" and price["format"] == "decimal"
+
+
+def test_price_ranges_per_unit_and_per_pack(api, category):
+    as_member(api, Role.BUYER, TrustFactory())
+    sub = CategoryFactory(name="Nitrile", slug="ward-nitrile", parent=category)
+    box = ProductFactory(category=sub)  # a box of 100 at £5: 5p a glove
+    case = ProductFactory(category=category)  # a case of 1000 at £30: 3p a glove
+    OfferFactory(product=box, pack_price=Decimal("5.00"), units_per_pack=100)
+    OfferFactory(product=case, pack_price=Decimal("30.00"), units_per_pack=1000)
+    url = reverse("api-product-list")
+
+    def ids(**params):
+        return {r["id"] for r in api.get(url, {"category": "ward-supplies", **params}).json()["results"]}
+
+    assert ids() == {box.pk, case.pk}  # sub-categories are included
+    assert ids(unit_price_max="0.04") == {case.pk}
+    assert ids(unit_price_min="0.04") == {box.pk}
+    assert ids(pack_price_max="10") == {box.pk}
+    assert ids(pack_price_min="10", unit_price_max="0.04") == {case.pk}
+    assert ids(category="ward-nitrile") == {box.pk}
+    ordered = [
+        r["id"] for r in api.get(url, {"category": "ward-supplies", "sort": "price"}).json()["results"]
+    ]
+    assert ordered == [case.pk, box.pk]
