@@ -171,29 +171,34 @@ class CatalogueImporter:
 
     def check(self, *, table: Table, job: ImportJob, progress: Progress) -> tuple[list[RowError], Any]:
         errors: list[RowError] = []
-        items: list[services.PlanItem] = []
         first_row_of_sku: dict[str, int] = {}
-        for processed, (number, row) in enumerate(table.rows(), start=1):
-            progress(processed)
-            data, row_errors = self.read_row(number, row)
-            sku = row.get("supplier_sku", "")
-            if sku:
-                if sku in first_row_of_sku:
-                    row_errors.append(
-                        RowError(number, "supplier_sku", f"{sku} is also on row {first_row_of_sku[sku]}")
-                    )
-                else:
-                    first_row_of_sku[sku] = number
-            if row_errors:
-                errors.extend(row_errors)
-            elif data is not None:
-                items.append(services.PlanItem(data=data, row=number, has_validity=False))
-        if not items and not errors:
-            errors.append(RowError(2, "", "the file has a header but no rows"))
-        # Plan even when some rows are wrong, so the answer also lists unknown categories and
+        read = 0
+
+        def good_rows():
+            """Checked rows for the planner, which consumes them a block at a time."""
+            nonlocal read
+            for read, (number, row) in enumerate(table.rows(), start=1):
+                progress(read)
+                data, row_errors = self.read_row(number, row)
+                sku = row.get("supplier_sku", "")
+                if sku:
+                    if sku in first_row_of_sku:
+                        row_errors.append(
+                            RowError(number, "supplier_sku", f"{sku} is also on row {first_row_of_sku[sku]}")
+                        )
+                    else:
+                        first_row_of_sku[sku] = number
+                if row_errors:
+                    errors.extend(row_errors)
+                elif data is not None:
+                    yield services.PlanItem(data=data, row=number, has_validity=False)
+
+        # Planned even when some rows are wrong, so the answer also lists unknown categories and
         # identifier conflicts in the other rows: the user fixes everything in one go.
-        plan = services.offers_plan(supplier=self.supplier, items=items, relist=True, whole_catalogue=True)
+        plan = services.offers_plan(supplier=self.supplier, items=good_rows(), relist=True)
         errors.extend(RowError(e.row, column_for(e.error.field), e.error.message) for e in plan.errors)
+        if not read:
+            errors.append(RowError(2, "", "the file has a header but no rows"))
         return errors, plan
 
     def apply(self, *, checked: Any, job: ImportJob, progress: Progress) -> dict:

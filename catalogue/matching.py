@@ -101,15 +101,6 @@ def _key_text(keys: ProductKeys, name: str) -> str:
     return str(getattr(keys, name))
 
 
-def _stored_keys(product: Product) -> ProductKeys:
-    return ProductKeys(
-        gtin=product.gtin,
-        npc=product.npc,
-        manufacturer=product.manufacturer,
-        manufacturer_part_number=product.manufacturer_part_number,
-    )
-
-
 class ProductIndex:
     """In-memory maps from identifiers to products, loaded for the identifiers of a batch."""
 
@@ -121,7 +112,13 @@ class ProductIndex:
 
     @classmethod
     def for_keys(cls, keys: Iterable[ProductKeys], *, product_ids: Iterable[int] = ()) -> ProductIndex:
-        """Load every product that any of these identifiers (or ids) points at: a few queries."""
+        """An index of every product that any of these identifiers (or ids) points at: a few queries."""
+        index = cls()
+        index.load(keys, product_ids=product_ids)
+        return index
+
+    def load(self, keys: Iterable[ProductKeys], *, product_ids: Iterable[int] = ()) -> None:
+        """Add the products these identifiers (or ids) point at; products already known are kept."""
         gtins: set[str] = set()
         npcs: set[str] = set()
         part_numbers: set[str] = set()
@@ -134,27 +131,33 @@ class ProductIndex:
             if key.part:
                 part_numbers.add(key.manufacturer_part_number)
                 parts.add(key.part)
-        index = cls()
+        index = self
+        # Plain tuples, not model instances: a whole catalogue's products load in seconds.
         columns = ("id", "name", "gtin", "npc", "manufacturer", "manufacturer_part_number")
-        base = Product.objects.order_by().only(*columns)
+        base = Product.objects.order_by().values_list(*columns)
         for lookup, values in (("gtin__in", gtins), ("npc__in", npcs), ("id__in", set(product_ids))):
             for chunk in _chunks(sorted(values)):
-                for product in base.filter(**{lookup: chunk}):
-                    index.add_saved(product)
+                for row in base.filter(**{lookup: chunk}):
+                    index.add_saved(*row)
+        parts_query = Product.objects.order_by().annotate(manufacturer_lower=Lower("manufacturer"))
         for chunk in _chunks(sorted(part_numbers)):
-            queryset = base.annotate(manufacturer_lower=Lower("manufacturer")).filter(
-                manufacturer_part_number__in=chunk
+            rows = parts_query.filter(manufacturer_part_number__in=chunk).values_list(
+                *columns, "manufacturer_lower"
             )
-            for product in queryset:
-                if (product.manufacturer_lower, product.manufacturer_part_number) in parts:
-                    index.add_saved(product)
-        return index
+            for *row, manufacturer_lower in rows:
+                if (manufacturer_lower, row[5]) in parts:
+                    index.add_saved(*row)
 
-    def add_saved(self, product: Product) -> KnownProduct:
-        if product.pk in self.by_id:
-            return self.by_id[product.pk]
-        known = KnownProduct(id=product.pk, name=product.name, keys=_stored_keys(product))
-        self.add(known)
+    def add_saved(
+        self, pk: int, name: str, gtin: str | None, npc: str | None, manufacturer: str, part_number: str
+    ) -> KnownProduct:
+        known = self.by_id.get(pk)
+        if known is None:
+            keys = ProductKeys(
+                gtin=gtin, npc=npc, manufacturer=manufacturer, manufacturer_part_number=part_number
+            )
+            known = KnownProduct(id=pk, name=name, keys=keys)
+            self.add(known)
         return known
 
     def add(self, known: KnownProduct) -> None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import secrets
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -40,6 +40,8 @@ from organisations.models import Organisation, OrganisationKind
 from organisations.permissions import SUPPLIER_ROLES, can_act_for
 
 BATCH_SIZE = 1000
+# Items planned together: one block's saved offers and products are loaded in a few queries.
+PLAN_BLOCK = 5000
 QUERY_CHUNK = 5000
 
 # The offer's own terms, as compared and written by the planner.
@@ -155,13 +157,22 @@ class Existing:
     supplier_sku: str
     status: str
     pending_changes: dict | None
-    values: dict
-    tiers: tuple[tuple[int, Decimal], ...]
+    product_id: int
+    pack_price: Decimal
+    vat_rate: Decimal
+    units_per_pack: int
+    lead_time_days: int | None
+    min_order_packs: int
+    stock_status: str
+    patient_eligible: bool
+    valid_from: Any
+    valid_to: Any
+    tiers: tuple[tuple[int, Decimal], ...] = ()
 
 
 @dataclass(slots=True)
 class Write:
-    item: PlanItem
+    item: PlanItem | None  # None when nothing is to be written
     existing: Existing | None
     action: str  # create | update | hold | release | unchanged
     status: str
@@ -201,16 +212,8 @@ def _existing_offers(*, supplier: Organisation, skus: set[str] | None, ids: set[
         queryset = queryset.filter(Q(id__in=ids) | Q(supplier_sku__in=skus))
     columns = ("id", "supplier_sku", "status", "pending_changes", *OFFER_FIELDS)
     found: dict[str, Existing] = {}
-    for row in queryset.values(*columns).iterator(chunk_size=QUERY_CHUNK):
-        values = {name: row[name] for name in OFFER_FIELDS}
-        found[row["supplier_sku"]] = Existing(
-            id=row["id"],
-            supplier_sku=row["supplier_sku"],
-            status=row["status"],
-            pending_changes=row["pending_changes"],
-            values=values,
-            tiers=(),
-        )
+    for row in queryset.values_list(*columns).iterator(chunk_size=QUERY_CHUNK):
+        found[row[1]] = Existing(*row)
     by_id = {e.id: e for e in found.values()}
     tiers: dict[int, list] = defaultdict(list)
     tier_rows = VolumeTier.objects.order_by("offer_id", "min_packs").values_list(
@@ -239,11 +242,12 @@ def _product_owners(product_ids: Iterable[int]) -> dict[int, set[int]]:
     return owners
 
 
-def _product_details(product_ids: Iterable[int]) -> dict[int, dict]:
+def _product_details(product_ids: Iterable[int]) -> dict[int, tuple]:
+    """The saved PRODUCT_FIELDS of these products, as tuples in that order."""
     details = {}
     for chunk in _chunks(sorted(product_ids)):
-        for row in Product.objects.filter(id__in=chunk).order_by().values("id", *PRODUCT_FIELDS):
-            details[row.pop("id")] = row
+        for pk, *values in Product.objects.filter(id__in=chunk).order_by().values_list("id", *PRODUCT_FIELDS):
+            details[pk] = tuple(values)
     return details
 
 
@@ -287,26 +291,28 @@ def _offer_values(item: PlanItem, existing: Existing | None) -> dict:
         "min_order_packs": data.min_order_packs,
         "stock_status": data.stock_status,
         "patient_eligible": data.patient_eligible,
-        "valid_from": existing.values["valid_from"] if keep_dates else data.valid_from,
-        "valid_to": existing.values["valid_to"] if keep_dates else data.valid_to,
+        "valid_from": existing.valid_from if keep_dates else data.valid_from,
+        "valid_to": existing.valid_to if keep_dates else data.valid_to,
     }
 
 
 def offers_plan(
     *,
     supplier: Organisation,
-    items: Sequence[PlanItem],
+    items: Iterable[PlanItem],
     apply_directly: bool | None = None,
     new_status: str | None = None,
     relist: bool = False,
-    whole_catalogue: bool = False,
 ) -> OfferPlan:
     """Work out what writing these (cleaned) offers would do, without writing anything.
 
     `apply_directly` defaults to the supplier's trusted status (a moderator's approval passes
     True). `new_status` is the status of new offers (default: live if applied directly, else
     pending). `relist` puts draft and withdrawn offers back on sale (a file lists what the
-    supplier sells). `whole_catalogue` loads all the supplier's offers at once (files).
+    supplier sells).
+
+    Items are consumed a block at a time: each block's saved offers and products are loaded in a
+    few queries, and rows that change nothing keep nothing, so a large re-upload stays small.
     """
     if supplier.kind != OrganisationKind.SUPPLIER:
         raise DomainError("Only suppliers have offers.", field="supplier")
@@ -314,19 +320,11 @@ def offers_plan(
     on_sale = OfferStatus.LIVE if direct else OfferStatus.PENDING
     new_status = new_status or on_sale
     categories = category_paths()
-    skus = None if whole_catalogue else {i.data.supplier_sku for i in items}
-    existing_by_sku = _existing_offers(
-        supplier=supplier, skus=skus, ids={i.offer_id for i in items if i.offer_id}
-    )
-    existing_by_id = {e.id: e for e in existing_by_sku.values()}
-    index = ProductIndex.for_keys(
-        (_keys(i.data) for i in items),
-        product_ids={e.values["product_id"] for e in existing_by_sku.values()},
-    )
-    owners = _product_owners(index.by_id)
-    writable_ids = {pid for pid, who in owners.items() if who == {supplier.pk}}
-    stored_products = _product_details(writable_ids)
-    product_targets: dict[int, dict] = {}
+    index = ProductIndex()
+    owners_known: set[int] = set()
+    writable_ids: set[int] = set()
+    stored_products: dict[int, tuple] = {}
+    product_targets: dict[int, tuple] = {}
     new_products: list[KnownProduct] = []
     writes: list[Write] = []
     errors: list[PlanError] = []
@@ -334,7 +332,77 @@ def offers_plan(
     def writable(product: KnownProduct) -> bool:
         return product.id is None or product.id in writable_ids
 
-    for item in items:
+    for block in _batched(items, PLAN_BLOCK):
+        existing_by_sku = _existing_offers(
+            supplier=supplier,
+            skus={i.data.supplier_sku for i in block},
+            ids={i.offer_id for i in block if i.offer_id},
+        )
+        existing_by_id = {e.id: e for e in existing_by_sku.values()}
+        index.load(
+            (_keys(i.data) for i in block), product_ids={e.product_id for e in existing_by_sku.values()}
+        )
+        unknown = set(index.by_id) - owners_known
+        owners_known |= unknown
+        block_writable = {pid for pid, who in _product_owners(unknown).items() if who == {supplier.pk}}
+        writable_ids |= block_writable
+        stored_products.update(_product_details(block_writable))
+        _plan_block(
+            block,
+            supplier=supplier,
+            direct=direct,
+            on_sale=on_sale,
+            new_status=new_status,
+            relist=relist,
+            categories=categories,
+            index=index,
+            existing_by_sku=existing_by_sku,
+            existing_by_id=existing_by_id,
+            writable=writable,
+            writable_ids=writable_ids,
+            stored_products=stored_products,
+            product_targets=product_targets,
+            new_products=new_products,
+            writes=writes,
+            errors=errors,
+        )
+    # Keep only real product changes (a product may have flipped and come back within the file).
+    product_updates = {
+        pid: dict(zip(PRODUCT_FIELDS, target, strict=True))
+        for pid, target in product_targets.items()
+        if stored_products[pid] != target
+    }
+    return OfferPlan(
+        supplier=supplier,
+        writes=writes,
+        errors=errors,
+        new_products=new_products,
+        product_updates=product_updates,
+    )
+
+
+def _plan_block(
+    block: list[PlanItem],
+    *,
+    supplier: Organisation,
+    direct: bool,
+    on_sale: str,
+    new_status: str,
+    relist: bool,
+    categories: dict[str, int],
+    index: ProductIndex,
+    existing_by_sku: dict[str, Existing],
+    existing_by_id: dict[int, Existing],
+    writable,
+    writable_ids: set[int],
+    stored_products: dict[int, tuple],
+    product_targets: dict[int, tuple],
+    new_products: list[KnownProduct],
+    writes: list[Write],
+    errors: list[PlanError],
+) -> None:
+    """Plan one block of items (see offers_plan); appends to the plan's lists."""
+    for item in block:
         data = item.data
         category_id = categories.get(category_key(data.category_path))
         if category_id is None:
@@ -367,11 +435,11 @@ def offers_plan(
                     errors.append(PlanError(item.row, match.disagreement_error(keys)))
                     continue
                 rekey = True
-        elif existing is not None and existing.values["product_id"] in writable_ids:
-            product = index.by_id[existing.values["product_id"]]
+        elif existing is not None and existing.product_id in writable_ids:
+            product = index.by_id[existing.product_id]
             rekey = product.keys != keys
         elif existing is not None and keys.is_empty:
-            product = index.by_id.get(existing.values["product_id"])
+            product = index.by_id.get(existing.product_id)
         if product is None:
             create = True
             product = KnownProduct(id=None, name=data.name, keys=keys)
@@ -380,17 +448,15 @@ def offers_plan(
 
         values = _offer_values(item, existing)
         tiers = tuple(data.tiers)
-        target = _product_target(data, category_id)
+        target = _product_values(data, category_id)
         # Compared with what is saved (not with earlier rows), so a re-upload finds nothing to do.
-        product_changes = product.id in writable_ids and any(
-            stored_products[product.id][name] != target[name] for name in PRODUCT_FIELDS
-        )
+        product_changes = product.id in writable_ids and stored_products[product.id] != target
         changed = existing is None or (
             create
             or data.supplier_sku != existing.supplier_sku
-            or product.id != existing.values["product_id"]
+            or product.id != existing.product_id
             or tiers != existing.tiers
-            or any(values[name] != existing.values[name] for name in values)
+            or any(value != getattr(existing, name) for name, value in values.items())
         )
 
         held = existing is not None and existing.status == OfferStatus.LIVE and not direct
@@ -398,13 +464,16 @@ def offers_plan(
             if changed or product_changes:
                 payload = data.to_json()
                 action = "unchanged" if existing.pending_changes == payload else "hold"
-                writes.append(Write(item, existing, action, existing.status))
+                if action == "hold":
+                    writes.append(Write(item, existing, action, existing.status))
+                else:
+                    writes.append(Write(None, None, action, existing.status))
                 if action == "hold":
                     existing.pending_changes = payload  # a later row with the same SKU compares to this
             elif existing.pending_changes is not None:
                 writes.append(Write(item, existing, "release", existing.status))
             else:
-                writes.append(Write(item, existing, "unchanged", existing.status))
+                writes.append(Write(None, None, "unchanged", existing.status))
             continue
 
         # Not held: this write happens, so the index learns of the product and its identifiers.
@@ -422,7 +491,7 @@ def offers_plan(
             status = on_sale
             changed = True
         if existing is not None and not changed:
-            writes.append(Write(item, existing, "unchanged", status))
+            writes.append(Write(None, None, "unchanged", status))  # keeps nothing: big re-uploads stay small
             continue
         writes.append(
             Write(
@@ -434,19 +503,6 @@ def offers_plan(
                 tiers_changed=existing is None or tiers != existing.tiers,
             )
         )
-    # Keep only real product changes (a product may have flipped and come back within the file).
-    product_updates = {
-        pid: target
-        for pid, target in product_targets.items()
-        if any(stored_products[pid][name] != target[name] for name in PRODUCT_FIELDS)
-    }
-    return OfferPlan(
-        supplier=supplier,
-        writes=writes,
-        errors=errors,
-        new_products=new_products,
-        product_updates=product_updates,
-    )
 
 
 def product_slug(name: str) -> str:
@@ -750,6 +806,17 @@ def offer_reject(*, offer: Offer, moderator: Any, reason: str) -> Offer:
     offer.save(update_fields=["status", "pending_changes", "moderation_note", "updated_at"])
     _moderation_audit(offer=offer, moderator=moderator, decision="rejected", what=what, reason=reason)
     return offer
+
+
+def _batched(items: Iterable, size: int) -> Iterable[list]:
+    batch: list = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def _chunks(values: list, size: int = QUERY_CHUNK) -> Iterable[list]:

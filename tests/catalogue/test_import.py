@@ -317,3 +317,22 @@ def test_the_sample_file_in_the_docs_imports(supplier):
 
     assert job.status == ImportJob.Status.SUCCEEDED, job.errors
     assert job.summary["created"] == 6
+
+
+def test_a_file_planned_in_several_blocks_matches_across_them(supplier, monkeypatch):
+    from catalogue import services
+
+    monkeypatch.setattr(services, "PLAN_BLOCK", 2)
+    rows = [file_row(n) for n in range(1, 6)]
+    rows.append(file_row(6, gtin=rows[0]["gtin"], npc="", manufacturer_part_number=""))  # row 1's new product
+
+    first = upload(supplier, csv_bytes(rows))
+    again = upload(supplier, csv_bytes(rows))
+
+    assert first.status == ImportJob.Status.SUCCEEDED, first.errors
+    assert first.summary["products_created"] == 5
+    assert (
+        Offer.objects.get(supplier_sku="SKU-00006").product_id
+        == Offer.objects.get(supplier_sku="SKU-00001").product_id
+    )
+    assert again.summary["unchanged"] == 6
