@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from django.db.models import Q
 from django.db.models.functions import Lower
 
 from catalogue.models import Product
@@ -135,10 +136,18 @@ class ProductIndex:
         # Plain tuples, not model instances: a whole catalogue's products load in seconds.
         columns = ("id", "name", "gtin", "npc", "manufacturer", "manufacturer_part_number")
         base = Product.objects.order_by().values_list(*columns)
-        for lookup, values in (("gtin__in", gtins), ("npc__in", npcs), ("id__in", set(product_ids))):
-            for chunk in _chunks(sorted(values)):
-                for row in base.filter(**{lookup: chunk}):
-                    index.add_saved(*row)
+        gtins -= index.by_gtin.keys()  # already known from an earlier block
+        npcs -= index.by_npc.keys()
+        ids = set(product_ids) - index.by_id.keys()
+        # One query per chunk for all three (the database ORs three index scans).
+        gtin_chunks, npc_chunks, id_chunks = (list(_chunks(sorted(v))) for v in (gtins, npcs, ids))
+        for position in range(max(len(gtin_chunks), len(npc_chunks), len(id_chunks))):
+            condition = Q()
+            for lookup, chunks in (("gtin__in", gtin_chunks), ("npc__in", npc_chunks), ("id__in", id_chunks)):
+                if position < len(chunks):
+                    condition |= Q(**{lookup: chunks[position]})
+            for row in base.filter(condition):
+                index.add_saved(*row)
         parts_query = Product.objects.order_by().annotate(manufacturer_lower=Lower("manufacturer"))
         for chunk in _chunks(sorted(part_numbers)):
             rows = parts_query.filter(manufacturer_part_number__in=chunk).values_list(

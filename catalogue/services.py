@@ -212,7 +212,7 @@ def _existing_offers(*, supplier: Organisation, skus: set[str] | None, ids: set[
         queryset = queryset.filter(Q(id__in=ids) | Q(supplier_sku__in=skus))
     columns = ("id", "supplier_sku", "status", "pending_changes", *OFFER_FIELDS)
     found: dict[str, Existing] = {}
-    for row in queryset.values_list(*columns).iterator(chunk_size=QUERY_CHUNK):
+    for row in queryset.values_list(*columns):
         found[row[1]] = Existing(*row)
     by_id = {e.id: e for e in found.values()}
     tiers: dict[int, list] = defaultdict(list)
@@ -520,7 +520,11 @@ def offers_apply(*, plan: OfferPlan) -> dict[str, int]:
     if plan.errors:
         raise plan.errors[0].error
     now = timezone.now()
-    # 1. New products, then corrections to products only this supplier sells.
+    # 1. Corrections to products only this supplier sells (first, as they may free an identifier
+    #    a new product takes), then new products.
+    if plan.product_updates:
+        changed = [Product(id=pid, updated_at=now, **target) for pid, target in plan.product_updates.items()]
+        Product.objects.bulk_update(changed, [*PRODUCT_FIELDS, "updated_at"], batch_size=BATCH_SIZE)
     product_columns = ["id", "slug", *PRODUCT_FIELDS, "attributes", "is_active"]
     product_rows = (
         (reserved, product_slug(known.planned[0].name), *_product_values(*known.planned), {}, True)
@@ -532,9 +536,6 @@ def offers_apply(*, plan: OfferPlan) -> dict[str, int]:
         plan.new_products, _insert(Product, product_columns, product_rows), strict=True
     ):
         known.id = saved_id
-    if plan.product_updates:
-        changed = [Product(id=pid, updated_at=now, **target) for pid, target in plan.product_updates.items()]
-        Product.objects.bulk_update(changed, [*PRODUCT_FIELDS, "updated_at"], batch_size=BATCH_SIZE)
     # 2. Offers: SKU renames first, then new offers inserted and changed ones upserted.
     creates = [w for w in plan.writes if w.action == "create"]
     updates = [w for w in plan.writes if w.action == "update"]
