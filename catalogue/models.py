@@ -10,7 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, Func, Q
 from django.db.models.functions import Lower, Round
 
 from organisations.models import Organisation, OrganisationKind
@@ -96,6 +96,19 @@ class Product(models.Model):
         return self.name
 
 
+class DecimalDivide(Func):
+    """`a / b` as decimal division everywhere. SQLite stores a whole-pound price as an integer and
+    would divide integers (3.00 / 100 = 0), so there the dividend is made real first; PostgreSQL
+    divides numerics exactly."""
+
+    arg_joiner = " / "
+    template = "(%(expressions)s)"
+    output_field = models.DecimalField(max_digits=24, decimal_places=8)
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return self.as_sql(compiler, connection, template="(1.0 * %(expressions)s)", **extra_context)
+
+
 class StockStatus(models.TextChoices):
     IN_STOCK = "in_stock", "In stock"
     LOW_STOCK = "low_stock", "Low stock"
@@ -134,7 +147,7 @@ class Offer(models.Model):
     units_per_pack = models.PositiveIntegerField(default=1)
     # Derived for sorting and filtering only; the price a buyer pays comes from catalogue.strategy.
     unit_price = models.GeneratedField(
-        expression=Round(F("pack_price") / F("units_per_pack"), 4),
+        expression=Round(DecimalDivide(F("pack_price"), F("units_per_pack")), 4),
         output_field=models.DecimalField(max_digits=18, decimal_places=4),
         db_persist=True,
     )
@@ -149,6 +162,8 @@ class Offer(models.Model):
     )
     # Changes to a live offer from an untrusted supplier wait here for moderation; the live terms stay.
     pending_changes = models.JSONField(null=True, blank=True)
+    # The moderator's reason when they last turned down this offer or its changes; shown to the supplier.
+    moderation_note = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -25,12 +25,29 @@ class StartSection:
 
 
 # What each role comes to do. Apps' pages are added here as they are built.
+BROWSE_CATALOGUE = StartLink(
+    "Browse the catalogue",
+    "catalogue:index",
+    "Compare suppliers' offers with your price per pack and per unit.",
+)
+SUPPLIER_LINKS = [
+    StartLink(
+        "Your offers",
+        "catalogue:supplier-offers",
+        "Add, change and withdraw offers; see what awaits approval.",
+    ),
+    StartLink(
+        "Upload a catalogue file",
+        "catalogue:import-upload",
+        "Add or update many offers at once from CSV or Excel.",
+    ),
+]
 LINKS_BY_ROLE: dict[str, list[StartLink]] = {
-    Role.BUYER: [],
-    Role.APPROVER: [],
-    Role.TRUST_ADMIN: [],
-    Role.SUPPLIER_ADMIN: [],
-    Role.SUPPLIER_STAFF: [],
+    Role.BUYER: [BROWSE_CATALOGUE],
+    Role.APPROVER: [BROWSE_CATALOGUE],
+    Role.TRUST_ADMIN: [BROWSE_CATALOGUE],
+    Role.SUPPLIER_ADMIN: [*SUPPLIER_LINKS],
+    Role.SUPPLIER_STAFF: [*SUPPLIER_LINKS],
     Role.BUDGET_MANAGER: [],
     Role.CARE_COORDINATOR: [],
 }

@@ -1,0 +1,255 @@
+"""Benchmark: a 100,000-row catalogue file through the real importer on PostgreSQL.
+
+    python bench/catalogue_import.py [--rows 100000] [--baseline-rows 5000]
+        [--database-url postgres://postgres@127.0.0.1:5432/mp_catalogue_bench]
+
+It (re)creates its own database, migrates it, writes a generated catalogue CSV (realistic
+names, valid GTINs, NPCs, two volume tiers per row, a fifth of rows sharing a product with
+another supplier's offer), then imports it with `catalogue_import_start` exactly as an upload
+does (stored file, row count, every row checked, one transaction of bulk writes). It prints
+rows/s, elapsed time and the process's peak memory (maxrss), then the same file again (the
+idempotent re-upload), and finally the baseline: the same rows saved one by one with the ORM
+(`save()` per product, offer and tier) on a sample, with the ratio of rows per second.
+
+Target (issue 3): at most 60 s and 500 MB for 100,000 rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import resource
+import sys
+import tempfile
+import time
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/mp_catalogue_bench"
+
+CATEGORIES = [
+    ("Clinical consumables > Hosiery > Anti-embolism stockings", "Anti-embolism stocking", "pair"),
+    ("Clinical consumables > Gloves > Examination gloves > Nitrile", "Nitrile examination glove", "box"),
+    ("Clinical consumables > Syringes and needles > Syringes", "Luer lock syringe", "box"),
+    ("Wound care > Dressings > Foam dressings", "Silicone foam dressing", "box"),
+    ("Continence > Pads > All-in-one pads", "All-in-one continence pad", "pack"),
+    ("Mobility aids > Rollators", "Four-wheeled rollator", "each"),
+    ("Wheelchairs > Manual self-propelled wheelchairs", "Self-propelled wheelchair", "each"),
+    ("Facilities > Cleaning > Wipes", "Detergent wipe", "pack"),
+]
+SIZES = ["XS", "S", "M", "L", "XL", "XXL"]
+
+
+def gtin13(n: int) -> str:
+    body = f"50{n:010d}"
+    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
+    return body + str((10 - total % 10) % 10)
+
+
+def write_catalogue(path: Path, *, rows: int, start: int = 0, sku_prefix: str = "BENCH") -> None:
+    header = [
+        "supplier_sku", "name", "description", "category", "manufacturer", "manufacturer_part_number",
+        "gtin", "npc", "unit_of_measure", "units_per_pack", "pack_price", "vat_rate", "lead_time_days",
+        "min_order_packs", "stock_status", "tier_prices", "patient_eligible",
+    ]  # fmt: skip
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        for i in range(start, start + rows):
+            category, noun, unit = CATEGORIES[i % len(CATEGORIES)]
+            price = Decimal(500 + (i * 37) % 20000) / 100
+            writer.writerow([
+                f"{sku_prefix}-{i:07d}",
+                f"{noun}, size {SIZES[i % len(SIZES)]}, ref {i}",
+                "Single use. Latex free. Supplied in a dispenser box.",
+                category,
+                ("Medline", "Mölnlycke", "Smith & Nephew", "BD", "Invacare")[i % 5],
+                f"MP-{i:07d}",
+                gtin13(i),
+                f"B{i:07d}",
+                unit,
+                (1, 10, 50, 100)[i % 4],
+                f"{price:.2f}",
+                (20, 20, 5, 0)[i % 4],
+                i % 10,
+                1,
+                "in_stock",
+                f"10:{price * Decimal('0.95'):.2f};100:{price * Decimal('0.90'):.2f}",
+                "yes" if i % 7 == 0 else "no",
+            ])  # fmt: skip
+
+
+def recreate_database(url: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    name = url.rsplit("/", 1)[1]
+    admin_url = url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin_url, autocommit=True) as connection:
+        connection.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def peak_mb() -> float:
+    # ru_maxrss is in kilobytes on Linux.
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def baseline_row_by_row(path: Path, supplier) -> int:
+    """The naive import: each row read, its product found or created, offer and tiers saved one by one."""
+    from catalogue.models import Category, Offer, Product, VolumeTier
+
+    categories = {c.path: c for c in Category.objects.all()}
+    count = 0
+    with path.open(encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            product = Product.objects.filter(gtin=row["gtin"].zfill(14)).first()
+            if product is None:
+                product = Product(
+                    name=row["name"],
+                    slug=f"baseline-{row['supplier_sku'].lower()}",
+                    description=row["description"],
+                    category=categories[row["category"]],
+                    manufacturer=row["manufacturer"],
+                    manufacturer_part_number=row["manufacturer_part_number"],
+                    gtin=row["gtin"].zfill(14),
+                    npc=row["npc"],
+                    unit_of_measure=row["unit_of_measure"],
+                    units_per_pack=int(row["units_per_pack"]),
+                )
+                product.save()
+            offer = Offer(
+                supplier=supplier,
+                product=product,
+                supplier_sku=row["supplier_sku"],
+                pack_price=Decimal(row["pack_price"]),
+                vat_rate=Decimal(row["vat_rate"]),
+                units_per_pack=int(row["units_per_pack"]),
+                lead_time_days=int(row["lead_time_days"]),
+                min_order_packs=int(row["min_order_packs"]),
+                stock_status=row["stock_status"],
+                patient_eligible=row["patient_eligible"] == "yes",
+                status="live",
+            )
+            offer.save()
+            for part in row["tier_prices"].split(";"):
+                min_packs, price = part.split(":")
+                VolumeTier(offer=offer, min_packs=int(min_packs), pack_price=Decimal(price)).save()
+            count += 1
+    return count
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--baseline-rows", type=int, default=5_000)
+    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
+    args = parser.parse_args()
+
+    recreate_database(args.database_url)
+    workdir = Path(tempfile.mkdtemp(prefix="catalogue-bench-"))
+    os.environ["DATABASE_URL"] = args.database_url
+    os.environ.pop("REDIS_URL", None)  # the import runs inline; progress goes to the local cache
+    os.environ["MEDIA_ROOT"] = str(workdir / "media")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "marketplace.settings")
+    os.environ["LOG_LEVEL"] = "WARNING"
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from catalogue.importing import catalogue_import_start
+    from catalogue.models import Offer, Product, VolumeTier
+    from common.imports import UploadedFile
+    from common.models import ImportJob
+    from organisations.models import Organisation, OrganisationKind
+
+    call_command("migrate", verbosity=0)
+    supplier = Organisation.objects.create(
+        kind=OrganisationKind.SUPPLIER, name="Bench Supplies", slug="bench-supplies", is_trusted_supplier=True
+    )
+    other = Organisation.objects.create(
+        kind=OrganisationKind.SUPPLIER, name="Other Supplies", slug="other-supplies", is_trusted_supplier=True
+    )
+
+    # Another supplier already lists a fifth of the items, so matching has real work to do.
+    shared = workdir / "shared.csv"
+    write_catalogue(shared, rows=args.rows // 5, sku_prefix="OTHER")
+    with shared.open("rb") as content:
+        catalogue_import_start(
+            supplier=other, actor=None, upload=UploadedFile("shared.csv", content), inline=True
+        )
+
+    path = workdir / "catalogue.csv"
+    write_catalogue(path, rows=args.rows)
+    size_mb = path.stat().st_size / 1024 / 1024
+    print(f"Catalogue file: {args.rows:,} rows, {size_mb:.1f} MB ({path})")
+    print(f"Peak memory before the import (Django loaded, data generated): {peak_mb():.0f} MB")
+
+    def run(label: str) -> ImportJob:
+        started, cpu_started = time.perf_counter(), time.process_time()
+        with path.open("rb") as content:
+            job = catalogue_import_start(
+                supplier=supplier, actor=None, upload=UploadedFile("catalogue.csv", content), inline=True
+            )
+        elapsed = time.perf_counter() - started
+        cpu = time.process_time() - cpu_started
+        if job.status != ImportJob.Status.SUCCEEDED:
+            raise SystemExit(f"{label}: import {job.status}: {job.errors[:5]}")
+        print(
+            f"{label}: {args.rows:,} rows in {elapsed:.1f} s = {args.rows / elapsed:,.0f} rows/s "
+            f"(this process's CPU {cpu:.1f} s; the rest is PostgreSQL and waiting); "
+            f"peak memory {peak_mb():.0f} MB; summary {job.summary}"
+        )
+        return job, elapsed
+
+    _, elapsed = run("Importer, first upload")
+    first_peak = peak_mb()
+    rate = args.rows / elapsed
+    print(
+        f"  database now: {Product.objects.count():,} products, {Offer.objects.count():,} offers, "
+        f"{VolumeTier.objects.count():,} tiers"
+    )
+    run("Importer, same file again (idempotent)")
+
+    # Baselines: the same kind of rows saved one by one, committed per statement (as a naive
+    # script runs) and inside one transaction (the kinder comparison).
+    from django.db import transaction
+
+    for label, atomic in (("autocommit", False), ("one transaction", True)):
+        sample = workdir / f"baseline-{atomic}.csv"
+        write_catalogue(
+            sample, rows=args.baseline_rows, start=10_000_000 + atomic * 1_000_000, sku_prefix="BASE"
+        )
+        baseline_supplier = Organisation.objects.create(
+            kind=OrganisationKind.SUPPLIER, name=f"Baseline {label}", slug=f"baseline-{int(atomic)}"
+        )
+        started = time.perf_counter()
+        if atomic:
+            with transaction.atomic():
+                count = baseline_row_by_row(sample, baseline_supplier)
+        else:
+            count = baseline_row_by_row(sample, baseline_supplier)
+        baseline_elapsed = time.perf_counter() - started
+        baseline_rate = count / baseline_elapsed
+        print(
+            f"Baseline, ORM save() row by row, {label}: {count:,} rows in {baseline_elapsed:.1f} s = "
+            f"{baseline_rate:,.0f} rows/s (about {args.rows / baseline_rate:.0f} s for {args.rows:,} rows, "
+            "without any of the importer's checks)"
+        )
+        print(f"  ratio: the importer is {rate / baseline_rate:.1f}x this rate")
+    verdict = "within" if elapsed <= 60 and first_peak <= 500 else "OUTSIDE"
+    print(
+        f"Target <= 60 s and <= 500 MB for the 100,000-row import: {verdict} "
+        f"({elapsed:.1f} s, peak {first_peak:.0f} MB; {peak_mb():.0f} MB after the re-upload and baseline)"
+    )
+    print(f"Load average while it ran (other work on this machine slows it): {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()

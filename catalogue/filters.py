@@ -1,0 +1,179 @@
+"""The buyer's filters on the product list (pages and API): django-filter sets over live offers.
+
+A product matches when ONE of its live offers meets every offer condition together (supplier,
+price range, stock, lead time, patient eligibility), so "in stock from supplier A under £5" never
+matches a product whose in-stock offer is B's and whose cheap offer is A's. Price filters and the
+price sort use the offers' list prices excluding VAT; the price a buyer pays comes from the strategy.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import django_filters
+from django import forms
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Lower
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+
+from catalogue.models import Category, Offer, Product, StockStatus
+from catalogue.selectors import in_category_q, live_offers
+from common.errors import DomainError
+from organisations.models import Organisation, OrganisationKind
+
+
+class InvalidFilters(DomainError):
+    """Some filter values do not parse; `errors` maps each parameter to its messages."""
+
+    code = "invalid_filters"
+
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        first = next(iter(errors), None)
+        super().__init__("Some filters are not valid.", field=first)
+        self.errors = errors
+
+    def as_dict(self) -> dict:
+        return {**super().as_dict(), "errors": self.errors}
+
+
+def _number_input(width: int = 5) -> forms.NumberInput:
+    return forms.NumberInput(attrs={"class": f"nhsuk-input nhsuk-input--width-{width}", "step": "any"})
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class SupplierFilter(django_filters.ModelMultipleChoiceFilter):
+    """Suppliers by id; repeat the parameter for several."""
+
+
+class ProductSort:
+    PRICE = "price"
+    NAME = "name"
+    LEAD_TIME = "lead_time"
+    CHOICES = (
+        (PRICE, "Price per unit: low to high"),
+        (NAME, "Name: A to Z"),
+        (LEAD_TIME, "Lead time: shortest first"),
+    )
+
+
+class ProductFilter(django_filters.FilterSet):
+    category = django_filters.ModelChoiceFilter(
+        queryset=Category.objects.all(),
+        to_field_name="slug",
+        method="filter_category",
+        label="Category",
+        help_text="A category's slug; its sub-categories are included.",
+    )
+    supplier = SupplierFilter(
+        queryset=Organisation.objects.filter(kind=OrganisationKind.SUPPLIER, is_active=True),
+        method="filter_offers",
+        label="Supplier",
+    )
+    unit_price_min = django_filters.NumberFilter(
+        method="filter_offers",
+        widget=_number_input(),
+        min_value=Decimal("0"),
+        label="Price per unit from (£, excluding VAT)",
+    )
+    unit_price_max = django_filters.NumberFilter(
+        method="filter_offers",
+        widget=_number_input(),
+        min_value=Decimal("0"),
+        label="Price per unit up to (£, excluding VAT)",
+    )
+    pack_price_min = django_filters.NumberFilter(
+        method="filter_offers",
+        widget=_number_input(),
+        min_value=Decimal("0"),
+        label="Price per pack from (£, excluding VAT)",
+    )
+    pack_price_max = django_filters.NumberFilter(
+        method="filter_offers",
+        widget=_number_input(),
+        min_value=Decimal("0"),
+        label="Price per pack up to (£, excluding VAT)",
+    )
+    stock_status = django_filters.MultipleChoiceFilter(
+        choices=StockStatus.choices, method="filter_offers", label="Stock"
+    )
+    lead_time_max = django_filters.NumberFilter(
+        method="filter_offers",
+        widget=_number_input(3),
+        min_value=0,
+        max_digits=4,
+        decimal_places=0,
+        label="Delivered within (days)",
+    )
+    patient_eligible = django_filters.BooleanFilter(
+        method="filter_offers", label="Eligible for personal health budgets"
+    )
+    sort = django_filters.ChoiceFilter(
+        choices=ProductSort.CHOICES,
+        method="filter_sort",
+        empty_label=None,
+        label="Sort by",
+        widget=forms.Select(attrs={"class": "nhsuk-select"}),
+    )
+
+    class Meta:
+        model = Product
+        fields: list[str] = []
+
+    def __init__(self, *args, today: dt.date | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.today = today
+        self.matching_offers: QuerySet[Offer] = live_offers(today=today)
+
+    # Each field's own method is a no-op: filter_queryset combines the offer conditions into one
+    # subquery, so they all apply to the same offer.
+    def filter_offers(self, queryset: QuerySet, name: str, value) -> QuerySet:
+        return queryset
+
+    def filter_category(self, queryset: QuerySet, name: str, value: Category | None) -> QuerySet:
+        return queryset.filter(in_category_q(value)) if value else queryset
+
+    def filter_sort(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset
+
+    def offer_conditions(self) -> Q:
+        data = self.form.cleaned_data
+        q = Q()
+        if data.get("supplier"):
+            q &= Q(supplier__in=data["supplier"])
+        if data.get("unit_price_min") is not None:
+            q &= Q(unit_price__gte=data["unit_price_min"])
+        if data.get("unit_price_max") is not None:
+            q &= Q(unit_price__lte=data["unit_price_max"])
+        if data.get("pack_price_min") is not None:
+            q &= Q(pack_price__gte=data["pack_price_min"])
+        if data.get("pack_price_max") is not None:
+            q &= Q(pack_price__lte=data["pack_price_max"])
+        if data.get("stock_status"):
+            q &= Q(stock_status__in=data["stock_status"])
+        if data.get("lead_time_max") is not None:
+            q &= Q(lead_time_days__lte=int(data["lead_time_max"]))
+        if data.get("patient_eligible") is not None:
+            q &= Q(patient_eligible=data["patient_eligible"])
+        return q
+
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        queryset = super().filter_queryset(queryset.filter(is_active=True))
+        self.matching_offers = live_offers(today=self.today).filter(self.offer_conditions())
+        per_product = self.matching_offers.filter(product=OuterRef("pk")).order_by()
+        queryset = queryset.filter(Exists(per_product)).annotate(
+            min_unit_price=Subquery(per_product.order_by("unit_price").values("unit_price")[:1]),
+            min_lead_time_days=Subquery(
+                per_product.filter(lead_time_days__isnull=False)
+                .order_by("lead_time_days")
+                .values("lead_time_days")[:1]
+            ),
+            offer_count=Subquery(per_product.values("product").annotate(n=Count("id")).values("n")[:1]),
+        )
+        sort = self.form.cleaned_data.get("sort") or ProductSort.PRICE
+        if sort == ProductSort.NAME:
+            return queryset.order_by(Lower("name"), "id")
+        if sort == ProductSort.LEAD_TIME:
+            return queryset.order_by(F("min_lead_time_days").asc(nulls_last=True), "min_unit_price", "id")
+        return queryset.order_by("min_unit_price", Lower("name"), "id")

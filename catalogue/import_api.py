@@ -1,0 +1,131 @@
+"""API for suppliers' systems: upload a catalogue file, then follow its job to the outcome.
+
+POST /api/v1/catalogue/imports/ (multipart `file`, optional `supplier`) answers 202 Accepted with
+the job and its status URL in `Location`; GET /api/v1/catalogue/imports/{id}/ gives status,
+processed and total rows, every problem by row and column, and the summary. Jobs are scoped to
+the suppliers the caller acts for: anyone else's job is 404.
+"""
+
+from __future__ import annotations
+
+from django.urls import path, reverse
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from catalogue.importing import (
+    catalogue_import_for_user,
+    catalogue_import_start,
+    catalogue_import_status,
+)
+from common.errors import DomainError, NotFound, PermissionDenied
+from common.imports import UploadedFile
+from organisations.permissions import suppliers_for
+
+MAX_UPLOAD_BYTES = 100 * 1024 * 1024
+
+
+class ImportUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="The catalogue file: CSV (UTF-8) or XLSX, as in docs/formats.md.")
+    supplier = serializers.IntegerField(
+        required=False, help_text="The supplier's id; needed only if you act for more than one supplier."
+    )
+
+    def validate_file(self, value):
+        if not value.name.lower().endswith((".csv", ".xlsx")):
+            raise serializers.ValidationError("Upload a .csv or .xlsx file.")
+        if value.size > MAX_UPLOAD_BYTES:
+            raise serializers.ValidationError("The file is larger than 100 MB; split it into several files.")
+        return value
+
+
+class RowErrorSerializer(serializers.Serializer):
+    row = serializers.IntegerField(help_text="Spreadsheet row (the header is row 1; 0 for the whole file).")
+    column = serializers.CharField(allow_blank=True)
+    message = serializers.CharField()
+
+
+class ImportStatusSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.ChoiceField(
+        choices=["queued", "validating", "applying", "succeeded", "rejected", "failed"]
+    )
+    status_display = serializers.CharField()
+    finished = serializers.BooleanField()
+    file_name = serializers.CharField()
+    processed = serializers.IntegerField(help_text="Rows checked so far.")
+    total = serializers.IntegerField(help_text="Rows in the file (0 until counted).")
+    percent = serializers.IntegerField()
+    errors = RowErrorSerializer(many=True)
+    summary = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text="Once imported: created, updated, unchanged, awaiting_moderation, products_created, ...",
+    )
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+    url = serializers.CharField()
+
+
+def _status_body(request: Request, job) -> dict:
+    body = catalogue_import_status(job)
+    body["url"] = request.build_absolute_uri(reverse("catalogue-import-detail", args=[job.pk]))
+    return body
+
+
+class CatalogueImportCreateView(APIView):
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(
+        operation_id="catalogue_imports_create",
+        tags=["catalogue imports"],
+        request={"multipart/form-data": ImportUploadSerializer},
+        responses={
+            202: ImportStatusSerializer,
+            400: OpenApiResponse(description="No file, or not a CSV/XLSX file."),
+            403: OpenApiResponse(description="The caller does not act for a supplier."),
+        },
+        description="Upload a catalogue file. It is checked whole and applied all-or-nothing; follow "
+        "the job at the URL in the Location header.",
+    )
+    def post(self, request: Request) -> Response:
+        incoming = ImportUploadSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        suppliers = suppliers_for(request.user)
+        chosen = incoming.validated_data.get("supplier")
+        if chosen is not None:
+            supplier = suppliers.filter(pk=chosen).first()
+            if supplier is None:
+                raise NotFound("No such supplier.", field="supplier")
+        else:
+            candidates = list(suppliers[:2])
+            if not candidates:
+                raise PermissionDenied("Only suppliers upload catalogue files.")
+            if len(candidates) > 1:
+                raise DomainError("You act for more than one supplier: say which.", field="supplier")
+            supplier = candidates[0]
+        upload = incoming.validated_data["file"]
+        job = catalogue_import_start(
+            supplier=supplier, actor=request.user, upload=UploadedFile(name=upload.name, content=upload)
+        )
+        body = _status_body(request, job)
+        return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["url"]})
+
+
+class CatalogueImportDetailView(APIView):
+    @extend_schema(
+        operation_id="catalogue_imports_retrieve",
+        tags=["catalogue imports"],
+        responses={200: ImportStatusSerializer, 404: OpenApiResponse(description="No such import for you.")},
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        job = catalogue_import_for_user(user=request.user, job_id=pk)
+        return Response(_status_body(request, job))
+
+
+urlpatterns = [
+    path("catalogue/imports/", CatalogueImportCreateView.as_view(), name="catalogue-import-list"),
+    path("catalogue/imports/<int:pk>/", CatalogueImportDetailView.as_view(), name="catalogue-import-detail"),
+]

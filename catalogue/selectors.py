@@ -1,0 +1,404 @@
+"""Read-only queries of the catalogue, shaped for the pages and the API.
+
+Every query here loads what its page needs in a constant number of SQL statements (no N+1):
+offers come with their supplier (select_related) and tiers (prefetch_related). Prices a buyer
+pays are not computed here; `catalogue.strategy` computes them from the offers loaded here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.http import QueryDict
+from django.utils import timezone
+
+from catalogue.models import CATEGORY_SEPARATOR, Category, Offer, OfferStatus, Product, StockStatus
+from catalogue.types import OfferInput
+from common.errors import NotFound
+from organisations.models import Organisation, PatientProfile, User
+from organisations.permissions import patient_profile_for, suppliers_for, trusts_for
+
+
+def live_offer_q(*, prefix: str = "", today: dt.date | None = None) -> Q:
+    """Offers buyers can see: live, within their validity dates, from an active supplier."""
+    today = today or timezone.localdate()
+    p = prefix
+    return (
+        Q(**{f"{p}status": OfferStatus.LIVE, f"{p}supplier__is_active": True})
+        & (Q(**{f"{p}valid_from__isnull": True}) | Q(**{f"{p}valid_from__lte": today}))
+        & (Q(**{f"{p}valid_to__isnull": True}) | Q(**{f"{p}valid_to__gte": today}))
+    )
+
+
+def live_offers(*, today: dt.date | None = None) -> QuerySet[Offer]:
+    return Offer.objects.filter(live_offer_q(today=today))
+
+
+def in_category_q(category: Category, *, prefix: str = "category__") -> Q:
+    """The category and all its descendants, by path prefix (one indexed comparison, no recursion)."""
+    return Q(**{f"{prefix}path": category.path}) | Q(
+        **{f"{prefix}path__startswith": category.path + CATEGORY_SEPARATOR}
+    )
+
+
+# Categories ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class CategoryNode:
+    category: Category
+    product_count: int
+    children: list[CategoryNode] = field(default_factory=list)
+
+
+def category_tree(*, today: dt.date | None = None) -> list[CategoryNode]:
+    """The whole tree with the number of buyable products under each node (descendants included).
+
+    Two queries: the categories, and product counts per category.
+    """
+    categories = list(Category.objects.order_by("path"))
+    direct = dict(
+        buyable_products(today=today)
+        .values("category_id")
+        .annotate(n=Count("id"))
+        .values_list("category_id", "n")
+    )
+    nodes = {c.id: CategoryNode(c, 0) for c in categories}
+    roots: list[CategoryNode] = []
+    for c in categories:  # ordered by path, so parents come before children
+        node = nodes[c.id]
+        if c.parent_id in nodes:
+            nodes[c.parent_id].children.append(node)
+        else:
+            roots.append(node)
+    # Add each category's own products to it and to each ancestor.
+    by_path = {c.path: nodes[c.id] for c in categories}
+    for c in categories:
+        count = direct.get(c.id, 0)
+        if not count:
+            continue
+        parts = c.path.split(CATEGORY_SEPARATOR)
+        for i in range(1, len(parts) + 1):
+            ancestor = by_path.get(CATEGORY_SEPARATOR.join(parts[:i]))
+            if ancestor is not None:
+                ancestor.product_count += count
+    return roots
+
+
+def category_by_slug(*, slug: str) -> Category:
+    category = Category.objects.select_related("parent").filter(slug=slug).first()
+    if category is None:
+        raise NotFound("No such category.", field="slug")
+    return category
+
+
+def category_ancestors(*, category: Category) -> list[Category]:
+    """Root first, the category itself excluded (for breadcrumbs). One query."""
+    parts = category.path.split(CATEGORY_SEPARATOR)
+    paths = [CATEGORY_SEPARATOR.join(parts[:i]) for i in range(1, len(parts))]
+    if not paths:
+        return []
+    return list(Category.objects.filter(path__in=paths).order_by("depth"))
+
+
+def category_children(*, category: Category | None) -> QuerySet[Category]:
+    if category is None:
+        return Category.objects.filter(parent__isnull=True).order_by("name")
+    return Category.objects.filter(parent=category).order_by("name")
+
+
+# Products for buyers ------------------------------------------------------------------------------
+
+
+def buyable_products(*, today: dt.date | None = None) -> QuerySet[Product]:
+    """Active products with at least one live offer."""
+    return Product.objects.filter(is_active=True).filter(
+        Exists(live_offers(today=today).filter(product=OuterRef("pk")))
+    )
+
+
+def live_offers_prefetch(*, to_attr: str = "live_offers", today: dt.date | None = None) -> Prefetch:
+    """Each product's live offers with supplier and tiers: two queries for any number of products."""
+    return Prefetch(
+        "offers",
+        queryset=live_offers(today=today).select_related("supplier").prefetch_related("tiers"),
+        to_attr=to_attr,
+    )
+
+
+def product_list(*, filters: Mapping | None = None, today: dt.date | None = None) -> QuerySet[Product]:
+    """Buyable products matching the buyer's filters (see catalogue.filters.ProductFilter), sorted.
+
+    Each product carries `offer_count`, `min_unit_price` and `min_lead_time_days` over its
+    matching live offers, and those offers (`live_offers`, with supplier and tiers) for the
+    strategy to price. Raises `InvalidFilters` naming each parameter that does not parse.
+    """
+    from catalogue.filters import InvalidFilters, ProductFilter  # filters import this module
+
+    product_filter = ProductFilter(filters or {}, queryset=Product.objects.all(), today=today)
+    if not product_filter.is_valid():
+        raise InvalidFilters(
+            {name: [str(e) for e in errors] for name, errors in product_filter.errors.items()}
+        )
+    products = product_filter.qs
+    # Show each product's matching offers only (e.g. only supplier A's when filtered by A).
+    return products.select_related("category").prefetch_related(
+        Prefetch(
+            "offers",
+            queryset=product_filter.matching_offers.select_related("supplier").prefetch_related("tiers"),
+            to_attr="live_offers",
+        )
+    )
+
+
+@dataclass(frozen=True)
+class FacetValue:
+    value: str
+    label: str
+    count: int
+
+
+@dataclass
+class ProductFacets:
+    categories: list[FacetValue]
+    suppliers: list[FacetValue]
+    stock_statuses: list[FacetValue]
+    patient_eligible: int
+    total: int
+
+
+def _matching(filters: Mapping, *, without: str | None, today: dt.date | None) -> tuple[QuerySet, QuerySet]:
+    """(product ids, their matching live offers) for the filters, leaving one parameter out."""
+    from catalogue.filters import InvalidFilters, ProductFilter
+
+    data = QueryDict(mutable=True)
+    for name in filters:
+        if name != without:
+            data.setlist(name, filters.getlist(name) if hasattr(filters, "getlist") else [filters[name]])
+    product_filter = ProductFilter(data, queryset=Product.objects.all(), today=today)
+    if not product_filter.is_valid():
+        raise InvalidFilters({n: [str(e) for e in errs] for n, errs in product_filter.errors.items()})
+    ids = product_filter.qs.order_by().values("pk")
+    return ids, product_filter.matching_offers.filter(product__in=ids)
+
+
+def product_facets(
+    *, filters: Mapping, category: Category | None, today: dt.date | None = None
+) -> ProductFacets:
+    """Counts of matching products by sub-category, supplier, stock status and patient eligibility.
+
+    Each of supplier, stock and patient eligibility is counted with every filter but its own, so
+    choosing one supplier still shows how many products the others would add. Six aggregate
+    queries whatever the size of the catalogue.
+    """
+    product_ids, _ = _matching(filters, without=None, today=today)
+
+    # Sub-categories of the current one (or top-level categories), counting their descendants.
+    children = list(category_children(category=category))
+    by_path = dict(
+        Product.objects.filter(pk__in=product_ids)
+        .values("category__path")
+        .annotate(n=Count("id"))
+        .values_list("category__path", "n")
+    )
+    category_values = []
+    for child in children:
+        prefix = child.path + CATEGORY_SEPARATOR
+        n = sum(count for path, count in by_path.items() if path == child.path or path.startswith(prefix))
+        if n:
+            category_values.append(FacetValue(child.slug, child.name, n))
+
+    _, offers = _matching(filters, without="supplier", today=today)
+    suppliers = [
+        FacetValue(str(row["supplier_id"]), row["supplier__name"], row["n"])
+        for row in offers.values("supplier_id", "supplier__name")
+        .annotate(n=Count("product_id", distinct=True))
+        .order_by("supplier__name")
+    ]
+    _, offers = _matching(filters, without="stock_status", today=today)
+    stock_counts = dict(
+        offers.values("stock_status")
+        .annotate(n=Count("product_id", distinct=True))
+        .values_list("stock_status", "n")
+    )
+    stock_statuses = [
+        FacetValue(value, label, stock_counts[value])
+        for value, label in StockStatus.choices
+        if stock_counts.get(value)
+    ]
+    _, offers = _matching(filters, without="patient_eligible", today=today)
+    patient_eligible = offers.filter(patient_eligible=True).aggregate(n=Count("product_id", distinct=True))[
+        "n"
+    ]
+    total = Product.objects.filter(pk__in=product_ids).count()
+    return ProductFacets(
+        categories=category_values,
+        suppliers=suppliers,
+        stock_statuses=stock_statuses,
+        patient_eligible=patient_eligible,
+        total=total,
+    )
+
+
+def product_detail(*, slug: str | None = None, product_id: int | None = None) -> Product:
+    """One active product with its category and every live offer (supplier, tiers). Three queries."""
+    if (slug is None) == (product_id is None):
+        raise ValueError("Give exactly one of slug or product_id.")
+    lookup = {"slug": slug} if slug is not None else {"pk": product_id}
+    product = (
+        Product.objects.filter(is_active=True, **lookup)
+        .select_related("category", "image")
+        .prefetch_related(live_offers_prefetch())
+        .first()
+    )
+    if product is None:
+        raise NotFound("No such product.")
+    return product
+
+
+# Suppliers' own offers ----------------------------------------------------------------------------
+
+
+def supplier_offers(*, user: User, status: str | None = None) -> QuerySet[Offer]:
+    """The offers of every supplier the user acts for, newest first."""
+    qs = (
+        Offer.objects.filter(supplier__in=suppliers_for(user))
+        .select_related("product", "product__category", "supplier")
+        .prefetch_related("tiers")
+        .order_by("-updated_at", "-id")
+    )
+    if status:
+        qs = qs.filter(status=status)
+    return qs
+
+
+def supplier_offer(*, user: User, offer_id: int) -> Offer:
+    """One of the user's suppliers' offers; NotFound for anyone else's (never reveal it exists)."""
+    offer = supplier_offers(user=user).filter(pk=offer_id).first()
+    if offer is None:
+        raise NotFound("No such offer.")
+    return offer
+
+
+def suppliers_of(*, user: User) -> QuerySet[Organisation]:
+    return suppliers_for(user).order_by("name")
+
+
+def offer_input(*, offer: Offer, pending: bool = True) -> OfferInput:
+    """The offer as its supplier last gave it: the changes waiting for moderation if there are any
+    (unless `pending` is False), else its current terms with its product's details. A PATCH starts
+    from this; moderators compare the two."""
+    if pending and offer.pending_changes:
+        return OfferInput.from_json(offer.pending_changes)
+    product = offer.product
+    return OfferInput(
+        supplier_sku=offer.supplier_sku,
+        name=product.name,
+        category_path=product.category.path,
+        description=product.description,
+        manufacturer=product.manufacturer,
+        manufacturer_part_number=product.manufacturer_part_number,
+        gtin=product.gtin,
+        npc=product.npc,
+        unit_of_measure=product.unit_of_measure,
+        units_per_pack=offer.units_per_pack,
+        pack_price=offer.pack_price,
+        vat_rate=offer.vat_rate,
+        tiers=[(t.min_packs, t.pack_price) for t in offer.tiers.all()],
+        lead_time_days=offer.lead_time_days,
+        min_order_packs=offer.min_order_packs,
+        stock_status=offer.stock_status,
+        patient_eligible=offer.patient_eligible,
+        valid_from=offer.valid_from,
+        valid_to=offer.valid_to,
+    )
+
+
+# Buyers -------------------------------------------------------------------------------------------
+
+
+def buyer_for(*, user: User) -> PatientProfile | Organisation | None:
+    """Who the strategy prices for: the user's patient profile, else their first trust (by name),
+    else nobody in particular (list prices)."""
+    profile = patient_profile_for(user)
+    if profile is not None:
+        return profile
+    return trusts_for(user).order_by("name").first()
+
+
+# Moderation ---------------------------------------------------------------------------------------
+
+
+def moderation_queue_q() -> Q:
+    return Q(status=OfferStatus.PENDING) | Q(pending_changes__isnull=False)
+
+
+def moderation_queue() -> QuerySet[Offer]:
+    """New offers awaiting approval and live offers with changes awaiting approval, oldest first."""
+    return (
+        Offer.objects.filter(moderation_queue_q())
+        .select_related("product", "product__category", "supplier")
+        .prefetch_related("tiers")
+        .order_by("updated_at", "id")
+    )
+
+
+def moderation_queue_count() -> int:
+    return Offer.objects.filter(moderation_queue_q()).count()
+
+
+def moderation_item(*, offer_id: int) -> Offer:
+    """One offer in the moderation queue; NotFound if it is not (or no longer) waiting."""
+    offer = moderation_queue().filter(pk=offer_id).first()
+    if offer is None:
+        raise NotFound("Nothing about this offer is waiting for moderation.")
+    return offer
+
+
+@dataclass(frozen=True)
+class ChangedValue:
+    label: str
+    before: object
+    after: object
+
+
+CHANGE_LABELS = {
+    "supplier_sku": "SKU",
+    "name": "Product name",
+    "category_path": "Category",
+    "description": "Description",
+    "manufacturer": "Manufacturer",
+    "manufacturer_part_number": "Part number",
+    "gtin": "GTIN",
+    "npc": "NPC code",
+    "unit_of_measure": "Unit",
+    "units_per_pack": "Units per pack",
+    "pack_price": "Price per pack (excl. VAT)",
+    "vat_rate": "VAT rate",
+    "tiers": "Volume prices",
+    "lead_time_days": "Lead time (days)",
+    "min_order_packs": "Minimum order (packs)",
+    "stock_status": "Stock",
+    "patient_eligible": "Patient eligible",
+    "valid_from": "Valid from",
+    "valid_to": "Valid until",
+}
+
+
+def pending_change_list(*, offer: Offer) -> list[ChangedValue]:
+    """What a live offer's waiting changes would change, field by field (for moderators)."""
+    if not offer.pending_changes:
+        return []
+    live = offer_input(offer=offer, pending=False)
+    proposed = offer_input(offer=offer)
+    changes = []
+    for name, label in CHANGE_LABELS.items():
+        before, after = getattr(live, name), getattr(proposed, name)
+        if name == "tiers":
+            before, after = tuple(before), tuple(after)
+        if before != after:
+            changes.append(ChangedValue(label, before, after))
+    return changes

@@ -1,0 +1,183 @@
+"""The one place that says what a buyer pays for an offer (after django-oscar's partner/strategy.py).
+
+A `Strategy` asks each of its price sources what they would charge this buyer for this offer
+at this quantity, and the buyer pays the lowest. Sources here: the supplier's list price and
+its volume tiers. Contract prices and pooled (aggregated purchasing) prices live in higher
+layers; they plug in with `register_price_source` from their app's `ready()`, so the catalogue
+never imports them. Every page and API prices offers through `buyer_price` / `Strategy.price`;
+nothing else computes a price.
+
+Works on prefetched tiers (`prefetch_related("tiers")`): `offer.tiers.all()` is read, never
+filtered, so pricing a page of offers costs no queries.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Protocol
+
+from django.utils import timezone
+
+from catalogue.models import Offer, OfferStatus
+from catalogue.types import BuyerPrice, PriceBreak
+from common.errors import DomainError
+from common.money import quantize_money, quantize_unit_price
+from organisations.models import PatientProfile
+
+LIST_PRICE = "list"
+VOLUME_TIER = "volume_tier"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One source's price per pack (excluding VAT) for this buyer and quantity."""
+
+    source: str
+    pack_price: Decimal
+    tier_min_packs: int | None = None
+
+
+class PriceSource(Protocol):
+    """Something that may offer a buyer a price: list price, volume tier, contract, pooled round."""
+
+    name: str
+
+    def candidates(
+        self, *, offer: Offer, buyer: Any, quantity: int, on_date: dt.date
+    ) -> Iterable[Candidate]: ...
+
+
+def offer_tiers(offer: Offer) -> list[tuple[int, Decimal]]:
+    """The offer's tiers, lowest minimum first, from the prefetch cache when there is one."""
+    return sorted((tier.min_packs, tier.pack_price) for tier in offer.tiers.all())
+
+
+class ListPriceSource:
+    name = LIST_PRICE
+
+    def candidates(self, *, offer: Offer, buyer: Any, quantity: int, on_date: dt.date) -> Iterable[Candidate]:
+        return [Candidate(LIST_PRICE, offer.pack_price)]
+
+
+class VolumeTierSource:
+    """The highest tier whose minimum the quantity reaches."""
+
+    name = VOLUME_TIER
+
+    def candidates(self, *, offer: Offer, buyer: Any, quantity: int, on_date: dt.date) -> Iterable[Candidate]:
+        reached = [(m, p) for m, p in offer_tiers(offer) if m <= quantity]
+        if not reached:
+            return []
+        min_packs, price = reached[-1]
+        return [Candidate(VOLUME_TIER, price, tier_min_packs=min_packs)]
+
+
+_registered_sources: list[PriceSource] = []
+
+
+def register_price_source(source: PriceSource) -> None:
+    """Add a price source (e.g. contract prices) to every default strategy. Call from AppConfig.ready()."""
+    if all(existing.name != source.name for existing in _registered_sources):
+        _registered_sources.append(source)
+
+
+def default_sources() -> tuple[PriceSource, ...]:
+    return (ListPriceSource(), VolumeTierSource(), *_registered_sources)
+
+
+def _is_patient(buyer: Any) -> bool:
+    return isinstance(buyer, PatientProfile)
+
+
+class Strategy:
+    """Prices offers for buyers: the lowest price any of its sources gives, with VAT and totals."""
+
+    def __init__(self, sources: Sequence[PriceSource] | None = None) -> None:
+        self.sources: tuple[PriceSource, ...] = tuple(sources) if sources is not None else default_sources()
+
+    def price(
+        self, *, offer: Offer, buyer: Any = None, quantity: int = 1, on_date: dt.date | None = None
+    ) -> BuyerPrice:
+        """What `buyer` (an Organisation, a PatientProfile, or None for anyone) pays for `quantity` packs."""
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
+            raise DomainError("the quantity is a whole number of packs, 1 or more", field="quantity")
+        on_date = on_date or timezone.localdate()
+        best: Candidate | None = None
+        for source in self.sources:
+            for candidate in source.candidates(offer=offer, buyer=buyer, quantity=quantity, on_date=on_date):
+                # Strictly lower wins, so earlier sources (the list price) win ties.
+                if best is None or candidate.pack_price < best.pack_price:
+                    best = candidate
+        assert best is not None  # the list price source always answers
+        units = offer.units_per_pack
+        pack_price = quantize_money(best.pack_price)
+        vat_rate = Decimal(offer.vat_rate)
+        # VAT is charged on the line total (then shown per pack), as on a UK VAT invoice line.
+        total_excl_vat = pack_price * quantity
+        total_vat = quantize_money(total_excl_vat * vat_rate / 100)
+        pack_vat = quantize_money(pack_price * vat_rate / 100)
+        breaks = tuple(
+            PriceBreak(min_packs=m, pack_price=p, unit_price=quantize_unit_price(p / units))
+            for m, p in offer_tiers(offer)
+        )
+        next_tier = next((b for b in breaks if b.min_packs > quantity and b.pack_price < pack_price), None)
+        return BuyerPrice(
+            offer_id=offer.pk,
+            quantity=quantity,
+            source=best.source,
+            pack_price=pack_price,
+            unit_price=quantize_unit_price(pack_price / units),
+            units_per_pack=units,
+            vat_rate=vat_rate,
+            pack_vat=pack_vat,
+            pack_price_incl_vat=pack_price + pack_vat,
+            total_excl_vat=total_excl_vat,
+            total_vat=total_vat,
+            total_incl_vat=total_excl_vat + total_vat,
+            list_pack_price=quantize_money(offer.pack_price),
+            tier_min_packs=best.tier_min_packs,
+            tiers=breaks,
+            next_tier=next_tier,
+            min_order_packs=offer.min_order_packs,
+            problems=self._problems(offer=offer, buyer=buyer, quantity=quantity, on_date=on_date),
+        )
+
+    def prices(
+        self, *, offers: Iterable[Offer], buyer: Any = None, quantity: int = 1, on_date: dt.date | None = None
+    ) -> list[tuple[Offer, BuyerPrice]]:
+        """Each offer with its price for this buyer, cheapest per unit first (then per pack)."""
+        priced = [(o, self.price(offer=o, buyer=buyer, quantity=quantity, on_date=on_date)) for o in offers]
+        return sorted(priced, key=lambda pair: (pair[1].unit_price, pair[1].pack_price, pair[0].pk))
+
+    @staticmethod
+    def _problems(*, offer: Offer, buyer: Any, quantity: int, on_date: dt.date) -> tuple[str, ...]:
+        problems = []
+        if offer.status != OfferStatus.LIVE:
+            problems.append("This offer is not on sale.")
+        if offer.valid_from and on_date < offer.valid_from:
+            problems.append(f"This price starts on {_day(offer.valid_from)}.")
+        if offer.valid_to and on_date > offer.valid_to:
+            problems.append(f"This price ended on {_day(offer.valid_to)}.")
+        if quantity < offer.min_order_packs:
+            problems.append(f"The minimum order is {offer.min_order_packs} packs.")
+        if _is_patient(buyer) and not offer.patient_eligible:
+            problems.append("This item cannot be bought from a personal health budget.")
+        return tuple(problems)
+
+
+def _day(date: dt.date) -> str:
+    return f"{date.day} {date:%B %Y}"
+
+
+def default_strategy() -> Strategy:
+    return Strategy()
+
+
+def buyer_price(
+    *, offer: Offer, buyer: Any = None, quantity: int = 1, on_date: dt.date | None = None
+) -> BuyerPrice:
+    """The price `buyer` pays for `quantity` packs of `offer` (see Strategy.price)."""
+    return default_strategy().price(offer=offer, buyer=buyer, quantity=quantity, on_date=on_date)

@@ -1,0 +1,100 @@
+"""Buyer pages of the catalogue: the category tree, category listings with facets, product pages.
+
+Every price shown comes from `catalogue.strategy` for the signed-in buyer; the queries come from
+`catalogue.selectors` and load each page in a constant number of statements.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from catalogue import selectors
+from catalogue.filters import InvalidFilters, ProductFilter
+from catalogue.models import Product
+from catalogue.strategy import default_strategy
+from common.errors import NotFound
+
+PRODUCTS_PER_PAGE = 20
+
+
+def priced_products(products, *, buyer) -> list[dict]:
+    """Each product with its offers priced for the buyer, cheapest per unit first."""
+    strategy = default_strategy()
+    rows = []
+    for product in products:
+        priced = strategy.prices(offers=product.live_offers, buyer=buyer)
+        rows.append(
+            {
+                "product": product,
+                "cheapest": priced[0][1] if priced else None,
+                "offer_count": len(priced),
+                "supplier_count": len({offer.supplier_id for offer, _ in priced}),
+            }
+        )
+    return rows
+
+
+@login_required
+@require_GET
+def category_index(request: HttpRequest) -> HttpResponse:
+    return render(request, "catalogue/category_index.html", {"tree": selectors.category_tree()})
+
+
+@login_required
+@require_GET
+def category_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    try:
+        category = selectors.category_by_slug(slug=slug)
+    except NotFound:
+        raise Http404("No such category.") from None
+    # The page's own category is the path; a `category` parameter would contradict it.
+    params = request.GET.copy()
+    params["category"] = category.slug
+    filter_form = ProductFilter(params, queryset=Product.objects.none()).form
+    try:
+        products = selectors.product_list(filters=params)
+        facets = selectors.product_facets(filters=params, category=category)
+    except InvalidFilters:
+        products = Product.objects.none()
+        facets = None
+    page = Paginator(products, PRODUCTS_PER_PAGE).get_page(request.GET.get("page"))
+    buyer = selectors.buyer_for(user=request.user)
+    return render(
+        request,
+        "catalogue/category_detail.html",
+        {
+            "category": category,
+            "ancestors": selectors.category_ancestors(category=category),
+            "filter_form": filter_form,
+            "facets": facets,
+            "page": page,
+            "rows": priced_products(page.object_list, buyer=buyer),
+            "selected_suppliers": set(params.getlist("supplier")),
+            "selected_stock": set(params.getlist("stock_status")),
+        },
+    )
+
+
+@login_required
+@require_GET
+def product_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    try:
+        product = selectors.product_detail(slug=slug)
+    except NotFound:
+        raise Http404("No such product.") from None
+    buyer = selectors.buyer_for(user=request.user)
+    offers = default_strategy().prices(offers=product.live_offers, buyer=buyer)
+    return render(
+        request,
+        "catalogue/product_detail.html",
+        {
+            "product": product,
+            "ancestors": [*selectors.category_ancestors(category=product.category), product.category],
+            "offers": offers,
+            "buyer": buyer,
+        },
+    )
