@@ -45,41 +45,64 @@ class DemoSupplier:
     sells: tuple[str, ...]
 
 
+# The eight demo suppliers that organisations/demo.py creates (same slugs), so the demo supplier
+# users find their offers here; each sells in some parts of the tree at its own price level.
 SUPPLIERS: tuple[DemoSupplier, ...] = (
     DemoSupplier(
-        "meridian-medical",
-        "Meridian Medical Supplies",
+        "pennine-medical-supplies",
+        "Pennine Medical Supplies",
         True,
         Decimal("1.00"),
-        ("Clinical consumables", "Wound care", "Theatre", "Diagnostics", "Facilities"),
+        ("Clinical consumables", "Wound care", "Continence", "Mobility aids", "Wheelchairs"),
     ),
     DemoSupplier(
-        "northgate-healthcare",
-        "Northgate Healthcare",
+        "albion-surgical",
+        "Albion Surgical",
         True,
-        Decimal("0.94"),
-        ("Clinical consumables", "Continence", "Wound care", "Facilities"),
-    ),
-    DemoSupplier(
-        "albion-clinical",
-        "Albion Clinical Products",
-        False,
         Decimal("1.07"),
-        ("Clinical consumables", "Wound care", "Diagnostics", "Theatre", "Continence"),
+        ("Clinical consumables", "Theatre", "Diagnostics", "Wound care"),
     ),
     DemoSupplier(
-        "pennine-mobility",
-        "Pennine Mobility and Care",
-        True,
+        "thames-wound-care",
+        "Thames Wound Care",
+        False,
+        Decimal("0.95"),
+        ("Wound care", "Clinical consumables > Gloves", "Clinical consumables > Hosiery"),
+    ),
+    DemoSupplier(
+        "severn-mobility-and-daily-living",
+        "Severn Mobility and Daily Living",
+        False,
         Decimal("0.97"),
-        ("Mobility aids", "Wheelchairs", "Beds and pressure care", "Continence", "Services"),
+        ("Mobility aids", "Wheelchairs", "Beds and pressure care", "Services"),
     ),
     DemoSupplier(
-        "thames-rehab",
-        "Thames Rehab Equipment",
+        "clearwater-continence-care",
+        "Clearwater Continence Care",
+        False,
+        Decimal("0.93"),
+        ("Continence",),
+    ),
+    DemoSupplier(
+        "meridian-compression-hosiery",
+        "Meridian Compression Hosiery",
+        False,
+        Decimal("0.91"),
+        ("Clinical consumables > Hosiery",),
+    ),
+    DemoSupplier(
+        "brightwell-infection-control",
+        "Brightwell Infection Control",
+        True,
+        Decimal("1.03"),
+        ("Clinical consumables", "Facilities"),
+    ),
+    DemoSupplier(
+        "northgate-diagnostics",
+        "Northgate Diagnostics",
         False,
         Decimal("1.04"),
-        ("Mobility aids", "Wheelchairs", "Beds and pressure care", "Services"),
+        ("Diagnostics", "Theatre", "Beds and pressure care"),
     ),
 )
 
@@ -115,7 +138,7 @@ MANUFACTURERS = {
     "diagnostics": ("Vitalscan", "Clearview Diagnostics"),
     "theatre": ("Sterilux", "Theatrix Surgical"),
     "facilities": ("Cleanwell Hygiene", "Wastesafe"),
-    "services": ("Pennine Mobility and Care",),
+    "services": ("Severn Mobility and Daily Living",),
 }
 
 
@@ -817,7 +840,8 @@ def _seed_categories(paths: set[str]) -> dict[str, Category]:
 def _seed_suppliers() -> dict[str, Organisation]:
     suppliers = {}
     for s in SUPPLIERS:
-        organisation, _ = Organisation.objects.update_or_create(
+        # get_or_create: organisations/demo.py owns the suppliers' details; this only makes sure they exist.
+        organisation, _ = Organisation.objects.get_or_create(
             slug=s.slug,
             defaults={
                 "kind": OrganisationKind.SUPPLIER,
