@@ -78,7 +78,8 @@ class Table:
         except csv.Error as exc:
             raise FileRejected([RowError(0, "", f"The CSV file cannot be read: {exc}.")]) from None
         finally:
-            text.detach()
+            if not self._fileobj.closed:
+                text.detach()
 
     def _xlsx_rows(self) -> Iterator[list[str]]:
         from openpyxl import load_workbook
