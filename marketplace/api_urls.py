@@ -8,6 +8,6 @@ urlpatterns = [
     path("", api_views.api_root, name="api-root"),
     path("auth/token/", api_views.ObtainTokenView.as_view(), name="api-token"),
     path("", include("catalogue.api_urls")),
-    path("", include("search.api_urls")),
+    path("", include("catalogue.search_api_urls")),
     path("", include("pricing.api_urls")),
 ]
