@@ -45,10 +45,16 @@ def normalise_code(code: str) -> str:
 
 def code_candidates(text: str) -> list[str]:
     """What an identifier typed into the box may be. Only strings that look like codes qualify."""
-    value = normalise_code(normalise_query(text))
-    if not value or len(value) > 64 or not any(ch.isdigit() for ch in value):
+    typed = normalise_query(text)
+    value = normalise_code(typed)
+    if not value or len(value) > 64:
         return []
-    return [value]
+    # A word without digits is only taken as a code when it is punctuated like one ("MDL-TED-M"), so a
+    # supplier SKU that happens to be a plain word ("GLOVES") never hijacks a search.
+    looks_like_code = any(ch.isdigit() for ch in value) or (
+        " " not in typed and any(ch in "-/._" for ch in value)
+    )
+    return [value] if looks_like_code else []
 
 
 @dataclass(frozen=True)
