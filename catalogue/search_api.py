@@ -82,6 +82,9 @@ class SearchOutputSerializer(serializers.Serializer):
     page_size = serializers.IntegerField()
     results = ProductResultSerializer(many=True)
     facets = serializers.DictField(child=FacetValueSerializer(many=True))
+    facets_exact = serializers.BooleanField(
+        help_text="False when facet counts are estimates (very large result sets are sampled)."
+    )
 
 
 class SuggestionSerializer(serializers.Serializer):
@@ -130,7 +133,9 @@ class SearchApi(APIView):
                 if match:
                     cards = search_selectors.product_cards([match.object_id])
                     if cards:
-                        return Response(self._answer(text, None, True, 1, 1, params["page_size"], cards, {}))
+                        return Response(
+                            self._answer(text, None, True, 1, 1, params["page_size"], cards, {}, exact=True)
+                        )
             results = selectors.search(
                 SearchQuery(
                     text=text,
@@ -159,16 +164,18 @@ class SearchApi(APIView):
                 params["page_size"],
                 search_selectors.product_cards(results.ids),
                 facets,
+                exact=results.facets_exact,
             )
         )
 
     @staticmethod
-    def _answer(text, corrected, exact, total, page, page_size, cards, facets) -> dict:
+    def _answer(text, corrected, exact_match, total, page, page_size, cards, facets, *, exact: bool) -> dict:
         return SearchOutputSerializer(
             {
                 "query": text,
                 "corrected_query": corrected,
-                "exact_match": exact,
+                "exact_match": exact_match,
+                "facets_exact": exact,
                 "total": total,
                 "page": page,
                 "page_size": page_size,

@@ -120,6 +120,8 @@ class SearchResults:
     highlight_terms: tuple[str, ...] = ()
     offset: int = 0
     limit: int = 20
+    # False when facet counts are estimates (a backend may sample very large result sets).
+    facets_exact: bool = True
 
     @property
     def ids(self) -> list[int]:
