@@ -154,9 +154,6 @@ class DatabaseBackend(SearchBackend):
         tokens = analysis.words(analysis.normalise_query(query.text))[: analysis.MAX_WORDS]
         fixes = self.corrections(tokens) if query.correct_typos else {}
         analysed = analysis.analyse(query.text, fixes)
-        if not analysed.groups and analysis.words(query.text):
-            # Words were typed but none survived (cannot happen today); answer nothing rather than everything.
-            return SearchResults(hits=[], total=0, offset=query.offset, limit=query.limit)
         total, hits, counts = self.execute(document_type, query, analysed.groups)
         return SearchResults(
             hits=hits,
