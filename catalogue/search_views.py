@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_GET
 
 from catalogue import search_selectors
@@ -14,8 +14,13 @@ from search import selectors
 from search.types import InvalidSearch, SearchUnavailable
 
 
-def product_url(slug: str) -> str:
-    return reverse("catalogue:product-detail", kwargs={"slug": slug})
+def product_url(slug: str) -> str | None:
+    """The product page, or None while the catalogue's pages are not installed (the search then
+    shows the product in its results instead of redirecting)."""
+    try:
+        return reverse("catalogue:product-detail", kwargs={"slug": slug})
+    except NoReverseMatch:
+        return None
 
 
 def _page_numbers(page: int, last: int) -> dict:
@@ -58,8 +63,9 @@ def search_results(request: HttpRequest) -> HttpResponse:
         if query.text and form.page_number == 1 and not form.filters:
             match = selectors.find_identifier(query.text)
             slug = search_selectors.product_slug(match.object_id) if match else None
-            if slug:
-                return redirect(product_url(slug))
+            url = product_url(slug) if slug else None
+            if url:
+                return redirect(url)
         results = selectors.search(query)
     except InvalidSearch as exc:
         form.add_error(None, exc.message)

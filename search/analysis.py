@@ -163,12 +163,22 @@ class AnalysedQuery:
         return not self.groups
 
 
+def _with_gtin14(group: list[tuple[str, ...]]) -> list[tuple[str, ...]]:
+    """A GTIN-8/12/13 typed among words also matches the 14-digit form the index stores."""
+    extra = [
+        (phrase[0].zfill(14),)
+        for phrase in group
+        if len(phrase) == 1 and phrase[0].isdigit() and len(phrase[0]) in (8, 12, 13)
+    ]
+    return group + extra
+
+
 def analyse(text: str, corrections: dict[str, str] | None = None) -> AnalysedQuery:
     """Words, typo corrections (given by the backend's vocabulary) and synonym groups."""
     text = normalise_query(text)
     tokens = words(text)[:MAX_WORDS]
     corrections = corrections or {}
     corrected = [corrections.get(t, t) for t in tokens]
-    groups = tuple(tuple(group) for group in synonyms().expand(corrected))
+    groups = tuple(tuple(_with_gtin14(group)) for group in synonyms().expand(corrected))
     corrected_text = " ".join(corrected) if corrected != tokens else None
     return AnalysedQuery(text=text, tokens=tuple(tokens), groups=groups, corrected_text=corrected_text)

@@ -251,3 +251,17 @@ class TestSearchApi:
         schema = api.get("/api/schema/").content.decode()
         assert "/api/v1/search/" in schema
         assert "/api/v1/search/autocomplete/" in schema
+
+
+@pytest.mark.django_db
+def test_without_product_pages_an_identifier_shows_its_product_in_the_results(client, catalogue):
+    response = client.get(results_url(q="5012345678905"))
+    assert response.status_code == 200
+    assert [p.id for p in response.context["products"]] == [catalogue.stocking.id]
+
+
+@pytest.mark.django_db
+@pytest.mark.urls("tests.catalogue.product_page_urls")
+def test_results_link_to_product_pages(client, catalogue):
+    page = client.get(results_url(q="transit")).content.decode()
+    assert '<a href="/catalogue/products/transit-wheelchair/">' in page
