@@ -9,6 +9,6 @@ urlpatterns = [
     path("auth/token/", api_views.ObtainTokenView.as_view(), name="api-token"),
     path("", include("organisations.api_urls")),
     path("", include("catalogue.api_urls")),
-    path("", include("search.api_urls")),
+    path("", include("catalogue.search_api_urls")),
     path("", include("pricing.api_urls")),
 ]

@@ -190,6 +190,11 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Each app adds its periodic tasks here; `celery -A marketplace beat` runs them.
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+# Search: repair drift between the catalogue and the search index (lost or failed updates).
+CELERY_BEAT_SCHEDULE["search-reconcile-index"] = {
+    "task": "search.tasks.reconcile_index",
+    "schedule": timedelta(minutes=env.read_int("SEARCH_RECONCILE_MINUTES", 15)),
+}
 
 # Search: the database backend unless an Elasticsearch cluster is configured.
 ELASTICSEARCH_URL = env.read_url("ELASTICSEARCH_URL", ("http", "https"))

@@ -1,0 +1,431 @@
+"""Search benchmark: 200,000 products and 1,000,000 offers on PostgreSQL, 200 realistic queries.
+
+    python bench/search_bench.py                 # generate (first run), index, measure
+    python bench/search_bench.py --regenerate    # rebuild the data and the index
+    python bench/search_bench.py --reindex       # rebuild the index only
+
+Data goes into its own database (BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/mp_search_bench),
+generated in SQL (bench/search_data.sql), then indexed with `search_reindex`'s service. Each query runs
+what the results page runs: the identifier lookup, then the search with total and all five facets.
+The baseline is the naive ORM: `icontains` on name, description, manufacturer and codes for every word,
+a count, and category and supplier facets counted by joining the matches to their offers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/mp_search_bench"
+N_PRODUCTS = 200_000
+N_SUPPLIERS = 300
+
+
+def setup_django(url: str) -> None:
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "marketplace.settings")
+    os.environ.pop("ELASTICSEARCH_URL", None)
+    os.environ["SEARCH_BACKEND"] = "database"
+    import django
+
+    django.setup()
+
+
+def ensure_database(url: str) -> None:
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    admin = url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+            print(f"Created database {name}.")
+
+
+def generate() -> None:
+    from django.db import connection
+
+    sql = (ROOT / "bench" / "search_data.sql").read_text()
+    sql = sql.replace(":n_products", str(N_PRODUCTS)).replace(":n_suppliers", str(N_SUPPLIERS))
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+    print(
+        f"Generated {N_PRODUCTS:,} products and {5 * N_PRODUCTS:,} offers "
+        f"in {time.perf_counter() - started:.0f}s."
+    )
+
+
+def reindex() -> None:
+    from django.db import connection
+
+    from search import services
+
+    started = time.perf_counter()
+
+    def progress(done: int, total: int) -> None:
+        if done % 20_000 < 1000 or done == total:
+            print(f"  indexed {done:,}/{total:,}", flush=True)
+
+    written = services.rebuild_index(object_type="product", batch_size=2000, progress=progress)
+    with connection.cursor() as cursor:
+        for table in ("search_searchdocument", "search_searchterm", "search_searchcode"):
+            cursor.execute(f"VACUUM ANALYZE {table}")
+    print(f"Indexed {written:,} products in {time.perf_counter() - started:.0f}s.")
+
+
+# The fixed query set: what NHS buyers type, from the bench vocabulary (bench/search_data.sql).
+NAMES = [
+    "nitrile gloves medium",
+    "nitrile examination glove large",
+    "vinyl glove",
+    "latex surgical glove sterile",
+    "20ml syringe luer lock",
+    "syringe luer slip 5ml",
+    "hypodermic needle 21G",
+    "transit wheelchair",
+    "walking frame",
+    "rollator with seat",
+    "walking stick adjustable",
+    "commode chair",
+    "mobile hoist",
+    "hoist sling",
+    "incontinence pad",
+    "continence brief",
+    "bed pad",
+    "foam wound dressing",
+    "hydrocolloid dressing",
+    "crepe bandage",
+    "adhesive plaster",
+    "foley catheter",
+    "urine drainage bag",
+    "type iir mask",
+    "ffp3 respirator",
+    "disposable apron",
+    "isolation gown",
+    "sharps container",
+    "clinical waste bag",
+    "blood pressure cuff",
+    "pulse oximeter",
+    "thermometer probe cover",
+    "alcohol wipe",
+    "hand sanitiser gel",
+    "cotton wool ball",
+    "gauze swab",
+    "specimen container",
+    "tongue depressor",
+    "storage box",
+    "pill organiser",
+    "raised toilet seat",
+    "bath board",
+    "pressure relieving cushion",
+    "overbed table",
+    "reacher grabber",
+    "kidney dish",
+    "oxygen mask",
+    "nasal cannula",
+    "nebuliser mask",
+    "suction catheter",
+    "yankauer",
+    "endotracheal tube",
+    "laryngoscope blade",
+    "iv cannula",
+    "infusion giving set",
+    "extension set luer lock",
+    "three way tap",
+    "blood collection tube edta",
+    "tourniquet latex free",
+    "safety lancet",
+    "glucose test strip",
+    "urine test strip",
+    "pregnancy test",
+    "ecg electrode",
+    "defibrillator pad",
+    "stethoscope",
+    "otoscope speculum",
+    "couch roll",
+    "pillow case wipe clean",
+    "mattress cover",
+    "alternating air mattress",
+    "slide sheet",
+    "transfer board",
+    "grab rail",
+    "shower chair",
+    "perching stool",
+    "bed lever",
+    "profiling bed",
+    "elbow crutch",
+    "ferrule",
+    "stoma bag",
+    "adhesive remover spray",
+    "barrier cream",
+    "emollient",
+    "wound closure strip",
+    "skin stapler",
+    "absorbable suture",
+    "scalpel",
+    "stitch cutter",
+    "dressing pack",
+    "sodium chloride irrigation",
+    "film dressing",
+    "alginate dressing",
+    "tubular bandage",
+    "cohesive bandage",
+    "triangular bandage",
+    "eye pad",
+    "instant ice pack",
+    "heat pack",
+    "vomit bag",
+    "bedpan",
+    "urinal bottle",
+    "denture pot",
+    "identification wristband",
+    "chlorine wipe",
+    "detergent wipe",
+    "spill kit",
+    "paper towel",
+    "microfibre cloth",
+    "mop head",
+    "medicine cup",
+    "oral syringe enfit",
+    "nasogastric feeding tube",
+    "pill crusher",
+    "tablet cutter",
+    "fridge thermometer",
+    "hearing aid battery 312",
+    "illuminated magnifier",
+]
+SYNONYMS = [
+    "TED stockings",
+    "ted stockings thigh length",
+    "anti embolism stockings",
+    "dvt stockings",
+    "compression stockings knee length",
+    "zimmer frame",
+    "zimmer",
+    "walker",
+    "self propelled wheelchair",
+    "manual wheelchair",
+    "continence pads",
+    "incontinence products",
+    "patient lifter",
+    "toilet chair",
+    "exam gloves",
+    "sharps bin",
+    "surgical mask",
+    "hand rub",
+    "sats probe",
+    "bp cuff",
+    "wheeled walker",
+    "plasters",
+    "swabs",
+    "temperature probe",
+    "pressure cushion",
+]
+TYPOS = [
+    "wheelchiar",
+    "wheelchar",
+    "stokings",
+    "nitril gloves",
+    "glvoes",
+    "syrnge",
+    "commod",
+    "catheterr",
+    "incontinance pad",
+    "bandge",
+    "dresing",
+    "oximeter puls",
+    "stethoscop",
+    "rollater",
+    "sanitiser gell",
+    "thermometr",
+    "respirater",
+    "cannnula",
+    "matress cover",
+    "electorde",
+]
+COMMON = ["gloves", "large", "sterile", "box", "dressing", "single use", "mask", "bandage"]
+FACETED = [
+    ("gloves", {"stock": ["in_stock"]}),
+    ("syringe", {"price_band": ["under-1"]}),
+    ("wheelchair", {"patient_eligible": ["yes"]}),
+    ("dressing", {"stock": ["in_stock"], "price_band": ["1-5"]}),
+    ("stocking", {"category": ["1"]}),
+    ("catheter", {"supplier": ["1", "2", "3"]}),
+    ("bandage", {"category": ["5"]}),
+    ("mask", {"price_band": ["5-20", "20-100"]}),
+    ("hoist", {"stock": ["in_stock", "low_stock"]}),
+    ("wipe", {"patient_eligible": ["yes"], "stock": ["in_stock"]}),
+    ("", {"category": ["3"], "patient_eligible": ["yes"]}),
+    ("", {"category": ["2"], "price_band": ["under-1"]}),
+]
+
+
+def query_set() -> list[tuple[str, str, dict]]:
+    """200 queries: (kind, text, filters)."""
+    from catalogue.models import Offer, Product
+
+    codes: list[str] = []
+    for product_id in range(1_357, N_PRODUCTS, 14_003)[:12]:
+        product = (
+            Product.objects.filter(id=product_id).values("gtin", "npc", "manufacturer_part_number").first()
+        )
+        if product:
+            codes.append(product["gtin"][1:])  # typed as GTIN-13
+            codes.append(product["npc"] or product["manufacturer_part_number"])
+    codes += list(
+        Offer.objects.filter(product_id__in=range(5_001, 200_000, 25_000)).values_list(
+            "supplier_sku", flat=True
+        )[:8]
+    )
+    out: list[tuple[str, str, dict]] = []
+    out += [("name", q, {}) for q in NAMES]
+    out += [("synonym", q, {}) for q in SYNONYMS]
+    out += [("typo", q, {}) for q in TYPOS]
+    out += [("common word", q, {}) for q in COMMON]
+    out += [("with filters", q, f) for q, f in FACETED]
+    out += [("code", q, {}) for q in codes]
+    return out[:200]
+
+
+def engine_call(text: str, filters: dict) -> int:
+    """What the results page does: identifier first, then the search with total and facets."""
+    from search import selectors
+    from search.types import SearchQuery
+
+    if text and not filters and selectors.find_identifier(text):
+        return 1
+    return selectors.search(SearchQuery(text=text, filters=filters, limit=20)).total
+
+
+def baseline_call(text: str, filters: dict) -> int:
+    """The naive ORM: icontains per word, count, category and supplier facets joined through offers."""
+    from django.db.models import Count, Q
+
+    from catalogue.models import Offer, OfferStatus, Product
+
+    products = Product.objects.filter(is_active=True, offers__status=OfferStatus.LIVE).distinct()
+    for word in text.split():
+        products = products.filter(
+            Q(name__icontains=word)
+            | Q(description__icontains=word)
+            | Q(manufacturer__icontains=word)
+            | Q(gtin__icontains=word)
+            | Q(npc__icontains=word)
+            | Q(offers__supplier_sku__icontains=word)
+        )
+    if "category" in filters:
+        products = products.filter(category__parent__parent_id__in=filters["category"])
+    if "supplier" in filters:
+        products = products.filter(offers__supplier_id__in=filters["supplier"])
+    ids = products.values("id")
+    list(products.order_by("name")[:20])
+    total = products.count()
+    list(Product.objects.filter(id__in=ids).values("category").annotate(n=Count("id")))
+    list(
+        Offer.objects.filter(product_id__in=ids, status=OfferStatus.LIVE)
+        .values("supplier")
+        .annotate(n=Count("product", distinct=True))
+    )
+    return total
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered)) - 1))]
+
+
+def measure(
+    call, queries, passes: int
+) -> tuple[list[float], dict[str, list[float]], list[tuple[float, str]]]:
+    timings: list[float] = []
+    by_kind: dict[str, list[float]] = {}
+    slowest: list[tuple[float, str]] = []
+    for _ in range(passes):
+        for kind, text, filters in queries:
+            started = time.perf_counter()
+            call(text, filters)
+            elapsed = (time.perf_counter() - started) * 1000
+            timings.append(elapsed)
+            by_kind.setdefault(kind, []).append(elapsed)
+            slowest.append((elapsed, f"{text!r} {filters or ''}"))
+    return timings, by_kind, sorted(slowest, reverse=True)[:8]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--regenerate", action="store_true")
+    parser.add_argument("--reindex", action="store_true")
+    parser.add_argument("--passes", type=int, default=3, help="Measured passes over the 200 queries.")
+    parser.add_argument("--baseline-passes", type=int, default=1)
+    parser.add_argument(
+        "--baseline-queries",
+        type=int,
+        default=200,
+        help="How many of the 200 queries the slow baseline runs.",
+    )
+    args = parser.parse_args()
+    url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
+    ensure_database(url)
+    setup_django(url)
+    from django.core.management import call_command
+    from django.db import connection
+
+    from catalogue.models import Product
+    from search.models import SearchDocument
+
+    call_command("migrate", verbosity=0)
+    if args.regenerate or Product.objects.count() != N_PRODUCTS:
+        generate()
+        args.reindex = True
+    if args.reindex or not SearchDocument.objects.exists():
+        reindex()
+
+    queries = query_set()
+    print(f"\n{len(queries)} queries; {SearchDocument.objects.count():,} products indexed.")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT version()")
+        print(
+            cursor.fetchone()[0].split(",")[0],
+            "| load average:",
+            " ".join(f"{x:.1f}" for x in os.getloadavg()),
+        )
+
+    measure(engine_call, queries, 1)  # warm up: caches and statistics
+    timings, by_kind, slowest = measure(engine_call, queries, args.passes)
+    p50, p95 = statistics.median(timings), percentile(timings, 95)
+    print(f"\nSearch (database backend, PostgreSQL FTS), {args.passes} passes, facets included:")
+    print(
+        f"  p50 {p50:6.1f} ms   p95 {p95:6.1f} ms   max {max(timings):6.1f} ms"
+        "   (target p50 <= 15, p95 <= 50)"
+    )
+    for kind, values in by_kind.items():
+        n = len(values) // args.passes
+        print(
+            f"  {kind:13} n={n:3}  p50 {statistics.median(values):6.1f} ms"
+            f"  p95 {percentile(values, 95):6.1f} ms"
+        )
+    print("  slowest:", "; ".join(f"{ms:.0f} ms {text}" for ms, text in slowest[:5]))
+
+    sample = queries[:: max(1, round(len(queries) / args.baseline_queries))]
+    print(
+        f"\nBaseline over {len(sample)} of the queries (every {len(queries) // len(sample)}th)...", flush=True
+    )
+    measure(baseline_call, sample[:5], 1)
+    base, _, _ = measure(baseline_call, sample, args.baseline_passes)
+    b50, b95 = statistics.median(base), percentile(base, 95)
+    print("\nBaseline (ORM icontains, count, category and supplier facets through offers):")
+    print(f"  p50 {b50:6.1f} ms   p95 {b95:6.1f} ms   max {max(base):6.1f} ms")
+    print(f"\nRatio baseline/search: p50 {b50 / p50:.1f}x faster, p95 {b95 / p95:.1f}x faster")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,117 @@
+"""Reads the search pages and API need from the catalogue: a page of products in one query, facet labels."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Count, Min, Q
+
+from catalogue.models import Category, OfferStatus, Product, StockStatus
+from organisations.models import Organisation, OrganisationKind
+from search.types import FacetCount
+
+LIVE = Q(offers__status=OfferStatus.LIVE)
+
+
+@dataclass(frozen=True)
+class ProductCard:
+    id: int
+    name: str
+    slug: str
+    manufacturer: str
+    category_path: str
+    unit_of_measure: str
+    units_per_pack: int
+    lowest_unit_price: Decimal | None
+    live_offers: int
+    in_stock_offers: int
+    patient_eligible: bool
+
+
+def product_cards(product_ids: list[int]) -> list[ProductCard]:
+    """Products for a page of search results, in the order given, in one query (no N+1)."""
+    if not product_ids:
+        return []
+    rows = (
+        Product.objects.filter(id__in=product_ids)
+        .select_related("category")
+        .annotate(
+            lowest_unit_price=Min("offers__unit_price", filter=LIVE),
+            live_offers=Count("offers", filter=LIVE),
+            in_stock_offers=Count("offers", filter=LIVE & Q(offers__stock_status=StockStatus.IN_STOCK)),
+            patient_offers=Count("offers", filter=LIVE & Q(offers__patient_eligible=True)),
+        )
+    )
+    by_id = {
+        p.id: ProductCard(
+            id=p.id,
+            name=p.name,
+            slug=p.slug,
+            manufacturer=p.manufacturer,
+            category_path=p.category.path,
+            unit_of_measure=p.unit_of_measure,
+            units_per_pack=p.units_per_pack,
+            lowest_unit_price=p.lowest_unit_price,
+            live_offers=p.live_offers,
+            in_stock_offers=p.in_stock_offers,
+            patient_eligible=p.patient_offers > 0,
+        )
+        for p in rows
+    }
+    return [by_id[i] for i in product_ids if i in by_id]
+
+
+def product_slug(product_id: int) -> str | None:
+    return Product.objects.filter(id=product_id, is_active=True).values_list("slug", flat=True).first()
+
+
+def _ids(values: list[FacetCount]) -> list[int]:
+    return [int(f.value) for f in values if f.value.isdigit()]
+
+
+def label_facets(
+    facets: dict[str, list[FacetCount]], *, selected_categories: list[str]
+) -> dict[str, list[FacetCount]]:
+    """Names for category and supplier facet values (two queries), and the category facet narrowed to
+    one level: the top level, or the children of the deepest category chosen."""
+    out = dict(facets)
+    categories = facets.get("category", [])
+    if categories:
+        known = {
+            c["id"]: c
+            for c in Category.objects.filter(id__in=_ids(categories)).values(
+                "id", "name", "parent_id", "depth"
+            )
+        }
+        chosen = [known[int(v)] for v in selected_categories if v.isdigit() and int(v) in known]
+        deepest = max(chosen, key=lambda c: c["depth"]) if chosen else None
+        out["category"] = [
+            FacetCount(value=f.value, count=f.count, label=known[int(f.value)]["name"])
+            for f in categories
+            if f.value.isdigit()
+            and int(f.value) in known
+            and (
+                known[int(f.value)]["parent_id"] == deepest["id"]
+                if deepest
+                else known[int(f.value)]["depth"] == 0
+            )
+        ]
+    suppliers = facets.get("supplier", [])
+    if suppliers:
+        names = dict(
+            Organisation.objects.filter(id__in=_ids(suppliers), kind=OrganisationKind.SUPPLIER).values_list(
+                "id", "name"
+            )
+        )
+        out["supplier"] = [
+            FacetCount(value=f.value, count=f.count, label=names[int(f.value)])
+            for f in suppliers
+            if f.value.isdigit() and int(f.value) in names
+        ]
+    return out
+
+
+def category_names(ids: list[str]) -> dict[str, str]:
+    numeric = [int(i) for i in ids if i.isdigit()]
+    return {str(i): name for i, name in Category.objects.filter(id__in=numeric).values_list("id", "name")}

@@ -1,0 +1,100 @@
+"""The search results page and the autocomplete fragment behind the header search box."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET
+
+from catalogue import search_selectors
+from catalogue.indexing import PRODUCT_DOCUMENT
+from catalogue.search_forms import FILTERS, PAGE_SIZE, SORT_CHOICES, SearchForm
+from search import selectors
+from search.types import InvalidSearch, SearchUnavailable
+
+
+def _page_numbers(page: int, last: int) -> dict:
+    return {
+        "number": page,
+        "last": last,
+        "previous": page - 1 if page > 1 else None,
+        "next": page + 1 if page < last else None,
+    }
+
+
+def _selected_filters(filters: dict[str, list[str]], facets: dict) -> list[dict]:
+    """The filters in use, with names, each with a link that removes it."""
+    labels: dict[str, dict[str, str]] = {
+        name: {
+            **PRODUCT_DOCUMENT.facet(name).value_labels,
+            **{f.value: f.label for f in facets.get(name, [])},
+        }
+        for name in FILTERS
+    }
+    labels["category"].update(search_selectors.category_names(filters.get("category", [])))
+    return [
+        {"name": name, "value": value, "label": labels[name].get(value) or value}
+        for name in FILTERS
+        for value in filters.get(name, [])
+    ]
+
+
+@require_GET
+def search_results(request: HttpRequest) -> HttpResponse:
+    form = SearchForm(request.GET)
+    context: dict = {"form": form, "sort_choices": SORT_CHOICES, "filters": {}, "searched": False}
+    if not form.is_valid():
+        return render(request, "catalogue/search/results.html", context, status=400)
+    query = form.search_query()
+    context["filters"] = form.filters
+    if not query.text.strip() and not form.filters:
+        return render(request, "catalogue/search/results.html", context)
+    try:
+        if query.text and form.page_number == 1 and not form.filters:
+            match = selectors.find_identifier(query.text)
+            slug = search_selectors.product_slug(match.object_id) if match else None
+            if slug:
+                return redirect(reverse("catalogue:product-detail", kwargs={"slug": slug}))
+        results = selectors.search(query)
+    except InvalidSearch as exc:
+        form.add_error(None, exc.message)
+        return render(request, "catalogue/search/results.html", context, status=400)
+    except SearchUnavailable as exc:
+        context["unavailable"] = str(exc)
+        return render(request, "catalogue/search/results.html", context, status=503)
+    last_page = max(1, min(-(-results.total // PAGE_SIZE), 500))
+    facets = search_selectors.label_facets(
+        results.facets, selected_categories=form.filters.get("category", [])
+    )
+    context.update(
+        searched=True,
+        results=results,
+        products=search_selectors.product_cards(results.ids),
+        facet_groups=[
+            {
+                "name": field.name,
+                "label": field.label,
+                "values": facets.get(field.name, []),
+                "selected": form.filters.get(field.name, []),
+            }
+            for field in PRODUCT_DOCUMENT.facet_fields
+        ],
+        selected_filters=_selected_filters(form.filters, facets),
+        pagination=_page_numbers(form.page_number, last_page),
+        first_result=query.offset + 1,
+        last_result=query.offset + len(results.hits),
+    )
+    return render(request, "catalogue/search/results.html", context)
+
+
+@require_GET
+def autocomplete(request: HttpRequest) -> HttpResponse:
+    """An HTML fragment of suggestions (role=option items) for the header search box."""
+    text = (request.GET.get("q") or "")[:200]
+    suggestions = selectors.autocomplete(text, limit=8)
+    return render(
+        request,
+        "catalogue/search/autocomplete.html",
+        {"suggestions": suggestions, "terms": text.split()},
+    )

@@ -1,0 +1,258 @@
+"""Buyers searching: the results page, the header's suggestions and the search API."""
+
+from __future__ import annotations
+
+from unittest import mock
+
+import pytest
+from django.urls import reverse
+from rest_framework.test import APIClient
+
+from catalogue.models import Product
+from search.types import SearchUnavailable
+from tests.organisations.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+BAD_QUERIES = [
+    "",
+    "   ",
+    "!!!???...",
+    "'; DROP TABLE catalogue_product; --",
+    'wheelchair AND (seat OR "',
+    "*:* OR name:wheel^10 ~2 \\",
+    "<script>alert(1)</script>",
+    "%_%",
+]
+
+
+def results_url(**params) -> str:
+    from urllib.parse import urlencode
+
+    return reverse("search:results") + "?" + urlencode(params, doseq=True)
+
+
+@pytest.fixture
+def api(db) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(UserFactory())
+    return client
+
+
+class TestResultsPage:
+    def test_ted_stockings_finds_anti_embolism_stockings(self, client, catalogue):
+        response = client.get(results_url(q="TED stockings"))
+        assert response.status_code == 200
+        assert [p.id for p in response.context["products"]] == [catalogue.stocking.id]
+        assert "Showing 1 to 1 of 1 products" in response.content.decode()
+
+    def test_words_found_are_highlighted_and_escaped(self, client, catalogue):
+        page = client.get(results_url(q="wheelchair")).content.decode()
+        assert "Transit <mark>wheelchair</mark>, lightweight" in page
+
+    def test_facets_show_counts_with_names(self, client, catalogue):
+        response = client.get(results_url(q="wheelchair"))
+        groups = {g["name"]: g for g in response.context["facet_groups"]}
+        assert [(f.label, f.count) for f in groups["category"]["values"]] == [("Mobility", 2)]
+        assert {(f.label, f.count) for f in groups["supplier"]["values"]} == {
+            ("Drive DeVilbiss", 1),
+            ("Medline UK", 1),
+        }
+        assert [(f.label, f.count) for f in groups["patient_eligible"]["values"]] == [("Patient eligible", 1)]
+        page = response.content.decode()
+        assert "Medline UK <span" in page
+
+    def test_choosing_a_category_shows_its_children_and_narrows(self, client, catalogue):
+        response = client.get(results_url(q="", category=str(catalogue.hosiery.parent_id)))
+        assert [p.id for p in response.context["products"]] == sorted(
+            [catalogue.stocking.id, catalogue.glove.id], key=lambda i: Product.objects.get(id=i).name
+        )
+        groups = {g["name"]: g for g in response.context["facet_groups"]}
+        assert {f.label for f in groups["category"]["values"]} == {"Hosiery", "Gloves"}
+
+    def test_filters_and_sorting(self, client, catalogue):
+        response = client.get(results_url(q="wheelchair", supplier=str(catalogue.medline.id)))
+        assert [p.id for p in response.context["products"]] == [catalogue.transit.id]
+        response = client.get(results_url(q="wheelchair", sort="-price"))
+        assert [p.id for p in response.context["products"]] == [catalogue.wheelchair.id, catalogue.transit.id]
+
+    def test_a_typo_is_corrected_with_did_you_mean(self, client, catalogue):
+        response = client.get(results_url(q="wheelchiar"))
+        assert response.context["results"].corrected_text == "wheelchair"
+        assert len(response.context["products"]) == 2
+        assert "Did you mean" in response.content.decode()
+
+    def test_nothing_found_says_what_to_try(self, client, catalogue):
+        page = client.get(results_url(q="qzxwvk")).content.decode()
+        assert "No products match your search" in page
+
+    def test_the_page_loads_its_products_in_a_fixed_number_of_queries(
+        self, client, catalogue, django_assert_max_num_queries
+    ):
+        with django_assert_max_num_queries(12):
+            response = client.get(results_url(q="wheelchair"))
+        assert len(response.context["products"]) == 2
+
+    @pytest.mark.parametrize(
+        "typed", ["5012345678905", "05012345678905", "ELY123", "med-ted-001", "MDL-TED-M"]
+    )
+    def test_an_exact_identifier_goes_straight_to_the_product(self, client, catalogue, typed):
+        response = client.get(results_url(q=typed))
+        assert response.status_code == 302
+        assert response["Location"] == "/catalogue/products/anti-embolism-stocking-thigh-medium/"
+
+    @pytest.mark.parametrize("text", BAD_QUERIES)
+    def test_bad_input_gives_a_normal_page(self, client, catalogue, text):
+        response = client.get(results_url(q=text))
+        assert response.status_code == 200
+        assert "<script>alert(1)</script>" not in response.content.decode()
+
+    @pytest.mark.parametrize(
+        ("params", "message"),
+        [
+            ({"q": "x" * 10_000}, "at most 500 characters"),
+            ({"q": "glove", "page": "abc"}, "Page must be a number"),
+            ({"q": "glove", "page": "100000"}, "Only the first 500 pages"),
+            ({"q": "glove", "sort": "cheapest"}, "Select a valid choice"),
+            ({"q": "glove", "price_min": "9", "price_max": "1"}, "lowest price must not be above"),
+            ({"q": "glo\x00ve"}, "Null characters are not allowed"),
+        ],
+    )
+    def test_input_that_cannot_be_searched_gives_a_400_page_with_a_message(
+        self, client, catalogue, params, message
+    ):
+        response = client.get(results_url(**params))
+        assert response.status_code == 400
+        assert message in response.content.decode()
+        assert "There is a problem" in response.content.decode()
+
+    def test_unknown_filter_values_give_a_normal_page(self, client, catalogue):
+        response = client.get(
+            results_url(q="wheelchair", supplier="not-a-supplier", stock="sold", category="99999")
+        )
+        assert response.status_code == 200
+        assert response.context["products"] == []
+
+    def test_an_empty_search_asks_for_words(self, client, db):
+        response = client.get(results_url())
+        assert response.status_code == 200
+        assert "What are you looking for?" in response.content.decode()
+
+    def test_a_broken_search_engine_gives_a_503_page_not_a_500(self, client, catalogue):
+        with mock.patch("search.selectors.search", side_effect=SearchUnavailable("Search is not available.")):
+            response = client.get(results_url(q="wheelchair"))
+        assert response.status_code == 503
+        assert "Search is not available" in response.content.decode()
+
+
+class TestHeaderSuggestions:
+    def test_the_search_box_on_every_page_is_an_accessible_combobox(self, client, db):
+        page = client.get(results_url()).content.decode()
+        assert 'role="combobox"' in page
+        assert 'aria-controls="search-suggestions"' in page
+        assert 'role="listbox"' in page
+        assert "catalogue/search-autocomplete.js" in page
+
+    def test_suggestions_complete_the_last_word(self, client, catalogue):
+        response = client.get(reverse("search:autocomplete") + "?q=transit+wheel")
+        page = response.content.decode()
+        assert response.status_code == 200
+        assert 'role="option"' in page
+        assert 'data-value="Transit wheelchair, lightweight"' in page
+
+    @pytest.mark.parametrize("text", [*BAD_QUERIES, "x" * 10_000])
+    def test_suggestions_never_fail(self, client, catalogue, text):
+        assert client.get(reverse("search:autocomplete"), {"q": text}).status_code == 200
+
+
+class TestSearchApi:
+    def test_results_facets_and_total(self, api, catalogue):
+        response = api.get("/api/v1/search/", {"q": "wheelchair"})
+        assert response.status_code == 200
+        body = response.json()
+        assert body["total"] == 2
+        assert {r["slug"] for r in body["results"]} == {"self-propelled-wheelchair-18", "transit-wheelchair"}
+        assert {(f["label"], f["count"]) for f in body["facets"]["supplier"]} == {
+            ("Drive DeVilbiss", 1),
+            ("Medline UK", 1),
+        }
+        assert body["exact_match"] is False
+
+    def test_repeated_filters_are_alternatives(self, api, catalogue):
+        response = api.get(
+            f"/api/v1/search/?q=wheelchair&supplier={catalogue.medline.id}&supplier={catalogue.drive.id}&sort=price"
+        )
+        assert [r["id"] for r in response.json()["results"]] == [
+            catalogue.transit.id,
+            catalogue.wheelchair.id,
+        ]
+
+    def test_patient_eligible_filter(self, api, catalogue):
+        response = api.get("/api/v1/search/", {"q": "wheelchair", "patient_eligible": "true"})
+        assert [r["id"] for r in response.json()["results"]] == [catalogue.wheelchair.id]
+
+    def test_an_identifier_answers_with_its_product(self, api, catalogue):
+        body = api.get("/api/v1/search/", {"q": "5012345678905"}).json()
+        assert body["exact_match"] is True
+        assert [r["id"] for r in body["results"]] == [catalogue.stocking.id]
+
+    def test_typo_correction_is_reported(self, api, catalogue):
+        assert api.get("/api/v1/search/", {"q": "wheelchiar"}).json()["corrected_query"] == "wheelchair"
+
+    @pytest.mark.parametrize("text", BAD_QUERIES)
+    def test_bad_input_answers_normally(self, api, catalogue, text):
+        response = api.get("/api/v1/search/", {"q": text})
+        assert response.status_code == 200
+        assert response.json()["total"] >= 0
+
+    @pytest.mark.parametrize(
+        ("params", "field"),
+        [
+            ({"q": "x" * 10_000}, "q"),
+            ({"q": "glove", "page_size": "1000"}, "page_size"),
+            ({"q": "glove", "page": "0"}, "page"),
+            ({"q": "glove", "sort": "cheapest"}, "sort"),
+            ({"q": "glove", "price_min": "abc"}, "price_min"),
+            ({"q": "glove", "price_min": "9", "price_max": "1"}, "price_min"),
+        ],
+    )
+    def test_invalid_parameters_answer_400_naming_the_field(self, api, catalogue, params, field):
+        response = api.get("/api/v1/search/", params)
+        assert response.status_code == 400
+        assert field in response.json()
+
+    def test_unknown_filter_values_match_nothing(self, api, catalogue):
+        response = api.get("/api/v1/search/", {"q": "wheelchair", "supplier": "nobody", "price_band": "free"})
+        assert response.status_code == 200
+        assert response.json()["total"] == 0
+
+    def test_autocomplete(self, api, catalogue):
+        response = api.get("/api/v1/search/autocomplete/", {"q": "wheel"})
+        assert response.status_code == 200
+        assert {s["name"] for s in response.json()["suggestions"]} == {
+            "Self-propelled wheelchair, 18 inch seat",
+            "Transit wheelchair, lightweight",
+        }
+
+    @pytest.mark.parametrize("text", [*BAD_QUERIES, "x" * 200])
+    def test_autocomplete_bad_input(self, api, catalogue, text):
+        assert api.get("/api/v1/search/autocomplete/", {"q": text}).status_code == 200
+
+    def test_autocomplete_refuses_a_very_long_query(self, api, db):
+        response = api.get("/api/v1/search/autocomplete/", {"q": "x" * 10_000})
+        assert response.status_code == 400
+        assert "q" in response.json()
+
+    def test_the_api_needs_a_signed_in_user_or_token(self, db):
+        assert APIClient().get("/api/v1/search/", {"q": "glove"}).status_code in (401, 403)
+
+    def test_the_schema_documents_both_endpoints(self, api):
+        schema = api.get("/api/schema/").content.decode()
+        assert "/api/v1/search/" in schema
+        assert "/api/v1/search/autocomplete/" in schema
+
+
+@pytest.mark.django_db
+def test_results_link_to_product_pages(client, catalogue):
+    page = client.get(results_url(q="transit")).content.decode()
+    assert '<a href="/catalogue/products/transit-wheelchair/">' in page

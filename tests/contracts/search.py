@@ -1,0 +1,315 @@
+"""The contract every search backend passes (see the capability list in search/backends/base.py).
+
+A test class for a backend inherits `SearchBackendContract` and provides a `backend` fixture. The
+documents are the engine's own dataclasses, so the contract does not depend on the catalogue.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from search.backends.base import SearchBackend
+from search.types import (
+    Document,
+    DocumentType,
+    FacetField,
+    InvalidSearch,
+    SearchQuery,
+    SortOrder,
+    TextField,
+    Weight,
+)
+
+TYPE = "contract-item"
+
+DOCUMENT_TYPE = DocumentType(
+    name=TYPE,
+    text_fields=(
+        TextField("name", Weight.A),
+        TextField("codes", Weight.B),
+        TextField("category", Weight.C),
+        TextField("description", Weight.D),
+    ),
+    facet_fields=(
+        FacetField("category", "Category"),
+        FacetField("supplier", "Supplier"),
+        FacetField("stock", "Stock", {"in_stock": "In stock"}),
+        FacetField("patient_eligible", "Patient eligible", {"yes": "Patient eligible"}),
+    ),
+    load=lambda ids: [],
+    versions=lambda: [],
+)
+
+
+def doc(
+    object_id: int,
+    name: str,
+    *,
+    description: str = "",
+    category: str = "1",
+    suppliers: tuple[str, ...] = ("1",),
+    price: str | None = "1.00",
+    codes: tuple[str, ...] = (),
+    stock: tuple[str, ...] = ("in_stock",),
+    patient: bool = False,
+) -> Document:
+    facets = {"category": [category], "supplier": list(suppliers), "stock": list(stock)}
+    if patient:
+        facets["patient_eligible"] = ["yes"]
+    return Document(
+        object_type=TYPE,
+        object_id=object_id,
+        title=name,
+        text={
+            "name": name,
+            "codes": " ".join(codes),
+            "category": f"Category {category}",
+            "description": description,
+        },
+        codes=codes,
+        facets=facets,
+        price=Decimal(price) if price is not None else None,
+        version=f"v{object_id}",
+    )
+
+
+CORPUS = [
+    doc(
+        1,
+        "Anti-embolism stocking, thigh length, medium",
+        description="Graduated compression hosiery.",
+        category="10",
+        suppliers=("1", "2"),
+        price="2.50",
+        codes=("05012345678905", "NPC1234", "MPN-0001", "SKU-A1"),
+    ),
+    doc(2, "Nitrile examination glove, medium, box of 100", category="20", suppliers=("2",), price="0.05"),
+    doc(
+        3,
+        "Self-propelled wheelchair, 18 inch seat",
+        category="30",
+        suppliers=("3",),
+        price="250",
+        patient=True,
+    ),
+    doc(
+        4,
+        "Transit wheelchair, lightweight",
+        category="30",
+        suppliers=("1",),
+        price="180",
+        stock=("low_stock",),
+    ),
+    doc(5, "Walking frame, height adjustable", category="30", suppliers=("3",), price="35"),
+    doc(
+        6,
+        "Syringe 20ml luer lock, single use",
+        category="40",
+        suppliers=("2",),
+        price="0.12",
+        codes=("SKU-B7",),
+    ),
+    doc(7, "Incontinence pad, extra absorbent", category="50", suppliers=("4",), price="0.30"),
+    doc(
+        8,
+        "Storage box with lid",
+        description="Keeps gloves and aprons tidy.",
+        category="60",
+        suppliers=("4",),
+    ),
+    doc(9, "Commode chair with padded seat", category="30", suppliers=("3",), price="95", patient=True),
+    *[
+        doc(100 + n, f"Gauze swab, woven, 8 ply, pack {n}", category="70", suppliers=("5",))
+        for n in range(25)
+    ],
+]
+
+
+def ids(results) -> list[int]:
+    return [hit.object_id for hit in results.hits]
+
+
+def search(backend: SearchBackend, text: str = "", **kwargs):
+    return backend.search(DOCUMENT_TYPE, SearchQuery(text=text, object_type=TYPE, **kwargs))
+
+
+class SearchBackendContract:
+    """Inherit and provide a `backend` fixture returning an empty, ready SearchBackend."""
+
+    @pytest.fixture
+    def indexed(self, backend: SearchBackend) -> SearchBackend:
+        assert backend.index(DOCUMENT_TYPE, CORPUS) == len(CORPUS)
+        return backend
+
+    # Ranking -----------------------------------------------------------------------------------
+    def test_a_word_in_the_name_outranks_the_same_word_in_a_description(self, indexed):
+        results = search(indexed, "gloves")
+        assert ids(results)[0] == 2
+        assert 8 in ids(results)
+
+    def test_every_word_must_match(self, indexed):
+        assert ids(search(indexed, "transit wheelchair")) == [4]
+
+    # Synonyms ----------------------------------------------------------------------------------
+    def test_ted_finds_anti_embolism_stockings(self, indexed):
+        assert ids(search(indexed, "TED stockings")) == [1]
+
+    def test_zimmer_finds_a_walking_frame(self, indexed):
+        assert ids(search(indexed, "zimmer")) == [5]
+
+    def test_continence_pads_find_incontinence_pads(self, indexed):
+        assert ids(search(indexed, "continence pads")) == [7]
+
+    # Typos -------------------------------------------------------------------------------------
+    def test_a_transposed_letter_is_corrected(self, indexed):
+        results = search(indexed, "wheelchiar")
+        assert sorted(ids(results)) == [3, 4]
+        assert results.corrected_text == "wheelchair"
+
+    def test_a_missing_letter_is_corrected(self, indexed):
+        results = search(indexed, "comode")
+        assert ids(results) == [9]
+
+    def test_a_correct_word_is_not_corrected(self, indexed):
+        assert search(indexed, "wheelchair").corrected_text is None
+
+    def test_nonsense_matches_nothing(self, indexed):
+        results = search(indexed, "qzxwvk")
+        assert results.total == 0
+        assert results.hits == []
+
+    # Identifiers -------------------------------------------------------------------------------
+    @pytest.mark.parametrize(
+        "typed", ["5012345678905", "05012345678905", "npc1234", "MPN-0001", "SKU-A1", " sku-a1 "]
+    )
+    def test_an_exact_identifier_names_its_document(self, indexed, typed):
+        match = indexed.find_identifier(TYPE, typed)
+        assert match is not None
+        assert match.object_id == 1
+
+    def test_an_unknown_identifier_names_nothing(self, indexed):
+        assert indexed.find_identifier(TYPE, "5099999999999") is None
+        assert indexed.find_identifier(TYPE, "wheelchair") is None
+
+    # Facets ------------------------------------------------------------------------------------
+    def test_facets_count_every_match_not_only_the_page(self, indexed):
+        results = search(indexed, "gauze swab", limit=5)
+        assert results.total == 25
+        assert {(f.value, f.count) for f in results.facets["supplier"]} == {("5", 25)}
+
+    def test_facets_count_each_value_once_per_document(self, indexed):
+        results = search(indexed, "wheelchair")
+        assert {(f.value, f.count) for f in results.facets["supplier"]} == {("1", 1), ("3", 1)}
+        assert {(f.value, f.count) for f in results.facets["category"]} == {("30", 2)}
+        assert {(f.value, f.count) for f in results.facets["patient_eligible"]} == {("yes", 1)}
+        stock = {f.value: f for f in results.facets["stock"]}
+        assert stock["in_stock"].count == 1
+        assert stock["in_stock"].label == "In stock"
+
+    # Filters -----------------------------------------------------------------------------------
+    def test_a_filter_keeps_matching_documents_only(self, indexed):
+        assert ids(search(indexed, "wheelchair", filters={"supplier": ["1"]})) == [4]
+
+    def test_values_of_one_filter_are_alternatives(self, indexed):
+        assert sorted(ids(search(indexed, "wheelchair", filters={"supplier": ["1", "3"]}))) == [3, 4]
+
+    def test_different_filters_all_apply(self, indexed):
+        results = search(indexed, "", filters={"category": ["30"], "patient_eligible": ["yes"]})
+        assert sorted(ids(results)) == [3, 9]
+
+    def test_price_range(self, indexed):
+        results = search(
+            indexed, "", filters={"category": ["30"]}, price_min=Decimal("50"), price_max=Decimal("200")
+        )
+        assert sorted(ids(results)) == [4, 9]
+
+    def test_an_unknown_filter_value_matches_nothing(self, indexed):
+        assert search(indexed, "wheelchair", filters={"supplier": ["no-such-supplier"]}).total == 0
+
+    def test_an_undeclared_filter_is_refused(self, indexed):
+        with pytest.raises(InvalidSearch) as error:
+            search(indexed, "wheelchair", filters={"colour": ["red"]})
+        assert error.value.field == "colour"
+
+    # Sorting and pagination ------------------------------------------------------------------------
+    def test_sort_by_price(self, indexed):
+        results = search(indexed, "", filters={"category": ["30"]}, sort=SortOrder.PRICE_LOW)
+        assert ids(results) == [5, 9, 4, 3]
+        results = search(indexed, "", filters={"category": ["30"]}, sort=SortOrder.PRICE_HIGH)
+        assert ids(results) == [3, 4, 9, 5]
+
+    def test_pages_are_stable_slices_of_all_matches(self, indexed):
+        pages = [search(indexed, "gauze", offset=offset, limit=10) for offset in (0, 10, 20)]
+        seen = [i for page in pages for i in ids(page)]
+        assert [len(page.hits) for page in pages] == [10, 10, 5]
+        assert sorted(seen) == [100 + n for n in range(25)]
+        assert all(page.total == 25 for page in pages)
+
+    def test_a_page_beyond_the_end_is_empty(self, indexed):
+        results = search(indexed, "gauze", offset=40, limit=10)
+        assert results.hits == []
+        assert results.total == 25
+
+    # Deletion and updates ----------------------------------------------------------------------
+    def test_a_deleted_document_is_gone_from_results_facets_and_identifiers(self, indexed):
+        assert indexed.delete(TYPE, [1, 999]) == 1
+        results = search(indexed, "stocking")
+        assert results.total == 0
+        assert indexed.find_identifier(TYPE, "NPC1234") is None
+        assert all(f.value != "2" or f.count == 2 for f in search(indexed, "").facets["supplier"])
+
+    def test_indexing_again_replaces_the_document(self, indexed):
+        indexed.index(DOCUMENT_TYPE, [doc(4, "Transit wheelchair, attendant propelled", suppliers=("6",))])
+        results = search(indexed, "transit")
+        assert ids(results) == [4]
+        assert [f.value for f in results.facets["supplier"]] == ["6"]
+        assert search(indexed, "lightweight").total == 0
+
+    def test_indexed_versions_report_what_is_in_the_index(self, indexed):
+        versions = indexed.indexed_versions(TYPE)
+        assert versions[3] == "v3"
+        assert len(versions) == len(CORPUS)
+
+    # Autocomplete --------------------------------------------------------------------------------
+    def test_autocomplete_completes_the_last_word(self, indexed):
+        titles = [s.title for s in indexed.autocomplete(DOCUMENT_TYPE, "wheelc")]
+        assert sorted(titles) == [
+            "Self-propelled wheelchair, 18 inch seat",
+            "Transit wheelchair, lightweight",
+        ]
+
+    def test_autocomplete_uses_the_earlier_words(self, indexed):
+        assert [s.object_id for s in indexed.autocomplete(DOCUMENT_TYPE, "transit whe")] == [4]
+
+    # Bad input ----------------------------------------------------------------------------------
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "",
+            "   ",
+            "!!! ??? ...",
+            "x" * 10_000,
+            "glove " * 2_000,
+            "'; DROP TABLE search_searchdocument; --",
+            'glove AND (box OR "',
+            "*:* OR name:glove^10 ~2 \\",
+            "NOT -glove +box",
+            "%_%",
+            "NEAR(glove box) {a b}: c*",
+            "\x00glove",
+        ],
+    )
+    def test_bad_input_answers_normally(self, indexed, text):
+        results = search(indexed, text)
+        assert results.total >= 0
+        assert len(results.hits) <= 20
+
+    def test_bad_input_for_autocomplete_and_identifiers(self, indexed):
+        for text in ["", "!!!", "x" * 10_000, '" OR 1=1 --', "*"]:
+            assert isinstance(indexed.autocomplete(DOCUMENT_TYPE, text), list)
+            assert indexed.find_identifier(TYPE, text) is None
+
+    def test_health_reports_the_engine(self, indexed):
+        assert indexed.health()["backend"]
