@@ -113,7 +113,8 @@ def generate(lines: int) -> None:
         cursor.execute(
             """
             INSERT INTO organisations_organisation (kind, name, slug, ods_code, region, legal_name,
-                companies_house_number, vat_number, is_trusted_supplier, share_prices_by_name, is_active, created_at)
+                companies_house_number, vat_number, is_trusted_supplier, share_prices_by_name, is_active,
+                created_at)
             SELECT 'trust', 'Bench Trust ' || i, 'bench-trust-' || i, 'B' || lpad(i::text, 4, '0'),
                    (ARRAY['london','midlands','north_west','south_east','south_west','east_of_england',
                           'north_east_and_yorkshire'])[1 + i %% 7],
@@ -126,8 +127,10 @@ def generate(lines: int) -> None:
         cursor.execute(
             """
             INSERT INTO catalogue_product (name, slug, description, category_id, manufacturer,
-                manufacturer_part_number, unit_of_measure, units_per_pack, attributes, is_active, created_at, updated_at)
-            SELECT 'Bench product ' || i, 'bench-product-' || i, '', (SELECT id FROM catalogue_category WHERE slug = 'bench'),
+                manufacturer_part_number, unit_of_measure, units_per_pack, attributes, is_active, created_at,
+                updated_at)
+            SELECT 'Bench product ' || i, 'bench-product-' || i, '',
+                   (SELECT id FROM catalogue_category WHERE slug = 'bench'),
                    '', '', 'each', 1, '{}', true, now(), now()
             FROM generate_series(0, %s - 1) i
             ON CONFLICT DO NOTHING
@@ -168,8 +171,9 @@ def generate(lines: int) -> None:
             cursor.execute(
                 """
                 INSERT INTO pricing_purchasehistoryline (trust_id, order_reference, line_number, order_date,
-                    supplier_name, gtin, npc, supplier_sku, manufacturer_part_number, description, quantity_packs,
-                    units_per_pack, pack_price, product_id, source, import_job_id, created_at, updated_at)
+                    supplier_name, gtin, npc, supplier_sku, manufacturer_part_number, description,
+                    quantity_packs, units_per_pack, pack_price, product_id, source, import_job_id, created_at,
+                    updated_at)
                 SELECT %(trust0)s + t, 'PO' || (i / 5), 1 + i %% 5, %(first_day)s::date + (i %% %(days)s),
                        'Bench Supplier', '', '', 'SKU' || p, '', 'Bench product ' || p,
                        1 + floor(random() * 20), upp,

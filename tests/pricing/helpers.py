@@ -10,9 +10,8 @@ from decimal import Decimal
 from django.test import TestCase
 
 from common.imports import UploadedFile
-from pricing.imports import COLUMNS
+from pricing.imports import COLUMNS, CheckedLine
 from pricing.services import purchase_history_import_start, purchase_lines_write
-from pricing.imports import CheckedLine
 
 HEADER = [c.name for c in COLUMNS]
 

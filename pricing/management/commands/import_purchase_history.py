@@ -42,7 +42,8 @@ class Command(BaseCommand):
         summary = job.summary
         self.stdout.write(
             self.style.SUCCESS(
-                f"Imported {summary['lines']} lines ({summary['created']} new, {summary['replaced']} replaced); "
+                f"Imported {summary['lines']} lines "
+                f"({summary['created']} new, {summary['replaced']} replaced); "
                 f"{summary['matched']} matched to products, {summary['unmatched']} left to map by hand."
             )
         )
