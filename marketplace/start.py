@@ -25,10 +25,18 @@ class StartSection:
 
 
 # What each role comes to do. Apps' pages are added here as they are built.
+PRICE_ANALYTICS = StartLink(
+    "Where trusts could save", "pricing:national", "What every trust pays per unit, and the largest savings."
+)
+UPLOAD_PURCHASE_HISTORY = StartLink(
+    "Upload purchase history",
+    "pricing:upload",
+    "Import your trust's past orders from your ERP (CSV or Excel).",
+)
 LINKS_BY_ROLE: dict[str, list[StartLink]] = {
-    Role.BUYER: [],
-    Role.APPROVER: [],
-    Role.TRUST_ADMIN: [],
+    Role.BUYER: [PRICE_ANALYTICS, UPLOAD_PURCHASE_HISTORY],
+    Role.APPROVER: [PRICE_ANALYTICS],
+    Role.TRUST_ADMIN: [PRICE_ANALYTICS, UPLOAD_PURCHASE_HISTORY],
     Role.SUPPLIER_ADMIN: [],
     Role.SUPPLIER_STAFF: [],
     Role.BUDGET_MANAGER: [],

@@ -164,11 +164,16 @@ class Period(models.Model):
 
 
 class PairTotal(models.Model):
-    """Rollup: what one trust bought of one product in one period. Maintained as lines arrive."""
+    """Rollup: what one trust bought of one product in one period. Maintained as lines arrive.
 
-    period = models.ForeignKey(Period, on_delete=models.CASCADE, related_name="+")
-    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
-    trust = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    This and the summary tables below are derived from the lines (which carry the foreign-key
+    constraints) and rebuilt from them, so their own foreign keys are not checked by the database:
+    deferred checks on millions of rollup rows would dominate every refresh.
+    """
+
+    period = models.ForeignKey(Period, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    trust = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+", db_constraint=False)
     lines = models.PositiveIntegerField()
     units = models.DecimalField(max_digits=24, decimal_places=3)
     spend = models.DecimalField(max_digits=24, decimal_places=7)
@@ -188,9 +193,9 @@ class DirtyPair(models.Model):
     """Scratch rows naming the rollup keys a write touched; consumed in the same transaction."""
 
     batch = models.BigIntegerField(db_index=True)
-    period = models.ForeignKey(Period, on_delete=models.CASCADE, related_name="+")
-    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
-    trust = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    period = models.ForeignKey(Period, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    trust = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+", db_constraint=False)
 
     def __str__(self) -> str:
         return (
@@ -201,8 +206,8 @@ class DirtyPair(models.Model):
 class StaleProduct(models.Model):
     """A product whose figures for a period changed since the last refresh."""
 
-    period = models.ForeignKey(Period, on_delete=models.CASCADE, related_name="+")
-    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
+    period = models.ForeignKey(Period, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+", db_constraint=False)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["period", "product"], name="stale_product_unique")]
@@ -214,8 +219,8 @@ class StaleProduct(models.Model):
 class ProductStats(models.Model):
     """Across trusts, for one product in one period: volumes, price-per-unit spread and savings."""
 
-    period = models.ForeignKey(Period, on_delete=models.CASCADE, related_name="+")
-    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
+    period = models.ForeignKey(Period, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+", db_constraint=False)
     trusts = models.PositiveIntegerField()
     lines = models.PositiveIntegerField()
     units = models.DecimalField(max_digits=24, decimal_places=3)
@@ -255,8 +260,8 @@ class ProductStats(models.Model):
 class TrustSavings(models.Model):
     """One trust's totals for one period: spend on matched products and possible savings."""
 
-    period = models.ForeignKey(Period, on_delete=models.CASCADE, related_name="+")
-    trust = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    period = models.ForeignKey(Period, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    trust = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+", db_constraint=False)
     products = models.PositiveIntegerField()
     spend = models.DecimalField(max_digits=20, decimal_places=2)
     savings_target = models.DecimalField(max_digits=20, decimal_places=2)
