@@ -18,8 +18,10 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import statistics
 import sys
 import time
+from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -218,8 +220,224 @@ def generate(lines: int) -> None:
         cursor.execute("VACUUM ANALYZE pricing_pairtotal")
 
 
+DUCKDB_FROM_ROLLUP = """
+CREATE OR REPLACE TABLE stats AS
+WITH pair AS (
+    SELECT period_id, product_id, trust_id, lines, units, spend, spend / units AS ppu FROM pairs
+),
+c AS (
+    SELECT period_id, product_id, count(*) AS trusts, sum(lines) AS lines, sum(units) AS units,
+           sum(spend) AS spend, min(ppu) AS ppu_min, max(ppu) AS ppu_max,
+           stddev_pop(ppu) / avg(ppu) AS cv,
+           round(quantile_cont(ppu, 0.1), 4) AS target, round(quantile_cont(ppu, 0.5), 4) AS median,
+           quantile_cont(ppu, 0.9) AS p90
+    FROM pair GROUP BY period_id, product_id
+)
+SELECT c.*,
+       sum(CASE WHEN p.spend - p.units * c.target >= {t} THEN p.spend - p.units * c.target ELSE 0 END) AS vs_target,
+       sum(CASE WHEN p.spend - p.units * c.median >= {t} THEN p.spend - p.units * c.median ELSE 0 END) AS vs_median
+FROM c JOIN pair p USING (period_id, product_id)
+GROUP BY ALL;
+CREATE OR REPLACE TABLE trust_totals AS
+SELECT p.period_id, p.trust_id, count(*) AS products, sum(p.spend) AS spend,
+       sum(CASE WHEN p.spend - p.units * s.target >= {t} THEN p.spend - p.units * s.target ELSE 0 END) AS vs_target
+FROM pairs p JOIN stats s USING (period_id, product_id)
+GROUP BY ALL;
+"""
+
+DUCKDB_PAIRS_FROM_LINES = """
+CREATE OR REPLACE TABLE pairs AS
+SELECT pe.id AS period_id, l.product_id, l.trust_id, count(*) AS lines,
+       sum(l.quantity_packs * l.units_per_pack) AS units, sum(l.quantity_packs * l.pack_price) AS spend
+FROM lines l JOIN periods pe ON l.order_date >= pe.starts_on AND l.order_date < pe.ends_on
+GROUP BY ALL;
+"""
+
+
+def _export(query: str, path: Path) -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor, path.open("wb") as out:
+        raw = cursor.cursor
+        with raw.copy(f"COPY ({query}) TO STDOUT WITH (FORMAT csv, HEADER true)") as copy:
+            for chunk in copy:
+                out.write(chunk)
+
+
+def _national_totals_pg() -> dict[int, Decimal]:
+    from django.db.models import Sum
+
+    from pricing.models import ProductStats
+
+    rows = ProductStats.objects.values("period_id").annotate(total=Sum("savings_target"))
+    return {r["period_id"]: r["total"] for r in rows}
+
+
+def _one_days_lines(count: int):
+    """`count` new lines dated today, spread over the bench's pairs, as purchasing or an import writes them."""
+    from django.db import connection
+
+    from pricing.imports import CheckedLine
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT trust_id, product_id, units_per_pack, pack_price FROM pricing_purchasehistoryline "
+            "TABLESAMPLE SYSTEM (1) REPEATABLE (7) WHERE product_id IS NOT NULL LIMIT %s",
+            [count],
+        )
+        sample = cursor.fetchall()
+    stamp = time.strftime("%Y%m%d%H%M%S")
+    lines, products = [], {}
+    for index, (trust_id, product_id, upp, price) in enumerate(sample, start=1):
+        lines.append(
+            CheckedLine(
+                row=index,
+                trust_id=trust_id,
+                order_reference=f"DAY{stamp}-{index // 5}",
+                line_number=1 + index % 5,
+                order_date=today(),
+                supplier_name="Bench Supplier",
+                gtin="",
+                npc="",
+                supplier_sku=f"SKU{product_id}",
+                manufacturer_part_number="",
+                description="Bench line",
+                quantity_packs=Decimal(3),
+                units_per_pack=upp,
+                pack_price=price,
+            )
+        )
+        products[index] = product_id
+    return lines, products
+
+
 def measure() -> None:
-    raise SystemExit("measurement comes next")
+    import duckdb
+    from django.conf import settings
+    from django.db import connection
+    from django.test import Client
+
+    from organisations.models import Membership, Organisation, Role, User
+    from pricing import analytics, selectors
+    from pricing.models import PairTotal, ProductStats
+    from pricing.services import purchase_lines_write
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pricing_purchasehistoryline")
+        lines_total = cursor.fetchone()[0]
+    pairs_total = PairTotal.objects.count()
+    print(f"Data: {lines_total:,} lines, {pairs_total:,} rollup rows (product, trust, period)", flush=True)
+
+    print("PostgreSQL", flush=True)
+    _, full = _timed(
+        "full refresh of every period (centiles, savings, trust totals)",
+        analytics.summaries_refresh,
+        full=True,
+    )
+    year = selectors.default_period()
+    _, one_year = _timed(
+        f"full refresh of one period ({year.label})",
+        analytics.summaries_refresh,
+        full=True,
+        period_ids=[year.pk],
+    )
+    new_lines, product_ids = _one_days_lines(LINES // DAYS)
+    _, write = _timed(
+        f"write one day's {len(new_lines):,} lines through the service (upsert, match, rollup)",
+        purchase_lines_write,
+        lines=new_lines,
+        source="purchase_order",
+        product_ids=product_ids,
+    )
+    _, incremental = _timed(
+        "refresh after one day's lines (stale products only)", analytics.summaries_refresh
+    )
+    print(f"  incremental total (rollup update + refresh): {write + incremental:.2f} s", flush=True)
+
+    trust = Organisation.objects.filter(slug__startswith="bench-trust-").order_by("id").first()
+    user, _ = User.objects.get_or_create(email="bench-buyer@example.nhs.uk")
+    Membership.objects.get_or_create(user=user, organisation=trust, role=Role.BUYER)
+    product_id = (
+        PairTotal.objects.filter(period=year, trust=trust).values_list("product_id", flat=True).first()
+    )
+    client = Client()
+    client.force_login(user)
+    url = f"/pricing/products/{product_id}/"
+    assert client.get(url).status_code == 200
+    timings = []
+    for _ in range(20):
+        began = time.perf_counter()
+        response = client.get(url)
+        timings.append(time.perf_counter() - began)
+    assert response.status_code == 200
+    print(
+        f"  product page {url}: median {statistics.median(timings) * 1000:.1f} ms over 20 requests",
+        flush=True,
+    )
+    del settings  # the page above ran with the project's settings
+
+    print("DuckDB (fed from PostgreSQL through CSV in /tmp)", flush=True)
+    workdir = Path("/tmp/pricing_bench")
+    workdir.mkdir(exist_ok=True)
+    began = time.perf_counter()
+    _export(
+        "SELECT period_id, product_id, trust_id, lines, units, spend FROM pricing_pairtotal",
+        workdir / "pairs.csv",
+    )
+    _export(
+        "SELECT trust_id, product_id, order_date, quantity_packs, units_per_pack, pack_price "
+        "FROM pricing_purchasehistoryline WHERE product_id IS NOT NULL",
+        workdir / "lines.csv",
+    )
+    _export("SELECT id, starts_on, ends_on FROM pricing_period", workdir / "periods.csv")
+    print(f"  export to CSV: {time.perf_counter() - began:.1f} s (not counted)", flush=True)
+    duck = duckdb.connect(str(workdir / "bench.duckdb"))
+    duck.execute(f"CREATE OR REPLACE TABLE lines AS SELECT * FROM read_csv('{workdir}/lines.csv')")
+    duck.execute(f"CREATE OR REPLACE TABLE periods AS SELECT * FROM read_csv('{workdir}/periods.csv')")
+    duck.execute(f"CREATE OR REPLACE TABLE pairs_pg AS SELECT * FROM read_csv('{workdir}/pairs.csv')")
+    threshold = float(analytics.savings_threshold())
+    duck.execute("CREATE OR REPLACE TABLE pairs AS SELECT * FROM pairs_pg")
+    _, duck_refresh = _timed(
+        "same refresh from the same rollup (centiles, savings, trust totals)",
+        duck.execute,
+        DUCKDB_FROM_ROLLUP.format(t=threshold),
+    )
+    duck_totals_from_rollup = dict(
+        duck.execute("SELECT period_id, sum(vs_target) FROM stats GROUP BY 1").fetchall()
+    )
+    _, duck_pairs = _timed("pair totals from the 10M lines", duck.execute, DUCKDB_PAIRS_FROM_LINES)
+    _, duck_refresh2 = _timed(
+        "then centiles and savings", duck.execute, DUCKDB_FROM_ROLLUP.format(t=threshold)
+    )
+    print(f"  whole pipeline from lines: {duck_pairs + duck_refresh2:.2f} s", flush=True)
+    duck_totals = dict(duck.execute("SELECT period_id, sum(vs_target) FROM stats GROUP BY 1").fetchall())
+
+    print("Comparison", flush=True)
+    print(f"  PostgreSQL full refresh / DuckDB same refresh: {full / duck_refresh:.1f}x (target <= 3x)")
+    print(
+        f"  PostgreSQL full refresh / DuckDB whole pipeline from lines: {full / (duck_pairs + duck_refresh2):.1f}x"
+    )
+    pg_totals = _national_totals_pg()
+    worst = 0.0
+    for period_id, total in sorted(pg_totals.items()):
+        for other in (duck_totals_from_rollup, duck_totals):
+            worst = max(worst, abs(float(total) - other.get(period_id, 0.0)))
+    national = sum(pg_totals.values())
+    print(
+        f"  national savings totals (all periods): PostgreSQL £{national:,.2f}, "
+        f"DuckDB £{sum(duck_totals.values()):,.2f}; largest difference in a period £{worst:,.2f}"
+    )
+    stats_count = ProductStats.objects.count()
+    print(f"  ({stats_count:,} product-period summaries)")
+    print(
+        "Targets: full refresh <= 15 s ({}), within 3x of DuckDB ({}), incremental <= 2 s ({}), "
+        "product page <= 50 ms ({})".format(
+            "met" if full <= 15 else "MISSED",
+            "met" if full <= 3 * duck_refresh else "MISSED",
+            "met" if write + incremental <= 2 else "MISSED",
+            "met" if statistics.median(timings) <= 0.05 else "MISSED",
+        )
+    )
 
 
 def main() -> None:
