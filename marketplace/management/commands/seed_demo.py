@@ -10,6 +10,7 @@ from django.db import transaction
 # Each app's demo module has `seed(stdout) -> None`; run in this order (lower layers first).
 SEEDERS = [
     "organisations.demo",
+    "pricing.demo",
 ]
 
 
