@@ -171,7 +171,10 @@ class PairTotal(models.Model):
     deferred checks on millions of rollup rows would dominate every refresh.
     """
 
-    period = models.ForeignKey(Period, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    # The unique index (period, product, trust) serves look-ups by period and by period + product.
+    period = models.ForeignKey(
+        Period, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+", db_constraint=False)
     trust = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+", db_constraint=False)
     lines = models.PositiveIntegerField()

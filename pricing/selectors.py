@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, Exists, OuterRef, QuerySet, Sum
 
 from catalogue.models import Category, Product
 from common.errors import NotFound
@@ -48,19 +48,19 @@ def viewer_trust(user: User) -> Organisation | None:
 # --- Periods ---------------------------------------------------------------------------------
 
 
+def _with_figures() -> QuerySet[Period]:
+    # One index probe per period (there are a dozen), not a scan of every summary row.
+    return Period.objects.filter(Exists(ProductStats.objects.filter(period=OuterRef("pk"))))
+
+
 def periods_with_figures() -> list[Period]:
     """Periods that have summaries: financial years first, newest first; then quarters."""
-    ids = ProductStats.objects.values("period_id").distinct()
-    return list(Period.objects.filter(id__in=ids).order_by("-kind", "-starts_on"))
+    return list(_with_figures().order_by("-kind", "-starts_on"))
 
 
 def default_period() -> Period | None:
     """The latest financial year with figures (the current one, year to date, once it has any)."""
-    return (
-        Period.objects.filter(kind=PeriodKind.YEAR, id__in=ProductStats.objects.values("period_id"))
-        .order_by("-starts_on")
-        .first()
-    )
+    return _with_figures().filter(kind=PeriodKind.YEAR).order_by("-starts_on").first()
 
 
 def period_from_slug(slug: str | None) -> Period | None:

@@ -13,7 +13,9 @@ JOIN pricing_period p
   ON l.order_date >= p.starts_on
  AND l.order_date < p.ends_on
 WHERE l.product_id IS NOT NULL
-GROUP BY p.id, l.product_id, l.trust_id;
+GROUP BY p.id, l.product_id, l.trust_id
+-- Stored in key order, so that reading one period's products is a sequential read.
+ORDER BY p.id, l.product_id, l.trust_id;
 
 DELETE FROM pricing_staleproduct;
 
