@@ -20,6 +20,7 @@ import datetime as dt
 import os
 import statistics
 import sys
+import tempfile
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -234,13 +235,16 @@ c AS (
     FROM pair GROUP BY period_id, product_id
 )
 SELECT c.*,
-       sum(CASE WHEN p.spend - p.units * c.target >= {t} THEN p.spend - p.units * c.target ELSE 0 END) AS vs_target,
-       sum(CASE WHEN p.spend - p.units * c.median >= {t} THEN p.spend - p.units * c.median ELSE 0 END) AS vs_median
+       sum(CASE WHEN p.spend - p.units * c.target >= {t} THEN p.spend - p.units * c.target ELSE 0 END)
+           AS vs_target,
+       sum(CASE WHEN p.spend - p.units * c.median >= {t} THEN p.spend - p.units * c.median ELSE 0 END)
+           AS vs_median
 FROM c JOIN pair p USING (period_id, product_id)
 GROUP BY ALL;
 CREATE OR REPLACE TABLE trust_totals AS
 SELECT p.period_id, p.trust_id, count(*) AS products, sum(p.spend) AS spend,
-       sum(CASE WHEN p.spend - p.units * s.target >= {t} THEN p.spend - p.units * s.target ELSE 0 END) AS vs_target
+       sum(CASE WHEN p.spend - p.units * s.target >= {t} THEN p.spend - p.units * s.target ELSE 0 END)
+           AS vs_target
 FROM pairs p JOIN stats s USING (period_id, product_id)
 GROUP BY ALL;
 """
@@ -274,7 +278,7 @@ def _national_totals_pg() -> dict[int, Decimal]:
 
 
 def _one_days_lines(count: int):
-    """`count` new lines dated today, spread over the bench's pairs, as purchasing or an import writes them."""
+    """`count` new lines dated today over the bench's pairs, as purchasing or an import writes them."""
     from django.db import connection
 
     from pricing.imports import CheckedLine
@@ -313,7 +317,6 @@ def _one_days_lines(count: int):
 
 def measure() -> None:
     import duckdb
-    from django.conf import settings
     from django.db import connection
     from django.test import Client
 
@@ -335,7 +338,7 @@ def measure() -> None:
         full=True,
     )
     year = selectors.default_period()
-    _, one_year = _timed(
+    _timed(
         f"full refresh of one period ({year.label})",
         analytics.summaries_refresh,
         full=True,
@@ -374,10 +377,9 @@ def measure() -> None:
         f"  product page {url}: median {statistics.median(timings) * 1000:.1f} ms over 20 requests",
         flush=True,
     )
-    del settings  # the page above ran with the project's settings
 
     print("DuckDB (fed from PostgreSQL through CSV in /tmp)", flush=True)
-    workdir = Path("/tmp/pricing_bench")
+    workdir = Path(tempfile.gettempdir()) / "pricing_bench"
     workdir.mkdir(exist_ok=True)
     began = time.perf_counter()
     _export(
@@ -414,9 +416,8 @@ def measure() -> None:
 
     print("Comparison", flush=True)
     print(f"  PostgreSQL full refresh / DuckDB same refresh: {full / duck_refresh:.1f}x (target <= 3x)")
-    print(
-        f"  PostgreSQL full refresh / DuckDB whole pipeline from lines: {full / (duck_pairs + duck_refresh2):.1f}x"
-    )
+    whole = duck_pairs + duck_refresh2
+    print(f"  PostgreSQL full refresh / DuckDB whole pipeline from lines: {full / whole:.1f}x")
     pg_totals = _national_totals_pg()
     worst = 0.0
     for period_id, total in sorted(pg_totals.items()):
