@@ -183,3 +183,57 @@ def test_a_supplier_user_cannot_import_purchase_history():
 
     with pytest.raises(NotFound):
         upload(supplier_user, [row()])
+
+
+def test_received_purchase_order_lines_enter_the_history_and_replace_on_repeat(
+    trust, django_capture_on_commit_callbacks
+):
+    import datetime as dt
+
+    from pricing.models import StaleProduct
+    from pricing.services import purchase_lines_record
+    from pricing.types import PurchaseLineInput
+
+    product = ProductFactory()
+    order_line = PurchaseLineInput(
+        order_reference="MP-000042",
+        line_number=1,
+        order_date=dt.date.today(),
+        supplier_name="Example Medical Supplies",
+        description=product.name,
+        quantity_packs=Decimal("4"),
+        units_per_pack=10,
+        pack_price=Decimal("18.40"),
+        product_id=product.pk,
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert purchase_lines_record(trust=trust, lines=[order_line])["created"] == 1
+        assert purchase_lines_record(trust=trust, lines=[order_line])["replaced"] == 1
+    stored = PurchaseHistoryLine.objects.get()
+    assert (stored.source, stored.product_id, stored.units_per_pack) == ("purchase_order", product.pk, 10)
+    assert PairTotal.objects.filter(product=product, trust=trust, units=40).count() == 2
+    assert not StaleProduct.objects.exists()  # the refresh ran after commit
+
+
+def test_a_received_line_with_a_bad_value_is_refused_naming_the_field(trust):
+    import datetime as dt
+
+    from common.errors import DomainError
+    from pricing.services import purchase_lines_record
+    from pricing.types import PurchaseLineInput
+
+    bad = PurchaseLineInput(
+        order_reference="MP-1",
+        line_number=1,
+        order_date=dt.date.today(),
+        supplier_name="S",
+        description="D",
+        quantity_packs=Decimal("1"),
+        units_per_pack=0,
+        pack_price=Decimal("1"),
+        product_id=ProductFactory().pk,
+    )
+    with pytest.raises(DomainError) as raised:
+        purchase_lines_record(trust=trust, lines=[bad])
+    assert raised.value.field == "units_per_pack"
+    assert PurchaseHistoryLine.objects.count() == 0
