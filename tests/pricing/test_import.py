@@ -237,3 +237,37 @@ def test_a_received_line_with_a_bad_value_is_refused_naming_the_field(trust):
         purchase_lines_record(trust=trust, lines=[bad])
     assert raised.value.field == "units_per_pack"
     assert PurchaseHistoryLine.objects.count() == 0
+
+
+def test_matching_and_writing_take_a_fixed_number_of_queries_however_many_rows(
+    buyer, django_assert_max_num_queries
+):
+    import datetime as dt
+
+    from pricing.imports import CheckedLine
+    from pricing.services import purchase_lines_write
+
+    for n in range(5):
+        OfferFactory(supplier_sku=f"SKU-{n}")
+    lines = [
+        CheckedLine(
+            row=n,
+            trust_id=buyer.memberships.get().organisation_id,
+            order_reference=f"PO-{n // 10}",
+            line_number=n % 10 + 1,
+            order_date=dt.date.today(),
+            supplier_name="S",
+            gtin="",
+            npc="",
+            supplier_sku=f"SKU-{n % 7}",
+            manufacturer_part_number="",
+            description="D",
+            quantity_packs=Decimal(1),
+            units_per_pack=1,
+            pack_price=Decimal(2),
+        )
+        for n in range(300)
+    ]
+    with django_assert_max_num_queries(30):
+        summary = purchase_lines_write(lines=lines, source="erp_import")
+    assert summary["matched"] == 300 * 5 // 7 + 1
