@@ -7,14 +7,15 @@ the closest ranks) and the same rounding; every other step is the same SQL on bo
 
 from __future__ import annotations
 
+import functools
 import secrets
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from decimal import ROUND_HALF_UP, Decimal
-from functools import cache
 from pathlib import Path
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -25,7 +26,7 @@ FOUR_PLACES = Decimal("0.0001")
 TWO_PLACES = Decimal("0.01")
 
 
-@cache
+@functools.cache
 def load_sql(name: str) -> list[str]:
     """The statements of one reviewed .sql file (comments kept, split on ';' at line ends)."""
     text = (SQL_DIR / name).read_text()
@@ -124,6 +125,8 @@ def summaries_refresh(*, full: bool = False, period_ids: Sequence[int] | None = 
                 _product_stats_python(period_id=period_id, full=full, now=now)
             run_sql("trust_savings.sql", {"period": period_id, "threshold": _threshold_param(), "now": now})
             StaleProduct.objects.filter(period_id=period_id).delete()
+    # Pages cache which periods have figures (pricing.selectors.periods_with_figures).
+    cache.delete("pricing:periods-with-figures")
     return {"periods": len(period_ids)}
 
 

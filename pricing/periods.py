@@ -60,17 +60,3 @@ def period_ids_for(day: dt.date, periods: dict[tuple[str, dt.date], Period]) -> 
         periods[(PeriodKind.YEAR, year_start(day))].pk,
         periods[(PeriodKind.QUARTER, quarter_start(day))].pk,
     )
-
-
-def period_by_slug(slug: str) -> Period | None:
-    for period in Period.objects.all():
-        if period.slug == slug:
-            return period
-    return None
-
-
-def default_period(*, today: dt.date | None = None) -> Period | None:
-    """The current financial year if it has figures, else the latest year that has."""
-    today = today or dt.date.today()
-    years = Period.objects.filter(kind=PeriodKind.YEAR, starts_on__lte=today).order_by("-starts_on")
-    return years.first()

@@ -11,6 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, Exists, OuterRef, QuerySet, Sum
 
@@ -48,19 +49,25 @@ def viewer_trust(user: User) -> Organisation | None:
 # --- Periods ---------------------------------------------------------------------------------
 
 
-def _with_figures() -> QuerySet[Period]:
-    # One index probe per period (there are a dozen), not a scan of every summary row.
-    return Period.objects.filter(Exists(ProductStats.objects.filter(period=OuterRef("pk"))))
+PERIODS_CACHE_KEY = "pricing:periods-with-figures"
 
 
 def periods_with_figures() -> list[Period]:
-    """Periods that have summaries: financial years first, newest first; then quarters."""
-    return list(_with_figures().order_by("-kind", "-starts_on"))
+    """Periods that have summaries: financial years first, newest first; then quarters.
+
+    Every page asks, so the answer is cached until the next refresh (which forgets it).
+    """
+    periods = cache.get(PERIODS_CACHE_KEY)
+    if periods is None:
+        with_figures = Period.objects.filter(Exists(ProductStats.objects.filter(period=OuterRef("pk"))))
+        periods = list(with_figures.order_by("-kind", "-starts_on"))
+        cache.set(PERIODS_CACHE_KEY, periods, timeout=60 * 60)
+    return periods
 
 
 def default_period() -> Period | None:
     """The latest financial year with figures (the current one, year to date, once it has any)."""
-    return _with_figures().filter(kind=PeriodKind.YEAR).order_by("-starts_on").first()
+    return next((p for p in periods_with_figures() if p.kind == PeriodKind.YEAR), None)
 
 
 def period_from_slug(slug: str | None) -> Period | None:
