@@ -69,10 +69,26 @@ def pair_totals_apply(*, keys: Iterable[tuple[int, int, int]]) -> int:
     if not rows:
         return 0
     with transaction.atomic():
+        _lock(LOCK_TRUST_ROLLUP, sorted({row.trust_id for row in rows}))
         DirtyPair.objects.bulk_create(rows, batch_size=5000)
         _analyze_dirty_pairs()
         run_sql("pair_totals_apply.sql", {"batch": batch})
     return len(rows)
+
+
+# Advisory-lock namespaces: writers of one trust's rollup rows, and refreshes of one period, take turns
+# (two transactions recomputing the same rows would otherwise collide on the unique keys).
+LOCK_TRUST_ROLLUP = 5301
+LOCK_PERIOD_REFRESH = 5302
+
+
+def _lock(namespace: int, ids: Sequence[int]) -> None:
+    """Transaction-scoped locks on PostgreSQL, taken in id order so that writers never deadlock."""
+    if connection.vendor != "postgresql" or not ids:
+        return
+    with connection.cursor() as cursor:
+        for lock_id in ids:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [namespace, lock_id])
 
 
 def _analyze_dirty_pairs() -> None:
@@ -111,6 +127,7 @@ def summaries_refresh(*, full: bool = False, period_ids: Sequence[int] | None = 
     now = timezone.now()
     for period_id in period_ids:
         with transaction.atomic():
+            _lock(LOCK_PERIOD_REFRESH, [period_id])
             if connection.vendor == "postgresql":
                 with connection.cursor() as cursor:
                     # Centiles sort every pair of the period: keep that sort in memory. JIT compiling

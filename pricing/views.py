@@ -15,6 +15,7 @@ from catalogue.models import Product
 from common.errors import DomainError, NotFound
 from common.imports import UploadedFile, import_job_progress
 from common.tabular import template_csv, template_xlsx
+from organisations.models import Region
 from pricing import charts, reports, selectors, services
 from pricing.filters import AnalyticsFilter
 from pricing.forms import MappingForm, UploadForm
@@ -49,7 +50,12 @@ def _filters(request: HttpRequest) -> tuple[AnalyticsFilter, dict, Period | None
 @trust_member_required
 def national(request: HttpRequest) -> HttpResponse:
     filterset, cleaned, period = _filters(request)
-    context = {"filter": filterset, "period": period, "region": cleaned["region"]}
+    context = {
+        "filter": filterset,
+        "period": period,
+        "region": cleaned["region"],
+        "region_label": dict(Region.choices).get(cleaned["region"], ""),
+    }
     if period is not None:
         context.update(
             rows=selectors.top_savings(period=period, category=cleaned["category"], region=cleaned["region"]),
