@@ -207,3 +207,21 @@ def test_an_import_refreshes_the_summaries(market):
     upload(buyer, [row(trust_ods=trusts[0].ods_code, supplier_sku="NEW-1", pack_price="3.00")])
     assert ProductStats.objects.filter(product=product).count() == 2
     assert not StaleProduct.objects.exists()
+
+
+def test_the_nightly_task_matches_lines_the_catalogue_can_now_match_and_refreshes(settings):
+    from organisations.models import Role
+    from pricing.tasks import nightly
+    from tests.catalogue.factories import OfferFactory
+    from tests.organisations.factories import member
+    from tests.pricing.helpers import row, upload
+
+    assert settings.CELERY_BEAT_SCHEDULE["pricing-nightly"]["task"] == "pricing.nightly"
+    trust = TrustFactory(ods_code="T0001")
+    upload(member(Role.BUYER, trust), [row(supplier_sku="LATER-1")])
+    assert PurchaseHistoryLine.objects.get().product_id is None
+    product = OfferFactory(supplier_sku="LATER-1").product
+    result = nightly.delay().get()
+    assert result["rematched"] == 1
+    assert PurchaseHistoryLine.objects.get().product_id == product.pk
+    assert ProductStats.objects.filter(product=product).count() == 2
