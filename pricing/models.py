@@ -14,6 +14,7 @@ import datetime as dt
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Cast
 
 from catalogue.models import Product
 from organisations.models import Organisation
@@ -180,6 +181,19 @@ class PairTotal(models.Model):
     lines = models.PositiveIntegerField()
     units = models.DecimalField(max_digits=24, decimal_places=3)
     spend = models.DecimalField(max_digits=24, decimal_places=7)
+    # Double-precision copies for the refresh, made once when the row is written: PostgreSQL converts
+    # numeric to double through text, and doing that per row at every refresh dominated its time.
+    units_f = models.GeneratedField(
+        expression=Cast("units", models.FloatField()), output_field=models.FloatField(), db_persist=True
+    )
+    spend_f = models.GeneratedField(
+        expression=Cast("spend", models.FloatField()), output_field=models.FloatField(), db_persist=True
+    )
+    ppu = models.GeneratedField(
+        expression=Cast("spend", models.FloatField()) / Cast("units", models.FloatField()),
+        output_field=models.FloatField(),
+        db_persist=True,
+    )
 
     class Meta:
         constraints = [
@@ -242,6 +256,13 @@ class ProductStats(models.Model):
     savings_target = models.DecimalField(max_digits=20, decimal_places=2)
     savings_median = models.DecimalField(max_digits=20, decimal_places=2)
     refreshed_at = models.DateTimeField()
+    # Double-precision copies of the targets, for the per-trust savings join (see PairTotal).
+    target_f = models.GeneratedField(
+        expression=Cast("ppu_p10", models.FloatField()), output_field=models.FloatField(), db_persist=True
+    )
+    median_f = models.GeneratedField(
+        expression=Cast("ppu_median", models.FloatField()), output_field=models.FloatField(), db_persist=True
+    )
 
     class Meta:
         constraints = [

@@ -1,6 +1,7 @@
 -- Per product and period, across trusts: volumes, price-per-unit centiles, spread, variation, savings.
 -- Reads the rollup (pricing_pairtotal) for one period: every product when %(full)s is true, else only
--- the stale ones (pricing_staleproduct). Only one branch of `pair` runs: the planner drops the other.
+-- the stale ones (pricing_staleproduct). It reads the rollup's double-precision copies (units_f,
+-- spend_f, ppu), made once when each rollup row is written.
 --
 -- A trust's price per unit (ppu) = its spend / its units over the period.
 -- Centiles: percentile_cont (linear interpolation) over trusts' ppu, one value per trust.
@@ -19,30 +20,24 @@ INSERT INTO pricing_productstats (
     ppu_min, ppu_p10, ppu_median, ppu_p90, ppu_max, spread, cv,
     savings_target, savings_median, refreshed_at
 )
-WITH pair AS (
-    SELECT t.product_id, t.lines, t.units::float8 AS units, t.spend::float8 AS spend,
-           t.spend::float8 / t.units::float8 AS ppu
-    FROM pricing_pairtotal t
-    WHERE %(full)s AND t.period_id = %(period)s
-    UNION ALL
-    SELECT t.product_id, t.lines, t.units::float8, t.spend::float8, t.spend::float8 / t.units::float8
-    FROM pricing_staleproduct x
-    JOIN pricing_pairtotal t ON t.period_id = x.period_id AND t.product_id = x.product_id
-    WHERE NOT %(full)s AND x.period_id = %(period)s
+WITH scope AS (
+    -- The products to recompute: the period's stale ones, or (full) all of them.
+    SELECT x.product_id FROM pricing_staleproduct x WHERE NOT %(full)s AND x.period_id = %(period)s
 ),
 centiles AS (
-    SELECT product_id,
+    SELECT t.product_id,
            COUNT(*) AS trusts,
-           SUM(lines) AS lines,
-           SUM(units) AS units,
-           SUM(spend) AS spend,
-           MIN(ppu) AS ppu_min,
-           MAX(ppu) AS ppu_max,
-           AVG(ppu) AS ppu_mean,
-           STDDEV_POP(ppu) AS ppu_sd,
-           percentile_cont(ARRAY[0.1, 0.5, 0.9]) WITHIN GROUP (ORDER BY ppu) AS pc
-    FROM pair
-    GROUP BY product_id
+           SUM(t.lines) AS lines,
+           SUM(t.units_f) AS units,
+           SUM(t.spend_f) AS spend,
+           MIN(t.ppu) AS ppu_min,
+           MAX(t.ppu) AS ppu_max,
+           AVG(t.ppu) AS ppu_mean,
+           STDDEV_POP(t.ppu) AS ppu_sd,
+           percentile_cont(ARRAY[0.1, 0.5, 0.9]) WITHIN GROUP (ORDER BY t.ppu) AS pc
+    FROM pricing_pairtotal t
+    WHERE t.period_id = %(period)s AND (%(full)s OR t.product_id IN (SELECT product_id FROM scope))
+    GROUP BY t.product_id
 ),
 targets AS (
     SELECT c.*,
@@ -51,16 +46,16 @@ targets AS (
     FROM centiles c
 ),
 savings AS (
-    SELECT pair.product_id,
-           SUM(pair.spend - pair.units * t.target::float8) FILTER (
-               WHERE pair.spend - pair.units * t.target::float8 >= %(threshold)s
+    SELECT t.product_id,
+           SUM(p.spend_f - p.units_f * t.target::float8) FILTER (
+               WHERE p.spend_f - p.units_f * t.target::float8 >= %(threshold)s
            ) AS vs_target,
-           SUM(pair.spend - pair.units * t.median::float8) FILTER (
-               WHERE pair.spend - pair.units * t.median::float8 >= %(threshold)s
+           SUM(p.spend_f - p.units_f * t.median::float8) FILTER (
+               WHERE p.spend_f - p.units_f * t.median::float8 >= %(threshold)s
            ) AS vs_median
-    FROM pair
-    JOIN targets t ON t.product_id = pair.product_id
-    GROUP BY pair.product_id
+    FROM targets t
+    JOIN pricing_pairtotal p ON p.period_id = %(period)s AND p.product_id = t.product_id
+    GROUP BY t.product_id
 )
 SELECT %(period)s, t.product_id, t.trusts, t.lines, ROUND(t.units::numeric, 3), ROUND(t.spend::numeric, 2),
        ROUND(t.ppu_min::numeric, 4),

@@ -1,7 +1,7 @@
 -- Per trust and period: products bought, spend, and possible savings against the stored targets.
 -- Runs on PostgreSQL and SQLite alike, after product stats are refreshed for the same period.
 -- A pair's saving = spend - units x target, counted where it reaches %(threshold)s.
--- Double precision, rounded to the penny when stored.
+-- Double precision (the tables' double copies of spend, units and targets), rounded to the penny.
 
 DELETE FROM pricing_trustsavings WHERE period_id = %(period)s;
 
@@ -14,11 +14,9 @@ SELECT %(period)s, x.trust_id,
        %(now)s
 FROM (
     SELECT t.trust_id,
-           CAST(t.spend AS DOUBLE PRECISION) AS spend,
-           CAST(t.spend AS DOUBLE PRECISION)
-               - CAST(t.units AS DOUBLE PRECISION) * CAST(s.ppu_p10 AS DOUBLE PRECISION) AS vs_target,
-           CAST(t.spend AS DOUBLE PRECISION)
-               - CAST(t.units AS DOUBLE PRECISION) * CAST(s.ppu_median AS DOUBLE PRECISION) AS vs_median
+           t.spend_f AS spend,
+           t.spend_f - t.units_f * s.target_f AS vs_target,
+           t.spend_f - t.units_f * s.median_f AS vs_median
     FROM pricing_pairtotal t
     JOIN pricing_productstats s ON s.period_id = t.period_id AND s.product_id = t.product_id
     WHERE t.period_id = %(period)s
