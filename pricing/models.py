@@ -28,7 +28,10 @@ class LineSource(models.TextChoices):
 class PurchaseHistoryLine(models.Model):
     """One line of a trust's purchase order, as the trust recorded it."""
 
-    trust = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="purchase_lines")
+    # Indexed by the unique (trust, order, line) and (trust, order_date) indexes below.
+    trust = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="purchase_lines", db_index=False
+    )
     order_reference = models.CharField(max_length=50)
     line_number = models.PositiveIntegerField()
     order_date = models.DateField()
@@ -43,8 +46,14 @@ class PurchaseHistoryLine(models.Model):
     pack_price = models.DecimalField(
         max_digits=14, decimal_places=4, help_text="GBP per pack, excluding VAT."
     )
+    # Indexed by (product, trust, order_date) below.
     product = models.ForeignKey(
-        Product, null=True, blank=True, on_delete=models.SET_NULL, related_name="purchase_lines"
+        Product,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="purchase_lines",
+        db_index=False,
     )
     source = models.CharField(max_length=20, choices=LineSource.choices, default=LineSource.ERP_IMPORT)
     import_job_id = models.BigIntegerField(null=True, blank=True)
@@ -76,8 +85,12 @@ class PurchaseHistoryLine(models.Model):
             ),
         ]
         indexes = [
-            # The rollup recomputes one (product, trust, period) at a time.
-            models.Index(fields=["product", "trust", "order_date"], name="pricing_line_pair_date"),
+            # The rollup recomputes one (product, trust, period) at a time, from this index alone.
+            models.Index(
+                fields=["product", "trust", "order_date"],
+                include=["quantity_packs", "units_per_pack", "pack_price"],
+                name="pricing_line_pair_date",
+            ),
             models.Index(fields=["trust", "order_date"], name="pricing_line_trust_date"),
             models.Index(
                 fields=["trust", "id"], name="pricing_line_unmatched", condition=Q(product__isnull=True)
