@@ -42,16 +42,19 @@ centiles AS (
 targets AS (
     SELECT c.*,
            ROUND(c.pc[1]::numeric, 4) AS target,
-           ROUND(c.pc[2]::numeric, 4) AS median
+           ROUND(c.pc[2]::numeric, 4) AS median,
+           -- Converted once per product here, not once per pair below.
+           ROUND(c.pc[1]::numeric, 4)::float8 AS target_f,
+           ROUND(c.pc[2]::numeric, 4)::float8 AS median_f
     FROM centiles c
 ),
 savings AS (
     SELECT t.product_id,
-           SUM(p.spend_f - p.units_f * t.target::float8) FILTER (
-               WHERE p.spend_f - p.units_f * t.target::float8 >= %(threshold)s
+           SUM(p.spend_f - p.units_f * t.target_f) FILTER (
+               WHERE p.spend_f - p.units_f * t.target_f >= %(threshold)s
            ) AS vs_target,
-           SUM(p.spend_f - p.units_f * t.median::float8) FILTER (
-               WHERE p.spend_f - p.units_f * t.median::float8 >= %(threshold)s
+           SUM(p.spend_f - p.units_f * t.median_f) FILTER (
+               WHERE p.spend_f - p.units_f * t.median_f >= %(threshold)s
            ) AS vs_median
     FROM targets t
     JOIN pricing_pairtotal p ON p.period_id = %(period)s AND p.product_id = t.product_id
