@@ -230,7 +230,9 @@ c AS (
     SELECT period_id, product_id, count(*) AS trusts, sum(lines) AS lines, sum(units) AS units,
            sum(spend) AS spend, min(ppu) AS ppu_min, max(ppu) AS ppu_max,
            stddev_pop(ppu) / avg(ppu) AS cv,
-           round(quantile_cont(ppu, 0.1), 4) AS target, round(quantile_cont(ppu, 0.5), 4) AS median,
+           -- Round as PostgreSQL does (double to decimal, then half away from zero).
+           CAST(round(CAST(quantile_cont(ppu, 0.1) AS DECIMAL(38, 12)), 4) AS DOUBLE) AS target,
+           CAST(round(CAST(quantile_cont(ppu, 0.5) AS DECIMAL(38, 12)), 4) AS DOUBLE) AS median,
            quantile_cont(ppu, 0.9) AS p90
     FROM pair GROUP BY period_id, product_id
 )
