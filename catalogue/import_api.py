@@ -19,16 +19,16 @@ from rest_framework.views import APIView
 from catalogue.importing import (
     catalogue_import_for_user,
     catalogue_import_start,
-    catalogue_import_status,
 )
+from common.api import ImportStatusSerializer
 from common.errors import DomainError, NotFound, PermissionDenied
-from common.imports import UploadedFile
+from common.imports import UploadedFile, import_job_status
 from organisations.permissions import suppliers_for
 
 MAX_UPLOAD_BYTES = 100 * 1024 * 1024
 
 
-class ImportUploadSerializer(serializers.Serializer):
+class CatalogueUploadSerializer(serializers.Serializer):
     file = serializers.FileField(help_text="The catalogue file: CSV (UTF-8) or XLSX, as in docs/formats.md.")
     supplier = serializers.IntegerField(
         required=False, help_text="The supplier's id; needed only if you act for more than one supplier."
@@ -42,35 +42,8 @@ class ImportUploadSerializer(serializers.Serializer):
         return value
 
 
-class RowErrorSerializer(serializers.Serializer):
-    row = serializers.IntegerField(help_text="Spreadsheet row (the header is row 1; 0 for the whole file).")
-    column = serializers.CharField(allow_blank=True)
-    message = serializers.CharField()
-
-
-class ImportStatusSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    status = serializers.ChoiceField(
-        choices=["queued", "validating", "applying", "succeeded", "rejected", "failed"]
-    )
-    status_display = serializers.CharField()
-    finished = serializers.BooleanField()
-    file_name = serializers.CharField()
-    processed = serializers.IntegerField(help_text="Rows checked so far.")
-    total = serializers.IntegerField(help_text="Rows in the file (0 until counted).")
-    percent = serializers.IntegerField()
-    errors = RowErrorSerializer(many=True)
-    summary = serializers.DictField(
-        child=serializers.IntegerField(),
-        help_text="Once imported: created, updated, unchanged, awaiting_moderation, products_created, ...",
-    )
-    created_at = serializers.DateTimeField()
-    finished_at = serializers.DateTimeField(allow_null=True)
-    url = serializers.CharField()
-
-
 def _status_body(request: Request, job) -> dict:
-    body = catalogue_import_status(job)
+    body = import_job_status(job)
     body["url"] = request.build_absolute_uri(reverse("catalogue-import-detail", args=[job.pk]))
     return body
 
@@ -81,7 +54,7 @@ class CatalogueImportCreateView(APIView):
     @extend_schema(
         operation_id="catalogue_imports_create",
         tags=["catalogue imports"],
-        request={"multipart/form-data": ImportUploadSerializer},
+        request={"multipart/form-data": CatalogueUploadSerializer},
         responses={
             202: ImportStatusSerializer,
             400: OpenApiResponse(description="No file, or not a CSV/XLSX file."),
@@ -91,7 +64,7 @@ class CatalogueImportCreateView(APIView):
         "the job at the URL in the Location header.",
     )
     def post(self, request: Request) -> Response:
-        incoming = ImportUploadSerializer(data=request.data)
+        incoming = CatalogueUploadSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         suppliers = suppliers_for(request.user)
         chosen = incoming.validated_data.get("supplier")

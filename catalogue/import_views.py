@@ -18,12 +18,11 @@ from catalogue.importing import (
     COLUMNS,
     catalogue_import_for_user,
     catalogue_import_start,
-    catalogue_import_status,
     catalogue_imports_for_user,
 )
 from common import audit
 from common.errors import DomainError, NotFound
-from common.imports import UploadedFile
+from common.imports import UploadedFile, import_job_status
 from common.models import AuditEvent
 from common.tabular import template_csv, template_xlsx
 from organisations.permissions import suppliers_for
@@ -122,7 +121,7 @@ def import_status(request: HttpRequest, pk: int) -> HttpResponse:
         "catalogue/imports/status.html",
         {
             "job": job,
-            "state": catalogue_import_status(job),
+            "state": import_job_status(job),
             "status_url": reverse("catalogue-import-detail", args=[job.pk]),
         },
     )

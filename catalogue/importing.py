@@ -29,7 +29,7 @@ from catalogue.validators import (
 )
 from common import audit
 from common.errors import DomainError, NotFound, RowError
-from common.imports import Progress, UploadedFile, import_job_create, import_job_progress, import_job_run
+from common.imports import Progress, UploadedFile, import_job_create, import_job_run
 from common.models import AuditEvent, ImportJob
 from common.tabular import Column, Table
 from organisations.models import Organisation
@@ -261,30 +261,3 @@ def catalogue_import_for_user(*, user: Any, job_id: int) -> ImportJob:
 def catalogue_imports_for_user(*, user: Any, limit: int = 10) -> list[ImportJob]:
     jobs = ImportJob.objects.filter(kind=KIND, organisation_id__in=suppliers_for(user).values("id"))
     return list(jobs.order_by("-created_at", "-id")[:limit])
-
-
-def catalogue_import_status(job: ImportJob) -> dict:
-    """What the progress page and the API show: rows checked so far, and the outcome once known."""
-    processed = import_job_progress(job)
-    total = job.total_rows
-    if job.is_finished:
-        percent = 100
-    elif job.status == ImportJob.Status.APPLYING:
-        percent = 99  # every row is checked; the single transaction is being written
-        processed = total
-    else:
-        percent = min(98, int(100 * processed / total)) if total else 0
-    return {
-        "id": job.pk,
-        "status": job.status,
-        "status_display": job.get_status_display(),
-        "finished": job.is_finished,
-        "file_name": job.original_name,
-        "processed": processed,
-        "total": total,
-        "percent": percent,
-        "errors": job.errors if job.is_finished else [],
-        "summary": job.summary if job.is_finished else {},
-        "created_at": job.created_at.isoformat() if job.created_at else None,
-        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
-    }

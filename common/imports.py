@@ -169,3 +169,30 @@ def errors_as_json(errors: Iterable[RowError]) -> list[dict]:
             break
         listed.append({"row": error.row, "column": error.column, "message": error.message})
     return listed
+
+
+def import_job_status(job: ImportJob) -> dict:
+    """What the progress page and the API show: rows checked so far, and the outcome once known."""
+    processed = import_job_progress(job)
+    total = job.total_rows
+    if job.is_finished:
+        percent = 100
+    elif job.status == ImportJob.Status.APPLYING:
+        percent = 99  # every row is checked; the single transaction is being written
+        processed = total
+    else:
+        percent = min(98, int(100 * processed / total)) if total else 0
+    return {
+        "id": job.pk,
+        "status": job.status,
+        "status_display": job.get_status_display(),
+        "finished": job.is_finished,
+        "file_name": job.original_name,
+        "processed": processed,
+        "total": total,
+        "percent": percent,
+        "errors": job.errors if job.is_finished else [],
+        "summary": job.summary if job.is_finished else {},
+        "created_at": job.created_at.isoformat() if job.created_at else None,
+        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+    }

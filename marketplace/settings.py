@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from marketplace import env
@@ -195,6 +196,15 @@ CELERY_BEAT_SCHEDULE["search-reconcile-index"] = {
     "task": "search.tasks.reconcile_index",
     "schedule": timedelta(minutes=env.read_int("SEARCH_RECONCILE_MINUTES", 15)),
 }
+# Price analytics: match what can now be matched and recompute every summary, nightly.
+CELERY_BEAT_SCHEDULE["pricing-nightly"] = {
+    "task": "pricing.nightly",
+    "schedule": crontab(hour=2, minute=30),
+}
+# A trust's possible saving on a product below this (GBP) is left out of savings totals.
+PRICING_SAVINGS_THRESHOLD = env.read("PRICING_SAVINGS_THRESHOLD", "10")
+if not PRICING_SAVINGS_THRESHOLD.replace(".", "", 1).isdigit():
+    raise ImproperlyConfigured("PRICING_SAVINGS_THRESHOLD must be an amount in GBP, such as 10 or 2.50.")
 
 # Search: the database backend unless an Elasticsearch cluster is configured.
 ELASTICSEARCH_URL = env.read_url("ELASTICSEARCH_URL", ("http", "https"))

@@ -42,10 +42,18 @@ SUPPLIER_LINKS = [
         "Add or update many offers at once from CSV or Excel.",
     ),
 ]
+PRICE_ANALYTICS = StartLink(
+    "Where trusts could save", "pricing:national", "What every trust pays per unit, and the largest savings."
+)
+UPLOAD_PURCHASE_HISTORY = StartLink(
+    "Upload purchase history",
+    "pricing:upload",
+    "Import your trust's past orders from your ERP (CSV or Excel).",
+)
 LINKS_BY_ROLE: dict[str, list[StartLink]] = {
-    Role.BUYER: [BROWSE_CATALOGUE],
-    Role.APPROVER: [BROWSE_CATALOGUE],
-    Role.TRUST_ADMIN: [BROWSE_CATALOGUE],
+    Role.BUYER: [BROWSE_CATALOGUE, PRICE_ANALYTICS, UPLOAD_PURCHASE_HISTORY],
+    Role.APPROVER: [BROWSE_CATALOGUE, PRICE_ANALYTICS],
+    Role.TRUST_ADMIN: [BROWSE_CATALOGUE, PRICE_ANALYTICS, UPLOAD_PURCHASE_HISTORY],
     Role.SUPPLIER_ADMIN: [*SUPPLIER_LINKS],
     Role.SUPPLIER_STAFF: [*SUPPLIER_LINKS],
     Role.BUDGET_MANAGER: [],

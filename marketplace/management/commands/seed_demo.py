@@ -12,6 +12,7 @@ from django.db import transaction
 SEEDERS = [
     "organisations.demo",
     "catalogue.demo",
+    "pricing.demo",
 ]
 
 

@@ -1,0 +1,461 @@
+"""Price-analytics benchmark: 10 million order lines, 200 trusts, 50,000 products, two years.
+
+    python bench/pricing_bench.py                 # build the data if absent, then measure
+    python bench/pricing_bench.py --regenerate    # drop and rebuild the data first
+
+It uses its own PostgreSQL database (default mp_pricing_bench on 127.0.0.1, see --database-url),
+builds the data with SQL (generate_series), and prints:
+  - the full refresh of every summary (centiles, savings) from the rollup, and of one financial year;
+  - the refresh after one day's new lines (rollup update + refresh of the stale products);
+  - one product page (its selector and the rendered page);
+  - the same aggregation in DuckDB, fed from PostgreSQL through CSV files in /tmp, and the ratio;
+  - whether the national savings totals agree.
+Targets: full refresh <= 15 s and within 3x of DuckDB; incremental <= 2 s; product page <= 50 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import statistics
+import sys
+import tempfile
+import time
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+TRUSTS = 200
+PRODUCTS = 50_000
+TRUSTS_PER_PRODUCT = 52  # 50,000 x 52 = 2.6 million product-trust pairs, as in the issue's numbers
+DAYS = 730
+LINES = 10_000_000
+CHUNK = 1_000_000
+
+
+def _parse() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get(
+            "PRICING_BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/mp_pricing_bench"
+        ),
+    )
+    parser.add_argument("--lines", type=int, default=LINES)
+    parser.add_argument(
+        "--regenerate", action="store_true", help="drop the bench database and build it again"
+    )
+    parser.add_argument("--generate-only", action="store_true")
+    return parser.parse_args()
+
+
+def _setup_django(database_url: str) -> None:
+    os.environ["DATABASE_URL"] = database_url
+    os.environ.pop("REDIS_URL", None)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "marketplace.settings")
+    import django
+
+    django.setup()
+
+
+def _ensure_database(database_url: str, *, drop: bool) -> None:
+    import psycopg
+
+    base, name = database_url.rsplit("/", 1)
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if exists and drop:
+            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+            exists = None
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def _timed(label: str, func, *args, **kwargs):
+    started = time.perf_counter()
+    result = func(*args, **kwargs)
+    elapsed = time.perf_counter() - started
+    print(f"  {label}: {elapsed:.2f} s", flush=True)
+    return result, elapsed
+
+
+def _lines_count() -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE relname = 'pricing_purchasehistoryline'")
+        row = cursor.fetchone()
+    return int(row[0]) if row else 0
+
+
+def today() -> dt.date:
+    return dt.date.today()
+
+
+def generate(lines: int) -> None:
+    """Trusts, products and `lines` order lines over the last DAYS days, all in SQL."""
+    from django.core.management import call_command
+    from django.db import connection, transaction
+
+    from pricing.analytics import pair_totals_rebuild
+    from pricing.periods import periods_for_dates
+
+    print("Generating data (this takes several minutes)...", flush=True)
+    call_command("migrate", verbosity=0, interactive=False)
+    first_day = today() - dt.timedelta(days=DAYS)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO catalogue_category (name, slug, path, depth, description, attribute_names) "
+            "VALUES ('Bench', 'bench', 'Bench', 0, '', '[]') ON CONFLICT DO NOTHING"
+        )
+        cursor.execute(
+            """
+            INSERT INTO organisations_organisation (kind, name, slug, ods_code, region, legal_name,
+                companies_house_number, vat_number, is_trusted_supplier, share_prices_by_name, is_active,
+                created_at)
+            SELECT 'trust', 'Bench Trust ' || i, 'bench-trust-' || i, 'B' || lpad(i::text, 4, '0'),
+                   (ARRAY['london','midlands','north_west','south_east','south_west','east_of_england',
+                          'north_east_and_yorkshire'])[1 + i %% 7],
+                   '', '', '', false, i %% 3 = 0, true, now()
+            FROM generate_series(0, %s - 1) i
+            ON CONFLICT DO NOTHING
+            """,
+            [TRUSTS],
+        )
+        cursor.execute(
+            """
+            INSERT INTO catalogue_product (name, slug, description, category_id, manufacturer,
+                manufacturer_part_number, unit_of_measure, units_per_pack, attributes, is_active, created_at,
+                updated_at)
+            SELECT 'Bench product ' || i, 'bench-product-' || i, '',
+                   (SELECT id FROM catalogue_category WHERE slug = 'bench'),
+                   '', '', 'each', 1, '{}', true, now(), now()
+            FROM generate_series(0, %s - 1) i
+            ON CONFLICT DO NOTHING
+            """,
+            [PRODUCTS],
+        )
+    periods_for_dates(first_day + dt.timedelta(days=d) for d in range(DAYS + 1))
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'pricing_purchasehistoryline' "
+            "AND indexname NOT LIKE '%%_pkey'"
+        )
+        indexes = cursor.fetchall()
+        cursor.execute(
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conrelid = 'pricing_purchasehistoryline'::regclass AND contype IN ('u', 'f')"
+        )
+        constraints = cursor.fetchall()
+        # Loading is far faster without the indexes; they are rebuilt afterwards.
+        for name, _ in constraints:
+            cursor.execute(f'ALTER TABLE pricing_purchasehistoryline DROP CONSTRAINT "{name}"')
+        cursor.execute(
+            "SELECT indexname FROM pg_indexes WHERE tablename = 'pricing_purchasehistoryline' "
+            "AND indexname NOT LIKE '%%_pkey'"
+        )
+        for (name,) in cursor.fetchall():
+            cursor.execute(f'DROP INDEX "{name}"')
+        cursor.execute("SELECT min(id) FROM organisations_organisation WHERE slug LIKE 'bench-trust-%%'")
+        trust0 = cursor.fetchone()[0]
+        cursor.execute("SELECT min(id) FROM catalogue_product WHERE slug LIKE 'bench-product-%%'")
+        product0 = cursor.fetchone()[0]
+        for start in range(0, lines, CHUNK):
+            stop = min(lines, start + CHUNK)
+            began = time.perf_counter()
+            # Line i buys product k %% PRODUCTS from one of that product's 52 trusts. Prices: a base price
+            # per product, a trust's own mark-up (0.8x to 1.3x), some noise, packs of 1, 10 or 100.
+            cursor.execute(
+                """
+                INSERT INTO pricing_purchasehistoryline (trust_id, order_reference, line_number, order_date,
+                    supplier_name, gtin, npc, supplier_sku, manufacturer_part_number, description,
+                    quantity_packs, units_per_pack, pack_price, product_id, source, import_job_id, created_at,
+                    updated_at)
+                SELECT %(trust0)s + t, 'PO' || (i / 5), 1 + i %% 5, %(first_day)s::date + (i %% %(days)s),
+                       'Bench Supplier', '', '', 'SKU' || p, '', 'Bench product ' || p,
+                       1 + floor(random() * 20), upp,
+                       round(((1 + (p * 7919 %% 1000) / 100.0) * (0.8 + (t * 31 %% 50) / 100.0)
+                             * (0.95 + random() * 0.1) * upp)::numeric, 4),
+                       %(product0)s + p, 'erp_import', NULL, now(), now()
+                FROM (
+                    SELECT i, k %% %(products)s AS p,
+                           ((k / %(products)s) * 37 + (k %% %(products)s) * 7) %% %(trusts)s AS t,
+                           (ARRAY[1, 10, 100])[1 + (k / 7) %% 3] AS upp
+                    FROM (SELECT i, (i * 2654435761) %% (%(products)s * %(per_product)s) AS k
+                          FROM generate_series(%(start)s, %(stop)s - 1) i) s
+                ) g
+                """,
+                {
+                    "trust0": trust0,
+                    "product0": product0,
+                    "first_day": first_day,
+                    "days": DAYS,
+                    "products": PRODUCTS,
+                    "trusts": TRUSTS,
+                    "per_product": TRUSTS_PER_PRODUCT,
+                    "start": start,
+                    "stop": stop,
+                },
+            )
+            print(f"  lines {stop:,} ({time.perf_counter() - began:.1f} s)", flush=True)
+        cursor.execute("SET maintenance_work_mem = '1GB'")
+        for name, definition in constraints:
+            began = time.perf_counter()
+            cursor.execute(f'ALTER TABLE pricing_purchasehistoryline ADD CONSTRAINT "{name}" {definition}')
+            print(f"  constraint {name} ({time.perf_counter() - began:.1f} s)", flush=True)
+        for name, definition in indexes:
+            if any(name == c for c, _ in constraints):
+                continue
+            began = time.perf_counter()
+            cursor.execute(definition)
+            print(f"  index {name} ({time.perf_counter() - began:.1f} s)", flush=True)
+        cursor.execute("ANALYZE pricing_purchasehistoryline")
+    _timed("rollup rebuilt from all lines", pair_totals_rebuild)
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE pricing_pairtotal")
+
+
+DUCKDB_FROM_ROLLUP = """
+CREATE OR REPLACE TABLE stats AS
+WITH pair AS (
+    SELECT period_id, product_id, trust_id, lines, units, spend, spend / units AS ppu FROM pairs
+),
+c AS (
+    SELECT period_id, product_id, count(*) AS trusts, sum(lines) AS lines, sum(units) AS units,
+           sum(spend) AS spend, min(ppu) AS ppu_min, max(ppu) AS ppu_max,
+           stddev_pop(ppu) / avg(ppu) AS cv,
+           -- Round as PostgreSQL does (double to decimal, then half away from zero).
+           CAST(round(CAST(quantile_cont(ppu, 0.1) AS DECIMAL(38, 12)), 4) AS DOUBLE) AS target,
+           CAST(round(CAST(quantile_cont(ppu, 0.5) AS DECIMAL(38, 12)), 4) AS DOUBLE) AS median,
+           quantile_cont(ppu, 0.9) AS p90
+    FROM pair GROUP BY period_id, product_id
+)
+SELECT c.*,
+       sum(CASE WHEN p.spend - p.units * c.target >= {t} THEN p.spend - p.units * c.target ELSE 0 END)
+           AS vs_target,
+       sum(CASE WHEN p.spend - p.units * c.median >= {t} THEN p.spend - p.units * c.median ELSE 0 END)
+           AS vs_median
+FROM c JOIN pair p USING (period_id, product_id)
+GROUP BY ALL;
+CREATE OR REPLACE TABLE trust_totals AS
+SELECT p.period_id, p.trust_id, count(*) AS products, sum(p.spend) AS spend,
+       sum(CASE WHEN p.spend - p.units * s.target >= {t} THEN p.spend - p.units * s.target ELSE 0 END)
+           AS vs_target
+FROM pairs p JOIN stats s USING (period_id, product_id)
+GROUP BY ALL;
+"""
+
+DUCKDB_PAIRS_FROM_LINES = """
+CREATE OR REPLACE TABLE pairs AS
+SELECT pe.id AS period_id, l.product_id, l.trust_id, count(*) AS lines,
+       sum(l.quantity_packs * l.units_per_pack) AS units, sum(l.quantity_packs * l.pack_price) AS spend
+FROM lines l JOIN periods pe ON l.order_date >= pe.starts_on AND l.order_date < pe.ends_on
+GROUP BY ALL;
+"""
+
+
+def _export(query: str, path: Path) -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor, path.open("wb") as out:
+        raw = cursor.cursor
+        with raw.copy(f"COPY ({query}) TO STDOUT WITH (FORMAT csv, HEADER true)") as copy:
+            for chunk in copy:
+                out.write(chunk)
+
+
+def _national_totals_pg() -> dict[int, Decimal]:
+    from django.db.models import Sum
+
+    from pricing.models import ProductStats
+
+    rows = ProductStats.objects.values("period_id").annotate(total=Sum("savings_target"))
+    return {r["period_id"]: r["total"] for r in rows}
+
+
+def _one_days_lines(count: int):
+    """`count` new lines dated today over the bench's pairs, as purchasing or an import writes them."""
+    from django.db import connection
+
+    from pricing.imports import CheckedLine
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT trust_id, product_id, units_per_pack, pack_price FROM pricing_purchasehistoryline "
+            "TABLESAMPLE SYSTEM (1) REPEATABLE (7) WHERE product_id IS NOT NULL LIMIT %s",
+            [count],
+        )
+        sample = cursor.fetchall()
+    stamp = time.strftime("%Y%m%d%H%M%S")
+    lines, products = [], {}
+    for index, (trust_id, product_id, upp, price) in enumerate(sample, start=1):
+        lines.append(
+            CheckedLine(
+                row=index,
+                trust_id=trust_id,
+                order_reference=f"DAY{stamp}-{index // 5}",
+                line_number=1 + index % 5,
+                order_date=today(),
+                supplier_name="Bench Supplier",
+                gtin="",
+                npc="",
+                supplier_sku=f"SKU{product_id}",
+                manufacturer_part_number="",
+                description="Bench line",
+                quantity_packs=Decimal(3),
+                units_per_pack=upp,
+                pack_price=price,
+            )
+        )
+        products[index] = product_id
+    return lines, products
+
+
+def measure() -> None:
+    import duckdb
+    from django.db import connection
+    from django.test import Client
+
+    from organisations.models import Membership, Organisation, Role, User
+    from pricing import analytics, selectors
+    from pricing.models import PairTotal, ProductStats
+    from pricing.services import purchase_lines_write
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pricing_purchasehistoryline")
+        lines_total = cursor.fetchone()[0]
+    pairs_total = PairTotal.objects.count()
+    print(f"Data: {lines_total:,} lines, {pairs_total:,} rollup rows (product, trust, period)", flush=True)
+
+    print("PostgreSQL", flush=True)
+    _, full = _timed(
+        "full refresh of every period (centiles, savings, trust totals)",
+        analytics.summaries_refresh,
+        full=True,
+    )
+    year = selectors.default_period()
+    _timed(
+        f"full refresh of one period ({year.label})",
+        analytics.summaries_refresh,
+        full=True,
+        period_ids=[year.pk],
+    )
+    new_lines, product_ids = _one_days_lines(LINES // DAYS)
+    _, write = _timed(
+        f"write one day's {len(new_lines):,} lines through the service (upsert, match, rollup)",
+        purchase_lines_write,
+        lines=new_lines,
+        source="purchase_order",
+        product_ids=product_ids,
+    )
+    _, incremental = _timed(
+        "refresh after one day's lines (stale products only)", analytics.summaries_refresh
+    )
+    print(f"  incremental total (rollup update + refresh): {write + incremental:.2f} s", flush=True)
+
+    trust = Organisation.objects.filter(slug__startswith="bench-trust-").order_by("id").first()
+    user, _ = User.objects.get_or_create(email="bench-buyer@example.nhs.uk")
+    Membership.objects.get_or_create(user=user, organisation=trust, role=Role.BUYER)
+    product_id = (
+        PairTotal.objects.filter(period=year, trust=trust).values_list("product_id", flat=True).first()
+    )
+    client = Client()
+    client.force_login(user)
+    url = f"/pricing/products/{product_id}/"
+    assert client.get(url).status_code == 200
+    timings = []
+    for _ in range(20):
+        began = time.perf_counter()
+        response = client.get(url)
+        timings.append(time.perf_counter() - began)
+    assert response.status_code == 200
+    print(
+        f"  product page {url}: median {statistics.median(timings) * 1000:.1f} ms over 20 requests",
+        flush=True,
+    )
+
+    print("DuckDB (fed from PostgreSQL through CSV in /tmp)", flush=True)
+    workdir = Path(tempfile.gettempdir()) / "pricing_bench"
+    workdir.mkdir(exist_ok=True)
+    began = time.perf_counter()
+    _export(
+        "SELECT period_id, product_id, trust_id, lines, units, spend FROM pricing_pairtotal",
+        workdir / "pairs.csv",
+    )
+    _export(
+        "SELECT trust_id, product_id, order_date, quantity_packs, units_per_pack, pack_price "
+        "FROM pricing_purchasehistoryline WHERE product_id IS NOT NULL",
+        workdir / "lines.csv",
+    )
+    _export("SELECT id, starts_on, ends_on FROM pricing_period", workdir / "periods.csv")
+    print(f"  export to CSV: {time.perf_counter() - began:.1f} s (not counted)", flush=True)
+    duck = duckdb.connect(str(workdir / "bench.duckdb"))
+    duck.execute(f"CREATE OR REPLACE TABLE lines AS SELECT * FROM read_csv('{workdir}/lines.csv')")
+    duck.execute(f"CREATE OR REPLACE TABLE periods AS SELECT * FROM read_csv('{workdir}/periods.csv')")
+    duck.execute(f"CREATE OR REPLACE TABLE pairs_pg AS SELECT * FROM read_csv('{workdir}/pairs.csv')")
+    threshold = float(analytics.savings_threshold())
+    duck.execute("CREATE OR REPLACE TABLE pairs AS SELECT * FROM pairs_pg")
+    _, duck_refresh = _timed(
+        "same refresh from the same rollup (centiles, savings, trust totals)",
+        duck.execute,
+        DUCKDB_FROM_ROLLUP.format(t=threshold),
+    )
+    duck_totals_from_rollup = dict(
+        duck.execute("SELECT period_id, sum(vs_target) FROM stats GROUP BY 1").fetchall()
+    )
+    _, duck_pairs = _timed("pair totals from the 10M lines", duck.execute, DUCKDB_PAIRS_FROM_LINES)
+    _, duck_refresh2 = _timed(
+        "then centiles and savings", duck.execute, DUCKDB_FROM_ROLLUP.format(t=threshold)
+    )
+    print(f"  whole pipeline from lines: {duck_pairs + duck_refresh2:.2f} s", flush=True)
+    duck_totals = dict(duck.execute("SELECT period_id, sum(vs_target) FROM stats GROUP BY 1").fetchall())
+
+    print("Comparison", flush=True)
+    print(f"  PostgreSQL full refresh / DuckDB same refresh: {full / duck_refresh:.1f}x (target <= 3x)")
+    whole = duck_pairs + duck_refresh2
+    print(f"  PostgreSQL full refresh / DuckDB whole pipeline from lines: {full / whole:.1f}x")
+    pg_totals = _national_totals_pg()
+    worst = 0.0
+    for period_id, total in sorted(pg_totals.items()):
+        for other in (duck_totals_from_rollup, duck_totals):
+            worst = max(worst, abs(float(total) - other.get(period_id, 0.0)))
+    national = sum(pg_totals.values())
+    print(
+        f"  national savings totals (all periods): PostgreSQL £{national:,.2f}, "
+        f"DuckDB £{sum(duck_totals.values()):,.2f}; largest difference in a period £{worst:,.2f}"
+    )
+    stats_count = ProductStats.objects.count()
+    print(f"  ({stats_count:,} product-period summaries)")
+    print(
+        "Targets: full refresh <= 15 s ({}), within 3x of DuckDB ({}), incremental <= 2 s ({}), "
+        "product page <= 50 ms ({})".format(
+            "met" if full <= 15 else "MISSED",
+            "met" if full <= 3 * duck_refresh else "MISSED",
+            "met" if write + incremental <= 2 else "MISSED",
+            "met" if statistics.median(timings) <= 0.05 else "MISSED",
+        )
+    )
+
+
+def main() -> None:
+    args = _parse()
+    _ensure_database(args.database_url, drop=args.regenerate)
+    _setup_django(args.database_url)
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0, interactive=False)
+    if _lines_count() < args.lines * 0.9:
+        generate(args.lines)
+    if args.generate_only:
+        return
+    measure()
+
+
+if __name__ == "__main__":
+    main()

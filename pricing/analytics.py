@@ -1,0 +1,211 @@
+"""Running the analytics SQL in pricing/sql/: the rollup as lines arrive, and the refresh of summaries.
+
+PostgreSQL computes the centiles with `percentile_cont`. SQLite has no ordered-set aggregates, so
+there the per-product step runs in Python with the same definition (linear interpolation between
+the closest ranks) and the same rounding; every other step is the same SQL on both engines.
+"""
+
+from __future__ import annotations
+
+import functools
+import secrets
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.utils import timezone
+
+from pricing.models import DirtyPair, PairTotal, Period, ProductStats, StaleProduct
+
+SQL_DIR = Path(__file__).resolve().parent / "sql"
+FOUR_PLACES = Decimal("0.0001")
+TWO_PLACES = Decimal("0.01")
+
+
+@functools.cache
+def load_sql(name: str) -> list[str]:
+    """The statements of one reviewed .sql file (comments kept, split on ';' at line ends)."""
+    text = (SQL_DIR / name).read_text()
+    return [s.strip() for s in text.split(";\n") if s.strip() and not _only_comments(s)]
+
+
+def _only_comments(statement: str) -> bool:
+    return all(not line.strip() or line.strip().startswith("--") for line in statement.splitlines())
+
+
+def run_sql(name: str, params: dict) -> None:
+    with connection.cursor() as cursor:
+        for statement in load_sql(name):
+            cursor.execute(statement, params)
+
+
+def savings_threshold() -> Decimal:
+    return Decimal(str(getattr(settings, "PRICING_SAVINGS_THRESHOLD", "10")))
+
+
+def _threshold_param() -> float:
+    # Compared with double-precision savings (and SQLite would compare a text parameter as text).
+    return float(savings_threshold())
+
+
+# --- The rollup ------------------------------------------------------------------------------
+
+
+def new_batch() -> int:
+    return secrets.randbits(62)
+
+
+def pair_totals_apply(*, keys: Iterable[tuple[int, int, int]]) -> int:
+    """Recompute the rollup rows for these (period_id, product_id, trust_id) keys and mark them stale.
+
+    Call inside the transaction that changed the lines. Returns how many keys were recomputed.
+    """
+    batch = new_batch()
+    rows = [DirtyPair(batch=batch, period_id=pe, product_id=pr, trust_id=tr) for pe, pr, tr in set(keys)]
+    if not rows:
+        return 0
+    with transaction.atomic():
+        _lock(LOCK_TRUST_ROLLUP, sorted({row.trust_id for row in rows}))
+        DirtyPair.objects.bulk_create(rows, batch_size=5000)
+        _analyze_dirty_pairs()
+        run_sql("pair_totals_apply.sql", {"batch": batch})
+    return len(rows)
+
+
+# Advisory-lock namespaces: writers of one trust's rollup rows, and refreshes of one period, take turns
+# (two transactions recomputing the same rows would otherwise collide on the unique keys).
+LOCK_TRUST_ROLLUP = 5301
+LOCK_PERIOD_REFRESH = 5302
+
+
+def _lock(namespace: int, ids: Sequence[int]) -> None:
+    """Transaction-scoped locks on PostgreSQL, taken in id order so that writers never deadlock."""
+    if connection.vendor != "postgresql" or not ids:
+        return
+    with connection.cursor() as cursor:
+        for lock_id in ids:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [namespace, lock_id])
+
+
+def _analyze_dirty_pairs() -> None:
+    """Let PostgreSQL's planner see how few keys there are, so it probes the rollup by index."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE pricing_dirtypair")
+
+
+def pair_totals_apply_batch(*, batch: int) -> None:
+    """As pair_totals_apply, for keys a bulk loader has already written under `batch`."""
+    with transaction.atomic():
+        _analyze_dirty_pairs()
+        run_sql("pair_totals_apply.sql", {"batch": batch})
+
+
+def pair_totals_rebuild() -> None:
+    """Rebuild the whole rollup from the lines; every product becomes stale."""
+    with transaction.atomic():
+        run_sql("pair_totals_rebuild.sql", {})
+
+
+# --- The refresh -----------------------------------------------------------------------------
+
+
+def summaries_refresh(*, full: bool = False, period_ids: Sequence[int] | None = None) -> dict:
+    """Recompute product stats (all, or only stale products) and trust savings for the periods.
+
+    Without `period_ids`: every period that has stale products, or every period when `full`.
+    """
+    if period_ids is None:
+        if full:
+            period_ids = list(Period.objects.values_list("id", flat=True))
+        else:
+            period_ids = sorted(set(StaleProduct.objects.values_list("period_id", flat=True)))
+    now = timezone.now()
+    for period_id in period_ids:
+        with transaction.atomic():
+            _lock(LOCK_PERIOD_REFRESH, [period_id])
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    # Centiles sort every pair of the period: keep that sort in memory. JIT compiling
+                    # costs more than it saves on these short, wide aggregates.
+                    cursor.execute("SET LOCAL work_mem = '1GB'")
+                    cursor.execute("SET LOCAL jit = off")
+                run_sql(
+                    "product_stats.postgresql.sql",
+                    {"period": period_id, "full": full, "threshold": _threshold_param(), "now": now},
+                )
+            else:
+                _product_stats_python(period_id=period_id, full=full, now=now)
+            run_sql("trust_savings.sql", {"period": period_id, "threshold": _threshold_param(), "now": now})
+            StaleProduct.objects.filter(period_id=period_id).delete()
+    # Pages cache which periods have figures (pricing.selectors.periods_with_figures).
+    cache.delete("pricing:periods-with-figures")
+    return {"periods": len(period_ids)}
+
+
+def percentile_cont(sorted_values: Sequence[Decimal], fraction: Decimal) -> Decimal:
+    """PostgreSQL's percentile_cont: linear interpolation between the two closest ranks."""
+    position = fraction * (len(sorted_values) - 1)
+    lower = int(position)
+    upper = min(lower + 1, len(sorted_values) - 1)
+    weight = position - lower
+    return sorted_values[lower] + (sorted_values[upper] - sorted_values[lower]) * weight
+
+
+def _q4(value: Decimal) -> Decimal:
+    return value.quantize(FOUR_PLACES, rounding=ROUND_HALF_UP)
+
+
+def _q2(value: Decimal) -> Decimal:
+    return value.quantize(TWO_PLACES, rounding=ROUND_HALF_UP)
+
+
+def _product_stats_python(*, period_id: int, full: bool, now) -> None:
+    """The SQLite path of product_stats.postgresql.sql: the same figures, computed in Python."""
+    pairs = PairTotal.objects.filter(period_id=period_id)
+    stats = ProductStats.objects.filter(period_id=period_id)
+    if not full:
+        stale = StaleProduct.objects.filter(period_id=period_id).values("product_id")
+        pairs = pairs.filter(product_id__in=stale)
+        stats = stats.filter(product_id__in=stale)
+    stats.delete()
+    by_product: dict[int, list[tuple[int, Decimal, Decimal]]] = defaultdict(list)
+    for product_id, lines, units, spend in pairs.values_list("product_id", "lines", "units", "spend"):
+        by_product[product_id].append((lines, Decimal(units), Decimal(spend)))
+    threshold = savings_threshold()
+    rows = []
+    for product_id, pairs_of_product in by_product.items():
+        ppus = sorted(spend / units for _, units, spend in pairs_of_product)
+        count = len(ppus)
+        mean = sum(ppus) / count
+        variance = sum((p - mean) ** 2 for p in ppus) / count
+        target = _q4(percentile_cont(ppus, Decimal("0.1")))
+        median = _q4(percentile_cont(ppus, Decimal("0.5")))
+        p90 = _q4(percentile_cont(ppus, Decimal("0.9")))
+        vs_target = [spend - units * target for _, units, spend in pairs_of_product]
+        vs_median = [spend - units * median for _, units, spend in pairs_of_product]
+        rows.append(
+            ProductStats(
+                period_id=period_id,
+                product_id=product_id,
+                trusts=count,
+                lines=sum(lines for lines, _, _ in pairs_of_product),
+                units=sum(units for _, units, _ in pairs_of_product),
+                spend=_q2(sum(spend for _, _, spend in pairs_of_product)),
+                ppu_min=_q4(ppus[0]),
+                ppu_p10=target,
+                ppu_median=median,
+                ppu_p90=p90,
+                ppu_max=_q4(ppus[-1]),
+                spread=_q4(ppus[-1] / ppus[0]) if ppus[0] > 0 else None,
+                cv=_q4(variance.sqrt() / mean) if mean > 0 else None,
+                savings_target=_q2(sum((s for s in vs_target if s >= threshold), Decimal(0))),
+                savings_median=_q2(sum((s for s in vs_median if s >= threshold), Decimal(0))),
+                refreshed_at=now,
+            )
+        )
+    ProductStats.objects.bulk_create(rows, batch_size=2000)

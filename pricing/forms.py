@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from django import forms
+
+from catalogue.models import Product
+from pricing.models import IdentifierKind
+
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(
+        label="Purchase-history file",
+        help_text="CSV (UTF-8) or Excel (.xlsx), with the columns of the template. Up to 50 MB.",
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_UPLOAD_BYTES:
+            raise forms.ValidationError("The file is larger than 50 MB. Split it into smaller files.")
+        if not upload.name.lower().endswith((".csv", ".xlsx")):
+            raise forms.ValidationError("Choose a .csv or .xlsx file.")
+        return upload
+
+
+class MappingForm(forms.Form):
+    kind = forms.ChoiceField(
+        label="Match future lines by",
+        choices=IdentifierKind.choices,
+        widget=forms.Select(attrs={"class": "nhsuk-select"}),
+    )
+    product = forms.CharField(
+        label="Catalogue product",
+        max_length=220,
+        help_text="The product's GTIN, NPC code or its catalogue address name (as in /catalogue/…/name/).",
+        widget=forms.TextInput(attrs={"class": "nhsuk-input nhsuk-input--width-20"}),
+    )
+
+    def clean_product(self) -> Product:
+        code = self.cleaned_data["product"].strip()
+        products = Product.objects.filter(is_active=True)
+        found = (
+            (products.filter(gtin=code.zfill(14)).first() if code.isdigit() else None)
+            or products.filter(npc__iexact=code).first()
+            or products.filter(slug=code.lower()).first()
+        )
+        if found is None:
+            raise forms.ValidationError("No catalogue product has that GTIN, NPC code or name.")
+        return found

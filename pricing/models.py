@@ -1,0 +1,312 @@
+"""Purchase history and the summaries that price-variance analytics read.
+
+Lines come from trusts' ERP exports and from received purchase orders. Each matched line counts
+towards a `PairTotal` (one product, one trust, one period), kept up to date as lines arrive, so
+that a refresh only recomputes the per-product centiles (`ProductStats`) and each trust's
+possible savings (`TrustSavings`). The SQL that does it lives in pricing/sql/; docs/pricing.md
+explains the method.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Cast
+
+from catalogue.models import Product
+from organisations.models import Organisation
+
+
+class LineSource(models.TextChoices):
+    ERP_IMPORT = "erp_import", "ERP import"
+    PURCHASE_ORDER = "purchase_order", "Purchase order"
+
+
+class PurchaseHistoryLine(models.Model):
+    """One line of a trust's purchase order, as the trust recorded it."""
+
+    # Indexed by the unique (trust, order, line) and (trust, order_date) indexes below.
+    trust = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="purchase_lines", db_index=False
+    )
+    order_reference = models.CharField(max_length=50)
+    line_number = models.PositiveIntegerField()
+    order_date = models.DateField()
+    supplier_name = models.CharField(max_length=200)
+    gtin = models.CharField("GTIN", max_length=14, blank=True)
+    npc = models.CharField("NPC code", max_length=10, blank=True)
+    supplier_sku = models.CharField("supplier SKU", max_length=64, blank=True)
+    manufacturer_part_number = models.CharField(max_length=100, blank=True)
+    description = models.CharField(max_length=500)
+    quantity_packs = models.DecimalField(max_digits=14, decimal_places=3)
+    units_per_pack = models.PositiveIntegerField()
+    pack_price = models.DecimalField(
+        max_digits=14, decimal_places=4, help_text="GBP per pack, excluding VAT."
+    )
+    # Indexed by (product, trust, order_date) below.
+    product = models.ForeignKey(
+        Product,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="purchase_lines",
+        db_index=False,
+    )
+    source = models.CharField(max_length=20, choices=LineSource.choices, default=LineSource.ERP_IMPORT)
+    import_job_id = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-order_date", "order_reference", "line_number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["trust", "order_reference", "line_number"], name="purchase_line_unique_order_line"
+            ),
+            models.CheckConstraint(
+                name="purchase_line_units_per_pack_positive", condition=Q(units_per_pack__gte=1)
+            ),
+            models.CheckConstraint(
+                name="purchase_line_pack_price_not_negative", condition=Q(pack_price__gte=0)
+            ),
+            models.CheckConstraint(name="purchase_line_quantity_positive", condition=Q(quantity_packs__gt=0)),
+            models.CheckConstraint(
+                name="purchase_line_line_number_positive", condition=Q(line_number__gte=1)
+            ),
+            models.CheckConstraint(
+                name="purchase_line_has_identifier",
+                condition=~Q(gtin="") | ~Q(npc="") | ~Q(supplier_sku="") | ~Q(manufacturer_part_number=""),
+            ),
+            models.CheckConstraint(
+                name="purchase_line_source_valid", condition=Q(source__in=[s.value for s in LineSource])
+            ),
+        ]
+        indexes = [
+            # The rollup recomputes one (product, trust, period) at a time, from this index alone.
+            models.Index(
+                fields=["product", "trust", "order_date"],
+                include=["quantity_packs", "units_per_pack", "pack_price"],
+                name="pricing_line_pair_date",
+            ),
+            models.Index(fields=["trust", "order_date"], name="pricing_line_trust_date"),
+            models.Index(
+                fields=["trust", "id"], name="pricing_line_unmatched", condition=Q(product__isnull=True)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_reference}/{self.line_number}: {self.description}"
+
+
+class IdentifierKind(models.TextChoices):
+    GTIN = "gtin", "GTIN"
+    NPC = "npc", "NPC code"
+    SUPPLIER_SKU = "supplier_sku", "Supplier SKU"
+    MANUFACTURER_PART_NUMBER = "manufacturer_part_number", "Manufacturer part number"
+    DESCRIPTION = "description", "Description"
+
+
+class ProductMapping(models.Model):
+    """A trust's remembered decision: lines carrying this identifier are this product."""
+
+    trust = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="product_mappings")
+    kind = models.CharField(max_length=30, choices=IdentifierKind.choices)
+    # Normalised as the matcher compares it (GTIN 14 digits, codes upper case, text lower case).
+    value = models.CharField(max_length=500)
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["trust_id", "kind", "value"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["trust", "kind", "value"], name="product_mapping_unique_identifier"
+            ),
+            models.CheckConstraint(
+                name="product_mapping_kind_valid", condition=Q(kind__in=[k.value for k in IdentifierKind])
+            ),
+            models.CheckConstraint(name="product_mapping_value_given", condition=~Q(value="")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.value} → {self.product_id}"
+
+
+class PeriodKind(models.TextChoices):
+    YEAR = "year", "Financial year"
+    QUARTER = "quarter", "Quarter"
+
+
+class Period(models.Model):
+    """A span of order dates the analytics are computed over: NHS financial year or calendar quarter."""
+
+    kind = models.CharField(max_length=10, choices=PeriodKind.choices)
+    starts_on = models.DateField()
+    ends_on = models.DateField(help_text="First day after the period.")
+
+    class Meta:
+        ordering = ["kind", "-starts_on"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "starts_on"], name="period_unique_start"),
+            models.CheckConstraint(name="period_ordered", condition=Q(ends_on__gt=models.F("starts_on"))),
+            models.CheckConstraint(
+                name="period_kind_valid", condition=Q(kind__in=[k.value for k in PeriodKind])
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def slug(self) -> str:
+        if self.kind == PeriodKind.YEAR:
+            return f"fy{self.starts_on.year}"
+        return f"{self.starts_on.year}q{(self.starts_on.month - 1) // 3 + 1}"
+
+    @property
+    def label(self) -> str:
+        if self.kind == PeriodKind.YEAR:
+            return f"Financial year {self.starts_on.year}/{str(self.starts_on.year + 1)[2:]}"
+        last = self.ends_on - dt.timedelta(days=1)
+        return f"{self.starts_on:%b}–{last:%b %Y}"
+
+
+class PairTotal(models.Model):
+    """Rollup: what one trust bought of one product in one period. Maintained as lines arrive.
+
+    This and the summary tables below are derived from the lines (which carry the foreign-key
+    constraints) and rebuilt from them, so their own foreign keys are not checked by the database:
+    deferred checks on millions of rollup rows would dominate every refresh.
+    """
+
+    # The unique index (period, product, trust) serves look-ups by period and by period + product.
+    period = models.ForeignKey(
+        Period, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    trust = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    lines = models.PositiveIntegerField()
+    units = models.DecimalField(max_digits=24, decimal_places=3)
+    spend = models.DecimalField(max_digits=24, decimal_places=7)
+    # Double-precision copies for the refresh, made once when the row is written: PostgreSQL converts
+    # numeric to double through text, and doing that per row at every refresh dominated its time.
+    units_f = models.GeneratedField(
+        expression=Cast("units", models.FloatField()), output_field=models.FloatField(), db_persist=True
+    )
+    spend_f = models.GeneratedField(
+        expression=Cast("spend", models.FloatField()), output_field=models.FloatField(), db_persist=True
+    )
+    ppu = models.GeneratedField(
+        expression=Cast("spend", models.FloatField()) / Cast("units", models.FloatField()),
+        output_field=models.FloatField(),
+        db_persist=True,
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["period", "product", "trust"], name="pair_total_unique"),
+            models.CheckConstraint(name="pair_total_units_positive", condition=Q(units__gt=0)),
+        ]
+        indexes = [models.Index(fields=["period", "trust"], name="pricing_pair_period_trust")]
+
+    def __str__(self) -> str:
+        return f"period {self.period_id}, product {self.product_id}, trust {self.trust_id}"
+
+
+class DirtyPair(models.Model):
+    """Scratch rows naming the rollup keys a write touched; consumed in the same transaction."""
+
+    batch = models.BigIntegerField(db_index=True)
+    period = models.ForeignKey(Period, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    trust = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+
+    def __str__(self) -> str:
+        return (
+            f"batch {self.batch}: period {self.period_id}, product {self.product_id}, trust {self.trust_id}"
+        )
+
+
+class StaleProduct(models.Model):
+    """A product whose figures for a period changed since the last refresh."""
+
+    period = models.ForeignKey(Period, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["period", "product"], name="stale_product_unique")]
+
+    def __str__(self) -> str:
+        return f"period {self.period_id}, product {self.product_id}"
+
+
+class ProductStats(models.Model):
+    """Across trusts, for one product in one period: volumes, price-per-unit spread and savings."""
+
+    period = models.ForeignKey(Period, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    trusts = models.PositiveIntegerField()
+    lines = models.PositiveIntegerField()
+    units = models.DecimalField(max_digits=24, decimal_places=3)
+    spend = models.DecimalField(max_digits=20, decimal_places=2)
+    ppu_min = models.DecimalField(max_digits=18, decimal_places=4)
+    ppu_p10 = models.DecimalField(max_digits=18, decimal_places=4)
+    ppu_median = models.DecimalField(max_digits=18, decimal_places=4)
+    ppu_p90 = models.DecimalField(max_digits=18, decimal_places=4)
+    ppu_max = models.DecimalField(max_digits=18, decimal_places=4)
+    spread = models.DecimalField(
+        max_digits=18, decimal_places=4, null=True, help_text="max / min; empty if min is 0"
+    )
+    cv = models.DecimalField(
+        "coefficient of variation", max_digits=18, decimal_places=4, null=True, help_text="empty if mean is 0"
+    )
+    savings_target = models.DecimalField(max_digits=20, decimal_places=2)
+    savings_median = models.DecimalField(max_digits=20, decimal_places=2)
+    refreshed_at = models.DateTimeField()
+    # Double-precision copies of the targets, for the per-trust savings join (see PairTotal).
+    target_f = models.GeneratedField(
+        expression=Cast("ppu_p10", models.FloatField()), output_field=models.FloatField(), db_persist=True
+    )
+    median_f = models.GeneratedField(
+        expression=Cast("ppu_median", models.FloatField()), output_field=models.FloatField(), db_persist=True
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["period", "product"], name="product_stats_unique"),
+            models.CheckConstraint(
+                name="product_stats_centiles_ordered",
+                condition=Q(ppu_min__lte=models.F("ppu_p10"))
+                & Q(ppu_p10__lte=models.F("ppu_median"))
+                & Q(ppu_median__lte=models.F("ppu_p90"))
+                & Q(ppu_p90__lte=models.F("ppu_max")),
+            ),
+        ]
+        indexes = [models.Index(fields=["period", "-savings_target"], name="pricing_stats_savings")]
+
+    def __str__(self) -> str:
+        return f"period {self.period_id}, product {self.product_id}"
+
+
+class TrustSavings(models.Model):
+    """One trust's totals for one period: spend on matched products and possible savings."""
+
+    period = models.ForeignKey(Period, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    trust = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    products = models.PositiveIntegerField()
+    spend = models.DecimalField(max_digits=20, decimal_places=2)
+    savings_target = models.DecimalField(max_digits=20, decimal_places=2)
+    savings_median = models.DecimalField(max_digits=20, decimal_places=2)
+    refreshed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["period", "trust"], name="trust_savings_unique")]
+
+    def __str__(self) -> str:
+        return f"period {self.period_id}, trust {self.trust_id}"

@@ -1,0 +1,403 @@
+"""Read-only queries for pages, the API and other apps. Pages read the summaries, never the lines.
+
+Scoping: functions taking a `trust` expect the caller to have resolved it through
+`organisations.permissions` (see `trust_for_user_or_404`); other trusts' prices are only ever
+returned as aggregates or as anonymised points.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.core.cache import cache
+from django.db import connection
+from django.db.models import Count, Exists, OuterRef, QuerySet, Sum
+
+from catalogue.models import Category, Product
+from common.errors import NotFound
+from organisations.models import Organisation, Region, User
+from organisations.permissions import trusts_for
+from pricing.analytics import load_sql, savings_threshold
+from pricing.models import (
+    PairTotal,
+    Period,
+    PeriodKind,
+    ProductStats,
+    PurchaseHistoryLine,
+    TrustSavings,
+)
+from pricing.types import PeerPrices
+
+ZERO = Decimal("0")
+
+
+def trust_for_user_or_404(*, user: User, ods_code: str) -> Organisation:
+    """The trust with this ODS code if the user acts for it; otherwise NotFound (never reveal it)."""
+    trust = trusts_for(user).filter(ods_code__iexact=ods_code).first()
+    if trust is None:
+        raise NotFound("No such trust.")
+    return trust
+
+
+def viewer_trust(user: User) -> Organisation | None:
+    """The trust whose prices a page highlights: the first one the user acts for."""
+    return trusts_for(user).order_by("name").first()
+
+
+# --- Periods ---------------------------------------------------------------------------------
+
+
+PERIODS_CACHE_KEY = "pricing:periods-with-figures"
+
+
+def periods_with_figures() -> list[Period]:
+    """Periods that have summaries: financial years first, newest first; then quarters.
+
+    Every page asks, so the answer is cached until the next refresh (which forgets it).
+    """
+    periods = cache.get(PERIODS_CACHE_KEY)
+    if periods is None:
+        with_figures = Period.objects.filter(Exists(ProductStats.objects.filter(period=OuterRef("pk"))))
+        periods = list(with_figures.order_by("-kind", "-starts_on"))
+        cache.set(PERIODS_CACHE_KEY, periods, timeout=60 * 60)
+    return periods
+
+
+def default_period() -> Period | None:
+    """The latest financial year with figures (the current one, year to date, once it has any)."""
+    return next((p for p in periods_with_figures() if p.kind == PeriodKind.YEAR), None)
+
+
+def period_from_slug(slug: str | None) -> Period | None:
+    if slug:
+        for period in periods_with_figures():
+            if period.slug == slug:
+                return period
+    return default_period()
+
+
+# --- National and regional -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProductSaving:
+    product: Product
+    trusts: int
+    spend: Decimal
+    savings_target: Decimal
+    savings_median: Decimal
+    ppu_p10: Decimal
+    ppu_median: Decimal
+    spread: Decimal | None
+
+
+def _category_products(category: Category | None) -> QuerySet[Product]:
+    products = Product.objects.all()
+    if category is not None:
+        products = products.filter(category__path__startswith=category.path)
+    return products
+
+
+def top_savings(
+    *, period: Period, category: Category | None = None, region: str | None = None, limit: int = 50
+) -> list[ProductSaving]:
+    """Products with the largest total possible savings (against the target), nationally or in a region."""
+    if not region:
+        stats = (
+            ProductStats.objects.filter(period=period, product__in=_category_products(category))
+            .select_related("product", "product__category")
+            .order_by("-savings_target", "product__name")[:limit]
+        )
+        return [
+            ProductSaving(
+                product=s.product,
+                trusts=s.trusts,
+                spend=s.spend,
+                savings_target=s.savings_target,
+                savings_median=s.savings_median,
+                ppu_p10=s.ppu_p10,
+                ppu_median=s.ppu_median,
+                spread=s.spread,
+            )
+            for s in stats
+        ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            load_sql("savings_by_product_in_region.sql")[0],
+            {"period": period.pk, "region": region, "threshold": _threshold(), "limit": limit * 4},
+        )
+        rows = cursor.fetchall()
+    products = _category_products(category).select_related("category").in_bulk([r[0] for r in rows])
+    stats = {
+        s.product_id: s
+        for s in ProductStats.objects.filter(period=period, product_id__in=[r[0] for r in rows])
+    }
+    found = []
+    for product_id, trusts, spend, vs_target, vs_median in rows:
+        if product_id in products:
+            found.append(
+                ProductSaving(
+                    product=products[product_id],
+                    trusts=trusts,
+                    spend=_money(spend),
+                    savings_target=_money(vs_target),
+                    savings_median=_money(vs_median),
+                    ppu_p10=stats[product_id].ppu_p10,
+                    ppu_median=stats[product_id].ppu_median,
+                    spread=stats[product_id].spread,
+                )
+            )
+    return found[:limit]
+
+
+def _threshold() -> Decimal | float:
+    threshold = savings_threshold()
+    return threshold if connection.vendor == "postgresql" else float(threshold)
+
+
+def _money(value) -> Decimal:
+    return Decimal(str(value or 0)).quantize(Decimal("0.01"))
+
+
+@dataclass(frozen=True)
+class Totals:
+    trusts: int
+    products: int
+    spend: Decimal
+    savings_target: Decimal
+    savings_median: Decimal
+
+
+def national_totals(*, period: Period) -> Totals:
+    products = ProductStats.objects.filter(period=period).aggregate(
+        n=Count("id"), spend=Sum("spend"), target=Sum("savings_target"), median=Sum("savings_median")
+    )
+    trusts = TrustSavings.objects.filter(period=period).count()
+    return Totals(
+        trusts=trusts,
+        products=products["n"],
+        spend=products["spend"] or ZERO,
+        savings_target=products["target"] or ZERO,
+        savings_median=products["median"] or ZERO,
+    )
+
+
+@dataclass(frozen=True)
+class RegionTotals:
+    region: str
+    label: str
+    trusts: int
+    spend: Decimal
+    savings_target: Decimal
+    savings_median: Decimal
+
+
+def region_totals(*, period: Period) -> list[RegionTotals]:
+    rows = (
+        TrustSavings.objects.filter(period=period)
+        .values("trust__region")
+        .annotate(
+            trusts=Count("id"),
+            spend=Sum("spend"),
+            target=Sum("savings_target"),
+            median=Sum("savings_median"),
+        )
+        .order_by("-target")
+    )
+    labels = dict(Region.choices)
+    return [
+        RegionTotals(
+            region=r["trust__region"],
+            label=labels.get(r["trust__region"], r["trust__region"]),
+            trusts=r["trusts"],
+            spend=r["spend"],
+            savings_target=r["target"],
+            savings_median=r["median"],
+        )
+        for r in rows
+    ]
+
+
+# --- One product ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PricePoint:
+    label: str
+    ppu: Decimal
+    units: Decimal
+    is_viewer: bool
+    named: bool
+    saving: Decimal
+
+
+@dataclass(frozen=True)
+class ProductVariance:
+    product: Product
+    period: Period
+    stats: ProductStats | None
+    points: list[PricePoint]
+
+    @property
+    def viewer_point(self) -> PricePoint | None:
+        return next((p for p in self.points if p.is_viewer), None)
+
+
+def product_variance(*, product: Product, period: Period, viewer: Organisation | None) -> ProductVariance:
+    """Every trust's price per unit for the product: the viewer's and consenting trusts' by name."""
+    stats = ProductStats.objects.filter(period=period, product=product).first()
+    pairs = (
+        PairTotal.objects.filter(period=period, product=product)
+        .select_related("trust")
+        .only("units", "spend", "trust__name", "trust__share_prices_by_name", "trust__id")
+    )
+    rows = sorted(((p.spend / p.units, p) for p in pairs), key=lambda item: (item[0], item[1].trust_id))
+    points = []
+    for rank, (ppu, pair) in enumerate(rows, start=1):
+        is_viewer = viewer is not None and pair.trust_id == viewer.pk
+        named = is_viewer or pair.trust.share_prices_by_name
+        saving = pair.spend - pair.units * stats.ppu_p10 if stats else ZERO
+        points.append(
+            PricePoint(
+                label=pair.trust.name if named else f"Trust {rank}",
+                ppu=ppu.quantize(Decimal("0.0001")),
+                units=pair.units,
+                is_viewer=is_viewer,
+                named=named,
+                saving=max(saving, ZERO).quantize(Decimal("0.01")),
+            )
+        )
+    return ProductVariance(product=product, period=period, stats=stats, points=points)
+
+
+def peer_prices(
+    *, product: Product, trust: Organisation | None, period: Period | None = None
+) -> PeerPrices | None:
+    """Median and target price per unit for the product, beside the trust's own (None without figures)."""
+    period = period or default_period()
+    if period is None:
+        return None
+    stats = ProductStats.objects.filter(period=period, product=product).first()
+    if stats is None:
+        return None
+    own = PairTotal.objects.filter(period=period, product=product, trust=trust).first() if trust else None
+    own_ppu = (own.spend / own.units).quantize(Decimal("0.0001")) if own else None
+    return PeerPrices(
+        product_id=product.pk,
+        period_label=period.label,
+        trusts=stats.trusts,
+        median=stats.ppu_median,
+        target=stats.ppu_p10,
+        own_ppu=own_ppu,
+        own_units=own.units if own else None,
+        saving_vs_target=max(own.spend - own.units * stats.ppu_p10, ZERO).quantize(Decimal("0.01"))
+        if own
+        else None,
+        saving_vs_median=max(own.spend - own.units * stats.ppu_median, ZERO).quantize(Decimal("0.01"))
+        if own
+        else None,
+    )
+
+
+# --- One trust --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Opportunity:
+    product: Product
+    units: Decimal
+    spend: Decimal
+    ppu: Decimal
+    target: Decimal
+    median: Decimal
+    saving_vs_target: Decimal
+    saving_vs_median: Decimal
+
+
+def trust_opportunities(
+    *, trust: Organisation, period: Period, category: Category | None = None, limit: int | None = 20
+) -> list[Opportunity]:
+    """The trust's products in the period with a saving above the threshold, largest first."""
+    pairs = PairTotal.objects.filter(period=period, trust=trust, product__in=_category_products(category))
+    stats = {
+        s.product_id: s
+        for s in ProductStats.objects.filter(period=period, product_id__in=pairs.values("product_id"))
+    }
+    threshold = savings_threshold()
+    found = []
+    for pair in pairs.select_related("product"):
+        s = stats.get(pair.product_id)
+        if s is None:
+            continue
+        vs_target = pair.spend - pair.units * s.ppu_p10
+        if vs_target < threshold:
+            continue
+        vs_median = pair.spend - pair.units * s.ppu_median
+        found.append(
+            Opportunity(
+                product=pair.product,
+                units=pair.units,
+                spend=pair.spend.quantize(Decimal("0.01")),
+                ppu=(pair.spend / pair.units).quantize(Decimal("0.0001")),
+                target=s.ppu_p10,
+                median=s.ppu_median,
+                saving_vs_target=vs_target.quantize(Decimal("0.01")),
+                saving_vs_median=max(vs_median, ZERO).quantize(Decimal("0.01"))
+                if vs_median >= threshold
+                else ZERO.quantize(Decimal("0.01")),
+            )
+        )
+    found.sort(key=lambda o: (-o.saving_vs_target, o.product.name))
+    return found[:limit] if limit else found
+
+
+def trust_totals(*, trust: Organisation, period: Period) -> TrustSavings | None:
+    return TrustSavings.objects.filter(trust=trust, period=period).first()
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    period: Period
+    spend: Decimal
+    savings_target: Decimal
+    savings_median: Decimal
+
+
+def trust_trend(*, trust: Organisation) -> list[TrendPoint]:
+    """The trust's spend and possible savings per quarter, oldest first."""
+    rows = TrustSavings.objects.filter(trust=trust, period__kind=PeriodKind.QUARTER).select_related("period")
+    return sorted(
+        (
+            TrendPoint(
+                period=r.period,
+                spend=r.spend,
+                savings_target=r.savings_target,
+                savings_median=r.savings_median,
+            )
+            for r in rows
+        ),
+        key=lambda p: p.period.starts_on,
+    )
+
+
+# --- Lines ------------------------------------------------------------------------------------
+
+
+def unmatched_lines(*, trust: Organisation) -> QuerySet[PurchaseHistoryLine]:
+    return PurchaseHistoryLine.objects.filter(trust=trust, product__isnull=True).order_by("description", "id")
+
+
+def unmatched_line_for_trust_or_404(*, trust: Organisation, line_id: int) -> PurchaseHistoryLine:
+    line = unmatched_lines(trust=trust).filter(pk=line_id).first()
+    if line is None:
+        raise NotFound("No such unmatched line.")
+    return line
+
+
+def lines_count(*, trust: Organisation, since: dt.date | None = None) -> int:
+    lines = PurchaseHistoryLine.objects.filter(trust=trust)
+    if since:
+        lines = lines.filter(order_date__gte=since)
+    return lines.count()

@@ -1,0 +1,347 @@
+"""Commands that change purchase history: imports, received purchase-order lines, manual mappings."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+
+from django.db import transaction
+from django.utils import timezone
+
+from common import audit
+from common.errors import DomainError, FileRejected, NotFound, RowError
+from common.imports import UploadedFile, import_job_create, import_job_run
+from common.models import AuditEvent, ImportJob
+from organisations.models import Organisation, User
+from organisations.permissions import trusts_for
+from pricing import analytics
+from pricing.imports import KIND, CheckedLine, PurchaseHistoryImporter, check_line
+from pricing.matching import (
+    Identifiers,
+    Matcher,
+    normalise,
+    normalise_code,
+    normalise_description,
+    normalise_gtin,
+)
+from pricing.models import IdentifierKind, LineSource, ProductMapping, PurchaseHistoryLine
+from pricing.periods import period_ids_for, periods_for_dates
+from pricing.types import PurchaseLineInput
+
+CHUNK = 2000
+UPDATED_FIELDS = [
+    "order_date",
+    "supplier_name",
+    "gtin",
+    "npc",
+    "supplier_sku",
+    "manufacturer_part_number",
+    "description",
+    "quantity_packs",
+    "units_per_pack",
+    "pack_price",
+    "product",
+    "source",
+    "import_job_id",
+    "updated_at",
+]
+
+
+def _identifiers(line: CheckedLine | PurchaseHistoryLine) -> Identifiers:
+    return Identifiers(
+        trust_id=line.trust_id,
+        gtin=normalise_gtin(line.gtin),
+        npc=normalise_code(line.npc),
+        supplier_sku=normalise_code(line.supplier_sku),
+        manufacturer_part_number=normalise_code(line.manufacturer_part_number),
+        description=normalise_description(line.description),
+    )
+
+
+def _rollup_keys(facts: list[tuple[int | None, int, dt.date]]) -> list[tuple[int, int, int]]:
+    """(period, product, trust) rollup keys for (product, trust, order date) facts of matched lines."""
+    matched = [(product, trust, day) for product, trust, day in facts if product is not None]
+    periods = periods_for_dates(day for _, _, day in matched)
+    keys = []
+    for product, trust, day in matched:
+        for period_id in period_ids_for(day, periods):
+            keys.append((period_id, product, trust))
+    return keys
+
+
+def purchase_lines_write(
+    *,
+    lines: Sequence[CheckedLine],
+    source: str,
+    import_job_id: int | None = None,
+    product_ids: dict[int, int] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> dict:
+    """Upsert checked lines by (trust, order, line), match them, and bring the rollup up to date.
+
+    A line already held is replaced, so importing the same file twice changes nothing. `product_ids`
+    ({row: product}) gives products already known (received purchase orders); the rest are matched.
+    """
+    matcher = Matcher([_identifiers(line) for line in lines])
+    existing: dict[tuple[int, str, int], tuple[int | None, dt.date]] = {}
+    refs_by_trust: dict[int, set[str]] = {}
+    for line in lines:
+        refs_by_trust.setdefault(line.trust_id, set()).add(line.order_reference)
+    for trust_id, refs in refs_by_trust.items():
+        refs_list = sorted(refs)
+        for start in range(0, len(refs_list), CHUNK):
+            for ref, number, product_id, day in PurchaseHistoryLine.objects.filter(
+                trust_id=trust_id, order_reference__in=refs_list[start : start + CHUNK]
+            ).values_list("order_reference", "line_number", "product_id", "order_date"):
+                existing[(trust_id, ref, number)] = (product_id, day)
+    now = timezone.now()
+    objects = []
+    facts: list[tuple[int | None, int, dt.date]] = []
+    matched = 0
+    for count, line in enumerate(lines, start=1):
+        product_id = (product_ids or {}).get(line.row) or matcher.match(_identifiers(line))
+        matched += product_id is not None
+        objects.append(
+            PurchaseHistoryLine(
+                trust_id=line.trust_id,
+                order_reference=line.order_reference,
+                line_number=line.line_number,
+                order_date=line.order_date,
+                supplier_name=line.supplier_name,
+                gtin=line.gtin,
+                npc=line.npc,
+                supplier_sku=line.supplier_sku,
+                manufacturer_part_number=line.manufacturer_part_number,
+                description=line.description,
+                quantity_packs=line.quantity_packs,
+                units_per_pack=line.units_per_pack,
+                pack_price=line.pack_price,
+                product_id=product_id,
+                source=source,
+                import_job_id=import_job_id,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        facts.append((product_id, line.trust_id, line.order_date))
+        old = existing.get((line.trust_id, line.order_reference, line.line_number))
+        if old is not None:
+            facts.append((old[0], line.trust_id, old[1]))
+        if progress:
+            progress(count)
+    with transaction.atomic():
+        PurchaseHistoryLine.objects.bulk_create(
+            objects,
+            batch_size=1000,
+            update_conflicts=True,
+            unique_fields=["trust", "order_reference", "line_number"],
+            update_fields=UPDATED_FIELDS,
+        )
+        analytics.pair_totals_apply(keys=_rollup_keys(facts))
+    replaced = sum(1 for line in lines if (line.trust_id, line.order_reference, line.line_number) in existing)
+    return {
+        "lines": len(lines),
+        "created": len(lines) - replaced,
+        "replaced": replaced,
+        "matched": matched,
+        "unmatched": len(lines) - matched,
+    }
+
+
+def purchase_lines_record(
+    *, trust: Organisation, lines: Sequence[PurchaseLineInput], source: str = LineSource.PURCHASE_ORDER
+) -> dict:
+    """Enter received purchase-order lines into the trust's purchase history (called by purchasing).
+
+    Checked by the same rules as the ERP file; raises DomainError naming the line and field.
+    Recording the same order line again replaces it.
+    """
+    if not trust.is_trust:
+        raise DomainError("Purchase history belongs to NHS trusts.", field="trust")
+    today = dt.date.today()
+    checked: list[CheckedLine] = []
+    product_ids: dict[int, int] = {}
+    for index, line in enumerate(lines, start=1):
+        row = {
+            "trust_ods": trust.ods_code or "",
+            "order_reference": line.order_reference,
+            "line_number": str(line.line_number),
+            "order_date": line.order_date.isoformat(),
+            "supplier_name": line.supplier_name,
+            "gtin": line.gtin,
+            "npc": line.npc,
+            "supplier_sku": line.supplier_sku,
+            "manufacturer_part_number": line.manufacturer_part_number,
+            "description": line.description,
+            "quantity_packs": str(line.quantity_packs),
+            "units_per_pack": str(line.units_per_pack),
+            "pack_price": str(line.pack_price),
+        }
+        if line.product_id is not None and not any(row[k] for k in ("gtin", "npc", "supplier_sku")):
+            # A catalogue order line is identified by its product even without codes.
+            row["supplier_sku"] = f"PRODUCT-{line.product_id}"
+        values, problems = check_line(
+            row, allowed_trusts={(trust.ods_code or "").upper(): trust.pk}, today=today
+        )
+        if problems:
+            column, message = problems[0]
+            raise DomainError(f"Line {index}: {column or 'line'} {message}.", field=column or None)
+        checked.append(
+            CheckedLine(
+                row=index,
+                order_reference=line.order_reference,
+                supplier_name=line.supplier_name,
+                gtin=line.gtin,
+                npc=line.npc,
+                supplier_sku=row["supplier_sku"],
+                manufacturer_part_number=line.manufacturer_part_number,
+                description=line.description,
+                **values,
+            )
+        )
+        if line.product_id is not None:
+            product_ids[index] = line.product_id
+    with transaction.atomic():
+        summary = purchase_lines_write(lines=checked, source=source, product_ids=product_ids)
+    transaction.on_commit(_schedule_refresh)
+    return summary
+
+
+def _schedule_refresh() -> None:
+    from pricing.tasks import refresh_summaries
+
+    refresh_summaries.delay()
+
+
+# --- ERP file imports ------------------------------------------------------------------------
+
+
+def purchase_history_import_start(*, user: User, upload: UploadedFile, enqueue: bool = True) -> ImportJob:
+    """Store an uploaded ERP export and queue its import (the task runs after commit).
+
+    `enqueue=False` leaves the job for the caller to run (the management command runs it in-process).
+    """
+    trusts = list(trusts_for(user).values_list("pk", flat=True)[:2])
+    if not trusts:
+        raise NotFound("You do not act for an NHS trust.")
+    job = import_job_create(
+        kind=KIND, upload=upload, organisation_id=trusts[0] if len(trusts) == 1 else None, created_by=user
+    )
+    if enqueue:
+        from pricing.tasks import import_purchase_history
+
+        transaction.on_commit(lambda: import_purchase_history.delay(job.pk))
+    return job
+
+
+def purchase_history_import_run(*, job_id: int) -> ImportJob:
+    """Check and apply one queued job (the Celery task and the command call this)."""
+    job = ImportJob.objects.select_related("created_by").get(pk=job_id, kind=KIND)
+    job = import_job_run(job_id=job.pk, importer=PurchaseHistoryImporter(user=job.created_by))
+    if job.status == ImportJob.Status.SUCCEEDED:
+        audit.record(
+            kind=AuditEvent.Kind.FILE_IMPORTED,
+            actor=job.created_by,
+            organisation_id=job.organisation_id,
+            subject=f"import:{job.pk}",
+            data={"kind": KIND, **job.summary},
+        )
+        transaction.on_commit(_schedule_refresh)
+    return job
+
+
+def import_job_for_user_or_404(*, user: User, job_id: int) -> ImportJob:
+    """A purchase-history job the user started, or one for a trust they act for."""
+    job = ImportJob.objects.filter(pk=job_id, kind=KIND).first()
+    if job is None or not (
+        job.created_by_id == user.pk
+        or (job.organisation_id and trusts_for(user).filter(pk=job.organisation_id).exists())
+    ):
+        raise NotFound("No such import.")
+    return job
+
+
+def rejected_rows(job: ImportJob) -> list[RowError]:
+    return [RowError(e["row"], e["column"], e["message"]) for e in job.errors]
+
+
+def raise_if_rejected(job: ImportJob) -> None:
+    if job.status in (ImportJob.Status.REJECTED, ImportJob.Status.FAILED):
+        raise FileRejected(rejected_rows(job))
+
+
+# --- Manual mappings -------------------------------------------------------------------------
+
+
+def product_mapping_create(
+    *, user: User, trust: Organisation, kind: str, value: str, product_id: int
+) -> tuple[ProductMapping, int]:
+    """Remember that the trust's lines with this identifier are this product; apply it to its lines.
+
+    Returns the mapping and how many of the trust's unmatched lines it matched now. Future lines
+    carrying the identifier match too (see pricing.matching).
+    """
+    from catalogue.models import Product
+
+    if not trusts_for(user).filter(pk=trust.pk).exists():
+        raise NotFound("No such trust.")
+    if kind not in IdentifierKind.values:
+        raise DomainError("Choose what to match by.", field="kind")
+    normalised = normalise(kind, value)
+    if not normalised:
+        raise DomainError("Give the identifier to match.", field="value")
+    if not Product.objects.filter(pk=product_id, is_active=True).exists():
+        raise DomainError("Choose a product from the catalogue.", field="product")
+    with transaction.atomic():
+        mapping, _ = ProductMapping.objects.update_or_create(
+            trust=trust, kind=kind, value=normalised, defaults={"product_id": product_id, "created_by": user}
+        )
+        unmatched = list(
+            PurchaseHistoryLine.objects.filter(trust=trust, product__isnull=True).only(
+                "id", "trust_id", "order_date", *IdentifierKind.values
+            )
+        )
+        hits = [line for line in unmatched if _identifiers(line).value(kind) == normalised]
+        PurchaseHistoryLine.objects.filter(pk__in=[line.pk for line in hits]).update(
+            product_id=product_id, updated_at=timezone.now()
+        )
+        analytics.pair_totals_apply(
+            keys=_rollup_keys([(product_id, trust.pk, line.order_date) for line in hits])
+        )
+    if hits:
+        transaction.on_commit(_schedule_refresh)
+    return mapping, len(hits)
+
+
+def unmatched_lines_rematch(*, trust_ids: Sequence[int] | None = None) -> int:
+    """Match lines left unmatched against the catalogue as it is now (products are added over time)."""
+    lines = PurchaseHistoryLine.objects.filter(product__isnull=True)
+    if trust_ids is not None:
+        lines = lines.filter(trust_id__in=trust_ids)
+    lines = list(lines.only("id", "trust_id", "order_date", *IdentifierKind.values))
+    matcher = Matcher([_identifiers(line) for line in lines])
+    found: dict[int, list[PurchaseHistoryLine]] = {}
+    for line in lines:
+        product_id = matcher.match(_identifiers(line))
+        if product_id is not None:
+            found.setdefault(product_id, []).append(line)
+    with transaction.atomic():
+        for product_id, hits in found.items():
+            PurchaseHistoryLine.objects.filter(pk__in=[line.pk for line in hits]).update(
+                product_id=product_id
+            )
+        analytics.pair_totals_apply(
+            keys=_rollup_keys(
+                [
+                    (product_id, line.trust_id, line.order_date)
+                    for product_id, hits in found.items()
+                    for line in hits
+                ]
+            )
+        )
+    return sum(len(hits) for hits in found.values())
+
+
+def summaries_refresh(*, full: bool = False) -> dict:
+    """Recompute the summaries pages read: only what changed, or everything when `full`."""
+    return analytics.summaries_refresh(full=full)

@@ -1,0 +1,17 @@
+-- Possible savings per product counting only the trusts of one region (targets stay national).
+-- A pair's saving = spend - units x target, counted where it reaches %(threshold)s.
+SELECT t.product_id,
+       COUNT(*) AS trusts,
+       SUM(t.spend) AS spend,
+       SUM(CASE WHEN t.spend - t.units * s.ppu_p10 >= %(threshold)s THEN t.spend - t.units * s.ppu_p10 ELSE 0 END)
+           AS vs_target,
+       SUM(CASE WHEN t.spend - t.units * s.ppu_median >= %(threshold)s THEN t.spend - t.units * s.ppu_median ELSE 0 END)
+           AS vs_median
+FROM pricing_pairtotal t
+JOIN pricing_productstats s ON s.period_id = t.period_id AND s.product_id = t.product_id
+JOIN organisations_organisation o ON o.id = t.trust_id
+WHERE t.period_id = %(period)s
+  AND o.region = %(region)s
+GROUP BY t.product_id
+ORDER BY vs_target DESC, t.product_id
+LIMIT %(limit)s
