@@ -12,11 +12,12 @@ from __future__ import annotations
 import dataclasses
 from decimal import Decimal
 
-from django.db.models import QuerySet
+from django.db.models import Case, QuerySet, Value, When
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
+from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.exceptions import NotFound as NotFoundResponse
 from rest_framework.exceptions import PermissionDenied as PermissionDeniedResponse
 from rest_framework.generics import GenericAPIView
@@ -24,12 +25,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
-from catalogue import selectors, services
+from catalogue import search_selectors, selectors, services
 from catalogue.filters import ProductFilter
 from catalogue.models import Offer, OfferStatus, Product, StockStatus, VatRate
 from catalogue.strategy import default_strategy
 from catalogue.types import BuyerPrice, OfferInput
 from common.errors import NotFound
+from search.types import InvalidSearch, SearchUnavailable
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 UNIT_MONEY = {"max_digits": 18, "decimal_places": 4}
@@ -165,6 +167,11 @@ def _buyer_offer_data(offer: Offer, price: BuyerPrice) -> dict:
     }
 
 
+class SearchUnavailableResponse(APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_code = "search_unavailable"
+
+
 class ProductListApi(GenericAPIView):
     """Products on sale, filtered like the category pages, with the caller's cheapest price."""
 
@@ -174,10 +181,35 @@ class ProductListApi(GenericAPIView):
 
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
         # The selector applies ProductFilter itself (so all offer conditions meet in one offer).
-        return selectors.product_list(filters=self.request.query_params)
+        params = self.request.query_params
+        products = selectors.product_list(filters=params)
+        text = params.get("search", "").strip()
+        if not text:
+            return products
+        try:
+            ranked_ids = search_selectors.product_ids_matching(text)
+        except InvalidSearch as exc:
+            raise ValidationError({"search": [exc.message]}) from None
+        except SearchUnavailable as exc:
+            raise SearchUnavailableResponse(str(exc)) from None
+        products = products.filter(id__in=ranked_ids)
+        if params.get("sort"):
+            return products
+        # Without an explicit sort, keep the search engine's relevance order.
+        rank = Case(*[When(id=pk, then=Value(position)) for position, pk in enumerate(ranked_ids)])
+        return products.order_by(rank, "id")
 
     @extend_schema(
         operation_id="products_list",
+        parameters=[
+            OpenApiParameter(
+                "search",
+                OpenApiTypes.STR,
+                description="Words, synonyms or codes as in the search box: narrows the list to the "
+                f"{search_selectors.PRODUCT_LIST_SEARCH_LIMIT} best matches, most relevant first unless "
+                "`sort` is given. GET /api/v1/search/ pages through every match.",
+            )
+        ],
         responses=ProductSummaryOutput(many=True),
         description=(
             "Products with at least one live offer matching the filters. Price filters and the "

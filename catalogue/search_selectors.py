@@ -9,7 +9,8 @@ from django.db.models import Count, Min, Q
 
 from catalogue.models import Category, OfferStatus, Product, StockStatus
 from organisations.models import Organisation, OrganisationKind
-from search.types import FacetCount
+from search import selectors as search_selectors
+from search.types import FacetCount, SearchQuery
 
 LIVE = Q(offers__status=OfferStatus.LIVE)
 
@@ -115,3 +116,16 @@ def label_facets(
 def category_names(ids: list[str]) -> dict[str, str]:
     numeric = [int(i) for i in ids if i.isdigit()]
     return {str(i): name for i, name in Category.objects.filter(id__in=numeric).values_list("id", "name")}
+
+
+# The products API narrows its list to this many best text matches (the search engine's page limit);
+# GET /api/v1/search/ pages through every match.
+PRODUCT_LIST_SEARCH_LIMIT = 100
+
+
+def product_ids_matching(text: str) -> list[int]:
+    """The ids of the products that best match `text`, best first (synonyms and typos as in search)."""
+    results = search_selectors.search(
+        SearchQuery(text=text, limit=PRODUCT_LIST_SEARCH_LIMIT, with_facets=False)
+    )
+    return [hit.object_id for hit in results.hits]

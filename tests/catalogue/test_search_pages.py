@@ -256,3 +256,33 @@ class TestSearchApi:
 def test_results_link_to_product_pages(client, catalogue):
     page = client.get(results_url(q="transit")).content.decode()
     assert '<a href="/catalogue/products/transit-wheelchair/">' in page
+
+
+class TestProductsApiSearch:
+    """`GET /api/v1/products/?search=` narrows the product list through the same search engine."""
+
+    def test_what_buyers_call_it_finds_the_product_first(self, api, catalogue):
+        response = api.get("/api/v1/products/", {"search": "TED stockings"})
+        assert response.status_code == 200
+        assert [p["slug"] for p in response.json()["results"]] == ["anti-embolism-stocking-thigh-medium"]
+
+    def test_typos_and_filters_work_together(self, api, catalogue):
+        response = api.get("/api/v1/products/", {"search": "wheelchiar", "patient_eligible": "true"})
+        assert [p["slug"] for p in response.json()["results"]] == ["self-propelled-wheelchair-18"]
+
+    def test_an_explicit_sort_replaces_relevance(self, api, catalogue):
+        response = api.get("/api/v1/products/", {"search": "wheelchair", "sort": "name"})
+        assert [p["slug"] for p in response.json()["results"]] == [
+            "self-propelled-wheelchair-18",
+            "transit-wheelchair",
+        ]
+
+    def test_a_broken_search_engine_answers_503_naming_search(self, api, catalogue):
+        with mock.patch("search.selectors.search", side_effect=SearchUnavailable("Search is not available.")):
+            response = api.get("/api/v1/products/", {"search": "wheelchair"})
+        assert response.status_code == 503
+
+    @pytest.mark.parametrize("text", BAD_QUERIES)
+    def test_bad_input_never_gives_a_500(self, api, catalogue, text):
+        response = api.get("/api/v1/products/", {"search": text})
+        assert response.status_code in (200, 400)

@@ -195,3 +195,14 @@ def test_peer_prices_for_a_trust_that_never_bought_the_product(world):
 
     peer = peer_prices(product=world["stockings"], trust=TrustFactory())
     assert (peer.median, peer.target, peer.own_ppu) == (Decimal("6.0000"), Decimal("5.2000"), None)
+
+
+def test_the_catalogue_product_page_shows_what_other_trusts_pay(client, world):
+    """The buyer comparing offers sees, beside them, the median and target and their own price."""
+    OfferFactory(product=world["stockings"])
+    client = signed_in(client, member(Role.BUYER, world["dear"]))
+    response = client.get(reverse("catalogue:product-detail", kwargs={"slug": world["stockings"].slug}))
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "What other trusts pay" in page
+    assert "£7.0000" in page and "+17% on the median" in page
