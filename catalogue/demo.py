@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import IO
 
-from django.db import models
+from django.db import models, transaction
 from django.utils.text import slugify
 
+from catalogue.indexing import index_bring_up_to_date
 from catalogue.models import (
     CATEGORY_SEPARATOR,
     Category,
@@ -980,6 +981,8 @@ def seed(stdout: IO[str]) -> None:
     stale = [t.id for key, t in existing_tiers.items() if key not in wanted_keys and t.id]
     VolumeTier.objects.filter(id__in=stale).delete()
 
+    # The seed writes in bulk (no signals), so bring the search index up to date once it commits.
+    transaction.on_commit(index_bring_up_to_date)
     stdout.write(
         f"Catalogue: {len(catalogue)} products ({product_count[0]} new, {product_count[1]} updated), "
         f"{len(existing_offers)} offers from {len(suppliers)} suppliers "

@@ -184,6 +184,17 @@ PRODUCT_DOCUMENT = DocumentType(
 )
 
 
+def products_changed(product_ids: Iterable[int]) -> None:
+    """Reindex these products when the transaction commits. Bulk writes (file imports) fire no
+    signals, so they call this with every product they touched."""
+    services.schedule_index(object_type=OBJECT_TYPE, object_ids=list(product_ids))
+
+
+def index_bring_up_to_date() -> None:
+    """Index what is missing or stale and drop what is gone (after seeding, which writes in bulk)."""
+    services.reconcile_index(object_type=OBJECT_TYPE)
+
+
 # On-commit hooks: the one place the catalogue uses signals (see ARCHITECTURE.md).
 def _product_changed(sender, instance: Product, **kwargs) -> None:
     services.schedule_index(object_type=OBJECT_TYPE, object_ids=[instance.pk])

@@ -29,6 +29,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import slugify
 
+from catalogue.indexing import products_changed
 from catalogue.matching import IdentifierConflict, KnownProduct, ProductIndex, ProductKeys
 from catalogue.models import CATEGORY_SEPARATOR, Category, Offer, OfferStatus, Product, VolumeTier
 from catalogue.types import OfferInput
@@ -587,6 +588,13 @@ def offers_apply(*, plan: OfferPlan) -> dict[str, int]:
     ]
     if held:
         Offer.objects.bulk_update(held, ["pending_changes", "updated_at"], batch_size=BATCH_SIZE)
+    # 5. Bulk writes fire no signals: the search index hears of every product touched, on commit.
+    touched = {*plan.product_updates, *(known.id for known in plan.new_products)}
+    for write in (*creates, *updates):
+        touched.add(write.product.id)
+        if write.existing is not None:
+            touched.add(write.existing.product_id)
+    products_changed(touched)
     return plan.counts()
 
 

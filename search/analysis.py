@@ -30,9 +30,18 @@ def words(text: str) -> list[str]:
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
+# A quantity glued to its unit ("20ml", "2.5mm", "14fr") is searched as two words, as catalogues
+# write it ("20 ml"), so that "20ml syringe" finds "Syringe, 20 ml, luer lock".
+_QUANTITY_UNIT = re.compile(
+    r"\b(\d+(?:[.,]\d+)?)(ml|l|mm|cm|m|mg|mcg|g|kg|fr|ch|cc|gsm|in|inch)\b", re.IGNORECASE
+)
+
+
 def normalise_query(text: str) -> str:
-    """At most MAX_QUERY_CHARS, control characters (NUL included) dropped, spaces collapsed."""
-    return " ".join(_CONTROL.sub(" ", (text or "")[:MAX_QUERY_CHARS]).split())
+    """At most MAX_QUERY_CHARS, control characters (NUL included) dropped, quantities split from
+    their units, spaces collapsed."""
+    cleaned = _CONTROL.sub(" ", (text or "")[:MAX_QUERY_CHARS])
+    return " ".join(_QUANTITY_UNIT.sub(r"\1 \2", cleaned).split())
 
 
 def normalise_code(code: str) -> str:

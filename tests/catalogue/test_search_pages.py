@@ -286,3 +286,18 @@ class TestProductsApiSearch:
     def test_bad_input_never_gives_a_500(self, api, catalogue, text):
         response = api.get("/api/v1/products/", {"search": text})
         assert response.status_code in (200, 400)
+
+
+def test_a_buyer_typing_20ml_finds_the_20_ml_luer_lock_syringe(
+    client, catalogue, django_capture_on_commit_callbacks
+):
+    from tests.catalogue.factories import OfferFactory, ProductFactory
+
+    with django_capture_on_commit_callbacks(execute=True):
+        syringe = ProductFactory(
+            name="Syringe, 20 ml, luer lock, sterile, single use", slug="syringe-20-ml-luer-lock"
+        )
+        OfferFactory(product=syringe)
+        OfferFactory(product=ProductFactory(name="Syringe, 10 ml, luer slip", slug="syringe-10-ml-luer-slip"))
+    response = client.get(results_url(q="20ml syringe luer lock"))
+    assert response.context["products"][0].id == syringe.id

@@ -104,3 +104,10 @@ def test_autocomplete_answers_nothing_rather_than_failing(catalogue):
 def test_an_unknown_document_type_is_refused():
     with pytest.raises(InvalidSearch):
         selectors.search(SearchQuery(text="x", object_type="gizmo"))
+
+
+def test_a_quantity_glued_to_its_unit_is_searched_as_catalogues_write_it():
+    assert analysis.normalise_query("20ml syringe luer lock") == "20 ml syringe luer lock"
+    assert analysis.normalise_query("2.5MM cannula 14fr") == "2.5 MM cannula 14 fr"
+    # Codes and words that merely contain digits are left alone.
+    assert analysis.normalise_query("MDL-TED-M SKU20ML 5012345678905") == "MDL-TED-M SKU20ML 5012345678905"
