@@ -336,3 +336,16 @@ def test_a_file_planned_in_several_blocks_matches_across_them(supplier, monkeypa
         == Offer.objects.get(supplier_sku="SKU-00001").product_id
     )
     assert again.summary["unchanged"] == 6
+
+
+def test_imported_offers_are_searchable_once_the_import_commits(supplier, django_capture_on_commit_callbacks):
+    """Imports write in bulk (no signals), so they tell the search index what they touched."""
+    from search import selectors as search_selectors
+    from search.types import SearchQuery
+
+    with django_capture_on_commit_callbacks(execute=True):
+        job = upload(supplier, csv_bytes([file_row(n) for n in range(1, 4)]))
+    assert job.status == ImportJob.Status.SUCCEEDED, job.errors
+    product = Offer.objects.get(supplier_sku="SKU-00002").product
+    results = search_selectors.search(SearchQuery(text=product.name, limit=5))
+    assert product.id in [hit.object_id for hit in results.hits]
