@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 
 from search.backends.database.common import DatabaseBackend
@@ -16,4 +17,8 @@ def backend_for_connection() -> DatabaseBackend:
         from search.backends.database.sqlite import SQLiteBackend
 
         return SQLiteBackend()
-    raise NotImplementedError(f"No database search backend for {connection.vendor}.")
+    # Only these two are supported; another database needs SEARCH_BACKEND=elasticsearch.
+    raise ImproperlyConfigured(
+        f"The database search backend supports PostgreSQL and SQLite, not {connection.vendor}; "
+        "set ELASTICSEARCH_URL to search with Elasticsearch."
+    )
