@@ -1,4 +1,4 @@
-"""The purchase-history file (a trust's past orders from its ERP): docs/formats-purchase-history.md.
+"""The purchase-history file (a trust's past orders from its ERP): docs/formats.md (purchase-history file).
 
 Run by `common.imports.import_job_run`, which owns the job's life cycle: this module only knows the
 columns, how to check one row, and how to write the checked rows.
