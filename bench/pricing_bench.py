@@ -333,31 +333,54 @@ def measure() -> None:
     pairs_total = PairTotal.objects.count()
     print(f"Data: {lines_total:,} lines, {pairs_total:,} rollup rows (product, trust, period)", flush=True)
 
+    from pricing.models import Period
+
+    periods = list(Period.objects.all())
+    years = sum(1 for p in periods if p.kind == "year")
+    with connection.cursor() as cursor:
+        # Earlier runs leave dead summary rows behind; autovacuum would clear them between refreshes.
+        for table in (
+            "pricing_productstats",
+            "pricing_trustsavings",
+            "pricing_staleproduct",
+            "pricing_dirtypair",
+        ):
+            cursor.execute(f"VACUUM ANALYZE {table}")
     print("PostgreSQL", flush=True)
     _, full = _timed(
-        "full refresh of every period (centiles, savings, trust totals)",
+        f"FULL refresh: all {len(periods)} periods ({years} financial years, "
+        f"{len(periods) - years} quarters, "
+        f"{pairs_total:,} rollup rows) -> centiles and savings of every product, totals of every trust "
+        "(read from the rollup, which is kept up to date as lines arrive; not rebuilt here)",
         analytics.summaries_refresh,
         full=True,
     )
     year = selectors.default_period()
     _timed(
-        f"full refresh of one period ({year.label})",
+        f"full refresh of one period ({year.label}, "
+        f"{PairTotal.objects.filter(period=year).count():,} rollup rows)",
         analytics.summaries_refresh,
         full=True,
         period_ids=[year.pk],
     )
     new_lines, product_ids = _one_days_lines(LINES // DAYS)
     _, write = _timed(
-        f"write one day's {len(new_lines):,} lines through the service (upsert, match, rollup)",
+        f"INCREMENTAL, step 1: write one day's {len(new_lines):,} lines through the service "
+        "(upsert into the 10M lines, match, update the rollup rows they touch)",
         purchase_lines_write,
         lines=new_lines,
         source="purchase_order",
         product_ids=product_ids,
     )
+    from pricing.models import StaleProduct
+
+    stale = StaleProduct.objects.count()
     _, incremental = _timed(
-        "refresh after one day's lines (stale products only)", analytics.summaries_refresh
+        f"INCREMENTAL, step 2: refresh after those lines ({stale:,} stale product-periods: their centiles "
+        "and savings; every trust's totals in the 2 periods touched)",
+        analytics.summaries_refresh,
     )
-    print(f"  incremental total (rollup update + refresh): {write + incremental:.2f} s", flush=True)
+    print(f"  incremental total (write + refresh): {write + incremental:.2f} s", flush=True)
 
     trust = Organisation.objects.filter(slug__startswith="bench-trust-").order_by("id").first()
     user, _ = User.objects.get_or_create(email="bench-buyer@example.nhs.uk")
@@ -417,30 +440,49 @@ def measure() -> None:
     duck_totals = dict(duck.execute("SELECT period_id, sum(vs_target) FROM stats GROUP BY 1").fetchall())
 
     print("Comparison", flush=True)
-    print(f"  PostgreSQL full refresh / DuckDB same refresh: {full / duck_refresh:.1f}x (target <= 3x)")
+    ratio = full / duck_refresh
+    print(
+        f"  FULL refresh: PostgreSQL {full:.2f} s / DuckDB {duck_refresh:.2f} s (same refresh from the same "
+        f"rollup) = {ratio:.1f}x (target <= 3x)"
+    )
     whole = duck_pairs + duck_refresh2
-    print(f"  PostgreSQL full refresh / DuckDB whole pipeline from lines: {full / whole:.1f}x")
+    print(
+        f"  PostgreSQL full refresh / DuckDB whole pipeline from lines ({whole:.2f} s): {full / whole:.1f}x"
+    )
     pg_totals = _national_totals_pg()
     worst = 0.0
     for period_id, total in sorted(pg_totals.items()):
         for other in (duck_totals_from_rollup, duck_totals):
             worst = max(worst, abs(float(total) - other.get(period_id, 0.0)))
     national = sum(pg_totals.values())
+    relative = worst / float(max(pg_totals.values())) if pg_totals else 0.0
+    # Agreement "within rounding": targets that fall exactly half-way at the 4th decimal place can
+    # round either way in the two engines; that moves a period's total by pounds in billions.
+    agree = relative < 1e-7
     print(
         f"  national savings totals (all periods): PostgreSQL £{national:,.2f}, "
-        f"DuckDB £{sum(duck_totals.values()):,.2f}; largest difference in a period £{worst:,.2f}"
+        f"DuckDB £{sum(duck_totals.values()):,.2f}; largest difference in one period £{worst:,.2f} "
+        f"({relative * 1e9:.1f} parts per billion): {'AGREE within rounding' if agree else 'DISAGREE'}"
     )
     stats_count = ProductStats.objects.count()
     print(f"  ({stats_count:,} product-period summaries)")
+    page = statistics.median(timings)
+
+    def verdict(ok: bool) -> str:
+        return "met" if ok else "MISSED"
+
+    print("Targets")
+    print(f"  full refresh <= 15 s: {full:.2f} s, {verdict(full <= 15)}")
+    print(f"  full refresh within 3x of DuckDB: {ratio:.1f}x, {verdict(ratio <= 3)}")
     print(
-        "Targets: full refresh <= 15 s ({}), within 3x of DuckDB ({}), incremental <= 2 s ({}), "
-        "product page <= 50 ms ({})".format(
-            "met" if full <= 15 else "MISSED",
-            "met" if full <= 3 * duck_refresh else "MISSED",
-            "met" if write + incremental <= 2 else "MISSED",
-            "met" if statistics.median(timings) <= 0.05 else "MISSED",
-        )
+        f"  incremental refresh after one day's lines <= 2 s: {incremental:.2f} s, "
+        f"{verdict(incremental <= 2)}"
     )
+    print(
+        f"  incremental including writing the lines <= 2 s: {write + incremental:.2f} s, "
+        f"{verdict(write + incremental <= 2)}"
+    )
+    print(f"  product page <= 50 ms: {page * 1000:.1f} ms, {verdict(page <= 0.05)}")
 
 
 def main() -> None:

@@ -7,16 +7,18 @@ the closest ranks) and the same rounding; every other step is the same SQL on bo
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import secrets
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from pricing.models import DirtyPair, PairTotal, Period, ProductStats, StaleProduct
@@ -118,6 +120,9 @@ def summaries_refresh(*, full: bool = False, period_ids: Sequence[int] | None = 
     """Recompute product stats (all, or only stale products) and trust savings for the periods.
 
     Without `period_ids`: every period that has stale products, or every period when `full`.
+    On PostgreSQL, outside a caller's transaction, periods are refreshed side by side on
+    `PRICING_REFRESH_WORKERS` connections (default 2): each period is one transaction of its own, and
+    the per-period SQL uses one core for most of its time.
     """
     if period_ids is None:
         if full:
@@ -125,26 +130,60 @@ def summaries_refresh(*, full: bool = False, period_ids: Sequence[int] | None = 
         else:
             period_ids = sorted(set(StaleProduct.objects.values_list("period_id", flat=True)))
     now = timezone.now()
-    for period_id in period_ids:
-        with transaction.atomic():
-            _lock(LOCK_PERIOD_REFRESH, [period_id])
-            if connection.vendor == "postgresql":
-                with connection.cursor() as cursor:
-                    # Centiles sort every pair of the period: keep that sort in memory. JIT compiling
-                    # costs more than it saves on these short, wide aggregates.
-                    cursor.execute("SET LOCAL work_mem = '1GB'")
-                    cursor.execute("SET LOCAL jit = off")
-                run_sql(
-                    "product_stats.postgresql.sql",
-                    {"period": period_id, "full": full, "threshold": _threshold_param(), "now": now},
-                )
-            else:
-                _product_stats_python(period_id=period_id, full=full, now=now)
-            run_sql("trust_savings.sql", {"period": period_id, "threshold": _threshold_param(), "now": now})
-            StaleProduct.objects.filter(period_id=period_id).delete()
+    workers = int(getattr(settings, "PRICING_REFRESH_WORKERS", 2))
+    if (
+        connection.vendor == "postgresql"
+        and not connection.in_atomic_block
+        and workers > 1
+        and len(period_ids) > 1
+    ):
+        # Largest periods first, so that the two workers finish at about the same time.
+        sizes = dict(
+            Period.objects.filter(id__in=period_ids)
+            .annotate(days=models.F("ends_on") - models.F("starts_on"))
+            .values_list("id", "days")
+        )
+        ordered = sorted(period_ids, key=lambda pk: sizes.get(pk) or dt.timedelta(0), reverse=True)
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            list(pool.map(lambda pk: _refresh_period_on_own_connection(pk, full=full, now=now), ordered))
+    else:
+        for period_id in period_ids:
+            _refresh_period(period_id, full=full, now=now)
     # Pages cache which periods have figures (pricing.selectors.periods_with_figures).
     cache.delete("pricing:periods-with-figures")
     return {"periods": len(period_ids)}
+
+
+def _refresh_period_on_own_connection(period_id: int, *, full: bool, now) -> None:
+    try:
+        _refresh_period(period_id, full=full, now=now)
+    finally:
+        # Each worker thread opened its own connection; close it rather than leave it idle.
+        connection.close()
+
+
+def _refresh_period(period_id: int, *, full: bool, now) -> None:
+    with transaction.atomic():
+        _lock(LOCK_PERIOD_REFRESH, [period_id])
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                # Centiles sort every pair of the period: keep that sort in memory. JIT compiling
+                # costs more than it saves on these short, wide aggregates.
+                cursor.execute("SET LOCAL work_mem = '1GB'")
+                cursor.execute("SET LOCAL jit = off")
+            run_sql(
+                "product_stats.postgresql.sql",
+                {"period": period_id, "full": full, "threshold": _threshold_param(), "now": now},
+            )
+            if not full:
+                # A full refresh has written the trusts' totals in the same pass.
+                run_sql(
+                    "trust_savings.sql", {"period": period_id, "threshold": _threshold_param(), "now": now}
+                )
+        else:
+            _product_stats_python(period_id=period_id, full=full, now=now)
+            run_sql("trust_savings.sql", {"period": period_id, "threshold": _threshold_param(), "now": now})
+        StaleProduct.objects.filter(period_id=period_id).delete()
 
 
 def percentile_cont(sorted_values: Sequence[Decimal], fraction: Decimal) -> Decimal:

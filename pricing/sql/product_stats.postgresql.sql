@@ -10,21 +10,34 @@
 -- pairs whose saving is below %(threshold)s are left out of the totals. The same against the median.
 -- Arithmetic is in double precision (fast, and exact to far below a penny at these magnitudes);
 -- every stored figure is rounded: prices to 4 places, money to 2.
+--
+-- Two passes over the period's rollup rows: the first computes each product's centiles into a
+-- temporary table, the second each pair's savings against them. The rollup is stored in
+-- (period, product, trust) order, so the first pass reads it through that unique index, already
+-- grouped by product, instead of sorting it (the planner prefers a bitmap scan and a sort, twice as slow).
 
 DELETE FROM pricing_productstats s
 WHERE s.period_id = %(period)s
   AND (%(full)s OR s.product_id IN (SELECT x.product_id FROM pricing_staleproduct x WHERE x.period_id = %(period)s));
 
-INSERT INTO pricing_productstats (
-    period_id, product_id, trusts, lines, units, spend,
-    ppu_min, ppu_p10, ppu_median, ppu_p90, ppu_max, spread, cv,
-    savings_target, savings_median, refreshed_at
-)
-WITH scope AS (
-    -- The products to recompute: the period's stale ones, or (full) all of them.
-    SELECT x.product_id FROM pricing_staleproduct x WHERE NOT %(full)s AND x.period_id = %(period)s
-),
-centiles AS (
+-- Dropped first: when the caller's transaction is still open, the previous period's table is too.
+DROP TABLE IF EXISTS pricing_refresh_centiles, pricing_refresh_savings;
+
+-- Planner hints for this statement only (reset below). Full: read the whole period in index order.
+-- Stale products only: probe the index once per product rather than read the whole period.
+SELECT set_config('enable_sort', CASE WHEN %(full)s THEN 'off' ELSE 'on' END, true),
+       set_config('enable_bitmapscan', CASE WHEN %(full)s THEN 'off' ELSE 'on' END, true),
+       set_config('enable_hashjoin', CASE WHEN %(full)s THEN 'on' ELSE 'off' END, true),
+       set_config('enable_mergejoin', CASE WHEN %(full)s THEN 'on' ELSE 'off' END, true);
+
+CREATE TEMPORARY TABLE pricing_refresh_centiles ON COMMIT DROP AS
+SELECT c.*,
+       -- Rounded once per product here, not once per pair below.
+       ROUND(c.pc[1]::numeric, 4) AS target,
+       ROUND(c.pc[2]::numeric, 4) AS median,
+       ROUND(c.pc[1]::numeric, 4)::float8 AS target_f,
+       ROUND(c.pc[2]::numeric, 4)::float8 AS median_f
+FROM (
     SELECT t.product_id,
            COUNT(*) AS trusts,
            SUM(t.lines) AS lines,
@@ -36,29 +49,43 @@ centiles AS (
            STDDEV_POP(t.ppu) AS ppu_sd,
            percentile_cont(ARRAY[0.1, 0.5, 0.9]) WITHIN GROUP (ORDER BY t.ppu) AS pc
     FROM pricing_pairtotal t
-    WHERE t.period_id = %(period)s AND (%(full)s OR t.product_id IN (SELECT product_id FROM scope))
+    WHERE t.period_id = %(period)s
+      AND (%(full)s OR t.product_id = ANY (ARRAY(
+          SELECT x.product_id FROM pricing_staleproduct x WHERE x.period_id = %(period)s ORDER BY 1
+      )))
     GROUP BY t.product_id
-),
-targets AS (
-    SELECT c.*,
-           ROUND(c.pc[1]::numeric, 4) AS target,
-           ROUND(c.pc[2]::numeric, 4) AS median,
-           -- Converted once per product here, not once per pair below.
-           ROUND(c.pc[1]::numeric, 4)::float8 AS target_f,
-           ROUND(c.pc[2]::numeric, 4)::float8 AS median_f
-    FROM centiles c
-),
-savings AS (
-    SELECT t.product_id,
-           SUM(p.spend_f - p.units_f * t.target_f) FILTER (
-               WHERE p.spend_f - p.units_f * t.target_f >= %(threshold)s
-           ) AS vs_target,
-           SUM(p.spend_f - p.units_f * t.median_f) FILTER (
-               WHERE p.spend_f - p.units_f * t.median_f >= %(threshold)s
-           ) AS vs_median
-    FROM targets t
-    JOIN pricing_pairtotal p ON p.period_id = %(period)s AND p.product_id = t.product_id
-    GROUP BY t.product_id
+) c;
+
+RESET enable_sort;
+
+RESET enable_bitmapscan;
+
+-- Each pair's savings, summed per product and, in the same pass, per trust. The per-trust sums are
+-- the trusts' totals when every product of the period is being recomputed (full); otherwise
+-- pricing/sql/trust_savings.sql computes those from the stored targets of all products.
+CREATE TEMPORARY TABLE pricing_refresh_savings ON COMMIT DROP AS
+SELECT p.product_id,
+       p.trust_id,
+       COUNT(*) AS products,
+       SUM(p.spend_f) AS spend,
+       COALESCE(SUM(p.spend_f - p.units_f * c.target_f) FILTER (
+           WHERE p.spend_f - p.units_f * c.target_f >= %(threshold)s
+       ), 0) AS vs_target,
+       COALESCE(SUM(p.spend_f - p.units_f * c.median_f) FILTER (
+           WHERE p.spend_f - p.units_f * c.median_f >= %(threshold)s
+       ), 0) AS vs_median
+FROM pricing_refresh_centiles c
+JOIN pricing_pairtotal p ON p.period_id = %(period)s AND p.product_id = c.product_id
+GROUP BY GROUPING SETS ((p.product_id), (p.trust_id));
+
+RESET enable_hashjoin;
+
+RESET enable_mergejoin;
+
+INSERT INTO pricing_productstats (
+    period_id, product_id, trusts, lines, units, spend,
+    ppu_min, ppu_p10, ppu_median, ppu_p90, ppu_max, spread, cv,
+    savings_target, savings_median, refreshed_at
 )
 SELECT %(period)s, t.product_id, t.trusts, t.lines, ROUND(t.units::numeric, 3), ROUND(t.spend::numeric, 2),
        ROUND(t.ppu_min::numeric, 4),
@@ -69,8 +96,20 @@ SELECT %(period)s, t.product_id, t.trusts, t.lines, ROUND(t.units::numeric, 3), 
        ROUND(t.ppu_max::numeric, 4),
        CASE WHEN t.ppu_min > 0 THEN ROUND((t.ppu_max / t.ppu_min)::numeric, 4) END,
        CASE WHEN t.ppu_mean > 0 THEN ROUND((t.ppu_sd / t.ppu_mean)::numeric, 4) END,
-       ROUND(COALESCE(s.vs_target, 0)::numeric, 2),
-       ROUND(COALESCE(s.vs_median, 0)::numeric, 2),
+       ROUND(s.vs_target::numeric, 2),
+       ROUND(s.vs_median::numeric, 2),
        %(now)s
-FROM targets t
-JOIN savings s ON s.product_id = t.product_id;
+FROM pricing_refresh_centiles t
+JOIN pricing_refresh_savings s ON s.product_id = t.product_id;
+
+DELETE FROM pricing_trustsavings WHERE %(full)s AND period_id = %(period)s;
+
+INSERT INTO pricing_trustsavings (period_id, trust_id, products, spend, savings_target, savings_median, refreshed_at)
+SELECT %(period)s, s.trust_id, s.products, ROUND(s.spend::numeric, 2),
+       ROUND(s.vs_target::numeric, 2), ROUND(s.vs_median::numeric, 2), %(now)s
+FROM pricing_refresh_savings s
+WHERE %(full)s AND s.product_id IS NULL;
+
+DROP TABLE pricing_refresh_centiles;
+
+DROP TABLE pricing_refresh_savings;

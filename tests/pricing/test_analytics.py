@@ -225,3 +225,30 @@ def test_the_nightly_task_matches_lines_the_catalogue_can_now_match_and_refreshe
     assert result["rematched"] == 1
     assert PurchaseHistoryLine.objects.get().product_id == product.pk
     assert ProductStats.objects.filter(product=product).count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_full_refresh_outside_a_transaction_refreshes_periods_side_by_side_with_the_same_figures(
+    market, monkeypatch
+):
+    """The nightly refresh runs in no transaction; on PostgreSQL it spreads periods over connections."""
+    from django.db import connection
+
+    on_own_connection = []
+    original = analytics._refresh_period_on_own_connection
+
+    def spy(period_id, **kwargs):
+        on_own_connection.append(period_id)
+        original(period_id, **kwargs)
+
+    monkeypatch.setattr(analytics, "_refresh_period_on_own_connection", spy)
+    analytics.summaries_refresh(full=True)
+    periods = set(Period.objects.values_list("id", flat=True))
+    if connection.vendor == "postgresql":
+        assert set(on_own_connection) == periods
+    else:
+        assert on_own_connection == []  # SQLite: one connection, one period after another
+    assert set(ProductStats.objects.values_list("period_id", flat=True)) == periods
+    for kind in (PeriodKind.YEAR, PeriodKind.QUARTER):
+        assert_summaries_match(period_of(kind, TODAY))
+    assert_summaries_match(period_of(PeriodKind.QUARTER, previous_quarter_day()))
