@@ -71,6 +71,7 @@ def pair_totals_apply(*, keys: Iterable[tuple[int, int, int]]) -> int:
     if not rows:
         return 0
     with transaction.atomic():
+        _lock_shared(LOCK_PERIOD_REFRESH, sorted({row.period_id for row in rows}))
         _lock(LOCK_TRUST_ROLLUP, sorted({row.trust_id for row in rows}))
         DirtyPair.objects.bulk_create(rows, batch_size=5000)
         _analyze_dirty_pairs()
@@ -79,7 +80,10 @@ def pair_totals_apply(*, keys: Iterable[tuple[int, int, int]]) -> int:
 
 
 # Advisory-lock namespaces: writers of one trust's rollup rows, and refreshes of one period, take turns
-# (two transactions recomputing the same rows would otherwise collide on the unique keys).
+# (two transactions recomputing the same rows would otherwise collide on the unique keys). Writers
+# also hold the periods they touch in shared mode, so that a refresh (exclusive) never runs beside a
+# write to its period: the refresh ends by clearing the period's stale marks, and a mark committed
+# during the refresh would otherwise be cleared unseen.
 LOCK_TRUST_ROLLUP = 5301
 LOCK_PERIOD_REFRESH = 5302
 
@@ -93,18 +97,20 @@ def _lock(namespace: int, ids: Sequence[int]) -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [namespace, lock_id])
 
 
+def _lock_shared(namespace: int, ids: Sequence[int]) -> None:
+    """Shared transaction-scoped locks on PostgreSQL: many holders at once, none beside an exclusive one."""
+    if connection.vendor != "postgresql" or not ids:
+        return
+    with connection.cursor() as cursor:
+        for lock_id in ids:
+            cursor.execute("SELECT pg_advisory_xact_lock_shared(%s, %s)", [namespace, lock_id])
+
+
 def _analyze_dirty_pairs() -> None:
     """Let PostgreSQL's planner see how few keys there are, so it probes the rollup by index."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE pricing_dirtypair")
-
-
-def pair_totals_apply_batch(*, batch: int) -> None:
-    """As pair_totals_apply, for keys a bulk loader has already written under `batch`."""
-    with transaction.atomic():
-        _analyze_dirty_pairs()
-        run_sql("pair_totals_apply.sql", {"batch": batch})
 
 
 def pair_totals_rebuild() -> None:

@@ -252,3 +252,53 @@ def test_a_full_refresh_outside_a_transaction_refreshes_periods_side_by_side_wit
     for kind in (PeriodKind.YEAR, PeriodKind.QUARTER):
         assert_summaries_match(period_of(kind, TODAY))
     assert_summaries_match(period_of(PeriodKind.QUARTER, previous_quarter_day()))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_new_lines_wait_while_their_period_is_being_refreshed_so_no_stale_mark_is_lost():
+    """A refresh ends by clearing its period's stale marks; a write committed beside it would lose its mark.
+
+    On PostgreSQL, with real concurrent transactions: while one connection holds a period's refresh
+    lock, a second connection writing a line in that period waits (here: times out) instead of
+    committing beside the refresh.
+    """
+    import threading
+
+    from django.db import OperationalError, connection, connections, transaction
+
+    if connection.vendor != "postgresql":
+        pytest.skip("advisory locks and concurrent transactions are tested on PostgreSQL (CI runs it)")
+    trust, product = TrustFactory(), ProductFactory()
+    line(trust, product)
+    period_id = StaleProduct.objects.values_list("period_id", flat=True).first()
+    refresh_holds_lock, writer_done = threading.Event(), threading.Event()
+    outcome: dict[str, object] = {}
+
+    def refresh_in_progress() -> None:
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_advisory_xact_lock(%s, %s)", [analytics.LOCK_PERIOD_REFRESH, period_id]
+                )
+                refresh_holds_lock.set()
+                writer_done.wait(timeout=10)
+        finally:
+            connections.close_all()
+
+    holder = threading.Thread(target=refresh_in_progress)
+    holder.start()
+    assert refresh_holds_lock.wait(timeout=10)
+    try:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL lock_timeout = '300ms'")
+            line(trust, product)
+    except OperationalError as error:
+        outcome["error"] = str(error)
+    finally:
+        writer_done.set()
+        holder.join(timeout=10)
+    assert "lock timeout" in str(outcome.get("error", ""))
+    # Once the refresh has finished, the same write goes through and marks the product stale.
+    line(trust, product)
+    assert StaleProduct.objects.filter(period_id=period_id, product=product).exists()
