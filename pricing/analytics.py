@@ -67,16 +67,33 @@ def pair_totals_apply(*, keys: Iterable[tuple[int, int, int]]) -> int:
     Call inside the transaction that changed the lines. Returns how many keys were recomputed.
     """
     batch = new_batch()
-    rows = [DirtyPair(batch=batch, period_id=pe, product_id=pr, trust_id=tr) for pe, pr, tr in set(keys)]
-    if not rows:
-        return 0
     with transaction.atomic():
-        _lock_shared(LOCK_PERIOD_REFRESH, sorted({row.period_id for row in rows}))
-        _lock(LOCK_TRUST_ROLLUP, sorted({row.trust_id for row in rows}))
-        DirtyPair.objects.bulk_create(rows, batch_size=5000)
+        marked = dirty_pairs_mark(batch=batch, keys=keys)
+        if marked:
+            pair_totals_apply_batch(batch=batch)
+    return marked
+
+
+def dirty_pairs_mark(*, batch: int, keys: Iterable[tuple[int, int, int]]) -> int:
+    """Note (period_id, product_id, trust_id) rollup keys under `batch`, for `pair_totals_apply_batch`."""
+    rows = [DirtyPair(batch=batch, period_id=pe, product_id=pr, trust_id=tr) for pe, pr, tr in set(keys)]
+    DirtyPair.objects.bulk_create(rows, batch_size=5000)
+    return len(rows)
+
+
+def pair_totals_apply_batch(*, batch: int) -> None:
+    """Recompute the rollup rows noted under `batch` in DirtyPair from the lines, mark their products
+    stale, and consume the batch. Call inside the transaction that changed the lines."""
+    with transaction.atomic():
+        touched = DirtyPair.objects.filter(batch=batch)
+        period_ids = sorted(set(touched.values_list("period_id", flat=True).distinct()))
+        if not period_ids:
+            return
+        trust_ids = sorted(set(touched.values_list("trust_id", flat=True).distinct()))
+        _lock_shared(LOCK_PERIOD_REFRESH, period_ids)
+        _lock(LOCK_TRUST_ROLLUP, trust_ids)
         _analyze_dirty_pairs()
         run_sql("pair_totals_apply.sql", {"batch": batch})
-    return len(rows)
 
 
 # Advisory-lock namespaces: writers of one trust's rollup rows, and refreshes of one period, take turns

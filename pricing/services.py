@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from common import audit
@@ -81,8 +81,114 @@ def purchase_lines_write(
 
     A line already held is replaced, so importing the same file twice changes nothing. `product_ids`
     ({row: product}) gives products already known (received purchase orders); the rest are matched.
+    On PostgreSQL the lines go in with COPY and one upsert (pricing/sql/lines_upsert.postgresql.sql);
+    elsewhere through the ORM. Both end in `analytics.pair_totals_apply_batch`.
     """
-    matcher = Matcher([_identifiers(line) for line in lines])
+    product_ids = product_ids or {}
+    matcher = Matcher([_identifiers(line) for line in lines if line.row not in product_ids])
+    line_products: list[int | None] = []
+    for count, line in enumerate(lines, start=1):
+        line_products.append(product_ids.get(line.row) or matcher.match(_identifiers(line)))
+        if progress:
+            progress(count)
+    # Periods are created before the write, so that the SQL can place every line in its periods.
+    periods_for_dates(line.order_date for line in lines)
+    batch = analytics.new_batch()
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            replaced = _write_lines_postgresql(
+                lines, line_products, batch=batch, source=source, import_job_id=import_job_id
+            )
+        else:
+            replaced = _write_lines_orm(
+                lines, line_products, batch=batch, source=source, import_job_id=import_job_id
+            )
+        analytics.pair_totals_apply_batch(batch=batch)
+    matched = sum(product_id is not None for product_id in line_products)
+    return {
+        "lines": len(lines),
+        "created": len(lines) - replaced,
+        "replaced": replaced,
+        "matched": matched,
+        "unmatched": len(lines) - matched,
+    }
+
+
+INCOMING_LINE_COLUMNS = [
+    ("trust_id", "bigint"),
+    ("order_reference", "varchar(50)"),
+    ("line_number", "integer"),
+    ("order_date", "date"),
+    ("supplier_name", "varchar(200)"),
+    ("gtin", "varchar(14)"),
+    ("npc", "varchar(10)"),
+    ("supplier_sku", "varchar(64)"),
+    ("manufacturer_part_number", "varchar(100)"),
+    ("description", "varchar(500)"),
+    ("quantity_packs", "numeric(14, 3)"),
+    ("units_per_pack", "integer"),
+    ("pack_price", "numeric(14, 4)"),
+    ("product_id", "bigint"),
+]
+
+
+def _write_lines_postgresql(
+    lines: Sequence[CheckedLine],
+    line_products: Sequence[int | None],
+    *,
+    batch: int,
+    source: str,
+    import_job_id: int | None,
+) -> int:
+    """COPY the lines into a temporary table, then upsert them in one statement. Returns how many were
+    already held (and so replaced)."""
+    columns = ", ".join(f"{name} {kind}" for name, kind in INCOMING_LINE_COLUMNS)
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS pricing_incoming_line")
+        cursor.execute(f"CREATE TEMPORARY TABLE pricing_incoming_line ({columns}) ON COMMIT DROP")
+        names = ", ".join(name for name, _ in INCOMING_LINE_COLUMNS)
+        with cursor.copy(f"COPY pricing_incoming_line ({names}) FROM STDIN") as copy:
+            for line, product_id in zip(lines, line_products, strict=True):
+                copy.write_row(
+                    (
+                        line.trust_id,
+                        line.order_reference,
+                        line.line_number,
+                        line.order_date,
+                        line.supplier_name,
+                        line.gtin,
+                        line.npc,
+                        line.supplier_sku,
+                        line.manufacturer_part_number,
+                        line.description,
+                        line.quantity_packs,
+                        line.units_per_pack,
+                        line.pack_price,
+                        product_id,
+                    )
+                )
+        cursor.execute(
+            "SELECT count(*) FROM pricing_incoming_line i JOIN pricing_purchasehistoryline l "
+            "ON l.trust_id = i.trust_id AND l.order_reference = i.order_reference "
+            "AND l.line_number = i.line_number"
+        )
+        replaced = cursor.fetchone()[0]
+    analytics.run_sql(
+        "lines_upsert.postgresql.sql",
+        {"batch": batch, "source": source, "import_job_id": import_job_id, "now": timezone.now()},
+    )
+    return replaced
+
+
+def _write_lines_orm(
+    lines: Sequence[CheckedLine],
+    line_products: Sequence[int | None],
+    *,
+    batch: int,
+    source: str,
+    import_job_id: int | None,
+) -> int:
+    """The same write through the ORM (SQLite): note the replaced lines' old keys, then upsert."""
     existing: dict[tuple[int, str, int], tuple[int | None, dt.date]] = {}
     refs_by_trust: dict[int, set[str]] = {}
     for line in lines:
@@ -97,10 +203,8 @@ def purchase_lines_write(
     now = timezone.now()
     objects = []
     facts: list[tuple[int | None, int, dt.date]] = []
-    matched = 0
-    for count, line in enumerate(lines, start=1):
-        product_id = (product_ids or {}).get(line.row) or matcher.match(_identifiers(line))
-        matched += product_id is not None
+    replaced = 0
+    for line, product_id in zip(lines, line_products, strict=True):
         objects.append(
             PurchaseHistoryLine(
                 trust_id=line.trust_id,
@@ -126,26 +230,17 @@ def purchase_lines_write(
         facts.append((product_id, line.trust_id, line.order_date))
         old = existing.get((line.trust_id, line.order_reference, line.line_number))
         if old is not None:
+            replaced += 1
             facts.append((old[0], line.trust_id, old[1]))
-        if progress:
-            progress(count)
-    with transaction.atomic():
-        PurchaseHistoryLine.objects.bulk_create(
-            objects,
-            batch_size=1000,
-            update_conflicts=True,
-            unique_fields=["trust", "order_reference", "line_number"],
-            update_fields=UPDATED_FIELDS,
-        )
-        analytics.pair_totals_apply(keys=_rollup_keys(facts))
-    replaced = sum(1 for line in lines if (line.trust_id, line.order_reference, line.line_number) in existing)
-    return {
-        "lines": len(lines),
-        "created": len(lines) - replaced,
-        "replaced": replaced,
-        "matched": matched,
-        "unmatched": len(lines) - matched,
-    }
+    PurchaseHistoryLine.objects.bulk_create(
+        objects,
+        batch_size=1000,
+        update_conflicts=True,
+        unique_fields=["trust", "order_reference", "line_number"],
+        update_fields=UPDATED_FIELDS,
+    )
+    analytics.dirty_pairs_mark(batch=batch, keys=_rollup_keys(facts))
+    return replaced
 
 
 def purchase_lines_record(

@@ -91,6 +91,17 @@ def test_a_re_import_replaces_a_corrected_line_and_moves_its_totals(buyer):
     assert PairTotal.objects.filter(product=second_product, units=4).count() == 2
 
 
+def test_a_corrected_order_date_moves_the_line_out_of_its_old_periods(buyer):
+    product = OfferFactory(supplier_sku="A").product
+    upload(buyer, [row(supplier_sku="A", quantity_packs=4, order_date=days_ago(400).isoformat())])
+    before = set(PairTotal.objects.filter(product=product).values_list("period_id", flat=True))
+    upload(buyer, [row(supplier_sku="A", quantity_packs=4, order_date=days_ago(10).isoformat())])
+    after = set(PairTotal.objects.filter(product=product).values_list("period_id", flat=True))
+    assert len(before) == len(after) == 2
+    assert not before & after
+    assert PurchaseHistoryLine.objects.get().order_date == days_ago(10)
+
+
 def test_every_problem_is_reported_by_row_and_column_and_nothing_is_written(buyer):
     other_trust = TrustFactory(ods_code="OTHER")
     job = upload(
