@@ -21,7 +21,7 @@ from django.core.cache import cache
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from pricing.models import DirtyPair, PairTotal, Period, ProductStats, StaleProduct
+from pricing.models import DirtyPair, PairSeen, PairTotal, Period, ProductStats, StaleProduct
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 FOUR_PLACES = Decimal("0.0001")
@@ -194,19 +194,21 @@ def _refresh_period(period_id: int, *, full: bool, now) -> None:
                 # costs more than it saves on these short, wide aggregates.
                 cursor.execute("SET LOCAL work_mem = '1GB'")
                 cursor.execute("SET LOCAL jit = off")
-            run_sql(
-                "product_stats.postgresql.sql",
-                {"period": period_id, "full": full, "threshold": _threshold_param(), "now": now},
-            )
-            if not full:
-                # A full refresh has written the trusts' totals in the same pass.
-                run_sql(
-                    "trust_savings.sql", {"period": period_id, "threshold": _threshold_param(), "now": now}
-                )
+            params = {"period": period_id, "full": full, "threshold": _threshold_param(), "now": now}
+            if full:
+                # Every product's figures and, in the same pass, every trust's totals.
+                run_sql("product_stats.postgresql.sql", params)
+            else:
+                # The stale products' figures; trusts' totals adjusted by what those contributed
+                # then and contribute now, instead of summed again over every pair of the period.
+                run_sql("trust_savings_before.postgresql.sql", params)
+                run_sql("product_stats.postgresql.sql", params)
+                run_sql("trust_savings_by_difference.postgresql.sql", params)
         else:
             _product_stats_python(period_id=period_id, full=full, now=now)
             run_sql("trust_savings.sql", {"period": period_id, "threshold": _threshold_param(), "now": now})
         StaleProduct.objects.filter(period_id=period_id).delete()
+        PairSeen.objects.filter(period_id=period_id).delete()
 
 
 def percentile_cont(sorted_values: Sequence[Decimal], fraction: Decimal) -> Decimal:

@@ -210,6 +210,8 @@ class PairTotal(models.Model):
 
     class Meta:
         constraints = [
+            # On PostgreSQL its index also INCLUDEs lines, units_f, spend_f and ppu, so that a refresh
+            # reads the rollup from the index alone (migration 0007).
             models.UniqueConstraint(fields=["period", "product", "trust"], name="pair_total_unique"),
             models.CheckConstraint(name="pair_total_units_positive", condition=Q(units__gt=0)),
         ]
@@ -231,6 +233,37 @@ class DirtyPair(models.Model):
         return (
             f"batch {self.batch}: period {self.period_id}, product {self.product_id}, trust {self.trust_id}"
         )
+
+
+class PairSeen(models.Model):
+    """A rollup row as the last refresh of its period counted it, kept when a write changes the row.
+
+    Lets an incremental refresh adjust each trust's totals by difference: take out what the stale
+    products contributed then, add what they contribute now. Empty units mean the row did not exist
+    then. Written by pricing/sql/pair_totals_apply.sql (first change since the refresh wins), consumed
+    by the refresh of the period.
+    """
+
+    # The unique index (period, product, trust) is the only one needed.
+    period = models.ForeignKey(
+        Period, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
+    product = models.ForeignKey(
+        Product, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
+    trust = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
+    units = models.DecimalField(max_digits=24, decimal_places=3, null=True)
+    spend = models.DecimalField(max_digits=24, decimal_places=7, null=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["period", "product", "trust"], name="pair_seen_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"period {self.period_id}, product {self.product_id}, trust {self.trust_id}"
 
 
 class StaleProduct(models.Model):
@@ -303,6 +336,11 @@ class TrustSavings(models.Model):
     spend = models.DecimalField(max_digits=20, decimal_places=2)
     savings_target = models.DecimalField(max_digits=20, decimal_places=2)
     savings_median = models.DecimalField(max_digits=20, decimal_places=2)
+    # The same sums before rounding: an incremental refresh adjusts them by difference, and rounding
+    # only the result keeps the stored figures equal to a full recomputation's.
+    spend_unrounded = models.FloatField(default=0)
+    savings_target_unrounded = models.FloatField(default=0)
+    savings_median_unrounded = models.FloatField(default=0)
     refreshed_at = models.DateTimeField()
 
     class Meta:

@@ -3,6 +3,21 @@
 -- Runs on PostgreSQL and SQLite alike, inside the writer's transaction.
 -- units = packs x units per pack; spend = packs x pack price (GBP excluding VAT).
 
+-- Keep each touched row as the last refresh of its period counted it (the first change since that
+-- refresh wins; empty units: the row did not exist then), so that the refresh can adjust trusts'
+-- totals by difference.
+INSERT INTO pricing_pairseen (period_id, product_id, trust_id, units, spend)
+SELECT d.period_id, d.product_id, d.trust_id, t.units, t.spend
+FROM (
+    SELECT DISTINCT period_id, product_id, trust_id FROM pricing_dirtypair WHERE batch = %(batch)s
+) d
+LEFT JOIN pricing_pairtotal t
+  ON t.period_id = d.period_id
+ AND t.product_id = d.product_id
+ AND t.trust_id = d.trust_id
+WHERE true
+ON CONFLICT (period_id, product_id, trust_id) DO NOTHING;
+
 DELETE FROM pricing_pairtotal
 WHERE EXISTS (
     SELECT 1 FROM pricing_dirtypair d

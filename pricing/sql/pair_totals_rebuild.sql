@@ -3,6 +3,14 @@
 
 DELETE FROM pricing_pairtotal;
 
+-- Summaries start again from nothing: every product is stale below, so the next refresh computes
+-- every product's figures and every trust's totals afresh (there is nothing to adjust by difference).
+DELETE FROM pricing_pairseen;
+
+DELETE FROM pricing_productstats;
+
+DELETE FROM pricing_trustsavings;
+
 INSERT INTO pricing_pairtotal (period_id, product_id, trust_id, lines, units, spend)
 SELECT p.id, l.product_id, l.trust_id,
        COUNT(*),

@@ -15,10 +15,11 @@
 -- temporary table, the second each pair's savings against them. The rollup is stored in
 -- (period, product, trust) order, so the first pass reads it through that unique index, already
 -- grouped by product, instead of sorting it (the planner prefers a bitmap scan and a sort, twice as slow).
-
-DELETE FROM pricing_productstats s
-WHERE s.period_id = %(period)s
-  AND (%(full)s OR s.product_id IN (SELECT x.product_id FROM pricing_staleproduct x WHERE x.period_id = %(period)s));
+--
+-- Only the stale products (not %(full)s): the centiles also carry each product's targets as last stored
+-- (target_before, median_before), and the savings pass also sums, per trust, what the current rollup
+-- rows contributed against those; pricing/sql/trust_savings_by_difference.postgresql.sql uses both
+-- to adjust the trusts' totals instead of summing every pair of the period again.
 
 -- Dropped first: when the caller's transaction is still open, the previous period's table is too.
 DROP TABLE IF EXISTS pricing_refresh_centiles, pricing_refresh_savings;
@@ -32,11 +33,15 @@ SELECT set_config('enable_sort', CASE WHEN %(full)s THEN 'off' ELSE 'on' END, tr
 
 CREATE TEMPORARY TABLE pricing_refresh_centiles ON COMMIT DROP AS
 SELECT c.*,
-       -- Rounded once per product here, not once per pair below.
+       -- Rounded once per product here, not once per pair below (double to numeric goes through text).
        ROUND(c.pc[1]::numeric, 4) AS target,
        ROUND(c.pc[2]::numeric, 4) AS median,
        ROUND(c.pc[1]::numeric, 4)::float8 AS target_f,
-       ROUND(c.pc[2]::numeric, 4)::float8 AS median_f
+       ROUND(c.pc[2]::numeric, 4)::float8 AS median_f,
+       ROUND(c.ppu_min::numeric, 4) AS ppu_min_4,
+       ROUND(c.ppu_max::numeric, 4) AS ppu_max_4,
+       o.target_f AS target_before,
+       o.median_f AS median_before
 FROM (
     SELECT t.product_id,
            COUNT(*) AS trusts,
@@ -54,15 +59,18 @@ FROM (
           SELECT x.product_id FROM pricing_staleproduct x WHERE x.period_id = %(period)s ORDER BY 1
       )))
     GROUP BY t.product_id
-) c;
+) c
+LEFT JOIN pricing_productstats o
+  ON NOT %(full)s AND o.period_id = %(period)s AND o.product_id = c.product_id;
 
 RESET enable_sort;
 
 RESET enable_bitmapscan;
 
 -- Each pair's savings, summed per product and, in the same pass, per trust. The per-trust sums are
--- the trusts' totals when every product of the period is being recomputed (full); otherwise
--- pricing/sql/trust_savings.sql computes those from the stored targets of all products.
+-- the trusts' totals when every product of the period is being recomputed (full); otherwise they are
+-- what the stale products contribute now, and pricing/sql/trust_savings_by_difference.postgresql.sql
+-- adjusts the trusts' totals by them.
 CREATE TEMPORARY TABLE pricing_refresh_savings ON COMMIT DROP AS
 SELECT p.product_id,
        p.trust_id,
@@ -73,7 +81,17 @@ SELECT p.product_id,
        ), 0) AS vs_target,
        COALESCE(SUM(p.spend_f - p.units_f * c.median_f) FILTER (
            WHERE p.spend_f - p.units_f * c.median_f >= %(threshold)s
-       ), 0) AS vs_median
+       ), 0) AS vs_median,
+       -- Stale products only: the same rows against the targets as last stored (none for a new product).
+       COUNT(*) FILTER (WHERE NOT %(full)s AND c.target_before IS NOT NULL) AS products_before,
+       COALESCE(SUM(p.spend_f) FILTER (WHERE NOT %(full)s AND c.target_before IS NOT NULL), 0)
+           AS spend_before,
+       COALESCE(SUM(p.spend_f - p.units_f * c.target_before) FILTER (
+           WHERE NOT %(full)s AND p.spend_f - p.units_f * c.target_before >= %(threshold)s
+       ), 0) AS vs_target_before,
+       COALESCE(SUM(p.spend_f - p.units_f * c.median_before) FILTER (
+           WHERE NOT %(full)s AND p.spend_f - p.units_f * c.median_before >= %(threshold)s
+       ), 0) AS vs_median_before
 FROM pricing_refresh_centiles c
 JOIN pricing_pairtotal p ON p.period_id = %(period)s AND p.product_id = c.product_id
 GROUP BY GROUPING SETS ((p.product_id), (p.trust_id));
@@ -82,18 +100,22 @@ RESET enable_hashjoin;
 
 RESET enable_mergejoin;
 
+DELETE FROM pricing_productstats s
+WHERE s.period_id = %(period)s
+  AND (%(full)s OR s.product_id IN (SELECT x.product_id FROM pricing_staleproduct x WHERE x.period_id = %(period)s));
+
 INSERT INTO pricing_productstats (
     period_id, product_id, trusts, lines, units, spend,
     ppu_min, ppu_p10, ppu_median, ppu_p90, ppu_max, spread, cv,
     savings_target, savings_median, refreshed_at
 )
 SELECT %(period)s, t.product_id, t.trusts, t.lines, ROUND(t.units::numeric, 3), ROUND(t.spend::numeric, 2),
-       ROUND(t.ppu_min::numeric, 4),
+       t.ppu_min_4,
        -- Rounding can cross a neighbour by 0.0001: keep the stored centiles ordered.
-       GREATEST(ROUND(t.ppu_min::numeric, 4), t.target),
-       GREATEST(ROUND(t.ppu_min::numeric, 4), t.median),
-       LEAST(ROUND(t.ppu_max::numeric, 4), GREATEST(t.median, ROUND(t.pc[3]::numeric, 4))),
-       ROUND(t.ppu_max::numeric, 4),
+       GREATEST(t.ppu_min_4, t.target),
+       GREATEST(t.ppu_min_4, t.median),
+       LEAST(t.ppu_max_4, GREATEST(t.median, ROUND(t.pc[3]::numeric, 4))),
+       t.ppu_max_4,
        CASE WHEN t.ppu_min > 0 THEN ROUND((t.ppu_max / t.ppu_min)::numeric, 4) END,
        CASE WHEN t.ppu_mean > 0 THEN ROUND((t.ppu_sd / t.ppu_mean)::numeric, 4) END,
        ROUND(s.vs_target::numeric, 2),
@@ -104,12 +126,15 @@ JOIN pricing_refresh_savings s ON s.product_id = t.product_id;
 
 DELETE FROM pricing_trustsavings WHERE %(full)s AND period_id = %(period)s;
 
-INSERT INTO pricing_trustsavings (period_id, trust_id, products, spend, savings_target, savings_median, refreshed_at)
+INSERT INTO pricing_trustsavings (
+    period_id, trust_id, products, spend, savings_target, savings_median,
+    spend_unrounded, savings_target_unrounded, savings_median_unrounded, refreshed_at
+)
 SELECT %(period)s, s.trust_id, s.products, ROUND(s.spend::numeric, 2),
-       ROUND(s.vs_target::numeric, 2), ROUND(s.vs_median::numeric, 2), %(now)s
+       ROUND(s.vs_target::numeric, 2), ROUND(s.vs_median::numeric, 2),
+       s.spend, s.vs_target, s.vs_median, %(now)s
 FROM pricing_refresh_savings s
 WHERE %(full)s AND s.product_id IS NULL;
 
-DROP TABLE pricing_refresh_centiles;
-
-DROP TABLE pricing_refresh_savings;
+-- The temporary tables stay until the end of the transaction: an incremental refresh reads the
+-- per-trust rows of pricing_refresh_savings next (pricing/sql/trust_savings_by_difference.postgresql.sql).

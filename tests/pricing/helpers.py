@@ -70,16 +70,25 @@ _counter = iter(range(1, 10**9))
 
 
 def line(
-    trust, product, *, packs="1", units_per_pack=1, pack_price="1.00", day: dt.date | None = None
+    trust,
+    product,
+    *,
+    packs="1",
+    units_per_pack=1,
+    pack_price="1.00",
+    day: dt.date | None = None,
+    reference: str | None = None,
 ) -> None:
-    """Write one matched line straight through the write service (rollup kept up to date)."""
+    """Write one matched line straight through the write service (rollup kept up to date).
+
+    Give `reference` to write the same order line again (it replaces the one held)."""
     number = next(_counter)
     purchase_lines_write(
         lines=[
             CheckedLine(
                 row=number,
                 trust_id=trust.pk,
-                order_reference=f"L{number}",
+                order_reference=reference or f"L{number}",
                 line_number=1,
                 order_date=day or dt.date.today(),
                 supplier_name="Supplier",
