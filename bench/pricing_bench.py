@@ -2,14 +2,16 @@
 
     python bench/pricing_bench.py                 # build the data if absent, then measure
     python bench/pricing_bench.py --regenerate    # drop and rebuild the data first
+    python bench/pricing_bench.py --runs 5        # runs of each measurement (medians printed)
 
 It uses its own PostgreSQL database (default mp_pricing_bench on 127.0.0.1, see --database-url),
-builds the data with SQL (generate_series), and prints:
+builds the data with SQL (generate_series), and prints, as medians of --runs runs:
   - the full refresh of every summary (centiles, savings) from the rollup, and of one financial year;
-  - the refresh after one day's new lines (rollup update + refresh of the stale products);
+  - the refresh after one day's new lines (and, apart, the writing of those lines);
   - one product page (its selector and the rendered page);
-  - the same aggregation in DuckDB, fed from PostgreSQL through CSV files in /tmp, and the ratio;
-  - whether the national savings totals agree.
+  - DuckDB, fed from PostgreSQL through CSV files in /tmp: the same aggregation from the same lines,
+    and only what the refresh does from the same rollup; the ratios;
+  - whether the national savings totals agree (the script fails if they do not).
 Targets: full refresh <= 15 s and within 3x of DuckDB; incremental <= 2 s; product page <= 50 ms.
 """
 

@@ -207,6 +207,11 @@ CELERY_BEAT_SCHEDULE["pricing-nightly"] = {
 PRICING_SAVINGS_THRESHOLD = env.read("PRICING_SAVINGS_THRESHOLD", "10")
 if not PRICING_SAVINGS_THRESHOLD.replace(".", "", 1).isdigit():
     raise ImproperlyConfigured("PRICING_SAVINGS_THRESHOLD must be an amount in GBP, such as 10 or 2.50.")
+# Database connections a full refresh of the summaries uses side by side (one period each): about one
+# per core the database server can give it; 1 refreshes one period after another.
+PRICING_REFRESH_WORKERS = env.read_int("PRICING_REFRESH_WORKERS", 2)
+if PRICING_REFRESH_WORKERS < 1:
+    raise ImproperlyConfigured("PRICING_REFRESH_WORKERS must be 1 or more.")
 
 # Search: the database backend unless an Elasticsearch cluster is configured.
 ELASTICSEARCH_URL = env.read_url("ELASTICSEARCH_URL", ("http", "https"))

@@ -153,7 +153,7 @@ def summaries_refresh(*, full: bool = False, period_ids: Sequence[int] | None = 
         else:
             period_ids = sorted(set(StaleProduct.objects.values_list("period_id", flat=True)))
     now = timezone.now()
-    workers = int(getattr(settings, "PRICING_REFRESH_WORKERS", 2))
+    workers = settings.PRICING_REFRESH_WORKERS
     if (
         connection.vendor == "postgresql"
         and not connection.in_atomic_block

@@ -21,7 +21,7 @@ VARIABLES = [
     "CELERY_BROKER_URL", "CELERY_TASK_ALWAYS_EAGER", "ELASTICSEARCH_URL", "SEARCH_BACKEND",
     "STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STRIPE_WEBHOOK_SECRET", "EMAIL_HOST", "EMAIL_PORT",
     "LOG_LEVEL", "AXES_FAILURE_LIMIT", "AXES_COOLOFF_MINUTES", "DATABASE_CONN_MAX_AGE", "MEDIA_ROOT",
-    "STATIC_ROOT",
+    "STATIC_ROOT", "PRICING_SAVINGS_THRESHOLD", "PRICING_REFRESH_WORKERS",
 ]  # fmt: skip
 PRODUCTION = {
     "DEBUG": "false",
@@ -104,6 +104,9 @@ def test_production_settings_switch_on_the_hardening(monkeypatch):
         ({"EMAIL_HOST": "smtp.example", "EMAIL_PORT": "smtp"}, "EMAIL_PORT"),
         ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
         ({"AXES_FAILURE_LIMIT": "five"}, "AXES_FAILURE_LIMIT"),
+        ({"PRICING_SAVINGS_THRESHOLD": "ten pounds"}, "PRICING_SAVINGS_THRESHOLD"),
+        ({"PRICING_REFRESH_WORKERS": "two"}, "PRICING_REFRESH_WORKERS"),
+        ({"PRICING_REFRESH_WORKERS": "0"}, "PRICING_REFRESH_WORKERS"),
     ],
     ids=lambda v: "-".join(f"{k}={x}" for k, x in v.items()) if isinstance(v, dict) else v,
 )
