@@ -114,6 +114,8 @@ def purchase_lines_write(
     }
 
 
+# The checked line's fields, as CheckedLine and PurchaseHistoryLine both name them, with the types of
+# the temporary table the PostgreSQL path copies them into.
 INCOMING_LINE_COLUMNS = [
     ("trust_id", "bigint"),
     ("order_reference", "varchar(50)"),
@@ -128,8 +130,8 @@ INCOMING_LINE_COLUMNS = [
     ("quantity_packs", "numeric(14, 3)"),
     ("units_per_pack", "integer"),
     ("pack_price", "numeric(14, 4)"),
-    ("product_id", "bigint"),
 ]
+LINE_FIELDS = [name for name, _ in INCOMING_LINE_COLUMNS]
 
 
 def _write_lines_postgresql(
@@ -142,31 +144,14 @@ def _write_lines_postgresql(
 ) -> int:
     """COPY the lines into a temporary table, then upsert them in one statement. Returns how many were
     already held (and so replaced)."""
-    columns = ", ".join(f"{name} {kind}" for name, kind in INCOMING_LINE_COLUMNS)
+    columns = ", ".join(f"{name} {kind}" for name, kind in [*INCOMING_LINE_COLUMNS, ("product_id", "bigint")])
     with connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS pricing_incoming_line")
         cursor.execute(f"CREATE TEMPORARY TABLE pricing_incoming_line ({columns}) ON COMMIT DROP")
-        names = ", ".join(name for name, _ in INCOMING_LINE_COLUMNS)
+        names = ", ".join([*LINE_FIELDS, "product_id"])
         with cursor.copy(f"COPY pricing_incoming_line ({names}) FROM STDIN") as copy:
             for line, product_id in zip(lines, line_products, strict=True):
-                copy.write_row(
-                    (
-                        line.trust_id,
-                        line.order_reference,
-                        line.line_number,
-                        line.order_date,
-                        line.supplier_name,
-                        line.gtin,
-                        line.npc,
-                        line.supplier_sku,
-                        line.manufacturer_part_number,
-                        line.description,
-                        line.quantity_packs,
-                        line.units_per_pack,
-                        line.pack_price,
-                        product_id,
-                    )
-                )
+                copy.write_row([getattr(line, name) for name in LINE_FIELDS] + [product_id])
         cursor.execute(
             "SELECT count(*) FROM pricing_incoming_line i JOIN pricing_purchasehistoryline l "
             "ON l.trust_id = i.trust_id AND l.order_reference = i.order_reference "
@@ -207,19 +192,7 @@ def _write_lines_orm(
     for line, product_id in zip(lines, line_products, strict=True):
         objects.append(
             PurchaseHistoryLine(
-                trust_id=line.trust_id,
-                order_reference=line.order_reference,
-                line_number=line.line_number,
-                order_date=line.order_date,
-                supplier_name=line.supplier_name,
-                gtin=line.gtin,
-                npc=line.npc,
-                supplier_sku=line.supplier_sku,
-                manufacturer_part_number=line.manufacturer_part_number,
-                description=line.description,
-                quantity_packs=line.quantity_packs,
-                units_per_pack=line.units_per_pack,
-                pack_price=line.pack_price,
+                **{name: getattr(line, name) for name in LINE_FIELDS},
                 product_id=product_id,
                 source=source,
                 import_job_id=import_job_id,
