@@ -6,7 +6,7 @@ units_f, spend_f and ppu in the unique index (INCLUDE), PostgreSQL reads them fr
 rollup rows took about a fifth less time (bench/pricing_bench.py). The constraint keeps its name and
 its key, so Django's view of it is unchanged; SQLite keeps the plain unique constraint.
 The index is rebuilt under the table's lock: about 10 s for 15.7 million rollup rows, during which
-writes of purchase lines wait (pages that read the summaries do not).
+anything that reads or writes the rollup waits (writes of purchase lines, the charts of product pages).
 """
 
 from django.db import migrations
