@@ -136,6 +136,11 @@ def pair_totals_rebuild() -> None:
         run_sql("pair_totals_rebuild.sql", {})
 
 
+def product_deleted(sender, instance, **kwargs) -> None:
+    """A deleted product's rollup rows and figures went with it: trusts' totals need a fresh sum."""
+    Period.objects.filter(trust_totals_resum=False).update(trust_totals_resum=True)
+
+
 # --- The refresh -----------------------------------------------------------------------------
 
 
@@ -151,7 +156,10 @@ def summaries_refresh(*, full: bool = False, period_ids: Sequence[int] | None = 
         if full:
             period_ids = list(Period.objects.values_list("id", flat=True))
         else:
-            period_ids = sorted(set(StaleProduct.objects.values_list("period_id", flat=True)))
+            period_ids = sorted(
+                set(StaleProduct.objects.values_list("period_id", flat=True))
+                | set(Period.objects.filter(trust_totals_resum=True).values_list("id", flat=True))
+            )
     now = timezone.now()
     workers = settings.PRICING_REFRESH_WORKERS
     if (
@@ -188,6 +196,7 @@ def _refresh_period_on_own_connection(period_id: int, *, full: bool, now) -> Non
 def _refresh_period(period_id: int, *, full: bool, now) -> None:
     with transaction.atomic():
         _lock(LOCK_PERIOD_REFRESH, [period_id])
+        resum = Period.objects.filter(pk=period_id, trust_totals_resum=True).exists()
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 # Centiles sort every pair of the period: keep that sort in memory. JIT compiling
@@ -198,6 +207,10 @@ def _refresh_period(period_id: int, *, full: bool, now) -> None:
             if full:
                 # Every product's figures and, in the same pass, every trust's totals.
                 run_sql("product_stats.postgresql.sql", params)
+            elif resum:
+                # The stale products' figures, then every trust's totals summed afresh.
+                run_sql("product_stats.postgresql.sql", params)
+                run_sql("trust_savings.sql", params)
             else:
                 # The stale products' figures; trusts' totals adjusted by what those contributed
                 # then and contribute now, instead of summed again over every pair of the period.
@@ -209,6 +222,8 @@ def _refresh_period(period_id: int, *, full: bool, now) -> None:
             run_sql("trust_savings.sql", {"period": period_id, "threshold": _threshold_param(), "now": now})
         StaleProduct.objects.filter(period_id=period_id).delete()
         PairSeen.objects.filter(period_id=period_id).delete()
+        if resum:
+            Period.objects.filter(pk=period_id).update(trust_totals_resum=False)
 
 
 def percentile_cont(sorted_values: Sequence[Decimal], fraction: Decimal) -> Decimal:

@@ -4,3 +4,13 @@ from django.apps import AppConfig
 class PricingConfig(AppConfig):
     name = "pricing"
     verbose_name = "Price analytics"
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_delete
+
+        from catalogue.models import Product
+        from pricing.analytics import product_deleted
+
+        # Deleting a product drops its rollup rows and figures without going through the rollup's
+        # writer; the trusts' totals must then be summed afresh rather than adjusted by difference.
+        post_delete.connect(product_deleted, sender=Product, dispatch_uid="pricing-product-deleted")

@@ -149,6 +149,10 @@ class Period(models.Model):
     kind = models.CharField(max_length=10, choices=PeriodKind.choices)
     starts_on = models.DateField()
     ends_on = models.DateField(help_text="First day after the period.")
+    # Set when the trusts' totals can no longer be adjusted by difference (the rollup was rebuilt, a
+    # product was deleted, the totals predate the unrounded sums): the next refresh of the period sums
+    # them afresh over every pair, then clears it.
+    trust_totals_resum = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["kind", "-starts_on"]

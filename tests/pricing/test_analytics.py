@@ -259,6 +259,28 @@ def test_trusts_totals_kept_by_difference_over_several_refreshes_equal_a_full_re
     assert_every_period_matches()
 
 
+def test_totals_from_before_the_unrounded_sums_are_summed_afresh_at_the_next_refresh(market):
+    """As after migration 0006 on a live database: stored totals without unrounded sums, flagged."""
+    trusts, (stockings, _, _) = market
+    analytics.summaries_refresh(full=True)
+    TrustSavings.objects.update(spend_unrounded=0, savings_target_unrounded=0, savings_median_unrounded=0)
+    Period.objects.update(trust_totals_resum=True)
+    line(trusts[2], stockings, packs="20", pack_price="6.50")
+    analytics.summaries_refresh()
+    assert_every_period_matches()
+    assert not Period.objects.filter(trust_totals_resum=True).exists()
+
+
+def test_deleting_a_product_has_trusts_totals_summed_afresh(market):
+    _, (_, _, dressings) = market
+    analytics.summaries_refresh(full=True)
+    dressings.delete()  # only trust 9 bought it; its lines become unmatched
+    assert Period.objects.filter(trust_totals_resum=True).exists()
+    analytics.summaries_refresh()
+    assert_every_period_matches()
+    assert not ProductStats.objects.filter(product_id=dressings.pk).exists()
+
+
 def test_an_import_refreshes_the_summaries(market):
     from organisations.models import Role
     from tests.catalogue.factories import OfferFactory
