@@ -46,12 +46,9 @@ def run_sql(name: str, params: dict) -> None:
 
 
 def savings_threshold() -> Decimal:
-    return Decimal(str(getattr(settings, "PRICING_SAVINGS_THRESHOLD", "10")))
-
-
-def _threshold_param() -> float:
-    # Compared with double-precision savings (and SQLite would compare a text parameter as text).
-    return float(savings_threshold())
+    """The smallest possible saving counted in totals (GBP). The SQL casts it to the type it compares
+    with (SQLite receives a Decimal parameter as text, which would compare as text)."""
+    return Decimal(str(settings.PRICING_SAVINGS_THRESHOLD))
 
 
 # --- The rollup ------------------------------------------------------------------------------
@@ -203,7 +200,7 @@ def _refresh_period(period_id: int, *, full: bool, now) -> None:
                 # costs more than it saves on these short, wide aggregates.
                 cursor.execute("SET LOCAL work_mem = '1GB'")
                 cursor.execute("SET LOCAL jit = off")
-            params = {"period": period_id, "full": full, "threshold": _threshold_param(), "now": now}
+            params = {"period": period_id, "full": full, "threshold": savings_threshold(), "now": now}
             if full:
                 # Every product's figures and, in the same pass, every trust's totals.
                 run_sql("product_stats.postgresql.sql", params)
@@ -219,7 +216,7 @@ def _refresh_period(period_id: int, *, full: bool, now) -> None:
                 run_sql("trust_savings_by_difference.postgresql.sql", params)
         else:
             _product_stats_python(period_id=period_id, full=full, now=now)
-            run_sql("trust_savings.sql", {"period": period_id, "threshold": _threshold_param(), "now": now})
+            run_sql("trust_savings.sql", {"period": period_id, "threshold": savings_threshold(), "now": now})
         StaleProduct.objects.filter(period_id=period_id).delete()
         PairSeen.objects.filter(period_id=period_id).delete()
         if resum:

@@ -126,7 +126,7 @@ def top_savings(
     with connection.cursor() as cursor:
         cursor.execute(
             load_sql("savings_by_product_in_region.sql")[0],
-            {"period": period.pk, "region": region, "threshold": _threshold(), "limit": limit * 4},
+            {"period": period.pk, "region": region, "threshold": savings_threshold(), "limit": limit * 4},
         )
         rows = cursor.fetchall()
     products = _category_products(category).select_related("category").in_bulk([r[0] for r in rows])
@@ -150,11 +150,6 @@ def top_savings(
                 )
             )
     return found[:limit]
-
-
-def _threshold() -> Decimal | float:
-    threshold = savings_threshold()
-    return threshold if connection.vendor == "postgresql" else float(threshold)
 
 
 def _money(value) -> Decimal:

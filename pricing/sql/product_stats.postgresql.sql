@@ -77,20 +77,20 @@ SELECT p.product_id,
        COUNT(*) AS products,
        SUM(p.spend_f) AS spend,
        COALESCE(SUM(p.spend_f - p.units_f * c.target_f) FILTER (
-           WHERE p.spend_f - p.units_f * c.target_f >= %(threshold)s
+           WHERE p.spend_f - p.units_f * c.target_f >= CAST(%(threshold)s AS DOUBLE PRECISION)
        ), 0) AS vs_target,
        COALESCE(SUM(p.spend_f - p.units_f * c.median_f) FILTER (
-           WHERE p.spend_f - p.units_f * c.median_f >= %(threshold)s
+           WHERE p.spend_f - p.units_f * c.median_f >= CAST(%(threshold)s AS DOUBLE PRECISION)
        ), 0) AS vs_median,
        -- Stale products only: the same rows against the targets as last stored (none for a new product).
        COUNT(*) FILTER (WHERE NOT %(full)s AND c.target_before IS NOT NULL) AS products_before,
        COALESCE(SUM(p.spend_f) FILTER (WHERE NOT %(full)s AND c.target_before IS NOT NULL), 0)
            AS spend_before,
        COALESCE(SUM(p.spend_f - p.units_f * c.target_before) FILTER (
-           WHERE NOT %(full)s AND p.spend_f - p.units_f * c.target_before >= %(threshold)s
+           WHERE NOT %(full)s AND p.spend_f - p.units_f * c.target_before >= CAST(%(threshold)s AS DOUBLE PRECISION)
        ), 0) AS vs_target_before,
        COALESCE(SUM(p.spend_f - p.units_f * c.median_before) FILTER (
-           WHERE NOT %(full)s AND p.spend_f - p.units_f * c.median_before >= %(threshold)s
+           WHERE NOT %(full)s AND p.spend_f - p.units_f * c.median_before >= CAST(%(threshold)s AS DOUBLE PRECISION)
        ), 0) AS vs_median_before
 FROM pricing_refresh_centiles c
 JOIN pricing_pairtotal p ON p.period_id = %(period)s AND p.product_id = c.product_id

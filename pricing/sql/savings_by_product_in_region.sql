@@ -3,9 +3,9 @@
 SELECT t.product_id,
        COUNT(*) AS trusts,
        SUM(t.spend) AS spend,
-       SUM(CASE WHEN t.spend - t.units * s.ppu_p10 >= %(threshold)s THEN t.spend - t.units * s.ppu_p10 ELSE 0 END)
+       SUM(CASE WHEN t.spend - t.units * s.ppu_p10 >= CAST(%(threshold)s AS NUMERIC) THEN t.spend - t.units * s.ppu_p10 ELSE 0 END)
            AS vs_target,
-       SUM(CASE WHEN t.spend - t.units * s.ppu_median >= %(threshold)s THEN t.spend - t.units * s.ppu_median ELSE 0 END)
+       SUM(CASE WHEN t.spend - t.units * s.ppu_median >= CAST(%(threshold)s AS NUMERIC) THEN t.spend - t.units * s.ppu_median ELSE 0 END)
            AS vs_median
 FROM pricing_pairtotal t
 JOIN pricing_productstats s ON s.period_id = t.period_id AND s.product_id = t.product_id

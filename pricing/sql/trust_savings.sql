@@ -20,8 +20,8 @@ FROM (
     SELECT %(period)s AS period_id, x.trust_id,
            COUNT(*) AS products,
            SUM(x.spend) AS spend,
-           SUM(CASE WHEN x.vs_target >= %(threshold)s THEN x.vs_target ELSE 0 END) AS vs_target,
-           SUM(CASE WHEN x.vs_median >= %(threshold)s THEN x.vs_median ELSE 0 END) AS vs_median
+           SUM(CASE WHEN x.vs_target >= CAST(%(threshold)s AS DOUBLE PRECISION) THEN x.vs_target ELSE 0 END) AS vs_target,
+           SUM(CASE WHEN x.vs_median >= CAST(%(threshold)s AS DOUBLE PRECISION) THEN x.vs_median ELSE 0 END) AS vs_median
     FROM (
         SELECT t.trust_id,
                t.spend_f AS spend,

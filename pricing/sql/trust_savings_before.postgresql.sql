@@ -16,16 +16,16 @@ SELECT b.trust_id,
        COUNT(b.units) - COUNT(t.trust_id) AS products,
        COALESCE(SUM(b.spend::float8), 0) - COALESCE(SUM(t.spend_f), 0) AS spend,
        COALESCE(SUM(b.spend::float8 - b.units::float8 * o.target_f) FILTER (
-           WHERE b.spend::float8 - b.units::float8 * o.target_f >= %(threshold)s
+           WHERE b.spend::float8 - b.units::float8 * o.target_f >= CAST(%(threshold)s AS DOUBLE PRECISION)
        ), 0)
        - COALESCE(SUM(t.spend_f - t.units_f * o.target_f) FILTER (
-           WHERE t.spend_f - t.units_f * o.target_f >= %(threshold)s
+           WHERE t.spend_f - t.units_f * o.target_f >= CAST(%(threshold)s AS DOUBLE PRECISION)
        ), 0) AS vs_target,
        COALESCE(SUM(b.spend::float8 - b.units::float8 * o.median_f) FILTER (
-           WHERE b.spend::float8 - b.units::float8 * o.median_f >= %(threshold)s
+           WHERE b.spend::float8 - b.units::float8 * o.median_f >= CAST(%(threshold)s AS DOUBLE PRECISION)
        ), 0)
        - COALESCE(SUM(t.spend_f - t.units_f * o.median_f) FILTER (
-           WHERE t.spend_f - t.units_f * o.median_f >= %(threshold)s
+           WHERE t.spend_f - t.units_f * o.median_f >= CAST(%(threshold)s AS DOUBLE PRECISION)
        ), 0) AS vs_median
 FROM pricing_pairseen b
 -- A product with no stored figures (new in the period) contributed nothing.
