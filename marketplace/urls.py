@@ -14,6 +14,7 @@ api_v1 = [
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
+    path("status/", views.status, name="status"),
     path("start/", views.start, name="start"),
     path("accounts/", include("organisations.urls")),
     path("catalogue/", include("catalogue.urls")),

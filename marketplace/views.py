@@ -19,6 +19,30 @@ def healthz(request: HttpRequest) -> JsonResponse:
     )
 
 
+# What each machine check means to a person reading the status page.
+STATUS_PART_NAMES = {
+    "database": "Catalogue and orders database",
+    "cache": "Sessions and page cache",
+    "celery": "Background work (uploads, reports, search updates)",
+    "search": "Search",
+}
+
+
+@never_cache
+@require_GET
+def status(request: HttpRequest) -> HttpResponse:
+    """The human page behind the footer's "Service status": which parts work, no internals.
+
+    /healthz is for load balancers and monitoring; its error strings name hosts and ports, so
+    people get only whether each part is working.
+    """
+    ok, checks = run_checks()
+    parts = [{"name": STATUS_PART_NAMES.get(key, key), "ok": check["ok"]} for key, check in checks.items()]
+    return render(
+        request, "marketplace/status.html", {"all_ok": ok, "parts": parts}, status=200 if ok else 503
+    )
+
+
 @login_required
 def start(request: HttpRequest) -> HttpResponse:
     return render(request, "marketplace/start.html", {"start": start_page_for(request.user)})

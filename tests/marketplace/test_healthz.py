@@ -73,3 +73,26 @@ def test_a_broken_cache_answers_503_naming_the_cache(client, monkeypatch):
 
 def test_only_get_is_allowed(client):
     assert client.post("/healthz").status_code == 405
+
+
+def test_the_footer_links_people_to_a_status_page_not_to_the_machine_check(client):
+    home = client.get("/status/")
+    assert 'href="/status/"' in home.content.decode()
+    assert 'href="/healthz"' not in home.content.decode()
+
+
+def test_the_status_page_says_in_words_which_part_is_down_and_hides_the_internals(client, monkeypatch):
+    monkeypatch.setattr(health, "connection", _DeadConnection())
+    response = client.get("/status/")
+    assert response.status_code == 503
+    page = response.content.decode()
+    assert "Some parts are not working" in page
+    assert "Catalogue and orders database" in page
+    assert "Not working" in page
+    assert "Connection refused" not in page and "127.0.0.1" not in page
+
+
+def test_the_status_page_when_all_is_well(client):
+    response = client.get("/status/")
+    assert response.status_code == 200
+    assert "Every part of the service is working." in response.content.decode()
