@@ -11,6 +11,7 @@ from django.utils.safestring import SafeString
 
 from catalogue.models import Category
 from common.pdf import render_pdf
+from common.spreadsheets import safe_row
 from organisations.models import Organisation
 from pricing import charts, selectors
 from pricing.models import Period, TrustSavings
@@ -79,7 +80,7 @@ def as_csv(report: SavingsReport) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(HEADER)
-    writer.writerows(rows(report))
+    writer.writerows(safe_row(row) for row in rows(report))
     return out.getvalue().encode("utf-8")
 
 
@@ -90,12 +91,13 @@ def as_xlsx(report: SavingsReport) -> bytes:
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = "Savings"
-    sheet.append([f"{report.trust.name} ({report.trust.ods_code}): possible savings, {report.period.label}"])
+    title = f"{report.trust.name} ({report.trust.ods_code}): possible savings, {report.period.label}"
+    sheet.append(safe_row([title]))
     sheet.append(HEADER)
     for cell in sheet[2]:
         cell.font = Font(bold=True)
     for row in rows(report):
-        sheet.append(row)
+        sheet.append(safe_row(row))
     for column, fmt in (
         ("C", "0.000"),
         ("D", "£#,##0.00"),
