@@ -6,13 +6,14 @@ from typing import Any
 
 from django.http import HttpRequest
 
+from common.clients import client_address
 from common.models import AuditEvent
 
 
 def client_ip(request: HttpRequest | None) -> str | None:
     if request is None:
         return None
-    return request.META.get("REMOTE_ADDR") or None
+    return client_address(request) or None
 
 
 def record(

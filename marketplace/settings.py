@@ -134,8 +134,16 @@ LOGOUT_REDIRECT_URL = "/"
 # Lock an account out after repeated failed sign-ins (django-axes).
 AXES_FAILURE_LIMIT = env.read_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.read_int("AXES_COOLOFF_MINUTES", 30))
-# Locked by account (any address) and by address (password spraying across accounts).
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# Locked by account and address together at AXES_FAILURE_LIMIT, and by address alone (password
+# spraying across accounts) only at the far higher SIGN_IN_ADDRESS_FAILURE_LIMIT; see
+# organisations.auth.AccountAtAddressHandler. The order of the parameters matters to it.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_HANDLER = "organisations.auth.AccountAtAddressHandler"
+SIGN_IN_ADDRESS_FAILURE_LIMIT = env.read_int("SIGN_IN_ADDRESS_FAILURE_LIMIT", 100)
+# How many proxies in front of the app append to X-Forwarded-For. 0 (the default) ignores the
+# header, which anyone can forge; the same number drives DRF's throttles (REST_FRAMEWORK below).
+NUM_PROXIES = env.read_int("NUM_PROXIES", 0)
+AXES_CLIENT_IP_CALLABLE = "common.clients.client_address"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "organisations/locked_out.html"
 AXES_HTTP_RESPONSE_CODE = 429
@@ -276,6 +284,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "marketplace.api.exception_handler",
     # Views opt in with `throttle_scope`; the token endpoint slows down password guessing.
     "DEFAULT_THROTTLE_RATES": {"auth-token": env.read("API_TOKEN_THROTTLE_RATE", "10/minute")},
+    "NUM_PROXIES": NUM_PROXIES,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "NHS Marketplace API",

@@ -83,6 +83,23 @@ def test_the_token_endpoint_is_throttled(api, settings):
     assert statuses[-1] == 429
 
 
+def test_a_forged_forwarded_header_does_not_reset_the_token_throttle(api, settings):
+    """Without NUM_PROXIES, DRF would take each forged X-Forwarded-For as a new client."""
+    settings.AXES_ENABLED = False
+    rate = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["auth-token"]
+    allowed = int(rate.split("/")[0])
+    statuses = [
+        api.post(
+            TOKEN_URL,
+            {"email": f"n{i}@x.example", "password": "x"},
+            format="json",
+            HTTP_X_FORWARDED_FOR=f"10.0.0.{i}",
+        ).status_code
+        for i in range(allowed + 1)
+    ]
+    assert statuses[-1] == 429
+
+
 def test_a_token_opens_my_organisations(api, django_assert_max_num_queries):
     leeds = TrustFactory(name="Leeds Teaching Hospitals NHS Trust", ods_code="RR8")
     buyer = member(Role.BUYER, leeds, email="buyer@leeds.example")

@@ -21,6 +21,11 @@ def sign_in(client, email: str, password: str, **extra):
     return client.post(SIGN_IN, {"username": email, "password": password, **extra})
 
 
+def sign_in_from(client, email: str, password: str, **meta):
+    """Sign in with request headers or a client address (REMOTE_ADDR) set."""
+    return client.post(SIGN_IN, {"username": email, "password": password}, **meta)
+
+
 def events(kind: str):
     return AuditEvent.objects.filter(kind=kind)
 
@@ -141,3 +146,49 @@ def test_password_reset_does_not_reveal_whether_an_account_exists(client):
     response = client.post(reverse("organisations:password-reset"), {"email": "nobody@leeds.example"})
     assert response.status_code == 302
     assert mail.outbox == []
+
+
+def test_one_persons_typos_do_not_lock_out_colleagues_behind_the_same_address(client, password):
+    """A trust's staff share one address behind its NAT: Beth's lockout is Beth's alone."""
+    UserFactory(email="beth@leeds.example")
+    UserFactory(email="sam@leeds.example")
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        sign_in(client, "beth@leeds.example", "guess")
+    assert sign_in(client, "beth@leeds.example", password).status_code == 429
+    assert sign_in(client, "sam@leeds.example", password).status_code == 302
+
+
+def test_a_stranger_elsewhere_cannot_lock_an_account_out_from_its_owner(client, password):
+    UserFactory(email="beth@leeds.example")
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        sign_in_from(client, "beth@leeds.example", "guess", REMOTE_ADDR="203.0.113.9")
+    assert sign_in_from(client, "beth@leeds.example", password, REMOTE_ADDR="203.0.113.9").status_code == 429
+    assert sign_in_from(client, "beth@leeds.example", password, REMOTE_ADDR="198.51.100.7").status_code == 302
+
+
+def test_an_address_spraying_guesses_across_accounts_is_locked_at_a_higher_limit(client, password, settings):
+    settings.SIGN_IN_ADDRESS_FAILURE_LIMIT = 8
+    UserFactory(email="victim@leeds.example")
+    for i in range(7):
+        assert sign_in(client, f"person{i}@leeds.example", "guess").status_code == 200
+    # The eighth failure, on an eighth account, locks the address: every account has failed once.
+    assert sign_in(client, "person7@leeds.example", "guess").status_code == 429
+    assert sign_in(client, "victim@leeds.example", password).status_code == 429
+    elsewhere = sign_in_from(client, "victim@leeds.example", password, REMOTE_ADDR="198.51.100.7")
+    assert elsewhere.status_code == 302
+
+
+def test_a_forged_forwarded_header_does_not_escape_the_lockout(client, password):
+    """With no proxies declared (NUM_PROXIES=0), X-Forwarded-For is the attacker's own words."""
+    UserFactory(email="beth@leeds.example")
+    for i in range(settings.AXES_FAILURE_LIMIT):
+        sign_in_from(client, "beth@leeds.example", "guess", HTTP_X_FORWARDED_FOR=f"10.0.0.{i}")
+    locked = sign_in_from(client, "beth@leeds.example", password, HTTP_X_FORWARDED_FOR="10.9.9.9")
+    assert locked.status_code == 429
+
+
+def test_behind_a_declared_proxy_the_address_is_the_one_the_proxy_saw(client, password, settings):
+    settings.NUM_PROXIES = 1
+    UserFactory(email="beth@leeds.example")
+    sign_in_from(client, "beth@leeds.example", password, HTTP_X_FORWARDED_FOR="10.0.0.1, 192.0.2.44")
+    assert events(AuditEvent.Kind.SIGN_IN).get().ip_address == "192.0.2.44"
