@@ -75,8 +75,9 @@ def test_an_unfinished_job_shows_a_progress_bar_that_polls_the_status_endpoint(c
 
     page = client.get(reverse("catalogue:import-status", args=[job.pk])).content.decode()
 
-    assert 'role="progressbar"' in page
-    assert f'data-status-url="/api/v1/catalogue/imports/{job.pk}/"' in page
+    assert "<progress" in page and "data-import-progress" in page
+    assert f'data-import-status-url="/api/v1/catalogue/imports/{job.pk}/"' in page
+    assert "marketplace/js/import-progress.js" in page
     assert "Waiting to start" in page or "Checked 0 of 100,000 rows" in page
 
 
