@@ -58,6 +58,26 @@ class ProductSort:
     )
 
 
+class ProductFilterForm(forms.Form):
+    """The filters' form: each range must run from low to high, and says which end is wrong."""
+
+    RANGES = (
+        ("unit_price_min", "unit_price_max", "price per unit"),
+        ("pack_price_min", "pack_price_max", "price per pack"),
+    )
+
+    def clean(self) -> dict:
+        data = super().clean()
+        for low_name, high_name, label in self.RANGES:
+            low, high = data.get(low_name), data.get(high_name)
+            if low is not None and high is not None and low > high:
+                self.add_error(
+                    high_name,
+                    f"The highest {label} (£{high}) must not be below the lowest (£{low}).",
+                )
+        return data
+
+
 class ProductFilter(django_filters.FilterSet):
     category = django_filters.ModelChoiceFilter(
         queryset=Category.objects.all(),
@@ -120,6 +140,7 @@ class ProductFilter(django_filters.FilterSet):
     class Meta:
         model = Product
         fields: list[str] = []
+        form = ProductFilterForm
 
     def __init__(self, *args, today: dt.date | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -162,7 +162,7 @@ class SearchApi(APIView):
                 results.total,
                 params["page"],
                 params["page_size"],
-                search_selectors.product_cards(results.ids),
+                search_selectors.product_cards(results.ids, filters=filters),
                 facets,
                 exact=results.facets_exact,
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -30,18 +31,37 @@ class ProductCard:
     patient_eligible: bool
 
 
-def product_cards(product_ids: list[int]) -> list[ProductCard]:
-    """Products for a page of search results, in the order given, in one query (no N+1)."""
+def matching_offers_q(filters: Mapping[str, list[str]] | None) -> Q:
+    """The live offers a card speaks for under the chosen offer filters (supplier, stock, patient
+    eligibility), all met by the same offer: filtered to "out of stock", a card must not quote the
+    price of the offer that is in stock."""
+    q = LIVE
+    filters = filters or {}
+    if suppliers := [int(v) for v in filters.get("supplier", []) if v.isdigit()]:
+        q &= Q(offers__supplier_id__in=suppliers)
+    if stock := [v for v in filters.get("stock", []) if v in StockStatus.values]:
+        q &= Q(offers__stock_status__in=stock)
+    if filters.get("patient_eligible"):
+        q &= Q(offers__patient_eligible=True)
+    return q
+
+
+def product_cards(
+    product_ids: list[int], *, filters: Mapping[str, list[str]] | None = None
+) -> list[ProductCard]:
+    """Products for a page of search results, in the order given, in one query (no N+1). Prices
+    and counts are over the offers that meet the offer filters in `filters`."""
     if not product_ids:
         return []
+    matching = matching_offers_q(filters)
     rows = (
         Product.objects.filter(id__in=product_ids)
         .select_related("category")
         .annotate(
-            lowest_unit_price=Min("offers__unit_price", filter=LIVE),
-            live_offers=Count("offers", filter=LIVE),
-            in_stock_offers=Count("offers", filter=LIVE & Q(offers__stock_status=StockStatus.IN_STOCK)),
-            patient_offers=Count("offers", filter=LIVE & Q(offers__patient_eligible=True)),
+            lowest_unit_price=Min("offers__unit_price", filter=matching),
+            live_offers=Count("offers", filter=matching),
+            in_stock_offers=Count("offers", filter=matching & Q(offers__stock_status=StockStatus.IN_STOCK)),
+            patient_offers=Count("offers", filter=matching & Q(offers__patient_eligible=True)),
         )
     )
     by_id = {

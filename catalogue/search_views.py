@@ -70,7 +70,7 @@ def search_results(request: HttpRequest) -> HttpResponse:
     context.update(
         searched=True,
         results=results,
-        products=search_selectors.product_cards(results.ids),
+        products=search_selectors.product_cards(results.ids, filters=form.filters),
         facet_groups=[
             {
                 "name": field.name,

@@ -75,6 +75,7 @@ def category_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "rows": priced_products(page.object_list, buyer=buyer),
             "selected_suppliers": set(params.getlist("supplier")),
             "selected_stock": set(params.getlist("stock_status")),
+            "filtered": any(value for name, value in request.GET.items() if name not in ("page", "sort")),
         },
     )
 

@@ -30,8 +30,8 @@ def gbp_unit(amount: Decimal | None) -> str:
 
 @register.filter
 def per_unit(unit_of_measure: str) -> str:
-    """'each', or 'per pair' / 'per glove'."""
-    return "each" if unit_of_measure in ("", "each") else f"per {unit_of_measure}"
+    """'per item' for things sold singly (never 'per each'), or 'per pair' / 'per glove'."""
+    return "per item" if unit_of_measure in ("", "each", "item") else f"per {unit_of_measure}"
 
 
 @register.simple_tag

@@ -12,7 +12,7 @@ from catalogue.models import OfferStatus, StockStatus
 from catalogue.strategy import buyer_price
 from organisations.models import Role
 from tests.catalogue.factories import CategoryFactory, OfferFactory, ProductFactory, VolumeTierFactory
-from tests.organisations.factories import SupplierFactory, TrustFactory, member
+from tests.organisations.factories import SupplierFactory, TrustFactory, UserFactory, member
 
 pytestmark = pytest.mark.django_db
 
@@ -271,3 +271,51 @@ def test_a_patient_sees_which_offers_a_personal_health_budget_cannot_buy(client,
     assert response.context["buyer"] == profile
     assert body.count("cannot be bought from a personal health budget") == 1
     assert "The minimum order is 3 packs." in body
+
+
+def test_a_price_range_from_high_to_low_names_the_field_at_fault(client, buyer, tree):
+    OfferFactory(product=ProductFactory(category=tree["gloves"]))
+
+    response = client.get(
+        reverse("catalogue:category-detail", kwargs={"slug": "ward-gloves"}),
+        {"unit_price_min": "500", "unit_price_max": "100"},
+    )
+
+    body = response.content.decode()
+    assert "There is a problem" in body
+    assert 'href="#id_unit_price_max"' in body
+    assert "The highest price per unit (£100) must not be below the lowest (£500)." in body
+    assert "No products match" not in body
+
+
+def test_a_negative_lead_time_names_the_field(client, buyer, tree):
+    response = client.get(
+        reverse("catalogue:category-detail", kwargs={"slug": "ward-gloves"}), {"lead_time_max": "-3"}
+    )
+    body = response.content.decode()
+    assert 'href="#id_lead_time_max"' in body
+
+
+def test_the_api_rejects_a_backwards_pack_price_range_naming_the_parameter(tree):
+    from rest_framework.test import APIClient
+
+    api = APIClient()
+    api.force_authenticate(UserFactory())
+    response = api.get("/api/v1/products/", {"pack_price_min": "50", "pack_price_max": "5"})
+    assert response.status_code == 400
+    assert "pack_price_max" in response.json()["errors"]
+
+
+def test_an_empty_category_says_it_is_empty_not_that_filters_match_nothing(client, buyer, tree):
+    body = client.get(reverse("catalogue:category-detail", kwargs={"slug": "ward-gloves"})).content.decode()
+    assert "There are no products in" in body
+    assert "No products match these filters" not in body
+
+
+def test_filters_that_match_nothing_say_so_and_offer_to_clear_them(client, buyer, tree):
+    OfferFactory(product=ProductFactory(category=tree["gloves"]), pack_price=Decimal("9.00"))
+    body = client.get(
+        reverse("catalogue:category-detail", kwargs={"slug": "ward-gloves"}), {"pack_price_max": "1"}
+    ).content.decode()
+    assert "No products match these filters" in body
+    assert "Clear filters</a> to see every product" in body

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from unittest import mock
 
 import pytest
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from catalogue.models import Product
+from catalogue.models import Product, StockStatus
 from search.types import SearchUnavailable
-from tests.organisations.factories import UserFactory
+from tests.catalogue.factories import OfferFactory, ProductFactory
+from tests.organisations.factories import SupplierFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -301,3 +303,61 @@ def test_a_buyer_typing_20ml_finds_the_20_ml_luer_lock_syringe(
         OfferFactory(product=ProductFactory(name="Syringe, 10 ml, luer slip", slug="syringe-10-ml-luer-slip"))
     response = client.get(results_url(q="20ml syringe luer lock"))
     assert response.context["products"][0].id == syringe.id
+
+
+class TestResultsTellTheTruth:
+    """A result's price is the product page's price, to the same precision, for the offers chosen."""
+
+    def test_a_price_per_unit_below_a_penny_shows_four_places_per_item(
+        self, client, catalogue, django_capture_on_commit_callbacks
+    ):
+        with django_capture_on_commit_callbacks(execute=True):
+            gloves = ProductFactory(
+                name="Vinyl examination glove, large", category=catalogue.gloves, unit_of_measure="each"
+            )
+            OfferFactory(product=gloves, supplier=catalogue.medline, pack_price="3.85", units_per_pack=100)
+        page = client.get(results_url(q="vinyl glove")).content.decode()
+        assert "£0.0385</span> per item" in page
+        assert "£0.04" not in page
+        assert "per each" not in page
+
+    def test_large_amounts_have_thousands_separators(
+        self, client, catalogue, django_capture_on_commit_callbacks
+    ):
+        with django_capture_on_commit_callbacks(execute=True):
+            chair = ProductFactory(name="Powered wheelchair, bariatric", category=catalogue.wheelchairs)
+            OfferFactory(product=chair, supplier=catalogue.drive, pack_price="12450.00")
+        page = client.get(results_url(q="bariatric")).content.decode()
+        assert "£12,450.00" in page
+
+    def test_a_stock_filter_prices_only_the_offers_in_that_state(
+        self, client, catalogue, django_capture_on_commit_callbacks
+    ):
+        with django_capture_on_commit_callbacks(execute=True):
+            OfferFactory(
+                product=catalogue.stocking,
+                supplier=SupplierFactory(name="Cheap but empty Ltd"),
+                pack_price="1.99",
+                stock_status=StockStatus.OUT_OF_STOCK,
+            )
+        in_stock = client.get(results_url(q="stocking", stock="in_stock"))
+        card = next(p for p in in_stock.context["products"] if p.id == catalogue.stocking.id)
+        assert (card.lowest_unit_price, card.live_offers) == (Decimal("2.5000"), 2)
+        assert "£2.50</span> per pair · 2 matching offers" in " ".join(in_stock.content.decode().split())
+
+        out = client.get(results_url(q="stocking", stock="out_of_stock"))
+        card = next(p for p in out.context["products"] if p.id == catalogue.stocking.id)
+        assert (card.lowest_unit_price, card.live_offers, card.in_stock_offers) == (Decimal("1.9900"), 1, 0)
+        assert "In stock" not in out.content.decode().split("search-result", 1)[1].split("</ul>")[0]
+
+    def test_the_search_api_counts_the_same_offers(self, api, catalogue, django_capture_on_commit_callbacks):
+        with django_capture_on_commit_callbacks(execute=True):
+            OfferFactory(
+                product=catalogue.stocking,
+                supplier=SupplierFactory(name="Cheap but empty Ltd"),
+                pack_price="1.99",
+                stock_status=StockStatus.OUT_OF_STOCK,
+            )
+        body = api.get("/api/v1/search/", {"q": "stocking", "stock": "in_stock"}).json()
+        stocking = next(r for r in body["results"] if r["id"] == catalogue.stocking.id)
+        assert (stocking["live_offers"], stocking["lowest_unit_price"]) == (2, "2.5000")
