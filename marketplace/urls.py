@@ -30,5 +30,7 @@ urlpatterns = [
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
 
+handler500 = "marketplace.views.server_error"
+
 # Wagtail serves the CMS pages (home, content pages) for everything not matched above.
 urlpatterns.append(path("", include(wagtail_urls)))

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseServerError, JsonResponse
+from django.template import loader
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -46,3 +48,10 @@ def status(request: HttpRequest) -> HttpResponse:
 @login_required
 def start(request: HttpRequest) -> HttpResponse:
     return render(request, "marketplace/start.html", {"start": start_page_for(request.user)})
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """The 500 page in NHS.UK style, rendered without the request's context processors: no
+    session, user or database is read, since any of them may be what failed."""
+    html = loader.render_to_string("500.html", {"SITE_NAME": settings.WAGTAIL_SITE_NAME})
+    return HttpResponseServerError(html)
