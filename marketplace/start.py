@@ -16,12 +16,16 @@ class StartLink:
     url_name: str
     description: str
     kwargs: tuple[tuple[str, object], ...] = ()
+    # Filled from the organisation the section is for: ("ods_code",) links to that trust's page.
+    organisation_kwargs: tuple[str, ...] = ()
+    query: str = ""
 
 
 @dataclass
 class StartSection:
     title: str
     links: list[dict] = field(default_factory=list)
+    summary: str = ""
 
 
 # What each role comes to do. Apps' pages are added here as they are built.
@@ -45,35 +49,89 @@ SUPPLIER_LINKS = [
 PRICE_ANALYTICS = StartLink(
     "Where trusts could save", "pricing:national", "What every trust pays per unit, and the largest savings."
 )
+TRUST_SAVINGS = StartLink(
+    "Your trust's savings",
+    "pricing:trust",
+    "What your trust pays against its peers, the items where it could save most, and reports to download.",
+    organisation_kwargs=("ods_code",),
+)
+LINES_TO_MAP = StartLink(
+    "Purchase lines to match",
+    "pricing:unmatched",
+    "Lines of your purchase history no catalogue product matched yet, to match by hand.",
+    organisation_kwargs=("ods_code",),
+)
+PATIENT_ELIGIBLE_EQUIPMENT = StartLink(
+    "Equipment for personal health budgets",
+    "search:results",
+    "Wheelchairs, aids and equipment whose suppliers sell to people with a personal health budget.",
+    query="patient_eligible=yes",
+)
 UPLOAD_PURCHASE_HISTORY = StartLink(
     "Upload purchase history",
     "pricing:upload",
     "Import your trust's past orders from your ERP (CSV or Excel).",
 )
 LINKS_BY_ROLE: dict[str, list[StartLink]] = {
-    Role.BUYER: [BROWSE_CATALOGUE, PRICE_ANALYTICS, UPLOAD_PURCHASE_HISTORY],
-    Role.APPROVER: [BROWSE_CATALOGUE, PRICE_ANALYTICS],
-    Role.TRUST_ADMIN: [BROWSE_CATALOGUE, PRICE_ANALYTICS, UPLOAD_PURCHASE_HISTORY],
+    Role.BUYER: [BROWSE_CATALOGUE, TRUST_SAVINGS, PRICE_ANALYTICS, UPLOAD_PURCHASE_HISTORY, LINES_TO_MAP],
+    Role.APPROVER: [BROWSE_CATALOGUE, TRUST_SAVINGS, PRICE_ANALYTICS],
+    Role.TRUST_ADMIN: [
+        BROWSE_CATALOGUE,
+        TRUST_SAVINGS,
+        PRICE_ANALYTICS,
+        UPLOAD_PURCHASE_HISTORY,
+        LINES_TO_MAP,
+    ],
     Role.SUPPLIER_ADMIN: [*SUPPLIER_LINKS],
     Role.SUPPLIER_STAFF: [*SUPPLIER_LINKS],
-    Role.BUDGET_MANAGER: [],
-    Role.CARE_COORDINATOR: [],
+    Role.BUDGET_MANAGER: [PATIENT_ELIGIBLE_EQUIPMENT, BROWSE_CATALOGUE],
+    Role.CARE_COORDINATOR: [PATIENT_ELIGIBLE_EQUIPMENT, BROWSE_CATALOGUE],
 }
-PATIENT_LINKS: list[StartLink] = []
+# What each role can do today, in one sentence above its links. Only what works is said.
+SUMMARY_BY_ROLE: dict[str, str] = {
+    Role.BUYER: "Search one catalogue across suppliers, compare their offers at your trust's prices, "
+    "see what other trusts pay and where your trust could save.",
+    Role.APPROVER: "See the catalogue at your trust's prices, what other trusts pay and where your trust "
+    "could save.",
+    Role.TRUST_ADMIN: "Everything a buyer can do, and see who acts for your trust.",
+    Role.SUPPLIER_ADMIN: "List and change your offers one at a time or by file, see which wait for "
+    "approval, and see who acts for your company.",
+    Role.SUPPLIER_STAFF: "List and change your offers one at a time or by file, and see which wait for "
+    "approval.",
+    Role.BUDGET_MANAGER: "Find equipment people with a personal health budget may buy, and compare "
+    "suppliers' prices for it.",
+    Role.CARE_COORDINATOR: "Find equipment the people you support may buy with a personal health "
+    "budget, and compare suppliers' prices for it.",
+}
+PATIENT_LINKS: list[StartLink] = [PATIENT_ELIGIBLE_EQUIPMENT]
+PATIENT_SUMMARY = (
+    "Find wheelchairs, aids and equipment you may buy with a personal health budget, and compare "
+    "suppliers' prices."
+)
 STAFF_LINKS: list[StartLink] = [
     StartLink("Back office", "wagtailadmin_home", "Manage pages, organisations, members and moderation."),
 ]
 
 
-def _resolve(links: list[StartLink]) -> list[dict]:
-    return [
-        {
-            "title": link.title,
-            "url": reverse(link.url_name, kwargs=dict(link.kwargs) or None),
-            "description": link.description,
-        }
-        for link in links
-    ]
+def _resolve(links: list[StartLink], organisation=None) -> list[dict]:
+    resolved = []
+    for link in links:
+        kwargs = dict(link.kwargs)
+        for name in link.organisation_kwargs:
+            value = getattr(organisation, name, None)
+            if not value:
+                break
+            kwargs[name] = value
+        else:
+            url = reverse(link.url_name, kwargs=kwargs or None)
+            resolved.append(
+                {
+                    "title": link.title,
+                    "url": f"{url}?{link.query}" if link.query else url,
+                    "description": link.description,
+                }
+            )
+    return resolved
 
 
 # Roles that see who may act for their organisation (organisations.views.membership_list).
@@ -106,10 +164,25 @@ def start_page_for(user) -> dict:
     memberships = user.memberships.select_related("organisation").filter(organisation__is_active=True)
     for membership in memberships:
         organisation = membership.organisation
-        links = [*_resolve(LINKS_BY_ROLE.get(membership.role, [])), *_organisation_links(membership)]
-        sections.append(StartSection(f"{membership.get_role_display()} at {organisation}", links))
+        links = [
+            *_resolve(LINKS_BY_ROLE.get(membership.role, []), organisation),
+            *_organisation_links(membership),
+        ]
+        sections.append(
+            StartSection(
+                f"{membership.get_role_display()} at {organisation}",
+                links,
+                SUMMARY_BY_ROLE.get(membership.role, ""),
+            )
+        )
     if patient_profile_for(user) is not None:
-        sections.append(StartSection("Your personal health budget", _resolve(PATIENT_LINKS)))
+        sections.append(StartSection("Your personal health budget", _resolve(PATIENT_LINKS), PATIENT_SUMMARY))
     if user.is_staff:
-        sections.append(StartSection("Marketplace administration", _resolve(STAFF_LINKS)))
+        sections.append(
+            StartSection(
+                "Marketplace administration",
+                _resolve(STAFF_LINKS),
+                "Manage the site's pages, organisations and members, and moderate suppliers' offers.",
+            )
+        )
     return {"sections": sections}

@@ -98,3 +98,33 @@ def test_the_start_page_costs_the_same_queries_however_many_memberships(
     with django_assert_max_num_queries(6):
         response = client.get(reverse("start"))
     assert response.content.decode().count("<h2>Trust admin at") == 6
+
+
+@pytest.mark.parametrize("email", list(EXPECTED))
+def test_every_link_on_a_start_page_opens_a_working_page_for_that_user(client, demo_data, email):
+    """A start page promises nothing that is not there: each link answers 200 for its reader."""
+    import re
+
+    sign_in(client, email)
+    page = client.get(reverse("start")).content.decode()
+    main = page.split('id="maincontent"', 1)[1].split("</main>", 1)[0]
+    links = [href.replace("&amp;", "&") for href in re.findall(r'href="([^"#]+)"', main)]
+    assert links, email
+    for href in links:
+        response = client.get(href)
+        assert response.status_code == 200, (email, href, response.status_code)
+
+
+@pytest.mark.parametrize("email", list(EXPECTED))
+def test_every_section_says_what_its_reader_can_do_now(client, demo_data, email):
+    sign_in(client, email)
+    response = client.get(reverse("start"))
+    for section in response.context["start"]["sections"]:
+        assert section.summary, (email, section.title)
+        assert section.links, (email, section.title)
+
+
+def test_a_buyer_reaches_their_own_trusts_savings_from_the_start_page(client, demo_data):
+    sign_in(client, "buyer@leeds.demo.example")
+    page = client.get(reverse("start")).content.decode()
+    assert reverse("pricing:trust", kwargs={"ods_code": "RR8"}) in page
