@@ -22,6 +22,7 @@ from django.utils import timezone
 from common.errors import FileRejected, RowError
 from common.models import ImportJob
 from common.tabular import Column, Table
+from common.uploads import validate_upload
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +65,9 @@ def _sha256(fileobj: IO[bytes]) -> str:
 def import_job_create(
     *, kind: str, upload: UploadedFile, organisation_id: int | None, created_by: Any
 ) -> ImportJob:
-    """Store the file and a queued job for it."""
+    """Check the file against the upload limits (DomainError naming `file` if it fails them), then
+    store it and a queued job for it."""
+    validate_upload(upload.content, name=upload.name)
     job = ImportJob(
         kind=kind,
         organisation_id=organisation_id,

@@ -163,6 +163,13 @@ STORAGES = {
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
+# Limits for uploaded spreadsheets, the same on every path (common/uploads.py, docs/formats.md).
+UPLOAD_MAX_BYTES = env.read_positive_int("UPLOAD_MAX_MB", 50) * 1024 * 1024
+UPLOAD_MAX_ROWS = env.read_positive_int("UPLOAD_MAX_ROWS", 500_000)
+UPLOAD_MAX_COLUMNS = env.read_positive_int("UPLOAD_MAX_COLUMNS", 100)
+# Files up to this size are imported while the user waits; larger ones on a Celery worker.
+UPLOAD_INLINE_MAX_BYTES = env.read_int("UPLOAD_INLINE_MAX_BYTES", 400_000)
+
 # Redis: Celery broker, result backend and cache. Without it: Celery eager, local-memory cache.
 REDIS_URL = env.read_url("REDIS_URL", ("redis", "rediss"))
 CELERY_BROKER_URL = env.read_url("CELERY_BROKER_URL", ("redis", "rediss", "amqp", "amqps")) or REDIS_URL

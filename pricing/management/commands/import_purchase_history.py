@@ -33,7 +33,7 @@ class Command(BaseCommand):
                     user=user, upload=UploadedFile(name=path.name, content=fileobj), enqueue=False
                 )
             except DomainError as error:
-                raise CommandError(error.message) from None
+                raise CommandError(f"{path.name}: {error.message}") from None
         job = services.purchase_history_import_run(job_id=job.pk)
         if job.status != ImportJob.Status.SUCCEEDED:
             for error in services.rejected_rows(job):
