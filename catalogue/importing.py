@@ -28,10 +28,10 @@ from catalogue.validators import (
     text_fields_clean,
 )
 from common import audit
-from common.errors import DomainError, NotFound, RowError
-from common.imports import Progress, UploadedFile, import_job_create, import_job_run
+from common.errors import DomainError, NotFound, RowError, RowErrors
+from common.imports import MAX_LISTED_ERRORS, Progress, UploadedFile, import_job_create, import_job_run
 from common.models import AuditEvent, ImportJob
-from common.tabular import Column, Table
+from common.tabular import Column, Table, row_problems
 from organisations.models import Organisation
 from organisations.permissions import suppliers_for
 
@@ -120,8 +120,7 @@ class CatalogueImporter:
                 errors.append(RowError(number, column, error.message))
                 return None
 
-        if "__extra__" in row:
-            errors.append(RowError(number, "", "this row has more cells than the header has columns"))
+        errors.extend(row_problems(number, row))
         for column in ("supplier_sku", "name", "category", "unit_of_measure"):
             if not row.get(column):
                 errors.append(RowError(number, column, "this column is required; the cell is empty"))
@@ -169,8 +168,8 @@ class CatalogueImporter:
         # Every value was parsed above by the same functions offer_input_clean uses.
         return OfferInput(pack_price=pack_price, **texts, **values), []
 
-    def check(self, *, table: Table, job: ImportJob, progress: Progress) -> tuple[list[RowError], Any]:
-        errors: list[RowError] = []
+    def check(self, *, table: Table, job: ImportJob, progress: Progress) -> tuple[RowErrors, Any]:
+        errors = RowErrors(MAX_LISTED_ERRORS)
         first_row_of_sku: dict[str, int] = {}
         read = 0
 

@@ -19,7 +19,7 @@ from django.core.files.base import File
 from django.db import transaction
 from django.utils import timezone
 
-from common.errors import FileRejected, RowError
+from common.errors import FileRejected, RowError, RowErrors
 from common.models import ImportJob
 from common.tabular import Column, Table
 from common.uploads import validate_upload
@@ -40,8 +40,9 @@ class Importer(Protocol):
     kind: str
     columns: tuple[Column, ...]
 
-    def check(self, *, table: Table, job: ImportJob, progress: Progress) -> tuple[list[RowError], Any]:
-        """Read and check every row; return the problems and the checked rows (applied if none)."""
+    def check(self, *, table: Table, job: ImportJob, progress: Progress) -> tuple[RowErrors, Any]:
+        """Read and check every row; return the problems (collected in a `RowErrors`, which keeps
+        the first thousand and counts the rest) and the checked rows (applied if there are none)."""
 
     def apply(self, *, checked: Any, job: ImportJob, progress: Progress) -> dict:
         """Write the checked rows (inside the caller's transaction); return a summary for the user."""
@@ -127,7 +128,7 @@ def import_job_run(*, job_id: int, importer: Importer) -> ImportJob:
             table = Table(fileobj, name=job.original_name, columns=importer.columns)
             errors, checked = importer.check(table=table, job=job, progress=progress)
         if errors:
-            raise FileRejected(errors)
+            raise FileRejected(list(errors), more=getattr(errors, "more", 0))
         _set_status(job, status=ImportJob.Status.APPLYING)
         with transaction.atomic():
             summary = importer.apply(checked=checked, job=job, progress=progress)
@@ -135,8 +136,8 @@ def import_job_run(*, job_id: int, importer: Importer) -> ImportJob:
         _set_status(
             job,
             status=ImportJob.Status.REJECTED,
-            errors=errors_as_json(rejected.errors),
-            summary={"problems": len(rejected.errors)},
+            errors=errors_as_json(rejected.errors, more=rejected.more),
+            summary={"problems": rejected.total},
             finished_at=timezone.now(),
         )
         return job
@@ -162,15 +163,20 @@ def import_job_run(*, job_id: int, importer: Importer) -> ImportJob:
     return job
 
 
-def errors_as_json(errors: Iterable[RowError]) -> list[dict]:
-    listed = []
-    for count, error in enumerate(sorted(errors, key=lambda e: (e.row, e.column)), start=1):
-        if count > MAX_LISTED_ERRORS:
-            listed.append(
-                {"row": 0, "column": "", "message": "More problems were found; fix these and upload again."}
-            )
-            break
-        listed.append({"row": error.row, "column": error.column, "message": error.message})
+def errors_as_json(errors: Iterable[RowError], *, more: int = 0) -> list[dict]:
+    """The first MAX_LISTED_ERRORS problems by row and column, then one line counting the rest."""
+    ordered = sorted(errors, key=lambda e: (e.row, e.column))
+    more += max(0, len(ordered) - MAX_LISTED_ERRORS)
+    listed = [{"row": e.row, "column": e.column, "message": e.message} for e in ordered[:MAX_LISTED_ERRORS]]
+    if more:
+        listed.append(
+            {
+                "row": 0,
+                "column": "",
+                "message": f"... and {more:,} more problem{'s' if more != 1 else ''}: fix these and upload "
+                "the file again to see the rest.",
+            }
+        )
     return listed
 
 

@@ -103,6 +103,11 @@ class ImportJob(models.Model):
         return self.status in self.FINISHED
 
     @property
+    def problem_count(self) -> int:
+        """Every problem found; `errors` lists the first thousand and a line counting the rest."""
+        return int(self.summary.get("problems", len(self.errors))) if self.errors else 0
+
+    @property
     def percent(self) -> int:
         if self.is_finished:
             return 100

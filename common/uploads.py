@@ -65,12 +65,13 @@ def _looks_like_text(head: bytes) -> bool:
     return True
 
 
-def _is_workbook(fileobj: IO[bytes]) -> bool:
+def _is_workbook(fileobj: IO[bytes]) -> bool | None:
+    """True for an Excel workbook, False for another ZIP, None for a ZIP that cannot be read."""
     try:
         with zipfile.ZipFile(fileobj) as archive:
             names = set(archive.namelist())
     except (zipfile.BadZipFile, OSError, ValueError, EOFError):
-        return False
+        return None
     finally:
         fileobj.seek(0)
     return "[Content_Types].xml" in names and "xl/workbook.xml" in names
@@ -103,7 +104,14 @@ def validate_upload(fileobj: Any, *, name: str | None = None, field: str = "file
     head = fileobj.read(SNIFF_BYTES)
     fileobj.seek(0)
     if extension == ".xlsx":
-        if not head.startswith(XLSX_MAGIC) or not _is_workbook(fileobj):
+        workbook = _is_workbook(fileobj) if head.startswith(XLSX_MAGIC) else False
+        if workbook is None:
+            raise DomainError(
+                "The Excel workbook is damaged or incomplete (perhaps cut short while uploading) and "
+                "cannot be read. Save it again from Excel, or as CSV UTF-8, and upload it again.",
+                field=field,
+            )
+        if not workbook:
             raise DomainError(
                 "The file is named .xlsx but is not an Excel workbook. Save it from Excel as "
                 "'Excel Workbook (.xlsx)', or as CSV UTF-8.",

@@ -178,3 +178,8 @@ def test_the_limits_are_stated_on_both_upload_forms(client):
     assert stated in client.get(reverse("catalogue:import-upload")).content.decode()
     client.force_login(member(Role.BUYER, TrustFactory()))
     assert stated in client.get(reverse("pricing:upload")).content.decode()
+
+
+def test_a_workbook_cut_short_is_named_damaged():
+    whole = offer_inputs.xlsx_bytes([offer_inputs.file_row(1)])
+    assert "damaged or incomplete" in refusal(whole[: len(whole) // 2], "prices.xlsx")

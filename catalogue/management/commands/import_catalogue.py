@@ -53,5 +53,5 @@ class Command(BaseCommand):
             self.stderr.write(f"{where}{column}: {error['message']}")
         verdict = "rejected" if job.status == ImportJob.Status.REJECTED else "failed"
         raise CommandError(
-            f"The file was {verdict} with {len(job.errors)} problem(s); nothing was applied (job {job.pk})."
+            f"The file was {verdict} with {job.problem_count} problem(s); nothing was applied (job {job.pk})."
         )

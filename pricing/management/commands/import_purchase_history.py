@@ -38,7 +38,7 @@ class Command(BaseCommand):
         if job.status != ImportJob.Status.SUCCEEDED:
             for error in services.rejected_rows(job):
                 self.stderr.write(str(error))
-            raise CommandError(f"{path.name}: {len(job.errors)} problem(s); nothing was imported.")
+            raise CommandError(f"{path.name}: {job.problem_count} problem(s); nothing was imported.")
         summary = job.summary
         self.stdout.write(
             self.style.SUCCESS(
