@@ -30,11 +30,10 @@ class Command(BaseCommand):
         with path.open("rb") as fileobj:
             try:
                 job = services.purchase_history_import_start(
-                    user=user, upload=UploadedFile(name=path.name, content=fileobj), enqueue=False
+                    user=user, upload=UploadedFile(name=path.name, content=fileobj), inline=True
                 )
             except DomainError as error:
                 raise CommandError(f"{path.name}: {error.message}") from None
-        job = services.purchase_history_import_run(job_id=job.pk)
         if job.status != ImportJob.Status.SUCCEEDED:
             for error in services.rejected_rows(job):
                 self.stderr.write(str(error))
