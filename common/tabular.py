@@ -28,11 +28,14 @@ from xml.parsers import expat
 from django.conf import settings
 
 from common.errors import FileRejected, RowError
+from common.uploads import describe_size
 
 XLSX_MAGIC = b"PK\x03\x04"
-# A worksheet's parts may expand to at most this many times the file's size (and at most this many
-# times the upload limit): real workbooks expand 5 to 20 times; a zip bomb, a thousand.
+# A workbook's parts may expand to at most this many times the file's size: real workbooks expand
+# 5 to 20 times; a zip bomb, a thousand. And to at most 20 times the upload limit (1 GB for 50 MB),
+# since openpyxl holds the shared strings and styles in memory.
 XLSX_MAX_EXPANSION = 100
+XLSX_MAX_EXPANDED_PER_UPLOAD_BYTE = 20
 # Excel's own limit; more cells than this in one row is a crafted file.
 XLSX_MAX_CELLS_IN_ROW = 16_384
 # A CSV line longer than this is not a spreadsheet row (the reader stops before holding it).
@@ -235,10 +238,16 @@ class Table:
         self._fileobj.seek(0, 2)
         size = self._fileobj.tell()
         self._fileobj.seek(0)
-        if expanded > XLSX_MAX_EXPANSION * min(size, settings.UPLOAD_MAX_BYTES):
+        if expanded > XLSX_MAX_EXPANSION * size:
             raise _file_error(
                 f"The workbook's contents expand to more than {XLSX_MAX_EXPANSION} times the file's size, "
                 "which no ordinary spreadsheet does. Save the sheet as CSV UTF-8 and upload that."
+            )
+        if expanded > XLSX_MAX_EXPANDED_PER_UPLOAD_BYTE * settings.UPLOAD_MAX_BYTES:
+            raise _file_error(
+                "The workbook is too large to read once unpacked (more than "
+                f"{describe_size(XLSX_MAX_EXPANDED_PER_UPLOAD_BYTE * settings.UPLOAD_MAX_BYTES)}). "
+                "Save the sheet as CSV UTF-8, or split it into smaller files."
             )
 
     def _xlsx_rows(self) -> Iterator[tuple[int, list[str]]]:

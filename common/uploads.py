@@ -12,6 +12,7 @@ import zipfile
 from typing import IO, Any
 
 from django.conf import settings
+from django.core.files.uploadhandler import TemporaryFileUploadHandler
 
 from common.errors import DomainError
 
@@ -131,6 +132,26 @@ def validate_upload(fileobj: Any, *, name: str | None = None, field: str = "file
             "The file is named .csv but is not UTF-8 text. Save it as 'CSV UTF-8' or as .xlsx.", field=field
         )
     return "csv"
+
+
+class CappedTemporaryFileUploadHandler(TemporaryFileUploadHandler):
+    """Django's temporary-file handler, keeping at most one byte more than UPLOAD_MAX_BYTES on disk.
+
+    Django stores a whole upload before any form or serializer sees it, so a 20 GB body would
+    fill the disk first. This handler stops writing past the limit but counts every byte, so the
+    file reaches `validate_upload` with its true size and is refused with a message that says so.
+    """
+
+    def new_file(self, *args, **kwargs) -> None:
+        super().new_file(*args, **kwargs)
+        self.kept = 0
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> None:
+        room = max_bytes() + 1 - self.kept
+        if room > 0:
+            piece = raw_data[:room]
+            self.file.write(piece)
+            self.kept += len(piece)
 
 
 def limits_text() -> str:

@@ -162,6 +162,11 @@ STORAGES = {
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Larger uploads go to a temporary file that stops growing past UPLOAD_MAX_BYTES (common/uploads.py).
+FILE_UPLOAD_HANDLERS = [
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "common.uploads.CappedTemporaryFileUploadHandler",
+]
 
 # Limits for uploaded spreadsheets, the same on every path (common/uploads.py, docs/formats.md).
 UPLOAD_MAX_BYTES = env.read_positive_int("UPLOAD_MAX_MB", 50) * 1024 * 1024

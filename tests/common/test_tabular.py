@@ -163,3 +163,14 @@ def test_a_nul_character_is_a_problem_of_its_row_and_column():
     assert [(p.row, p.column) for p in row_problems(first_number, first)] == [(2, "name")]
     assert "NUL character" in row_problems(first_number, first)[0].message
     assert row_problems(second_number, second) == []
+
+
+def test_a_workbook_too_large_once_unpacked_is_refused(settings):
+    settings.UPLOAD_MAX_BYTES = 1024 * 1024  # unpacked, at most 20 MB
+    rows = [GOOD[0]] + [
+        [f"S-{n}", "Nitrile examination gloves, medium, box of 100", 4.2] for n in range(60_000)
+    ]
+    content = workbook(rows)
+    assert len(content) < settings.UPLOAD_MAX_BYTES
+    settings.UPLOAD_MAX_BYTES = 100 * 1024  # unpacked, at most 2 MB
+    assert "too large to read once unpacked (more than 2 MB)" in refusal(content)

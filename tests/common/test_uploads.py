@@ -183,3 +183,30 @@ def test_the_limits_are_stated_on_both_upload_forms(client):
 def test_a_workbook_cut_short_is_named_damaged():
     whole = offer_inputs.xlsx_bytes([offer_inputs.file_row(1)])
     assert "damaged or incomplete" in refusal(whole[: len(whole) // 2], "prices.xlsx")
+
+
+def test_a_huge_upload_stops_growing_on_disk_at_the_limit_and_is_refused_with_its_size(settings):
+    from common.uploads import CappedTemporaryFileUploadHandler
+
+    settings.UPLOAD_MAX_BYTES = 10_000
+    handler = CappedTemporaryFileUploadHandler()
+    handler.new_file("file", "big.csv", "text/csv", None)
+    chunk = b"a,b,c\n" * 1000
+    for start in range(0, 100 * len(chunk), len(chunk)):
+        handler.receive_data_chunk(chunk, start)
+    stored = handler.file_complete(100 * len(chunk))
+
+    assert stored.size == 600_000
+    with open(stored.temporary_file_path(), "rb") as on_disk:
+        assert len(on_disk.read()) == 10_001
+    with pytest.raises(DomainError) as raised:
+        validate_upload(stored)
+    assert "The file is 585 KB; files of up to 9 KB are accepted" in raised.value.message
+
+
+def test_a_huge_upload_through_a_page_is_refused_naming_its_size(client, settings):
+    settings.UPLOAD_MAX_BYTES = 10_000
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 1_000  # to the temporary-file handler
+    content = history.csv_bytes([history.row(line_number=n) for n in range(1, 300)])
+    message = _history_page(client, "history.csv", content)
+    assert f"The file is {len(content) // 1024} KB; files of up to 9 KB are accepted" in message
