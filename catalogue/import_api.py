@@ -23,9 +23,8 @@ from catalogue.importing import (
 from common.api import ImportStatusSerializer
 from common.errors import DomainError, NotFound, PermissionDenied
 from common.imports import UploadedFile, import_job_status
+from common.uploads import validate_upload
 from organisations.permissions import suppliers_for
-
-MAX_UPLOAD_BYTES = 100 * 1024 * 1024
 
 
 class CatalogueUploadSerializer(serializers.Serializer):
@@ -35,10 +34,10 @@ class CatalogueUploadSerializer(serializers.Serializer):
     )
 
     def validate_file(self, value):
-        if not value.name.lower().endswith((".csv", ".xlsx")):
-            raise serializers.ValidationError("Upload a .csv or .xlsx file.")
-        if value.size > MAX_UPLOAD_BYTES:
-            raise serializers.ValidationError("The file is larger than 100 MB; split it into several files.")
+        try:
+            validate_upload(value)
+        except DomainError as error:
+            raise serializers.ValidationError(error.message) from None
         return value
 
 
@@ -57,7 +56,9 @@ class CatalogueImportCreateView(APIView):
         request={"multipart/form-data": CatalogueUploadSerializer},
         responses={
             202: ImportStatusSerializer,
-            400: OpenApiResponse(description="No file, or not a CSV/XLSX file."),
+            400: OpenApiResponse(
+                description="No file, or not a CSV/XLSX file within the upload limits (docs/formats.md)."
+            ),
             403: OpenApiResponse(description="The caller does not act for a supplier."),
         },
         description="Upload a catalogue file. It is checked whole and applied all-or-nothing; follow "

@@ -25,9 +25,9 @@ from common.errors import DomainError, NotFound
 from common.imports import UploadedFile, import_job_status
 from common.models import AuditEvent
 from common.tabular import template_csv, template_xlsx
+from common.uploads import limits_text, validate_upload
 from organisations.permissions import suppliers_for
 
-MAX_UPLOAD_BYTES = 100 * 1024 * 1024
 TEMPLATE_NAME = "catalogue-template"
 
 
@@ -41,6 +41,7 @@ class CatalogueUploadForm(forms.Form):
 
     def __init__(self, *args, suppliers, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["file"].help_text += " " + limits_text()
         self.fields["supplier"].queryset = suppliers
         self.fields["supplier"].widget.attrs["class"] = "nhsuk-select"
         only = list(suppliers[:2])
@@ -57,14 +58,10 @@ class CatalogueUploadForm(forms.Form):
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
-        if not upload.name.lower().endswith((".csv", ".xlsx")):
-            raise forms.ValidationError(
-                "Upload a .csv or .xlsx file (save other spreadsheets as one of these)."
-            )
-        if upload.size > MAX_UPLOAD_BYTES:
-            raise forms.ValidationError("The file is larger than 100 MB: split it into several files.")
-        if upload.size == 0:
-            raise forms.ValidationError("The file is empty.")
+        try:
+            validate_upload(upload)
+        except DomainError as error:
+            raise forms.ValidationError(error.message) from None
         return upload
 
 

@@ -9,10 +9,7 @@ for users in docs/formats.md.
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
-
-from django.db import transaction
 
 from catalogue import services
 from catalogue.types import OfferInput
@@ -28,16 +25,14 @@ from catalogue.validators import (
     text_fields_clean,
 )
 from common import audit
-from common.errors import DomainError, NotFound, RowError
-from common.imports import Progress, UploadedFile, import_job_create, import_job_run
+from common.errors import DomainError, NotFound, RowError, RowErrors
+from common.imports import MAX_LISTED_ERRORS, Progress, UploadedFile, import_job_run, import_job_start
 from common.models import AuditEvent, ImportJob
-from common.tabular import Column, Table
+from common.tabular import Column, Table, row_problems
 from organisations.models import Organisation
 from organisations.permissions import suppliers_for
 
 KIND = "catalogue"
-# Files up to this size are imported while the user waits; larger ones go to a Celery worker.
-INLINE_MAX_BYTES = 400_000  # about 2,000 rows
 
 COLUMNS: tuple[Column, ...] = (
     Column(
@@ -120,8 +115,7 @@ class CatalogueImporter:
                 errors.append(RowError(number, column, error.message))
                 return None
 
-        if "__extra__" in row:
-            errors.append(RowError(number, "", "this row has more cells than the header has columns"))
+        errors.extend(row_problems(number, row))
         for column in ("supplier_sku", "name", "category", "unit_of_measure"):
             if not row.get(column):
                 errors.append(RowError(number, column, "this column is required; the cell is empty"))
@@ -169,8 +163,8 @@ class CatalogueImporter:
         # Every value was parsed above by the same functions offer_input_clean uses.
         return OfferInput(pack_price=pack_price, **texts, **values), []
 
-    def check(self, *, table: Table, job: ImportJob, progress: Progress) -> tuple[list[RowError], Any]:
-        errors: list[RowError] = []
+    def check(self, *, table: Table, job: ImportJob, progress: Progress) -> tuple[RowErrors, Any]:
+        errors = RowErrors(MAX_LISTED_ERRORS)
         first_row_of_sku: dict[str, int] = {}
         read = 0
 
@@ -216,24 +210,22 @@ class CatalogueImporter:
 def catalogue_import_start(
     *, supplier: Organisation, actor: Any, upload: UploadedFile, inline: bool | None = None
 ) -> ImportJob:
-    """Store the file as a job and run it: now for a small file (or `inline=True`), otherwise on a
-    Celery worker once the job is committed. The job carries the outcome either way."""
+    """Store the file as a job and run it: now for a small file (UPLOAD_INLINE_MAX_BYTES, or
+    `inline=True`), otherwise on a Celery worker once the job is committed. The job carries the
+    outcome either way."""
     from catalogue.tasks import import_catalogue_file  # tasks import this module
 
     if not supplier.is_supplier:
         raise DomainError("Only suppliers upload catalogue files.", field="supplier")
-    upload.content.seek(0, 2)
-    size = upload.content.tell()
-    upload.content.seek(0)
-    job = import_job_create(kind=KIND, upload=upload, organisation_id=supplier.pk, created_by=actor)
-    if inline if inline is not None else size <= INLINE_MAX_BYTES:
-        # A failure is recorded on the job (status failed, nothing applied) and shown on its page.
-        with contextlib.suppress(Exception):
-            catalogue_import_run(job_id=job.pk)
-        job.refresh_from_db()
-    else:
-        transaction.on_commit(lambda: import_catalogue_file.delay(job.pk))
-    return job
+    return import_job_start(
+        kind=KIND,
+        upload=upload,
+        organisation_id=supplier.pk,
+        created_by=actor,
+        run=lambda job_id: catalogue_import_run(job_id=job_id),
+        task=import_catalogue_file,
+        inline=inline,
+    )
 
 
 def catalogue_import_run(*, job_id: int) -> ImportJob:

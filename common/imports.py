@@ -8,20 +8,24 @@ progress is visible while a long import runs.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
+import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import IO, Any, Protocol
 
+from django.conf import settings
 from django.core.cache import cache
 from django.core.files.base import File
 from django.db import transaction
 from django.utils import timezone
 
-from common.errors import FileRejected, RowError
+from common.errors import FileRejected, RowError, RowErrors
 from common.models import ImportJob
 from common.tabular import Column, Table
+from common.uploads import XLSX_MAGIC, file_size, validate_upload
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +33,7 @@ MAX_LISTED_ERRORS = 1000
 # Progress lives in the cache because the import's own transaction hides its writes until commit.
 PROGRESS_KEY = "import-job:{id}:processed"
 PROGRESS_EVERY = 500
+XLSX_XML_PER_CSV_BYTE = 8
 
 Progress = Callable[[int], None]
 
@@ -39,8 +44,9 @@ class Importer(Protocol):
     kind: str
     columns: tuple[Column, ...]
 
-    def check(self, *, table: Table, job: ImportJob, progress: Progress) -> tuple[list[RowError], Any]:
-        """Read and check every row; return the problems and the checked rows (applied if none)."""
+    def check(self, *, table: Table, job: ImportJob, progress: Progress) -> tuple[RowErrors, Any]:
+        """Read and check every row; return the problems (collected in a `RowErrors`, which keeps
+        the first thousand and counts the rest) and the checked rows (applied if there are none)."""
 
     def apply(self, *, checked: Any, job: ImportJob, progress: Progress) -> dict:
         """Write the checked rows (inside the caller's transaction); return a summary for the user."""
@@ -64,7 +70,9 @@ def _sha256(fileobj: IO[bytes]) -> str:
 def import_job_create(
     *, kind: str, upload: UploadedFile, organisation_id: int | None, created_by: Any
 ) -> ImportJob:
-    """Store the file and a queued job for it."""
+    """Check the file against the upload limits (DomainError naming `file` if it fails them), then
+    store it and a queued job for it."""
+    validate_upload(upload.content, name=upload.name)
     job = ImportJob(
         kind=kind,
         organisation_id=organisation_id,
@@ -74,6 +82,57 @@ def import_job_create(
     )
     job.file.save(upload.name, File(upload.content), save=False)
     job.save()
+    return job
+
+
+def runs_inline(content: IO[bytes]) -> bool:
+    """Whether a file is small enough to import while the user waits (UPLOAD_INLINE_MAX_BYTES).
+
+    A workbook is judged by what the reader has to parse, its XML, which is about eight times
+    the CSV of the same rows; so a 400 KB limit keeps about 2,000 rows inline in either format.
+    """
+    limit = settings.UPLOAD_INLINE_MAX_BYTES
+    size = file_size(content)
+    content.seek(0)
+    head = content.read(4)
+    content.seek(0)
+    if head != XLSX_MAGIC:
+        return size <= limit
+    try:
+        with zipfile.ZipFile(content) as archive:
+            expanded = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return True  # refused at once as damaged: no work to move off the request
+    finally:
+        content.seek(0)
+    return expanded <= XLSX_XML_PER_CSV_BYTE * limit
+
+
+def import_job_start(
+    *,
+    kind: str,
+    upload: UploadedFile,
+    organisation_id: int | None,
+    created_by: Any,
+    run: Callable[[int], Any],
+    task: Any,
+    inline: bool | None = None,
+) -> ImportJob:
+    """Store the file as a job and run it: now, for a small file (or `inline=True`), otherwise as
+    the Celery `task` once the job is committed (the page and the API follow its progress).
+
+    Either way the job carries the outcome: a failure while running inline is recorded on the job
+    (status failed, nothing applied), never raised into the request.
+    """
+    job = import_job_create(kind=kind, upload=upload, organisation_id=organisation_id, created_by=created_by)
+    if inline if inline is not None else runs_inline(upload.content):
+        with contextlib.suppress(Exception):
+            run(job.pk)
+        job.refresh_from_db()
+    else:
+        # robust: with eager Celery (the embedded setup) a failing task must not turn the upload's
+        # answer into a 500; the job records the failure.
+        transaction.on_commit(lambda: task.delay(job.pk), robust=True)
     return job
 
 
@@ -124,7 +183,7 @@ def import_job_run(*, job_id: int, importer: Importer) -> ImportJob:
             table = Table(fileobj, name=job.original_name, columns=importer.columns)
             errors, checked = importer.check(table=table, job=job, progress=progress)
         if errors:
-            raise FileRejected(errors)
+            raise FileRejected(list(errors), more=getattr(errors, "more", 0))
         _set_status(job, status=ImportJob.Status.APPLYING)
         with transaction.atomic():
             summary = importer.apply(checked=checked, job=job, progress=progress)
@@ -132,8 +191,8 @@ def import_job_run(*, job_id: int, importer: Importer) -> ImportJob:
         _set_status(
             job,
             status=ImportJob.Status.REJECTED,
-            errors=errors_as_json(rejected.errors),
-            summary={"problems": len(rejected.errors)},
+            errors=errors_as_json(rejected.errors, more=rejected.more),
+            summary={"problems": rejected.total},
             finished_at=timezone.now(),
         )
         return job
@@ -159,15 +218,20 @@ def import_job_run(*, job_id: int, importer: Importer) -> ImportJob:
     return job
 
 
-def errors_as_json(errors: Iterable[RowError]) -> list[dict]:
-    listed = []
-    for count, error in enumerate(sorted(errors, key=lambda e: (e.row, e.column)), start=1):
-        if count > MAX_LISTED_ERRORS:
-            listed.append(
-                {"row": 0, "column": "", "message": "More problems were found; fix these and upload again."}
-            )
-            break
-        listed.append({"row": error.row, "column": error.column, "message": error.message})
+def errors_as_json(errors: Iterable[RowError], *, more: int = 0) -> list[dict]:
+    """The first MAX_LISTED_ERRORS problems by row and column, then one line counting the rest."""
+    ordered = sorted(errors, key=lambda e: (e.row, e.column))
+    more += max(0, len(ordered) - MAX_LISTED_ERRORS)
+    listed = [{"row": e.row, "column": e.column, "message": e.message} for e in ordered[:MAX_LISTED_ERRORS]]
+    if more:
+        listed.append(
+            {
+                "row": 0,
+                "column": "",
+                "message": f"... and {more:,} more problem{'s' if more != 1 else ''}: fix these and upload "
+                "the file again to see the rest.",
+            }
+        )
     return listed
 
 

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class AuditEventQuerySet(models.QuerySet):
@@ -59,6 +62,14 @@ class AuditEvent(models.Model):
         raise PermissionError("Audit events cannot be deleted.")
 
 
+def import_file_path(instance: ImportJob, filename: str) -> str:
+    """Where an uploaded file is kept: a generated name, never the uploader's (which is kept in
+    `original_name` for people to read). The extension is kept only if it is one we accept."""
+    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    suffix = f".{extension}" if extension in ("csv", "xlsx") else ""
+    return timezone.now().strftime("imports/%Y/%m/") + uuid.uuid4().hex + suffix
+
+
 class ImportJob(models.Model):
     """One uploaded file on its way through validation and import (catalogue, purchase history, ...).
 
@@ -80,7 +91,8 @@ class ImportJob(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    file = models.FileField(upload_to="imports/%Y/%m/")
+    # Under MEDIA_ROOT, which no URL serves (marketplace/urls.py): read only through the importers.
+    file = models.FileField(upload_to=import_file_path)
     original_name = models.CharField(max_length=255)
     sha256 = models.CharField(max_length=64, blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED, db_index=True)
@@ -101,6 +113,11 @@ class ImportJob(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in self.FINISHED
+
+    @property
+    def problem_count(self) -> int:
+        """Every problem found; `errors` lists the first thousand and a line counting the rest."""
+        return int(self.summary.get("problems", len(self.errors))) if self.errors else 0
 
     @property
     def percent(self) -> int:

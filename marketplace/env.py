@@ -45,6 +45,13 @@ def read_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be a whole number, not {raw!r}.") from None
 
 
+def read_positive_int(name: str, default: int) -> int:
+    value = read_int(name, default)
+    if value < 1:
+        raise ImproperlyConfigured(f"{name} must be 1 or more, not {value}.")
+    return value
+
+
 def read_list(name: str, default: list[str]) -> list[str]:
     raw = os.environ.get(name)
     if raw is None:

@@ -198,6 +198,18 @@ STORAGES = {
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Larger uploads go to a temporary file that stops growing past UPLOAD_MAX_BYTES (common/uploads.py).
+FILE_UPLOAD_HANDLERS = [
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "common.uploads.CappedTemporaryFileUploadHandler",
+]
+
+# Limits for uploaded spreadsheets, the same on every path (common/uploads.py, docs/formats.md).
+UPLOAD_MAX_BYTES = env.read_positive_int("UPLOAD_MAX_MB", 50) * 1024 * 1024
+UPLOAD_MAX_ROWS = env.read_positive_int("UPLOAD_MAX_ROWS", 500_000)
+UPLOAD_MAX_COLUMNS = env.read_positive_int("UPLOAD_MAX_COLUMNS", 100)
+# Files up to this size are imported while the user waits; larger ones on a Celery worker.
+UPLOAD_INLINE_MAX_BYTES = env.read_int("UPLOAD_INLINE_MAX_BYTES", 400_000)
 
 # Redis: Celery broker, result backend and cache. Without it: Celery eager, local-memory cache.
 REDIS_URL = env.read_url("REDIS_URL", ("redis", "rediss"))

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 from django.conf import settings
 from django.conf.urls.static import static
 from django.urls import include, path
@@ -28,7 +30,10 @@ urlpatterns = [
 ]
 
 if settings.DEBUG:
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+    # Only the CMS's image renditions, for development. MEDIA_ROOT as a whole is never served, not
+    # even with DEBUG on: it holds trusts' and suppliers' uploaded files (imports/) and the CMS's
+    # documents, which are served only by views that check who is asking.
+    urlpatterns += static(f"{settings.MEDIA_URL}images/", document_root=Path(settings.MEDIA_ROOT) / "images")
 
 handler500 = "marketplace.views.server_error"
 

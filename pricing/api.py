@@ -13,8 +13,9 @@ from rest_framework.views import APIView
 
 from catalogue.models import Product
 from common.api import ImportStatusSerializer
-from common.errors import NotFound
+from common.errors import DomainError, NotFound
 from common.imports import UploadedFile, import_job_status
+from common.uploads import validate_upload
 from organisations.models import Region
 from pricing import selectors, services
 from pricing.filters import AnalyticsFilter
@@ -211,6 +212,13 @@ class NationalSavingsApi(APIView):
 
 class PurchaseHistoryUploadSerializer(serializers.Serializer):
     file = serializers.FileField(help_text="CSV or XLSX in the purchase-history format (docs/formats.md)")
+
+    def validate_file(self, value):
+        try:
+            validate_upload(value)
+        except DomainError as error:
+            raise serializers.ValidationError(error.message) from None
+        return value
 
 
 class ImportCreateApi(APIView):

@@ -3,23 +3,27 @@ from __future__ import annotations
 from django import forms
 
 from catalogue.models import Product
+from common.errors import DomainError
+from common.uploads import limits_text, validate_upload
 from pricing.models import IdentifierKind
-
-MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 
 
 class UploadForm(forms.Form):
     file = forms.FileField(
         label="Purchase-history file",
-        help_text="CSV (UTF-8) or Excel (.xlsx), with the columns of the template. Up to 50 MB.",
+        help_text="CSV (UTF-8) or Excel (.xlsx), with the columns of the template.",
     )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["file"].help_text += " " + limits_text()
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
-        if upload.size > MAX_UPLOAD_BYTES:
-            raise forms.ValidationError("The file is larger than 50 MB. Split it into smaller files.")
-        if not upload.name.lower().endswith((".csv", ".xlsx")):
-            raise forms.ValidationError("Choose a .csv or .xlsx file.")
+        try:
+            validate_upload(upload)
+        except DomainError as error:
+            raise forms.ValidationError(error.message) from None
         return upload
 
 

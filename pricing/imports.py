@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from common.errors import RowError
-from common.imports import Progress
+from common.errors import RowError, RowErrors
+from common.imports import MAX_LISTED_ERRORS, Progress
 from common.models import ImportJob
-from common.tabular import Column, Table
+from common.tabular import Column, Table, row_problems
 from organisations.permissions import trusts_for
 from pricing.matching import gtin_problem
 
@@ -48,6 +48,7 @@ MAX_LENGTHS = {
     "manufacturer_part_number": 100,
     "description": 500,
 }
+NUL_PROBLEM = "holds a NUL character (code 0), which is not text"
 MAX_PACKS = Decimal("99999999999.999")
 MAX_PRICE = Decimal("9999999999.9999")
 
@@ -86,8 +87,8 @@ def check_line(row: dict[str, str], *, allowed_trusts: dict[str, int], today: dt
     """The checked values of one row and its problems as (column, message)."""
     problems: list[tuple[str, str]] = []
     values: dict[str, Any] = {}
-    if row.get("__extra__"):
-        problems.append(("", "this row has more cells than the header has columns"))
+    problems.extend((p.column, p.message) for p in row_problems(0, row))
+    problems.extend((name, NUL_PROBLEM) for name, value in row.items() if "\x00" in value)
     for name in ("trust_ods", "order_reference", "line_number", "order_date", "supplier_name", "description"):
         if not row.get(name):
             problems.append((name, "required"))
@@ -169,10 +170,10 @@ class PurchaseHistoryImporter:
     def __init__(self, *, user: Any) -> None:
         self.user = user
 
-    def check(self, *, table: Table, job: ImportJob, progress: Progress) -> tuple[list[RowError], Any]:
+    def check(self, *, table: Table, job: ImportJob, progress: Progress) -> tuple[RowErrors, Any]:
         allowed = {ods.upper(): pk for pk, ods in trusts_for(self.user).values_list("pk", "ods_code") if ods}
         today = dt.date.today()
-        errors: list[RowError] = []
+        errors = RowErrors(MAX_LISTED_ERRORS)
         checked: list[CheckedLine] = []
         seen: dict[tuple[int, str, int], int] = {}
         for count, (number, row) in enumerate(table.rows(), start=1):

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from common import audit
 from common.errors import DomainError, FileRejected, NotFound, RowError
-from common.imports import UploadedFile, import_job_create, import_job_run
+from common.imports import UploadedFile, import_job_run, import_job_start
 from common.models import AuditEvent, ImportJob
 from organisations.models import Organisation, User
 from organisations.permissions import trusts_for
@@ -284,22 +284,25 @@ def _schedule_refresh() -> None:
 # --- ERP file imports ------------------------------------------------------------------------
 
 
-def purchase_history_import_start(*, user: User, upload: UploadedFile, enqueue: bool = True) -> ImportJob:
-    """Store an uploaded ERP export and queue its import (the task runs after commit).
+def purchase_history_import_start(
+    *, user: User, upload: UploadedFile, inline: bool | None = None
+) -> ImportJob:
+    """Store an uploaded ERP export and import it: now for a small file (UPLOAD_INLINE_MAX_BYTES, or
+    `inline=True`, as the management command asks), otherwise on a Celery worker after commit."""
+    from pricing.tasks import import_purchase_history
 
-    `enqueue=False` leaves the job for the caller to run (the management command runs it in-process).
-    """
     trusts = list(trusts_for(user).values_list("pk", flat=True)[:2])
     if not trusts:
         raise NotFound("You do not act for an NHS trust.")
-    job = import_job_create(
-        kind=KIND, upload=upload, organisation_id=trusts[0] if len(trusts) == 1 else None, created_by=user
+    return import_job_start(
+        kind=KIND,
+        upload=upload,
+        organisation_id=trusts[0] if len(trusts) == 1 else None,
+        created_by=user,
+        run=lambda job_id: purchase_history_import_run(job_id=job_id),
+        task=import_purchase_history,
+        inline=inline,
     )
-    if enqueue:
-        from pricing.tasks import import_purchase_history
-
-        transaction.on_commit(lambda: import_purchase_history.delay(job.pk))
-    return job
 
 
 def purchase_history_import_run(*, job_id: int) -> ImportJob:

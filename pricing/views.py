@@ -191,10 +191,14 @@ def upload(request: HttpRequest) -> HttpResponse:
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         file = form.cleaned_data["file"]
-        job = services.purchase_history_import_start(
-            user=request.user, upload=UploadedFile(name=file.name, content=file.file)
-        )
-        return redirect("pricing:import-detail", job_id=job.pk)
+        try:
+            job = services.purchase_history_import_start(
+                user=request.user, upload=UploadedFile(name=file.name, content=file.file)
+            )
+        except DomainError as error:
+            form.add_error("file", error.message)
+        else:
+            return redirect("pricing:import-detail", job_id=job.pk)
     return render(request, "pricing/upload.html", {"form": form, "columns": COLUMNS})
 
 

@@ -349,3 +349,44 @@ def test_imported_offers_are_searchable_once_the_import_commits(supplier, django
     product = Offer.objects.get(supplier_sku="SKU-00002").product
     results = search_selectors.search(SearchQuery(text=product.name, limit=5))
     assert product.id in [hit.object_id for hit in results.hits]
+
+
+def test_a_nul_character_is_a_problem_of_its_row_and_column(supplier):
+    job = upload(supplier, csv_bytes([file_row(1), file_row(2, name="Nitrile\x00 gloves")]))
+
+    assert job.status == ImportJob.Status.REJECTED
+    assert problems(job) == [(3, "name")]
+    assert "NUL character" in job.errors[0]["message"]
+    assert not Offer.objects.exists()
+
+
+def test_a_file_of_junk_rows_lists_the_first_thousand_problems_and_counts_the_rest(supplier):
+    junk = [file_row(n, category="Nowhere", pack_price="?", vat_rate="7") for n in range(1, 401)]
+    job = upload(supplier, csv_bytes(junk))
+
+    assert job.status == ImportJob.Status.REJECTED
+    assert len(job.errors) == 1001
+    assert job.problem_count == 1200
+    assert job.errors[-1]["message"].startswith("... and 200 more problems")
+
+
+def test_a_truncated_or_corrupt_workbook_is_a_file_error_not_a_failure(supplier):
+    import zipfile
+
+    from common.errors import DomainError
+
+    whole = xlsx_bytes([file_row(n) for n in range(1, 50)])
+    with pytest.raises(DomainError) as truncated:
+        upload(supplier, whole[: len(whole) - 100], name="catalogue.xlsx")
+    assert truncated.value.field == "file"
+    assert "damaged or incomplete" in truncated.value.message
+    sheet = zipfile.ZipFile(io.BytesIO(whole)).getinfo("xl/worksheets/sheet1.xml")
+    corrupt = bytearray(whole)
+    middle = sheet.header_offset + 30 + len(sheet.filename) + len(sheet.extra) + sheet.compress_size // 2
+    corrupt[middle : middle + 64] = bytes(b ^ 0xFF for b in corrupt[middle : middle + 64])
+
+    job = upload(supplier, bytes(corrupt), name="catalogue.xlsx")
+
+    assert job.status == ImportJob.Status.REJECTED
+    assert job.errors[0]["row"] == 0
+    assert "damaged or incomplete" in job.errors[0]["message"]

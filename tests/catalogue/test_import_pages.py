@@ -63,7 +63,7 @@ def test_the_upload_form_names_a_missing_or_wrong_file(client, supplier):
     wrong = client.post(reverse("catalogue:import-upload"), {"file": SimpleUploadedFile("a.pdf", b"%PDF")})
 
     assert "There is a problem" in missing.content.decode()
-    assert "Upload a .csv or .xlsx file" in wrong.content.decode()
+    assert "Upload a CSV file (.csv, UTF-8) or an Excel workbook (.xlsx)" in wrong.content.decode()
     assert not ImportJob.objects.exists()
 
 

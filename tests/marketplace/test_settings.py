@@ -107,6 +107,9 @@ def test_production_settings_switch_on_the_hardening(monkeypatch):
         ({"PRICING_SAVINGS_THRESHOLD": "ten pounds"}, "PRICING_SAVINGS_THRESHOLD"),
         ({"PRICING_REFRESH_WORKERS": "two"}, "PRICING_REFRESH_WORKERS"),
         ({"PRICING_REFRESH_WORKERS": "0"}, "PRICING_REFRESH_WORKERS"),
+        ({"UPLOAD_MAX_MB": "fifty"}, "UPLOAD_MAX_MB"),
+        ({"UPLOAD_MAX_ROWS": "0"}, "UPLOAD_MAX_ROWS"),
+        ({"UPLOAD_MAX_COLUMNS": "-1"}, "UPLOAD_MAX_COLUMNS"),
     ],
     ids=lambda v: "-".join(f"{k}={x}" for k, x in v.items()) if isinstance(v, dict) else v,
 )

@@ -17,7 +17,7 @@ from pricing.models import PairTotal, PurchaseHistoryLine
 from pricing.services import purchase_history_import_start
 from tests.catalogue.factories import OfferFactory, ProductFactory
 from tests.organisations.factories import TrustFactory, member
-from tests.pricing.helpers import HEADER, days_ago, row, upload
+from tests.pricing.helpers import HEADER, csv_bytes, days_ago, row, upload
 
 pytestmark = pytest.mark.django_db
 
@@ -176,8 +176,6 @@ def test_an_xlsx_export_imports_like_a_csv(buyer):
 def test_the_command_imports_a_file_and_reports_problems_with_a_non_zero_exit(buyer, tmp_path, capsys):
     good = tmp_path / "good.csv"
     bad = tmp_path / "bad.csv"
-    from tests.pricing.helpers import csv_bytes
-
     good.write_bytes(csv_bytes([row()]))
     bad.write_bytes(csv_bytes([row(pack_price="-3")]))
     call_command("import_purchase_history", str(good), user=buyer.email)
@@ -282,3 +280,114 @@ def test_matching_and_writing_take_a_fixed_number_of_queries_however_many_rows(
     with django_assert_max_num_queries(30):
         summary = purchase_lines_write(lines=lines, source="erp_import")
     assert summary["matched"] == 300 * 5 // 7 + 1
+
+
+def test_a_junk_file_lists_the_first_thousand_problems_and_counts_the_rest(buyer):
+    junk = [row(line_number="x", order_date="junk", quantity_packs="?", pack_price="?") for _ in range(400)]
+    job = upload(buyer, junk)
+
+    assert job.status == ImportJob.Status.REJECTED
+    assert len(job.errors) == 1001
+    assert job.problem_count == job.summary["problems"] == 1600
+    assert job.errors[-1] == {
+        "row": 0,
+        "column": "",
+        "message": "... and 600 more problems: fix these and upload the file again to see the rest.",
+    }
+
+
+def test_memory_does_not_grow_with_the_junk_rows_of_a_file(buyer):
+    import tracemalloc
+
+    from common.tabular import Table
+    from pricing.imports import COLUMNS, PurchaseHistoryImporter
+
+    def peak_while_checking(rows: int) -> int:
+        content = csv_bytes(
+            [row(line_number="x", order_date=f"junk {n}", pack_price=f"?{n}") for n in range(rows)]
+        )
+        table = Table(io.BytesIO(content), name="junk.csv", columns=COLUMNS)
+        tracemalloc.start()
+        try:
+            errors, _ = PurchaseHistoryImporter(user=buyer).check(
+                table=table, job=None, progress=lambda n: None
+            )
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+            assert errors.total == 3 * rows
+
+    small, large = peak_while_checking(1_000), peak_while_checking(5_000)
+    assert large < 2 * small, (small, large)
+
+
+def test_a_nul_character_is_a_row_error_not_a_failure(buyer):
+    content = csv_bytes([row(), row(line_number=2, description="Stock\x00ings")])
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        job = purchase_history_import_start(
+            user=buyer, upload=UploadedFile(name="h.csv", content=io.BytesIO(content))
+        )
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.REJECTED
+    assert [(e["row"], e["column"]) for e in job.errors] == [(3, "description")]
+    assert "NUL character" in job.errors[0]["message"]
+    assert not PurchaseHistoryLine.objects.exists()
+
+
+def test_a_received_line_with_a_nul_character_is_refused_naming_the_field(trust):
+    import datetime as dt
+
+    from common.errors import DomainError
+    from pricing.services import purchase_lines_record
+    from pricing.types import PurchaseLineInput
+
+    bad = PurchaseLineInput(
+        order_reference="MP-1",
+        line_number=1,
+        order_date=dt.date.today(),
+        supplier_name="S\x00",
+        description="D",
+        quantity_packs=Decimal("1"),
+        units_per_pack=1,
+        pack_price=Decimal("1"),
+        product_id=ProductFactory().pk,
+    )
+    with pytest.raises(DomainError) as raised:
+        purchase_lines_record(trust=trust, lines=[bad])
+    assert raised.value.field == "supplier_name"
+
+
+def test_a_truncated_workbook_through_the_api_is_a_file_error_never_a_500(
+    buyer, django_capture_on_commit_callbacks
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from rest_framework.test import APIClient
+
+    workbook = Workbook()
+    workbook.active.append(HEADER)
+    for n in range(1, 200):
+        workbook.active.append([row(line_number=n)[name] for name in HEADER])
+    out = io.BytesIO()
+    workbook.save(out)
+    client = APIClient()
+    client.force_authenticate(buyer)
+    whole = out.getvalue()
+    archive = __import__("zipfile").ZipFile(io.BytesIO(whole))
+    sheet = archive.getinfo("xl/worksheets/sheet1.xml")
+    damaged = bytearray(whole)
+    start = sheet.header_offset + 30 + len(sheet.filename) + len(sheet.extra) + sheet.compress_size // 2
+    damaged[start : start + 64] = bytes(b ^ 0xFF for b in damaged[start : start + 64])
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/api/v1/pricing/imports/",
+            {"file": SimpleUploadedFile("h.xlsx", bytes(damaged))},
+            format="multipart",
+        )
+
+    assert response.status_code == 202
+    body = client.get(response.json()["url"]).json()
+    assert body["status"] == "rejected"
+    assert body["errors"][0]["row"] == 0
+    assert "damaged or incomplete" in body["errors"][0]["message"]
+    assert not PurchaseHistoryLine.objects.exists()

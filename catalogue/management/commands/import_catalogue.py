@@ -7,6 +7,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from catalogue.importing import catalogue_import_start
+from common.errors import DomainError
 from common.imports import UploadedFile
 from common.models import ImportJob
 from organisations.models import Organisation, OrganisationKind
@@ -31,12 +32,15 @@ class Command(BaseCommand):
         if not path.is_file():
             raise CommandError(f"There is no file at {path}.")
         with path.open("rb") as content:
-            job = catalogue_import_start(
-                supplier=supplier,
-                actor=None,
-                upload=UploadedFile(name=path.name, content=content),
-                inline=True,
-            )
+            try:
+                job = catalogue_import_start(
+                    supplier=supplier,
+                    actor=None,
+                    upload=UploadedFile(name=path.name, content=content),
+                    inline=True,
+                )
+            except DomainError as error:
+                raise CommandError(f"{path.name}: {error.message}") from None
         if job.status == ImportJob.Status.SUCCEEDED:
             counts = ", ".join(f"{name.replace('_', ' ')}: {count}" for name, count in job.summary.items())
             self.stdout.write(
@@ -49,5 +53,5 @@ class Command(BaseCommand):
             self.stderr.write(f"{where}{column}: {error['message']}")
         verdict = "rejected" if job.status == ImportJob.Status.REJECTED else "failed"
         raise CommandError(
-            f"The file was {verdict} with {len(job.errors)} problem(s); nothing was applied (job {job.pk})."
+            f"The file was {verdict} with {job.problem_count} problem(s); nothing was applied (job {job.pk})."
         )

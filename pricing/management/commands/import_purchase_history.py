@@ -30,15 +30,14 @@ class Command(BaseCommand):
         with path.open("rb") as fileobj:
             try:
                 job = services.purchase_history_import_start(
-                    user=user, upload=UploadedFile(name=path.name, content=fileobj), enqueue=False
+                    user=user, upload=UploadedFile(name=path.name, content=fileobj), inline=True
                 )
             except DomainError as error:
-                raise CommandError(error.message) from None
-        job = services.purchase_history_import_run(job_id=job.pk)
+                raise CommandError(f"{path.name}: {error.message}") from None
         if job.status != ImportJob.Status.SUCCEEDED:
             for error in services.rejected_rows(job):
                 self.stderr.write(str(error))
-            raise CommandError(f"{path.name}: {len(job.errors)} problem(s); nothing was imported.")
+            raise CommandError(f"{path.name}: {job.problem_count} problem(s); nothing was imported.")
         summary = job.summary
         self.stdout.write(
             self.style.SUCCESS(
