@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.cache import cache
 from django.db import connection
@@ -31,6 +31,18 @@ from pricing.models import (
 from pricing.types import PeerPrices
 
 ZERO = Decimal("0")
+PENNY = Decimal("0.01")
+FOUR_PLACES = Decimal("0.0001")
+
+
+def _penny(value: Decimal) -> Decimal:
+    """Money rounded once, at the end, half away from zero (as the SQL's ROUND)."""
+    return value.quantize(PENNY, rounding=ROUND_HALF_UP)
+
+
+def _per_unit(value: Decimal) -> Decimal:
+    """A price per unit as shown: four places."""
+    return value.quantize(FOUR_PLACES, rounding=ROUND_HALF_UP)
 
 
 def trust_for_user_or_404(*, user: User, ods_code: str) -> Organisation:
@@ -153,7 +165,7 @@ def top_savings(
 
 
 def _money(value) -> Decimal:
-    return Decimal(str(value or 0)).quantize(Decimal("0.01"))
+    return _penny(Decimal(str(value or 0)))
 
 
 @dataclass(frozen=True)
@@ -253,15 +265,15 @@ def product_variance(*, product: Product, period: Period, viewer: Organisation |
     for rank, (ppu, pair) in enumerate(rows, start=1):
         is_viewer = viewer is not None and pair.trust_id == viewer.pk
         named = is_viewer or pair.trust.share_prices_by_name
-        saving = pair.spend - pair.units * stats.ppu_p10 if stats else ZERO
+        saving = pair.spend - pair.units * stats.target_ppu if stats else ZERO
         points.append(
             PricePoint(
                 label=pair.trust.name if named else f"Trust {rank}",
-                ppu=ppu.quantize(Decimal("0.0001")),
+                ppu=_per_unit(ppu),
                 units=pair.units,
                 is_viewer=is_viewer,
                 named=named,
-                saving=max(saving, ZERO).quantize(Decimal("0.01")),
+                saving=_penny(max(saving, ZERO)),
             )
         )
     return ProductVariance(product=product, period=period, stats=stats, points=points)
@@ -278,7 +290,7 @@ def peer_prices(
     if stats is None:
         return None
     own = PairTotal.objects.filter(period=period, product=product, trust=trust).first() if trust else None
-    own_ppu = (own.spend / own.units).quantize(Decimal("0.0001")) if own else None
+    own_ppu = _per_unit(own.spend / own.units) if own else None
     return PeerPrices(
         product_id=product.pk,
         period_label=period.label,
@@ -287,12 +299,8 @@ def peer_prices(
         target=stats.ppu_p10,
         own_ppu=own_ppu,
         own_units=own.units if own else None,
-        saving_vs_target=max(own.spend - own.units * stats.ppu_p10, ZERO).quantize(Decimal("0.01"))
-        if own
-        else None,
-        saving_vs_median=max(own.spend - own.units * stats.ppu_median, ZERO).quantize(Decimal("0.01"))
-        if own
-        else None,
+        saving_vs_target=_penny(max(own.spend - own.units * stats.target_ppu, ZERO)) if own else None,
+        saving_vs_median=_penny(max(own.spend - own.units * stats.median_ppu, ZERO)) if own else None,
     )
 
 
@@ -326,22 +334,21 @@ def trust_opportunities(
         s = stats.get(pair.product_id)
         if s is None:
             continue
-        vs_target = pair.spend - pair.units * s.ppu_p10
+        # Against the unrounded centiles; only the final amounts are rounded.
+        vs_target = pair.spend - pair.units * s.target_ppu
         if vs_target < threshold:
             continue
-        vs_median = pair.spend - pair.units * s.ppu_median
+        vs_median = pair.spend - pair.units * s.median_ppu
         found.append(
             Opportunity(
                 product=pair.product,
                 units=pair.units,
-                spend=pair.spend.quantize(Decimal("0.01")),
-                ppu=(pair.spend / pair.units).quantize(Decimal("0.0001")),
+                spend=_penny(pair.spend),
+                ppu=_per_unit(pair.spend / pair.units),
                 target=s.ppu_p10,
                 median=s.ppu_median,
-                saving_vs_target=vs_target.quantize(Decimal("0.01")),
-                saving_vs_median=max(vs_median, ZERO).quantize(Decimal("0.01"))
-                if vs_median >= threshold
-                else ZERO.quantize(Decimal("0.01")),
+                saving_vs_target=_penny(vs_target),
+                saving_vs_median=_penny(vs_median) if vs_median >= threshold else _penny(ZERO),
             )
         )
     found.sort(key=lambda o: (-o.saving_vs_target, o.product.name))
