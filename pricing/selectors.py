@@ -11,6 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, Exists, OuterRef, QuerySet, Sum
@@ -93,6 +94,20 @@ def period_from_slug(slug: str | None) -> Period | None:
 # --- National and regional -------------------------------------------------------------------
 
 
+def min_group_trusts() -> int:
+    """Figures covering fewer trusts than this are suppressed (setting PRICING_MIN_GROUP_TRUSTS)."""
+    return settings.PRICING_MIN_GROUP_TRUSTS
+
+
+def group_too_small(trusts: int) -> bool:
+    return trusts < min_group_trusts()
+
+
+def region_trusts(*, period: Period, region: str) -> int:
+    """How many trusts of the region have figures for the period."""
+    return TrustSavings.objects.filter(period=period, trust__region=region).count()
+
+
 @dataclass(frozen=True)
 class ProductSaving:
     product: Product
@@ -115,10 +130,17 @@ def _category_products(category: Category | None) -> QuerySet[Product]:
 def top_savings(
     *, period: Period, category: Category | None = None, region: str | None = None, limit: int = 50
 ) -> list[ProductSaving]:
-    """Products with the largest total possible savings (against the target), nationally or in a region."""
+    """Products with the largest total possible savings (against the target), nationally or in a region.
+
+    A product whose figures cover fewer than `min_group_trusts()` trusts (nationally, or in the region)
+    is left out: its figures would be one or two trusts' own. A region with fewer such trusts has no
+    rows at all (`region_trusts`).
+    """
     if not region:
         stats = (
-            ProductStats.objects.filter(period=period, product__in=_category_products(category))
+            ProductStats.objects.filter(
+                period=period, product__in=_category_products(category), trusts__gte=min_group_trusts()
+            )
             .select_related("product", "product__category")
             .order_by("-savings_target", "product__name")[:limit]
         )
@@ -135,10 +157,18 @@ def top_savings(
             )
             for s in stats
         ]
+    if group_too_small(region_trusts(period=period, region=region)):
+        return []
     with connection.cursor() as cursor:
         cursor.execute(
             load_sql("savings_by_product_in_region.sql")[0],
-            {"period": period.pk, "region": region, "threshold": savings_threshold(), "limit": limit * 4},
+            {
+                "period": period.pk,
+                "region": region,
+                "threshold": savings_threshold(),
+                "min_trusts": min_group_trusts(),
+                "limit": limit * 4,
+            },
         )
         rows = cursor.fetchall()
     products = _category_products(category).select_related("category").in_bulk([r[0] for r in rows])
@@ -170,18 +200,23 @@ def _money(value) -> Decimal:
 
 @dataclass(frozen=True)
 class Totals:
-    trusts: int
-    products: int
-    spend: Decimal
-    savings_target: Decimal
-    savings_median: Decimal
+    """National totals; with fewer trusts than `min_group_trusts()`, suppressed (figures None)."""
+
+    trusts: int | None
+    products: int | None
+    spend: Decimal | None
+    savings_target: Decimal | None
+    savings_median: Decimal | None
+    suppressed: bool = False
 
 
 def national_totals(*, period: Period) -> Totals:
+    trusts = TrustSavings.objects.filter(period=period).count()
+    if group_too_small(trusts):
+        return Totals(None, None, None, None, None, suppressed=True)
     products = ProductStats.objects.filter(period=period).aggregate(
         n=Count("id"), spend=Sum("spend"), target=Sum("savings_target"), median=Sum("savings_median")
     )
-    trusts = TrustSavings.objects.filter(period=period).count()
     return Totals(
         trusts=trusts,
         products=products["n"],
@@ -193,12 +228,16 @@ def national_totals(*, period: Period) -> Totals:
 
 @dataclass(frozen=True)
 class RegionTotals:
+    """One region's totals; a region with fewer trusts than `min_group_trusts()` is suppressed
+    (listed, its figures None)."""
+
     region: str
     label: str
-    trusts: int
-    spend: Decimal
-    savings_target: Decimal
-    savings_median: Decimal
+    trusts: int | None
+    spend: Decimal | None
+    savings_target: Decimal | None
+    savings_median: Decimal | None
+    suppressed: bool = False
 
 
 def region_totals(*, period: Period) -> list[RegionTotals]:
@@ -214,17 +253,26 @@ def region_totals(*, period: Period) -> list[RegionTotals]:
         .order_by("-target")
     )
     labels = dict(Region.choices)
-    return [
-        RegionTotals(
-            region=r["trust__region"],
-            label=labels.get(r["trust__region"], r["trust__region"]),
-            trusts=r["trusts"],
-            spend=r["spend"],
-            savings_target=r["target"],
-            savings_median=r["median"],
-        )
-        for r in rows
-    ]
+    shown, suppressed = [], []
+    for r in rows:
+        label = labels.get(r["trust__region"], r["trust__region"])
+        if group_too_small(r["trusts"]):
+            suppressed.append(
+                RegionTotals(r["trust__region"], label, None, None, None, None, suppressed=True)
+            )
+        else:
+            shown.append(
+                RegionTotals(
+                    region=r["trust__region"],
+                    label=label,
+                    trusts=r["trusts"],
+                    spend=r["spend"],
+                    savings_target=r["target"],
+                    savings_median=r["median"],
+                )
+            )
+    # Suppressed regions last, in name order: their place in the ranking would say something too.
+    return shown + sorted(suppressed, key=lambda r: r.label)
 
 
 # --- One product ------------------------------------------------------------------------------

@@ -57,11 +57,16 @@ def national(request: HttpRequest) -> HttpResponse:
         "region_label": dict(Region.choices).get(cleaned["region"], ""),
     }
     if period is not None:
+        region_suppressed = bool(cleaned["region"]) and selectors.group_too_small(
+            selectors.region_trusts(period=period, region=cleaned["region"])
+        )
         context.update(
             rows=selectors.top_savings(period=period, category=cleaned["category"], region=cleaned["region"]),
             totals=selectors.national_totals(period=period),
             regions=selectors.region_totals(period=period),
             viewer=selectors.viewer_trust(request.user),
+            region_suppressed=region_suppressed,
+            min_trusts=selectors.min_group_trusts(),
         )
     return render(request, "pricing/national.html", context)
 

@@ -14,5 +14,7 @@ JOIN organisations_organisation o ON o.id = t.trust_id
 WHERE t.period_id = %(period)s
   AND o.region = %(region)s
 GROUP BY t.product_id
+-- A product bought by fewer than %(min_trusts)s trusts of the region is not shown (docs/pricing.md).
+HAVING COUNT(*) >= %(min_trusts)s
 ORDER BY vs_target DESC, t.product_id
 LIMIT %(limit)s
