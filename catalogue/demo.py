@@ -773,6 +773,29 @@ def _products() -> Iterator[DemoProduct]:
             lead_time_range=(2, 7),
         )
 
+    # Last, so that adding them left every earlier product's codes and offers as they were.
+    for gauge, colour, flow in (
+        ("14 G", "orange", "270"),
+        ("16 G", "grey", "180"),
+        ("18 G", "green", "90"),
+        ("20 G", "pink", "60"),
+        ("22 G", "blue", "35"),
+        ("24 G", "yellow", "20"),
+    ):
+        yield DemoProduct(
+            name=f"IV cannula, {gauge}, {colour}",
+            category="Clinical consumables > Vascular access > IV cannulas",
+            manufacturer=MANUFACTURERS["syringes"][1],
+            part_number=f"CAN-{gauge.split()[0]}",
+            unit_of_measure="cannula",
+            units_per_pack=50,
+            base_unit_price=_p("0.62"),
+            attributes={"gauge": gauge, "colour": colour, "flow rate": f"{flow} ml/min"},
+            description="Peripheral intravenous cannula with injection port and wings; safety shielded.",
+            pack_options=(50, 200),
+            lead_time_range=(1, 4),
+        )
+
 
 def demo_products() -> list[DemoProduct]:
     """The demo products with manufacturer part numbers made unique per manufacturer."""

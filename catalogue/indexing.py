@@ -191,8 +191,9 @@ def products_changed(product_ids: Iterable[int]) -> None:
 
 
 def index_bring_up_to_date() -> None:
-    """Index what is missing or stale and drop what is gone (after seeding, which writes in bulk)."""
-    services.reconcile_index(object_type=OBJECT_TYPE)
+    """Index what is missing or stale and drop what is gone (after seeding, which writes in bulk: the
+    index is expected to be behind, so this is no warning of lost updates)."""
+    services.reconcile_index(object_type=OBJECT_TYPE, expected=True)
 
 
 # On-commit hooks: the one place the catalogue uses signals (see ARCHITECTURE.md).

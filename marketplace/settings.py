@@ -228,7 +228,9 @@ else:
 
 CELERY_TASK_ALWAYS_EAGER = env.read_bool("CELERY_TASK_ALWAYS_EAGER", CELERY_BROKER_URL is None)
 CELERY_TASK_EAGER_PROPAGATES = True
-CELERY_BROKER_URL = CELERY_BROKER_URL or "memory://"
+# In-process broker when there is no Redis; it names a host so that kombu does not warn that none was
+# supplied (a warning a newcomer running the demo would take for an error).
+CELERY_BROKER_URL = CELERY_BROKER_URL or "memory://localhost/"
 CELERY_RESULT_BACKEND = REDIS_URL or "cache+memory://"
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -255,6 +257,11 @@ CELERY_BEAT_SCHEDULE["pricing-nightly"] = {
 PRICING_SAVINGS_THRESHOLD = env.read("PRICING_SAVINGS_THRESHOLD", "10")
 if not PRICING_SAVINGS_THRESHOLD.replace(".", "", 1).isdigit():
     raise ImproperlyConfigured("PRICING_SAVINGS_THRESHOLD must be an amount in GBP, such as 10 or 2.50.")
+# Figures covering fewer trusts than this (a region, a product, a filtered total) are not shown, so
+# that no trust's spend or prices can be read through a group of one or two.
+PRICING_MIN_GROUP_TRUSTS = env.read_int("PRICING_MIN_GROUP_TRUSTS", 3)
+if PRICING_MIN_GROUP_TRUSTS < 1:
+    raise ImproperlyConfigured("PRICING_MIN_GROUP_TRUSTS must be 1 or more.")
 # Database connections a full refresh of the summaries uses side by side (one period each): about one
 # per core the database server can give it; 1 refreshes one period after another.
 PRICING_REFRESH_WORKERS = env.read_int("PRICING_REFRESH_WORKERS", 2)

@@ -2,7 +2,8 @@
 
 PostgreSQL computes the centiles with `percentile_cont`. SQLite has no ordered-set aggregates, so
 there the per-product step runs in Python with the same definition (linear interpolation between
-the closest ranks) and the same rounding; every other step is the same SQL on both engines.
+the closest ranks); every other step is the same SQL on both engines. Savings are computed against
+the unrounded centiles (kept to 12 places); only the final amounts are rounded, once.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from pricing.models import DirtyPair, PairSeen, PairTotal, Period, ProductStats,
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 FOUR_PLACES = Decimal("0.0001")
 TWO_PLACES = Decimal("0.01")
+# The centiles as stored for computing savings (ProductStats.target_ppu and median_ppu).
+TWELVE_PLACES = Decimal("0.000000000001")
 
 
 @functools.cache
@@ -236,6 +239,10 @@ def _q4(value: Decimal) -> Decimal:
     return value.quantize(FOUR_PLACES, rounding=ROUND_HALF_UP)
 
 
+def _q12(value: Decimal) -> Decimal:
+    return value.quantize(TWELVE_PLACES, rounding=ROUND_HALF_UP)
+
+
 def _q2(value: Decimal) -> Decimal:
     return value.quantize(TWO_PLACES, rounding=ROUND_HALF_UP)
 
@@ -259,9 +266,10 @@ def _product_stats_python(*, period_id: int, full: bool, now) -> None:
         count = len(ppus)
         mean = sum(ppus) / count
         variance = sum((p - mean) ** 2 for p in ppus) / count
-        target = _q4(percentile_cont(ppus, Decimal("0.1")))
-        median = _q4(percentile_cont(ppus, Decimal("0.5")))
-        p90 = _q4(percentile_cont(ppus, Decimal("0.9")))
+        # Unrounded for the savings; rounded to four places only for display.
+        target = _q12(percentile_cont(ppus, Decimal("0.1")))
+        median = _q12(percentile_cont(ppus, Decimal("0.5")))
+        p90 = percentile_cont(ppus, Decimal("0.9"))
         vs_target = [spend - units * target for _, units, spend in pairs_of_product]
         vs_median = [spend - units * median for _, units, spend in pairs_of_product]
         rows.append(
@@ -273,9 +281,11 @@ def _product_stats_python(*, period_id: int, full: bool, now) -> None:
                 units=sum(units for _, units, _ in pairs_of_product),
                 spend=_q2(sum(spend for _, _, spend in pairs_of_product)),
                 ppu_min=_q4(ppus[0]),
-                ppu_p10=target,
-                ppu_median=median,
-                ppu_p90=p90,
+                ppu_p10=_q4(target),
+                ppu_median=_q4(median),
+                ppu_p90=_q4(p90),
+                target_ppu=target,
+                median_ppu=median,
                 ppu_max=_q4(ppus[-1]),
                 spread=_q4(ppus[-1] / ppus[0]) if ppus[0] > 0 else None,
                 cv=_q4(variance.sqrt() / mean) if mean > 0 else None,

@@ -169,24 +169,46 @@ class ProductSavingSerializer(serializers.Serializer):
     savings_median = serializers.DecimalField(max_digits=20, decimal_places=2)
 
 
+SUPPRESSED = (
+    "True when the figures cover fewer trusts than `min_group_trusts`: they are then null, so that no "
+    "trust's spend can be read through a small group."
+)
+
+
 class RegionSerializer(serializers.Serializer):
     region = serializers.CharField()
     label = serializers.CharField()
-    trusts = serializers.IntegerField()
-    spend = serializers.DecimalField(max_digits=20, decimal_places=2)
-    savings_target = serializers.DecimalField(max_digits=20, decimal_places=2)
-    savings_median = serializers.DecimalField(max_digits=20, decimal_places=2)
+    suppressed = serializers.BooleanField(help_text=SUPPRESSED)
+    trusts = serializers.IntegerField(allow_null=True)
+    spend = serializers.DecimalField(max_digits=20, decimal_places=2, allow_null=True)
+    savings_target = serializers.DecimalField(max_digits=20, decimal_places=2, allow_null=True)
+    savings_median = serializers.DecimalField(max_digits=20, decimal_places=2, allow_null=True)
 
 
-class NationalTotalsSerializer(TotalsSerializer):
-    trusts = serializers.IntegerField()
+class NationalTotalsSerializer(serializers.Serializer):
+    suppressed = serializers.BooleanField(help_text=SUPPRESSED)
+    trusts = serializers.IntegerField(allow_null=True)
+    products = serializers.IntegerField(allow_null=True)
+    spend = serializers.DecimalField(max_digits=20, decimal_places=2, allow_null=True)
+    savings_target = serializers.DecimalField(max_digits=20, decimal_places=2, allow_null=True)
+    savings_median = serializers.DecimalField(max_digits=20, decimal_places=2, allow_null=True)
 
 
 class NationalSavingsSerializer(serializers.Serializer):
     period = PeriodSerializer()
+    min_group_trusts = serializers.IntegerField(
+        help_text="Figures covering fewer trusts than this are suppressed (setting PRICING_MIN_GROUP_TRUSTS)."
+    )
+    region_suppressed = serializers.BooleanField(
+        help_text="True when a region was asked for and fewer than `min_group_trusts` of its trusts have "
+        "figures: `products` is then empty."
+    )
     totals = NationalTotalsSerializer()
     regions = RegionSerializer(many=True)
-    products = ProductSavingSerializer(many=True)
+    products = ProductSavingSerializer(
+        many=True,
+        help_text="Products bought by fewer than `min_group_trusts` trusts (in the region) are left out.",
+    )
 
 
 class NationalSavingsApi(APIView):
@@ -199,8 +221,12 @@ class NationalSavingsApi(APIView):
     )
     def get(self, request: Request) -> Response:
         cleaned, period = _filters(request)
+        region = cleaned["region"]
         body = {
             "period": period,
+            "min_group_trusts": selectors.min_group_trusts(),
+            "region_suppressed": bool(region)
+            and selectors.group_too_small(selectors.region_trusts(period=period, region=region)),
             "totals": selectors.national_totals(period=period),
             "regions": selectors.region_totals(period=period),
             "products": selectors.top_savings(

@@ -45,16 +45,16 @@ def strip_plot(
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" width="100%" '
         f'role="img" aria-labelledby="strip-title strip-desc" class="mp-chart">',
         f'<title id="strip-title">{escape(title)}</title>',
-        f'<desc id="strip-desc">{len(points)} trusts from £{low:.4f} to £{high:.4f} per unit.'
-        + (f" Target £{target:.4f}." if target is not None else "")
-        + (f" Median £{median:.4f}." if median is not None else "")
+        f'<desc id="strip-desc">{len(points)} trusts from £{low:,.4f} to £{high:,.4f} per unit.'
+        + (f" Target £{target:,.4f}." if target is not None else "")
+        + (f" Median £{median:,.4f}." if median is not None else "")
         + "</desc>",
         f'<line x1="{left}" y1="{axis_y}" x2="{right}" y2="{axis_y}" stroke="{DARK}" stroke-width="1"/>',
     ]
     for value in (low, (low + high) / 2, high):
         parts.append(
             f'<text x="{x(value):.1f}" y="{axis_y + 30}" text-anchor="middle" font-size="12" '
-            f'fill="{DARK}">£{value:.4f}</text>'
+            f'fill="{DARK}">£{value:,.4f}</text>'
             f'<line x1="{x(value):.1f}" y1="{axis_y}" x2="{x(value):.1f}" y2="{axis_y + 5}" stroke="{DARK}"/>'
         )
     if target is not None:
@@ -76,7 +76,7 @@ def strip_plot(
         cy = axis_y - 14 - (index % 4) * 9  # jitter so equal prices stay visible
         parts.append(
             f'<circle cx="{cx:.1f}" cy="{cy}" r="4.5" fill="{GREY}" fill-opacity="0.7">'
-            f"<title>{escape(point.label)}: £{point.ppu:.4f} per unit</title></circle>"
+            f"<title>{escape(point.label)}: £{point.ppu:,.4f} per unit</title></circle>"
         )
     for point in points:
         if point.is_viewer:
@@ -84,11 +84,11 @@ def strip_plot(
             parts.append(
                 f'<path d="M {cx:.1f} {cy - 9} L {cx + 9:.1f} {cy} L {cx:.1f} {cy + 9} '
                 f'L {cx - 9:.1f} {cy} Z" fill="{BLUE}" stroke="{DARK}" stroke-width="1.5">'
-                f"<title>Your trust: £{point.ppu:.4f} per unit</title></path>"
+                f"<title>Your trust: £{point.ppu:,.4f} per unit</title></path>"
                 f'<line x1="{cx:.1f}" y1="{cy + 9}" x2="{cx:.1f}" y2="{axis_y}" stroke="{BLUE}" '
                 f'stroke-width="1"/>'
                 f'<text x="{cx:.1f}" y="{cy - 14}" text-anchor="middle" font-size="13" font-weight="bold" '
-                f'fill="{DARK}">Your trust £{point.ppu:.4f}</text>'
+                f'fill="{DARK}">Your trust £{point.ppu:,.4f}</text>'
             )
     parts.append("</svg>")
     return mark_safe("".join(parts))  # noqa: S308 (every text is escaped above)

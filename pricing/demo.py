@@ -1,8 +1,12 @@
-"""Demo purchase history: two years of orders by several trusts, with the seed's example of one trust
-paying about 40% more than another for the same anti-embolism stockings. Idempotent.
+"""Demo purchase history: two years of orders by every demo trust, with the seed's example of one
+trust paying about 40% more than another for the same anti-embolism stockings. Idempotent.
 
-Runs after the organisations and catalogue seeds and uses the trusts and products they made; run
-alone, it makes a few of its own (keyed on ODS code and slug).
+Runs after the organisations and catalogue seeds and uses the trusts and products they made: the
+products are the catalogue's own (same names, categories and offers), so a product's analytics page
+and its catalogue page with the peer-prices panel are the same product. The trusts that have demo
+users (Leeds, Guy's and St Thomas') are always among the buyers, and pay more than the best, so their
+dashboards, reports and peer prices are full on first sign-in. Run alone, it makes a few trusts and
+products of its own (keyed on ODS code and slug), in the catalogue's categories.
 """
 
 from __future__ import annotations
@@ -11,7 +15,10 @@ import datetime as dt
 import random
 from decimal import Decimal
 
-from catalogue.models import Category, Product
+from django.utils.text import slugify
+
+from catalogue.models import Product
+from catalogue.services import category_tree_ensure
 from organisations.models import Organisation, OrganisationKind, Region
 from pricing import analytics
 from pricing.imports import CheckedLine
@@ -25,59 +32,87 @@ DEMO_TRUSTS = [
     ("RX1", "Nottingham University Hospitals NHS Trust", Region.MIDLANDS),
     ("RR8", "Leeds Teaching Hospitals NHS Trust", Region.NORTH_EAST_AND_YORKSHIRE),
 ]
-# (slug, name, units per pack, list price per unit in GBP)
+# The trusts the demo users act for, and how much more than the cheapest trust each pays: Leeds is
+# the seed's example of paying about 40% more.
+USER_TRUST_MARKUPS = {"RR8": Decimal("1.40"), "RJ1": Decimal("1.20")}
+# The catalogue demo's products (catalogue/demo.py), by name: (name, category path, units per pack,
+# list price per unit in GBP). The slug is the catalogue's, slugify(name).
 DEMO_PRODUCTS = [
-    ("anti-embolism-stockings-thigh-m", "Anti-embolism stockings, thigh length, medium", 1, "4.20"),
-    ("anti-embolism-stockings-knee-m", "Anti-embolism stockings, knee length, medium", 1, "3.10"),
-    ("nitrile-examination-gloves-m", "Nitrile examination gloves, medium", 100, "0.045"),
-    ("sterile-gauze-swabs-10cm", "Sterile gauze swabs, 10 cm x 10 cm", 5, "0.09"),
-    ("foam-dressing-10cm", "Silicone foam dressing, 10 cm x 10 cm", 10, "1.85"),
-    ("iv-cannula-20g", "IV cannula, 20 G, pink", 50, "0.62"),
-    ("syringe-10ml-luer-lock", "Syringe, 10 ml, Luer lock", 100, "0.07"),
-    ("incontinence-pad-super", "Incontinence pad, super absorbency", 28, "0.31"),
+    (
+        "Anti-embolism stocking, thigh length, medium, regular",
+        "Clinical consumables > Hosiery > Anti-embolism stockings",
+        1,
+        "4.20",
+    ),
+    (
+        "Anti-embolism stocking, knee length, medium, regular",
+        "Clinical consumables > Hosiery > Anti-embolism stockings",
+        1,
+        "3.10",
+    ),
+    (
+        "Examination gloves, nitrile, powder free, medium",
+        "Clinical consumables > Gloves > Examination gloves > Nitrile",
+        100,
+        "0.045",
+    ),
+    ("Low adherent dressing, 10 cm x 10 cm", "Wound care > Dressings > Absorbent pads", 10, "0.19"),
+    (
+        "Silicone foam dressing, bordered, 10 cm x 10 cm",
+        "Wound care > Dressings > Foam dressings",
+        10,
+        "1.85",
+    ),
+    ("IV cannula, 20 G, pink", "Clinical consumables > Vascular access > IV cannulas", 50, "0.62"),
+    (
+        "Syringe, 10 ml, luer lock, sterile, single use",
+        "Clinical consumables > Syringes and needles > Syringes",
+        100,
+        "0.07",
+    ),
+    ("Shaped insert pad, super", "Continence > Pads > Insert pads", 28, "0.31"),
 ]
+STOCKINGS_SLUG = slugify(DEMO_PRODUCTS[0][0])
 MONTHS = 24
+MAX_TRUSTS = 25
 
 
 def _trusts(stdout) -> list[Organisation]:
+    """The trusts with demo users first, then the others by ODS code."""
     trusts = list(
         Organisation.objects.filter(kind=OrganisationKind.TRUST, is_active=True).order_by("ods_code")
     )
-    if len(trusts) >= 3:
-        return trusts[:8]
-    for ods, name, region in DEMO_TRUSTS:
-        Organisation.objects.update_or_create(
-            ods_code=ods,
-            defaults={"kind": OrganisationKind.TRUST, "name": name, "slug": ods.lower(), "region": region},
+    if len(trusts) < 3:
+        for ods, name, region in DEMO_TRUSTS:
+            Organisation.objects.update_or_create(
+                ods_code=ods,
+                defaults={
+                    "kind": OrganisationKind.TRUST,
+                    "name": name,
+                    "slug": ods.lower(),
+                    "region": region,
+                },
+            )
+        stdout.write("  pricing: created demo trusts")
+        trusts = list(
+            Organisation.objects.filter(ods_code__in=[t[0] for t in DEMO_TRUSTS]).order_by("ods_code")
         )
-    stdout.write("  pricing: created demo trusts")
-    return list(Organisation.objects.filter(ods_code__in=[t[0] for t in DEMO_TRUSTS]).order_by("ods_code"))
-
-
-def _category() -> Category:
-    root, _ = Category.objects.get_or_create(
-        slug="clinical-consumables", defaults={"name": "Clinical consumables"}
-    )
-    hosiery, _ = Category.objects.get_or_create(slug="hosiery", defaults={"name": "Hosiery", "parent": root})
-    return hosiery
+    with_users = [t for t in trusts if t.ods_code in USER_TRUST_MARKUPS]
+    return (with_users + [t for t in trusts if t.ods_code not in USER_TRUST_MARKUPS])[:MAX_TRUSTS]
 
 
 def _products() -> list[tuple[Product, Decimal]]:
-    """Products with a plausible list price per unit: the demo's own, plus any the catalogue has."""
+    """Products with a plausible list price per unit: the catalogue's demo products (made here, in the
+    catalogue's categories, when the catalogue seed has not run), plus others the catalogue sells."""
     found = []
-    category = None
-    for slug, name, units_per_pack, price in DEMO_PRODUCTS:
+    for name, category_path, units_per_pack, price in DEMO_PRODUCTS:
+        slug = slugify(name)
         product = Product.objects.filter(slug=slug).first()
         if product is None:
-            same_name = Product.objects.filter(name__iexact=name).first()
-            if same_name is not None:
-                product = same_name
-            else:
-                category = category or _category()
-                product, _ = Product.objects.update_or_create(
-                    slug=slug,
-                    defaults={"name": name, "category": category, "units_per_pack": units_per_pack},
-                )
+            category = category_tree_ensure(paths=[category_path])[category_path]
+            product, _ = Product.objects.update_or_create(
+                slug=slug, defaults={"name": name, "category": category, "units_per_pack": units_per_pack}
+            )
         found.append((product, Decimal(price)))
     known = {p.pk for p, _ in found}
     for product in Product.objects.filter(is_active=True).exclude(pk__in=known).order_by("id")[:20]:
@@ -94,11 +129,16 @@ def seed(stdout) -> None:
     today = dt.date.today()
     lines: list[CheckedLine] = []
     product_ids: dict[int, int] = {}
-    # Each trust has its own negotiating strength; the second pays ~40% more than the first for stockings.
-    markups = [Decimal("1.00"), Decimal("1.40")] + [
-        Decimal(str(round(rng.uniform(0.95, 1.3), 2))) for _ in trusts[2:]
-    ]
-    for trust, markup in zip(trusts, markups, strict=True):
+    # Each trust has its own negotiating strength. The first trust without demo users pays the list
+    # price; the users' trusts pay more (Leeds about 40% more), the others somewhere in between.
+    cheapest = next(t for t in trusts if t.ods_code not in USER_TRUST_MARKUPS)
+    markups = {
+        trust.pk: USER_TRUST_MARKUPS.get(trust.ods_code)
+        or (Decimal("1.00") if trust == cheapest else Decimal(str(round(rng.uniform(1.02, 1.3), 2))))
+        for trust in trusts
+    }
+    for trust in trusts:
+        markup = markups[trust.pk]
         for month in range(MONTHS):
             index = today.year * 12 + today.month - 1 - month
             day = min(dt.date(index // 12, index % 12 + 1, 4), today)

@@ -292,6 +292,7 @@ class ProductStats(models.Model):
     lines = models.PositiveIntegerField()
     units = models.DecimalField(max_digits=24, decimal_places=3)
     spend = models.DecimalField(max_digits=20, decimal_places=2)
+    # Prices per unit as shown, rounded to four places.
     ppu_min = models.DecimalField(max_digits=18, decimal_places=4)
     ppu_p10 = models.DecimalField(max_digits=18, decimal_places=4)
     ppu_median = models.DecimalField(max_digits=18, decimal_places=4)
@@ -305,13 +306,17 @@ class ProductStats(models.Model):
     )
     savings_target = models.DecimalField(max_digits=20, decimal_places=2)
     savings_median = models.DecimalField(max_digits=20, decimal_places=2)
+    # The target (10th centile) and median as computed, to 12 places: savings are computed against
+    # these, never against the four-place figures above, which are for display.
+    target_ppu = models.DecimalField(max_digits=30, decimal_places=12)
+    median_ppu = models.DecimalField(max_digits=30, decimal_places=12)
     refreshed_at = models.DateTimeField()
     # Double-precision copies of the targets, for the per-trust savings join (see PairTotal).
     target_f = models.GeneratedField(
-        expression=Cast("ppu_p10", models.FloatField()), output_field=models.FloatField(), db_persist=True
+        expression=Cast("target_ppu", models.FloatField()), output_field=models.FloatField(), db_persist=True
     )
     median_f = models.GeneratedField(
-        expression=Cast("ppu_median", models.FloatField()), output_field=models.FloatField(), db_persist=True
+        expression=Cast("median_ppu", models.FloatField()), output_field=models.FloatField(), db_persist=True
     )
 
     class Meta:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, Exists, OuterRef, QuerySet, Sum
@@ -31,6 +32,18 @@ from pricing.models import (
 from pricing.types import PeerPrices
 
 ZERO = Decimal("0")
+PENNY = Decimal("0.01")
+FOUR_PLACES = Decimal("0.0001")
+
+
+def _penny(value: Decimal) -> Decimal:
+    """Money rounded once, at the end, half away from zero (as the SQL's ROUND)."""
+    return value.quantize(PENNY, rounding=ROUND_HALF_UP)
+
+
+def _per_unit(value: Decimal) -> Decimal:
+    """A price per unit as shown: four places."""
+    return value.quantize(FOUR_PLACES, rounding=ROUND_HALF_UP)
 
 
 def trust_for_user_or_404(*, user: User, ods_code: str) -> Organisation:
@@ -81,6 +94,20 @@ def period_from_slug(slug: str | None) -> Period | None:
 # --- National and regional -------------------------------------------------------------------
 
 
+def min_group_trusts() -> int:
+    """Figures covering fewer trusts than this are suppressed (setting PRICING_MIN_GROUP_TRUSTS)."""
+    return settings.PRICING_MIN_GROUP_TRUSTS
+
+
+def group_too_small(trusts: int) -> bool:
+    return trusts < min_group_trusts()
+
+
+def region_trusts(*, period: Period, region: str) -> int:
+    """How many trusts of the region have figures for the period."""
+    return TrustSavings.objects.filter(period=period, trust__region=region).count()
+
+
 @dataclass(frozen=True)
 class ProductSaving:
     product: Product
@@ -103,10 +130,17 @@ def _category_products(category: Category | None) -> QuerySet[Product]:
 def top_savings(
     *, period: Period, category: Category | None = None, region: str | None = None, limit: int = 50
 ) -> list[ProductSaving]:
-    """Products with the largest total possible savings (against the target), nationally or in a region."""
+    """Products with the largest total possible savings (against the target), nationally or in a region.
+
+    A product whose figures cover fewer than `min_group_trusts()` trusts (nationally, or in the region)
+    is left out: its figures would be one or two trusts' own. A region with fewer such trusts has no
+    rows at all (`region_trusts`).
+    """
     if not region:
         stats = (
-            ProductStats.objects.filter(period=period, product__in=_category_products(category))
+            ProductStats.objects.filter(
+                period=period, product__in=_category_products(category), trusts__gte=min_group_trusts()
+            )
             .select_related("product", "product__category")
             .order_by("-savings_target", "product__name")[:limit]
         )
@@ -123,10 +157,18 @@ def top_savings(
             )
             for s in stats
         ]
+    if group_too_small(region_trusts(period=period, region=region)):
+        return []
     with connection.cursor() as cursor:
         cursor.execute(
             load_sql("savings_by_product_in_region.sql")[0],
-            {"period": period.pk, "region": region, "threshold": savings_threshold(), "limit": limit * 4},
+            {
+                "period": period.pk,
+                "region": region,
+                "threshold": savings_threshold(),
+                "min_trusts": min_group_trusts(),
+                "limit": limit * 4,
+            },
         )
         rows = cursor.fetchall()
     products = _category_products(category).select_related("category").in_bulk([r[0] for r in rows])
@@ -153,23 +195,28 @@ def top_savings(
 
 
 def _money(value) -> Decimal:
-    return Decimal(str(value or 0)).quantize(Decimal("0.01"))
+    return _penny(Decimal(str(value or 0)))
 
 
 @dataclass(frozen=True)
 class Totals:
-    trusts: int
-    products: int
-    spend: Decimal
-    savings_target: Decimal
-    savings_median: Decimal
+    """National totals; with fewer trusts than `min_group_trusts()`, suppressed (figures None)."""
+
+    trusts: int | None
+    products: int | None
+    spend: Decimal | None
+    savings_target: Decimal | None
+    savings_median: Decimal | None
+    suppressed: bool = False
 
 
 def national_totals(*, period: Period) -> Totals:
+    trusts = TrustSavings.objects.filter(period=period).count()
+    if group_too_small(trusts):
+        return Totals(None, None, None, None, None, suppressed=True)
     products = ProductStats.objects.filter(period=period).aggregate(
         n=Count("id"), spend=Sum("spend"), target=Sum("savings_target"), median=Sum("savings_median")
     )
-    trusts = TrustSavings.objects.filter(period=period).count()
     return Totals(
         trusts=trusts,
         products=products["n"],
@@ -181,12 +228,16 @@ def national_totals(*, period: Period) -> Totals:
 
 @dataclass(frozen=True)
 class RegionTotals:
+    """One region's totals; a region with fewer trusts than `min_group_trusts()` is suppressed
+    (listed, its figures None)."""
+
     region: str
     label: str
-    trusts: int
-    spend: Decimal
-    savings_target: Decimal
-    savings_median: Decimal
+    trusts: int | None
+    spend: Decimal | None
+    savings_target: Decimal | None
+    savings_median: Decimal | None
+    suppressed: bool = False
 
 
 def region_totals(*, period: Period) -> list[RegionTotals]:
@@ -202,17 +253,26 @@ def region_totals(*, period: Period) -> list[RegionTotals]:
         .order_by("-target")
     )
     labels = dict(Region.choices)
-    return [
-        RegionTotals(
-            region=r["trust__region"],
-            label=labels.get(r["trust__region"], r["trust__region"]),
-            trusts=r["trusts"],
-            spend=r["spend"],
-            savings_target=r["target"],
-            savings_median=r["median"],
-        )
-        for r in rows
-    ]
+    shown, suppressed = [], []
+    for r in rows:
+        label = labels.get(r["trust__region"], r["trust__region"])
+        if group_too_small(r["trusts"]):
+            suppressed.append(
+                RegionTotals(r["trust__region"], label, None, None, None, None, suppressed=True)
+            )
+        else:
+            shown.append(
+                RegionTotals(
+                    region=r["trust__region"],
+                    label=label,
+                    trusts=r["trusts"],
+                    spend=r["spend"],
+                    savings_target=r["target"],
+                    savings_median=r["median"],
+                )
+            )
+    # Suppressed regions last, in name order: their place in the ranking would say something too.
+    return shown + sorted(suppressed, key=lambda r: r.label)
 
 
 # --- One product ------------------------------------------------------------------------------
@@ -253,15 +313,15 @@ def product_variance(*, product: Product, period: Period, viewer: Organisation |
     for rank, (ppu, pair) in enumerate(rows, start=1):
         is_viewer = viewer is not None and pair.trust_id == viewer.pk
         named = is_viewer or pair.trust.share_prices_by_name
-        saving = pair.spend - pair.units * stats.ppu_p10 if stats else ZERO
+        saving = pair.spend - pair.units * stats.target_ppu if stats else ZERO
         points.append(
             PricePoint(
                 label=pair.trust.name if named else f"Trust {rank}",
-                ppu=ppu.quantize(Decimal("0.0001")),
+                ppu=_per_unit(ppu),
                 units=pair.units,
                 is_viewer=is_viewer,
                 named=named,
-                saving=max(saving, ZERO).quantize(Decimal("0.01")),
+                saving=_penny(max(saving, ZERO)),
             )
         )
     return ProductVariance(product=product, period=period, stats=stats, points=points)
@@ -278,7 +338,7 @@ def peer_prices(
     if stats is None:
         return None
     own = PairTotal.objects.filter(period=period, product=product, trust=trust).first() if trust else None
-    own_ppu = (own.spend / own.units).quantize(Decimal("0.0001")) if own else None
+    own_ppu = _per_unit(own.spend / own.units) if own else None
     return PeerPrices(
         product_id=product.pk,
         period_label=period.label,
@@ -287,12 +347,8 @@ def peer_prices(
         target=stats.ppu_p10,
         own_ppu=own_ppu,
         own_units=own.units if own else None,
-        saving_vs_target=max(own.spend - own.units * stats.ppu_p10, ZERO).quantize(Decimal("0.01"))
-        if own
-        else None,
-        saving_vs_median=max(own.spend - own.units * stats.ppu_median, ZERO).quantize(Decimal("0.01"))
-        if own
-        else None,
+        saving_vs_target=_penny(max(own.spend - own.units * stats.target_ppu, ZERO)) if own else None,
+        saving_vs_median=_penny(max(own.spend - own.units * stats.median_ppu, ZERO)) if own else None,
     )
 
 
@@ -326,22 +382,21 @@ def trust_opportunities(
         s = stats.get(pair.product_id)
         if s is None:
             continue
-        vs_target = pair.spend - pair.units * s.ppu_p10
+        # Against the unrounded centiles; only the final amounts are rounded.
+        vs_target = pair.spend - pair.units * s.target_ppu
         if vs_target < threshold:
             continue
-        vs_median = pair.spend - pair.units * s.ppu_median
+        vs_median = pair.spend - pair.units * s.median_ppu
         found.append(
             Opportunity(
                 product=pair.product,
                 units=pair.units,
-                spend=pair.spend.quantize(Decimal("0.01")),
-                ppu=(pair.spend / pair.units).quantize(Decimal("0.0001")),
+                spend=_penny(pair.spend),
+                ppu=_per_unit(pair.spend / pair.units),
                 target=s.ppu_p10,
                 median=s.ppu_median,
-                saving_vs_target=vs_target.quantize(Decimal("0.01")),
-                saving_vs_median=max(vs_median, ZERO).quantize(Decimal("0.01"))
-                if vs_median >= threshold
-                else ZERO.quantize(Decimal("0.01")),
+                saving_vs_target=_penny(vs_target),
+                saving_vs_median=_penny(vs_median) if vs_median >= threshold else _penny(ZERO),
             )
         )
     found.sort(key=lambda o: (-o.saving_vs_target, o.product.name))

@@ -57,11 +57,16 @@ def national(request: HttpRequest) -> HttpResponse:
         "region_label": dict(Region.choices).get(cleaned["region"], ""),
     }
     if period is not None:
+        region_suppressed = bool(cleaned["region"]) and selectors.group_too_small(
+            selectors.region_trusts(period=period, region=cleaned["region"])
+        )
         context.update(
             rows=selectors.top_savings(period=period, category=cleaned["category"], region=cleaned["region"]),
             totals=selectors.national_totals(period=period),
             regions=selectors.region_totals(period=period),
             viewer=selectors.viewer_trust(request.user),
+            region_suppressed=region_suppressed,
+            min_trusts=selectors.min_group_trusts(),
         )
     return render(request, "pricing/national.html", context)
 
@@ -73,10 +78,9 @@ def product_variance(request: HttpRequest, product_id: int) -> HttpResponse:
     filterset, _, period = _filters(request)
     variance = None
     chart = ""
+    viewer = selectors.viewer_trust(request.user)
     if period is not None:
-        variance = selectors.product_variance(
-            product=product, period=period, viewer=selectors.viewer_trust(request.user)
-        )
+        variance = selectors.product_variance(product=product, period=period, viewer=viewer)
         if variance.stats:
             chart = charts.strip_plot(
                 points=variance.points,
@@ -87,7 +91,14 @@ def product_variance(request: HttpRequest, product_id: int) -> HttpResponse:
     return render(
         request,
         "pricing/product.html",
-        {"product": product, "filter": filterset, "period": period, "variance": variance, "chart": chart},
+        {
+            "product": product,
+            "filter": filterset,
+            "period": period,
+            "variance": variance,
+            "chart": chart,
+            "viewer": viewer,
+        },
     )
 
 
@@ -171,10 +182,18 @@ def unmatched(request: HttpRequest, ods_code: str) -> HttpResponse:
                         f"Future lines with this {IdentifierKind(kind).label} will match too.",
                     )
                     return redirect("pricing:unmatched", ods_code=trust.ods_code)
+    count = lines.count()
     return render(
         request,
         "pricing/unmatched.html",
-        {"trust": trust, "lines": lines[:200], "count": lines.count(), "form": form, "chosen": chosen},
+        {
+            "trust": trust,
+            "lines": lines[:200],
+            "count": count,
+            "has_lines": bool(count) or selectors.lines_count(trust=trust) > 0,
+            "form": form,
+            "chosen": chosen,
+        },
     )
 
 

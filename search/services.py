@@ -70,8 +70,12 @@ class Drift:
     deleted: int
 
 
-def reconcile_index(*, object_type: str, batch_size: int = 1000) -> Drift:
-    """Compare the owner's versions with the index's and repair what differs (lost or failed updates)."""
+def reconcile_index(*, object_type: str, batch_size: int = 1000, expected: bool = False) -> Drift:
+    """Compare the owner's versions with the index's and repair what differs (lost or failed updates).
+
+    Drift is a warning (updates were lost), unless the caller `expected` the index to be behind (after
+    a bulk write that fires no signals, such as the demo seed): then the repair is logged as info.
+    """
     document_type = registry.get(object_type)
     backend = get_backend()
     current = dict(document_type.versions())
@@ -87,8 +91,10 @@ def reconcile_index(*, object_type: str, batch_size: int = 1000) -> Drift:
         )
     deleted = backend.delete(object_type, extra) if extra else 0
     if to_index or extra:
-        logger.warning(
-            "Search index drift repaired for %s: %d missing, %d stale, %d extra",
+        logger.log(
+            logging.INFO if expected else logging.WARNING,
+            "Search index %s for %s: %d missing, %d stale, %d extra",
+            "brought up to date" if expected else "drift repaired",
             object_type,
             len(missing),
             len(stale),

@@ -5,11 +5,12 @@
 --
 -- A trust's price per unit (ppu) = its spend / its units over the period.
 -- Centiles: percentile_cont (linear interpolation) over trusts' ppu, one value per trust.
--- Target = 10th centile rounded to 4 decimal places, as stored and shown; median likewise.
+-- Target = 10th centile, unrounded (kept to 12 places); median likewise. They are shown rounded to
+-- 4 places (ppu_p10, ppu_median), but savings are computed against the unrounded figures.
 -- A trust's possible saving = units x (ppu - target) = spend - units x target, where positive;
 -- pairs whose saving is below %(threshold)s are left out of the totals. The same against the median.
 -- Arithmetic is in double precision (fast, and exact to far below a penny at these magnitudes);
--- every stored figure is rounded: prices to 4 places, money to 2.
+-- only the final amounts are rounded, once: money to the penny, displayed prices to 4 places.
 --
 -- Two passes over the period's rollup rows: the first computes each product's centiles into a
 -- temporary table, the second each pair's savings against them. The rollup is stored in
@@ -33,11 +34,14 @@ SELECT set_config('enable_sort', CASE WHEN %(full)s THEN 'off' ELSE 'on' END, tr
 
 CREATE TEMPORARY TABLE pricing_refresh_centiles ON COMMIT DROP AS
 SELECT c.*,
-       -- Rounded once per product here, not once per pair below (double to numeric goes through text).
-       ROUND(c.pc[1]::numeric, 4) AS target,
-       ROUND(c.pc[2]::numeric, 4) AS median,
-       ROUND(c.pc[1]::numeric, 4)::float8 AS target_f,
-       ROUND(c.pc[2]::numeric, 4)::float8 AS median_f,
+       -- Converted once per product here, not once per pair below (double to numeric goes through
+       -- text). The savings use the 12-place figures; the 4-place ones are for display only.
+       ROUND(c.pc[1]::numeric, 12) AS target,
+       ROUND(c.pc[2]::numeric, 12) AS median,
+       ROUND(c.pc[1]::numeric, 12)::float8 AS target_f,
+       ROUND(c.pc[2]::numeric, 12)::float8 AS median_f,
+       ROUND(c.pc[1]::numeric, 4) AS target_4,
+       ROUND(c.pc[2]::numeric, 4) AS median_4,
        ROUND(c.ppu_min::numeric, 4) AS ppu_min_4,
        ROUND(c.ppu_max::numeric, 4) AS ppu_max_4,
        o.target_f AS target_before,
@@ -107,19 +111,21 @@ WHERE s.period_id = %(period)s
 INSERT INTO pricing_productstats (
     period_id, product_id, trusts, lines, units, spend,
     ppu_min, ppu_p10, ppu_median, ppu_p90, ppu_max, spread, cv,
-    savings_target, savings_median, refreshed_at
+    savings_target, savings_median, target_ppu, median_ppu, refreshed_at
 )
 SELECT %(period)s, t.product_id, t.trusts, t.lines, ROUND(t.units::numeric, 3), ROUND(t.spend::numeric, 2),
        t.ppu_min_4,
        -- Rounding can cross a neighbour by 0.0001: keep the stored centiles ordered.
-       GREATEST(t.ppu_min_4, t.target),
-       GREATEST(t.ppu_min_4, t.median),
-       LEAST(t.ppu_max_4, GREATEST(t.median, ROUND(t.pc[3]::numeric, 4))),
+       GREATEST(t.ppu_min_4, t.target_4),
+       GREATEST(t.ppu_min_4, t.median_4),
+       LEAST(t.ppu_max_4, GREATEST(t.median_4, ROUND(t.pc[3]::numeric, 4))),
        t.ppu_max_4,
        CASE WHEN t.ppu_min > 0 THEN ROUND((t.ppu_max / t.ppu_min)::numeric, 4) END,
        CASE WHEN t.ppu_mean > 0 THEN ROUND((t.ppu_sd / t.ppu_mean)::numeric, 4) END,
        ROUND(s.vs_target::numeric, 2),
        ROUND(s.vs_median::numeric, 2),
+       t.target,
+       t.median,
        %(now)s
 FROM pricing_refresh_centiles t
 JOIN pricing_refresh_savings s ON s.product_id = t.product_id;

@@ -37,8 +37,9 @@ def expected_figures(period: Period) -> tuple[pd.DataFrame, pd.DataFrame]:
     products = []
     for product_id, group in pairs.groupby(level="product_id"):
         ppu = group.ppu.to_numpy()
-        target = round(float(np.percentile(ppu, 10, method="linear")), 4)
-        median = round(float(np.percentile(ppu, 50, method="linear")), 4)
+        # Unrounded: savings are computed against the centiles as computed, not as shown.
+        target = float(np.percentile(ppu, 10, method="linear"))
+        median = float(np.percentile(ppu, 50, method="linear"))
         vs_target = group.spend - group.units * target
         vs_median = group.spend - group.units * median
         products.append(

@@ -19,8 +19,10 @@ pytestmark = pytest.mark.django_db
 def world():
     cheap = TrustFactory(name="Cheap Hospitals NHS Trust", ods_code="CHP")
     dear = TrustFactory(name="Dear Hospitals NHS Trust", ods_code="DER")
+    middling = TrustFactory(name="Middling Hospitals NHS Trust", ods_code="MID")
     stockings = ProductFactory(name="Anti-embolism stockings, thigh, M")
     line(cheap, stockings, packs="100", units_per_pack=10, pack_price="50.00")
+    line(middling, stockings, packs="100", units_per_pack=10, pack_price="60.00")
     line(dear, stockings, packs="100", units_per_pack=10, pack_price="70.00")
     analytics.summaries_refresh(full=True)
     return {"cheap": cheap, "dear": dear, "stockings": stockings}
@@ -37,9 +39,10 @@ def test_product_variance_lists_every_trusts_price_with_others_anonymised(world)
     body = client.get(f"/api/v1/pricing/products/{world['stockings'].pk}/variance/").json()
     assert body["stats"]["ppu_p10"] == "5.2000"
     assert body["stats"]["ppu_median"] == "6.0000"
-    assert body["stats"]["savings_target"] == "1800.00"
+    assert body["stats"]["savings_target"] == "2600.00"  # 1,000 x (£7 - £5.20) + 1,000 x (£6 - £5.20)
     assert [(t["label"], t["ppu"], t["is_viewer"]) for t in body["trusts"]] == [
         ("Trust 1", "5.0000", False),
+        ("Trust 2", "6.0000", False),
         ("Dear Hospitals NHS Trust", "7.0000", True),
     ]
 
@@ -55,13 +58,50 @@ def test_a_trusts_savings_are_only_for_people_who_act_for_it(world):
 
 def test_national_savings_give_totals_regions_and_products(world):
     body = api_as(member(Role.BUYER, world["cheap"])).get("/api/v1/pricing/savings/").json()
-    assert body["totals"]["savings_target"] == "1800.00"
+    assert body["totals"]["savings_target"] == "2600.00"
+    assert body["totals"]["suppressed"] is False
+    assert body["min_group_trusts"] == 3
     assert body["regions"][0]["label"] == "London"
     assert body["products"][0]["product_name"] == "Anti-embolism stockings, thigh, M"
     in_region = (
         api_as(member(Role.BUYER, world["cheap"])).get("/api/v1/pricing/savings/?region=london").json()
     )
-    assert in_region["products"][0]["savings_target"] == "1800.00"
+    assert in_region["products"][0]["savings_target"] == "2600.00"
+    assert in_region["region_suppressed"] is False
+
+
+def test_a_region_of_fewer_than_three_trusts_is_suppressed_with_a_clear_indication(world):
+    """A region of one would be that trust's own spend and savings."""
+    from organisations.models import Region
+
+    alone = TrustFactory(name="Only Hospitals NHS Trust", region=Region.SOUTH_WEST)
+    line(alone, world["stockings"], packs="100", units_per_pack=10, pack_price="80.00")
+    analytics.summaries_refresh(full=True)
+    client = api_as(member(Role.BUYER, world["cheap"]))
+    body = client.get("/api/v1/pricing/savings/").json()
+    south_west = next(r for r in body["regions"] if r["region"] == "south_west")
+    assert south_west == {
+        "region": "south_west",
+        "label": "South West",
+        "suppressed": True,
+        "trusts": None,
+        "spend": None,
+        "savings_target": None,
+        "savings_median": None,
+    }
+    in_region = client.get("/api/v1/pricing/savings/?region=south_west").json()
+    assert in_region["region_suppressed"] is True
+    assert in_region["products"] == []
+    assert "'8000.00'" not in str(in_region)  # the trust's own spend
+
+
+def test_national_figures_of_fewer_than_three_trusts_are_suppressed(world, settings):
+    settings.PRICING_MIN_GROUP_TRUSTS = 4
+    body = api_as(member(Role.BUYER, world["cheap"])).get("/api/v1/pricing/savings/").json()
+    assert body["totals"]["suppressed"] is True
+    assert body["totals"]["savings_target"] is None
+    assert body["products"] == []  # the stockings were bought by three trusts
+    assert [r["suppressed"] for r in body["regions"]] == [True]
 
 
 def test_a_supplier_gets_nothing_from_the_analytics_api(world):

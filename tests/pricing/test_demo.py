@@ -1,13 +1,20 @@
-"""The demo seed: plausible history, the 40% stockings example, and idempotent when run again."""
+"""The demo seed: plausible history, the 40% stockings example, and idempotent when run again; with the
+whole demo, the trusts that have users have full dashboards, the products are the catalogue's, and the
+seed prints no warnings."""
 
 from __future__ import annotations
 
 import io
+import logging
 
 import pytest
+from django.core.management import call_command
+from django.test import TestCase
 
-from pricing import demo, selectors
-from pricing.models import ProductStats, PurchaseHistoryLine
+from catalogue.models import OfferStatus, Product
+from organisations.models import Membership, Organisation
+from pricing import demo, reports, selectors
+from pricing.models import ProductStats, PurchaseHistoryLine, TrustSavings
 
 pytestmark = pytest.mark.django_db
 
@@ -19,7 +26,82 @@ def test_the_demo_seed_shows_one_trust_paying_about_40_percent_more_for_stocking
     assert PurchaseHistoryLine.objects.count() == lines
     assert PurchaseHistoryLine.objects.filter(product__isnull=True).exists()
     period = selectors.default_period()
-    stockings = ProductStats.objects.get(period=period, product__slug="anti-embolism-stockings-thigh-m")
+    stockings = ProductStats.objects.get(period=period, product__slug=demo.STOCKINGS_SLUG)
     variance = selectors.product_variance(product=stockings.product, period=period, viewer=None)
     cheapest, dearest = variance.points[0].ppu, variance.points[-1].ppu
     assert 1.3 < dearest / cheapest < 1.5
+
+
+def test_run_alone_its_products_sit_in_the_catalogues_categories():
+    demo.seed(io.StringIO())
+    paths = {p.name: p.category.path for p in Product.objects.select_related("category")}
+    assert paths["IV cannula, 20 G, pink"] == "Clinical consumables > Vascular access > IV cannulas"
+    assert paths["Examination gloves, nitrile, powder free, medium"].startswith(
+        "Clinical consumables > Gloves"
+    )
+    assert paths["Silicone foam dressing, bordered, 10 cm x 10 cm"].startswith("Wound care > Dressings")
+
+
+@pytest.fixture
+def whole_demo(settings, caplog):
+    settings.DEBUG = True
+    out = io.StringIO()
+    with caplog.at_level(logging.INFO), TestCase.captureOnCommitCallbacks(execute=True):
+        call_command("seed_demo", stdout=out, stderr=out)
+    # Kept here: caplog.records holds only the test's own phase, and the seed ran while setting up.
+    warnings = [f"{r.name}: {r.getMessage()}" for r in caplog.records if r.levelno >= logging.WARNING]
+    return out.getvalue(), warnings
+
+
+def test_the_whole_demo_prints_no_warnings(whole_demo):
+    output, warnings = whole_demo
+    assert "Demo data is ready." in output
+    assert warnings == []
+    assert "drift" not in output.lower() and "warning" not in output.lower()
+
+
+def test_the_demo_users_trusts_have_full_dashboards_and_peer_prices_on_the_catalogues_products(
+    client, whole_demo
+):
+    from django.urls import reverse
+
+    from organisations.models import User
+
+    period = selectors.default_period()
+    with_users = Organisation.objects.filter(memberships__isnull=False, kind="trust").distinct()
+    assert {t.ods_code for t in with_users} == {"RR8", "RJ1"}
+    for trust in with_users:
+        totals = TrustSavings.objects.get(trust=trust, period=period)
+        assert totals.savings_target > 100
+        opportunities = selectors.trust_opportunities(trust=trust, period=period)
+        assert len(opportunities) >= 5
+        assert reports.savings_report(trust=trust, period=period).opportunities
+        for opportunity in opportunities[:5]:
+            peer = selectors.peer_prices(product=opportunity.product, trust=trust, period=period)
+            assert peer is not None and peer.own_ppu is not None and peer.saving_vs_target > 0
+
+    # Pricing's products are the catalogue's, with live offers, in their own categories.
+    for name, path, _, _ in demo.DEMO_PRODUCTS:
+        product = Product.objects.select_related("category").get(name=name)
+        assert product.category.path == path
+        assert product.offers.filter(status=OfferStatus.LIVE).exists(), name
+        assert ProductStats.objects.filter(period=period, product=product).exists(), name
+    bought = Product.objects.filter(purchase_lines__isnull=False).distinct()
+    assert not bought.filter(offers__isnull=True).exists()
+
+    # The catalogue page of the demo's cannula shows Leeds's buyer what other trusts pay.
+    client.force_login(User.objects.get(email="buyer@leeds.demo.example"))
+    cannula = Product.objects.get(name="IV cannula, 20 G, pink")
+    page = client.get(reverse("catalogue:product-detail", kwargs={"slug": cannula.slug})).content.decode()
+    assert "What other trusts pay" in page
+    assert "Leeds Teaching Hospitals NHS Trust" in page
+    assert Membership.objects.filter(organisation__ods_code="RR8").exists()
+
+
+def test_the_in_process_broker_names_a_host_so_kombu_does_not_warn(caplog):
+    """Without Redis, Celery runs eagerly on an in-memory broker; kombu warned "No hostname was supplied"."""
+    from marketplace.celery import app
+
+    with caplog.at_level(logging.WARNING), app.connection_for_write() as connection:
+        connection.info()
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
