@@ -20,6 +20,7 @@ from drf_spectacular.utils import extend_schema_field
 
 from catalogue.models import Category, Offer, Product, StockStatus
 from catalogue.selectors import in_category_q, live_offers
+from common import bounds
 from common.errors import DomainError
 from organisations.models import Organisation, OrganisationKind
 
@@ -75,24 +76,28 @@ class ProductFilter(django_filters.FilterSet):
         method="filter_offers",
         widget=_number_input(),
         min_value=Decimal("0"),
+        max_value=bounds.decimal_max(Offer, "unit_price"),
         label="Price per unit from (£, excluding VAT)",
     )
     unit_price_max = django_filters.NumberFilter(
         method="filter_offers",
         widget=_number_input(),
         min_value=Decimal("0"),
+        max_value=bounds.decimal_max(Offer, "unit_price"),
         label="Price per unit up to (£, excluding VAT)",
     )
     pack_price_min = django_filters.NumberFilter(
         method="filter_offers",
         widget=_number_input(),
         min_value=Decimal("0"),
+        max_value=bounds.decimal_max(Offer, "pack_price"),
         label="Price per pack from (£, excluding VAT)",
     )
     pack_price_max = django_filters.NumberFilter(
         method="filter_offers",
         widget=_number_input(),
         min_value=Decimal("0"),
+        max_value=bounds.decimal_max(Offer, "pack_price"),
         label="Price per pack up to (£, excluding VAT)",
     )
     stock_status = django_filters.MultipleChoiceFilter(
