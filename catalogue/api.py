@@ -31,6 +31,7 @@ from catalogue.models import Offer, OfferStatus, Product, StockStatus, VatRate, 
 from catalogue.strategy import default_strategy
 from catalogue.types import BuyerPrice, OfferInput
 from common import bounds
+from common.api import error_responses
 from common.errors import NotFound
 from search.types import InvalidSearch, SearchUnavailable
 
@@ -211,7 +212,7 @@ class ProductListApi(GenericAPIView):
                 "`sort` is given. GET /api/v1/search/ pages through every match.",
             )
         ],
-        responses=ProductSummaryOutput(many=True),
+        responses={200: ProductSummaryOutput(many=True), **error_responses(503)},
         description=(
             "Products with at least one live offer matching the filters. Price filters and the "
             "`price` sort use suppliers' list prices excluding VAT; `cheapest` is the caller's own price."
@@ -414,7 +415,7 @@ class OfferListApi(GenericAPIView):
     @extend_schema(
         operation_id="offers_create",
         request=OfferInputSerializer,
-        responses={201: SupplierOfferOutput},
+        responses={201: SupplierOfferOutput, **error_responses(409)},
         description=(
             "A new offer. It goes live at once for trusted suppliers; otherwise its status is "
             "`pending` until the marketplace team approves it."
@@ -456,7 +457,7 @@ class OfferDetailApi(GenericAPIView):
     @extend_schema(
         operation_id="offers_partial_update",
         request=OfferInputSerializer(partial=True),
-        responses=SupplierOfferOutput,
+        responses={200: SupplierOfferOutput, **error_responses(409)},
         description=(
             "Change some of an offer's values; the rest stay as they are. A live offer of a supplier "
             "without trusted status keeps its terms and the change waits in `pending_changes`."

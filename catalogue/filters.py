@@ -28,7 +28,7 @@ from organisations.models import Organisation, OrganisationKind
 class InvalidFilters(DomainError):
     """Some filter values do not parse; `errors` maps each parameter to its messages."""
 
-    code = "invalid_filters"
+    code = "invalid"  # the code of every validation error (docs/api.md)
 
     def __init__(self, errors: dict[str, list[str]]) -> None:
         first = next(iter(errors), None)
@@ -111,8 +111,11 @@ class ProductFilter(django_filters.FilterSet):
         decimal_places=0,
         label="Delivered within (days)",
     )
-    patient_eligible = django_filters.BooleanFilter(
-        method="filter_offers", label="Eligible for personal health budgets"
+    # A choice, not django-filter's BooleanFilter, whose widget quietly reads "perhaps" as "either".
+    patient_eligible = django_filters.ChoiceFilter(
+        choices=(("true", "Yes"), ("false", "No")),
+        method="filter_offers",
+        label="Eligible for personal health budgets",
     )
     sort = django_filters.ChoiceFilter(
         choices=ProductSort.CHOICES,
@@ -159,8 +162,8 @@ class ProductFilter(django_filters.FilterSet):
             q &= Q(stock_status__in=data["stock_status"])
         if data.get("lead_time_max") is not None:
             q &= Q(lead_time_days__lte=int(data["lead_time_max"]))
-        if data.get("patient_eligible") is not None:
-            q &= Q(patient_eligible=data["patient_eligible"])
+        if data.get("patient_eligible") in ("true", "false"):
+            q &= Q(patient_eligible=data["patient_eligible"] == "true")
         return q
 
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:

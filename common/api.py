@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
 from common.models import ImportJob
@@ -29,3 +30,36 @@ class ImportStatusSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
     finished_at = serializers.DateTimeField(allow_null=True)
     url = serializers.CharField(help_text="Poll this until `finished` is true.")
+
+
+# The error body every endpoint answers with (marketplace.api.exception_handler) -------------------
+
+
+class ErrorOutput(serializers.Serializer):
+    detail = serializers.CharField(help_text="What went wrong, in words for people.")
+    code = serializers.CharField(help_text="What went wrong, for programs: invalid, not_found, ...")
+    field = serializers.CharField(required=False, help_text="The input at fault, when one is.")
+    errors = serializers.DictField(
+        required=False, help_text="Validation errors: each input at fault with its messages."
+    )
+
+
+ERROR_DESCRIPTIONS = {
+    400: "Invalid input: `field` names the first input at fault, `errors` every one.",
+    401: "No or wrong credentials (send `Authorization: Token <key>`).",
+    403: "Signed in, but not allowed to do this.",
+    404: "No such object for you (whether it does not exist or belongs to someone else).",
+    409: "Conflicts with what is there already.",
+    429: "Too many requests: throttled, or the account is locked.",
+    503: "A service this needs (the search engine) is unavailable: try again later.",
+}
+
+
+def error_responses(*statuses: int, **descriptions: str) -> dict:
+    """Schema responses for these error statuses, each with the error body; `e404="..."` words one."""
+    return {
+        status: OpenApiResponse(
+            ErrorOutput, description=descriptions.get(f"e{status}", ERROR_DESCRIPTIONS[status])
+        )
+        for status in statuses
+    }
