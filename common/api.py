@@ -3,9 +3,36 @@
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiResponse
-from rest_framework import serializers
+from rest_framework import metadata, pagination, serializers
+from rest_framework.exceptions import NotFound, ValidationError
 
 from common.models import ImportJob
+
+
+class Metadata(metadata.SimpleMetadata):
+    """OPTIONS answers name, description, renders and parses; not DRF's form of each action, which
+    needs one serializer per view (ours have one per operation) and the schema documents anyway."""
+
+    def determine_actions(self, request, view) -> dict:
+        return {}
+
+
+class PageNumberPagination(pagination.PageNumberPagination):
+    """DRF's page numbers, but a page that does not exist (0, -1, "x", past the last) is the
+    caller's error about `page` (400), not a 404 that reads as "this list does not exist"."""
+
+    def paginate_queryset(self, queryset, request, view=None):
+        try:
+            return super().paginate_queryset(queryset, request, view)
+        except NotFound as error:
+            raise ValidationError({self.page_query_param: [str(error.detail)]}) from None
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_query_param:
+                parameter["schema"]["minimum"] = 1
+        return parameters
 
 
 class RowErrorSerializer(serializers.Serializer):

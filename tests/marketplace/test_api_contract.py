@@ -71,6 +71,8 @@ def test_a_variance_for_an_unknown_period_is_a_400(buyer_api):
         (lambda api: api.get("/api/v1/products/999999/"), 404, "not_found"),
         (lambda api: api.delete("/api/v1/organisations/me/"), 405, "method_not_allowed"),
         (lambda api: api.get("/api/v1/search/", {"page": "0"}), 400, "invalid"),
+        (lambda api: api.get("/api/v1/products/", {"page": "0"}), 400, "invalid"),
+        (lambda api: api.get("/api/v1/products/", {"page": "99"}), 400, "invalid"),
         (
             lambda api: api.post("/api/v1/auth/token/", {"email": "x@example.com", "password": "x"}),
             400,
@@ -116,3 +118,19 @@ def test_every_status_an_endpoint_answers_is_in_the_schema(client):
                 if status.startswith(("4", "5")):
                     content = response.get("content", {}).get("application/json", {})
                     assert content.get("schema"), f"{where} {status} has no error body"
+
+
+@pytest.mark.parametrize("path", ["/api/v1/products/not-a-number/", "/api/v1/no-such-thing/"])
+def test_an_address_under_the_api_that_matches_nothing_is_a_json_404(client, path):
+    response = client.get(path)
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["code"] == "not_found"
+
+
+def test_options_on_any_operation_answers_without_a_server_error():
+    api = APIClient()
+    api.force_authenticate(member(Role.SUPPLIER_ADMIN))
+    response = api.options("/api/v1/offers/", {"status": "draft"})
+    assert response.status_code == 200
+    assert response.json()["name"] == "Offer List Api"
