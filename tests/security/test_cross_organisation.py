@@ -24,7 +24,8 @@ from decimal import Decimal
 import pytest
 from django.forms.models import model_to_dict
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
+from drf_spectacular.generators import SchemaGenerator
 
 from catalogue.importing import KIND as CATALOGUE_IMPORT
 from catalogue.models import OfferStatus
@@ -257,6 +258,20 @@ def test_every_route_that_names_an_object_is_covered_or_listed_with_a_reason():
     ]
     assert not missing, "Add these routes to REGISTRY (or EXCLUDED, with the reason): " + ", ".join(missing)
     assert len(COVERED) >= 20  # the walk found the routes (the pages, the API and the back office)
+
+
+def test_every_api_operation_that_names_an_object_is_covered():
+    """The API schema walked too: each path with a path parameter resolves to a covered route."""
+    paths = SchemaGenerator().get_schema(request=None, public=True)["paths"]
+    covered = {name for _, name in COVERED}
+    for path in paths:
+        if "{" not in path:
+            continue
+        sample = path
+        for parameter in ("{id}", "{pk}", "{job_id}", "{product_id}"):
+            sample = sample.replace(parameter, "1")
+        sample = sample.replace("{ods_code}", "RR8")
+        assert resolve(sample).view_name in covered, f"{path} is in the schema but not in REGISTRY"
 
 
 @pytest.fixture
