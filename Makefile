@@ -6,11 +6,12 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test lint format migrate seed worker beat bench clean help
+.PHONY: run test fuzz lint format migrate seed worker beat bench clean help
 
 help:
 	@echo "make run    - install, migrate, load demo data and serve on http://$(HOST):$(PORT)"
-	@echo "make test   - run the whole test suite"
+	@echo "make test   - run the whole test suite (API schema fuzzing included, a few examples each)"
+	@echo "make fuzz   - the API schema fuzzing alone, longer (FUZZ_EXAMPLES=50)"
 	@echo "make lint   - ruff and the import-linter contracts"
 	@echo "make bench  - list the benchmarks (see bench/README.md)"
 
@@ -39,6 +40,10 @@ beat: venv
 
 test: venv
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+FUZZ_EXAMPLES ?= 50
+fuzz: venv
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -m fuzz tests/security/test_api_fuzz.py $(PYTEST_ARGS)
 
 lint: venv
 	$(VENV)/bin/ruff check .

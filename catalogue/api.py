@@ -27,9 +27,11 @@ from rest_framework.reverse import reverse
 
 from catalogue import search_selectors, selectors, services
 from catalogue.filters import ProductFilter
-from catalogue.models import Offer, OfferStatus, Product, StockStatus, VatRate
+from catalogue.models import Offer, OfferStatus, Product, StockStatus, VatRate, VolumeTier
 from catalogue.strategy import default_strategy
 from catalogue.types import BuyerPrice, OfferInput
+from common import bounds
+from common.api import error_responses
 from common.errors import NotFound
 from search.types import InvalidSearch, SearchUnavailable
 
@@ -210,7 +212,7 @@ class ProductListApi(GenericAPIView):
                 "`sort` is given. GET /api/v1/search/ pages through every match.",
             )
         ],
-        responses=ProductSummaryOutput(many=True),
+        responses={200: ProductSummaryOutput(many=True), **error_responses(503)},
         description=(
             "Products with at least one live offer matching the filters. Price filters and the "
             "`price` sort use suppliers' list prices excluding VAT; `cheapest` is the caller's own price."
@@ -253,7 +255,7 @@ class ProductDetailApi(GenericAPIView):
 
 
 class TierSerializer(serializers.Serializer):
-    min_packs = serializers.IntegerField(min_value=2)
+    min_packs = serializers.IntegerField(**bounds.integer(VolumeTier, "min_packs", min_value=2))
     pack_price = AmountField(help_text="Per pack, excluding VAT.")
 
 
@@ -329,7 +331,9 @@ class OfferInputSerializer(serializers.Serializer):
     """A supplier's offer and the product details that match it (GTIN, then NPC, then part number)."""
 
     supplier = serializers.IntegerField(
-        required=False, help_text="The supplier's id; needed only if you act for more than one."
+        **bounds.integer(Offer, "supplier", min_value=1),
+        required=False,
+        help_text="The supplier's id; needed only if you act for more than one.",
     )
     supplier_sku = serializers.CharField(max_length=64)
     name = serializers.CharField(max_length=200)
@@ -342,12 +346,16 @@ class OfferInputSerializer(serializers.Serializer):
     gtin = serializers.CharField(required=False, allow_null=True, allow_blank=True, default=None)
     npc = serializers.CharField(required=False, allow_null=True, allow_blank=True, default=None)
     unit_of_measure = serializers.CharField(max_length=30)
-    units_per_pack = serializers.IntegerField(min_value=1)
+    units_per_pack = serializers.IntegerField(**bounds.integer(Offer, "units_per_pack", min_value=1))
     pack_price = AmountField(help_text="Per pack, excluding VAT, as a string.")
     vat_rate = serializers.ChoiceField(choices=VatRate.choices)
     tiers = TierSerializer(many=True, required=False, default=list)
-    lead_time_days = serializers.IntegerField(min_value=0, required=False, allow_null=True, default=None)
-    min_order_packs = serializers.IntegerField(min_value=1, required=False, default=1)
+    lead_time_days = serializers.IntegerField(
+        **bounds.integer(Offer, "lead_time_days"), required=False, allow_null=True, default=None
+    )
+    min_order_packs = serializers.IntegerField(
+        **bounds.integer(Offer, "min_order_packs", min_value=1), required=False, default=1
+    )
     stock_status = serializers.ChoiceField(
         choices=StockStatus.choices, required=False, default=StockStatus.IN_STOCK
     )
@@ -407,7 +415,7 @@ class OfferListApi(GenericAPIView):
     @extend_schema(
         operation_id="offers_create",
         request=OfferInputSerializer,
-        responses={201: SupplierOfferOutput},
+        responses={201: SupplierOfferOutput, **error_responses(409)},
         description=(
             "A new offer. It goes live at once for trusted suppliers; otherwise its status is "
             "`pending` until the marketplace team approves it."
@@ -449,7 +457,7 @@ class OfferDetailApi(GenericAPIView):
     @extend_schema(
         operation_id="offers_partial_update",
         request=OfferInputSerializer(partial=True),
-        responses=SupplierOfferOutput,
+        responses={200: SupplierOfferOutput, **error_responses(409)},
         description=(
             "Change some of an offer's values; the rest stay as they are. A live offer of a supplier "
             "without trusted status keeps its terms and the change waits in `pending_changes`."

@@ -20,6 +20,7 @@ from drf_spectacular.utils import extend_schema_field
 
 from catalogue.models import Category, Offer, Product, StockStatus
 from catalogue.selectors import in_category_q, live_offers
+from common import bounds
 from common.errors import DomainError
 from organisations.models import Organisation, OrganisationKind
 
@@ -27,7 +28,7 @@ from organisations.models import Organisation, OrganisationKind
 class InvalidFilters(DomainError):
     """Some filter values do not parse; `errors` maps each parameter to its messages."""
 
-    code = "invalid_filters"
+    code = "invalid"  # the code of every validation error (docs/api.md)
 
     def __init__(self, errors: dict[str, list[str]]) -> None:
         first = next(iter(errors), None)
@@ -95,24 +96,28 @@ class ProductFilter(django_filters.FilterSet):
         method="filter_offers",
         widget=_number_input(),
         min_value=Decimal("0"),
+        max_value=bounds.decimal_max(Offer, "unit_price"),
         label="Price per unit from (£, excluding VAT)",
     )
     unit_price_max = django_filters.NumberFilter(
         method="filter_offers",
         widget=_number_input(),
         min_value=Decimal("0"),
+        max_value=bounds.decimal_max(Offer, "unit_price"),
         label="Price per unit up to (£, excluding VAT)",
     )
     pack_price_min = django_filters.NumberFilter(
         method="filter_offers",
         widget=_number_input(),
         min_value=Decimal("0"),
+        max_value=bounds.decimal_max(Offer, "pack_price"),
         label="Price per pack from (£, excluding VAT)",
     )
     pack_price_max = django_filters.NumberFilter(
         method="filter_offers",
         widget=_number_input(),
         min_value=Decimal("0"),
+        max_value=bounds.decimal_max(Offer, "pack_price"),
         label="Price per pack up to (£, excluding VAT)",
     )
     stock_status = django_filters.MultipleChoiceFilter(
@@ -126,8 +131,11 @@ class ProductFilter(django_filters.FilterSet):
         decimal_places=0,
         label="Delivered within (days)",
     )
-    patient_eligible = django_filters.BooleanFilter(
-        method="filter_offers", label="Eligible for personal health budgets"
+    # A choice, not django-filter's BooleanFilter, whose widget quietly reads "perhaps" as "either".
+    patient_eligible = django_filters.ChoiceFilter(
+        choices=(("true", "Yes"), ("false", "No")),
+        method="filter_offers",
+        label="Eligible for personal health budgets",
     )
     sort = django_filters.ChoiceFilter(
         choices=ProductSort.CHOICES,
@@ -175,8 +183,8 @@ class ProductFilter(django_filters.FilterSet):
             q &= Q(stock_status__in=data["stock_status"])
         if data.get("lead_time_max") is not None:
             q &= Q(lead_time_days__lte=int(data["lead_time_max"]))
-        if data.get("patient_eligible") is not None:
-            q &= Q(patient_eligible=data["patient_eligible"])
+        if data.get("patient_eligible") in ("true", "false"):
+            q &= Q(patient_eligible=data["patient_eligible"] == "true")
         return q
 
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:

@@ -15,6 +15,7 @@ from catalogue.matching import IdentifierConflict
 from catalogue.models import Category, Offer, StockStatus, VatRate
 from catalogue.types import OfferInput
 from catalogue.validators import OfferInvalid, parse_gtin, parse_money, parse_npc, parse_tiers
+from common import bounds
 from common.errors import DomainError
 
 # The services name OfferInput's fields; the form names some of them differently.
@@ -109,8 +110,8 @@ class OfferForm(NhsFormMixin, forms.Form):
         widget=_text(10),
     )
     units_per_pack = forms.IntegerField(
+        **bounds.integer(Offer, "units_per_pack", min_value=1),
         label="Units per pack",
-        min_value=1,
         initial=1,
         widget=forms.NumberInput(attrs={"class": "nhsuk-input nhsuk-input--width-5"}),
     )
@@ -130,14 +131,14 @@ class OfferForm(NhsFormMixin, forms.Form):
         widget=_text(20),
     )
     lead_time_days = forms.IntegerField(
+        **bounds.integer(Offer, "lead_time_days"),
         label="Lead time in days (optional)",
-        min_value=0,
         required=False,
         widget=forms.NumberInput(attrs={"class": "nhsuk-input nhsuk-input--width-4"}),
     )
     min_order_packs = forms.IntegerField(
+        **bounds.integer(Offer, "min_order_packs", min_value=1),
         label="Minimum order (packs)",
-        min_value=1,
         initial=1,
         widget=forms.NumberInput(attrs={"class": "nhsuk-input nhsuk-input--width-4"}),
     )

@@ -9,7 +9,7 @@ the suppliers the caller acts for: anyone else's job is 404.
 from __future__ import annotations
 
 from django.urls import path, reverse
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
@@ -20,7 +20,7 @@ from catalogue.importing import (
     catalogue_import_for_user,
     catalogue_import_start,
 )
-from common.api import ImportStatusSerializer
+from common.api import ImportStatusSerializer, error_responses
 from common.errors import DomainError, NotFound, PermissionDenied
 from common.imports import UploadedFile, import_job_status
 from common.uploads import validate_upload
@@ -56,10 +56,15 @@ class CatalogueImportCreateView(APIView):
         request={"multipart/form-data": CatalogueUploadSerializer},
         responses={
             202: ImportStatusSerializer,
-            400: OpenApiResponse(
-                description="No file, or not a CSV/XLSX file within the upload limits (docs/formats.md)."
+            **error_responses(
+                400,
+                403,
+                404,
+                e400="No file, not a CSV/XLSX file within the upload limits (docs/formats.md), or several "
+                "suppliers and none named.",
+                e403="The caller does not act for a supplier.",
+                e404="The caller does not act for the supplier named.",
             ),
-            403: OpenApiResponse(description="The caller does not act for a supplier."),
         },
         description="Upload a catalogue file. It is checked whole and applied all-or-nothing; follow "
         "the job at the URL in the Location header.",
@@ -92,7 +97,7 @@ class CatalogueImportDetailView(APIView):
     @extend_schema(
         operation_id="catalogue_imports_retrieve",
         tags=["catalogue imports"],
-        responses={200: ImportStatusSerializer, 404: OpenApiResponse(description="No such import for you.")},
+        responses={200: ImportStatusSerializer, **error_responses(404, e404="No such import for you.")},
     )
     def get(self, request: Request, pk: int) -> Response:
         job = catalogue_import_for_user(user=request.user, job_id=pk)

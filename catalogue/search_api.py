@@ -9,12 +9,23 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalogue import search_selectors
-from catalogue.indexing import PRODUCT_DOCUMENT
+from catalogue.indexing import PRICE_BANDS, PRODUCT_DOCUMENT
+from catalogue.models import StockStatus
 from catalogue.search_forms import FILTERS, MAX_QUERY_LENGTH, SORT_CHOICES
+from common.api import error_responses
 from search import selectors
 from search.types import InvalidSearch, SearchQuery, SearchUnavailable, SortOrder
 
 MAX_PAGE_SIZE = 100
+# Filters whose values are a fixed set: anything else is a 400, not an empty answer.
+CLOSED_FILTERS = {"stock": StockStatus.values, "price_band": [key for key, _, _ in PRICE_BANDS]}
+
+
+def _known(name: str, values: list[str], known: list[str]) -> list[str]:
+    unknown = [v for v in values if v and v not in known]
+    if unknown:
+        raise serializers.ValidationError(f"Unknown {name} {unknown[0]!r}: choose from {', '.join(known)}.")
+    return values
 
 
 class SearchInputSerializer(serializers.Serializer):
@@ -44,6 +55,12 @@ class SearchInputSerializer(serializers.Serializer):
                 for key in data
             }
         return super().to_internal_value(data)
+
+    def validate_stock(self, values: list[str]) -> list[str]:
+        return _known("stock", values, StockStatus.values)
+
+    def validate_price_band(self, values: list[str]) -> list[str]:
+        return _known("price_band", values, [key for key, _, _ in PRICE_BANDS])
 
     def validate(self, attrs: dict) -> dict:
         low, high = attrs.get("price_min"), attrs.get("price_max")
@@ -98,7 +115,10 @@ class AutocompleteOutputSerializer(serializers.Serializer):
 
 
 def _error(field: str, message: str, code: int = status.HTTP_400_BAD_REQUEST) -> Response:
-    return Response({"detail": message, "errors": {field: [message]}}, status=code)
+    error_code = "invalid" if code == status.HTTP_400_BAD_REQUEST else "search_unavailable"
+    return Response(
+        {"detail": message, "code": error_code, "field": field, "errors": {field: [message]}}, status=code
+    )
 
 
 class SearchApi(APIView):
@@ -107,12 +127,12 @@ class SearchApi(APIView):
         parameters=[
             SearchInputSerializer,
             *[
-                OpenApiParameter(name, str, many=True, explode=True)
+                OpenApiParameter(name, str, many=True, explode=True, enum=CLOSED_FILTERS.get(name))
                 for name in FILTERS
                 if name != "patient_eligible"
             ],
         ],
-        responses={200: SearchOutputSerializer},
+        responses={200: SearchOutputSerializer, **error_responses(503)},
         description=(
             "Search live products. Filters take facet values from a previous answer's `facets`; "
             "repeat a parameter for any of several values. An exact GTIN, NPC, SKU or part number "

@@ -244,12 +244,19 @@ def product_facets(
 
 
 def product_detail(*, slug: str | None = None, product_id: int | None = None) -> Product:
-    """One active product with its category and every live offer (supplier, tiers). Three queries."""
+    """One active product with its category and every live offer (supplier, tiers). Three queries.
+
+    A product whose offers are all drafts, pending moderation or withdrawn is NotFound: what a
+    supplier has not put on sale (or the marketplace team has not yet approved) is not for buyers or
+    patients to read. A product with no offers at all is the marketplace team's own entry and keeps
+    its page ("No supplier offers this product")."""
     if (slug is None) == (product_id is None):
         raise ValueError("Give exactly one of slug or product_id.")
     lookup = {"slug": slug} if slug is not None else {"pk": product_id}
+    offers = Offer.objects.filter(product=OuterRef("pk"))
+    shown = Exists(offers.filter(status=OfferStatus.LIVE)) | ~Exists(offers)
     product = (
-        Product.objects.filter(is_active=True, **lookup)
+        Product.objects.filter(shown, is_active=True, **lookup)
         .select_related("category", "image")
         .prefetch_related(live_offers_prefetch())
         .first()

@@ -12,7 +12,9 @@ import re
 from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 
+from catalogue.models import VolumeTier
 from catalogue.types import OfferInput, StockStatus
+from common import bounds
 from common.errors import DomainError
 from common.money import VAT_RATES
 
@@ -180,9 +182,12 @@ def check_tiers(
 ) -> None:
     """Minimum packs rising (each at least 2), prices falling, each below the pack price."""
     previous: tuple[int, Decimal] | None = None
+    most_packs = bounds.integer_range(VolumeTier, "min_packs")[1]
     for min_packs, price in tiers:
         if min_packs < 2:
             raise DomainError("a tier starts at 2 packs or more (1 pack is the pack price)", field=field)
+        if min_packs > most_packs:
+            raise DomainError(f"a tier starts at {most_packs} packs at most", field=field)
         if price <= 0:
             raise DomainError(f"tier {min_packs}: the price must be greater than 0", field=field)
         if pack_price is not None and price >= pack_price:

@@ -2,9 +2,37 @@
 
 from __future__ import annotations
 
-from rest_framework import serializers
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import metadata, pagination, serializers
+from rest_framework.exceptions import NotFound, ValidationError
 
 from common.models import ImportJob
+
+
+class Metadata(metadata.SimpleMetadata):
+    """OPTIONS answers name, description, renders and parses; not DRF's form of each action, which
+    needs one serializer per view (ours have one per operation) and the schema documents anyway."""
+
+    def determine_actions(self, request, view) -> dict:
+        return {}
+
+
+class PageNumberPagination(pagination.PageNumberPagination):
+    """DRF's page numbers, but a page that does not exist (0, -1, "x", past the last) is the
+    caller's error about `page` (400), not a 404 that reads as "this list does not exist"."""
+
+    def paginate_queryset(self, queryset, request, view=None):
+        try:
+            return super().paginate_queryset(queryset, request, view)
+        except NotFound as error:
+            raise ValidationError({self.page_query_param: [str(error.detail)]}) from None
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_query_param:
+                parameter["schema"]["minimum"] = 1
+        return parameters
 
 
 class RowErrorSerializer(serializers.Serializer):
@@ -29,3 +57,36 @@ class ImportStatusSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
     finished_at = serializers.DateTimeField(allow_null=True)
     url = serializers.CharField(help_text="Poll this until `finished` is true.")
+
+
+# The error body every endpoint answers with (marketplace.api.exception_handler) -------------------
+
+
+class ErrorOutput(serializers.Serializer):
+    detail = serializers.CharField(help_text="What went wrong, in words for people.")
+    code = serializers.CharField(help_text="What went wrong, for programs: invalid, not_found, ...")
+    field = serializers.CharField(required=False, help_text="The input at fault, when one is.")
+    errors = serializers.DictField(
+        required=False, help_text="Validation errors: each input at fault with its messages."
+    )
+
+
+ERROR_DESCRIPTIONS = {
+    400: "Invalid input: `field` names the first input at fault, `errors` every one.",
+    401: "No or wrong credentials (send `Authorization: Token <key>`).",
+    403: "Signed in, but not allowed to do this.",
+    404: "No such object for you (whether it does not exist or belongs to someone else).",
+    409: "Conflicts with what is there already.",
+    429: "Too many requests: throttled, or the account is locked.",
+    503: "A service this needs (the search engine) is unavailable: try again later.",
+}
+
+
+def error_responses(*statuses: int, **descriptions: str) -> dict:
+    """Schema responses for these error statuses, each with the error body; `e404="..."` words one."""
+    return {
+        status: OpenApiResponse(
+            ErrorOutput, description=descriptions.get(f"e{status}", ERROR_DESCRIPTIONS[status])
+        )
+        for status in statuses
+    }

@@ -1,6 +1,6 @@
 """The REST API under /api/v1/: each app contributes its routes through its own api_urls module."""
 
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from marketplace import api_views
 
@@ -11,4 +11,6 @@ urlpatterns = [
     path("", include("catalogue.api_urls")),
     path("", include("catalogue.search_api_urls")),
     path("", include("pricing.api_urls")),
+    # Anything else under /api/v1/ answers in the API's own shape, not with an HTML page.
+    re_path(r"^.*$", api_views.not_found),
 ]

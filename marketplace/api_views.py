@@ -5,7 +5,7 @@ from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.authtoken.models import Token
 from rest_framework.decorators import api_view, permission_classes
-from rest_framework.exceptions import APIException
+from rest_framework.exceptions import APIException, NotFound
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -32,6 +32,14 @@ def api_root(request: Request) -> Response:
             "my_organisations": reverse("api-organisations-me", request=request),
         }
     )
+
+
+@extend_schema(exclude=True)
+@api_view(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
+@permission_classes([AllowAny])
+def not_found(request: Request) -> Response:
+    """No API operation has this address (or its id is not a number): a 404 in the error shape."""
+    raise NotFound("No API operation has this address.")
 
 
 class AccountLocked(APIException):

@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalogue.models import Product
-from common.api import ImportStatusSerializer
+from common.api import ImportStatusSerializer, error_responses
 from common.errors import DomainError, NotFound
 from common.imports import UploadedFile, import_job_status
 from common.uploads import validate_upload
@@ -25,6 +25,10 @@ PERIOD = OpenApiParameter(
 )
 CATEGORY = OpenApiParameter("category", int, description="Category id (its subcategories included)")
 REGION = OpenApiParameter("region", str, enum=Region.values, description="NHS region")
+NOT_HERE = (
+    "Not found for you: the caller acts for no NHS trust, the object is not theirs, or there are no "
+    "figures yet."
+)
 
 
 class IsTrustMember(IsAuthenticated):
@@ -39,7 +43,14 @@ class IsTrustMember(IsAuthenticated):
 
 
 def _filters(request: Request):
-    cleaned = AnalyticsFilter(request.query_params or None).cleaned()
+    """The valid filters and the period; an unknown period, region or category is a 400 naming it,
+    never the default's figures."""
+    filters = AnalyticsFilter(request.query_params or None)
+    if filters.is_bound and filters.form.errors:
+        raise serializers.ValidationError(
+            {name: [str(message) for message in messages] for name, messages in filters.form.errors.items()}
+        )
+    cleaned = filters.cleaned()
     period = selectors.period_from_slug(cleaned["period"])
     if period is None:
         raise NotFound("No figures yet.")
@@ -88,7 +99,11 @@ class VarianceSerializer(serializers.Serializer):
 class ProductVarianceApi(APIView):
     permission_classes = [IsTrustMember]
 
-    @extend_schema(parameters=[PERIOD], responses=VarianceSerializer, summary="Every trust's price per unit")
+    @extend_schema(
+        parameters=[PERIOD],
+        responses={200: VarianceSerializer, **error_responses(404, e404=NOT_HERE)},
+        summary="Every trust's price per unit",
+    )
     def get(self, request: Request, product_id: int) -> Response:
         product = Product.objects.filter(pk=product_id).first()
         if product is None:
@@ -139,7 +154,9 @@ class TrustSavingsApi(APIView):
     permission_classes = [IsTrustMember]
 
     @extend_schema(
-        parameters=[PERIOD, CATEGORY], responses=TrustSavingsSerializer, summary="A trust's possible savings"
+        parameters=[PERIOD, CATEGORY],
+        responses={200: TrustSavingsSerializer, **error_responses(404, e404=NOT_HERE)},
+        summary="A trust's possible savings",
     )
     def get(self, request: Request, ods_code: str) -> Response:
         trust = selectors.trust_for_user_or_404(user=request.user, ods_code=ods_code)
@@ -216,7 +233,7 @@ class NationalSavingsApi(APIView):
 
     @extend_schema(
         parameters=[PERIOD, CATEGORY, REGION],
-        responses=NationalSavingsSerializer,
+        responses={200: NationalSavingsSerializer, **error_responses(404, e404=NOT_HERE)},
         summary="National and regional possible savings, and the products with the largest",
     )
     def get(self, request: Request) -> Response:
@@ -253,7 +270,7 @@ class ImportCreateApi(APIView):
 
     @extend_schema(
         request=PurchaseHistoryUploadSerializer,
-        responses={202: ImportStatusSerializer},
+        responses={202: ImportStatusSerializer, **error_responses(404, e404=NOT_HERE)},
         summary="Upload purchase history; poll the status URL until finished",
     )
     def post(self, request: Request) -> Response:
@@ -271,7 +288,10 @@ class ImportCreateApi(APIView):
 class ImportDetailApi(APIView):
     permission_classes = [IsTrustMember]
 
-    @extend_schema(responses=ImportStatusSerializer, summary="An upload's progress, outcome and problems")
+    @extend_schema(
+        responses={200: ImportStatusSerializer, **error_responses(404, e404=NOT_HERE)},
+        summary="An upload's progress, outcome and problems",
+    )
     def get(self, request: Request, job_id: int) -> Response:
         job = services.import_job_for_user_or_404(user=request.user, job_id=job_id)
         url = reverse("pricing-api-import", args=[job.pk])

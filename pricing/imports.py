@@ -11,12 +11,14 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from common import bounds
 from common.errors import RowError, RowErrors
 from common.imports import MAX_LISTED_ERRORS, Progress
 from common.models import ImportJob
 from common.tabular import Column, Table, row_problems
 from organisations.permissions import trusts_for
 from pricing.matching import gtin_problem
+from pricing.models import PurchaseHistoryLine
 
 KIND = "purchase_history"
 
@@ -49,8 +51,11 @@ MAX_LENGTHS = {
     "description": 500,
 }
 NUL_PROBLEM = "holds a NUL character (code 0), which is not text"
-MAX_PACKS = Decimal("99999999999.999")
-MAX_PRICE = Decimal("9999999999.9999")
+# The largest values the columns hold (common.bounds reads them from the model).
+MAX_PACKS = bounds.decimal_max(PurchaseHistoryLine, "quantity_packs")
+MAX_PRICE = bounds.decimal_max(PurchaseHistoryLine, "pack_price")
+MAX_LINE_NUMBER = bounds.integer_range(PurchaseHistoryLine, "line_number")[1]
+MAX_UNITS_PER_PACK = bounds.integer_range(PurchaseHistoryLine, "units_per_pack")[1]
 
 
 @dataclass(frozen=True)
@@ -103,8 +108,8 @@ def check_line(row: dict[str, str], *, allowed_trusts: dict[str, int], today: dt
             problems.append(("trust_ods", f"you may not upload purchase history for {ods}"))
     if row.get("line_number"):
         text = row["line_number"]
-        if not text.isdigit() or int(text) < 1:
-            problems.append(("line_number", "must be a whole number, 1 or more"))
+        if not text.isdigit() or not text.isascii() or not 1 <= int(text) <= MAX_LINE_NUMBER:
+            problems.append(("line_number", f"must be a whole number from 1 to {MAX_LINE_NUMBER}"))
         else:
             values["line_number"] = int(text)
     if row.get("order_date"):
@@ -134,15 +139,17 @@ def check_line(row: dict[str, str], *, allowed_trusts: dict[str, int], today: dt
         packs = _decimal(text, places=3)
         if isinstance(packs, str):
             problems.append(("quantity_packs", packs))
-        elif packs <= 0 or packs > MAX_PACKS:
+        elif packs <= 0:
             problems.append(("quantity_packs", "must be more than 0"))
+        elif packs > MAX_PACKS:
+            problems.append(("quantity_packs", "is too large"))
         else:
             values["quantity_packs"] = packs
     text = row.get("units_per_pack", "")
     if not text:
         problems.append(("units_per_pack", "required"))
-    elif not text.isdigit() or int(text) < 1 or int(text) > 2_147_483_647:
-        problems.append(("units_per_pack", "must be a whole number, 1 or more"))
+    elif not text.isdigit() or not text.isascii() or not 1 <= int(text) <= MAX_UNITS_PER_PACK:
+        problems.append(("units_per_pack", f"must be a whole number from 1 to {MAX_UNITS_PER_PACK}"))
     else:
         values["units_per_pack"] = int(text)
     text = row.get("pack_price", "")

@@ -322,12 +322,18 @@ def purchase_history_import_run(*, job_id: int) -> ImportJob:
 
 
 def import_job_for_user_or_404(*, user: User, job_id: int) -> ImportJob:
-    """A purchase-history job the user started, or one for a trust they act for."""
+    """A purchase-history job of a trust the user acts for now. A file for several trusts (no
+    single organisation) is its uploader's, while they still act for a trust. Someone who has left
+    the trust no longer sees its imports, even those they uploaded."""
     job = ImportJob.objects.filter(pk=job_id, kind=KIND).first()
-    if job is None or not (
-        job.created_by_id == user.pk
-        or (job.organisation_id and trusts_for(user).filter(pk=job.organisation_id).exists())
-    ):
+    if job is None:
+        raise NotFound("No such import.")
+    trusts = trusts_for(user)
+    if job.organisation_id:
+        visible = trusts.filter(pk=job.organisation_id).exists()
+    else:
+        visible = job.created_by_id == user.pk and trusts.exists()
+    if not visible:
         raise NotFound("No such import.")
     return job
 

@@ -224,9 +224,14 @@ class TestSearchApi:
         assert field in response.json()
 
     def test_unknown_filter_values_match_nothing(self, api, catalogue):
-        response = api.get("/api/v1/search/", {"q": "wheelchair", "supplier": "nobody", "price_band": "free"})
+        response = api.get("/api/v1/search/", {"q": "wheelchair", "supplier": "nobody"})
         assert response.status_code == 200
         assert response.json()["total"] == 0
+
+    def test_a_price_band_or_stock_state_that_does_not_exist_is_a_400(self, api, catalogue):
+        response = api.get("/api/v1/search/", {"q": "wheelchair", "price_band": "free"})
+        assert response.status_code == 400
+        assert response.json()["field"] == "price_band"
 
     def test_autocomplete(self, api, catalogue):
         response = api.get("/api/v1/search/autocomplete/", {"q": "wheel"})

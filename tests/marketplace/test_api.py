@@ -51,7 +51,11 @@ def test_wrong_details_get_one_message_and_no_token(api):
     UserFactory(email="erp@leeds.example")
     response = api.post(TOKEN_URL, {"email": "erp@leeds.example", "password": "guess"}, format="json")
     assert response.status_code == 400
-    assert response.json() == {"non_field_errors": ["Enter a correct email address and password."]}
+    body = response.json()
+    assert body["non_field_errors"] == ["Enter a correct email address and password."]
+    assert body["detail"] == "Enter a correct email address and password."
+    assert body["code"] == "invalid_login"
+    assert "field" not in body  # never which part was wrong
     assert AuditEvent.objects.filter(kind=AuditEvent.Kind.SIGN_IN_FAILED).count() == 1
 
 

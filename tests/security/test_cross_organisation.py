@@ -1,0 +1,339 @@
+"""Cross-organisation access, generated: every route that names an object, pages and API alike.
+
+The URL resolver is walked at collection time. For every route with kwargs (pk, slug, ods_code,
+job_id, ...) the REGISTRY below makes a real object of one organisation (trust A or supplier A) and
+the route is requested, by GET and by POST (and PATCH, PUT, DELETE on the API), as a user of every
+other kind: another trust, another supplier, a patient, an ICB, someone who has left the owning
+organisation, and nobody signed in. Each must be denied (401, 403, 404, 405, or a redirect to a
+sign-in page), never shown the object's data, and a POST must change nothing. The owner's own
+GET answers 200, so the object the registry made is the one the route shows.
+
+A new route is covered without anyone writing a test for it: its kwargs must match a registry
+entry, or the test of unregistered routes fails and says which. Routes left out are in EXCLUDED,
+each with the reason.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import io
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import pytest
+from django.forms.models import model_to_dict
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
+from drf_spectacular.generators import SchemaGenerator
+
+from catalogue.importing import KIND as CATALOGUE_IMPORT
+from catalogue.models import OfferStatus
+from common.imports import UploadedFile, import_job_create
+from organisations.models import Membership, Role
+from pricing import analytics
+from pricing.imports import KIND as PURCHASE_HISTORY_IMPORT
+from tests.catalogue.factories import CategoryFactory, OfferFactory, ProductFactory
+from tests.organisations.factories import (
+    CommissionerFactory,
+    PatientProfileFactory,
+    SupplierFactory,
+    TrustFactory,
+    UserFactory,
+    member,
+)
+from tests.pricing.helpers import line
+
+pytestmark = pytest.mark.django_db
+
+VIEWERS = ("other_trust", "other_supplier", "patient", "icb", "former_member", "anonymous")
+SIGNED_IN = frozenset(VIEWERS) - {"anonymous"}
+DENIED = {401, 403, 404, 405}
+SIGN_IN_PAGES = ("/accounts/sign-in", "/cms/login")
+
+
+# Routes that name something which is not an organisation's object, or that another suite covers.
+EXCLUDED: dict[str, str] = {
+    "organisations:password-reset-confirm": "uidb64/token name a reset link, checked by Django's token "
+    "generator (tests/organisations/test_sign_in.py), not an organisation's object",
+    "catalogue:import-template": "fmt is a file format: the blank template is the same for everyone",
+    "pricing:template": "fmt is a file format: the blank template is the same for everyone",
+    "wagtailcore_authenticate_with_password": "Wagtail's password form for a privacy-restricted CMS page",
+    "wagtaildocs_authenticate_with_password": "Wagtail's password form for a privacy-restricted document",
+    "cms/*": "Wagtail's own admin views (pages, images, documents, users, groups, workflows, "
+    "settings): every one requires the access_admin permission (staff), which no organisation "
+    "user holds; the back-office views of our own models are in REGISTRY (catalogue-*, *_admin)",
+}
+
+
+@dataclass
+class World:
+    trust_a: object
+    supplier_a: object
+    leaver: object  # was a buyer and supplier admin of the A organisations; now works for trust B
+    users: dict = field(default_factory=dict)
+
+
+@dataclass
+class Target:
+    """A real object of trust A or supplier A, and how a route names it."""
+
+    kwargs: dict
+    instance: object
+    marker: str  # text of the object's data that a denied answer must not contain
+    owner: object | None  # a user who may see it: their GET answers 200 (None: no one outside staff)
+    allowed: frozenset = frozenset()  # viewer kinds that may see it too (shared objects)
+
+
+def _trust_job(world: World) -> Target:
+    job = import_job_create(
+        kind=PURCHASE_HISTORY_IMPORT,
+        upload=UploadedFile(name="leeds-history-secret.csv", content=io.BytesIO(b"trust_ods\nRR8\n")),
+        organisation_id=world.trust_a.pk,
+        created_by=world.leaver,
+    )
+    return Target({"job_id": job.pk}, job, "leeds-history-secret", member(Role.BUYER, world.trust_a))
+
+
+def _supplier_job(world: World) -> Target:
+    job = import_job_create(
+        kind=CATALOGUE_IMPORT,
+        upload=UploadedFile(name="acme-catalogue-secret.csv", content=io.BytesIO(b"supplier_sku\nX\n")),
+        organisation_id=world.supplier_a.pk,
+        created_by=world.leaver,
+    )
+    return Target({"pk": job.pk}, job, "acme-catalogue-secret", member(Role.SUPPLIER_STAFF, world.supplier_a))
+
+
+def _offer(world: World, *, staff_only: bool = False) -> Target:
+    offer = OfferFactory(
+        supplier=world.supplier_a,
+        supplier_sku="ACME-SECRET-SKU",
+        status=OfferStatus.DRAFT,
+        pack_price=Decimal("12.34"),
+    )
+    owner = _staff() if staff_only else member(Role.SUPPLIER_ADMIN, world.supplier_a)
+    return Target({"pk": offer.pk}, offer, "ACME-SECRET-SKU", owner)
+
+
+def _product_not_on_sale(world: World, *, key: str = "pk", staff_only: bool = False) -> Target:
+    """A product whose only offer is supplier A's, waiting for moderation: nothing on sale."""
+    product = ProductFactory(name="Unlaunched secret dressing", slug="unlaunched-secret-dressing")
+    OfferFactory(product=product, supplier=world.supplier_a, status=OfferStatus.PENDING)
+    value = product.slug if key == "slug" else product.pk
+    return Target({key: value}, product, "Unlaunched secret dressing", _staff() if staff_only else None)
+
+
+def _priced_product(world: World) -> Target:
+    """Peer prices of a product: for every trust (shared), for nobody else."""
+    product = ProductFactory(name="Peer priced secret stocking")
+    line(world.trust_a, product, packs="10", pack_price="5.00")
+    analytics.summaries_refresh(full=True)
+    return Target(
+        {"product_id": product.pk},
+        product,
+        "Peer priced secret stocking",
+        member(Role.BUYER, world.trust_a),
+        allowed=frozenset({"other_trust", "former_member"}),
+    )
+
+
+def _trust(world: World, **extra) -> Target:
+    line(world.trust_a, ProductFactory(), packs="10", pack_price="5.00")
+    analytics.summaries_refresh(full=True)
+    return Target(
+        {"ods_code": world.trust_a.ods_code, **extra},
+        world.trust_a,
+        world.trust_a.name,
+        member(Role.BUYER, world.trust_a),
+    )
+
+
+def _organisation(world: World, *, role: str = Role.BUYER, staff_only: bool = False) -> Target:
+    owner = _staff() if staff_only else member(role, world.trust_a)
+    return Target({"pk": world.trust_a.pk}, world.trust_a, world.trust_a.name, owner)
+
+
+def _category(world: World, *, staff_only: bool = False) -> Target:
+    """The catalogue's categories are shared by everyone signed in: only the anonymous are refused."""
+    category = CategoryFactory(name="Shared secret category", slug="shared-secret-category")
+    if staff_only:
+        return Target({"pk": category.pk}, category, "Shared secret category", _staff())
+    return Target({"slug": category.slug}, category, "Shared secret category", member(Role.BUYER), SIGNED_IN)
+
+
+def _membership(world: World) -> Target:
+    membership = Membership.objects.create(
+        user=UserFactory(full_name="Secret Member"), organisation=world.trust_a, role=Role.APPROVER
+    )
+    return Target({"pk": membership.pk}, membership, "Secret Member", _staff())
+
+
+def _patient(world: World) -> Target:
+    profile = PatientProfileFactory(user=UserFactory(full_name="Secret Patient"))
+    return Target({"pk": profile.pk}, profile, "Secret Patient", _staff())
+
+
+def _moderation(world: World) -> Target:
+    offer = OfferFactory(
+        supplier=world.supplier_a, supplier_sku="ACME-PENDING-SKU", status=OfferStatus.PENDING
+    )
+    return Target({"pk": offer.pk}, offer, "ACME-PENDING-SKU", _staff())
+
+
+def _staff():
+    return UserFactory(is_staff=True, is_superuser=True)
+
+
+# Route name (fnmatch pattern, namespace:name) -> the object it names. First match wins.
+REGISTRY: list[tuple[str, Callable[[World], Target]]] = [
+    ("organisations:organisation-detail", _organisation),
+    ("organisations:membership-list", lambda w: _organisation(w, role=Role.TRUST_ADMIN)),
+    ("catalogue:category-detail", _category),
+    ("catalogue:product-detail", lambda w: _product_not_on_sale(w, key="slug")),
+    ("api-product-detail", _product_not_on_sale),
+    ("catalogue:supplier-offer-*", _offer),
+    ("api-offer-detail", _offer),
+    ("catalogue:import-status", _supplier_job),
+    ("catalogue-import-detail", _supplier_job),
+    ("pricing:product", _priced_product),
+    ("pricing-api-variance", _priced_product),
+    ("pricing:trust-report", lambda w: _trust(w, fmt="csv")),
+    ("pricing:trust", _trust),
+    ("pricing:unmatched", _trust),
+    ("pricing-api-trust-savings", _trust),
+    ("pricing:import-*", _trust_job),
+    ("pricing-api-import", _trust_job),
+    # Our back office in the Wagtail admin: staff only.
+    ("catalogue-categories:*", lambda w: _category(w, staff_only=True)),
+    ("catalogue-products:*", lambda w: _product_not_on_sale(w, staff_only=True)),
+    ("catalogue-offers:*", lambda w: _offer(w, staff_only=True)),
+    ("catalogue-moderation:*", _moderation),
+    ("organisation_admin:*", lambda w: _organisation(w, staff_only=True)),
+    ("membership_admin:*", _membership),
+    ("patient_admin:*", _patient),
+]
+
+
+def _walk(patterns, prefix: str = "", namespace: str | None = None):
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            inner = namespace
+            if pattern.namespace:
+                inner = f"{namespace}:{pattern.namespace}" if namespace else pattern.namespace
+            yield from _walk(pattern.url_patterns, prefix + str(pattern.pattern), inner)
+        elif isinstance(pattern, URLPattern):
+            name = f"{namespace}:{pattern.name}" if namespace and pattern.name else pattern.name or ""
+            yield prefix + str(pattern.pattern), name, pattern
+
+
+def _names_an_object(route: str, pattern: URLPattern) -> bool:
+    return bool(pattern.pattern.regex.groupindex)
+
+
+def _excluded(route: str, name: str) -> bool:
+    if name in EXCLUDED:
+        return True
+    in_cms = route.startswith("cms/") and not any(fnmatch.fnmatch(name, p) for p, _ in REGISTRY)
+    return in_cms
+
+
+def _factory(name: str):
+    return next((make for pattern, make in REGISTRY if fnmatch.fnmatch(name, pattern)), None)
+
+
+ROUTES = [
+    (route, name)
+    for route, name, pattern in _walk(get_resolver().url_patterns)
+    if _names_an_object(route, pattern) and not route.startswith("^media/")
+]
+COVERED = sorted({(route, name) for route, name in ROUTES if not _excluded(route, name) and _factory(name)})
+
+
+def test_every_route_that_names_an_object_is_covered_or_listed_with_a_reason():
+    missing = [
+        f"{route} ({name or 'unnamed'})"
+        for route, name in ROUTES
+        if not _excluded(route, name) and not _factory(name)
+    ]
+    assert not missing, "Add these routes to REGISTRY (or EXCLUDED, with the reason): " + ", ".join(missing)
+    assert len(COVERED) >= 20  # the walk found the routes (the pages, the API and the back office)
+
+
+def test_every_api_operation_that_names_an_object_is_covered():
+    """The API schema walked too: each path with a path parameter resolves to a covered route."""
+    paths = SchemaGenerator().get_schema(request=None, public=True)["paths"]
+    covered = {name for _, name in COVERED}
+    for path in paths:
+        if "{" not in path:
+            continue
+        sample = path
+        for parameter in ("{id}", "{pk}", "{job_id}", "{product_id}"):
+            sample = sample.replace(parameter, "1")
+        sample = sample.replace("{ods_code}", "RR8")
+        assert resolve(sample).view_name in covered, f"{path} is in the schema but not in REGISTRY"
+
+
+@pytest.fixture
+def world() -> World:
+    trust_a = TrustFactory(name="Leeds Secret Hospitals NHS Trust", ods_code="RR8")
+    supplier_a = SupplierFactory(name="Acme Secret Medical")
+    trust_b = TrustFactory(ods_code="RJ1")
+    leaver = member(Role.BUYER, trust_b)
+    world = World(trust_a=trust_a, supplier_a=supplier_a, leaver=leaver)
+    world.users = {
+        "other_trust": member(Role.TRUST_ADMIN, trust_b),
+        "other_supplier": member(Role.SUPPLIER_ADMIN, SupplierFactory()),
+        "patient": PatientProfileFactory(commissioner=CommissionerFactory()).user,
+        "icb": member(Role.BUDGET_MANAGER, CommissionerFactory()),
+        "former_member": leaver,
+        "anonymous": None,
+    }
+    return world
+
+
+def _url(name: str, kwargs: dict) -> str:
+    return reverse(name, kwargs=kwargs)
+
+
+def _snapshot(instance) -> dict:
+    fresh = type(instance).objects.filter(pk=instance.pk).first()
+    return model_to_dict(fresh) if fresh is not None else {}
+
+
+def _is_denied(response) -> bool:
+    if response.status_code in DENIED:
+        return True
+    if response.status_code == 302:
+        return response["Location"].split("?")[0].startswith(SIGN_IN_PAGES)
+    return False
+
+
+@pytest.mark.parametrize(("route", "name"), COVERED, ids=[name for _, name in COVERED])
+def test_no_one_outside_the_organisation_reaches_the_object(world, route, name):
+    target = _factory(name)(world)
+    url = _url(name, target.kwargs)
+    methods = ["get", "post"] + (["patch", "put", "delete"] if url.startswith("/api/") else [])
+
+    if target.owner is not None:
+        owner = Client()
+        owner.force_login(target.owner)
+        answer = owner.get(url)
+        assert answer.status_code not in (401, 403, 404), f"the owner cannot GET {url}: {answer.status_code}"
+        assert not _is_denied(answer) or answer.status_code == 405, f"the owner is sent to sign in: {url}"
+
+    before = _snapshot(target.instance)
+    leaks = []
+    for kind in VIEWERS:
+        if kind in target.allowed:
+            continue
+        client = Client()
+        if world.users[kind] is not None:
+            client.force_login(world.users[kind])
+        for method in methods:
+            response = getattr(client, method)(url)
+            body = response.content.decode(errors="replace") if response.status_code != 302 else ""
+            if not _is_denied(response) or target.marker in body:
+                leaks.append(f"{kind} {method.upper()} {url} -> {response.status_code}")
+    assert not leaks, "Reached another organisation's object: " + "; ".join(leaks)
+    assert _snapshot(target.instance) == before, "a denied request changed the object"
