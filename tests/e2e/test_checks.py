@@ -25,3 +25,20 @@ def test_a_faulty_page_is_reported_with_rule_target_and_width(journey):
         assert not wide
     with pytest.raises(AssertionError, match="image-alt"):
         journey.assert_no_problems()
+
+
+def test_axe_runs_on_a_page_whose_content_security_policy_forbids_inline_scripts(journey):
+    """The site's CSP allows no inline script; axe is still injected and reports what it finds."""
+    url = journey.base_url + "/e2e-check/strict-csp/"
+    journey.page.route(
+        url,
+        lambda route: route.fulfill(
+            status=200,
+            headers={"Content-Security-Policy": "default-src 'self'; script-src 'self'"},
+            content_type="text/html; charset=utf-8",
+            body=FAULTY.format("Short."),
+        ),
+    )
+    journey.goto("/e2e-check/strict-csp/", "strict CSP page")
+
+    assert any("image-alt at `#no-alt`" in problem for problem in journey.problems), journey.problems
