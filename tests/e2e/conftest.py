@@ -17,11 +17,6 @@ from pathlib import Path
 
 import pytest
 from django.db import transaction
-
-# Playwright's sync API runs an event loop in this thread; Django's ORM, called from the test
-# (factories, the demo seed), would refuse to run beside it without this.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 from playwright.sync_api import Browser, Page, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,8 +48,22 @@ MOBILE = Viewport("mobile", 390, 844, mobile=True)
 VIEWPORTS = [DESKTOP, MOBILE]
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
+@pytest.fixture(scope="package")
+def _orm_beside_playwright() -> Iterator[None]:
+    """Playwright's sync API runs an event loop in the test's thread; Django's ORM, called from the
+    test (factories, the demo seed), refuses to run beside one unless DJANGO_ALLOW_ASYNC_UNSAFE is
+    set. Set for these tests only: `check --deploy` (tests/marketplace) rightly fails with it."""
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    yield
+    if previous is None:
+        del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+    else:
+        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture(scope="package")
+def browser(_orm_beside_playwright) -> Iterator[Browser]:
     if not AXE_SCRIPT.exists():
         pytest.fail(f"{AXE_SCRIPT.relative_to(ROOT)} is missing: run `npm ci --prefix e2e` (make e2e does).")
     if not Path(CHROMIUM).exists():
