@@ -3,8 +3,9 @@ progress and reads the problems row by row; then uploads a good file and sees it
 
 Uploads above `INLINE_MAX_BYTES` are imported by a Celery worker while the status page follows
 them. Here every upload takes that road (the limit is set to 0) and the test plays the worker:
-it holds the queued job until the browser has shown the waiting page, then runs it, and the
-page's own polling brings up the outcome.
+it holds the queued job until the browser has shown the waiting page, then runs it, pausing it
+half way until the page's own polling has shown the rows checked so far, and the same polling
+brings up the outcome.
 """
 
 from __future__ import annotations
@@ -24,9 +25,17 @@ SAMPLE = ROOT / "docs" / "samples" / "catalogue.csv"
 SUPPLIER = "supplier.admin@pennine.demo.example"
 
 
+ROWS = 1000  # enough for the import to report its progress on the way (every 500 rows)
+
+
 def bad_catalogue() -> bytes:
-    """The documented sample with three mistakes a supplier makes."""
-    rows = list(csv.DictReader(io.StringIO(SAMPLE.read_text(encoding="utf-8"))))
+    """A thousand offers built from the documented sample, with three mistakes a supplier makes."""
+    sample = list(csv.DictReader(io.StringIO(SAMPLE.read_text(encoding="utf-8"))))
+    rows = []
+    for number in range(ROWS):
+        row = dict(sample[number % len(sample)])
+        row.update(supplier_sku=f"BULK-{number:04d}", gtin="", npc="", manufacturer_part_number="")
+        rows.append(row)
     rows[0]["pack_price"] = "twelve pounds"  # spreadsheet row 2
     rows[1]["vat_rate"] = "17"  # row 3
     rows[2]["category"] = "Clinical consumables > Gloves > Velvet"  # row 4
@@ -46,7 +55,8 @@ def queued_jobs(monkeypatch) -> list[int]:
     return queued
 
 
-def upload(journey, name: str, content: bytes, queued: list[int]) -> None:
+def upload(journey, name: str, content: bytes, queued: list[int]) -> int:
+    """Upload a file and see it queued: the page says so and shows an empty progress bar."""
     page = journey.page
     page.get_by_label("Catalogue file").set_input_files(
         files=[{"name": name, "mimeType": "text/csv", "buffer": content}]
@@ -54,15 +64,33 @@ def upload(journey, name: str, content: bytes, queued: list[int]) -> None:
     page.get_by_role("button", name="Upload and check").click()
     page.wait_for_url("**/supplier/imports/*/")
     assert len(queued) == 1, queued
-    # Queued, not started: the page says so and shows an empty progress bar while it polls.
     assert page.get_by_text("Waiting to start").is_visible()
     assert page.get_by_role("progressbar").get_attribute("aria-valuenow") == "0"
-    journey.check(f"progress of {name}")
-    importing.catalogue_import_run(job_id=queued.pop())
+    journey.check(f"{name} queued")
+    return queued.pop()
+
+
+def run_job(job_id: int, monkeypatch, on_progress=None) -> None:
+    """Play the worker: run the job here, calling `on_progress(rows)` whenever it reports."""
+    if on_progress is None:
+        importing.catalogue_import_run(job_id=job_id)
+        return
+    check = importing.CatalogueImporter.check
+
+    def check_and_watch(self, *, table, job, progress):
+        def report(processed: int) -> None:
+            progress(processed)
+            on_progress(processed)
+
+        return check(self, table=table, job=job, progress=report)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(importing.CatalogueImporter, "check", check_and_watch)
+        importing.catalogue_import_run(job_id=job_id)
 
 
 def test_a_supplier_uploads_a_catalogue_and_sees_progress_then_errors_then_success(
-    demo, journey, queued_jobs
+    demo, journey, queued_jobs, monkeypatch
 ):
     page = journey.page
     journey.goto("/accounts/sign-in/", "sign-in page")
@@ -81,8 +109,18 @@ def test_a_supplier_uploads_a_catalogue_and_sees_progress_then_errors_then_succe
     assert page.get_by_role("alert").is_visible()
     assert not queued_jobs
 
-    upload(journey, "catalogue-with-mistakes.csv", bad_catalogue(), queued_jobs)
-    # The page polls the job's status and shows the outcome when it is finished.
+    job_id = upload(journey, "catalogue-with-mistakes.csv", bad_catalogue(), queued_jobs)
+
+    def halfway(rows: int) -> None:
+        if rows == ROWS // 2:
+            # The job is paused here, half checked: the page's polling shows how far it has got.
+            page.get_by_text(f"Checked {rows} of {ROWS:,} rows").wait_for()
+            assert page.get_by_role("progressbar").get_attribute("aria-valuenow") == "50"
+            journey.check("file half checked")
+
+    run_job(job_id, monkeypatch, on_progress=halfway)
+    assert journey.steps == 8, "the page never showed the rows checked so far"
+    # When the job is finished, the page's polling shows the outcome.
     errors = page.locator("#import-errors")
     errors.wait_for()
     journey.check("rows with problems")
@@ -99,7 +137,7 @@ def test_a_supplier_uploads_a_catalogue_and_sees_progress_then_errors_then_succe
 
     page.get_by_role("link", name="Upload another file").click()
     journey.check("upload page with the rejected file listed")
-    upload(journey, "catalogue.csv", SAMPLE.read_bytes(), queued_jobs)
+    run_job(upload(journey, "catalogue.csv", SAMPLE.read_bytes(), queued_jobs), monkeypatch)
     page.get_by_role("heading", name="Imported").wait_for()
     journey.check("file applied")
     assert page.get_by_text("All 6 rows were applied.").is_visible()
