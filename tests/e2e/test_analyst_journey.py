@@ -40,6 +40,15 @@ def test_an_analyst_opens_the_savings_dashboard_and_downloads_the_pdf(analyst, j
     assert body.startswith(b"%PDF-"), body[:40]
     assert b"%%EOF" in body[-1024:]
 
+    # Narrowed to one category: the same page, filtered (full or empty, it is checked the same way).
+    category = page.get_by_label("Category")
+    chosen = category.locator("option").nth(1).inner_text().strip()
+    category.select_option(index=1)
+    page.get_by_role("button", name="Apply filters").click()
+    page.wait_for_url("**category=*")
+    journey.check("dashboard for one category")
+    assert page.get_by_label("Category").locator("option:checked").inner_text().strip() == chosen
+
     page.get_by_role("link", name="Map them by hand").click()
     journey.check("lines to map by hand")
     assert page.get_by_role("heading", name="Lines to map by hand").is_visible()
