@@ -6,11 +6,12 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test fuzz lint format migrate seed worker beat bench clean help
+.PHONY: run test e2e fuzz lint format migrate seed worker beat bench clean help
 
 help:
 	@echo "make run    - install, migrate, load demo data and serve on http://$(HOST):$(PORT)"
-	@echo "make test   - run the whole test suite (API schema fuzzing included, a few examples each)"
+	@echo "make test   - run the whole test suite (API schema fuzzing included, a few examples each; browser journeys aside)"
+	@echo "make e2e    - run the browser journeys in Chromium (tests/e2e; screenshots in e2e/artifacts/)"
 	@echo "make fuzz   - the API schema fuzzing alone, longer (FUZZ_EXAMPLES=50)"
 	@echo "make lint   - ruff and the import-linter contracts"
 	@echo "make bench  - list the benchmarks (see bench/README.md)"
@@ -45,6 +46,15 @@ FUZZ_EXAMPLES ?= 50
 fuzz: venv
 	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -m fuzz tests/security/test_api_fuzz.py $(PYTEST_ARGS)
 
+# Browser journeys: Playwright drives Debian's Chromium (/usr/bin/chromium, `apt-get install chromium`);
+# axe-core comes from e2e/package-lock.json. Screenshots of every step go to e2e/artifacts/.
+e2e/node_modules/axe-core/axe.min.js: e2e/package.json e2e/package-lock.json
+	npm ci --prefix e2e --no-audit --no-fund
+	touch $@
+
+e2e: venv e2e/node_modules/axe-core/axe.min.js
+	$(PY) -m pytest -m e2e tests/e2e $(PYTEST_ARGS)
+
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
@@ -57,4 +67,4 @@ bench: venv
 	@cat bench/README.md
 
 clean:
-	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache .ruff_cache
+	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache .ruff_cache e2e/node_modules e2e/artifacts

@@ -87,6 +87,15 @@ class TestResultsPage:
     def test_nothing_found_says_what_to_try(self, client, catalogue):
         page = client.get(results_url(q="qzxwvk")).content.decode()
         assert "No products match your search" in page
+        # Announced as a status, and still a heading for those who move by headings.
+        heading = '<h2 class="nhsuk-heading-m">No products match your search</h2>'
+        assert f'<div role="status">{heading}</div>' in page
+
+    def test_the_results_come_before_the_filters(self, client, catalogue):
+        """Columns stack on a phone in page order: the results first (tests/e2e checks it on screen)."""
+        page = client.get(results_url(q="wheelchair")).content.decode()
+        assert "Showing 1 to 2 of 2 products" in page
+        assert page.index("Showing 1 to 2 of 2 products") < page.index('id="filters-heading"')
 
     def test_the_page_loads_its_products_in_a_fixed_number_of_queries(
         self, client, catalogue, django_assert_max_num_queries
