@@ -44,8 +44,9 @@ def _number_input(width: int = 5) -> forms.NumberInput:
 
 
 @extend_schema_field(OpenApiTypes.INT)
-class SupplierFilter(django_filters.ModelMultipleChoiceFilter):
-    """Suppliers by id; repeat the parameter for several."""
+class SupplierFilter(bounds.BoundedModelMultipleChoiceFilter):
+    """Suppliers by id; repeat the parameter for several. An id past the key column's range is an
+    invalid choice, not a database overflow."""
 
 
 class ProductSort:
@@ -80,7 +81,7 @@ class ProductFilterForm(forms.Form):
 
 
 class ProductFilter(django_filters.FilterSet):
-    category = django_filters.ModelChoiceFilter(
+    category = bounds.BoundedModelChoiceFilter(
         queryset=Category.objects.all(),
         to_field_name="slug",
         method="filter_category",

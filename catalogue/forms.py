@@ -57,13 +57,13 @@ class NhsFormMixin:
                     widget.attrs["class"] = f"{css} {error_class}"
 
 
-class CategoryChoiceField(forms.ModelChoiceField):
+class CategoryChoiceField(bounds.BoundedModelChoiceField):
     def label_from_instance(self, obj: Category) -> str:
         return obj.path
 
 
 class OfferForm(NhsFormMixin, forms.Form):
-    supplier = forms.ModelChoiceField(
+    supplier = bounds.BoundedModelChoiceField(
         queryset=None,
         label="Supplier",
         help_text="The organisation this offer is from.",

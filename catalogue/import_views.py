@@ -20,7 +20,7 @@ from catalogue.importing import (
     catalogue_import_start,
     catalogue_imports_for_user,
 )
-from common import audit
+from common import audit, bounds
 from common.errors import DomainError, NotFound
 from common.imports import UploadedFile, import_job_status
 from common.models import AuditEvent
@@ -32,7 +32,9 @@ TEMPLATE_NAME = "catalogue-template"
 
 
 class CatalogueUploadForm(forms.Form):
-    supplier = forms.ModelChoiceField(queryset=None, required=False, empty_label=None, label="Supplier")
+    supplier = bounds.BoundedModelChoiceField(
+        queryset=None, required=False, empty_label=None, label="Supplier"
+    )
     file = forms.FileField(
         label="Catalogue file",
         help_text="A CSV (UTF-8) or Excel (.xlsx) file with one row per item, as in the template.",

@@ -14,6 +14,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import django_filters
+from django import forms
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.backends.base.operations import BaseDatabaseOperations
 
@@ -72,3 +75,68 @@ def decimal_max(model: type[models.Model], name: str) -> Decimal:
     field = _field(model, name)
     whole = field.max_digits - field.decimal_places
     return Decimal(f"{'9' * whole or '0'}.{'9' * field.decimal_places}")
+
+
+def _key_in_range(queryset: models.QuerySet, key: str | None, value: object) -> bool:
+    """Whether `value` can be a key of the queryset's model at all: a number past the key column's
+    range would overflow the database driver (a 500) rather than simply match nothing."""
+    field = queryset.model._meta.get_field(key) if key else queryset.model._meta.pk
+    if field.get_internal_type() not in INTEGER_RANGES and not isinstance(field, models.AutoField):
+        return True
+    internal = "BigIntegerField" if isinstance(field, models.BigAutoField) else field.get_internal_type()
+    low, high = INTEGER_RANGES.get(internal, INTEGER_RANGES["BigIntegerField"])
+    try:
+        number = int(str(value))
+    except ValueError:
+        return True  # not a number: the field's own check names it
+    return low <= number <= high
+
+
+class KeyInRangeMixin:
+    """For a model choice field (Django's or django-filter's): an out-of-range key is an invalid
+    choice, not a 500."""
+
+    def to_python(self, value: object):
+        if value not in self.empty_values and not _key_in_range(self.queryset, self.to_field_name, value):
+            raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        return super().to_python(value)
+
+
+class KeysInRangeMixin:
+    """For a model multiple-choice field: an out-of-range key is an invalid choice, not a 500."""
+
+    def _check_values(self, value):
+        for item in value or ():
+            if not _key_in_range(self.queryset, self.to_field_name, item):
+                raise ValidationError(
+                    self.error_messages["invalid_choice"], code="invalid_choice", params={"value": item}
+                )
+        return super()._check_values(value)
+
+
+class BoundedModelChoiceField(KeyInRangeMixin, forms.ModelChoiceField):
+    pass
+
+
+class BoundedModelMultipleChoiceField(KeysInRangeMixin, forms.ModelMultipleChoiceField):
+    pass
+
+
+class _FilterChoiceField(KeyInRangeMixin, django_filters.fields.ModelChoiceField):
+    pass
+
+
+class _FilterMultipleChoiceField(KeysInRangeMixin, django_filters.fields.ModelMultipleChoiceField):
+    pass
+
+
+class BoundedModelChoiceFilter(django_filters.ModelChoiceFilter):
+    """django-filter's ModelChoiceFilter, refusing an out-of-range key as an invalid choice."""
+
+    field_class = _FilterChoiceField
+
+
+class BoundedModelMultipleChoiceFilter(django_filters.ModelMultipleChoiceFilter):
+    """django-filter's ModelMultipleChoiceFilter, refusing out-of-range keys as invalid choices."""
+
+    field_class = _FilterMultipleChoiceField

@@ -5,6 +5,7 @@ from __future__ import annotations
 import django_filters
 
 from catalogue.models import Category
+from common import bounds
 from organisations.models import Region
 from pricing.models import Period, ProductStats
 from pricing.selectors import periods_with_figures
@@ -27,7 +28,7 @@ class AnalyticsFilter(django_filters.FilterSet):
     """The filters every analytics view shares; selectors read the cleaned values."""
 
     period = PeriodChoiceFilter(method="by_period")
-    category = django_filters.ModelChoiceFilter(
+    category = bounds.BoundedModelChoiceFilter(
         queryset=Category.objects.all(), method="by_category", empty_label="All categories", label="Category"
     )
     region = django_filters.ChoiceFilter(

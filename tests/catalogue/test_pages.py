@@ -319,3 +319,31 @@ def test_filters_that_match_nothing_say_so_and_offer_to_clear_them(client, buyer
     ).content.decode()
     assert "No products match these filters" in body
     assert "Clear filters</a> to see every product" in body
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"supplier": "-98489978894999537973557276442624"},
+        {"supplier": "99999999999999999999999"},
+        {"category": "99999999999999999999999"},
+    ],
+)
+def test_an_identifier_past_the_key_column_is_a_400_naming_it_not_a_500(tree, params):
+    """Found by schema fuzzing: a supplier id too large for the database overflowed its driver."""
+    from rest_framework.test import APIClient
+
+    api = APIClient()
+    api.force_authenticate(UserFactory())
+    response = api.get("/api/v1/products/", params)
+    assert response.status_code == 400
+    assert set(params) <= set(response.json()["errors"])
+
+
+def test_an_absurd_supplier_id_on_a_category_page_names_the_filter(client, buyer, tree):
+    response = client.get(
+        reverse("catalogue:category-detail", kwargs={"slug": "ward-gloves"}),
+        {"supplier": "99999999999999999999999"},
+    )
+    assert response.status_code == 200
+    assert "There is a problem" in response.content.decode()
