@@ -84,7 +84,7 @@ def test_amounts_and_prices_per_unit_have_thousands_separators(client, world):
     # Target £1,260.0000 a pair: 1,250 + 0.2 x (1,300 - 1,250).
     assert "£1,260.0000" in national and "£1,300.0000" in national
     product = page(client, dear, reverse("pricing:product", args=[world["stockings"].pk]))
-    assert "£1,250.0000, £1,260.0000, £1,300.0000" in product
+    assert "£1,250.0000, £1,260.0000, £1,300.0000" in re.sub(r"<[^>]+>", "", product)
     assert not re.search(r"£\d{4}", product)
     dashboard = page(client, dear, reverse("pricing:trust", args=["B2"]))
     assert "£1,999.9900" in dashboard and "£739,990.00" in dashboard  # 1,000 x (1,999.99 - 1,260)
