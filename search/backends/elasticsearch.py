@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 from elasticsearch import Elasticsearch, NotFoundError, helpers
 from elasticsearch.dsl import A, Index, Mapping, Q, Search, analyzer, token_filter, tokenizer
-from elasticsearch.dsl.field import Keyword, Long, ScaledFloat, Text
+from elasticsearch.dsl.field import Integer, Keyword, Long, ScaledFloat, Text
 
 from search import analysis
 from search.backends.base import Progress, SearchBackend, facet_results
@@ -37,8 +37,10 @@ logger = logging.getLogger(__name__)
 
 BOOST = {Weight.A: 4.0, Weight.B: 2.0, Weight.C: 1.5, Weight.D: 1.0}
 FACET_SIZE = 200
+# Identical scores favour the closest match (shortest title, then title, then id), as on the database
+# backends.
 SORTS = {
-    SortOrder.RELEVANCE: ["_score", {"object_id": "asc"}],
+    SortOrder.RELEVANCE: ["_score", {"title_length": "asc"}, {"title.sort": "asc"}, {"object_id": "asc"}],
     SortOrder.PRICE_LOW: [{"price": {"order": "asc", "missing": "_last"}}, {"object_id": "asc"}],
     SortOrder.PRICE_HIGH: [{"price": {"order": "desc", "missing": "_last"}}, {"object_id": "asc"}],
     SortOrder.TITLE: [{"title.sort": "asc"}, {"object_id": "asc"}],
@@ -116,6 +118,7 @@ def build_index(document_type: DocumentType, name: str) -> Index:
             },
         ),
     )
+    mapping.field("title_length", Integer())
     for field in document_type.text_fields:
         mapping.field(text_field_name(field.name), Text(analyzer=a["index"], search_analyzer=a["search"]))
     mapping.field("codes", Keyword())
@@ -135,6 +138,7 @@ def document_source(document_type: DocumentType, document: Document) -> dict:
     source: dict = {
         "object_id": document.object_id,
         "title": document.title,
+        "title_length": len(document.title),
         "codes": [analysis.normalise_code(c) for c in document.codes if c],
         "price": float(document.price) if document.price is not None else None,
         "version": document.version,
@@ -185,7 +189,10 @@ def build_search(document_type: DocumentType, query: SearchQuery, index: str) ->
     if query.with_facets:
         for facet in document_type.facet_fields:
             search.aggs.bucket(facet.name, A("terms", field=facet_field_name(facet.name), size=FACET_SIZE))
-    search = search.sort(*SORTS[SortOrder(query.sort)]).source(["object_id", "title"])
+    sort = SortOrder(query.sort)
+    # Without words every score is the same: browsing lists titles A to Z.
+    order = SORTS[SortOrder.TITLE] if not text and sort == SortOrder.RELEVANCE else SORTS[sort]
+    search = search.sort(*order).source(["object_id", "title"])
     return search.extra(from_=query.offset, size=query.limit, track_total_hits=True)
 
 

@@ -152,6 +152,18 @@ class SearchBackendContract:
     def test_every_word_must_match(self, indexed):
         assert ids(search(indexed, "transit wheelchair")) == [4]
 
+    def test_identical_scores_favour_the_closest_match_not_the_oldest_id(self, backend):
+        # Both titles carry "gauze" and "swab" once and both documents hold the same number of words
+        # (the short one's description pads it), so the engines score them the same. The shortest
+        # title, the closest match to what was typed, comes first; not the lower id.
+        long_title = "Gauze swab, non-woven, sterile, 4 ply, 7.5 cm x 7.5 cm, pack of 5"
+        padding = "Cotton fibres for cleaning around wounds and grazes, sold in single packs of ten each"
+        backend.index(DOCUMENT_TYPE, [doc(201, long_title), doc(202, "Gauze swab", description=padding)])
+        assert ids(search(backend, "gauze swab"))[:2] == [202, 201]
+
+    def test_browsing_without_words_lists_titles_a_to_z(self, indexed):
+        assert ids(search(indexed, "", filters={"category": ["30"]})) == [9, 3, 4, 5]
+
     # Synonyms ----------------------------------------------------------------------------------
     def test_ted_finds_anti_embolism_stockings(self, indexed):
         assert ids(search(indexed, "TED stockings")) == [1]

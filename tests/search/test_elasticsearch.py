@@ -109,6 +109,18 @@ class TestRequests:
         assert body["sort"][0] == {"price": {"order": "asc", "missing": "_last"}}
         assert (body["from"], body["size"]) == (40, 20)
 
+    def test_identical_scores_favour_the_shortest_title(self):
+        assert search_body(text="gauze swab")["sort"] == [
+            "_score",
+            {"title_length": "asc"},
+            {"title.sort": "asc"},
+            {"object_id": "asc"},
+        ]
+        assert search_body(text="")["sort"] == [{"title.sort": "asc"}, {"object_id": "asc"}]
+        source = es.document_source(DOCUMENT_TYPE, doc(202, "Gauze swab"))
+        assert source["title_length"] == 10
+        assert index_body()["mappings"]["properties"]["title_length"] == {"type": "integer"}
+
     def test_an_empty_query_matches_everything(self):
         assert search_body(text="")["query"] == {"match_all": {}}
 
