@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
@@ -30,18 +31,127 @@ def words(text: str) -> list[str]:
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-# A quantity glued to its unit ("20ml", "2.5mm", "14fr") is searched as two words, as catalogues
-# write it ("20 ml"), so that "20ml syringe" finds "Syringe, 20 ml, luer lock".
-_QUANTITY_UNIT = re.compile(
-    r"\b(\d+(?:[.,]\d+)?)(ml|l|mm|cm|m|mg|mcg|g|kg|fr|ch|cc|gsm|in|inch)\b", re.IGNORECASE
+def clean_query(text: str) -> str:
+    """At most MAX_QUERY_CHARS, control characters (NUL included) dropped, spaces collapsed: the
+    text as typed, for identifiers and display."""
+    return " ".join(_CONTROL.sub(" ", (text or "")[:MAX_QUERY_CHARS]).split())
+
+
+# Sizes and quantities --------------------------------------------------------------------------------
+# Buyers write a size as they like ("10x10", "10 x 10cm", "7.5cm", "75mm", '18"', "18 inch") and
+# catalogues list it another way ("10 cm x 10 cm"). Both sides go through `measures`: a size becomes
+# one canonical word in a canonical unit (lengths in mm, inches as "in", volumes in ml, catheter sizes
+# in Ch), numbers of a size sorted, a decimal point written "p" so no tokenizer splits it:
+# "10 cm x 10 cm" -> "100x100mm", "7.5cm" -> "75mm", '18"' -> "18in", "20 cc" -> "20ml".
+# Documents keep their text and gain the canonical words (`index_text`); a query's sizes are
+# replaced by them (`normalise_query`).
+# unit as written -> (canonical unit, factor to it)
+UNITS: dict[str, tuple[str, Decimal]] = {
+    **dict.fromkeys(("mm", "millimetre", "millimetres", "millimeter", "millimeters"), ("mm", Decimal(1))),
+    **dict.fromkeys(("cm", "centimetre", "centimetres", "centimeter", "centimeters"), ("mm", Decimal(10))),
+    **dict.fromkeys(("m", "metre", "metres", "meter", "meters"), ("mm", Decimal(1000))),
+    **dict.fromkeys(("in", "inch", "inches", '"', "\u2033", "''"), ("in", Decimal(1))),
+    **dict.fromkeys(
+        ("ml", "millilitre", "millilitres", "milliliter", "milliliters", "cc"), ("ml", Decimal(1))
+    ),
+    **dict.fromkeys(("l", "litre", "litres", "liter", "liters", "ltr"), ("ml", Decimal(1000))),
+    **dict.fromkeys(("ch", "fr", "french", "charriere"), ("ch", Decimal(1))),
+    **dict.fromkeys(("g", "gauge"), ("g", Decimal(1))),
+    **dict.fromkeys(("mg",), ("mg", Decimal(1))),
+    **dict.fromkeys(("mcg", "microgram", "micrograms", "\u00b5g"), ("mcg", Decimal(1))),
+    **dict.fromkeys(("kg",), ("kg", Decimal(1))),
+    **dict.fromkeys(("gsm",), ("gsm", Decimal(1))),
+}
+# "in" is also an ordinary word ("10 in a box"): it counts only glued to its number ("18in").
+GLUED_ONLY = frozenset({"in"})
+# Sizes with more than one number: lengths and inches ("10 x 10 cm", '24" x 18"').
+DIMENSIONS = frozenset({"mm", "in"})
+
+_NUMBER = r"\d+(?:\.\d+)?"
+_SPACED_UNITS = "|".join(
+    re.escape(u) for u in sorted((u for u in UNITS if u not in GLUED_ONLY), key=len, reverse=True)
 )
+_GLUED_UNITS = "|".join(sorted(GLUED_ONLY, key=len, reverse=True))
+_UNIT = rf"(?:\s?-?\s?({_SPACED_UNITS})|({_GLUED_UNITS}))(?![^\W\d_xX])"
+_PART = rf"({_NUMBER})(?:{_UNIT})?"
+_MEASURE = re.compile(
+    rf"(?<![\w.]){_PART}(?:\s?[x\u00d7*]\s?{_PART})?(?:\s?[x\u00d7*]\s?{_PART})?(?!\w)", re.IGNORECASE
+)
+_UNITLESS_SIZE = re.compile(r"^\d+(?:p\d+)?(?:x\d+(?:p\d+)?)+$")
+
+
+def _number(value: Decimal) -> str:
+    text = format(value.normalize(), "f")
+    return text.replace(".", "p")
+
+
+@dataclass(frozen=True)
+class Measure:
+    start: int
+    end: int
+    # The canonical word for the whole size first, then one word per number ("100x100mm", "100mm").
+    words: tuple[str, ...]
+
+
+def _measure(match: re.Match) -> Measure | None:
+    parts = []
+    for i in range(0, 9, 3):
+        number, spaced, glued = match.group(i + 1, i + 2, i + 3)
+        if number is not None:
+            parts.append((Decimal(number), (spaced or glued or "").lower() or None))
+    units = [u for _, u in parts if u]
+    if not units and len(parts) == 1:
+        return None  # a plain number
+    if not units:
+        numbers = sorted(n for n, _ in parts)
+        return Measure(match.start(), match.end(), ("x".join(_number(n) for n in numbers),))
+    kind = UNITS[units[-1]][0]
+    if len(parts) > 1 and (kind not in DIMENSIONS or any(UNITS[u][0] != kind for u in units)):
+        # "2 x 10ml" is two packs of 10 ml: only the last quantity is a size.
+        number, unit = parts[-1]
+        if unit is None:
+            return None
+        canonical, factor = UNITS[unit]
+        start = match.start(len(parts) * 3 - 2)
+        return Measure(start, match.end(), (_number(number * factor) + canonical,))
+    # A number without a unit takes the size's unit ("10 x 10cm").
+    values = sorted(n * UNITS[u or units[-1]][1] for n, u in parts)
+    combined = "x".join(_number(v) for v in values) + kind
+    singles = tuple(dict.fromkeys(_number(v) + kind for v in values)) if len(values) > 1 else ()
+    return Measure(match.start(), match.end(), (combined, *singles))
+
+
+def measures(text: str) -> list[Measure]:
+    """The sizes and quantities written in `text`, with their canonical words."""
+    found = (_measure(m) for m in _MEASURE.finditer(text or ""))
+    return [m for m in found if m is not None]
+
+
+def index_text(text: str) -> str:
+    """A document's text as engines index it: as written, followed by the canonical words of its sizes,
+    so "Foam dressing 10 cm x 10 cm" is found by "10x10", "10x10cm", "100mm x 100mm" and "10cm"."""
+    extra = [w for m in measures(text) for w in m.words]
+    return f"{text} {' '.join(extra)}" if extra else text
 
 
 def normalise_query(text: str) -> str:
-    """At most MAX_QUERY_CHARS, control characters (NUL included) dropped, quantities split from
-    their units, spaces collapsed."""
-    cleaned = _CONTROL.sub(" ", (text or "")[:MAX_QUERY_CHARS])
-    return " ".join(_QUANTITY_UNIT.sub(r"\1 \2", cleaned).split())
+    """The cleaned query, each size replaced by its canonical word: "10 x 10cm foam" -> "100x100mm foam"."""
+    cleaned = clean_query(text)
+    out, last = [], 0
+    for m in measures(cleaned):
+        out.append(cleaned[last : m.start])
+        out.append(f" {m.words[0]} ")
+        last = m.end
+    out.append(cleaned[last:])
+    return " ".join("".join(out).split())
+
+
+def size_alternatives(word: str) -> list[str]:
+    """A size typed without a unit ("10x10") may be in cm or in mm: the canonical words it may mean."""
+    if not _UNITLESS_SIZE.match(word):
+        return []
+    numbers = [Decimal(n.replace("p", ".")) for n in word.split("x")]
+    return ["x".join(_number(n * factor) for n in numbers) + "mm" for factor in (Decimal(10), Decimal(1))]
 
 
 def normalise_code(code: str) -> str:
@@ -54,7 +164,7 @@ def normalise_code(code: str) -> str:
 
 def code_candidates(text: str) -> list[str]:
     """What an identifier typed into the box may be. Only strings that look like codes qualify."""
-    typed = normalise_query(text)
+    typed = clean_query(text)
     value = normalise_code(typed)
     if not value or len(value) > 64:
         return []
@@ -172,22 +282,29 @@ class AnalysedQuery:
         return not self.groups
 
 
-def _with_gtin14(group: list[tuple[str, ...]]) -> list[tuple[str, ...]]:
-    """A GTIN-8/12/13 typed among words also matches the 14-digit form the index stores."""
+def _with_gtin14_and_sizes(group: list[tuple[str, ...]]) -> list[tuple[str, ...]]:
+    """A GTIN-8/12/13 typed among words also matches the 14-digit form the index stores; a size
+    without a unit ("10x10") also matches it in cm and in mm."""
     extra = [
         (phrase[0].zfill(14),)
         for phrase in group
         if len(phrase) == 1 and phrase[0].isdigit() and len(phrase[0]) in (8, 12, 13)
     ]
-    return group + extra
+    extra += [(size,) for phrase in group if len(phrase) == 1 for size in size_alternatives(phrase[0])]
+    return list(dict.fromkeys(group + extra))
 
 
 def analyse(text: str, corrections: dict[str, str] | None = None) -> AnalysedQuery:
     """Words, typo corrections (given by the backend's vocabulary) and synonym groups."""
-    text = normalise_query(text)
+    original, text = text, normalise_query(text)
     tokens = words(text)[:MAX_WORDS]
     corrections = corrections or {}
     corrected = [corrections.get(t, t) for t in tokens]
-    groups = tuple(tuple(_with_gtin14(group)) for group in synonyms().expand(corrected))
-    corrected_text = " ".join(corrected) if corrected != tokens else None
+    groups = tuple(tuple(_with_gtin14_and_sizes(group)) for group in synonyms().expand(corrected))
+    # What was searched, said in the buyer's words: corrected words replaced, sizes as typed.
+    corrected_text = (
+        _WORD.sub(lambda m: corrections.get(m.group().lower(), m.group()), clean_query(original)).lower()
+        if corrected != tokens
+        else None
+    )
     return AnalysedQuery(text=text, tokens=tuple(tokens), groups=groups, corrected_text=corrected_text)

@@ -144,7 +144,8 @@ def document_source(document_type: DocumentType, document: Document) -> dict:
         "version": document.version,
     }
     for field in document_type.text_fields:
-        source[text_field_name(field.name)] = document.text.get(field.name, "")
+        # Sizes gain their canonical words, as on the database backends ("10 cm x 10 cm" -> "100x100mm").
+        source[text_field_name(field.name)] = analysis.index_text(document.text.get(field.name, ""))
     for facet in document_type.facet_fields:
         source[facet_field_name(facet.name)] = [str(v) for v in document.facets.get(facet.name, ())]
     return source
@@ -153,8 +154,23 @@ def document_source(document_type: DocumentType, document: Document) -> dict:
 def build_search(document_type: DocumentType, query: SearchQuery, index: str) -> Search:
     """The request for a checked query: text with synonyms and typo tolerance, filters, facets, page."""
     search = Search(index=index)
-    text = " ".join(analysis.words(query.text)[: analysis.MAX_WORDS])
+    # Sizes are canonical words on both sides (analysis.index_text in document_source); a size typed
+    # without a unit ("10x10") matches any of its readings (cm, mm, as typed).
+    typed = analysis.words(analysis.normalise_query(query.text))[: analysis.MAX_WORDS]
+    sizes = [w for w in typed if analysis.size_alternatives(w)]
+    text = " ".join(w for w in typed if w not in sizes)
     fields = [f"{text_field_name(f.name)}^{BOOST[f.weight]}" for f in document_type.text_fields]
+    clauses = [
+        Q(
+            "bool",
+            should=[
+                Q("multi_match", query=alternative, fields=fields, operator="and")
+                for alternative in (size, *analysis.size_alternatives(size))
+            ],
+            minimum_should_match=1,
+        )
+        for size in sizes
+    ]
     if text:
         exact = Q("multi_match", query=text, fields=fields, type="cross_fields", operator="and")
         # Fuzzy matching without synonyms (fuzziness and synonym graphs do not combine), scored lower.
@@ -169,12 +185,14 @@ def build_search(document_type: DocumentType, query: SearchQuery, index: str) ->
             analyzer="nhs_english",
             boost=0.5,
         )
-        search = search.query(Q("bool", should=[exact, fuzzy], minimum_should_match=1))
+        clauses.insert(0, Q("bool", should=[exact, fuzzy], minimum_should_match=1))
         search = search.suggest(
             "corrections",
             text,
             term={"field": text_field_name(document_type.text_fields[0].name), "suggest_mode": "missing"},
         )
+    if clauses:
+        search = search.query(clauses[0] if len(clauses) == 1 else Q("bool", must=clauses))
     else:
         search = search.query(Q("match_all"))
     for name, values in query.filters.items():
@@ -191,7 +209,7 @@ def build_search(document_type: DocumentType, query: SearchQuery, index: str) ->
             search.aggs.bucket(facet.name, A("terms", field=facet_field_name(facet.name), size=FACET_SIZE))
     sort = SortOrder(query.sort)
     # Without words every score is the same: browsing lists titles A to Z.
-    order = SORTS[SortOrder.TITLE] if not text and sort == SortOrder.RELEVANCE else SORTS[sort]
+    order = SORTS[SortOrder.TITLE] if not typed and sort == SortOrder.RELEVANCE else SORTS[sort]
     search = search.sort(*order).source(["object_id", "title"])
     return search.extra(from_=query.offset, size=query.limit, track_total_hits=True)
 

@@ -120,6 +120,11 @@ CORPUS = [
         suppliers=("4",),
     ),
     doc(9, "Commode chair with padded seat", category="30", suppliers=("3",), price="95", patient=True),
+    doc(10, "Foam dressing, silicone border, 10 cm x 10 cm", category="80", suppliers=("7",)),
+    doc(11, "Foam dressing, silicone border, 12.5 cm x 12.5 cm", category="80", suppliers=("7",)),
+    doc(12, "Film dressing, transparent, 7.5 cm x 7.5 cm", category="80", suppliers=("7",)),
+    doc(13, 'Pressure relief seat cushion, 18" x 16"', category="80", suppliers=("7",)),
+    doc(14, "Foam dressing, non-adhesive, 100mm x 100mm", category="80", suppliers=("7",)),
     *[
         doc(100 + n, f"Gauze swab, woven, 8 ply, pack {n}", category="70", suppliers=("5",))
         for n in range(25)
@@ -173,6 +178,37 @@ class SearchBackendContract:
 
     def test_continence_pads_find_incontinence_pads(self, indexed):
         assert ids(search(indexed, "continence pads")) == [7]
+
+    # Sizes ------------------------------------------------------------------------------------
+    @pytest.mark.parametrize(
+        "typed",
+        [
+            "foam dressing 10x10",
+            "10 x 10cm foam dressing",
+            "foam dressing 10x10cm",
+            "foam 10 cm x 10 cm",
+            "100mm x 100mm foam",
+            "100 x 100 mm foam dressing",
+            "foam 10cm",
+        ],
+    )
+    def test_a_size_is_found_however_it_is_written(self, indexed, typed):
+        assert sorted(ids(search(indexed, typed))) == [10, 14]
+
+    @pytest.mark.parametrize("typed", ["7.5cm film dressing", "75mm dressing", "7.5 x 7.5 film"])
+    def test_a_decimal_size_is_found_in_cm_or_mm(self, indexed, typed):
+        assert ids(search(indexed, typed)) == [12]
+
+    @pytest.mark.parametrize(
+        "typed", ['18" cushion', "18 inch cushion", "18in cushion", "16 x 18 inch cushion"]
+    )
+    def test_inches_are_found_written_with_a_quote_or_a_word(self, indexed, typed):
+        assert ids(search(indexed, typed)) == [13]
+
+    def test_a_quantity_is_found_glued_to_its_unit_or_not(self, indexed):
+        assert ids(search(indexed, "20 ml syringe")) == [6]
+        assert ids(search(indexed, "syringe 20cc")) == [6]
+        assert search(indexed, "syringe 10ml").total == 0
 
     # Typos -------------------------------------------------------------------------------------
     def test_a_transposed_letter_is_corrected(self, indexed):

@@ -106,8 +106,57 @@ def test_an_unknown_document_type_is_refused():
         selectors.search(SearchQuery(text="x", object_type="gizmo"))
 
 
-def test_a_quantity_glued_to_its_unit_is_searched_as_catalogues_write_it():
-    assert analysis.normalise_query("20ml syringe luer lock") == "20 ml syringe luer lock"
-    assert analysis.normalise_query("2.5MM cannula 14fr") == "2.5 MM cannula 14 fr"
-    # Codes and words that merely contain digits are left alone.
-    assert analysis.normalise_query("MDL-TED-M SKU20ML 5012345678905") == "MDL-TED-M SKU20ML 5012345678905"
+@pytest.mark.parametrize(
+    ("typed", "canonical"),
+    [
+        ("10x10cm", "100x100mm"),
+        ("10 x 10cm", "100x100mm"),
+        ("10 cm x 10 cm", "100x100mm"),
+        ("7.5cmx7.5cm", "75x75mm"),
+        ("7.5 x 5 cm", "50x75mm"),  # numbers of a size are sorted
+        ("7.5cm", "75mm"),
+        ("75mm", "75mm"),
+        ('18"', "18in"),
+        ("18 inch", "18in"),
+        ("18-inch", "18in"),
+        ("20 cc", "20ml"),
+        ("1 litre", "1000ml"),
+        ("14 Fr", "14ch"),
+        ("0.8mm", "0p8mm"),
+        ("10x10", "10x10"),  # no unit: cm or mm, see size_alternatives
+    ],
+)
+def test_a_size_becomes_one_canonical_word(typed, canonical):
+    assert analysis.normalise_query(typed) == canonical
+
+
+def test_documents_keep_their_words_and_gain_the_canonical_ones():
+    assert (
+        analysis.index_text("Foam dressing, 10 cm x 10 cm") == "Foam dressing, 10 cm x 10 cm 100x100mm 100mm"
+    )
+    assert analysis.index_text("Syringe 20ml") == "Syringe 20ml 20ml"
+    assert analysis.index_text("Pack of 100") == "Pack of 100"
+
+
+def test_a_size_without_a_unit_may_be_in_cm_or_mm():
+    assert analysis.size_alternatives("10x10") == ["100x100mm", "10x10mm"]
+    assert analysis.size_alternatives("10") == []
+    groups = analysis.analyse("foam 10x10").groups
+    assert groups[1] == (("10x10",), ("100x100mm",), ("10x10mm",))
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["MDL-TED-M SKU20ML 5012345678905", "10 in a box", "pack of 100", "x-ray gown", "box x 100"],
+)
+def test_codes_and_plain_numbers_are_not_sizes(text):
+    assert analysis.normalise_query(text) == text
+
+
+def test_identifiers_are_read_as_typed_not_as_sizes():
+    assert analysis.code_candidates("GL-7.5CM") == ["GL-7.5CM"]
+
+
+def test_a_corrected_query_is_said_in_the_buyers_words():
+    analysed = analysis.analyse("Foam dresing 10 x 10cm", {"dresing": "dressing"})
+    assert analysed.corrected_text == "foam dressing 10 x 10cm"

@@ -121,6 +121,19 @@ class TestRequests:
         assert source["title_length"] == 10
         assert index_body()["mappings"]["properties"]["title_length"] == {"type": "integer"}
 
+    def test_sizes_are_canonical_words_on_both_sides(self):
+        source = es.document_source(DOCUMENT_TYPE, doc(10, "Foam dressing, 10 cm x 10 cm"))
+        assert source["text_name"].endswith(" 100x100mm 100mm")
+        must = search_body(text="foam dressing 10x10")["query"]["bool"]["must"]
+        assert must[0]["bool"]["should"][0]["multi_match"]["query"] == "foam dressing"
+        assert [c["multi_match"]["query"] for c in must[1]["bool"]["should"]] == [
+            "10x10",
+            "100x100mm",
+            "10x10mm",
+        ]
+        exact = search_body(text='cushion 18"')["query"]["bool"]["should"][0]["multi_match"]
+        assert exact["query"] == "cushion 18in"
+
     def test_an_empty_query_matches_everything(self):
         assert search_body(text="")["query"] == {"match_all": {}}
 
