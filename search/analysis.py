@@ -7,12 +7,12 @@ and Elasticsearch.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
-SYNONYMS_FILE = Path(__file__).with_name("synonyms.txt")
+SYNONYMS_DIR = Path(__file__).with_name("synonyms")
 
 # Longer input is cut, not refused: nobody types more, and the engine's work stays bounded.
 MAX_QUERY_CHARS = 200
@@ -181,7 +181,10 @@ class SynonymTable:
     # phrase (tuple of words) -> the group of phrases it is interchangeable with.
     groups: dict[tuple[str, ...], tuple[tuple[str, ...], ...]]
     longest: int
+    # One line per group (groups sharing a term are merged into one), for Elasticsearch.
     lines: tuple[str, ...]
+    # line -> where its terms come from (the "# source:" comment above them).
+    sources: dict[str, str] = field(default_factory=dict)
 
     def expand(self, tokens: list[str]) -> list[list[tuple[str, ...]]]:
         """Groups of alternatives, one per position: [[('ted',), ('anti', 'embolism')], [('stockings',)]]."""
@@ -200,26 +203,71 @@ class SynonymTable:
         return out
 
 
+_SOURCE = re.compile(r"^#\s*source:\s*(.+)$", re.IGNORECASE)
+
+
 def parse_synonyms(text: str) -> SynonymTable:
-    groups: dict[tuple[str, ...], tuple[tuple[str, ...], ...]] = {}
-    lines = []
+    """Groups of interchangeable phrases. Groups sharing a phrase are one group: "hand rub" in the
+    sanitiser line and in the alcohol gel line makes all of them interchangeable, the same way on
+    every backend."""
+    members: list[list[tuple[str, ...]]] = []
+    group_of: dict[tuple[str, ...], int] = {}
+    origin: dict[int, list[str]] = {}
+    source, continuing = "", False
     for raw in text.splitlines():
+        stripped = raw.strip()
+        heading = _SOURCE.match(stripped)
+        if heading:
+            source, continuing = heading.group(1).strip(), True
+            continue
+        if continuing and stripped.startswith("#"):
+            # A source may run on over the comment lines right below it.
+            source = f"{source} {stripped.lstrip('#').strip()}"
+            continue
+        continuing = False
         line = raw.split("#", 1)[0].strip()
         if not line:
             continue
-        phrases = tuple(dict.fromkeys(tuple(words(term)) for term in line.split(",") if words(term)))
-        lines.append(", ".join(" ".join(p) for p in phrases))
+        phrases = list(dict.fromkeys(tuple(words(term)) for term in line.split(",") if words(term)))
+        joined = sorted({group_of[p] for p in phrases if p in group_of})
+        if joined:
+            target = joined[0]
+            for other in joined[1:]:
+                for phrase in members[other]:
+                    group_of[phrase] = target
+                members[target] += members[other]
+                origin.setdefault(target, []).extend(origin.pop(other, []))
+                members[other] = []
+        else:
+            target = len(members)
+            members.append([])
+        members[target] = list(dict.fromkeys(members[target] + phrases))
         for phrase in phrases:
-            # A term in two groups gets both groups' alternatives.
-            merged = tuple(dict.fromkeys(groups.get(phrase, ()) + phrases))
-            groups[phrase] = merged
+            group_of[phrase] = target
+        origin.setdefault(target, []).append(source)
+    groups: dict[tuple[str, ...], tuple[tuple[str, ...], ...]] = {}
+    out_lines, sources = [], {}
+    for index, phrases in enumerate(members):
+        if not phrases:
+            continue
+        group = tuple(phrases)
+        for phrase in group:
+            groups[phrase] = group
+        line = ", ".join(" ".join(p) for p in group)
+        out_lines.append(line)
+        sources[line] = "; ".join(dict.fromkeys(s for s in origin.get(index, []) if s))
     longest = max((len(p) for p in groups), default=1)
-    return SynonymTable(groups=groups, longest=longest, lines=tuple(lines))
+    return SynonymTable(groups=groups, longest=longest, lines=tuple(out_lines), sources=sources)
+
+
+def synonym_files() -> list[Path]:
+    return sorted(SYNONYMS_DIR.glob("*.txt"))
 
 
 @cache
 def synonyms() -> SynonymTable:
-    return parse_synonyms(SYNONYMS_FILE.read_text(encoding="utf-8"))
+    """Every file in search/synonyms/, read once per process."""
+    return parse_synonyms("\n".join(f.read_text(encoding="utf-8") for f in synonym_files()))
 
 
 def damerau_levenshtein(a: str, b: str, limit: int = 3) -> int:

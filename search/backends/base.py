@@ -7,7 +7,7 @@ backend refuses the same bad input with the same `InvalidSearch`.
 Capability contract (tests/contracts/search.py checks each item against every backend):
 - ranking: a word in a title outranks the same word in a description (weights A > B > C > D);
   identical scores favour the shortest title, then the title, then the id; no words lists titles A-Z;
-- synonyms: groups from search/synonyms.txt match each other ("TED" finds anti-embolism stockings);
+- synonyms: groups from search/synonyms/*.txt match each other ("TED" finds anti-embolism stockings);
 - typos: a word within one edit (two for long words) of an indexed word is corrected ("wheelchiar");
 - identifiers: an exact GTIN (GTIN-13 finds the stored GTIN-14), NPC, SKU or part number finds its object;
 - facets: counts per declared facet over all matches, not only the page shown;

@@ -2,7 +2,7 @@
 
 One index per document type behind an alias (`<prefix>-<type>`); `rebuild` fills a new dated index
 (`<prefix>-<type>-20261124-101500`) and swaps the alias in one atomic call, so searches never see a
-half-built index. Text is analysed in English; the NHS synonyms (search/synonyms.txt, the same file the
+half-built index. Text is analysed in English; the NHS synonyms (search/synonyms/*.txt, the same files the
 database backend reads) apply at search time through a synonym_graph filter; identifiers are keyword
 fields; `title.autocomplete` is edge-n-grammed for suggestions; typos are matched with fuzziness AUTO;
 facets are terms aggregations over the whole result set.

@@ -125,6 +125,8 @@ CORPUS = [
     doc(12, "Film dressing, transparent, 7.5 cm x 7.5 cm", category="80", suppliers=("7",)),
     doc(13, 'Pressure relief seat cushion, 18" x 16"', category="80", suppliers=("7",)),
     doc(14, "Foam dressing, non-adhesive, 100mm x 100mm", category="80", suppliers=("7",)),
+    doc(15, "Electric profiling bed, four section", category="80", suppliers=("7",)),
+    doc(16, "IV cannula, 20G, pink", category="80", suppliers=("7",)),
     *[
         doc(100 + n, f"Gauze swab, woven, 8 ply, pack {n}", category="70", suppliers=("5",))
         for n in range(25)
@@ -178,6 +180,19 @@ class SearchBackendContract:
 
     def test_continence_pads_find_incontinence_pads(self, indexed):
         assert ids(search(indexed, "continence pads")) == [7]
+
+    @pytest.mark.parametrize(
+        ("typed", "found"),
+        [
+            ("powered bed", 15),
+            ("motorised hospital bed", 15),
+            ("venflon 20g", 16),
+            ("intravenous cannula 20 gauge", 16),
+            ("cannulae", 16),
+        ],
+    )
+    def test_names_from_the_reviewed_synonym_files(self, indexed, typed, found):
+        assert ids(search(indexed, typed)) == [found]
 
     # Sizes ------------------------------------------------------------------------------------
     @pytest.mark.parametrize(

@@ -47,9 +47,48 @@ def test_synonym_groups_match_phrases_longest_first():
     assert table.expand(["wheel", "chair", "seat"]) == [[("wheelchair",), ("wheel", "chair")], [("seat",)]]
 
 
+def test_groups_sharing_a_term_are_one_group_with_their_sources():
+    table = analysis.parse_synonyms(
+        "# source: list A\n# (continued)\nsanitiser, hand rub\n\n# source: list B\nalcohol gel, hand rub\n"
+    )
+    group = table.groups[("sanitiser",)]
+    assert group == (("sanitiser",), ("hand", "rub"), ("alcohol", "gel"))
+    assert table.groups[("alcohol", "gel")] == group
+    assert table.lines == ("sanitiser, hand rub, alcohol gel",)
+    assert table.sources["sanitiser, hand rub, alcohol gel"] == "list A (continued); list B"
+
+
+def test_every_synonym_group_says_where_it_comes_from():
+    files = {f.name for f in analysis.synonym_files()}
+    assert {"core.txt", "nhs_supply_chain.txt", "clinical_shorthand.txt"} <= files
+    table = analysis.synonyms()
+    assert len(table.lines) >= 90
+    assert [line for line in table.lines if not table.sources[line]] == []
+
+
+def test_synonym_terms_carry_no_english_stop_words():
+    # PostgreSQL drops stop words ("in", "up"), SQLite does not: a term made of them would match
+    # differently on the two backends.
+    stop = {"a", "an", "and", "by", "for", "in", "of", "on", "or", "out", "the", "to", "up", "with"}
+    assert [p for p in analysis.synonyms().groups if stop & set(p)] == []
+
+
 def test_the_shared_synonym_file_knows_nhs_terms():
     table = analysis.synonyms()
-    for phrase in [("ted",), ("zimmer",), ("commode",), ("hoist",), ("incontinence",), ("self", "propelled")]:
+    for phrase in [
+        ("ted",),
+        ("zimmer",),
+        ("commode",),
+        ("hoist",),
+        ("incontinence",),
+        ("self", "propelled"),
+        ("venflon",),
+        ("electric",),
+        ("iv",),
+        ("nitrile",),
+        ("latex",),
+        ("foley",),
+    ]:
         assert phrase in table.groups
 
 

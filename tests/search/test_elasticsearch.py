@@ -37,7 +37,7 @@ class TestIndexDefinition:
         synonyms = analysis_settings["filter"]["nhs_synonyms"]
         assert synonyms["type"] == "synonym_graph"
         assert synonyms["synonyms"] == list(analysis.synonyms().lines)
-        assert any(line.startswith("ted, ") and "anti embolism" in line for line in synonyms["synonyms"])
+        assert any({"ted", "anti embolism"} <= set(line.split(", ")) for line in synonyms["synonyms"])
         assert "nhs_synonyms" in analysis_settings["analyzer"]["nhs_english_search"]["filter"]
         assert "nhs_synonyms" not in analysis_settings["analyzer"]["nhs_english"]["filter"]
 

@@ -44,14 +44,15 @@ ON CONFLICT (object_type, object_id) DO UPDATE SET
 
 
 def tsquery_sql(groups: Groups) -> tuple[str, list[str]]:
-    """Each group is OR of its alternatives, groups are ANDed. Every piece goes through
-    websearch_to_tsquery as a parameter, which never fails on syntax characters."""
+    """Each group is OR of its alternatives, groups are ANDed; an alternative of several words
+    ("anti embolism") needs all its words, in any order, as on SQLite. Every piece goes through
+    plainto_tsquery as a parameter, which reads no operators and never fails on syntax."""
     parts, params = [], []
     for group in groups:
         alternatives = []
         for phrase in group:
-            alternatives.append(f"websearch_to_tsquery('{CONFIG}', %s)")
-            params.append(" ".join(phrase) if len(phrase) == 1 else '"' + " ".join(phrase) + '"')
+            alternatives.append(f"plainto_tsquery('{CONFIG}', %s)")
+            params.append(" ".join(phrase))
         parts.append("(" + " || ".join(alternatives) + ")")
     return " && ".join(parts), params
 

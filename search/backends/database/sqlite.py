@@ -30,12 +30,15 @@ BROWSE_ORDER = "title, object_id"
 
 
 def match_expression(groups: Groups) -> str:
-    """An FTS5 query: each alternative a quoted phrase, alternatives ORed, groups ANDed. Words are
-    letters and digits only (see analysis.words), so quoting makes any input a literal phrase."""
-    parts = []
-    for group in groups:
-        parts.append("(" + " OR ".join('"' + " ".join(phrase) + '"' for phrase in group) + ")")
-    return " AND ".join(parts)
+    """An FTS5 query: alternatives ORed, groups ANDed; an alternative of several words ("anti
+    embolism") needs all its words, in any order, as on PostgreSQL. Words are letters and digits only
+    (see analysis.words) and each is quoted, so any input is literal."""
+
+    def alternative(phrase: tuple[str, ...]) -> str:
+        quoted = " AND ".join(f'"{word}"' for word in phrase)
+        return f"({quoted})" if len(phrase) > 1 else quoted
+
+    return " AND ".join("(" + " OR ".join(alternative(p) for p in group) + ")" for group in groups)
 
 
 class SQLiteBackend(DatabaseBackend):
