@@ -260,6 +260,21 @@ def parse_synonyms(text: str) -> SynonymTable:
     return SynonymTable(groups=groups, longest=longest, lines=tuple(out_lines), sources=sources)
 
 
+def synonym_completions(prefix: str, limit: int = 4) -> list[tuple[str, ...]]:
+    """Synonym groups with a one-word term starting with `prefix` ("venf" -> venflon's group, so
+    autocomplete suggests cannulas while "venflon" is still being typed). Three letters at least."""
+    if len(prefix) < 3:
+        return []
+    table = synonyms()
+    out: list[tuple[str, ...]] = []
+    for phrase in sorted(p for p in table.groups if len(p) == 1 and p[0].startswith(prefix)):
+        out.extend(table.groups[phrase])
+        limit -= 1
+        if not limit:
+            break
+    return list(dict.fromkeys(out))
+
+
 def synonym_files() -> list[Path]:
     return sorted(SYNONYMS_DIR.glob("*.txt"))
 

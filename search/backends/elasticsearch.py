@@ -215,10 +215,14 @@ def build_search(document_type: DocumentType, query: SearchQuery, index: str) ->
 
 
 def build_autocomplete(text: str, index: str, limit: int) -> Search:
-    words = " ".join(analysis.words(text)[: analysis.MAX_WORDS])
+    """Titles whose words begin with what was typed, or (through the synonym filter of the title's
+    search analyzer) that what was typed stands for: "ted" suggests anti-embolism stockings."""
+    words = " ".join(analysis.words(analysis.normalise_query(text))[: analysis.MAX_WORDS])
+    prefix = Q("match", **{"title.autocomplete": {"query": words, "operator": "and"}})
+    synonyms = Q("match", title={"query": words, "operator": "and"})
     return (
         Search(index=index)
-        .query(Q("match", **{"title.autocomplete": {"query": words, "operator": "and"}}))
+        .query(Q("bool", should=[prefix, synonyms], minimum_should_match=1))
         .source(["object_id", "title"])
         .extra(size=limit)
     )

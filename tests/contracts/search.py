@@ -346,6 +346,13 @@ class SearchBackendContract:
     def test_autocomplete_uses_the_earlier_words(self, indexed):
         assert [s.object_id for s in indexed.autocomplete(DOCUMENT_TYPE, "transit whe")] == [4]
 
+    @pytest.mark.parametrize(("typed", "found"), [("ted", 1), ("TED", 1), ("zimm", 5), ("venf", 16)])
+    def test_autocomplete_knows_abbreviations_and_synonyms(self, indexed, typed, found):
+        assert found in [s.object_id for s in indexed.autocomplete(DOCUMENT_TYPE, typed)]
+
+    def test_autocomplete_of_an_abbreviation_suggests_what_it_stands_for_first(self, indexed):
+        assert [s.object_id for s in indexed.autocomplete(DOCUMENT_TYPE, "ted")] == [1]
+
     # Bad input ----------------------------------------------------------------------------------
     @pytest.mark.parametrize(
         "text",

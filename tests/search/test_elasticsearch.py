@@ -146,6 +146,12 @@ class TestRequests:
         assert "*" not in body
         assert "\\\\" not in body
 
+    def test_autocomplete_completes_prefixes_and_knows_synonyms(self):
+        should = es.build_autocomplete("ted", "alias", 8).to_dict()["query"]["bool"]["should"]
+        assert should[0] == {"match": {"title.autocomplete": {"query": "ted", "operator": "and"}}}
+        # The title's search analyzer (nhs_english_search) carries the synonym filter.
+        assert should[1] == {"match": {"title": {"query": "ted", "operator": "and"}}}
+
     def test_an_identifier_is_looked_up_exactly(self):
         body = es.build_identifier(analysis.code_candidates("5012345678905"), "alias").to_dict()
         assert body["query"] == {"bool": {"filter": [{"terms": {"codes": ["05012345678905"]}}]}}
