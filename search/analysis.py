@@ -55,7 +55,7 @@ UNITS: dict[str, tuple[str, Decimal]] = {
         ("ml", "millilitre", "millilitres", "milliliter", "milliliters", "cc"), ("ml", Decimal(1))
     ),
     **dict.fromkeys(("l", "litre", "litres", "liter", "liters", "ltr"), ("ml", Decimal(1000))),
-    **dict.fromkeys(("ch", "fr", "french", "charriere"), ("ch", Decimal(1))),
+    **dict.fromkeys(("ch", "fr", "fg", "french", "charriere"), ("ch", Decimal(1))),
     **dict.fromkeys(("g", "gauge"), ("g", Decimal(1))),
     **dict.fromkeys(("mg",), ("mg", Decimal(1))),
     **dict.fromkeys(("mcg", "microgram", "micrograms", "\u00b5g"), ("mcg", Decimal(1))),
@@ -121,10 +121,23 @@ def _measure(match: re.Match) -> Measure | None:
     return Measure(match.start(), match.end(), (combined, *singles))
 
 
+# Catheter sizes are also written unit first: "Ch 12", "CH12", "FG 14".
+_DECIMAL = re.compile(r"(?<![\w.])\d+\.\d+(?![\w.])")
+_GAUGE_FIRST = re.compile(r"(?<![\w.])(ch|fr|fg)\s?(\d+)(?![\w.])", re.IGNORECASE)
+
+
 def measures(text: str) -> list[Measure]:
     """The sizes and quantities written in `text`, with their canonical words."""
-    found = (_measure(m) for m in _MEASURE.finditer(text or ""))
-    return [m for m in found if m is not None]
+    found = [m for m in (_measure(m) for m in _MEASURE.finditer(text or "")) if m is not None]
+    for m in _GAUGE_FIRST.finditer(text or ""):
+        if not any(f.start < m.end() and m.start() < f.end for f in found):
+            found.append(Measure(m.start(), m.end(), (f"{int(m.group(2))}ch",)))
+    # A plain decimal ("size 7.5") is one word for PostgreSQL's parser and two for FTS5's: both
+    # sides get "7p5".
+    for m in _DECIMAL.finditer(text or ""):
+        if not any(f.start < m.end() and m.start() < f.end for f in found):
+            found.append(Measure(m.start(), m.end(), (_number(Decimal(m.group())),)))
+    return sorted(found, key=lambda m: m.start)
 
 
 def index_text(text: str) -> str:
@@ -147,11 +160,12 @@ def normalise_query(text: str) -> str:
 
 
 def size_alternatives(word: str) -> list[str]:
-    """A size typed without a unit ("10x10") may be in cm or in mm: the canonical words it may mean."""
+    """A size typed without a unit ("10x10") may be in cm, mm or inches: the canonical words it may mean."""
     if not _UNITLESS_SIZE.match(word):
         return []
     numbers = [Decimal(n.replace("p", ".")) for n in word.split("x")]
-    return ["x".join(_number(n * factor) for n in numbers) + "mm" for factor in (Decimal(10), Decimal(1))]
+    metric = ["x".join(_number(n * factor) for n in numbers) + "mm" for factor in (Decimal(10), Decimal(1))]
+    return [*metric, "x".join(_number(n) for n in numbers) + "in"]
 
 
 def normalise_code(code: str) -> str:
@@ -357,10 +371,77 @@ def _with_gtin14_and_sizes(group: list[tuple[str, ...]]) -> list[tuple[str, ...]
     return list(dict.fromkeys(group + extra))
 
 
+# English stop words, dropped from queries unless nothing else is typed: PostgreSQL's english
+# configuration drops them, SQLite's FTS5 would require them ("stool for the shower" must not need
+# "for" and "the" in the product text on one backend only).
+STOP_WORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "but",
+        "by",
+        "for",
+        "from",
+        "has",
+        "have",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "me",
+        "my",
+        "no",
+        "not",
+        "of",
+        "on",
+        "or",
+        "our",
+        "so",
+        "such",
+        "that",
+        "the",
+        "their",
+        "them",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "to",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "which",
+        "who",
+        "will",
+        "with",
+        "you",
+        "your",
+        "i",
+    ]
+)
+
+
+def query_words(text: str) -> list[str]:
+    """The words searched for: sizes canonical, stop words dropped (unless that leaves nothing)."""
+    tokens = words(normalise_query(text))
+    return ([t for t in tokens if t not in STOP_WORDS] or tokens)[:MAX_WORDS]
+
+
 def analyse(text: str, corrections: dict[str, str] | None = None) -> AnalysedQuery:
     """Words, typo corrections (given by the backend's vocabulary) and synonym groups."""
     original, text = text, normalise_query(text)
-    tokens = words(text)[:MAX_WORDS]
+    tokens = query_words(original)
     corrections = corrections or {}
     corrected = [corrections.get(t, t) for t in tokens]
     groups = tuple(tuple(_with_gtin14_and_sizes(group)) for group in synonyms().expand(corrected))

@@ -156,7 +156,7 @@ def build_search(document_type: DocumentType, query: SearchQuery, index: str) ->
     search = Search(index=index)
     # Sizes are canonical words on both sides (analysis.index_text in document_source); a size typed
     # without a unit ("10x10") matches any of its readings (cm, mm, as typed).
-    typed = analysis.words(analysis.normalise_query(query.text))[: analysis.MAX_WORDS]
+    typed = analysis.query_words(query.text)
     sizes = [w for w in typed if analysis.size_alternatives(w)]
     text = " ".join(w for w in typed if w not in sizes)
     fields = [f"{text_field_name(f.name)}^{BOOST[f.weight]}" for f in document_type.text_fields]

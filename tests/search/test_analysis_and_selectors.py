@@ -162,7 +162,9 @@ def test_an_unknown_document_type_is_refused():
         ("1 litre", "1000ml"),
         ("14 Fr", "14ch"),
         ("0.8mm", "0p8mm"),
-        ("10x10", "10x10"),  # no unit: cm or mm, see size_alternatives
+        ("10x10", "10x10"),  # no unit: cm, mm or inches, see size_alternatives
+        ("size 7.5", "size 7p5"),  # one word for every tokenizer
+        ("catheter Ch 12", "catheter 12ch"),
     ],
 )
 def test_a_size_becomes_one_canonical_word(typed, canonical):
@@ -177,11 +179,11 @@ def test_documents_keep_their_words_and_gain_the_canonical_ones():
     assert analysis.index_text("Pack of 100") == "Pack of 100"
 
 
-def test_a_size_without_a_unit_may_be_in_cm_or_mm():
-    assert analysis.size_alternatives("10x10") == ["100x100mm", "10x10mm"]
+def test_a_size_without_a_unit_may_be_in_cm_mm_or_inches():
+    assert analysis.size_alternatives("10x10") == ["100x100mm", "10x10mm", "10x10in"]
     assert analysis.size_alternatives("10") == []
     groups = analysis.analyse("foam 10x10").groups
-    assert groups[1] == (("10x10",), ("100x100mm",), ("10x10mm",))
+    assert groups[1] == (("10x10",), ("100x100mm",), ("10x10mm",), ("10x10in",))
 
 
 @pytest.mark.parametrize(
@@ -194,6 +196,11 @@ def test_codes_and_plain_numbers_are_not_sizes(text):
 
 def test_identifiers_are_read_as_typed_not_as_sizes():
     assert analysis.code_candidates("GL-7.5CM") == ["GL-7.5CM"]
+
+
+def test_stop_words_are_not_searched_unless_nothing_else_is_typed():
+    assert analysis.query_words("stool for the shower") == ["stool", "shower"]
+    assert analysis.query_words("the") == ["the"]
 
 
 def test_a_corrected_query_is_said_in_the_buyers_words():

@@ -130,6 +130,7 @@ class TestRequests:
             "10x10",
             "100x100mm",
             "10x10mm",
+            "10x10in",
         ]
         exact = search_body(text='cushion 18"')["query"]["bool"]["should"][0]["multi_match"]
         assert exact["query"] == "cushion 18in"

@@ -152,7 +152,7 @@ class DatabaseBackend(SearchBackend):
         return out
 
     def run_search(self, document_type: DocumentType, query: SearchQuery) -> SearchResults:
-        tokens = analysis.words(analysis.normalise_query(query.text))[: analysis.MAX_WORDS]
+        tokens = analysis.query_words(query.text)
         fixes = self.corrections(tokens) if query.correct_typos else {}
         analysed = analysis.analyse(query.text, fixes)
         total, hits, counts = self.execute(document_type, query, analysed.groups)

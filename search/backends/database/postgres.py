@@ -131,7 +131,7 @@ class PostgresBackend(DatabaseBackend):
         if groups:
             tsquery, tsquery_params = tsquery_sql(groups)
             where.append("d.vector @@ q.q")
-            score = "ts_rank(d.vector, q.q)"
+            score = "ts_rank(d.vector, q.q, 1)"
         else:
             tsquery, tsquery_params = "NULL::tsquery", []
             score = "0.0"
