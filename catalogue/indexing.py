@@ -8,6 +8,7 @@ lowest live unit price, stock states and whether any live offer may be bought wi
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
@@ -20,6 +21,7 @@ from search import registry, services
 from search.types import Document, DocumentType, FacetField, TextField, Weight
 
 OBJECT_TYPE = "product"
+_CODE_PUNCTUATION = re.compile(r"[^0-9A-Za-z]+")
 
 # Price bands of the lowest live price per unit (GBP, excluding VAT).
 PRICE_BANDS: tuple[tuple[str, str, Decimal | None], ...] = (
@@ -128,7 +130,9 @@ def load_documents(product_ids: Sequence[int]) -> Iterable[Document]:
             text={
                 "name": product.name,
                 "manufacturer": product.manufacturer,
-                "codes": " ".join(codes),
+                # Each code as one word ("MED-33191" -> "MED33191"): its fragments ("med") would
+                # otherwise match abbreviations typed as words. Exact codes go through find_identifier.
+                "codes": " ".join(_CODE_PUNCTUATION.sub("", c) for c in codes),
                 "category": product.category.path,
                 "description": f"{product.description} {attributes}".strip(),
             },

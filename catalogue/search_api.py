@@ -107,6 +107,7 @@ class SearchOutputSerializer(serializers.Serializer):
 class SuggestionSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
+    url = serializers.CharField(help_text="The product's page, which choosing the suggestion opens.")
 
 
 class AutocompleteOutputSerializer(serializers.Serializer):
@@ -229,8 +230,16 @@ class AutocompleteApi(APIView):
         data.is_valid(raise_exception=True)
         text = data.validated_data["q"]
         suggestions = selectors.autocomplete(text, limit=data.validated_data["limit"])
+        urls = search_selectors.product_urls([s.object_id for s in suggestions])
         return Response(
             AutocompleteOutputSerializer(
-                {"query": text, "suggestions": [{"id": s.object_id, "name": s.title} for s in suggestions]}
+                {
+                    "query": text,
+                    "suggestions": [
+                        {"id": s.object_id, "name": s.title, "url": urls[s.object_id]}
+                        for s in suggestions
+                        if s.object_id in urls
+                    ],
+                }
             ).data
         )

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import Count, Min, Q
+from django.urls import reverse
 
 from catalogue.models import Category, OfferStatus, Product, StockStatus
 from organisations.models import Organisation, OrganisationKind
@@ -81,6 +82,12 @@ def product_cards(
         for p in rows
     }
     return [by_id[i] for i in product_ids if i in by_id]
+
+
+def product_urls(product_ids: list[int]) -> dict[int, str]:
+    """{id: product page URL} of the active products among these ids, in one query."""
+    rows = Product.objects.filter(id__in=product_ids, is_active=True).values_list("id", "slug")
+    return {pk: reverse("catalogue:product-detail", kwargs={"slug": slug}) for pk, slug in rows}
 
 
 def product_slug(product_id: int) -> str | None:

@@ -90,11 +90,18 @@ def search_results(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def autocomplete(request: HttpRequest) -> HttpResponse:
-    """An HTML fragment of suggestions (role=option items) for the header search box."""
+    """An HTML fragment of suggestions (role=option items) for the header search box. Each carries
+    its product's page, which choosing it opens (catalogue/static/catalogue/search-autocomplete.js)."""
     text = (request.GET.get("q") or "")[:200]
     suggestions = selectors.autocomplete(text, limit=8)
+    urls = search_selectors.product_urls([s.object_id for s in suggestions])
     return render(
         request,
         "catalogue/search/autocomplete.html",
-        {"suggestions": suggestions, "terms": text.split()},
+        {
+            "suggestions": [
+                {"title": s.title, "url": urls[s.object_id]} for s in suggestions if s.object_id in urls
+            ],
+            "terms": text.split(),
+        },
     )

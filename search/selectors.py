@@ -62,7 +62,7 @@ def search_lazy(query: SearchQuery) -> LazyResults:
 def autocomplete(text: str, *, object_type: str = "product", limit: int = 8) -> list[Suggestion]:
     """Titles completing what has been typed; empty (never an error) when the engine is down."""
     document_type = registry.get(object_type)
-    if len(analysis.normalise_query(text)) < 2:
+    if len(analysis.clean_query(text)) < 2:
         return []
     try:
         return get_backend().autocomplete(document_type, text, limit=min(max(limit, 1), 20))

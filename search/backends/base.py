@@ -6,7 +6,8 @@ backend refuses the same bad input with the same `InvalidSearch`.
 
 Capability contract (tests/contracts/search.py checks each item against every backend):
 - ranking: a word in a title outranks the same word in a description (weights A > B > C > D);
-- synonyms: groups from search/synonyms.txt match each other ("TED" finds anti-embolism stockings);
+  identical scores favour the shortest title, then the title, then the id; no words lists titles A-Z;
+- synonyms: groups from search/synonyms/*.txt match each other ("TED" finds anti-embolism stockings);
 - typos: a word within one edit (two for long words) of an indexed word is corrected ("wheelchiar");
 - identifiers: an exact GTIN (GTIN-13 finds the stored GTIN-14), NPC, SKU or part number finds its object;
 - facets: counts per declared facet over all matches, not only the page shown;
@@ -81,7 +82,7 @@ def check_query(document_type: DocumentType, query: SearchQuery) -> SearchQuery:
             filters[name] = cleaned
     if query.price_min is not None and query.price_max is not None and query.price_min > query.price_max:
         raise InvalidSearch("price_min", "The minimum price is above the maximum price.")
-    return replace(query, sort=sort, filters=filters, text=analysis.normalise_query(query.text))
+    return replace(query, sort=sort, filters=filters, text=analysis.clean_query(query.text))
 
 
 def facet_key(name: str, value: str) -> str:
@@ -108,11 +109,12 @@ def document_facet_keys(document: Document) -> list[str]:
 
 
 def document_text_by_weight(document_type: DocumentType, document: Document) -> dict[str, str]:
-    """The document's text grouped by weight letter: {'A': 'name', 'B': 'maker codes', ...}."""
+    """The document's text grouped by weight letter: {'A': 'name', 'B': 'maker codes', ...}, with the
+    canonical words of its sizes (analysis.index_text), as queries are analysed."""
     parts: dict[str, list[str]] = {"A": [], "B": [], "C": [], "D": []}
     for name, text in document.text.items():
         if text:
-            parts[document_type.weight_of(name).value].append(text)
+            parts[document_type.weight_of(name).value].append(analysis.index_text(text))
     return {weight: " ".join(texts) for weight, texts in parts.items()}
 
 

@@ -2,7 +2,7 @@
 
 One index per document type behind an alias (`<prefix>-<type>`); `rebuild` fills a new dated index
 (`<prefix>-<type>-20261124-101500`) and swaps the alias in one atomic call, so searches never see a
-half-built index. Text is analysed in English; the NHS synonyms (search/synonyms.txt, the same file the
+half-built index. Text is analysed in English; the NHS synonyms (search/synonyms/*.txt, the same files the
 database backend reads) apply at search time through a synonym_graph filter; identifiers are keyword
 fields; `title.autocomplete` is edge-n-grammed for suggestions; typos are matched with fuzziness AUTO;
 facets are terms aggregations over the whole result set.
@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 from elasticsearch import Elasticsearch, NotFoundError, helpers
 from elasticsearch.dsl import A, Index, Mapping, Q, Search, analyzer, token_filter, tokenizer
-from elasticsearch.dsl.field import Keyword, Long, ScaledFloat, Text
+from elasticsearch.dsl.field import Integer, Keyword, Long, ScaledFloat, Text
 
 from search import analysis
 from search.backends.base import Progress, SearchBackend, facet_results
@@ -37,8 +37,10 @@ logger = logging.getLogger(__name__)
 
 BOOST = {Weight.A: 4.0, Weight.B: 2.0, Weight.C: 1.5, Weight.D: 1.0}
 FACET_SIZE = 200
+# Identical scores favour the closest match (shortest title, then title, then id), as on the database
+# backends.
 SORTS = {
-    SortOrder.RELEVANCE: ["_score", {"object_id": "asc"}],
+    SortOrder.RELEVANCE: ["_score", {"title_length": "asc"}, {"title.sort": "asc"}, {"object_id": "asc"}],
     SortOrder.PRICE_LOW: [{"price": {"order": "asc", "missing": "_last"}}, {"object_id": "asc"}],
     SortOrder.PRICE_HIGH: [{"price": {"order": "desc", "missing": "_last"}}, {"object_id": "asc"}],
     SortOrder.TITLE: [{"title.sort": "asc"}, {"object_id": "asc"}],
@@ -116,6 +118,7 @@ def build_index(document_type: DocumentType, name: str) -> Index:
             },
         ),
     )
+    mapping.field("title_length", Integer())
     for field in document_type.text_fields:
         mapping.field(text_field_name(field.name), Text(analyzer=a["index"], search_analyzer=a["search"]))
     mapping.field("codes", Keyword())
@@ -135,12 +138,14 @@ def document_source(document_type: DocumentType, document: Document) -> dict:
     source: dict = {
         "object_id": document.object_id,
         "title": document.title,
+        "title_length": len(document.title),
         "codes": [analysis.normalise_code(c) for c in document.codes if c],
         "price": float(document.price) if document.price is not None else None,
         "version": document.version,
     }
     for field in document_type.text_fields:
-        source[text_field_name(field.name)] = document.text.get(field.name, "")
+        # Sizes gain their canonical words, as on the database backends ("10 cm x 10 cm" -> "100x100mm").
+        source[text_field_name(field.name)] = analysis.index_text(document.text.get(field.name, ""))
     for facet in document_type.facet_fields:
         source[facet_field_name(facet.name)] = [str(v) for v in document.facets.get(facet.name, ())]
     return source
@@ -149,8 +154,23 @@ def document_source(document_type: DocumentType, document: Document) -> dict:
 def build_search(document_type: DocumentType, query: SearchQuery, index: str) -> Search:
     """The request for a checked query: text with synonyms and typo tolerance, filters, facets, page."""
     search = Search(index=index)
-    text = " ".join(analysis.words(query.text)[: analysis.MAX_WORDS])
+    # Sizes are canonical words on both sides (analysis.index_text in document_source); a size typed
+    # without a unit ("10x10") matches any of its readings (cm, mm, as typed).
+    typed = analysis.query_words(query.text)
+    sizes = [w for w in typed if analysis.size_alternatives(w)]
+    text = " ".join(w for w in typed if w not in sizes)
     fields = [f"{text_field_name(f.name)}^{BOOST[f.weight]}" for f in document_type.text_fields]
+    clauses = [
+        Q(
+            "bool",
+            should=[
+                Q("multi_match", query=alternative, fields=fields, operator="and")
+                for alternative in (size, *analysis.size_alternatives(size))
+            ],
+            minimum_should_match=1,
+        )
+        for size in sizes
+    ]
     if text:
         exact = Q("multi_match", query=text, fields=fields, type="cross_fields", operator="and")
         # Fuzzy matching without synonyms (fuzziness and synonym graphs do not combine), scored lower.
@@ -165,12 +185,14 @@ def build_search(document_type: DocumentType, query: SearchQuery, index: str) ->
             analyzer="nhs_english",
             boost=0.5,
         )
-        search = search.query(Q("bool", should=[exact, fuzzy], minimum_should_match=1))
+        clauses.insert(0, Q("bool", should=[exact, fuzzy], minimum_should_match=1))
         search = search.suggest(
             "corrections",
             text,
             term={"field": text_field_name(document_type.text_fields[0].name), "suggest_mode": "missing"},
         )
+    if clauses:
+        search = search.query(clauses[0] if len(clauses) == 1 else Q("bool", must=clauses))
     else:
         search = search.query(Q("match_all"))
     for name, values in query.filters.items():
@@ -185,15 +207,22 @@ def build_search(document_type: DocumentType, query: SearchQuery, index: str) ->
     if query.with_facets:
         for facet in document_type.facet_fields:
             search.aggs.bucket(facet.name, A("terms", field=facet_field_name(facet.name), size=FACET_SIZE))
-    search = search.sort(*SORTS[SortOrder(query.sort)]).source(["object_id", "title"])
+    sort = SortOrder(query.sort)
+    # Without words every score is the same: browsing lists titles A to Z.
+    order = SORTS[SortOrder.TITLE] if not typed and sort == SortOrder.RELEVANCE else SORTS[sort]
+    search = search.sort(*order).source(["object_id", "title"])
     return search.extra(from_=query.offset, size=query.limit, track_total_hits=True)
 
 
 def build_autocomplete(text: str, index: str, limit: int) -> Search:
-    words = " ".join(analysis.words(text)[: analysis.MAX_WORDS])
+    """Titles whose words begin with what was typed, or (through the synonym filter of the title's
+    search analyzer) that what was typed stands for: "ted" suggests anti-embolism stockings."""
+    words = " ".join(analysis.words(analysis.normalise_query(text))[: analysis.MAX_WORDS])
+    prefix = Q("match", **{"title.autocomplete": {"query": words, "operator": "and"}})
+    synonyms = Q("match", title={"query": words, "operator": "and"})
     return (
         Search(index=index)
-        .query(Q("match", **{"title.autocomplete": {"query": words, "operator": "and"}}))
+        .query(Q("bool", should=[prefix, synonyms], minimum_should_match=1))
         .source(["object_id", "title"])
         .extra(size=limit)
     )

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
 from decimal import Decimal
+from pathlib import Path
 from unittest import mock
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 from rest_framework.test import APIClient
 
@@ -171,6 +176,35 @@ class TestHeaderSuggestions:
         assert 'role="option"' in page
         assert 'data-value="Transit wheelchair, lightweight"' in page
 
+    def test_an_abbreviation_suggests_what_it_stands_for(self, client, catalogue):
+        page = client.get(reverse("search:autocomplete"), {"q": "ted"}).content.decode()
+        assert 'data-value="Anti-embolism stocking, thigh length, medium"' in page
+
+    def test_each_suggestion_carries_its_product_page(self, client, catalogue):
+        page = client.get(reverse("search:autocomplete"), {"q": "transit wheel"}).content.decode()
+        assert 'data-url="/catalogue/products/transit-wheelchair/"' in page
+
+    @pytest.mark.parametrize("how", ["keys", "mouse"])
+    def test_choosing_a_suggestion_opens_its_product(self, client, catalogue, tmp_path, how):
+        node = shutil.which("node")
+        if not node:
+            pytest.skip("node is not installed: the suggestion script cannot be run")
+        fragment = tmp_path / "fragment.html"
+        fragment.write_bytes(client.get(reverse("search:autocomplete"), {"q": "ted"}).content)
+        script = Path(settings.BASE_DIR) / "catalogue/static/catalogue/search-autocomplete.js"
+        harness = Path(__file__).with_name("autocomplete_harness.js")
+        run = subprocess.run(
+            [node, str(harness), str(script), str(fragment), how],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        )
+        done = json.loads(run.stdout)
+        assert done["expanded"] == "true"
+        assert done["assigned"] == "/catalogue/products/anti-embolism-stocking-thigh-medium/"
+        assert done["submitted"] is False
+
     @pytest.mark.parametrize("text", [*BAD_QUERIES, "x" * 10_000])
     def test_suggestions_never_fail(self, client, catalogue, text):
         assert client.get(reverse("search:autocomplete"), {"q": text}).status_code == 200
@@ -245,9 +279,9 @@ class TestSearchApi:
     def test_autocomplete(self, api, catalogue):
         response = api.get("/api/v1/search/autocomplete/", {"q": "wheel"})
         assert response.status_code == 200
-        assert {s["name"] for s in response.json()["suggestions"]} == {
-            "Self-propelled wheelchair, 18 inch seat",
-            "Transit wheelchair, lightweight",
+        assert {(s["name"], s["url"]) for s in response.json()["suggestions"]} == {
+            ("Self-propelled wheelchair, 18 inch seat", "/catalogue/products/self-propelled-wheelchair-18/"),
+            ("Transit wheelchair, lightweight", "/catalogue/products/transit-wheelchair/"),
         }
 
     @pytest.mark.parametrize("text", [*BAD_QUERIES, "x" * 200])

@@ -120,6 +120,13 @@ CORPUS = [
         suppliers=("4",),
     ),
     doc(9, "Commode chair with padded seat", category="30", suppliers=("3",), price="95", patient=True),
+    doc(10, "Foam dressing, silicone border, 10 cm x 10 cm", category="80", suppliers=("7",)),
+    doc(11, "Foam dressing, silicone border, 12.5 cm x 12.5 cm", category="80", suppliers=("7",)),
+    doc(12, "Film dressing, transparent, 7.5 cm x 7.5 cm", category="80", suppliers=("7",)),
+    doc(13, 'Pressure relief seat cushion, 18" x 16"', category="80", suppliers=("7",)),
+    doc(14, "Foam dressing, non-adhesive, 100mm x 100mm", category="80", suppliers=("7",)),
+    doc(15, "Electric profiling bed, four section", category="80", suppliers=("7",)),
+    doc(16, "IV cannula, 20G, pink", category="80", suppliers=("7",)),
     *[
         doc(100 + n, f"Gauze swab, woven, 8 ply, pack {n}", category="70", suppliers=("5",))
         for n in range(25)
@@ -152,6 +159,18 @@ class SearchBackendContract:
     def test_every_word_must_match(self, indexed):
         assert ids(search(indexed, "transit wheelchair")) == [4]
 
+    def test_identical_scores_favour_the_closest_match_not_the_oldest_id(self, backend):
+        # Both titles carry "gauze" and "swab" once and both documents hold the same number of words
+        # (the short one's description pads it), so the engines score them the same. The shortest
+        # title, the closest match to what was typed, comes first; not the lower id.
+        long_title = "Gauze swab, non-woven, sterile, 4 ply, 7.5 cm x 7.5 cm, pack of 5"
+        padding = "Cotton fibres for cleaning around wounds and grazes, sold in single packs of ten each"
+        backend.index(DOCUMENT_TYPE, [doc(201, long_title), doc(202, "Gauze swab", description=padding)])
+        assert ids(search(backend, "gauze swab"))[:2] == [202, 201]
+
+    def test_browsing_without_words_lists_titles_a_to_z(self, indexed):
+        assert ids(search(indexed, "", filters={"category": ["30"]})) == [9, 3, 4, 5]
+
     # Synonyms ----------------------------------------------------------------------------------
     def test_ted_finds_anti_embolism_stockings(self, indexed):
         assert ids(search(indexed, "TED stockings")) == [1]
@@ -161,6 +180,50 @@ class SearchBackendContract:
 
     def test_continence_pads_find_incontinence_pads(self, indexed):
         assert ids(search(indexed, "continence pads")) == [7]
+
+    @pytest.mark.parametrize(
+        ("typed", "found"),
+        [
+            ("powered bed", 15),
+            ("motorised hospital bed", 15),
+            ("venflon 20g", 16),
+            ("intravenous cannula 20 gauge", 16),
+            ("cannulae", 16),
+        ],
+    )
+    def test_names_from_the_reviewed_synonym_files(self, indexed, typed, found):
+        assert ids(search(indexed, typed)) == [found]
+
+    # Sizes ------------------------------------------------------------------------------------
+    @pytest.mark.parametrize(
+        "typed",
+        [
+            "foam dressing 10x10",
+            "10 x 10cm foam dressing",
+            "foam dressing 10x10cm",
+            "foam 10 cm x 10 cm",
+            "100mm x 100mm foam",
+            "100 x 100 mm foam dressing",
+            "foam 10cm",
+        ],
+    )
+    def test_a_size_is_found_however_it_is_written(self, indexed, typed):
+        assert sorted(ids(search(indexed, typed))) == [10, 14]
+
+    @pytest.mark.parametrize("typed", ["7.5cm film dressing", "75mm dressing", "7.5 x 7.5 film"])
+    def test_a_decimal_size_is_found_in_cm_or_mm(self, indexed, typed):
+        assert ids(search(indexed, typed)) == [12]
+
+    @pytest.mark.parametrize(
+        "typed", ['18" cushion', "18 inch cushion", "18in cushion", "16 x 18 inch cushion"]
+    )
+    def test_inches_are_found_written_with_a_quote_or_a_word(self, indexed, typed):
+        assert ids(search(indexed, typed)) == [13]
+
+    def test_a_quantity_is_found_glued_to_its_unit_or_not(self, indexed):
+        assert ids(search(indexed, "20 ml syringe")) == [6]
+        assert ids(search(indexed, "syringe 20cc")) == [6]
+        assert search(indexed, "syringe 10ml").total == 0
 
     # Typos -------------------------------------------------------------------------------------
     def test_a_transposed_letter_is_corrected(self, indexed):
@@ -282,6 +345,13 @@ class SearchBackendContract:
 
     def test_autocomplete_uses_the_earlier_words(self, indexed):
         assert [s.object_id for s in indexed.autocomplete(DOCUMENT_TYPE, "transit whe")] == [4]
+
+    @pytest.mark.parametrize(("typed", "found"), [("ted", 1), ("TED", 1), ("zimm", 5), ("venf", 16)])
+    def test_autocomplete_knows_abbreviations_and_synonyms(self, indexed, typed, found):
+        assert found in [s.object_id for s in indexed.autocomplete(DOCUMENT_TYPE, typed)]
+
+    def test_autocomplete_of_an_abbreviation_suggests_what_it_stands_for_first(self, indexed):
+        assert [s.object_id for s in indexed.autocomplete(DOCUMENT_TYPE, "ted")] == [1]
 
     # Bad input ----------------------------------------------------------------------------------
     @pytest.mark.parametrize(

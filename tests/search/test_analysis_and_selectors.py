@@ -47,9 +47,48 @@ def test_synonym_groups_match_phrases_longest_first():
     assert table.expand(["wheel", "chair", "seat"]) == [[("wheelchair",), ("wheel", "chair")], [("seat",)]]
 
 
+def test_groups_sharing_a_term_are_one_group_with_their_sources():
+    table = analysis.parse_synonyms(
+        "# source: list A\n# (continued)\nsanitiser, hand rub\n\n# source: list B\nalcohol gel, hand rub\n"
+    )
+    group = table.groups[("sanitiser",)]
+    assert group == (("sanitiser",), ("hand", "rub"), ("alcohol", "gel"))
+    assert table.groups[("alcohol", "gel")] == group
+    assert table.lines == ("sanitiser, hand rub, alcohol gel",)
+    assert table.sources["sanitiser, hand rub, alcohol gel"] == "list A (continued); list B"
+
+
+def test_every_synonym_group_says_where_it_comes_from():
+    files = {f.name for f in analysis.synonym_files()}
+    assert {"core.txt", "nhs_supply_chain.txt", "clinical_shorthand.txt"} <= files
+    table = analysis.synonyms()
+    assert len(table.lines) >= 90
+    assert [line for line in table.lines if not table.sources[line]] == []
+
+
+def test_synonym_terms_carry_no_english_stop_words():
+    # PostgreSQL drops stop words ("in", "up"), SQLite does not: a term made of them would match
+    # differently on the two backends.
+    stop = {"a", "an", "and", "by", "for", "in", "of", "on", "or", "out", "the", "to", "up", "with"}
+    assert [p for p in analysis.synonyms().groups if stop & set(p)] == []
+
+
 def test_the_shared_synonym_file_knows_nhs_terms():
     table = analysis.synonyms()
-    for phrase in [("ted",), ("zimmer",), ("commode",), ("hoist",), ("incontinence",), ("self", "propelled")]:
+    for phrase in [
+        ("ted",),
+        ("zimmer",),
+        ("commode",),
+        ("hoist",),
+        ("incontinence",),
+        ("self", "propelled"),
+        ("venflon",),
+        ("electric",),
+        ("iv",),
+        ("nitrile",),
+        ("latex",),
+        ("foley",),
+    ]:
         assert phrase in table.groups
 
 
@@ -106,8 +145,64 @@ def test_an_unknown_document_type_is_refused():
         selectors.search(SearchQuery(text="x", object_type="gizmo"))
 
 
-def test_a_quantity_glued_to_its_unit_is_searched_as_catalogues_write_it():
-    assert analysis.normalise_query("20ml syringe luer lock") == "20 ml syringe luer lock"
-    assert analysis.normalise_query("2.5MM cannula 14fr") == "2.5 MM cannula 14 fr"
-    # Codes and words that merely contain digits are left alone.
-    assert analysis.normalise_query("MDL-TED-M SKU20ML 5012345678905") == "MDL-TED-M SKU20ML 5012345678905"
+@pytest.mark.parametrize(
+    ("typed", "canonical"),
+    [
+        ("10x10cm", "100x100mm"),
+        ("10 x 10cm", "100x100mm"),
+        ("10 cm x 10 cm", "100x100mm"),
+        ("7.5cmx7.5cm", "75x75mm"),
+        ("7.5 x 5 cm", "50x75mm"),  # numbers of a size are sorted
+        ("7.5cm", "75mm"),
+        ("75mm", "75mm"),
+        ('18"', "18in"),
+        ("18 inch", "18in"),
+        ("18-inch", "18in"),
+        ("20 cc", "20ml"),
+        ("1 litre", "1000ml"),
+        ("14 Fr", "14ch"),
+        ("0.8mm", "0p8mm"),
+        ("10x10", "10x10"),  # no unit: cm, mm or inches, see size_alternatives
+        ("size 7.5", "size 7p5"),  # one word for every tokenizer
+        ("catheter Ch 12", "catheter 12ch"),
+    ],
+)
+def test_a_size_becomes_one_canonical_word(typed, canonical):
+    assert analysis.normalise_query(typed) == canonical
+
+
+def test_documents_keep_their_words_and_gain_the_canonical_ones():
+    assert (
+        analysis.index_text("Foam dressing, 10 cm x 10 cm") == "Foam dressing, 10 cm x 10 cm 100x100mm 100mm"
+    )
+    assert analysis.index_text("Syringe 20ml") == "Syringe 20ml 20ml"
+    assert analysis.index_text("Pack of 100") == "Pack of 100"
+
+
+def test_a_size_without_a_unit_may_be_in_cm_mm_or_inches():
+    assert analysis.size_alternatives("10x10") == ["100x100mm", "10x10mm", "10x10in"]
+    assert analysis.size_alternatives("10") == []
+    groups = analysis.analyse("foam 10x10").groups
+    assert groups[1] == (("10x10",), ("100x100mm",), ("10x10mm",), ("10x10in",))
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["MDL-TED-M SKU20ML 5012345678905", "10 in a box", "pack of 100", "x-ray gown", "box x 100"],
+)
+def test_codes_and_plain_numbers_are_not_sizes(text):
+    assert analysis.normalise_query(text) == text
+
+
+def test_identifiers_are_read_as_typed_not_as_sizes():
+    assert analysis.code_candidates("GL-7.5CM") == ["GL-7.5CM"]
+
+
+def test_stop_words_are_not_searched_unless_nothing_else_is_typed():
+    assert analysis.query_words("stool for the shower") == ["stool", "shower"]
+    assert analysis.query_words("the") == ["the"]
+
+
+def test_a_corrected_query_is_said_in_the_buyers_words():
+    analysed = analysis.analyse("Foam dresing 10 x 10cm", {"dresing": "dressing"})
+    assert analysed.corrected_text == "foam dressing 10 x 10cm"

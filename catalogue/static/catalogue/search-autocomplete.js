@@ -1,5 +1,6 @@
 // Suggestions under the header search box: an ARIA 1.2 combobox with a listbox popup.
-// Fetches an HTML fragment of role=option items from data-autocomplete-url as the user types.
+// Fetches an HTML fragment of role=option items from data-autocomplete-url as the user types;
+// each item's data-url is its product's page, which choosing it (Enter or click) opens.
 (function () {
   "use strict";
   var input = document.getElementById("search-field");
@@ -29,10 +30,13 @@
     else input.removeAttribute("aria-activedescendant");
   }
 
+  // Choosing a suggestion opens its product; one without a page searches for its name.
   function choose(item) {
+    var page = item.getAttribute("data-url");
     input.value = item.getAttribute("data-value");
     close();
-    input.form.submit();
+    if (page) window.location.assign(page);
+    else input.form.submit();
   }
 
   function load() {

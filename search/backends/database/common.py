@@ -26,6 +26,7 @@ from search.types import (
 
 Groups = tuple[tuple[tuple[str, ...], ...], ...]
 AUTOCOMPLETE_COMPLETIONS = 6
+AUTOCOMPLETE_ALTERNATIVES = 40
 
 
 class DatabaseBackend(SearchBackend):
@@ -151,7 +152,7 @@ class DatabaseBackend(SearchBackend):
         return out
 
     def run_search(self, document_type: DocumentType, query: SearchQuery) -> SearchResults:
-        tokens = analysis.words(analysis.normalise_query(query.text))[: analysis.MAX_WORDS]
+        tokens = analysis.query_words(query.text)
         fixes = self.corrections(tokens) if query.correct_typos else {}
         analysed = analysis.analyse(query.text, fixes)
         total, hits, counts = self.execute(document_type, query, analysed.groups)
@@ -172,8 +173,16 @@ class DatabaseBackend(SearchBackend):
             return []
         *head, last = tokens
         completions = self.completions(last, AUTOCOMPLETE_COMPLETIONS)
-        groups = analysis.synonyms().expand(head) if head else []
-        last_group = tuple(dict.fromkeys([(last,)] + [(c,) for c in completions]))
+        table = analysis.synonyms()
+        groups = table.expand(head) if head else []
+        # The last word as typed, the indexed words it begins, and what each of them (and synonym
+        # terms it begins) stands for: "ted" suggests anti-embolism stockings, "venf" cannulas.
+        alternatives: list[tuple[str, ...]] = [(last,), *((c,) for c in completions)]
+        for word in [last, *completions]:
+            alternatives += table.groups.get((word,), ())
+        alternatives += analysis.synonym_completions(last)
+        alternatives += [(size,) for size in analysis.size_alternatives(last)]
+        last_group = tuple(dict.fromkeys(alternatives))[:AUTOCOMPLETE_ALTERNATIVES]
         query = SearchQuery(text=text, object_type=document_type.name, limit=limit, with_facets=False)
         _, hits, _ = self.execute(document_type, query, (*(tuple(g) for g in groups), last_group))
         return [Suggestion(object_id=h.object_id, title=h.title) for h in hits]

@@ -21,12 +21,16 @@ from search.types import Document, DocumentType, Hit, SearchQuery, SortOrder
 
 CONFIG = "english"
 FACET_EXACT_LIMIT = 5_000
+# Identical scores favour the closest match: the shortest title, then the title in code-point order
+# (COLLATE "C", as SQLite compares), then the id. The matches carry title and title_length for this.
 ORDER_BY = {
-    SortOrder.RELEVANCE: "score DESC, object_id",
+    SortOrder.RELEVANCE: 'score DESC, title_length, title COLLATE "C", object_id',
     SortOrder.PRICE_LOW: "price ASC NULLS LAST, object_id",
     SortOrder.PRICE_HIGH: "price DESC NULLS LAST, object_id",
     SortOrder.TITLE: "title, object_id",
 }
+# Without words every score is the same: browsing (filters only) lists titles A to Z.
+BROWSE_ORDER = 'title COLLATE "C", object_id'
 UPSERT = f"""
 INSERT INTO search_searchdocument
     (object_type, object_id, title, facet_ids, price, version, indexed_at, vector)
@@ -40,14 +44,15 @@ ON CONFLICT (object_type, object_id) DO UPDATE SET
 
 
 def tsquery_sql(groups: Groups) -> tuple[str, list[str]]:
-    """Each group is OR of its alternatives, groups are ANDed. Every piece goes through
-    websearch_to_tsquery as a parameter, which never fails on syntax characters."""
+    """Each group is OR of its alternatives, groups are ANDed; an alternative of several words
+    ("anti embolism") needs all its words, in any order, as on SQLite. Every piece goes through
+    plainto_tsquery as a parameter, which reads no operators and never fails on syntax."""
     parts, params = [], []
     for group in groups:
         alternatives = []
         for phrase in group:
-            alternatives.append(f"websearch_to_tsquery('{CONFIG}', %s)")
-            params.append(" ".join(phrase) if len(phrase) == 1 else '"' + " ".join(phrase) + '"')
+            alternatives.append(f"plainto_tsquery('{CONFIG}', %s)")
+            params.append(" ".join(phrase))
         parts.append("(" + " || ".join(alternatives) + ")")
     return " && ".join(parts), params
 
@@ -126,7 +131,7 @@ class PostgresBackend(DatabaseBackend):
         if groups:
             tsquery, tsquery_params = tsquery_sql(groups)
             where.append("d.vector @@ q.q")
-            score = "ts_rank(d.vector, q.q)"
+            score = "ts_rank(d.vector, q.q, 1)"
         else:
             tsquery, tsquery_params = "NULL::tsquery", []
             score = "0.0"
@@ -149,7 +154,7 @@ class PostgresBackend(DatabaseBackend):
         if query.price_max is not None:
             where.append("d.price <= %s")
             where_params.append(query.price_max)
-        order = ORDER_BY[query.sort]
+        order = BROWSE_ORDER if not groups and query.sort == SortOrder.RELEVANCE else ORDER_BY[query.sort]
         # unnest in the select list (ProjectSet) is several times faster than a lateral join here;
         # facet ids join their keys only after counting (a few hundred rows at most). Above
         # FACET_EXACT_LIMIT matches, facets are counted on an even sample of them and scaled: a
@@ -163,20 +168,20 @@ class PostgresBackend(DatabaseBackend):
             if query.with_facets
             else "NULL"
         )
-        # The matches keep only what ranking, sorting and counting need; titles are read for the page.
-        title, d_title = (", title", ", d.title") if query.sort == SortOrder.TITLE else ("", "")
+        # The matches keep only what ranking, sorting and counting need: the title (and its length)
+        # breaks ties between identical scores and sorts by title.
         sql = f"""
             WITH q AS (SELECT {tsquery} AS q),
             m AS MATERIALIZED (
-                SELECT d.id, d.object_id, d.price, d.facet_ids, {score} AS score{d_title}
+                SELECT d.id, d.object_id, d.price, d.facet_ids, {score} AS score,
+                       d.title, char_length(d.title) AS title_length
                 FROM search_searchdocument d CROSS JOIN q
                 WHERE {" AND ".join(where)}
             )
             SELECT (SELECT count(*) FROM m),
                    (SELECT coalesce(json_agg(json_build_array(
-                        p.object_id, (SELECT t.title FROM search_searchdocument t WHERE t.id = p.id), p.score)
-                        ORDER BY {order}), '[]')
-                    FROM (SELECT id, object_id, score, price{title} FROM m
+                        p.object_id, p.title, p.score) ORDER BY {order}), '[]')
+                    FROM (SELECT id, object_id, score, price, title, title_length FROM m
                           ORDER BY {order} LIMIT %s OFFSET %s) p),
                    {facets_sql}
         """  # noqa: S608 - only fixed fragments are formatted in; every value is a parameter

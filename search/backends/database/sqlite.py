@@ -17,21 +17,28 @@ from search.types import Document, DocumentType, Hit, SearchQuery, SortOrder
 
 # bm25 weights of columns a-d (text of weight A-D).
 BM25 = "bm25(search_fts, 10.0, 4.0, 2.0, 1.0)"
+# Identical scores favour the closest match: the shortest title, then the title (binary, as
+# PostgreSQL's COLLATE "C"), then the id.
 ORDER_BY = {
-    SortOrder.RELEVANCE: "score DESC, object_id",
+    SortOrder.RELEVANCE: "score DESC, length(title), title, object_id",
     SortOrder.PRICE_LOW: "price IS NULL, price ASC, object_id",
     SortOrder.PRICE_HIGH: "price IS NULL, price DESC, object_id",
     SortOrder.TITLE: "title, object_id",
 }
+# Without words every score is the same: browsing (filters only) lists titles A to Z.
+BROWSE_ORDER = "title, object_id"
 
 
 def match_expression(groups: Groups) -> str:
-    """An FTS5 query: each alternative a quoted phrase, alternatives ORed, groups ANDed. Words are
-    letters and digits only (see analysis.words), so quoting makes any input a literal phrase."""
-    parts = []
-    for group in groups:
-        parts.append("(" + " OR ".join('"' + " ".join(phrase) + '"' for phrase in group) + ")")
-    return " AND ".join(parts)
+    """An FTS5 query: alternatives ORed, groups ANDed; an alternative of several words ("anti
+    embolism") needs all its words, in any order, as on PostgreSQL. Words are letters and digits only
+    (see analysis.words) and each is quoted, so any input is literal."""
+
+    def alternative(phrase: tuple[str, ...]) -> str:
+        quoted = " AND ".join(f'"{word}"' for word in phrase)
+        return f"({quoted})" if len(phrase) > 1 else quoted
+
+    return " AND ".join("(" + " OR ".join(alternative(p) for p in group) + ")" for group in groups)
 
 
 class SQLiteBackend(DatabaseBackend):
@@ -108,11 +115,12 @@ class SQLiteBackend(DatabaseBackend):
             where.append("d.price <= %s")
             params.append(str(query.price_max))
         matches = f"{source} WHERE {' AND '.join(where)}"
+        order = BROWSE_ORDER if not groups and query.sort == SortOrder.RELEVANCE else ORDER_BY[query.sort]
         with connection.cursor() as cursor:
             cursor.execute(f"SELECT count(*) FROM ({matches})", params)  # noqa: S608
             total = cursor.fetchone()[0]
             cursor.execute(
-                f"SELECT object_id, title, score FROM ({matches}) ORDER BY {ORDER_BY[query.sort]} LIMIT %s OFFSET %s",  # noqa: E501, S608
+                f"SELECT object_id, title, score FROM ({matches}) ORDER BY {order} LIMIT %s OFFSET %s",  # noqa: S608
                 [*params, query.limit, query.offset],
             )
             hits = [Hit(object_id=int(i), title=t, score=float(s or 0)) for i, t, s in cursor.fetchall()]
