@@ -22,6 +22,7 @@ from catalogue.services import category_tree_ensure
 from organisations.models import Organisation, OrganisationKind, Region
 from pricing import analytics
 from pricing.imports import CheckedLine
+from pricing.models import PurchaseHistoryLine
 from pricing.services import purchase_lines_write
 
 DEMO_TRUSTS = [
@@ -73,6 +74,18 @@ DEMO_PRODUCTS = [
     ("Shaped insert pad, super", "Continence > Pads > Insert pads", 28, "0.31"),
 ]
 STOCKINGS_SLUG = slugify(DEMO_PRODUCTS[0][0])
+# Products earlier versions of this seed made for themselves (all in Hosiery, none the catalogue's).
+# Their lines are rewritten to the catalogue's products; then, with no offers and no lines, they go.
+LEGACY_SLUGS = [
+    "anti-embolism-stockings-thigh-m",
+    "anti-embolism-stockings-knee-m",
+    "nitrile-examination-gloves-m",
+    "sterile-gauze-swabs-10cm",
+    "foam-dressing-10cm",
+    "iv-cannula-20g",
+    "syringe-10ml-luer-lock",
+    "incontinence-pad-super",
+]
 MONTHS = 24
 MAX_TRUSTS = 25
 
@@ -120,6 +133,47 @@ def _products() -> list[tuple[Product, Decimal]]:
         if offer is not None:
             found.append((product, offer.pack_price / offer.units_per_pack))
     return found
+
+
+def _legacy_lines_move(
+    *, lines: list[CheckedLine], product_ids: dict[int, int], products: list[Product]
+) -> None:
+    """Lines an earlier seed wrote for its own products and this run does not rewrite: the same lines
+    again, matched to the catalogue's product in the same place of DEMO_PRODUCTS."""
+    written = {(line.trust_id, line.order_reference, line.line_number) for line in lines}
+    instead = dict(zip(LEGACY_SLUGS, products[: len(LEGACY_SLUGS)], strict=True))
+    legacy = PurchaseHistoryLine.objects.filter(
+        product__slug__in=LEGACY_SLUGS, order_reference__startswith="DEMO-"
+    ).select_related("product")
+    for old in legacy:
+        if (old.trust_id, old.order_reference, old.line_number) in written:
+            continue
+        row = len(lines) + 1
+        lines.append(
+            CheckedLine(
+                row=row,
+                trust_id=old.trust_id,
+                order_reference=old.order_reference,
+                line_number=old.line_number,
+                order_date=old.order_date,
+                supplier_name=old.supplier_name,
+                gtin=old.gtin,
+                npc=old.npc,
+                supplier_sku=old.supplier_sku,
+                manufacturer_part_number=old.manufacturer_part_number,
+                description=instead[old.product.slug].name,
+                quantity_packs=old.quantity_packs,
+                units_per_pack=old.units_per_pack,
+                pack_price=old.pack_price,
+            )
+        )
+        product_ids[row] = instead[old.product.slug].pk
+
+
+def _legacy_products_remove() -> None:
+    legacy = Product.objects.filter(slug__in=LEGACY_SLUGS, offers__isnull=True, purchase_lines__isnull=True)
+    for product in legacy.distinct():
+        product.delete()
 
 
 def seed(stdout) -> None:
@@ -191,7 +245,9 @@ def seed(stdout) -> None:
                     pack_price=Decimal("7.50"),
                 )
             )
+    _legacy_lines_move(lines=lines, product_ids=product_ids, products=[p for p, _ in products])
     summary = purchase_lines_write(lines=lines, source="erp_import", product_ids=product_ids)
+    _legacy_products_remove()
     analytics.summaries_refresh(full=True)
     stdout.write(
         f"  pricing: {summary['lines']} purchase-history lines for {len(trusts)} trusts "

@@ -15,6 +15,7 @@ from catalogue.models import OfferStatus, Product
 from organisations.models import Membership, Organisation
 from pricing import demo, reports, selectors
 from pricing.models import ProductStats, PurchaseHistoryLine, TrustSavings
+from tests.organisations.factories import TrustFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -40,6 +41,26 @@ def test_run_alone_its_products_sit_in_the_catalogues_categories():
         "Clinical consumables > Gloves"
     )
     assert paths["Silicone foam dressing, bordered, 10 cm x 10 cm"].startswith("Wound care > Dressings")
+
+
+def test_the_products_an_earlier_seed_made_for_itself_give_way_to_the_catalogues():
+    """Earlier seeds made their own products in Hosiery (a cannula among stockings); on an existing
+    database their lines move to the catalogue's products and they are removed."""
+    from catalogue.services import category_tree_ensure
+    from tests.pricing.helpers import line
+
+    hosiery = category_tree_ensure(paths=["Clinical consumables > Hosiery"])["Clinical consumables > Hosiery"]
+    old = Product.objects.create(slug="iv-cannula-20g", name="IV cannula, 20 G, pink", category=hosiery)
+    leeds = TrustFactory(ods_code="RR8", name="Leeds Teaching Hospitals NHS Trust")
+    line(leeds, old, packs="3", units_per_pack=50, pack_price="31.00", reference="DEMO-RR8-OLD")
+    demo.seed(io.StringIO())
+    assert not Product.objects.filter(slug="iv-cannula-20g").exists()
+    moved = PurchaseHistoryLine.objects.get(order_reference="DEMO-RR8-OLD")
+    assert (moved.product.slug, moved.pack_price) == ("iv-cannula-20-g-pink", 31)
+    assert not PurchaseHistoryLine.objects.filter(product__isnull=True, order_reference="DEMO-RR8-OLD")
+    [cannula] = Product.objects.filter(name="IV cannula, 20 G, pink")
+    assert cannula.category.path == "Clinical consumables > Vascular access > IV cannulas"
+    assert cannula.purchase_lines.exists()
 
 
 @pytest.fixture
