@@ -44,7 +44,8 @@ test: venv
 
 FUZZ_EXAMPLES ?= 50
 fuzz: venv
-	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -m fuzz tests/security/test_api_fuzz.py $(PYTEST_ARGS)
+	@seed=$${FUZZ_SEED:-$$(date +%s)}; echo "fuzz: FUZZ_SEED=$$seed FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) (set FUZZ_SEED to replay)"; \
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_SEED=$$seed $(PY) -m pytest -m fuzz tests/security/test_api_fuzz.py $(PYTEST_ARGS)
 
 # Browser journeys: Playwright drives Debian's Chromium (/usr/bin/chromium, `apt-get install chromium`);
 # axe-core comes from e2e/package-lock.json. Screenshots of every step go to e2e/artifacts/.

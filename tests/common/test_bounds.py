@@ -121,3 +121,20 @@ def test_product_filters_refuse_prices_beyond_any_column():
     response = api.get(reverse("api-product-list"), {"unit_price_max": "1e400"})
     assert response.status_code == 400
     assert response.json()["field"] == "unit_price_max"
+
+
+@pytest.mark.parametrize("supplier", [str(10**32), "-98489978894999537973557276442624", "x"])
+def test_a_supplier_id_no_column_can_hold_is_a_400_not_a_database_error(supplier):
+    api = APIClient()
+    api.force_authenticate(member(Role.BUYER))
+    response = api.get(reverse("api-product-list"), {"supplier": supplier})
+    assert response.status_code == 400
+    assert response.json()["field"] == "supplier"
+
+
+def test_an_analytics_category_id_no_column_can_hold_is_a_400():
+    api = APIClient()
+    api.force_authenticate(member(Role.BUYER))
+    response = api.get("/api/v1/pricing/savings/", {"category": str(10**32)})
+    assert response.status_code == 400
+    assert response.json()["field"] == "category"
