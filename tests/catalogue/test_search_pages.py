@@ -378,9 +378,9 @@ class TestResultsTellTheTruth:
         page = client.get(results_url(q="bariatric")).content.decode()
         assert "£12,450.00" in page
 
-    def test_a_stock_filter_prices_only_the_offers_in_that_state(
-        self, client, catalogue, django_capture_on_commit_callbacks
-    ):
+    @pytest.fixture
+    def cheap_stocking_out_of_stock(self, catalogue, django_capture_on_commit_callbacks):
+        """The cheapest stocking offer is out of stock; the other two are in stock."""
         with django_capture_on_commit_callbacks(execute=True):
             OfferFactory(
                 product=catalogue.stocking,
@@ -388,6 +388,10 @@ class TestResultsTellTheTruth:
                 pack_price="1.99",
                 stock_status=StockStatus.OUT_OF_STOCK,
             )
+
+    def test_a_stock_filter_prices_only_the_offers_in_that_state(
+        self, client, catalogue, cheap_stocking_out_of_stock
+    ):
         in_stock = client.get(results_url(q="stocking", stock="in_stock"))
         card = next(p for p in in_stock.context["products"] if p.id == catalogue.stocking.id)
         assert (card.lowest_unit_price, card.live_offers) == (Decimal("2.5000"), 2)
@@ -398,14 +402,7 @@ class TestResultsTellTheTruth:
         assert (card.lowest_unit_price, card.live_offers, card.in_stock_offers) == (Decimal("1.9900"), 1, 0)
         assert "In stock" not in out.content.decode().split("search-result", 1)[1].split("</ul>")[0]
 
-    def test_the_search_api_counts_the_same_offers(self, api, catalogue, django_capture_on_commit_callbacks):
-        with django_capture_on_commit_callbacks(execute=True):
-            OfferFactory(
-                product=catalogue.stocking,
-                supplier=SupplierFactory(name="Cheap but empty Ltd"),
-                pack_price="1.99",
-                stock_status=StockStatus.OUT_OF_STOCK,
-            )
+    def test_the_search_api_counts_the_same_offers(self, api, catalogue, cheap_stocking_out_of_stock):
         body = api.get("/api/v1/search/", {"q": "stocking", "stock": "in_stock"}).json()
         stocking = next(r for r in body["results"] if r["id"] == catalogue.stocking.id)
         assert (stocking["live_offers"], stocking["lowest_unit_price"]) == (2, "2.5000")
