@@ -12,7 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from catalogue import selectors
+from catalogue import panels, selectors
 from catalogue.filters import InvalidFilters, ProductFilter
 from catalogue.models import Product
 from catalogue.strategy import default_strategy
@@ -97,5 +97,6 @@ def product_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "ancestors": [*selectors.category_ancestors(category=product.category), product.category],
             "offers": offers,
             "buyer": buyer,
+            "panels": panels.product_panels(request=request, product=product),
         },
     )

@@ -9,7 +9,11 @@ class PricingConfig(AppConfig):
         from django.db.models.signals import post_delete
 
         from catalogue.models import Product
+        from catalogue.panels import register_product_panel
         from pricing.analytics import product_deleted
+        from pricing.panels import PEER_PRICES
+
+        register_product_panel(PEER_PRICES)
 
         # Deleting a product drops its rollup rows and figures without going through the rollup's
         # writer; the trusts' totals must then be summed afresh rather than adjusted by difference.
