@@ -15,7 +15,6 @@ class CatalogueConfig(AppConfig):
         register_import_kind(
             ImportKind(
                 name=importing.KIND,
-                label="Catalogue",
                 columns=importing.COLUMNS,
                 importer=importing.catalogue_importer,
                 organisations_for=suppliers_for,

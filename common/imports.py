@@ -29,7 +29,7 @@ import hashlib
 import logging
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import IO, Any, Protocol
 
 from django.conf import settings
@@ -89,7 +89,6 @@ class ImportKind:
     organisations_for: Callable[[Any], QuerySet]
     # Called in the job's transaction once it has applied (e.g. schedule a refresh on commit).
     after_success: Callable[[ImportJob], None] | None = None
-    label: str = field(default="", compare=False)
 
 
 _kinds: dict[str, ImportKind] = {}

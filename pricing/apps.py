@@ -15,7 +15,6 @@ class PricingConfig(AppConfig):
         register_import_kind(
             ImportKind(
                 name=imports.KIND,
-                label="Purchase history",
                 columns=imports.COLUMNS,
                 importer=lambda job: imports.PurchaseHistoryImporter(user=job.created_by),
                 organisations_for=trusts_for,

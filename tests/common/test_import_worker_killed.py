@@ -41,16 +41,6 @@ pytestmark = [
 ]
 
 
-@pytest.fixture
-def real_broker():
-    """Tasks go to the broker for this test only (the suite runs them eagerly otherwise)."""
-    celery_app.conf.task_always_eager = False
-    try:
-        yield
-    finally:
-        celery_app.conf.task_always_eager = True
-
-
 def _database_url() -> str:
     db = connection.settings_dict
     auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
