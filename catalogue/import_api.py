@@ -16,13 +16,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from catalogue.importing import (
-    catalogue_import_for_user,
-    catalogue_import_start,
-)
+from catalogue.importing import KIND, catalogue_import_start
 from common.api import ImportStatusSerializer, error_responses
 from common.errors import DomainError, NotFound, PermissionDenied
-from common.imports import UploadedFile, import_job_status
+from common.imports import UploadedFile, import_job_for_user, import_job_status
 from common.uploads import validate_upload
 from organisations.permissions import suppliers_for
 
@@ -100,7 +97,7 @@ class CatalogueImportDetailView(APIView):
         responses={200: ImportStatusSerializer, **error_responses(404, e404="No such import for you.")},
     )
     def get(self, request: Request, pk: int) -> Response:
-        job = catalogue_import_for_user(user=request.user, job_id=pk)
+        job = import_job_for_user(kind=KIND, user=request.user, job_id=pk)
         return Response(_status_body(request, job))
 
 

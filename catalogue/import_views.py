@@ -14,15 +14,10 @@ from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
-from catalogue.importing import (
-    COLUMNS,
-    catalogue_import_for_user,
-    catalogue_import_start,
-    catalogue_imports_for_user,
-)
+from catalogue.importing import COLUMNS, KIND, catalogue_import_start
 from common import audit, bounds
 from common.errors import DomainError, NotFound
-from common.imports import UploadedFile, import_job_status
+from common.imports import UploadedFile, import_job_for_user, import_job_status, import_jobs_for_user
 from common.models import AuditEvent
 from common.tabular import template_csv, template_xlsx
 from common.uploads import limits_text, validate_upload
@@ -99,7 +94,7 @@ def import_upload(request: HttpRequest) -> HttpResponse:
         "catalogue/imports/upload.html",
         {
             "form": form,
-            "jobs": catalogue_imports_for_user(user=request.user),
+            "jobs": import_jobs_for_user(kind=KIND, user=request.user),
             "columns": COLUMNS,
         },
     )
@@ -109,7 +104,7 @@ def import_upload(request: HttpRequest) -> HttpResponse:
 @require_GET
 def import_status(request: HttpRequest, pk: int) -> HttpResponse:
     try:
-        job = catalogue_import_for_user(user=request.user, job_id=pk)
+        job = import_job_for_user(kind=KIND, user=request.user, job_id=pk)
     except NotFound:
         audit.record(
             kind=AuditEvent.Kind.ACCESS_DENIED, actor=request.user, subject=f"import:{pk}", request=request

@@ -1,14 +1,15 @@
 """A supplier's catalogue file: every row checked, then all of it applied in one transaction.
 
-The life cycle (stored file, header checks, row numbers, progress, all-or-nothing) is
-`common.imports`; this module says what the catalogue file's columns are, how each row is
-read, and hands the checked rows to `catalogue.services`' planner, which matches products and
-applies the moderation rules exactly as it does for a single offer. The format is described
-for users in docs/formats.md.
+An upload kind of `common.imports` (registered in catalogue.apps), which owns the life cycle
+(stored file, limits, row numbers, progress, all-or-nothing, audit, scoping); this module says
+what the catalogue file's columns are, how each row is read into an `OfferInput`, and hands the
+checked rows to `catalogue.services`' planner, which matches products and applies the moderation
+rules exactly as it does for a single offer. The format is described for users in docs/formats.md.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from catalogue import services
@@ -24,13 +25,11 @@ from catalogue.validators import (
     parse_yes_no,
     text_fields_clean,
 )
-from common import audit
-from common.errors import DomainError, NotFound, RowError, RowErrors
-from common.imports import MAX_LISTED_ERRORS, Progress, UploadedFile, import_job_run, import_job_start
-from common.models import AuditEvent, ImportJob
-from common.tabular import Column, Table, row_problems
+from common.errors import DomainError, RowError, RowErrors
+from common.imports import Progress, UploadedFile, import_job_start
+from common.models import ImportJob
+from common.tabular import Column
 from organisations.models import Organisation
-from organisations.permissions import suppliers_for
 
 KIND = "catalogue"
 
@@ -97,12 +96,24 @@ def column_for(field: str | None) -> str:
 class CatalogueImporter:
     """`common.imports.Importer` for a supplier's catalogue file."""
 
-    kind = KIND
-    columns = COLUMNS
-
     def __init__(self, *, supplier: Organisation) -> None:
         self.supplier = supplier
         self.categories: dict[str, int] | None = None
+        self.first_row_of_sku: dict[str, int] = {}
+
+    def check_row(self, number: int, row: dict[str, str]) -> tuple[OfferInput | None, list[RowError]]:
+        """One row as an OfferInput, or the problems with it (every column checked; a SKU already
+        on an earlier row is one)."""
+        data, errors = self.read_row(number, row)
+        sku = row.get("supplier_sku", "")
+        if sku:
+            if sku in self.first_row_of_sku:
+                errors.append(
+                    RowError(number, "supplier_sku", f"{sku} is also on row {self.first_row_of_sku[sku]}")
+                )
+            else:
+                self.first_row_of_sku[sku] = number
+        return (None, errors) if errors else (data, [])
 
     def read_row(self, number: int, row: dict[str, str]) -> tuple[OfferInput | None, list[RowError]]:
         """One row as an OfferInput, or the problems with it (every column checked)."""
@@ -115,7 +126,6 @@ class CatalogueImporter:
                 errors.append(RowError(number, column, error.message))
                 return None
 
-        errors.extend(row_problems(number, row))
         for column in ("supplier_sku", "name", "category", "unit_of_measure"):
             if not row.get(column):
                 errors.append(RowError(number, column, "this column is required; the cell is empty"))
@@ -163,48 +173,21 @@ class CatalogueImporter:
         # Every value was parsed above by the same functions offer_input_clean uses.
         return OfferInput(pack_price=pack_price, **texts, **values), []
 
-    def check(self, *, table: Table, job: ImportJob, progress: Progress) -> tuple[RowErrors, Any]:
-        errors = RowErrors(MAX_LISTED_ERRORS)
-        first_row_of_sku: dict[str, int] = {}
-        read = 0
-
-        def good_rows():
-            """Checked rows for the planner, which consumes them a block at a time."""
-            nonlocal read
-            for read, (number, row) in enumerate(table.rows(), start=1):
-                progress(read)
-                data, row_errors = self.read_row(number, row)
-                sku = row.get("supplier_sku", "")
-                if sku:
-                    if sku in first_row_of_sku:
-                        row_errors.append(
-                            RowError(number, "supplier_sku", f"{sku} is also on row {first_row_of_sku[sku]}")
-                        )
-                    else:
-                        first_row_of_sku[sku] = number
-                if row_errors:
-                    errors.extend(row_errors)
-                elif data is not None:
-                    yield services.PlanItem(data=data, row=number, has_validity=False)
-
-        # Planned even when some rows are wrong, so the answer also lists unknown categories and
-        # identifier conflicts in the other rows: the user fixes everything in one go.
-        plan = services.offers_plan(supplier=self.supplier, items=good_rows(), relist=True)
+    def check_rows(self, rows: Iterator[tuple[int, OfferInput]], errors: RowErrors) -> Any:
+        """The planner consumes the good rows a block at a time; it finds unknown categories and
+        identifier conflicts across them."""
+        items = (services.PlanItem(data=data, row=number, has_validity=False) for number, data in rows)
+        plan = services.offers_plan(supplier=self.supplier, items=items, relist=True)
         errors.extend(RowError(e.row, column_for(e.error.field), e.error.message) for e in plan.errors)
-        if not read:
-            errors.append(RowError(2, "", "the file has a header but no rows"))
-        return errors, plan
+        return plan
 
     def apply(self, *, checked: Any, job: ImportJob, progress: Progress) -> dict:
-        summary = services.offers_apply(plan=checked)
-        audit.record(
-            kind=AuditEvent.Kind.FILE_IMPORTED,
-            actor=job.created_by,
-            organisation_id=self.supplier.pk,
-            subject=f"import:{job.pk}",
-            data={"kind": KIND, "file": job.original_name, "sha256": job.sha256, **summary},
-        )
-        return summary
+        return services.offers_apply(plan=checked)
+
+
+def catalogue_importer(job: ImportJob) -> CatalogueImporter:
+    """The importer for a stored catalogue job: its supplier's."""
+    return CatalogueImporter(supplier=Organisation.objects.get(pk=job.organisation_id))
 
 
 def catalogue_import_start(
@@ -213,8 +196,6 @@ def catalogue_import_start(
     """Store the file as a job and run it: now for a small file (UPLOAD_INLINE_MAX_BYTES, or
     `inline=True`), otherwise on a Celery worker once the job is committed. The job carries the
     outcome either way."""
-    from catalogue.tasks import import_catalogue_file  # tasks import this module
-
     if not supplier.is_supplier:
         raise DomainError("Only suppliers upload catalogue files.", field="supplier")
     return import_job_start(
@@ -222,34 +203,5 @@ def catalogue_import_start(
         upload=upload,
         organisation_id=supplier.pk,
         created_by=actor,
-        run=lambda job_id: catalogue_import_run(job_id=job_id),
-        task=import_catalogue_file,
         inline=inline,
     )
-
-
-def catalogue_import_run(*, job_id: int) -> ImportJob:
-    """Run one stored catalogue job (the task and the inline path both come here)."""
-    job = ImportJob.objects.get(pk=job_id, kind=KIND)
-    supplier = Organisation.objects.get(pk=job.organisation_id)
-    return import_job_run(job_id=job.pk, importer=CatalogueImporter(supplier=supplier))
-
-
-# --- Reading jobs back (pages and the API) ------------------------------------------------------
-
-
-def catalogue_import_for_user(*, user: Any, job_id: int) -> ImportJob:
-    """A catalogue job of a supplier the user acts for; NotFound for anyone else's."""
-    job = (
-        ImportJob.objects.filter(pk=job_id, kind=KIND, organisation_id__in=suppliers_for(user).values("id"))
-        .select_related("created_by")
-        .first()
-    )
-    if job is None:
-        raise NotFound("No such import.")
-    return job
-
-
-def catalogue_imports_for_user(*, user: Any, limit: int = 10) -> list[ImportJob]:
-    jobs = ImportJob.objects.filter(kind=KIND, organisation_id__in=suppliers_for(user).values("id"))
-    return list(jobs.order_by("-created_at", "-id")[:limit])

@@ -73,7 +73,8 @@ def import_file_path(instance: ImportJob, filename: str) -> str:
 class ImportJob(models.Model):
     """One uploaded file on its way through validation and import (catalogue, purchase history, ...).
 
-    The owning app runs the import; this row carries the progress that pages and the API show.
+    `common.imports` runs it for the kind's app; this row carries the progress that pages and the
+    API show.
     """
 
     class Status(models.TextChoices):
@@ -103,6 +104,10 @@ class ImportJob(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # When the job last moved (stored, started a phase, checked a block of rows); the sweeper
+    # (common.imports.import_jobs_sweep) takes up or fails unfinished jobs that stopped moving.
+    heartbeat_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    attempts = models.PositiveIntegerField(default=0, help_text="How many times a run has started")
 
     class Meta:
         ordering = ["-created_at", "-id"]

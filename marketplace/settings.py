@@ -210,6 +210,10 @@ UPLOAD_MAX_ROWS = env.read_positive_int("UPLOAD_MAX_ROWS", 500_000)
 UPLOAD_MAX_COLUMNS = env.read_positive_int("UPLOAD_MAX_COLUMNS", 100)
 # Files up to this size are imported while the user waits; larger ones on a Celery worker.
 UPLOAD_INLINE_MAX_BYTES = env.read_int("UPLOAD_INLINE_MAX_BYTES", 400_000)
+# An unfinished import whose progress has not moved for this long is queued again (its worker was
+# killed, ran out of memory or was redeployed), or marked failed after IMPORT_MAX_ATTEMPTS runs.
+IMPORT_STALE_MINUTES = env.read_positive_int("IMPORT_STALE_MINUTES", 15)
+IMPORT_MAX_ATTEMPTS = env.read_positive_int("IMPORT_MAX_ATTEMPTS", 3)
 
 # Redis: Celery broker, result backend and cache. Without it: Celery eager, local-memory cache.
 REDIS_URL = env.read_url("REDIS_URL", ("redis", "rediss"))
@@ -249,6 +253,11 @@ CELERY_BEAT_SCHEDULE["search-reconcile-index"] = {
     "schedule": timedelta(minutes=env.read_int("SEARCH_RECONCILE_MINUTES", 15)),
 }
 # Price analytics: match what can now be matched and recompute every summary, nightly.
+# Uploads: take up or fail the imports whose worker died (common.imports.import_jobs_sweep).
+CELERY_BEAT_SCHEDULE["common-sweep-import-jobs"] = {
+    "task": "common.import_jobs_sweep",
+    "schedule": timedelta(minutes=env.read_positive_int("IMPORT_SWEEP_MINUTES", 5)),
+}
 CELERY_BEAT_SCHEDULE["pricing-nightly"] = {
     "task": "pricing.nightly",
     "schedule": crontab(hour=2, minute=30),

@@ -14,11 +14,12 @@ from rest_framework.views import APIView
 from catalogue.models import Product
 from common.api import ImportStatusSerializer, error_responses
 from common.errors import DomainError, NotFound
-from common.imports import UploadedFile, import_job_status
+from common.imports import UploadedFile, import_job_for_user, import_job_status
 from common.uploads import validate_upload
 from organisations.models import Region
 from pricing import selectors, services
 from pricing.filters import AnalyticsFilter
+from pricing.imports import KIND
 
 PERIOD = OpenApiParameter(
     "period", str, description="Period slug, e.g. fy2025 or 2026q3; default latest year"
@@ -293,6 +294,6 @@ class ImportDetailApi(APIView):
         summary="An upload's progress, outcome and problems",
     )
     def get(self, request: Request, job_id: int) -> Response:
-        job = services.import_job_for_user_or_404(user=request.user, job_id=job_id)
+        job = import_job_for_user(kind=KIND, user=request.user, job_id=job_id)
         url = reverse("pricing-api-import", args=[job.pk])
         return Response({**import_job_status(job), "url": request.build_absolute_uri(url)})

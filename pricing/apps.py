@@ -8,6 +8,20 @@ class PricingConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_delete
 
+        from common.imports import ImportKind, register_import_kind
+        from organisations.permissions import trusts_for
+        from pricing import imports, services
+
+        register_import_kind(
+            ImportKind(
+                name=imports.KIND,
+                columns=imports.COLUMNS,
+                importer=lambda job: imports.PurchaseHistoryImporter(user=job.created_by),
+                organisations_for=trusts_for,
+                after_success=services.purchase_history_imported,
+            )
+        )
+
         from catalogue.models import Product
         from catalogue.panels import register_product_panel
         from pricing.analytics import product_deleted

@@ -1,24 +1,28 @@
 """The purchase-history file (a trust's past orders from its ERP): docs/formats.md (purchase-history file).
 
-Run by `common.imports.import_job_run`, which owns the job's life cycle: this module only knows the
-columns, how to check one row, and how to write the checked rows.
+An upload kind of `common.imports`, which owns the job's life cycle: this module only knows the
+columns, how one row is read into a typed `PurchaseLineInput`, and how the checked lines are written.
+The rules a line meets (`line_problems`) are the same for a file row and for a received purchase-order
+line (`pricing.services.purchase_lines_record`), which comes typed and is never turned into text.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from common import bounds
 from common.errors import RowError, RowErrors
-from common.imports import MAX_LISTED_ERRORS, Progress
+from common.imports import Progress
 from common.models import ImportJob
-from common.tabular import Column, Table, row_problems
+from common.tabular import Column
 from organisations.permissions import trusts_for
 from pricing.matching import gtin_problem
 from pricing.models import PurchaseHistoryLine
+from pricing.types import PurchaseLineInput
 
 KIND = "purchase_history"
 
@@ -76,144 +80,175 @@ class CheckedLine:
     pack_price: Decimal
 
 
-def _decimal(text: str, *, places: int) -> Decimal | str:
-    try:
-        value = Decimal(text.replace(",", ""))
-    except InvalidOperation:
-        return "must be a number"
-    if not value.is_finite():
+TEXT_FIELDS = (
+    "order_reference",
+    "supplier_name",
+    "gtin",
+    "npc",
+    "supplier_sku",
+    "manufacturer_part_number",
+    "description",
+)
+REQUIRED_TEXT = ("order_reference", "supplier_name", "description")
+WHOLE_NUMBERS = {"line_number": MAX_LINE_NUMBER, "units_per_pack": MAX_UNITS_PER_PACK}
+
+
+def _places_problem(value: Decimal, places: int) -> str:
+    if not isinstance(value, Decimal) or not value.is_finite():
         return "must be a number"
     if -value.as_tuple().exponent > places and value != value.quantize(Decimal(1).scaleb(-places)):
         return f"at most {places} decimal places"
-    return value
+    return ""
+
+
+def line_problems(values: dict[str, Any], *, today: dt.date) -> list[tuple[str, str]]:
+    """The problems of one line's typed values, as (field, message); a value that is wrong is taken
+    out of `values`. A value missing from `values` (None) was not given, or could not be read."""
+    problems: list[tuple[str, str]] = []
+
+    def wrong(name: str, message: str) -> None:
+        problems.append((name, message))
+        values.pop(name, None)
+
+    for name in TEXT_FIELDS:
+        text = values.get(name) or ""
+        if "\x00" in text:
+            wrong(name, NUL_PROBLEM)
+        elif name in MAX_LENGTHS and len(text) > MAX_LENGTHS[name]:
+            wrong(name, f"at most {MAX_LENGTHS[name]} characters")
+    for name in REQUIRED_TEXT:
+        if not values.get(name) and name not in {field for field, _ in problems}:
+            problems.append((name, "required"))
+    for name, largest in WHOLE_NUMBERS.items():
+        number = values.get(name)
+        if number is not None and (isinstance(number, bool) or not 1 <= number <= largest):
+            wrong(name, f"must be a whole number from 1 to {largest}")
+    day = values.get("order_date")
+    if day is not None and day > today:
+        wrong("order_date", "is in the future")
+    if not any(values.get(name) for name in IDENTIFIERS) and values.get("product_id") is None:
+        problems.append(("gtin", "give at least one of gtin, npc, supplier_sku, manufacturer_part_number"))
+    if values.get("gtin"):
+        problem = gtin_problem(values["gtin"])
+        if problem:
+            wrong("gtin", problem)
+    if values.get("npc") and not values["npc"].isalnum():
+        wrong("npc", "letters and digits only")
+    packs = values.get("quantity_packs")
+    if packs is not None:
+        if problem := _places_problem(packs, 3):
+            wrong("quantity_packs", problem)
+        elif packs <= 0:
+            wrong("quantity_packs", "must be more than 0")
+        elif packs > MAX_PACKS:
+            wrong("quantity_packs", "is too large")
+    price = values.get("pack_price")
+    if price is not None:
+        if problem := _places_problem(price, 4):
+            wrong("pack_price", problem)
+        elif price < 0:
+            wrong("pack_price", "must be 0 or more")
+        elif price > MAX_PRICE:
+            wrong("pack_price", "is too large")
+    return problems
+
+
+def _read_decimal(text: str, *, strip: str = "") -> Decimal | None:
+    try:
+        value = Decimal(text.replace(",", "").lstrip(strip))
+    except InvalidOperation:
+        return None
+    return value if value.is_finite() else None
 
 
 def check_line(row: dict[str, str], *, allowed_trusts: dict[str, int], today: dt.date) -> tuple[dict, list]:
-    """The checked values of one row and its problems as (column, message)."""
+    """One file row read into typed values (trust_id and the fields of PurchaseLineInput) and checked
+    by `line_problems`; returns the good values and the problems as (column, message)."""
     problems: list[tuple[str, str]] = []
-    values: dict[str, Any] = {}
-    problems.extend((p.column, p.message) for p in row_problems(0, row))
-    problems.extend((name, NUL_PROBLEM) for name, value in row.items() if "\x00" in value)
-    for name in ("trust_ods", "order_reference", "line_number", "order_date", "supplier_name", "description"):
+    values: dict[str, Any] = {name: row.get(name, "") for name in TEXT_FIELDS}
+    for name in ("trust_ods", "line_number", "order_date"):
         if not row.get(name):
             problems.append((name, "required"))
-    for name, limit in MAX_LENGTHS.items():
-        if len(row.get(name, "")) > limit:
-            problems.append((name, f"at most {limit} characters"))
     ods = row.get("trust_ods", "").upper()
     if ods:
         if ods in allowed_trusts:
             values["trust_id"] = allowed_trusts[ods]
         else:
             problems.append(("trust_ods", f"you may not upload purchase history for {ods}"))
-    if row.get("line_number"):
-        text = row["line_number"]
-        if not text.isdigit() or not text.isascii() or not 1 <= int(text) <= MAX_LINE_NUMBER:
-            problems.append(("line_number", f"must be a whole number from 1 to {MAX_LINE_NUMBER}"))
+    for name, largest in WHOLE_NUMBERS.items():
+        text = row.get(name, "")
+        if not text:
+            if name == "units_per_pack":
+                problems.append((name, "required"))
+        elif text.isdigit() and text.isascii():
+            values[name] = int(text)
         else:
-            values["line_number"] = int(text)
-    if row.get("order_date"):
+            problems.append((name, f"must be a whole number from 1 to {largest}"))
+    text = row.get("order_date", "")
+    if text:
         try:
-            day = dt.date.fromisoformat(row["order_date"])
+            values["order_date"] = dt.date.fromisoformat(text) if len(text) == 10 else None
         except ValueError:
+            values["order_date"] = None
+        if values["order_date"] is None:
             problems.append(("order_date", "must be a date as YYYY-MM-DD"))
+    for name, strip in (("quantity_packs", ""), ("pack_price", "£")):
+        text = row.get(name, "")
+        if not text:
+            problems.append((name, "required"))
+        elif (number := _read_decimal(text, strip=strip)) is None:
+            problems.append((name, "must be a number"))
         else:
-            if len(row["order_date"]) != 10:
-                problems.append(("order_date", "must be a date as YYYY-MM-DD"))
-            elif day > today:
-                problems.append(("order_date", "is in the future"))
-            else:
-                values["order_date"] = day
-    if not any(row.get(name) for name in IDENTIFIERS):
-        problems.append(("gtin", "give at least one of gtin, npc, supplier_sku, manufacturer_part_number"))
-    if row.get("gtin"):
-        problem = gtin_problem(row["gtin"])
-        if problem:
-            problems.append(("gtin", problem))
-    if row.get("npc") and not row["npc"].isalnum():
-        problems.append(("npc", "letters and digits only"))
-    text = row.get("quantity_packs", "")
-    if not text:
-        problems.append(("quantity_packs", "required"))
-    else:
-        packs = _decimal(text, places=3)
-        if isinstance(packs, str):
-            problems.append(("quantity_packs", packs))
-        elif packs <= 0:
-            problems.append(("quantity_packs", "must be more than 0"))
-        elif packs > MAX_PACKS:
-            problems.append(("quantity_packs", "is too large"))
-        else:
-            values["quantity_packs"] = packs
-    text = row.get("units_per_pack", "")
-    if not text:
-        problems.append(("units_per_pack", "required"))
-    elif not text.isdigit() or not text.isascii() or not 1 <= int(text) <= MAX_UNITS_PER_PACK:
-        problems.append(("units_per_pack", f"must be a whole number from 1 to {MAX_UNITS_PER_PACK}"))
-    else:
-        values["units_per_pack"] = int(text)
-    text = row.get("pack_price", "")
-    if not text:
-        problems.append(("pack_price", "required"))
-    else:
-        price = _decimal(text.lstrip("£"), places=4)
-        if isinstance(price, str):
-            problems.append(("pack_price", price))
-        elif price < 0:
-            problems.append(("pack_price", "must be 0 or more"))
-        elif price > MAX_PRICE:
-            problems.append(("pack_price", "is too large"))
-        else:
-            values["pack_price"] = price
+            values[name] = number
+    problems.extend(line_problems(values, today=today))
     return values, problems
 
 
-class PurchaseHistoryImporter:
-    """A trust's ERP export: checked whole, then written as one upsert (see pricing.services)."""
+def checked_line(*, row: int, trust_id: int, line: PurchaseLineInput) -> CheckedLine:
+    values = asdict(line)
+    values.pop("product_id")
+    return CheckedLine(row=row, trust_id=trust_id, **values)
 
-    kind = KIND
-    columns = COLUMNS
+
+@dataclass(frozen=True)
+class FileLine:
+    """A row of the file read and checked one by one: its trust and its typed line."""
+
+    trust_id: int
+    line: PurchaseLineInput
+
+
+class PurchaseHistoryImporter:
+    """A trust's ERP export: each row read into a typed line, then written as one upsert
+    (see pricing.services.purchase_lines_write)."""
 
     def __init__(self, *, user: Any) -> None:
-        self.user = user
+        self.allowed = {ods.upper(): pk for pk, ods in trusts_for(user).values_list("pk", "ods_code") if ods}
+        self.today = dt.date.today()
 
-    def check(self, *, table: Table, job: ImportJob, progress: Progress) -> tuple[RowErrors, Any]:
-        allowed = {ods.upper(): pk for pk, ods in trusts_for(self.user).values_list("pk", "ods_code") if ods}
-        today = dt.date.today()
-        errors = RowErrors(MAX_LISTED_ERRORS)
+    def check_row(self, number: int, row: dict[str, str]) -> tuple[FileLine | None, list[RowError]]:
+        values, problems = check_line(row, allowed_trusts=self.allowed, today=self.today)
+        if problems:
+            return None, [RowError(number, column, message) for column, message in problems]
+        trust_id = values.pop("trust_id")
+        return FileLine(trust_id=trust_id, line=PurchaseLineInput(**values)), []
+
+    def check_rows(self, rows: Iterator[tuple[int, FileLine]], errors: RowErrors) -> list[CheckedLine]:
+        """The (trust, order, line) key is unique in a file."""
         checked: list[CheckedLine] = []
         seen: dict[tuple[int, str, int], int] = {}
-        for count, (number, row) in enumerate(table.rows(), start=1):
-            values, problems = check_line(row, allowed_trusts=allowed, today=today)
-            errors.extend(RowError(number, column, message) for column, message in problems)
-            progress(count)
-            if problems:
-                continue
-            key = (values["trust_id"], row["order_reference"], values["line_number"])
+        for number, read in rows:
+            key = (read.trust_id, read.line.order_reference, read.line.line_number)
             if key in seen:
                 errors.append(
                     RowError(number, "line_number", f"repeats the order and line of row {seen[key]}")
                 )
                 continue
             seen[key] = number
-            checked.append(
-                CheckedLine(
-                    row=number,
-                    order_reference=row["order_reference"],
-                    supplier_name=row["supplier_name"],
-                    gtin=row.get("gtin", ""),
-                    npc=row.get("npc", ""),
-                    supplier_sku=row.get("supplier_sku", ""),
-                    manufacturer_part_number=row.get("manufacturer_part_number", ""),
-                    description=row["description"],
-                    **values,
-                )
-            )
-        if not errors and not checked:
-            errors.append(RowError(2, "", "The file has no rows after the header."))
-        return errors, checked
+            checked.append(checked_line(row=number, trust_id=read.trust_id, line=read.line))
+        return checked
 
-    def apply(self, *, checked: Any, job: ImportJob, progress: Progress) -> dict:
+    def apply(self, *, checked: list[CheckedLine], job: ImportJob, progress: Progress) -> dict:
         from pricing.services import purchase_lines_write
 
         return purchase_lines_write(

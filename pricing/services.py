@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Sequence
 
 from django.db import connection, transaction
 from django.utils import timezone
 
-from common import audit
-from common.errors import DomainError, FileRejected, NotFound, RowError
-from common.imports import UploadedFile, import_job_run, import_job_start
-from common.models import AuditEvent, ImportJob
+from common.errors import DomainError, NotFound
+from common.imports import UploadedFile, import_job_start
+from common.models import ImportJob
 from organisations.models import Organisation, User
 from organisations.permissions import trusts_for
 from pricing import analytics
-from pricing.imports import KIND, CheckedLine, PurchaseHistoryImporter, check_line
+from pricing.imports import KIND, CheckedLine, checked_line, line_problems
 from pricing.matching import (
     Identifiers,
     Matcher,
@@ -221,8 +221,8 @@ def purchase_lines_record(
 ) -> dict:
     """Enter received purchase-order lines into the trust's purchase history (called by purchasing).
 
-    Checked by the same rules as the ERP file; raises DomainError naming the line and field.
-    Recording the same order line again replaces it.
+    Each typed line meets the rules a file row meets (`pricing.imports.line_problems`); raises
+    DomainError naming the line and field. Recording the same order line again replaces it.
     """
     if not trust.is_trust:
         raise DomainError("Purchase history belongs to NHS trusts.", field="trust")
@@ -230,43 +230,15 @@ def purchase_lines_record(
     checked: list[CheckedLine] = []
     product_ids: dict[int, int] = {}
     for index, line in enumerate(lines, start=1):
-        row = {
-            "trust_ods": trust.ods_code or "",
-            "order_reference": line.order_reference,
-            "line_number": str(line.line_number),
-            "order_date": line.order_date.isoformat(),
-            "supplier_name": line.supplier_name,
-            "gtin": line.gtin,
-            "npc": line.npc,
-            "supplier_sku": line.supplier_sku,
-            "manufacturer_part_number": line.manufacturer_part_number,
-            "description": line.description,
-            "quantity_packs": str(line.quantity_packs),
-            "units_per_pack": str(line.units_per_pack),
-            "pack_price": str(line.pack_price),
-        }
-        if line.product_id is not None and not any(row[k] for k in ("gtin", "npc", "supplier_sku")):
-            # A catalogue order line is identified by its product even without codes.
-            row["supplier_sku"] = f"PRODUCT-{line.product_id}"
-        values, problems = check_line(
-            row, allowed_trusts={(trust.ods_code or "").upper(): trust.pk}, today=today
-        )
+        if line.product_id is not None and not (line.gtin or line.npc or line.supplier_sku):
+            # A catalogue order line is identified by its product even without codes (a line holds
+            # at least one identifier: the purchase_line_has_identifier constraint).
+            line = dataclasses.replace(line, supplier_sku=f"PRODUCT-{line.product_id}")
+        problems = line_problems(dataclasses.asdict(line), today=today)
         if problems:
             column, message = problems[0]
-            raise DomainError(f"Line {index}: {column or 'line'} {message}.", field=column or None)
-        checked.append(
-            CheckedLine(
-                row=index,
-                order_reference=line.order_reference,
-                supplier_name=line.supplier_name,
-                gtin=line.gtin,
-                npc=line.npc,
-                supplier_sku=row["supplier_sku"],
-                manufacturer_part_number=line.manufacturer_part_number,
-                description=line.description,
-                **values,
-            )
-        )
+            raise DomainError(f"Line {index}: {column} {message}.", field=column)
+        checked.append(checked_line(row=index, trust_id=trust.pk, line=line))
         if line.product_id is not None:
             product_ids[index] = line.product_id
     with transaction.atomic():
@@ -281,16 +253,14 @@ def _schedule_refresh() -> None:
     refresh_summaries.delay()
 
 
-# --- ERP file imports ------------------------------------------------------------------------
+# --- ERP file imports (an upload kind of common.imports, registered in pricing.apps) -----------
 
 
 def purchase_history_import_start(
     *, user: User, upload: UploadedFile, inline: bool | None = None
 ) -> ImportJob:
-    """Store an uploaded ERP export and import it: now for a small file (UPLOAD_INLINE_MAX_BYTES, or
-    `inline=True`, as the management command asks), otherwise on a Celery worker after commit."""
-    from pricing.tasks import import_purchase_history
-
+    """Store an uploaded ERP export and import it (common.imports.import_job_start): the job belongs
+    to the user's trust, or to no single trust if they act for several (the file names each line's)."""
     trusts = list(trusts_for(user).values_list("pk", flat=True)[:2])
     if not trusts:
         raise NotFound("You do not act for an NHS trust.")
@@ -299,52 +269,13 @@ def purchase_history_import_start(
         upload=upload,
         organisation_id=trusts[0] if len(trusts) == 1 else None,
         created_by=user,
-        run=lambda job_id: purchase_history_import_run(job_id=job_id),
-        task=import_purchase_history,
         inline=inline,
     )
 
 
-def purchase_history_import_run(*, job_id: int) -> ImportJob:
-    """Check and apply one queued job (the Celery task and the command call this)."""
-    job = ImportJob.objects.select_related("created_by").get(pk=job_id, kind=KIND)
-    job = import_job_run(job_id=job.pk, importer=PurchaseHistoryImporter(user=job.created_by))
-    if job.status == ImportJob.Status.SUCCEEDED:
-        audit.record(
-            kind=AuditEvent.Kind.FILE_IMPORTED,
-            actor=job.created_by,
-            organisation_id=job.organisation_id,
-            subject=f"import:{job.pk}",
-            data={"kind": KIND, **job.summary},
-        )
-        transaction.on_commit(_schedule_refresh)
-    return job
-
-
-def import_job_for_user_or_404(*, user: User, job_id: int) -> ImportJob:
-    """A purchase-history job of a trust the user acts for now. A file for several trusts (no
-    single organisation) is its uploader's, while they still act for a trust. Someone who has left
-    the trust no longer sees its imports, even those they uploaded."""
-    job = ImportJob.objects.filter(pk=job_id, kind=KIND).first()
-    if job is None:
-        raise NotFound("No such import.")
-    trusts = trusts_for(user)
-    if job.organisation_id:
-        visible = trusts.filter(pk=job.organisation_id).exists()
-    else:
-        visible = job.created_by_id == user.pk and trusts.exists()
-    if not visible:
-        raise NotFound("No such import.")
-    return job
-
-
-def rejected_rows(job: ImportJob) -> list[RowError]:
-    return [RowError(e["row"], e["column"], e["message"]) for e in job.errors]
-
-
-def raise_if_rejected(job: ImportJob) -> None:
-    if job.status in (ImportJob.Status.REJECTED, ImportJob.Status.FAILED):
-        raise FileRejected(rejected_rows(job))
+def purchase_history_imported(job: ImportJob) -> None:
+    """After a file has applied: refresh the summaries once it is committed."""
+    transaction.on_commit(_schedule_refresh)
 
 
 # --- Manual mappings -------------------------------------------------------------------------

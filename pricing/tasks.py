@@ -1,16 +1,10 @@
-"""Celery tasks: thin and idempotent, calling pricing.services."""
+"""Celery tasks: thin and idempotent, calling pricing.services (uploads run as common.import_job_run)."""
 
 from __future__ import annotations
 
 from celery import shared_task
 
 from pricing import services
-
-
-@shared_task(name="pricing.import_purchase_history")
-def import_purchase_history(job_id: int) -> str:
-    """Check and apply one uploaded ERP export; a finished job is left as it is."""
-    return services.purchase_history_import_run(job_id=job_id).status
 
 
 @shared_task(name="pricing.refresh_summaries")

@@ -13,13 +13,13 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from catalogue.models import Product
 from common.errors import DomainError, NotFound
-from common.imports import UploadedFile, import_job_progress, import_job_status
+from common.imports import UploadedFile, import_job_for_user, import_job_progress, import_job_status
 from common.tabular import template_csv, template_xlsx
 from organisations.models import Region
 from pricing import charts, reports, selectors, services
 from pricing.filters import AnalyticsFilter
 from pricing.forms import MappingForm, UploadForm
-from pricing.imports import COLUMNS
+from pricing.imports import COLUMNS, KIND
 from pricing.matching import normalise
 from pricing.models import IdentifierKind, Period
 
@@ -224,7 +224,7 @@ def upload(request: HttpRequest) -> HttpResponse:
 @require_GET
 @trust_member_required
 def import_detail(request: HttpRequest, job_id: int) -> HttpResponse:
-    job = services.import_job_for_user_or_404(user=request.user, job_id=job_id)
+    job = import_job_for_user(kind=KIND, user=request.user, job_id=job_id)
     return render(
         request,
         "pricing/import_detail.html",
@@ -239,7 +239,7 @@ def import_detail(request: HttpRequest, job_id: int) -> HttpResponse:
 @require_GET
 @trust_member_required
 def import_status(request: HttpRequest, job_id: int) -> JsonResponse:
-    job = services.import_job_for_user_or_404(user=request.user, job_id=job_id)
+    job = import_job_for_user(kind=KIND, user=request.user, job_id=job_id)
     return JsonResponse(import_job_status(job))
 
 

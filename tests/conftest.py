@@ -27,6 +27,16 @@ def _celery_eager_by_default():
     celery_app.conf.task_always_eager = previous
 
 
+@pytest.fixture
+def real_broker():
+    """Tasks go to the broker for this test only (the suite runs them eagerly otherwise)."""
+    celery_app.conf.task_always_eager = False
+    try:
+        yield
+    finally:
+        celery_app.conf.task_always_eager = True
+
+
 @pytest.fixture(autouse=True)
 def _isolated_cache(settings):
     """Each test sees an empty cache, on Redis too (its own key prefix)."""

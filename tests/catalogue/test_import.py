@@ -300,11 +300,11 @@ def test_a_large_file_runs_on_a_worker_once_the_job_is_committed(
 
 
 def test_running_a_finished_job_again_does_nothing(supplier):
-    from catalogue.tasks import import_catalogue_file
+    from common.tasks import import_job_run_task
 
     job = upload(supplier, csv_bytes([file_row(1)]))
 
-    assert import_catalogue_file(job.pk) == ImportJob.Status.SUCCEEDED
+    assert import_job_run_task(job.pk) == ImportJob.Status.SUCCEEDED
     assert Offer.objects.count() == 1
 
 

@@ -210,3 +210,65 @@ def test_a_huge_upload_through_a_page_is_refused_naming_its_size(client, setting
     content = history.csv_bytes([history.row(line_number=n) for n in range(1, 300)])
     message = _history_page(client, "history.csv", content)
     assert f"The file is {len(content) // 1024} KB; files of up to 9 KB are accepted" in message
+
+
+# --- The row, column and problem limits hold on every path too (common.imports runs them all) ----
+
+
+def _send(path: str, client, tmp_path, name: str, content: bytes) -> None:
+    """Upload through one path, however it answers (the job records the outcome)."""
+    supplier = SupplierFactory(is_trusted_supplier=True)
+    buyer = member(Role.BUYER, TrustFactory(ods_code="T0001"))
+    user = member(Role.SUPPLIER_ADMIN, supplier) if path.startswith("catalogue") else buyer
+    file = tmp_path / name
+    file.write_bytes(content)
+    if path.endswith("page"):
+        client.force_login(user)
+        url = reverse("catalogue:import-upload" if path.startswith("catalogue") else "pricing:upload")
+        assert client.post(url, {"file": SimpleUploadedFile(name, content)}).status_code == 302
+    elif path.endswith("API"):
+        api = APIClient()
+        api.force_authenticate(user)
+        url = "/api/v1/catalogue/imports/" if path.startswith("catalogue") else "/api/v1/pricing/imports/"
+        assert api.post(url, {"file": SimpleUploadedFile(name, content)}).status_code == 202
+    else:
+        with pytest.raises(CommandError, match=r"nothing was (applied|imported)"):
+            if path.startswith("catalogue"):
+                call_command("import_catalogue", str(file), supplier=supplier.pk, stderr=io.StringIO())
+            else:
+                call_command("import_purchase_history", str(file), user=buyer.email, stderr=io.StringIO())
+
+
+def _rows(path: str, count: int, **values) -> bytes:
+    if path.startswith("catalogue"):
+        return offer_inputs.csv_bytes([offer_inputs.file_row(n, **values) for n in range(1, count + 1)])
+    return history.csv_bytes([history.row(line_number=n, **values) for n in range(1, count + 1)])
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_every_path_rejects_a_file_over_the_row_limit_and_applies_nothing(path, client, tmp_path, settings):
+    settings.UPLOAD_MAX_ROWS = 2
+    _send(path, client, tmp_path, "file.csv", _rows(path, 3))
+    job = ImportJob.objects.get()
+    assert job.status == ImportJob.Status.REJECTED
+    assert "more than 2 rows after the header" in job.errors[0]["message"]
+    assert not job.summary.get("created")
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_every_path_rejects_a_file_over_the_column_limit(path, client, tmp_path, settings):
+    settings.UPLOAD_MAX_COLUMNS = 4
+    _send(path, client, tmp_path, "file.csv", _rows(path, 1))
+    job = ImportJob.objects.get()
+    assert job.status == ImportJob.Status.REJECTED
+    assert "beyond column 4; files have at most 4 columns" in job.errors[0]["message"]
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_every_path_lists_the_first_thousand_problems_and_counts_the_rest(path, client, tmp_path):
+    bad = {"pack_price": "?", "units_per_pack": "?"}
+    _send(path, client, tmp_path, "file.csv", _rows(path, 600, **bad))
+    job = ImportJob.objects.get()
+    assert job.status == ImportJob.Status.REJECTED
+    assert len(job.errors) == 1001 and job.problem_count > 1000
+    assert job.errors[-1]["message"].startswith(f"... and {job.problem_count - 1000:,} more problems")

@@ -15,7 +15,8 @@ import io
 
 import pytest
 
-from catalogue import importing, tasks
+from common import imports
+from common import tasks as common_tasks
 from organisations.demo import DEMO_PASSWORD
 from tests.e2e.conftest import ROOT
 
@@ -51,7 +52,7 @@ def queued_jobs(monkeypatch, settings) -> list[int]:
     """Every upload goes to the queue; the test runs the queued jobs when it chooses."""
     queued: list[int] = []
     settings.UPLOAD_INLINE_MAX_BYTES = 0
-    monkeypatch.setattr(tasks.import_catalogue_file, "delay", queued.append)
+    monkeypatch.setattr(common_tasks.import_job_run_task, "delay", queued.append)
     return queued
 
 
@@ -73,20 +74,20 @@ def upload(journey, name: str, content: bytes, queued: list[int]) -> int:
 def run_job(job_id: int, monkeypatch, on_progress=None) -> None:
     """Play the worker: run the job here, calling `on_progress(rows)` whenever it reports."""
     if on_progress is None:
-        importing.catalogue_import_run(job_id=job_id)
+        imports.import_job_run(job_id=job_id)
         return
-    check = importing.CatalogueImporter.check
+    check = imports.import_rows_check
 
-    def check_and_watch(self, *, table, job, progress):
+    def check_and_watch(*, importer, table, progress):
         def report(processed: int) -> None:
             progress(processed)
             on_progress(processed)
 
-        return check(self, table=table, job=job, progress=report)
+        return check(importer=importer, table=table, progress=report)
 
     with monkeypatch.context() as patched:
-        patched.setattr(importing.CatalogueImporter, "check", check_and_watch)
-        importing.catalogue_import_run(job_id=job_id)
+        patched.setattr(imports, "import_rows_check", check_and_watch)
+        imports.import_job_run(job_id=job_id)
 
 
 def test_a_supplier_uploads_a_catalogue_and_sees_progress_then_errors_then_success(

@@ -19,16 +19,6 @@ needs_redis = pytest.mark.skipif(
 )
 
 
-@pytest.fixture
-def real_broker():
-    """Tasks go to the broker for this test only (the suite runs them eagerly otherwise)."""
-    celery_app.conf.task_always_eager = False
-    try:
-        yield
-    finally:
-        celery_app.conf.task_always_eager = True
-
-
 def test_without_a_broker_a_task_runs_in_process():
     assert ping.delay().get(timeout=1) == "pong"
 

@@ -299,6 +299,7 @@ def test_a_junk_file_lists_the_first_thousand_problems_and_counts_the_rest(buyer
 def test_memory_does_not_grow_with_the_junk_rows_of_a_file(buyer):
     import tracemalloc
 
+    from common.imports import import_rows_check
     from common.tabular import Table
     from pricing.imports import COLUMNS, PurchaseHistoryImporter
 
@@ -309,8 +310,8 @@ def test_memory_does_not_grow_with_the_junk_rows_of_a_file(buyer):
         table = Table(io.BytesIO(content), name="junk.csv", columns=COLUMNS)
         tracemalloc.start()
         try:
-            errors, _ = PurchaseHistoryImporter(user=buyer).check(
-                table=table, job=None, progress=lambda n: None
+            errors, _ = import_rows_check(
+                importer=PurchaseHistoryImporter(user=buyer), table=table, progress=lambda n: None
             )
             return tracemalloc.get_traced_memory()[1]
         finally:

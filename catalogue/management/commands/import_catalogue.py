@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from catalogue.importing import catalogue_import_start
 from common.errors import DomainError
-from common.imports import UploadedFile
+from common.imports import UploadedFile, import_job_problems
 from common.models import ImportJob
 from organisations.models import Organisation, OrganisationKind
 
@@ -47,10 +47,8 @@ class Command(BaseCommand):
                 self.style.SUCCESS(f"Imported {job.total_rows} rows for {supplier.name} ({counts}).")
             )
             return
-        for error in job.errors:
-            where = f"row {error['row']}" if error["row"] else "file"
-            column = f", {error['column']}" if error["column"] else ""
-            self.stderr.write(f"{where}{column}: {error['message']}")
+        for problem in import_job_problems(job):
+            self.stderr.write(problem)
         verdict = "rejected" if job.status == ImportJob.Status.REJECTED else "failed"
         raise CommandError(
             f"The file was {verdict} with {job.problem_count} problem(s); nothing was applied (job {job.pk})."

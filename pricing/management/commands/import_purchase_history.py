@@ -7,7 +7,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from common.errors import DomainError
-from common.imports import UploadedFile
+from common.imports import UploadedFile, import_job_problems
 from common.models import ImportJob
 from organisations.models import User
 from pricing import services
@@ -35,8 +35,8 @@ class Command(BaseCommand):
             except DomainError as error:
                 raise CommandError(f"{path.name}: {error.message}") from None
         if job.status != ImportJob.Status.SUCCEEDED:
-            for error in services.rejected_rows(job):
-                self.stderr.write(str(error))
+            for problem in import_job_problems(job):
+                self.stderr.write(problem)
             raise CommandError(f"{path.name}: {job.problem_count} problem(s); nothing was imported.")
         summary = job.summary
         self.stdout.write(
