@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import django_filters
 from wagtail import hooks
+from wagtail.admin.filters import WagtailFilterSet
+from wagtail.admin.ui.tables import Column
 from wagtail.admin.views.generic import CreateView, DeleteView, EditView
 from wagtail.admin.viewsets.model import ModelViewSet, ModelViewSetGroup
+from wagtail.permission_policies import ModelPermissionPolicy
+from wagtail.permissions import register_permission_policy
 
+from common import audit
+from common.models import AuditEvent
 from organisations import services
 from organisations.models import Membership, Organisation, PatientProfile
 
@@ -96,6 +103,50 @@ class PatientProfileViewSet(ModelViewSet):
     copy_view_enabled = False
 
 
+class ReadOnlyPermissionPolicy(ModelPermissionPolicy):
+    """The audit log is append-only: the back office may read it, never add, change or delete."""
+
+    def user_has_permission(self, user, action):
+        return action == "view" and super().user_has_permission(user, action)
+
+    def user_has_any_permission(self, user, actions):
+        return any(self.user_has_permission(user, action) for action in actions)
+
+    def user_has_permission_for_instance(self, user, action, instance):
+        return self.user_has_permission(user, action)
+
+    def user_has_any_permission_for_instance(self, user, actions, instance):
+        return self.user_has_any_permission(user, actions)
+
+
+class AuditEventFilterSet(WagtailFilterSet):
+    # The kinds are declared by the apps at run time (common.audit.register_kind), not a field's choices.
+    kind = django_filters.ChoiceFilter(choices=lambda: list(audit.registered_kinds().items()), label="Kind")
+
+    class Meta:
+        model = AuditEvent
+        fields = ["kind"]
+
+
+class AuditEventViewSet(ModelViewSet):
+    model = AuditEvent
+    icon = "history"
+    menu_label = "Audit log"
+    list_display = [
+        "occurred_at",
+        Column("kind_label", label="Kind"),
+        Column("actor_identifier", label="Who"),
+        "subject",
+        "organisation_id",
+    ]
+    filterset_class = AuditEventFilterSet
+    search_fields = ["actor_identifier", "subject"]
+    search_backend_name = None
+    form_fields = ["kind", "actor_identifier", "subject"]
+    copy_view_enabled = False
+    inspect_view_enabled = True
+
+
 class OrganisationsGroup(ModelViewSetGroup):
     menu_label = "Organisations"
     menu_icon = "group"
@@ -105,7 +156,11 @@ class OrganisationsGroup(ModelViewSetGroup):
         OrganisationViewSet("organisation_admin", url_prefix="organisations"),
         MembershipViewSet("membership_admin", url_prefix="memberships"),
         PatientProfileViewSet("patient_admin", url_prefix="patients"),
+        AuditEventViewSet("audit_admin", url_prefix="audit"),
     )
+
+
+register_permission_policy(AuditEvent, ReadOnlyPermissionPolicy(AuditEvent))
 
 
 @hooks.register("register_admin_viewset")
