@@ -1,13 +1,76 @@
-"""The one way to append to the audit log."""
+"""The one way to append to the audit log, and the registry of the kinds of event it holds.
+
+Each app declares the kinds it records, as namespaced strings, at import time of the module that
+records them (usually its `services.py`):
+
+    ORDER_APPROVED = audit.register_kind("purchasing.order_approved", "Order approved")
+
+`record` refuses a kind nobody declared, so a typo cannot pass silently; the back office shows the
+labels. The kinds recorded before this registry keep their stored, un-namespaced values
+(`STORED_KINDS`).
+"""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.http import HttpRequest
 
 from common.clients import client_address
 from common.models import AuditEvent
+
+# "app.kind": lower-case words with underscores, one dot.
+KIND_PATTERN = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
+
+# Kinds recorded before the registry, at the values already stored (AuditEvent.Kind).
+STORED_KINDS: dict[str, str] = {
+    AuditEvent.Kind.SIGN_IN: "Signed in",
+    AuditEvent.Kind.SIGN_IN_FAILED: "Failed sign-in",
+    AuditEvent.Kind.SIGN_OUT: "Signed out",
+    AuditEvent.Kind.LOCKED_OUT: "Locked out",
+    AuditEvent.Kind.ACCESS_DENIED: "Access denied",
+    AuditEvent.Kind.PASSWORD_RESET: "Password reset",
+    AuditEvent.Kind.MEMBERSHIP_CHANGED: "Membership changed",
+    AuditEvent.Kind.OFFER_MODERATED: "Offer moderated",
+    AuditEvent.Kind.FILE_IMPORTED: "File imported",
+    AuditEvent.Kind.APPROVAL: "Approval",
+    AuditEvent.Kind.TRANSFER: "Money transfer",
+}
+
+_kinds: dict[str, str] = dict(STORED_KINDS)
+
+
+def register_kind(kind: str, label: str) -> str:
+    """Declare a kind of event ("app.kind") with the label people read; returns the kind.
+
+    Declaring the same kind again with the same label is harmless (modules may be imported twice);
+    with another label it is a clash between apps and raises ValueError."""
+    if not KIND_PATTERN.match(kind) or len(kind) > AuditEvent._meta.get_field("kind").max_length:
+        raise ValueError(
+            f"An audit kind is 'app.kind' in lower case, e.g. 'purchasing.order_approved' (80 at most): "
+            f"{kind!r}"
+        )
+    if not label.strip():
+        raise ValueError(f"The audit kind {kind!r} needs a label.")
+    if _kinds.get(kind, label) != label:
+        raise ValueError(f"The audit kind {kind!r} is already declared as {_kinds[kind]!r}.")
+    _kinds[kind] = label
+    return kind
+
+
+def is_registered(kind: str) -> bool:
+    return kind in _kinds
+
+
+def kind_label(kind: str) -> str:
+    """The label of a kind; an undeclared one (say, from an app since removed) reads as itself."""
+    return _kinds.get(kind, kind)
+
+
+def registered_kinds() -> dict[str, str]:
+    """Every declared kind and its label, sorted by label (for filters and documentation)."""
+    return dict(sorted(_kinds.items(), key=lambda item: item[1].lower()))
 
 
 def client_ip(request: HttpRequest | None) -> str | None:
@@ -26,7 +89,9 @@ def record(
     request: HttpRequest | None = None,
     data: dict | None = None,
 ) -> AuditEvent:
-    """Append one event. `actor` is a user or None (anonymous, system)."""
+    """Append one event of a declared `kind`. `actor` is a user or None (anonymous, system)."""
+    if kind not in _kinds:
+        raise ValueError(f"Undeclared audit kind {kind!r}: declare it with common.audit.register_kind.")
     if actor is not None and not getattr(actor, "is_authenticated", False):
         actor = None
     identifier = actor_identifier or (actor.get_username() if actor is not None else "")

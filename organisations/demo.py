@@ -10,10 +10,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import TextIO
 
+from django.utils import timezone
 from django.utils.text import slugify
 
 from organisations import services
 from organisations.models import (
+    Invitation,
     Membership,
     Organisation,
     OrganisationKind,
@@ -100,6 +102,19 @@ PATIENTS: list[tuple[str, str, str, dt.date, str]] = [
 
 STAFF_EMAIL = "admin@demo.example"
 
+# Work waiting for the demo's admins: a supplier that registered itself (for the back office at
+# /cms/supplier-registrations/) and an invitation the Leeds trust admin sent (on the trust's
+# invitations page). Fictional company, demo numbers (the VAT number's check digits are valid).
+PENDING_REGISTRATION = {
+    "legal_name": "Dalesway Continence Supplies Ltd",
+    "companies_house_number": "SC654321",
+    "vat_number": "GB980780684",
+    "contact_name": "Dana Dales",
+    "contact_email": "dana@dalesway.demo.example",
+    "categories": ["Continence care", "Skin care"],
+}
+OPEN_INVITATION = ("new.buyer@leeds.demo.example", Role.BUYER, "RR8", "trust.admin@leeds.demo.example")
+
 
 def _user(email: str, full_name: str, **flags: bool) -> User:
     user, _ = User.objects.update_or_create(
@@ -115,6 +130,34 @@ def _user(email: str, full_name: str, **flags: bool) -> User:
 def _organisation(kind: str, key: dict, **fields: object) -> Organisation:
     organisation, _ = Organisation.objects.update_or_create(**key, defaults={"kind": kind, **fields})
     return organisation
+
+
+def _seed_work_waiting(by_key: dict[str, Organisation]) -> None:
+    """One pending supplier registration and one open invitation, made through the audited services
+    and only when missing, so seeding twice changes nothing."""
+    company = PENDING_REGISTRATION["companies_house_number"]
+    if not Organisation.objects.filter(
+        kind=OrganisationKind.SUPPLIER, companies_house_number=company
+    ).exists():
+        services.supplier_register(**PENDING_REGISTRATION)
+    email, role, org_key, inviter_email = OPEN_INVITATION
+    organisation = by_key[org_key]
+    still_open = Invitation.objects.filter(
+        organisation=organisation,
+        email=email,
+        role=role,
+        accepted_at__isnull=True,
+        expires_at__gt=timezone.now(),
+    )
+    if not still_open.exists() and not Membership.objects.filter(user__email=email).exists():
+        services._invitation_issue(
+            organisation=organisation,
+            email=email,
+            role=role,
+            invited_by=User.objects.get(email=inviter_email),
+            site_url="",
+            send_email=False,
+        )
 
 
 def seed(stdout: TextIO) -> None:
@@ -168,10 +211,14 @@ def seed(stdout: TextIO) -> None:
 
     _user(STAFF_EMAIL, "Demo Administrator", is_staff=True, is_superuser=True)
     sign_ins.append((STAFF_EMAIL, "Staff superuser", "back office at /cms/"))
+    _seed_work_waiting(by_key)
 
     stdout.write(
         f"Organisations: {len(TRUSTS)} NHS trusts, {len(COMMISSIONERS)} integrated care boards, "
         f"{len(SUPPLIERS)} suppliers (fictional, demo Companies House numbers)."
+    )
+    stdout.write(
+        "Waiting: 1 supplier registration to approve (back office), 1 open invitation (Leeds trust admin)."
     )
     stdout.write(f"Demo sign-ins (every password is {DEMO_PASSWORD}):")
     width = max(len(email) for email, _, _ in sign_ins)

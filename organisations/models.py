@@ -274,3 +274,77 @@ class PatientProfile(models.Model):
     def formatted_nhs_number(self) -> str:
         n = self.nhs_number
         return f"{n[:3]} {n[3:6]} {n[6:]}"
+
+
+class RegistrationStatus(models.TextChoices):
+    PENDING = "pending", "Awaiting approval"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+
+
+class SupplierRegistration(models.Model):
+    """A supplier that registered itself: its organisation stays inactive until the back office
+    approves it, and approval invites the contact to be its supplier admin."""
+
+    organisation = models.OneToOneField(Organisation, on_delete=models.CASCADE, related_name="registration")
+    contact_name = models.CharField(max_length=150)
+    contact_email = models.EmailField()
+    # What the supplier says it sells, one category a line, in its own words (organisations stands
+    # below the catalogue, so these are read by the back office, not linked to catalogue categories).
+    categories = models.TextField()
+    status = models.CharField(
+        max_length=20, choices=RegistrationStatus.choices, default=RegistrationStatus.PENDING, db_index=True
+    )
+    submitted_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    decision_note = models.TextField(
+        blank=True, help_text="Why it was rejected, or anything the supplier should know. Emailed to them."
+    )
+
+    class Meta:
+        ordering = ["-submitted_at", "-id"]
+        verbose_name = "supplier registration"
+
+    def __str__(self) -> str:
+        return f"{self.organisation.legal_name or self.organisation.name} ({self.get_status_display()})"
+
+    @property
+    def category_list(self) -> list[str]:
+        return [line.strip() for line in self.categories.splitlines() if line.strip()]
+
+
+class Invitation(models.Model):
+    """An emailed, single-use, expiring invitation to act for an organisation in a role.
+
+    Only a hash of the token is kept: the link in the email is the one place the token lives."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    role = models.CharField(max_length=30, choices=Role.choices)
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="accepted_invitations"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.email} as {self.get_role_display()} at {self.organisation.name}"
+
+    @property
+    def is_accepted(self) -> bool:
+        return self.accepted_at is not None
+
+    @property
+    def is_expired(self) -> bool:
+        return not self.is_accepted and self.expires_at <= timezone.now()
+
+    @property
+    def is_open(self) -> bool:
+        return not self.is_accepted and not self.is_expired

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from organisations.models import Membership, Organisation, PatientProfile, User
+from organisations.models import Invitation, Membership, Organisation, PatientProfile, User
 from organisations.permissions import organisation_for_user_or_404, organisations_for, patient_profile_for
 
 
@@ -27,3 +27,8 @@ def memberships_for(*, user: User) -> QuerySet[Membership]:
 
 def patient_profile_of(*, user: User) -> PatientProfile | None:
     return patient_profile_for(user)
+
+
+def invitations_of(*, organisation: Organisation) -> QuerySet[Invitation]:
+    """The invitations an organisation sent, newest first, with who sent and who accepted them."""
+    return organisation.invitations.select_related("invited_by", "accepted_by").order_by("-created_at", "-id")

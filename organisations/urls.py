@@ -49,4 +49,8 @@ urlpatterns = [
     ),
     path("organisations/<int:pk>/", views.organisation_detail, name="organisation-detail"),
     path("organisations/<int:pk>/members/", views.membership_list, name="membership-list"),
+    path("organisations/<int:pk>/invitations/", views.invitation_list, name="invitation-list"),
+    path("invitations/<str:token>/", views.invitation_accept, name="invitation-accept"),
+    path("suppliers/register/", views.supplier_register, name="supplier-register"),
+    path("suppliers/register/sent/", views.supplier_register_sent, name="supplier-register-sent"),
 ]

@@ -1,15 +1,18 @@
 from __future__ import annotations
 
+from django.contrib import messages
+from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 
 from common import audit
-from common.errors import NotFound
+from common.errors import DomainError, NotFound
 from common.models import AuditEvent
-from organisations import selectors
-from organisations.models import Role
+from organisations import selectors, services
+from organisations.forms import AcceptInvitationForm, InvitationForm, SupplierRegistrationForm
+from organisations.models import Role, User
 from organisations.permissions import roles_for
 
 
@@ -41,6 +44,7 @@ def organisation_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "organisation": organisation,
             "role_labels": sorted(Role(role).label for role in roles),
             "can_see_members": bool(roles & MEMBER_ADMIN_ROLES),
+            "can_invite": bool(services.invitable_roles(user=request.user, organisation=organisation)),
         },
     )
 
@@ -72,3 +76,106 @@ class AuditedPasswordResetConfirmView(auth_views.PasswordResetConfirmView):
             kind=AuditEvent.Kind.PASSWORD_RESET, actor=form.user, subject="password", request=self.request
         )
         return response
+
+
+def _site_url(request: HttpRequest) -> str:
+    return request.build_absolute_uri("/")
+
+
+def _form_error(form, error: DomainError) -> None:
+    form.add_error(error.field if error.field in form.fields else None, error.message)
+
+
+def supplier_register(request: HttpRequest) -> HttpResponse:
+    """The public page where a supplier registers itself for the back office to approve."""
+    form = SupplierRegistrationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.supplier_register(**form.cleaned_data, request=request)
+        except DomainError as error:
+            _form_error(form, error)
+        else:
+            return redirect("organisations:supplier-register-sent")
+    return render(request, "organisations/supplier_register.html", {"form": form})
+
+
+def supplier_register_sent(request: HttpRequest) -> HttpResponse:
+    return render(request, "organisations/supplier_register_sent.html")
+
+
+@login_required
+def invitation_list(request: HttpRequest, pk: int) -> HttpResponse:
+    """An organisation's admin invites people by email and sees the invitations sent."""
+    organisation = _organisation_or_404(request, pk)
+    roles = services.invitable_roles(user=request.user, organisation=organisation)
+    if not roles:
+        audit.record(
+            kind=AuditEvent.Kind.ACCESS_DENIED,
+            actor=request.user,
+            subject=f"invitations:{pk}",
+            request=request,
+        )
+        raise Http404("No such organisation.")
+    form = InvitationForm(request.POST or None, roles=[(role, Role(role).label) for role in roles])
+    if request.method == "POST" and form.is_valid():
+        try:
+            invitation = services.invitation_send(
+                organisation=organisation,
+                email=form.cleaned_data["email"],
+                role=form.cleaned_data["role"],
+                invited_by=request.user,
+                site_url=_site_url(request),
+            )
+        except DomainError as error:
+            _form_error(form, error)
+        else:
+            messages.success(request, f"Invitation sent to {invitation.email}.")
+            return redirect("organisations:invitation-list", pk=organisation.pk)
+    return render(
+        request,
+        "organisations/invitation_list.html",
+        {
+            "organisation": organisation,
+            "form": form,
+            "invitations": selectors.invitations_of(organisation=organisation),
+        },
+    )
+
+
+def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
+    """Where the emailed link leads: sign in or set a password, then accept, once."""
+    invitation = services.invitation_for_token(token)
+    if invitation is None:
+        return render(request, "organisations/invitation_invalid.html", status=404)
+    user = request.user if request.user.is_authenticated else None
+    has_account = user is None and User.objects.filter(email__iexact=invitation.email).exists()
+    form = AcceptInvitationForm(request.POST or None) if user is None and not has_account else None
+    problem = ""
+    if request.method == "POST" and (form is None or form.is_valid()):
+        details = form.cleaned_data if form is not None else {}
+        try:
+            membership = services.invitation_accept(token=token, user=user, request=request, **details)
+        except DomainError as error:
+            if form is not None and error.field in form.fields:
+                form.add_error(error.field, error.message)
+            else:
+                problem = error.message
+        else:
+            if user is None:
+                login(request, membership.user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(
+                request, f"You now act for {membership.organisation.name} as {membership.get_role_display()}."
+            )
+            return redirect("organisations:organisation-detail", pk=membership.organisation_id)
+    return render(
+        request,
+        "organisations/invitation_accept.html",
+        {
+            "invitation": invitation,
+            "form": form,
+            "has_account": has_account,
+            "problem": problem,
+            "wrong_person": user is not None and user.email.lower() != invitation.email.lower(),
+        },
+        status=400 if problem else 200,
+    )

@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
+import django_filters
+from django.contrib import messages
+from django.shortcuts import redirect
 from wagtail import hooks
+from wagtail.admin.filters import WagtailFilterSet
+from wagtail.admin.ui.tables import Column
 from wagtail.admin.views.generic import CreateView, DeleteView, EditView
 from wagtail.admin.viewsets.model import ModelViewSet, ModelViewSetGroup
+from wagtail.permission_policies import ModelPermissionPolicy
+from wagtail.permissions import register_permission_policy
 
+from common import audit
+from common.errors import DomainError
+from common.models import AuditEvent
 from organisations import services
-from organisations.models import Membership, Organisation, PatientProfile
+from organisations.models import (
+    Invitation,
+    Membership,
+    Organisation,
+    PatientProfile,
+    RegistrationStatus,
+    SupplierRegistration,
+)
 
 
 class OrganisationViewSet(ModelViewSet):
@@ -96,6 +113,129 @@ class PatientProfileViewSet(ModelViewSet):
     copy_view_enabled = False
 
 
+class ReadOnlyPermissionPolicy(ModelPermissionPolicy):
+    """Rows the back office may read and never add or delete (the audit log: never change either)."""
+
+    actions: tuple[str, ...] = ("view",)
+
+    def user_has_permission(self, user, action):
+        return action in self.actions and super().user_has_permission(user, action)
+
+    def user_has_any_permission(self, user, actions):
+        return any(self.user_has_permission(user, action) for action in actions)
+
+    def user_has_permission_for_instance(self, user, action, instance):
+        return self.user_has_permission(user, action)
+
+    def user_has_any_permission_for_instance(self, user, actions, instance):
+        return self.user_has_any_permission(user, actions)
+
+
+class AuditEventFilterSet(WagtailFilterSet):
+    # The kinds are declared by the apps at run time (common.audit.register_kind), not a field's choices.
+    kind = django_filters.ChoiceFilter(choices=lambda: list(audit.registered_kinds().items()), label="Kind")
+
+    class Meta:
+        model = AuditEvent
+        fields = ["kind"]
+
+
+class AuditEventViewSet(ModelViewSet):
+    model = AuditEvent
+    icon = "history"
+    menu_label = "Audit log"
+    list_display = [
+        "occurred_at",
+        Column("kind_label", label="Kind"),
+        Column("actor_identifier", label="Who"),
+        "subject",
+        "organisation_id",
+    ]
+    filterset_class = AuditEventFilterSet
+    search_fields = ["actor_identifier", "subject"]
+    search_backend_name = None
+    form_fields = ["kind", "actor_identifier", "subject"]
+    copy_view_enabled = False
+    inspect_view_enabled = True
+
+
+class RegistrationReviewView(EditView):
+    """Approve or reject a pending registration, through the services (audited, emailed)."""
+
+    def form_valid(self, form):
+        stored = SupplierRegistration.objects.select_related("organisation").get(pk=self.object.pk)
+        decision, note = form.cleaned_data["status"], form.cleaned_data.get("decision_note", "")
+        try:
+            if decision == RegistrationStatus.APPROVED and stored.status != decision:
+                services.supplier_registration_approve(
+                    registration=stored,
+                    actor=self.request.user,
+                    site_url=self.request.build_absolute_uri("/"),
+                    note=note,
+                )
+            elif decision == RegistrationStatus.REJECTED and stored.status != decision:
+                services.supplier_registration_reject(registration=stored, actor=self.request.user, note=note)
+            elif decision != stored.status:
+                raise DomainError("A decided registration cannot go back to waiting.", field="status")
+        except DomainError as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+            self.produced_error_message = error.message
+            return self.form_invalid(form)
+        self.object = SupplierRegistration.objects.get(pk=stored.pk)
+        messages.success(self.request, f"{self.object}: decision saved.")
+        return redirect(self.get_success_url())
+
+
+class SupplierRegistrationViewSet(ModelViewSet):
+    model = SupplierRegistration
+    icon = "clipboard-list"
+    menu_label = "Supplier registrations"
+    edit_view_class = RegistrationReviewView
+    list_display = [
+        Column("organisation", label="Company"),
+        "contact_name",
+        "contact_email",
+        "status",
+        "submitted_at",
+    ]
+    list_filter = ["status"]
+    search_fields = ["organisation__legal_name", "organisation__companies_house_number", "contact_email"]
+    search_backend_name = None
+    form_fields = ["status", "decision_note"]
+    copy_view_enabled = False
+    inspect_view_enabled = True
+    inspect_view_fields = [
+        "organisation",
+        "contact_name",
+        "contact_email",
+        "categories",
+        "status",
+        "submitted_at",
+    ]
+
+
+class InvitationViewSet(ModelViewSet):
+    model = Invitation
+    icon = "mail"
+    menu_label = "Invitations"
+    list_display = ["email", "organisation", "role", "created_at", "expires_at", "accepted_at"]
+    list_filter = ["role", "organisation__kind"]
+    search_fields = ["email", "organisation__name"]
+    search_backend_name = None
+    form_fields = ["email"]
+    copy_view_enabled = False
+    inspect_view_enabled = True
+    inspect_view_fields = [
+        "organisation",
+        "email",
+        "role",
+        "invited_by",
+        "created_at",
+        "expires_at",
+        "accepted_at",
+    ]
+
+
 class OrganisationsGroup(ModelViewSetGroup):
     menu_label = "Organisations"
     menu_icon = "group"
@@ -105,7 +245,20 @@ class OrganisationsGroup(ModelViewSetGroup):
         OrganisationViewSet("organisation_admin", url_prefix="organisations"),
         MembershipViewSet("membership_admin", url_prefix="memberships"),
         PatientProfileViewSet("patient_admin", url_prefix="patients"),
+        SupplierRegistrationViewSet("registration_admin", url_prefix="supplier-registrations"),
+        InvitationViewSet("invitation_admin", url_prefix="invitations"),
+        AuditEventViewSet("audit_admin", url_prefix="audit"),
     )
+
+
+class ReviewPermissionPolicy(ReadOnlyPermissionPolicy):
+    actions = ("view", "change")
+
+
+register_permission_policy(AuditEvent, ReadOnlyPermissionPolicy(AuditEvent))
+register_permission_policy(Invitation, ReadOnlyPermissionPolicy(Invitation))
+# Suppliers register themselves on the public page; the back office only decides.
+register_permission_policy(SupplierRegistration, ReviewPermissionPolicy(SupplierRegistration))
 
 
 @hooks.register("register_admin_viewset")

@@ -10,8 +10,18 @@ from django.core.management import CommandError, call_command
 from django.forms.models import model_to_dict
 
 from common.models import AuditEvent
-from organisations import demo
-from organisations.models import Membership, Organisation, OrganisationKind, PatientProfile, Role, User
+from organisations import demo, services
+from organisations.models import (
+    Invitation,
+    Membership,
+    Organisation,
+    OrganisationKind,
+    PatientProfile,
+    RegistrationStatus,
+    Role,
+    SupplierRegistration,
+    User,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +37,7 @@ def snapshot() -> dict:
     """Every field of every demo row, keyed by id: any change would show."""
     return {
         model.__name__: {obj.pk: model_to_dict(obj) for obj in model.objects.all()}
-        for model in (Organisation, User, Membership, PatientProfile)
+        for model in (Organisation, User, Membership, PatientProfile, SupplierRegistration, Invitation)
     } | {
         "users_password": dict(User.objects.values_list("email", "password")),
         "created_at": list(Organisation.objects.order_by("pk").values_list("created_at", flat=True)),
@@ -58,7 +68,7 @@ def test_the_demo_has_real_nhs_bodies_and_fictional_suppliers():
     assert all(t.region for t in trusts)
     icbs = Organisation.objects.filter(kind=OrganisationKind.COMMISSIONER)
     assert set(icbs.values_list("ods_code", flat=True)) == {"QWO", "QKK", "QOP"}
-    suppliers = Organisation.objects.filter(kind=OrganisationKind.SUPPLIER)
+    suppliers = Organisation.objects.filter(kind=OrganisationKind.SUPPLIER, is_active=True)
     assert suppliers.count() == 8
     assert all(len(s.companies_house_number) == 8 and s.vat_number.startswith("GB") for s in suppliers)
 
@@ -91,3 +101,19 @@ def test_every_role_has_a_demo_user_and_every_sign_in_is_printed():
 def test_memberships_are_created_through_the_audited_service():
     seed()
     assert AuditEvent.objects.filter(kind=AuditEvent.Kind.MEMBERSHIP_CHANGED).count() == len(demo.MEMBERS)
+
+
+def test_the_demo_admins_find_work_waiting_a_registration_and_an_invitation(client):
+    seed()
+    registration = SupplierRegistration.objects.select_related("organisation").get()
+    assert registration.status == RegistrationStatus.PENDING and not registration.organisation.is_active
+    invitation = Invitation.objects.get()
+    assert invitation.is_open and invitation.role == Role.BUYER
+    assert invitation.organisation.ods_code == "RR8"
+    assert AuditEvent.objects.filter(kind=services.SUPPLIER_REGISTERED).count() == 1
+    assert AuditEvent.objects.filter(kind=services.INVITATION_SENT).count() == 1
+    client.force_login(User.objects.get(email=demo.STAFF_EMAIL))
+    assert "Dalesway Continence Supplies Ltd" in client.get("/cms/supplier-registrations/").content.decode()
+    client.force_login(User.objects.get(email="trust.admin@leeds.demo.example"))
+    page = client.get(f"/accounts/organisations/{invitation.organisation_id}/invitations/").content.decode()
+    assert "new.buyer@leeds.demo.example" in page and "Open until" in page

@@ -15,6 +15,7 @@ each with the reason.
 
 from __future__ import annotations
 
+import datetime as dt
 import fnmatch
 import io
 from collections.abc import Callable
@@ -25,12 +26,15 @@ import pytest
 from django.forms.models import model_to_dict
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
+from django.utils import timezone
 from drf_spectacular.generators import SchemaGenerator
 
 from catalogue.importing import KIND as CATALOGUE_IMPORT
 from catalogue.models import OfferStatus
+from common import audit
 from common.imports import UploadedFile, import_job_create
-from organisations.models import Membership, Role
+from common.models import AuditEvent
+from organisations.models import Invitation, Membership, Role, SupplierRegistration
 from pricing import analytics
 from pricing.imports import KIND as PURCHASE_HISTORY_IMPORT
 from tests.catalogue.factories import CategoryFactory, OfferFactory, ProductFactory
@@ -56,6 +60,8 @@ SIGN_IN_PAGES = ("/accounts/sign-in", "/cms/login")
 EXCLUDED: dict[str, str] = {
     "organisations:password-reset-confirm": "uidb64/token name a reset link, checked by Django's token "
     "generator (tests/organisations/test_sign_in.py), not an organisation's object",
+    "organisations:invitation-accept": "token names an emailed, single-use invitation link: whoever "
+    "holds the link may read it, by design; only a hash is stored (tests/organisations/test_joining.py)",
     "catalogue:import-template": "fmt is a file format: the blank template is the same for everyone",
     "pricing:template": "fmt is a file format: the blank template is the same for everyone",
     "wagtailcore_authenticate_with_password": "Wagtail's password form for a privacy-restricted CMS page",
@@ -174,6 +180,32 @@ def _patient(world: World) -> Target:
     return Target({"pk": profile.pk}, profile, "Secret Patient", _staff())
 
 
+def _registration(world: World) -> Target:
+    registration = SupplierRegistration.objects.create(
+        organisation=SupplierFactory(legal_name="Secret Registrant Ltd", is_active=False),
+        contact_name="Secret Contact",
+        contact_email="contact@registrant.example",
+        categories="Wound care",
+    )
+    return Target({"pk": registration.pk}, registration, "Secret Contact", _staff())
+
+
+def _invitation(world: World) -> Target:
+    invitation = Invitation.objects.create(
+        organisation=world.trust_a,
+        email="secret.invitee@leeds.example",
+        role=Role.BUYER,
+        token_hash="0" * 64,
+        expires_at=timezone.now() + dt.timedelta(days=7),
+    )
+    return Target({"pk": invitation.pk}, invitation, "secret.invitee@leeds.example", _staff())
+
+
+def _audit_event(world: World) -> Target:
+    event = audit.record(kind=AuditEvent.Kind.SIGN_IN, actor_identifier="secret.auditee@leeds.example")
+    return Target({"pk": event.pk}, event, "secret.auditee@leeds.example", _staff())
+
+
 def _moderation(world: World) -> Target:
     offer = OfferFactory(
         supplier=world.supplier_a, supplier_sku="ACME-PENDING-SKU", status=OfferStatus.PENDING
@@ -212,6 +244,12 @@ REGISTRY: list[tuple[str, Callable[[World], Target]]] = [
     ("organisation_admin:*", lambda w: _organisation(w, staff_only=True)),
     ("membership_admin:*", _membership),
     ("patient_admin:*", _patient),
+    # Read or decide only: their add, change and delete views refuse even staff (a redirect).
+    ("registration_admin:edit", _registration),
+    ("registration_admin:inspect", _registration),
+    ("invitation_admin:inspect", _invitation),
+    ("audit_admin:inspect", _audit_event),
+    ("organisations:invitation-list", lambda w: _organisation(w, role=Role.TRUST_ADMIN)),
 ]
 
 
