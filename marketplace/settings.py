@@ -269,6 +269,8 @@ if not PRICING_SAVINGS_THRESHOLD.replace(".", "", 1).isdigit():
 # Figures covering fewer trusts than this (a region, a product, a filtered total) are not shown, so
 # that no trust's spend or prices can be read through a group of one or two.
 PRICING_MIN_GROUP_TRUSTS = env.read_int("PRICING_MIN_GROUP_TRUSTS", 3)
+# How long an emailed invitation to join an organisation works (organisations.services).
+INVITATION_EXPIRY_DAYS = env.read_int("INVITATION_EXPIRY_DAYS", 7)
 if PRICING_MIN_GROUP_TRUSTS < 1:
     raise ImproperlyConfigured("PRICING_MIN_GROUP_TRUSTS must be 1 or more.")
 # Database connections a full refresh of the summaries uses side by side (one period each): about one

@@ -119,7 +119,7 @@ INVITABLE_ROLES: dict[str, tuple[str, ...]] = {
 
 def invitation_expiry() -> dt.timedelta:
     """How long an invitation link works: settings.INVITATION_EXPIRY_DAYS, 7 days unless set."""
-    return dt.timedelta(days=getattr(settings, "INVITATION_EXPIRY_DAYS", 7))
+    return dt.timedelta(days=settings.INVITATION_EXPIRY_DAYS)
 
 
 def invitable_roles(*, user: User, organisation: Organisation) -> list[str]:

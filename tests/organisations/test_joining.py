@@ -277,8 +277,7 @@ def test_an_invitation_expires_after_the_configured_days_and_is_refused_and_audi
     assert events(services.INVITATION_EXPIRED).get().organisation_id == invitation.organisation_id
 
 
-def test_the_default_expiry_is_seven_days(settings):
-    del settings.INVITATION_EXPIRY_DAYS
+def test_the_default_expiry_is_seven_days():
     assert services.invitation_expiry() == dt.timedelta(days=7)
 
 

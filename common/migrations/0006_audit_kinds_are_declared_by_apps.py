@@ -21,7 +21,7 @@ def relay_sqlite_triggers(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("common", "0004_import_files_under_generated_names"),
+        ("common", "0005_import_job_heartbeat"),
     ]
 
     operations = [
