@@ -29,8 +29,10 @@ from common.errors import DomainError, NotFound, RowError, RowErrors
 from common.imports import MAX_LISTED_ERRORS, Progress, UploadedFile, import_job_run, import_job_start
 from common.models import AuditEvent, ImportJob
 from common.tabular import Column, Table, row_problems
+from organisations.acting import Acting
 from organisations.models import Organisation
 from organisations.permissions import suppliers_for
+from organisations.scoping import scoped
 
 KIND = "catalogue"
 
@@ -250,6 +252,7 @@ def catalogue_import_for_user(*, user: Any, job_id: int) -> ImportJob:
     return job
 
 
-def catalogue_imports_for_user(*, user: Any, limit: int = 10) -> list[ImportJob]:
+def catalogue_imports_for_user(*, user: Any, acting: Acting, limit: int = 10) -> list[ImportJob]:
+    """The latest catalogue jobs of the supplier the request acts for (if the user still does)."""
     jobs = ImportJob.objects.filter(kind=KIND, organisation_id__in=suppliers_for(user).values("id"))
-    return list(jobs.order_by("-created_at", "-id")[:limit])
+    return list(scoped(jobs, acting, field="organisation_id").order_by("-created_at", "-id")[:limit])
