@@ -324,7 +324,8 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Signed in, and an X-Acting-Organisation header (if sent) names one of the caller's organisations.
+    "DEFAULT_PERMISSION_CLASSES": ["organisations.acting.ActsForWhomItSays"],
     "DEFAULT_SCHEMA_CLASS": "marketplace.api.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "common.api.PageNumberPagination",

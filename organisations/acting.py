@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.http import HttpRequest
+from rest_framework.permissions import IsAuthenticated
 
 from common.errors import DomainError, PermissionDenied
 from organisations.models import Membership, Organisation, OrganisationKind, PatientProfile
@@ -143,10 +144,9 @@ def _matches(organisation: Organisation, value: str) -> bool:
 def chosen(request) -> tuple[Organisation | None, bool]:
     """The organisation the request names (header) or the user chose (session), and whether one was
     named at all. A header naming an organisation the user does not act for is refused."""
-    organisations = choices(request)
     header = request.headers.get(HEADER)
     if header is not None:
-        found = next((o for o in organisations if _matches(o, header)), None)
+        found = next((o for o in choices(request) if _matches(o, header)), None)
         if found is None:
             raise ActingRefused(
                 f"The {HEADER} header names an organisation you do not act for: {header[:40]!r}.",
@@ -155,7 +155,7 @@ def chosen(request) -> tuple[Organisation | None, bool]:
         return found, True
     session = getattr(_base(request), "session", None)
     if session is not None and SESSION_KEY in session:
-        found = next((o for o in organisations if o.pk == session[SESSION_KEY]), None)
+        found = next((o for o in choices(request) if o.pk == session[SESSION_KEY]), None)
         if found is not None:
             return found, True
     return None, False
@@ -209,3 +209,14 @@ def acting_choose(request, *, organisation_id: int) -> Organisation | None:
         base.session[SESSION_KEY] = found.pk
         base.__dict__.pop(_RESOLVED, None)
     return found
+
+
+class ActsForWhomItSays(IsAuthenticated):
+    """The API's default permission: signed in, and an `X-Acting-Organisation` header, when sent,
+    names one of the caller's organisations (403 naming the header otherwise), on every operation."""
+
+    def has_permission(self, request, view) -> bool:
+        if not super().has_permission(request, view):
+            return False
+        chosen(request)
+        return True

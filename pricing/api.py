@@ -6,7 +6,6 @@ from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
-from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -16,7 +15,7 @@ from common.api import ImportStatusSerializer, error_responses
 from common.errors import DomainError, NotFound
 from common.imports import UploadedFile, import_job_status
 from common.uploads import validate_upload
-from organisations.acting import acting_for, choices
+from organisations.acting import ActsForWhomItSays, acting_for, choices
 from organisations.models import OrganisationKind, Region
 from pricing import selectors, services
 from pricing.filters import AnalyticsFilter
@@ -32,7 +31,7 @@ NOT_HERE = (
 )
 
 
-class IsTrustMember(IsAuthenticated):
+class IsTrustMember(ActsForWhomItSays):
     """Analytics are for people who act for a trust; others are told there is nothing here (404)."""
 
     def has_permission(self, request, view) -> bool:
