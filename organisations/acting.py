@@ -82,10 +82,8 @@ class Acting:
         ActingUnchosen (400) if the user has several and chose none; PermissionDenied (403) if they
         act for none (of the kind asked)."""
         if self.organisation is None:
-            label = dict(OrganisationKind.choices).get(self.kind, "an organisation") if self.kind else None
             raise PermissionDenied(
-                f"You do not act for {_article(label)}." if label else "You do not act for an organisation.",
-                field=HEADER,
+                f"You do not act for {_A_KIND.get(self.kind, 'an organisation')}.", field=HEADER
             )
         if not self.explicit:
             raise ActingUnchosen(
@@ -96,8 +94,11 @@ class Acting:
         return self.organisation
 
 
-def _article(label: str) -> str:
-    return f"an {label}" if label[:1].lower() in "aeiou" or label.startswith("NHS") else f"a {label}"
+_A_KIND = {
+    OrganisationKind.TRUST: "an NHS trust",
+    OrganisationKind.SUPPLIER: "a supplier",
+    OrganisationKind.COMMISSIONER: "a commissioner",
+}
 
 
 def _base(request) -> HttpRequest:

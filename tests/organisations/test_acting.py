@@ -9,6 +9,7 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from catalogue.models import Offer
+from common.errors import PermissionDenied
 from common.models import AuditEvent
 from organisations.acting import HEADER, SESSION_KEY, ActingRefused, ActingUnchosen, acting_for
 from organisations.models import Membership, OrganisationKind, Role
@@ -100,6 +101,13 @@ def test_nobody_switches_to_an_organisation_they_do_not_act_for(client, world):
         kind=AuditEvent.Kind.ACCESS_DENIED, subject=f"organisation:{world['york'].pk}"
     ).exists()
     assert client.get(reverse("organisations:acting-switch")).status_code == 405
+
+
+def test_a_page_asked_for_with_a_header_naming_someone_elses_trust_is_refused(client, world):
+    client.force_login(world["beth"])
+    page = client.get(reverse("pricing:national"), headers={HEADER: "RCB"})
+    assert page.status_code == 403
+    assert "York" not in page.content.decode()
 
 
 def test_the_switcher_goes_back_only_to_this_site(client, world):
@@ -224,7 +232,10 @@ def test_acting_for_one_kind_keeps_to_it_and_never_guesses_a_write(world):
     with pytest.raises(ActingUnchosen):
         trusts.require()  # ... but never used to write
     as_trust = request_as(world["beth"], **{HEADER: "RR8"})
-    assert acting_for(as_trust, kind=OrganisationKind.SUPPLIER).supplier is None
+    as_trust_for_suppliers = acting_for(as_trust, kind=OrganisationKind.SUPPLIER)
+    assert as_trust_for_suppliers.supplier is None
+    with pytest.raises(PermissionDenied, match="You do not act for a supplier"):
+        as_trust_for_suppliers.require()
     with pytest.raises(ActingRefused):
         acting_for(request_as(world["beth"], **{HEADER: "RCB"}))
 
