@@ -18,7 +18,7 @@ from django.utils import timezone
 from catalogue.models import CATEGORY_SEPARATOR, Category, Offer, OfferStatus, Product, StockStatus
 from catalogue.types import OfferInput
 from common.errors import NotFound
-from organisations.models import Organisation, User
+from organisations.models import User
 from organisations.permissions import suppliers_for
 
 
@@ -288,10 +288,6 @@ def supplier_offer(*, user: User, offer_id: int) -> Offer:
     if offer is None:
         raise NotFound("No such offer.")
     return offer
-
-
-def suppliers_of(*, user: User) -> QuerySet[Organisation]:
-    return suppliers_for(user).order_by("name")
 
 
 def offer_input(*, offer: Offer, pending: bool = True) -> OfferInput:
