@@ -10,6 +10,7 @@ is refused, so nothing on the way can turn it into a binary float.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from decimal import Decimal
 
 from django.db.models import Case, QuerySet, Value, When
@@ -33,6 +34,9 @@ from catalogue.types import BuyerPrice, OfferInput
 from common import bounds
 from common.api import error_responses
 from common.errors import NotFound
+from organisations.acting import HEADER, Acting, acting_for
+from organisations.models import OrganisationKind
+from organisations.scoping import scoped
 from search.types import InvalidSearch, SearchUnavailable
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
@@ -220,7 +224,7 @@ class ProductListApi(GenericAPIView):
     )
     def get(self, request: Request) -> Response:
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        buyer = selectors.buyer_for(user=request.user)
+        buyer = acting_for(request, kind=OrganisationKind.TRUST).buyer
         strategy = default_strategy()
         data = [
             _product_data(request, product, strategy.prices(offers=product.live_offers, buyer=buyer))
@@ -240,7 +244,7 @@ class ProductDetailApi(GenericAPIView):
             product = selectors.product_detail(product_id=pk)
         except NotFound as error:
             raise NotFoundResponse(error.message) from None
-        buyer = selectors.buyer_for(user=request.user)
+        buyer = acting_for(request, kind=OrganisationKind.TRUST).buyer
         priced = default_strategy().prices(offers=product.live_offers, buyer=buyer)
         data = _product_data(request, product, priced) | {
             "description": product.description,
@@ -330,11 +334,6 @@ def _supplier_offer_data(request: Request, offer: Offer) -> dict:
 class OfferInputSerializer(serializers.Serializer):
     """A supplier's offer and the product details that match it (GTIN, then NPC, then part number)."""
 
-    supplier = serializers.IntegerField(
-        **bounds.integer(Offer, "supplier", min_value=1),
-        required=False,
-        help_text="The supplier's id; needed only if you act for more than one.",
-    )
     supplier_sku = serializers.CharField(max_length=64)
     name = serializers.CharField(max_length=200)
     category_path = serializers.CharField(
@@ -365,7 +364,6 @@ class OfferInputSerializer(serializers.Serializer):
 
 
 def _to_offer_input(values: dict, base: OfferInput | None = None) -> OfferInput:
-    values = {k: v for k, v in values.items() if k != "supplier"}
     if "tiers" in values:
         values["tiers"] = [(t["min_packs"], t["pack_price"]) for t in values["tiers"]]
     if "vat_rate" in values:
@@ -382,15 +380,24 @@ def _offer_or_404(request: Request, pk: int) -> Offer:
         raise NotFoundResponse("No such offer.") from None
 
 
-def _suppliers_or_403(request: Request) -> list:
-    suppliers = list(selectors.suppliers_of(user=request.user))
-    if not suppliers:
+def _acting_supplier_or_403(request: Request) -> Acting:
+    acting = acting_for(request, kind=OrganisationKind.SUPPLIER)
+    if acting.supplier is None:
         raise PermissionDeniedResponse("You do not act for a supplier.")
-    return suppliers
+    return acting
+
+
+NO_SUPPLIER_FIELD = f"The supplier is the one you act for: send the {HEADER} header, not a `supplier` field."
+
+
+def _refuse_supplier_field(request: Request) -> None:
+    """The supplier once came in the body; a client still sending it is told, not silently ignored."""
+    if isinstance(request.data, Mapping) and "supplier" in request.data:
+        raise serializers.ValidationError({"supplier": [NO_SUPPLIER_FIELD]})
 
 
 class OfferListApi(GenericAPIView):
-    """The caller's suppliers' offers (GET) and new offers (POST)."""
+    """The offers of the supplier the caller acts for (GET) and its new offers (POST)."""
 
     queryset = Offer.objects.none()
 
@@ -404,11 +411,12 @@ class OfferListApi(GenericAPIView):
         responses=SupplierOfferOutput(many=True),
     )
     def get(self, request: Request) -> Response:
-        _suppliers_or_403(request)
+        acting = _acting_supplier_or_403(request)
         wanted = request.query_params.get("status") or None
         if wanted is not None and wanted not in OfferStatus.values:
             raise serializers.ValidationError({"status": [f"Choose one of {', '.join(OfferStatus.values)}."]})
-        page = self.paginate_queryset(selectors.supplier_offers(user=request.user, status=wanted))
+        offers = selectors.supplier_offers(user=request.user, status=wanted)
+        page = self.paginate_queryset(scoped(offers, acting, field="supplier"))
         data = [_supplier_offer_data(request, offer) for offer in page]
         return self.get_paginated_response(SupplierOfferOutput(data, many=True).data)
 
@@ -422,20 +430,10 @@ class OfferListApi(GenericAPIView):
         ),
     )
     def post(self, request: Request) -> Response:
-        suppliers = _suppliers_or_403(request)
+        supplier = _acting_supplier_or_403(request).require()
+        _refuse_supplier_field(request)
         serializer = OfferInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        supplier_id = serializer.validated_data.get("supplier")
-        if supplier_id is None:
-            if len(suppliers) > 1:
-                raise serializers.ValidationError(
-                    {"supplier": ["You act for several suppliers: say which one."]}
-                )
-            supplier = suppliers[0]
-        else:
-            supplier = next((s for s in suppliers if s.pk == supplier_id), None)
-            if supplier is None:
-                raise serializers.ValidationError({"supplier": ["You do not act for this supplier."]})
         offer = services.offer_create(
             supplier=supplier, actor=request.user, data=_to_offer_input(serializer.validated_data)
         )
@@ -465,13 +463,11 @@ class OfferDetailApi(GenericAPIView):
     )
     def patch(self, request: Request, pk: int) -> Response:
         offer = _offer_or_404(request, pk)
+        sent = request.data.get("supplier") if isinstance(request.data, Mapping) else None
+        if sent is not None and str(sent) != str(offer.supplier_id):
+            raise serializers.ValidationError({"supplier": ["An offer stays with its supplier."]})
         serializer = OfferInputSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        if (
-            "supplier" in serializer.validated_data
-            and serializer.validated_data["supplier"] != offer.supplier_id
-        ):
-            raise serializers.ValidationError({"supplier": ["An offer stays with its supplier."]})
         # Partial: only the fields sent (serializer defaults are not applied on partial validation).
         data = _to_offer_input(dict(serializer.validated_data), base=selectors.offer_input(offer=offer))
         services.offer_update(offer=offer, actor=request.user, data=data)

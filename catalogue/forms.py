@@ -8,7 +8,6 @@ is shown against the field it names, in the NHS error-summary pattern.
 from __future__ import annotations
 
 from django import forms
-from django.db.models import QuerySet
 
 from catalogue import selectors
 from catalogue.matching import IdentifierConflict
@@ -63,12 +62,6 @@ class CategoryChoiceField(bounds.BoundedModelChoiceField):
 
 
 class OfferForm(NhsFormMixin, forms.Form):
-    supplier = bounds.BoundedModelChoiceField(
-        queryset=None,
-        label="Supplier",
-        help_text="The organisation this offer is from.",
-        widget=forms.Select(attrs={"class": "nhsuk-select"}),
-    )
     supplier_sku = forms.CharField(
         label="Your SKU", max_length=64, help_text="Your own code for this item.", widget=_text(20)
     )
@@ -164,19 +157,6 @@ class OfferForm(NhsFormMixin, forms.Form):
         widget=forms.DateInput(attrs={"class": "nhsuk-input nhsuk-input--width-10", "type": "date"}),
     )
 
-    def __init__(self, *args, suppliers: QuerySet, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["supplier"].queryset = suppliers
-        # Most people act for one supplier: no need to ask.
-        self.only_supplier = suppliers[0] if len(suppliers) == 1 else None
-        if self.only_supplier is not None:
-            self.fields["supplier"].initial = self.only_supplier.pk
-            self.fields["supplier"].required = False
-            self.fields["supplier"].widget = forms.HiddenInput()
-
-    def clean_supplier(self):
-        return self.cleaned_data.get("supplier") or self.only_supplier
-
     # Values are parsed by the catalogue's own parsers, so the form, the API and files agree.
     def _parse(self, name: str, parser, *args, **kwargs):
         try:
@@ -254,7 +234,6 @@ class OfferForm(NhsFormMixin, forms.Form):
         values["vat_rate"] = str(int(data.vat_rate))
         values["gtin"] = data.gtin or ""
         values["npc"] = data.npc or ""
-        values["supplier"] = offer.supplier_id
         values["category"] = category.pk if category else None
         values["tiers"] = ";".join(f"{m}:{p}" for m, p in data.tiers)
         return values

@@ -1,6 +1,7 @@
 """API for suppliers' systems: upload a catalogue file, then follow its job to the outcome.
 
-POST /api/v1/catalogue/imports/ (multipart `file`, optional `supplier`) answers 202 Accepted with
+POST /api/v1/catalogue/imports/ (multipart `file`; the supplier is the one the request acts for, named
+by the `X-Acting-Organisation` header when the caller acts for several) answers 202 Accepted with
 the job and its status URL in `Location`; GET /api/v1/catalogue/imports/{id}/ gives status,
 processed and total rows, every problem by row and column, and the summary. Jobs are scoped to
 the suppliers the caller acts for: anyone else's job is 404.
@@ -18,17 +19,15 @@ from rest_framework.views import APIView
 
 from catalogue.importing import KIND, catalogue_import_start
 from common.api import ImportStatusSerializer, error_responses
-from common.errors import DomainError, NotFound, PermissionDenied
+from common.errors import DomainError
 from common.imports import UploadedFile, import_job_for_user, import_job_status
 from common.uploads import validate_upload
-from organisations.permissions import suppliers_for
+from organisations.acting import HEADER, acting_for
+from organisations.models import OrganisationKind
 
 
 class CatalogueUploadSerializer(serializers.Serializer):
     file = serializers.FileField(help_text="The catalogue file: CSV (UTF-8) or XLSX, as in docs/formats.md.")
-    supplier = serializers.IntegerField(
-        required=False, help_text="The supplier's id; needed only if you act for more than one supplier."
-    )
 
     def validate_file(self, value):
         try:
@@ -56,11 +55,10 @@ class CatalogueImportCreateView(APIView):
             **error_responses(
                 400,
                 403,
-                404,
-                e400="No file, not a CSV/XLSX file within the upload limits (docs/formats.md), or several "
-                "suppliers and none named.",
-                e403="The caller does not act for a supplier.",
-                e404="The caller does not act for the supplier named.",
+                e400="No file, not a CSV/XLSX file within the upload limits (docs/formats.md), or the "
+                f"caller acts for several suppliers and sent no {HEADER} header.",
+                e403=f"The caller does not act for a supplier, or {HEADER} names an organisation they "
+                "do not act for (or one that is not a supplier).",
             ),
         },
         description="Upload a catalogue file. It is checked whole and applied all-or-nothing; follow "
@@ -69,19 +67,7 @@ class CatalogueImportCreateView(APIView):
     def post(self, request: Request) -> Response:
         incoming = CatalogueUploadSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
-        suppliers = suppliers_for(request.user)
-        chosen = incoming.validated_data.get("supplier")
-        if chosen is not None:
-            supplier = suppliers.filter(pk=chosen).first()
-            if supplier is None:
-                raise NotFound("No such supplier.", field="supplier")
-        else:
-            candidates = list(suppliers[:2])
-            if not candidates:
-                raise PermissionDenied("Only suppliers upload catalogue files.")
-            if len(candidates) > 1:
-                raise DomainError("You act for more than one supplier: say which.", field="supplier")
-            supplier = candidates[0]
+        supplier = acting_for(request, kind=OrganisationKind.SUPPLIER).require()
         upload = incoming.validated_data["file"]
         job = catalogue_import_start(
             supplier=supplier, actor=request.user, upload=UploadedFile(name=upload.name, content=upload)

@@ -2,7 +2,9 @@
 
 Small files are imported while the supplier waits; larger ones run on a Celery worker and the
 status page follows them (a few lines of JS poll the API's status endpoint every second; without
-JS the page refreshes itself). Jobs are scoped to the suppliers the user acts for: 404 otherwise.
+JS the page refreshes itself). The file is for the supplier the request acts for
+(`organisations.acting`); the list of uploads is that supplier's; a job's own page is open to the
+people of its supplier: 404 otherwise.
 """
 
 from __future__ import annotations
@@ -15,43 +17,28 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from catalogue.importing import COLUMNS, KIND, catalogue_import_start
-from common import audit, bounds
+from common import audit
 from common.errors import DomainError, NotFound
 from common.imports import UploadedFile, import_job_for_user, import_job_status, import_jobs_for_user
 from common.models import AuditEvent
 from common.tabular import template_csv, template_xlsx
 from common.uploads import limits_text, validate_upload
-from organisations.permissions import suppliers_for
+from organisations.acting import acting_for
+from organisations.models import OrganisationKind
 
 TEMPLATE_NAME = "catalogue-template"
 
 
 class CatalogueUploadForm(forms.Form):
-    supplier = bounds.BoundedModelChoiceField(
-        queryset=None, required=False, empty_label=None, label="Supplier"
-    )
     file = forms.FileField(
         label="Catalogue file",
         help_text="A CSV (UTF-8) or Excel (.xlsx) file with one row per item, as in the template.",
         widget=forms.ClearableFileInput(attrs={"class": "nhsuk-input", "accept": ".csv,.xlsx"}),
     )
 
-    def __init__(self, *args, suppliers, **kwargs) -> None:
+    def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["file"].help_text += " " + limits_text()
-        self.fields["supplier"].queryset = suppliers
-        self.fields["supplier"].widget.attrs["class"] = "nhsuk-select"
-        only = list(suppliers[:2])
-        self.only_supplier = only[0] if len(only) == 1 else None
-        if self.only_supplier is not None:
-            self.fields["supplier"].initial = self.only_supplier
-            self.fields["supplier"].widget = forms.HiddenInput()
-
-    def clean_supplier(self):
-        supplier = self.cleaned_data.get("supplier") or self.only_supplier
-        if supplier is None:
-            raise forms.ValidationError("Choose the supplier this catalogue is for.")
-        return supplier
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
@@ -62,26 +49,24 @@ class CatalogueUploadForm(forms.Form):
         return upload
 
 
-def _suppliers_or_404(request: HttpRequest):
-    suppliers = suppliers_for(request.user).order_by("name")
-    if not suppliers.exists():
+def _acting_or_404(request: HttpRequest):
+    acting = acting_for(request, kind=OrganisationKind.SUPPLIER)
+    if acting.supplier is None:
         raise Http404("You do not act for a supplier.")
-    return suppliers
+    return acting
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def import_upload(request: HttpRequest) -> HttpResponse:
-    suppliers = _suppliers_or_404(request)
+    acting = _acting_or_404(request)
     bound = request.method == "POST"
-    form = CatalogueUploadForm(
-        request.POST if bound else None, request.FILES if bound else None, suppliers=suppliers
-    )
+    form = CatalogueUploadForm(request.POST if bound else None, request.FILES if bound else None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
             job = catalogue_import_start(
-                supplier=form.cleaned_data["supplier"],
+                supplier=acting.supplier,
                 actor=request.user,
                 upload=UploadedFile(name=upload.name, content=upload),
             )
@@ -94,7 +79,10 @@ def import_upload(request: HttpRequest) -> HttpResponse:
         "catalogue/imports/upload.html",
         {
             "form": form,
-            "jobs": import_jobs_for_user(kind=KIND, user=request.user),
+            "supplier": acting.supplier,
+            "jobs": import_jobs_for_user(
+                kind=KIND, user=request.user, organisation_id=acting.supplier.pk if acting.supplier else None
+            ),
             "columns": COLUMNS,
         },
     )

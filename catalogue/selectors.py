@@ -18,8 +18,8 @@ from django.utils import timezone
 from catalogue.models import CATEGORY_SEPARATOR, Category, Offer, OfferStatus, Product, StockStatus
 from catalogue.types import OfferInput
 from common.errors import NotFound
-from organisations.models import Organisation, PatientProfile, User
-from organisations.permissions import patient_profile_for, suppliers_for, trusts_for
+from organisations.models import User
+from organisations.permissions import suppliers_for
 
 
 def live_offer_q(*, prefix: str = "", today: dt.date | None = None) -> Q:
@@ -290,10 +290,6 @@ def supplier_offer(*, user: User, offer_id: int) -> Offer:
     return offer
 
 
-def suppliers_of(*, user: User) -> QuerySet[Organisation]:
-    return suppliers_for(user).order_by("name")
-
-
 def offer_input(*, offer: Offer, pending: bool = True) -> OfferInput:
     """The offer as its supplier last gave it: the changes waiting for moderation if there are any
     (unless `pending` is False), else its current terms with its product's details. A PATCH starts
@@ -322,18 +318,6 @@ def offer_input(*, offer: Offer, pending: bool = True) -> OfferInput:
         valid_from=offer.valid_from,
         valid_to=offer.valid_to,
     )
-
-
-# Buyers -------------------------------------------------------------------------------------------
-
-
-def buyer_for(*, user: User) -> PatientProfile | Organisation | None:
-    """Who the strategy prices for: the user's patient profile, else their first trust (by name),
-    else nobody in particular (list prices)."""
-    profile = patient_profile_for(user)
-    if profile is not None:
-        return profile
-    return trusts_for(user).order_by("name").first()
 
 
 # Moderation ---------------------------------------------------------------------------------------

@@ -1,7 +1,9 @@
 """The supplier portal: a supplier's people list, add, change and withdraw their own offers.
 
-Every offer is looked up through `selectors.supplier_offer`, scoped to the suppliers the user acts
-for, so someone else's offer is "not found" (404) rather than forbidden. Changes go through
+The supplier is the one the request acts for (`organisations.acting`: the header's switcher for
+people who act for several). Every offer is looked up through `selectors.supplier_offer`, scoped
+to the suppliers the user acts for, so someone else's offer is "not found" (404) rather than
+forbidden. Changes go through
 `catalogue.services`, which apply the moderation rules.
 """
 
@@ -18,15 +20,18 @@ from catalogue import selectors, services
 from catalogue.forms import OfferForm
 from catalogue.models import Offer, OfferStatus
 from common.errors import DomainError, NotFound
+from organisations.acting import Acting, acting_for
+from organisations.models import Organisation, OrganisationKind
+from organisations.scoping import scoped
 
 OFFERS_PER_PAGE = 50
 
 
-def _suppliers_or_404(request: HttpRequest):
-    suppliers = list(selectors.suppliers_of(user=request.user))
-    if not suppliers:
+def _acting_supplier_or_404(request: HttpRequest) -> tuple[Acting, Organisation]:
+    acting = acting_for(request, kind=OrganisationKind.SUPPLIER)
+    if acting.supplier is None:
         raise Http404("You do not act for a supplier.")
-    return suppliers
+    return acting, acting.supplier
 
 
 def _offer_or_404(request: HttpRequest, pk: int) -> Offer:
@@ -52,18 +57,18 @@ def _saved_message(offer: Offer, *, created: bool) -> str:
 
 @login_required
 def offer_list(request: HttpRequest) -> HttpResponse:
-    suppliers = _suppliers_or_404(request)
+    acting, supplier = _acting_supplier_or_404(request)
     status = request.GET.get("status") or None
     if status not in (None, *OfferStatus.values):
         status = None
-    offers = selectors.supplier_offers(user=request.user, status=status)
+    offers = scoped(selectors.supplier_offers(user=request.user, status=status), acting, field="supplier")
     page = Paginator(offers, OFFERS_PER_PAGE).get_page(request.GET.get("page"))
     return render(
         request,
         "catalogue/supplier/offer_list.html",
         {
             "page": page,
-            "suppliers": suppliers,
+            "supplier": supplier,
             "status": status,
             "statuses": OfferStatus.choices,
         },
@@ -73,20 +78,18 @@ def offer_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def offer_create(request: HttpRequest) -> HttpResponse:
-    suppliers = _suppliers_or_404(request)
-    form = OfferForm(request.POST or None, suppliers=selectors.suppliers_of(user=request.user))
+    _, supplier = _acting_supplier_or_404(request)
+    form = OfferForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            offer = services.offer_create(
-                supplier=form.cleaned_data["supplier"], actor=request.user, data=form.to_offer_input()
-            )
+            offer = services.offer_create(supplier=supplier, actor=request.user, data=form.to_offer_input())
         except DomainError as error:
             form.add_domain_error(error)
         else:
             messages.success(request, _saved_message(offer, created=True))
             return redirect("catalogue:supplier-offers")
     return render(
-        request, "catalogue/supplier/offer_form.html", {"form": form, "offer": None, "suppliers": suppliers}
+        request, "catalogue/supplier/offer_form.html", {"form": form, "offer": None, "supplier": supplier}
     )
 
 
@@ -94,10 +97,8 @@ def offer_create(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def offer_edit(request: HttpRequest, pk: int) -> HttpResponse:
     offer = _offer_or_404(request, pk)
-    suppliers = selectors.suppliers_of(user=request.user)
-    form = OfferForm(request.POST or None, initial=OfferForm.initial_for(offer), suppliers=suppliers)
-    # An offer stays with its supplier.
-    form.fields["supplier"].disabled = True
+    # An offer stays with its supplier, whoever the request acts for.
+    form = OfferForm(request.POST or None, initial=OfferForm.initial_for(offer))
     if request.method == "POST" and form.is_valid():
         try:
             offer = services.offer_update(offer=offer, actor=request.user, data=form.to_offer_input())
@@ -106,7 +107,11 @@ def offer_edit(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _saved_message(offer, created=False))
             return redirect("catalogue:supplier-offers")
-    return render(request, "catalogue/supplier/offer_form.html", {"form": form, "offer": offer})
+    return render(
+        request,
+        "catalogue/supplier/offer_form.html",
+        {"form": form, "offer": offer, "supplier": offer.supplier},
+    )
 
 
 @login_required

@@ -17,6 +17,8 @@ from catalogue.filters import InvalidFilters, ProductFilter
 from catalogue.models import Product
 from catalogue.strategy import default_strategy
 from common.errors import NotFound
+from organisations.acting import acting_for
+from organisations.models import OrganisationKind
 
 PRODUCTS_PER_PAGE = 20
 
@@ -62,7 +64,7 @@ def category_detail(request: HttpRequest, slug: str) -> HttpResponse:
         products = Product.objects.none()
         facets = None
     page = Paginator(products, PRODUCTS_PER_PAGE).get_page(request.GET.get("page"))
-    buyer = selectors.buyer_for(user=request.user)
+    buyer = acting_for(request, kind=OrganisationKind.TRUST).buyer
     return render(
         request,
         "catalogue/category_detail.html",
@@ -87,7 +89,7 @@ def product_detail(request: HttpRequest, slug: str) -> HttpResponse:
         product = selectors.product_detail(slug=slug)
     except NotFound:
         raise Http404("No such product.") from None
-    buyer = selectors.buyer_for(user=request.user)
+    buyer = acting_for(request, kind=OrganisationKind.TRUST).buyer
     offers = default_strategy().prices(offers=product.live_offers, buyer=buyer)
     return render(
         request,

@@ -422,8 +422,14 @@ def import_job_for_user(*, kind: str, user: Any, job_id: int) -> ImportJob:
     return job
 
 
-def import_jobs_for_user(*, kind: str, user: Any, limit: int = 10) -> list[ImportJob]:
-    return list(_visible_jobs(kind=kind, user=user).order_by("-created_at", "-id")[:limit])
+def import_jobs_for_user(
+    *, kind: str, user: Any, organisation_id: int | None = None, limit: int = 10
+) -> list[ImportJob]:
+    """The user's latest visible jobs of a kind; only the acting organisation's when it is given."""
+    jobs = _visible_jobs(kind=kind, user=user)
+    if organisation_id is not None:
+        jobs = jobs.filter(organisation_id=organisation_id)
+    return list(jobs.order_by("-created_at", "-id")[:limit])
 
 
 # --- Jobs that stopped moving -------------------------------------------------------------------

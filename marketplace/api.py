@@ -10,6 +10,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from common.api import ERROR_DESCRIPTIONS, ErrorOutput
 from common.errors import DomainError
+from organisations.acting import HEADER
 
 
 def _first_code(codes) -> str:
@@ -77,6 +78,19 @@ def only_public_api(endpoints: list) -> list:
     return [e for e in endpoints if e[0].startswith("/api/v1/")]
 
 
+# Every operation for signed-in callers takes the organisation they act for (organisations.acting).
+ACTING_HEADER = {
+    "in": "header",
+    "name": HEADER,
+    "required": False,
+    "schema": {"type": "string"},
+    "description": "The organisation this request acts for: an ODS code (trusts, commissioners), a "
+    "supplier's slug, or an organisation's id, of one the caller is a member of (403 naming the "
+    "header otherwise). Needed only by callers who act for several: without it, reads act for the "
+    "first by name and writes that need an organisation answer 400 naming the header.",
+}
+
+
 class AutoSchema(openapi.AutoSchema):
     """drf-spectacular's schema, plus the error statuses every operation can answer, each with the
     error body: 400 (an operation with inputs), 401 and 403 (one that needs a signed-in caller), 404
@@ -95,6 +109,7 @@ class AutoSchema(openapi.AutoSchema):
         security = operation.get("security") or [{}]
         if {} not in security:
             implied |= {401, 403}
+            operation.setdefault("parameters", []).append(ACTING_HEADER)
         if any(p.get("in") == "path" for p in operation.get("parameters", [])):
             implied.add(404)
         for status in sorted(implied | {int(code) for code in responses if code[0] in "45"}):

@@ -47,6 +47,7 @@ urlpatterns = [
         ),
         name="password-reset-complete",
     ),
+    path("organisations/acting/", views.acting_switch, name="acting-switch"),
     path("organisations/<int:pk>/", views.organisation_detail, name="organisation-detail"),
     path("organisations/<int:pk>/members/", views.membership_list, name="membership-list"),
     path("organisations/<int:pk>/invitations/", views.invitation_list, name="invitation-list"),

@@ -6,11 +6,13 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
 
 from common import audit
 from common.errors import DomainError, NotFound
 from common.models import AuditEvent
-from organisations import selectors, services
+from organisations import acting, selectors, services
 from organisations.forms import AcceptInvitationForm, InvitationForm, SupplierRegistrationForm
 from organisations.models import Role, User
 from organisations.permissions import roles_for
@@ -65,6 +67,31 @@ def membership_list(request: HttpRequest, pk: int) -> HttpResponse:
             "memberships": selectors.members_of(organisation=organisation),
         },
     )
+
+
+@login_required
+@require_POST
+def acting_switch(request: HttpRequest) -> HttpResponse:
+    """The header's switcher: act for another of the user's organisations from now on (session),
+    then back to the page they were on."""
+    try:
+        organisation_id = int(request.POST.get("organisation", ""))
+    except ValueError:
+        organisation_id = 0
+    if acting.acting_choose(request, organisation_id=organisation_id) is None:
+        audit.record(
+            kind=AuditEvent.Kind.ACCESS_DENIED,
+            actor=request.user,
+            subject=f"organisation:{organisation_id}",
+            request=request,
+        )
+        raise Http404("No such organisation.")
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        target = "start"
+    return redirect(target)
 
 
 class AuditedPasswordResetConfirmView(auth_views.PasswordResetConfirmView):

@@ -54,11 +54,6 @@ def trust_for_user_or_404(*, user: User, ods_code: str) -> Organisation:
     return trust
 
 
-def viewer_trust(user: User) -> Organisation | None:
-    """The trust whose prices a page highlights: the first one the user acts for."""
-    return trusts_for(user).order_by("name").first()
-
-
 # --- Periods ---------------------------------------------------------------------------------
 
 

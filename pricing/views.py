@@ -15,7 +15,8 @@ from catalogue.models import Product
 from common.errors import DomainError, NotFound
 from common.imports import UploadedFile, import_job_for_user, import_job_progress, import_job_status
 from common.tabular import template_csv, template_xlsx
-from organisations.models import Region
+from organisations.acting import acting_for, choices
+from organisations.models import OrganisationKind, Region
 from pricing import charts, reports, selectors, services
 from pricing.filters import AnalyticsFilter
 from pricing.forms import MappingForm, UploadForm
@@ -30,7 +31,7 @@ def trust_member_required(view):
     @login_required
     @wraps(view)
     def wrapped(request: HttpRequest, *args, **kwargs):
-        if not (request.user.is_staff or selectors.viewer_trust(request.user)):
+        if not (request.user.is_staff or any(o.is_trust for o in choices(request))):
             raise Http404("Price analytics are for NHS trusts.")
         try:
             return view(request, *args, **kwargs)
@@ -64,7 +65,7 @@ def national(request: HttpRequest) -> HttpResponse:
             rows=selectors.top_savings(period=period, category=cleaned["category"], region=cleaned["region"]),
             totals=selectors.national_totals(period=period),
             regions=selectors.region_totals(period=period),
-            viewer=selectors.viewer_trust(request.user),
+            viewer=acting_for(request, kind=OrganisationKind.TRUST).trust,
             region_suppressed=region_suppressed,
             min_trusts=selectors.min_group_trusts(),
         )
@@ -78,7 +79,7 @@ def product_variance(request: HttpRequest, product_id: int) -> HttpResponse:
     filterset, _, period = _filters(request)
     variance = None
     chart = ""
-    viewer = selectors.viewer_trust(request.user)
+    viewer = acting_for(request, kind=OrganisationKind.TRUST).trust
     if period is not None:
         variance = selectors.product_variance(product=product, period=period, viewer=viewer)
         if variance.stats:

@@ -243,10 +243,15 @@ def test_a_supplier_cannot_create_an_offer_for_another_supplier(api):
     as_member(api, Role.SUPPLIER_ADMIN, SupplierFactory())
     outsider = SupplierFactory()
 
-    response = api.post(reverse("api-offer-list"), offer_payload(supplier=outsider.pk), format="json")
+    in_the_body = api.post(reverse("api-offer-list"), offer_payload(supplier=outsider.pk), format="json")
+    in_the_header = api.post(
+        reverse("api-offer-list"), offer_payload(), format="json", HTTP_X_ACTING_ORGANISATION=outsider.slug
+    )
 
-    assert response.status_code == 400
-    assert "supplier" in response.json()
+    assert in_the_body.status_code == 400
+    assert "X-Acting-Organisation" in in_the_body.json()["supplier"][0]
+    assert in_the_header.status_code == 403
+    assert in_the_header.json()["field"] == "X-Acting-Organisation"
     assert not Offer.objects.exists()
 
 

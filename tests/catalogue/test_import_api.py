@@ -103,23 +103,30 @@ def test_a_buyer_cannot_upload_a_catalogue(supplier):
     assert not ImportJob.objects.exists()
 
 
-def test_someone_acting_for_two_suppliers_says_which(supplier):
+def test_someone_acting_for_two_suppliers_names_one_in_the_acting_header(supplier):
     user = member(Role.SUPPLIER_ADMIN, supplier)
     second = SupplierFactory()
     member(Role.SUPPLIER_ADMIN, second, email=user.email)
     client = client_for(user)
 
     unsaid = client.post(URL, {"file": csv_upload([file_row(1)])}, format="multipart")
-    said = client.post(URL, {"file": csv_upload([file_row(1)]), "supplier": second.pk}, format="multipart")
+    said = client.post(
+        URL, {"file": csv_upload([file_row(1)])}, format="multipart", HTTP_X_ACTING_ORGANISATION=second.slug
+    )
     not_theirs = client.post(
-        URL, {"file": csv_upload([file_row(1)]), "supplier": SupplierFactory().pk}, format="multipart"
+        URL,
+        {"file": csv_upload([file_row(1)])},
+        format="multipart",
+        HTTP_X_ACTING_ORGANISATION=str(SupplierFactory().pk),
     )
 
     assert unsaid.status_code == 400
-    assert unsaid.json()["field"] == "supplier"
+    assert unsaid.json()["field"] == "X-Acting-Organisation"
     assert said.status_code == 202
     assert Offer.objects.get().supplier == second
-    assert not_theirs.status_code == 404
+    assert not_theirs.status_code == 403
+    assert "X-Acting-Organisation" in not_theirs.json()["detail"]
+    assert ImportJob.objects.count() == 1
 
 
 def test_the_file_must_be_csv_or_xlsx(supplier):

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from catalogue.models import Category, Offer, OfferStatus, Product
+from catalogue.models import Category, Offer, OfferStatus
 from organisations.models import Role
 from tests.catalogue.factories import OfferFactory, ProductFactory, VolumeTierFactory
 from tests.organisations.factories import SupplierFactory, TrustFactory, member
@@ -232,22 +232,26 @@ def test_a_buyer_has_no_supplier_portal(client):
     assert client.get(reverse("catalogue:supplier-offer-create")).status_code == 404
 
 
-def test_someone_acting_for_two_suppliers_chooses_which_one_the_offer_is_from(client, trusted_supplier):
+def test_someone_acting_for_two_suppliers_adds_the_offer_for_the_one_chosen_in_the_header(
+    client, trusted_supplier
+):
+    trusted_supplier.name = "A Trusted Medical"
+    trusted_supplier.save()
     user = sign_in(client, Role.SUPPLIER_ADMIN, trusted_supplier)
-    second = SupplierFactory(is_trusted_supplier=True)
+    second = SupplierFactory(name="B Second Medical", is_trusted_supplier=True)
     from tests.organisations.factories import MembershipFactory
 
     MembershipFactory(user=user, organisation=second, role=Role.SUPPLIER_STAFF)
+    OfferFactory(supplier=trusted_supplier, supplier_sku="FIRSTS-OWN")
 
-    client.post(reverse("catalogue:supplier-offer-create"), form_data(supplier=second.pk))
-    outsider = SupplierFactory()
-    refused = client.post(
-        reverse("catalogue:supplier-offer-create"), form_data(supplier=outsider.pk, supplier_sku="X-1")
-    )
+    client.post(reverse("organisations:acting-switch"), {"organisation": second.pk})
+    client.post(reverse("catalogue:supplier-offer-create"), form_data())
+    listed = client.get(reverse("catalogue:supplier-offers")).content.decode()
 
-    assert Offer.objects.get().supplier == second
-    assert "supplier" in refused.context["form"].errors
-    assert not Product.objects.filter(offers__supplier=outsider).exists()
+    assert Offer.objects.get(supplier_sku="AES-TM-001").supplier == second
+    assert "AES-TM-001" in listed
+    assert "FIRSTS-OWN" not in listed  # the list is the acting supplier's
+    assert 'name="supplier"' not in client.get(reverse("catalogue:supplier-offer-create")).content.decode()
 
 
 def test_the_offer_list_issues_a_constant_number_of_queries(

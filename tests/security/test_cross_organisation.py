@@ -24,17 +24,19 @@ from decimal import Decimal
 
 import pytest
 from django.forms.models import model_to_dict
-from django.test import Client
+from django.test import Client, RequestFactory
 from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 from django.utils import timezone
 from drf_spectacular.generators import SchemaGenerator
 
 from catalogue.importing import KIND as CATALOGUE_IMPORT
-from catalogue.models import OfferStatus
+from catalogue.models import Offer, OfferStatus
 from common import audit
 from common.imports import UploadedFile, import_job_create
-from common.models import AuditEvent
-from organisations.models import Invitation, Membership, Role, SupplierRegistration
+from common.models import AuditEvent, ImportJob
+from organisations.acting import acting_for
+from organisations.models import Invitation, Membership, Organisation, Role, SupplierRegistration
+from organisations.scoping import scoped
 from pricing import analytics
 from pricing.imports import KIND as PURCHASE_HISTORY_IMPORT
 from tests.catalogue.factories import CategoryFactory, OfferFactory, ProductFactory
@@ -394,3 +396,37 @@ def test_no_one_outside_the_organisation_reaches_the_object(world, route, name, 
                 leaks.append(f"{kind} {method.upper()} {url} -> {response.status_code}")
     assert not leaks, "Reached another organisation's object: " + "; ".join(leaks)
     assert _snapshot(target.instance) == before, "a denied request changed the object"
+
+
+# How each kind of object names the organisation that owns it, for `organisations.scoping.scoped`.
+# A new app's model that belongs to an organisation adds its lookup here.
+OWNER_FIELDS: dict[type, str] = {
+    Offer: "supplier",
+    ImportJob: "organisation_id",
+    Organisation: "pk",
+    Membership: "organisation",
+    Invitation: "organisation",
+}
+OWNED = sorted({(route, name) for route, name, _ in COVERED if name})
+
+
+def _acting_of(user):
+    request = RequestFactory().get("/")
+    request.user = user
+    request.session = {}
+    return acting_for(request)
+
+
+@pytest.mark.parametrize(("route", "name"), OWNED, ids=[name for _, name in OWNED])
+def test_scoping_to_the_acting_organisation_finds_the_object_only_for_its_own(world, route, name):
+    """The one-line scope a new app uses (`scoped(queryset, acting, field=...)`) keeps the object
+    from every other kind of user and gives it to its owner."""
+    target = _factory(name)(world)
+    field = OWNER_FIELDS.get(type(target.instance)) or OWNER_FIELDS.get(type(target.instance).__mro__[1])
+    if field is None:
+        pytest.skip(f"{type(target.instance).__name__} belongs to no organisation (shared or staff-only)")
+    objects = type(target.instance).objects.filter(pk=target.instance.pk)
+    for kind in SIGNED_IN - target.allowed:
+        assert not scoped(objects, _acting_of(world.users[kind]), field=field).exists(), kind
+    if target.owner is not None and target.owner.memberships.exists():
+        assert scoped(objects, _acting_of(target.owner), field=field).exists()

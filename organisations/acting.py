@@ -1,0 +1,223 @@
+"""The organisation a request acts for: one notion for every page, API view and service.
+
+A person who acts for one organisation acts for it. A person with several memberships chooses
+with the switcher in the header (`views.acting_switch`, remembered in the session); systems on the
+API send the `X-Acting-Organisation` header (an ODS code, a supplier's slug or an organisation's
+id), which must name an organisation the caller is a member of, or the request is refused (403,
+naming the header). Until a person chooses, pages act for the first of their organisations by name
+(the switcher shows which), but an API write that needs an organisation is refused (400, naming the
+header) rather than guessed.
+
+Views call `acting_for(request)` (or `acting_for(request, kind=...)` when only one kind of
+organisation makes sense, e.g. the supplier portal) and pass the `Acting` value, or what it
+names, to services as an explicit keyword argument. `organisations.scoping.scoped` narrows a
+queryset to it in one line.
+
+A patient acts for themselves (`Acting.patient`); a carer or care coordinator acting for a patient
+will set the same field (personal budgets).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.http import HttpRequest
+from rest_framework.permissions import IsAuthenticated
+
+from common.errors import DomainError, PermissionDenied
+from organisations.models import Membership, Organisation, OrganisationKind, PatientProfile
+
+HEADER = "X-Acting-Organisation"
+SESSION_KEY = "acting_organisation_id"
+_MEMBERSHIPS = "_acting_memberships"
+_RESOLVED = "_acting_resolved"
+
+
+class ActingRefused(PermissionDenied):
+    """The header names an organisation the caller does not act for (or none at all)."""
+
+    code = "acting_organisation_refused"
+
+
+class ActingUnchosen(DomainError):
+    """The caller acts for several organisations and did not say which one this request is for."""
+
+    code = "acting_organisation_required"
+
+
+@dataclass(frozen=True)
+class Acting:
+    """Who a request acts for. `organisation` is None when the user acts for none (of the kind asked)."""
+
+    organisation: Organisation | None = None
+    roles: frozenset[str] = frozenset()
+    patient: PatientProfile | None = None
+    # Chosen (header or switcher) or the user's only organisation of the kind; False for the
+    # first-by-name default of someone with several who has not chosen yet.
+    explicit: bool = False
+    # The kind asked for (None: any), for messages.
+    kind: str | None = None
+
+    @property
+    def trust(self) -> Organisation | None:
+        return self.organisation if self.organisation is not None and self.organisation.is_trust else None
+
+    @property
+    def supplier(self) -> Organisation | None:
+        organisation = self.organisation
+        return organisation if organisation is not None and organisation.is_supplier else None
+
+    @property
+    def buyer(self) -> PatientProfile | Organisation | None:
+        """Whom the pricing strategy prices for: the patient acted for, else the acting trust, else
+        nobody in particular (list prices)."""
+        return self.patient or self.trust
+
+    def has_role(self, *roles: str) -> bool:
+        return bool(self.roles & set(roles))
+
+    def require(self) -> Organisation:
+        """The organisation, when the request must be for exactly one: never a guess.
+
+        ActingUnchosen (400) if the user has several and chose none; PermissionDenied (403) if they
+        act for none (of the kind asked)."""
+        if self.organisation is None:
+            raise PermissionDenied(
+                f"You do not act for {_A_KIND.get(self.kind, 'an organisation')}.", field=HEADER
+            )
+        if not self.explicit:
+            raise ActingUnchosen(
+                f"You act for several organisations: send the {HEADER} header (an ODS code, a "
+                "supplier's slug or an organisation's id) to say which one.",
+                field=HEADER,
+            )
+        return self.organisation
+
+
+_A_KIND = {
+    OrganisationKind.TRUST: "an NHS trust",
+    OrganisationKind.SUPPLIER: "a supplier",
+    OrganisationKind.COMMISSIONER: "a commissioner",
+}
+
+
+def _base(request) -> HttpRequest:
+    """The Django request under a DRF one (caches live there, so both see them)."""
+    return getattr(request, "_request", request)
+
+
+def memberships(request) -> list[Membership]:
+    """The user's memberships of active organisations, with the organisation, by organisation name:
+    one query per request, shared by the switcher and `acting_for`."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated or not user.is_active:
+        return []
+    base = _base(request)
+    cached = base.__dict__.get(_MEMBERSHIPS)
+    if cached is not None and cached[0] == user.pk:
+        return cached[1]
+    rows = list(
+        Membership.objects.filter(user=user, organisation__is_active=True)
+        .select_related("organisation")
+        .order_by("organisation__name", "organisation_id", "role")
+    )
+    base.__dict__[_MEMBERSHIPS] = (user.pk, rows)
+    return rows
+
+
+def choices(request) -> list[Organisation]:
+    """The organisations the user may act for, by name, each once."""
+    seen: dict[int, Organisation] = {}
+    for membership in memberships(request):
+        seen.setdefault(membership.organisation_id, membership.organisation)
+    return list(seen.values())
+
+
+def _matches(organisation: Organisation, value: str) -> bool:
+    value = value.strip()
+    return bool(value) and (
+        (organisation.ods_code or "").upper() == value.upper()
+        or organisation.slug == value.lower()
+        or str(organisation.pk) == value
+    )
+
+
+def chosen(request) -> tuple[Organisation | None, bool]:
+    """The organisation the request names (header) or the user chose (session), and whether one was
+    named at all. A header naming an organisation the user does not act for is refused."""
+    header = request.headers.get(HEADER)
+    if header is not None:
+        found = next((o for o in choices(request) if _matches(o, header)), None)
+        if found is None:
+            raise ActingRefused(
+                f"The {HEADER} header names an organisation you do not act for: {header[:40]!r}.",
+                field=HEADER,
+            )
+        return found, True
+    session = getattr(_base(request), "session", None)
+    if session is not None and SESSION_KEY in session:
+        found = next((o for o in choices(request) if o.pk == session[SESSION_KEY]), None)
+        if found is not None:
+            return found, True
+    return None, False
+
+
+def current(request) -> Organisation | None:
+    """The organisation the header switcher shows as acting: the chosen one, else the first."""
+    organisation, named = chosen(request)
+    if named:
+        return organisation
+    organisations = choices(request)
+    return organisations[0] if organisations else None
+
+
+def acting_for(request, *, kind: str | None = None) -> Acting:
+    """Who this request acts for (see the module's docstring); `kind` keeps to one kind of
+    organisation (an organisation chosen of another kind then gives `organisation=None`)."""
+    base = _base(request)
+    user = getattr(request, "user", None)
+    resolved = base.__dict__.setdefault(_RESOLVED, {})
+    key = (getattr(user, "pk", None), kind)
+    if key in resolved:
+        return resolved[key]
+    organisation, explicit = chosen(request)
+    if explicit:
+        if kind is not None and organisation.kind != kind:
+            organisation = None
+    else:
+        candidates = [o for o in choices(request) if kind is None or o.kind == kind]
+        organisation = candidates[0] if candidates else None
+        explicit = len(candidates) == 1
+    roles = frozenset(
+        m.role
+        for m in memberships(request)
+        if organisation is not None and m.organisation_id == organisation.pk
+    )
+    patient = None
+    if kind in (None, OrganisationKind.TRUST) and user is not None and user.is_authenticated:
+        patient = PatientProfile.objects.filter(user=user).select_related("commissioner").first()
+    acting = Acting(organisation=organisation, roles=roles, patient=patient, explicit=explicit, kind=kind)
+    resolved[key] = acting
+    return acting
+
+
+def acting_choose(request, *, organisation_id: int) -> Organisation | None:
+    """Remember the user's choice in the session; None (and nothing remembered) if they do not act
+    for that organisation."""
+    found = next((o for o in choices(request) if o.pk == organisation_id), None)
+    if found is not None:
+        base = _base(request)
+        base.session[SESSION_KEY] = found.pk
+        base.__dict__.pop(_RESOLVED, None)
+    return found
+
+
+class ActsForWhomItSays(IsAuthenticated):
+    """The API's default permission: signed in, and an `X-Acting-Organisation` header, when sent,
+    names one of the caller's organisations (403 naming the header otherwise), on every operation."""
+
+    def has_permission(self, request, view) -> bool:
+        if not super().has_permission(request, view):
+            return False
+        chosen(request)
+        return True
