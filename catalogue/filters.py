@@ -19,7 +19,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
 from catalogue.models import Category, Offer, Product, StockStatus
-from catalogue.selectors import in_category_q, live_offers
+from catalogue.selectors import buyable_offers, in_category_q
 from common import bounds
 from common.errors import DomainError
 from organisations.models import Organisation, OrganisationKind
@@ -154,7 +154,7 @@ class ProductFilter(django_filters.FilterSet):
     def __init__(self, *args, today: dt.date | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.today = today
-        self.matching_offers: QuerySet[Offer] = live_offers(today=today)
+        self.matching_offers: QuerySet[Offer] = buyable_offers(today=today)
 
     # Each field's own method is a no-op: filter_queryset combines the offer conditions into one
     # subquery, so they all apply to the same offer.
@@ -190,7 +190,7 @@ class ProductFilter(django_filters.FilterSet):
 
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
         queryset = super().filter_queryset(queryset.filter(is_active=True))
-        self.matching_offers = live_offers(today=self.today).filter(self.offer_conditions())
+        self.matching_offers = buyable_offers(today=self.today).filter(self.offer_conditions())
         per_product = self.matching_offers.filter(product=OuterRef("pk")).order_by()
         queryset = queryset.filter(Exists(per_product)).annotate(
             min_unit_price=Subquery(per_product.order_by("unit_price").values("unit_price")[:1]),

@@ -7,7 +7,8 @@ layers; they plug in with `register_price_source` from their app's `ready()`, so
 never imports them. Every page and API prices offers through `buyer_price` / `Strategy.price`;
 nothing else computes a price.
 
-Works on prefetched tiers (`prefetch_related("tiers")`): `offer.tiers.all()` is read, never
+Works on prefetched tiers (`prefetch_related("tiers")`) and a loaded supplier and product (whether
+the offer is buyable is `catalogue.selectors.unbuyable_reasons`): `offer.tiers.all()` is read, never
 filtered, so pricing a page of offers costs no queries.
 """
 
@@ -21,7 +22,8 @@ from typing import Any, Protocol
 
 from django.utils import timezone
 
-from catalogue.models import Offer, OfferStatus
+from catalogue.models import Offer
+from catalogue.selectors import unbuyable_reasons
 from catalogue.types import BuyerPrice, PriceBreak
 from common.errors import DomainError
 from common.money import quantize_money, quantize_unit_price
@@ -154,22 +156,13 @@ class Strategy:
 
     @staticmethod
     def _problems(*, offer: Offer, buyer: Any, quantity: int, on_date: dt.date) -> tuple[str, ...]:
-        problems = []
-        if offer.status != OfferStatus.LIVE:
-            problems.append("This offer is not on sale.")
-        if offer.valid_from and on_date < offer.valid_from:
-            problems.append(f"This price starts on {_day(offer.valid_from)}.")
-        if offer.valid_to and on_date > offer.valid_to:
-            problems.append(f"This price ended on {_day(offer.valid_to)}.")
+        # What cannot be bought is priced (a supplier's preview, a basket line gone stale) but says why.
+        problems = list(unbuyable_reasons(offer=offer, today=on_date))
         if quantity < offer.min_order_packs:
             problems.append(f"The minimum order is {offer.min_order_packs} packs.")
         if _is_patient(buyer) and not offer.patient_eligible:
             problems.append("This item cannot be bought from a personal health budget.")
         return tuple(problems)
-
-
-def _day(date: dt.date) -> str:
-    return f"{date.day} {date:%B %Y}"
 
 
 def default_strategy() -> Strategy:

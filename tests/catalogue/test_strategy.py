@@ -162,7 +162,9 @@ def test_pricing_prefetched_offers_costs_no_queries(django_assert_num_queries):
     for n in range(20):
         tiered = OfferFactory(product=product, pack_price=D("10.00") + n)
         VolumeTierFactory(offer=tiered, min_packs=10, pack_price=D("9.00") + n)
-    offers = list(Offer.objects.filter(product=product).prefetch_related("tiers"))
+    offers = list(
+        Offer.objects.filter(product=product).select_related("supplier", "product").prefetch_related("tiers")
+    )
 
     with django_assert_num_queries(0):
         priced = Strategy().prices(offers=offers, quantity=10)
