@@ -11,13 +11,12 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from common import bounds
+from common import bounds, gs1
 from common.errors import RowError, RowErrors
 from common.imports import MAX_LISTED_ERRORS, Progress
 from common.models import ImportJob
 from common.tabular import Column, Table, row_problems
 from organisations.permissions import trusts_for
-from pricing.matching import gtin_problem
 from pricing.models import PurchaseHistoryLine
 
 KIND = "purchase_history"
@@ -127,7 +126,7 @@ def check_line(row: dict[str, str], *, allowed_trusts: dict[str, int], today: dt
     if not any(row.get(name) for name in IDENTIFIERS):
         problems.append(("gtin", "give at least one of gtin, npc, supplier_sku, manufacturer_part_number"))
     if row.get("gtin"):
-        problem = gtin_problem(row["gtin"])
+        problem = gs1.gtin_problem(row["gtin"])
         if problem:
             problems.append(("gtin", problem))
     if row.get("npc") and not row["npc"].isalnum():
