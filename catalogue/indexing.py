@@ -36,7 +36,10 @@ PRICE_BANDS: tuple[tuple[str, str, Decimal | None], ...] = (
     ("20-100", "£20 to £100", Decimal("100")),
     ("100-plus", "£100 or more", None),
 )
-PATIENT_ELIGIBLE = "yes"
+PATIENT_ELIGIBLE = "true"  # the facet value is the filter's value everywhere (catalogue.filters)
+# Part of every document's version: raised when what a document holds changes shape, so the next
+# reconcile rewrites every document (2: the patient-eligible facet value became "true", not "yes").
+DOCUMENT_SHAPE = 2
 
 
 def price_band(unit_price: Decimal | None) -> str | None:
@@ -56,6 +59,7 @@ def _version(product_updated, category_id, last_offer_update, live_offers, offer
     return ".".join(
         str(part)
         for part in (
+            DOCUMENT_SHAPE,
             _stamp(product_updated),
             category_id,
             _stamp(last_offer_update),

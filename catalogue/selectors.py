@@ -261,7 +261,7 @@ def product_facets(
         .annotate(n=Count("product_id", distinct=True))
         .order_by("supplier__name")
     ]
-    _, offers = _matching(filters, without="stock_status", today=today)
+    _, offers = _matching(filters, without="stock", today=today)
     stock_counts = dict(
         offers.values("stock_status")
         .annotate(n=Count("product_id", distinct=True))
