@@ -82,9 +82,7 @@ class BuyerPriceOutput(serializers.Serializer):
 
 
 def _price(price: BuyerPrice) -> dict:
-    return BuyerPriceOutput(
-        dataclasses.asdict(price) | {"tiers": [dataclasses.asdict(t) for t in price.tiers]}
-    ).data
+    return BuyerPriceOutput(price).data  # reads the strategy's Decimal properties
 
 
 # Output: products for buyers ----------------------------------------------------------------------

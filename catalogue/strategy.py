@@ -26,7 +26,7 @@ from catalogue.models import Offer
 from catalogue.selectors import unbuyable_reasons
 from catalogue.types import BuyerPrice, PriceBreak
 from common.errors import DomainError
-from common.money import quantize_money, quantize_unit_price
+from common.money import Money, Price, quantize_unit_price
 from organisations.models import PatientProfile
 
 LIST_PRICE = "list"
@@ -115,31 +115,24 @@ class Strategy:
                     best = candidate
         assert best is not None  # the list price source always answers
         units = offer.units_per_pack
-        pack_price = quantize_money(best.pack_price)
-        vat_rate = Decimal(offer.vat_rate)
-        # VAT is charged on the line total (then shown per pack), as on a UK VAT invoice line.
-        total_excl_vat = pack_price * quantity
-        total_vat = quantize_money(total_excl_vat * vat_rate / 100)
-        pack_vat = quantize_money(pack_price * vat_rate / 100)
+        # One pack's price to the penny with its VAT rate; VAT, totals and the VAT on the line come
+        # from common.money.Price, never worked out here.
+        pack = Price(excl_vat=Money(best.pack_price).rounded(), vat_rate=offer.vat_rate)
         breaks = tuple(
             PriceBreak(min_packs=m, pack_price=p, unit_price=quantize_unit_price(p / units))
             for m, p in offer_tiers(offer)
         )
-        next_tier = next((b for b in breaks if b.min_packs > quantity and b.pack_price < pack_price), None)
+        next_tier = next(
+            (b for b in breaks if b.min_packs > quantity and b.pack_price < pack.excl_vat.amount), None
+        )
         return BuyerPrice(
             offer_id=offer.pk,
             quantity=quantity,
             source=best.source,
-            pack_price=pack_price,
-            unit_price=quantize_unit_price(pack_price / units),
+            pack=pack,
+            unit=Money(quantize_unit_price(pack.excl_vat.amount / units)),
             units_per_pack=units,
-            vat_rate=vat_rate,
-            pack_vat=pack_vat,
-            pack_price_incl_vat=pack_price + pack_vat,
-            total_excl_vat=total_excl_vat,
-            total_vat=total_vat,
-            total_incl_vat=total_excl_vat + total_vat,
-            list_pack_price=quantize_money(offer.pack_price),
+            list_pack=Money(offer.pack_price).rounded(),
             tier_min_packs=best.tier_min_packs,
             tiers=breaks,
             next_tier=next_tier,
