@@ -36,17 +36,21 @@ def looks_like_gtin(value: str) -> bool:
     return value.isascii() and value.isdigit() and len(value) in GTIN_LENGTHS
 
 
-def gtin_problem(text: str | None) -> str | None:
-    """Why `text` is not a valid GTIN, in words for the person who typed it, or None when it is."""
+def _problem(text: str | None, *, name: str, lengths: tuple[int, ...], lengths_text: str) -> str | None:
     value = compact(text)
     if not value.isascii() or not value.isdigit():
-        return "a GTIN has digits only"
-    if len(value) not in GTIN_LENGTHS:
-        return f"a GTIN has 8, 12, 13 or 14 digits, not {len(value)}"
+        return f"a {name} has digits only"
+    if len(value) not in lengths:
+        return f"a {name} has {lengths_text} digits, not {len(value)}"
     expected = check_digit(value[:-1])
     if expected != int(value[-1]):
         return f"the check digit is wrong (expected {expected} at the end)"
     return None
+
+
+def gtin_problem(text: str | None) -> str | None:
+    """Why `text` is not a valid GTIN, in words for the person who typed it, or None when it is."""
+    return _problem(text, name="GTIN", lengths=GTIN_LENGTHS, lengths_text="8, 12, 13 or 14")
 
 
 def is_valid_gtin(text: str | None) -> bool:
@@ -62,15 +66,7 @@ def gtin14(text: str | None) -> str:
 
 def gln_problem(text: str | None) -> str | None:
     """Why `text` is not a valid GLN (13 digits, GS1 check digit), or None when it is."""
-    value = compact(text)
-    if not value.isascii() or not value.isdigit():
-        return "a GLN has digits only"
-    if len(value) != GLN_LENGTH:
-        return f"a GLN has 13 digits, not {len(value)}"
-    expected = check_digit(value[:-1])
-    if expected != int(value[-1]):
-        return f"the check digit is wrong (expected {expected} at the end)"
-    return None
+    return _problem(text, name="GLN", lengths=(GLN_LENGTH,), lengths_text=str(GLN_LENGTH))
 
 
 def is_valid_gln(text: str | None) -> bool:

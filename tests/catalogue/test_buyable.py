@@ -10,17 +10,15 @@ import pytest
 import time_machine
 from django.urls import reverse
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from catalogue import tasks
 from catalogue.models import Offer, OfferStatus
 from catalogue.selectors import buyable_offer_q, unbuyable_reasons
 from catalogue.strategy import buyer_price
-from organisations.models import Role
 from search import selectors as search
 from search.types import SearchQuery
 from tests.catalogue.factories import CategoryFactory, OfferFactory, ProductFactory
-from tests.organisations.factories import SupplierFactory, TrustFactory, member
+from tests.organisations.factories import SupplierFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -68,20 +66,6 @@ def shop(today, django_capture_on_commit_callbacks):
 
 def found(text: str) -> list[int]:
     return search.search(SearchQuery(text=text)).ids
-
-
-@pytest.fixture
-def buyer(client):
-    user = member(Role.BUYER, TrustFactory(name="Northshire Hospitals NHS Trust"))
-    client.force_login(user)
-    return user
-
-
-@pytest.fixture
-def api(buyer):
-    client = APIClient()
-    client.force_authenticate(buyer)
-    return client
 
 
 def deactivate(supplier, capture):

@@ -6,13 +6,10 @@ from __future__ import annotations
 import pytest
 from django.http import QueryDict
 from django.urls import reverse
-from rest_framework.test import APIClient
 
 from catalogue.filters import filter_params
 from catalogue.models import StockStatus
-from organisations.models import Role
 from tests.catalogue.factories import CategoryFactory, OfferFactory, ProductFactory
-from tests.organisations.factories import TrustFactory, member
 
 pytestmark = pytest.mark.django_db
 
@@ -32,20 +29,6 @@ def gauzes(django_capture_on_commit_callbacks):
         OfferFactory(product=wanted, stock_status=StockStatus.IN_STOCK, patient_eligible=True)
         OfferFactory(product=away, stock_status=StockStatus.OUT_OF_STOCK, patient_eligible=True)
     return {"wanted": wanted}
-
-
-@pytest.fixture
-def buyer(client):
-    user = member(Role.BUYER, TrustFactory())
-    client.force_login(user)
-    return user
-
-
-@pytest.fixture
-def api(buyer):
-    client = APIClient()
-    client.force_authenticate(buyer)
-    return client
 
 
 def everywhere(client, api, params: dict) -> dict[str, list[str]]:
