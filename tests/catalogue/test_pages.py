@@ -10,18 +10,10 @@ from django.urls import reverse
 
 from catalogue.models import OfferStatus, StockStatus
 from catalogue.strategy import buyer_price
-from organisations.models import Role
 from tests.catalogue.factories import CategoryFactory, OfferFactory, ProductFactory, VolumeTierFactory
-from tests.organisations.factories import SupplierFactory, TrustFactory, UserFactory, member
+from tests.organisations.factories import SupplierFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def buyer(client):
-    user = member(Role.BUYER, TrustFactory(name="Northshire Hospitals NHS Trust"))
-    client.force_login(user)
-    return user
 
 
 @pytest.fixture
