@@ -45,9 +45,9 @@ SIZES = ["XS", "S", "M", "L", "XL", "XXL"]
 
 
 def gtin13(n: int) -> str:
-    body = f"50{n:010d}"
-    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
-    return body + str((10 - total % 10) % 10)
+    from common.gs1 import with_check_digit  # the project is on the path once the script has started
+
+    return with_check_digit(f"50{n:010d}")
 
 
 def write_catalogue(path: Path, *, rows: int, start: int = 0, sku_prefix: str = "BENCH") -> None:
@@ -102,12 +102,13 @@ def peak_mb() -> float:
 def baseline_row_by_row(path: Path, supplier) -> int:
     """The naive import: each row read, its product found or created, offer and tiers saved one by one."""
     from catalogue.models import Category, Offer, Product, VolumeTier
+    from common.gs1 import gtin14
 
     categories = {c.path: c for c in Category.objects.all()}
     count = 0
     with path.open(encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
-            product = Product.objects.filter(gtin=row["gtin"].zfill(14)).first()
+            product = Product.objects.filter(gtin=gtin14(row["gtin"])).first()
             if product is None:
                 product = Product(
                     name=row["name"],
@@ -116,7 +117,7 @@ def baseline_row_by_row(path: Path, supplier) -> int:
                     category=categories[row["category"]],
                     manufacturer=row["manufacturer"],
                     manufacturer_part_number=row["manufacturer_part_number"],
-                    gtin=row["gtin"].zfill(14),
+                    gtin=gtin14(row["gtin"]),
                     npc=row["npc"],
                     unit_of_measure=row["unit_of_measure"],
                     units_per_pack=int(row["units_per_pack"]),

@@ -254,15 +254,15 @@ COMMON = ["gloves", "large", "sterile", "box", "dressing", "single use", "mask",
 FACETED = [
     ("gloves", {"stock": ["in_stock"]}),
     ("syringe", {"price_band": ["under-1"]}),
-    ("wheelchair", {"patient_eligible": ["yes"]}),
+    ("wheelchair", {"patient_eligible": ["true"]}),
     ("dressing", {"stock": ["in_stock"], "price_band": ["1-5"]}),
     ("stocking", {"category": ["1"]}),
     ("catheter", {"supplier": ["1", "2", "3"]}),
     ("bandage", {"category": ["5"]}),
     ("mask", {"price_band": ["5-20", "20-100"]}),
     ("hoist", {"stock": ["in_stock", "low_stock"]}),
-    ("wipe", {"patient_eligible": ["yes"], "stock": ["in_stock"]}),
-    ("", {"category": ["3"], "patient_eligible": ["yes"]}),
+    ("wipe", {"patient_eligible": ["true"], "stock": ["in_stock"]}),
+    ("", {"category": ["3"], "patient_eligible": ["true"]}),
     ("", {"category": ["2"], "price_band": ["under-1"]}),
 ]
 

@@ -27,7 +27,7 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
 from catalogue import search_selectors, selectors, services
-from catalogue.filters import ProductFilter
+from catalogue.filters import ProductFilter, filter_params
 from catalogue.models import Offer, OfferStatus, Product, StockStatus, VatRate, VolumeTier
 from catalogue.strategy import default_strategy
 from catalogue.types import BuyerPrice, OfferInput
@@ -86,9 +86,7 @@ class BuyerPriceOutput(serializers.Serializer):
 
 
 def _price(price: BuyerPrice) -> dict:
-    return BuyerPriceOutput(
-        dataclasses.asdict(price) | {"tiers": [dataclasses.asdict(t) for t in price.tiers]}
-    ).data
+    return BuyerPriceOutput(price).data  # reads the strategy's Decimal properties
 
 
 # Output: products for buyers ----------------------------------------------------------------------
@@ -187,7 +185,7 @@ class ProductListApi(GenericAPIView):
 
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
         # The selector applies ProductFilter itself (so all offer conditions meet in one offer).
-        params = self.request.query_params
+        params = filter_params(self.request.query_params)
         products = selectors.product_list(filters=params)
         text = params.get("search", "").strip()
         if not text:

@@ -29,6 +29,7 @@ from catalogue.models import (
     VolumeTier,
 )
 from catalogue.services import category_tree_ensure
+from common import gs1
 from common.money import quantize_money
 from organisations.models import Organisation, OrganisationKind
 
@@ -809,12 +810,6 @@ def demo_products() -> list[DemoProduct]:
     return products
 
 
-def gtin_with_check_digit(body: str) -> str:
-    """A GTIN from its digits without the check digit (GS1 mod-10: weights 3,1 from the right)."""
-    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
-    return body + str((10 - total % 10) % 10)
-
-
 def _npc(index: int) -> str:
     """An NHS Supply Chain-style catalogue code: three letters, three digits."""
     letters = "ABCDEFGHJKLMNPRSTVWXY"
@@ -893,7 +888,7 @@ def seed(stdout: IO[str]) -> None:
     for index, demo in enumerate(catalogue):
         slug = slugify(demo.name)
         # About half carry a GS1 UK GTIN-13 (stored as 14 digits), a third an NPC code.
-        gtin = "0" + gtin_with_check_digit(f"50{index + 123456:010d}") if index % 2 == 0 else None
+        gtin = "0" + gs1.with_check_digit(f"50{index + 123456:010d}") if index % 2 == 0 else None
         npc = _npc(index + 500) if index % 3 == 0 else None
         _upsert(
             Product,

@@ -15,14 +15,41 @@ import django_filters
 from django import forms
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Lower
+from django.http import QueryDict
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
 from catalogue.models import Category, Offer, Product, StockStatus
-from catalogue.selectors import in_category_q, live_offers
+from catalogue.selectors import buyable_offers, in_category_q
 from common import bounds
 from common.errors import DomainError
 from organisations.models import Organisation, OrganisationKind
+
+# The one filter vocabulary of category pages, search pages and both APIs (docs/catalogue.md,
+# docs/api.md): `stock` (repeatable StockStatus values) and `patient_eligible=true`.
+STOCK = "stock"
+PATIENT_ELIGIBLE = "patient_eligible"
+TRUE = "true"
+# Old spellings still read, so links and API clients written before keep working.
+_OLD_NAMES = {"stock_status": STOCK}
+_OLD_VALUES = {PATIENT_ELIGIBLE: {"yes": TRUE}}
+
+
+def filter_params(params: QueryDict) -> QueryDict:
+    """The query string in the one vocabulary: `stock_status` read as `stock`, `patient_eligible=yes`
+    as `true`. A new name given too wins over its old spelling."""
+    if not any(name in params for name in _OLD_NAMES) and not any(
+        v in old for name, old in _OLD_VALUES.items() for v in params.getlist(name)
+    ):
+        return params
+    out = QueryDict(mutable=True)
+    for name in params:
+        new = _OLD_NAMES.get(name, name)
+        if new != name and new in params:
+            continue
+        values = [_OLD_VALUES.get(new, {}).get(v, v) for v in params.getlist(name)]
+        out.setlist(new, [*out.getlist(new), *values])
+    return out
 
 
 class InvalidFilters(DomainError):
@@ -121,7 +148,7 @@ class ProductFilter(django_filters.FilterSet):
         max_value=bounds.decimal_max(Offer, "pack_price"),
         label="Price per pack up to (£, excluding VAT)",
     )
-    stock_status = django_filters.MultipleChoiceFilter(
+    stock = django_filters.MultipleChoiceFilter(
         choices=StockStatus.choices, method="filter_offers", label="Stock"
     )
     lead_time_max = django_filters.NumberFilter(
@@ -134,7 +161,7 @@ class ProductFilter(django_filters.FilterSet):
     )
     # A choice, not django-filter's BooleanFilter, whose widget quietly reads "perhaps" as "either".
     patient_eligible = django_filters.ChoiceFilter(
-        choices=(("true", "Yes"), ("false", "No")),
+        choices=((TRUE, "Yes"), ("false", "No")),
         method="filter_offers",
         label="Eligible for personal health budgets",
     )
@@ -154,7 +181,7 @@ class ProductFilter(django_filters.FilterSet):
     def __init__(self, *args, today: dt.date | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.today = today
-        self.matching_offers: QuerySet[Offer] = live_offers(today=today)
+        self.matching_offers: QuerySet[Offer] = buyable_offers(today=today)
 
     # Each field's own method is a no-op: filter_queryset combines the offer conditions into one
     # subquery, so they all apply to the same offer.
@@ -180,17 +207,17 @@ class ProductFilter(django_filters.FilterSet):
             q &= Q(pack_price__gte=data["pack_price_min"])
         if data.get("pack_price_max") is not None:
             q &= Q(pack_price__lte=data["pack_price_max"])
-        if data.get("stock_status"):
-            q &= Q(stock_status__in=data["stock_status"])
+        if data.get(STOCK):
+            q &= Q(stock_status__in=data[STOCK])
         if data.get("lead_time_max") is not None:
             q &= Q(lead_time_days__lte=int(data["lead_time_max"]))
-        if data.get("patient_eligible") in ("true", "false"):
-            q &= Q(patient_eligible=data["patient_eligible"] == "true")
+        if data.get(PATIENT_ELIGIBLE) in (TRUE, "false"):
+            q &= Q(patient_eligible=data[PATIENT_ELIGIBLE] == TRUE)
         return q
 
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
         queryset = super().filter_queryset(queryset.filter(is_active=True))
-        self.matching_offers = live_offers(today=self.today).filter(self.offer_conditions())
+        self.matching_offers = buyable_offers(today=self.today).filter(self.offer_conditions())
         per_product = self.matching_offers.filter(product=OuterRef("pk")).order_by()
         queryset = queryset.filter(Exists(per_product)).annotate(
             min_unit_price=Subquery(per_product.order_by("unit_price").values("unit_price")[:1]),

@@ -1,6 +1,9 @@
 """What the catalogue makes searchable, and how its changes reach the search index.
 
-A product is searchable while it is active and has at least one live offer (what buyers can buy).
+A product is searchable while it has at least one buyable offer (`catalogue.selectors.buyable_offer_q`:
+live, within its dates, from an active supplier, of an active product). Offers passing their dates
+are reindexed by a daily beat task (`catalogue.tasks.reindex_offers_changing_date`), a supplier's
+products whenever the supplier is saved (deactivated or reactivated).
 Its document carries the product's own text, its live offers' identifiers and facets: category
 (with ancestors, so a parent category counts its children's products), suppliers, price band of the
 lowest live unit price, stock states and whether any live offer may be bought with a personal budget.
@@ -16,7 +19,9 @@ from decimal import Decimal
 from django.db.models import Count, Max, Q, Sum
 from django.db.models.signals import post_delete, post_save
 
-from catalogue.models import Category, Offer, OfferStatus, Product, StockStatus, VolumeTier
+from catalogue.models import Category, Offer, Product, StockStatus, VolumeTier
+from catalogue.selectors import buyable_offer_q, supplier_product_ids
+from organisations.models import Organisation, OrganisationKind
 from search import registry, services
 from search.types import Document, DocumentType, FacetField, TextField, Weight
 
@@ -31,7 +36,10 @@ PRICE_BANDS: tuple[tuple[str, str, Decimal | None], ...] = (
     ("20-100", "£20 to £100", Decimal("100")),
     ("100-plus", "£100 or more", None),
 )
-PATIENT_ELIGIBLE = "yes"
+PATIENT_ELIGIBLE = "true"  # the facet value is the filter's value everywhere (catalogue.filters)
+# Part of every document's version: raised when what a document holds changes shape, so the next
+# reconcile rewrites every document (2: the patient-eligible facet value became "true", not "yes").
+DOCUMENT_SHAPE = 2
 
 
 def price_band(unit_price: Decimal | None) -> str | None:
@@ -51,6 +59,7 @@ def _version(product_updated, category_id, last_offer_update, live_offers, offer
     return ".".join(
         str(part)
         for part in (
+            DOCUMENT_SHAPE,
             _stamp(product_updated),
             category_id,
             _stamp(last_offer_update),
@@ -88,9 +97,7 @@ def load_documents(product_ids: Sequence[int]) -> Iterable[Document]:
         )
     )
     offers_by_product: dict[int, list[dict]] = defaultdict(list)
-    for offer in Offer.objects.filter(
-        product_id__in=[p.id for p in products], status=OfferStatus.LIVE
-    ).values(
+    for offer in Offer.objects.filter(buyable_offer_q(), product_id__in=[p.id for p in products]).values(
         "id",
         "product_id",
         "supplier_id",
@@ -151,7 +158,7 @@ def load_documents(product_ids: Sequence[int]) -> Iterable[Document]:
 
 def searchable_versions() -> Iterable[tuple[int, str]]:
     """(product id, version) of every searchable product, in one query."""
-    live = Q(offers__status=OfferStatus.LIVE)
+    live = buyable_offer_q(prefix="offers__")
     rows = (
         Product.objects.filter(is_active=True)
         .annotate(
@@ -224,9 +231,20 @@ def _category_changed(sender, instance: Category, created: bool = False, **kwarg
     services.schedule_index(object_type=OBJECT_TYPE, object_ids=list(product_ids))
 
 
+def _organisation_changed(sender, instance: Organisation, created: bool = False, **kwargs) -> None:
+    # A supplier deactivated (or reactivated) through its service or the back office takes its
+    # offers out of (or back into) what can be bought.
+    if created or instance.kind != OrganisationKind.SUPPLIER:
+        return
+    services.schedule_index(object_type=OBJECT_TYPE, object_ids=supplier_product_ids(supplier_id=instance.pk))
+
+
 def register() -> None:
     registry.register(PRODUCT_DOCUMENT)
     for model, handler in ((Product, _product_changed), (Offer, _offer_changed), (VolumeTier, _tier_changed)):
         post_save.connect(handler, sender=model, dispatch_uid=f"search-index-{model.__name__}-save")
         post_delete.connect(handler, sender=model, dispatch_uid=f"search-index-{model.__name__}-delete")
     post_save.connect(_category_changed, sender=Category, dispatch_uid="search-index-Category-save")
+    post_save.connect(
+        _organisation_changed, sender=Organisation, dispatch_uid="search-index-Organisation-save"
+    )

@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import F, Func, Q
 from django.db.models.functions import Lower, Round
 
+from common.money import money_field, unit_price_field
 from organisations.models import Organisation, OrganisationKind
 
 CATEGORY_SEPARATOR = " > "
@@ -140,15 +141,13 @@ class Offer(models.Model):
     )
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="offers")
     supplier_sku = models.CharField("supplier SKU", max_length=64)
-    pack_price = models.DecimalField(
-        max_digits=14, decimal_places=2, help_text="GBP per pack, excluding VAT."
-    )
+    pack_price = money_field(help_text="GBP per pack, excluding VAT.")
     vat_rate = models.DecimalField(max_digits=4, decimal_places=2, default=Decimal("20"))
     units_per_pack = models.PositiveIntegerField(default=1)
     # Derived for sorting and filtering only; the price a buyer pays comes from catalogue.strategy.
     unit_price = models.GeneratedField(
         expression=Round(DecimalDivide(F("pack_price"), F("units_per_pack")), 4),
-        output_field=models.DecimalField(max_digits=18, decimal_places=4),
+        output_field=unit_price_field(),
         db_persist=True,
     )
     lead_time_days = models.PositiveIntegerField(null=True, blank=True)
@@ -196,7 +195,7 @@ class VolumeTier(models.Model):
 
     offer = models.ForeignKey(Offer, on_delete=models.CASCADE, related_name="tiers")
     min_packs = models.PositiveIntegerField()
-    pack_price = models.DecimalField(max_digits=14, decimal_places=2)
+    pack_price = money_field()
 
     class Meta:
         ordering = ["offer_id", "min_packs"]

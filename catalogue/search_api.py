@@ -9,7 +9,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalogue import search_selectors
-from catalogue.indexing import PRICE_BANDS, PRODUCT_DOCUMENT
+from catalogue.filters import filter_params
+from catalogue.indexing import PATIENT_ELIGIBLE, PRICE_BANDS, PRODUCT_DOCUMENT
 from catalogue.models import StockStatus
 from catalogue.search_forms import FILTERS, MAX_QUERY_LENGTH, SORT_CHOICES
 from common.api import error_responses
@@ -141,12 +142,12 @@ class SearchApi(APIView):
         ),
     )
     def get(self, request: Request) -> Response:
-        data = SearchInputSerializer(data=request.query_params)
+        data = SearchInputSerializer(data=filter_params(request.query_params))
         data.is_valid(raise_exception=True)
         params = data.validated_data
         filters = {name: params[name] for name in FILTERS if params.get(name) and name != "patient_eligible"}
         if params.get("patient_eligible"):
-            filters["patient_eligible"] = ["yes"]
+            filters["patient_eligible"] = [PATIENT_ELIGIBLE]
         text = params["q"]
         try:
             if text and not filters and params["page"] == 1:

@@ -9,12 +9,11 @@ from decimal import Decimal
 from django.db.models import Count, Min, Q
 from django.urls import reverse
 
-from catalogue.models import Category, OfferStatus, Product, StockStatus
+from catalogue.models import Category, Product, StockStatus
+from catalogue.selectors import buyable_offer_q
 from organisations.models import Organisation, OrganisationKind
 from search import selectors as search_selectors
 from search.types import FacetCount, SearchQuery
-
-LIVE = Q(offers__status=OfferStatus.LIVE)
 
 
 @dataclass(frozen=True)
@@ -33,10 +32,10 @@ class ProductCard:
 
 
 def matching_offers_q(filters: Mapping[str, list[str]] | None) -> Q:
-    """The live offers a card speaks for under the chosen offer filters (supplier, stock, patient
-    eligibility), all met by the same offer: filtered to "out of stock", a card must not quote the
-    price of the offer that is in stock."""
-    q = LIVE
+    """The buyable offers (catalogue.selectors.buyable_offer_q) a card speaks for under the chosen
+    offer filters (supplier, stock, patient eligibility), all met by the same offer: filtered to
+    "out of stock", a card must not quote the price of the offer that is in stock."""
+    q = buyable_offer_q(prefix="offers__")
     filters = filters or {}
     if suppliers := [int(v) for v in filters.get("supplier", []) if v.isdigit()]:
         q &= Q(offers__supplier_id__in=suppliers)

@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from catalogue import search_selectors
+from catalogue.filters import filter_params
 from catalogue.indexing import PRODUCT_DOCUMENT
 from catalogue.search_forms import FILTERS, PAGE_SIZE, SORT_CHOICES, SearchForm
 from search import selectors
@@ -42,7 +43,7 @@ def _selected_filters(filters: dict[str, list[str]], facets: dict) -> list[dict]
 
 @require_GET
 def search_results(request: HttpRequest) -> HttpResponse:
-    form = SearchForm(request.GET)
+    form = SearchForm(filter_params(request.GET))
     context: dict = {"form": form, "sort_choices": SORT_CHOICES, "filters": {}, "searched": False}
     if not form.is_valid():
         return render(request, "catalogue/search/results.html", context, status=400)

@@ -22,19 +22,62 @@ from organisations.models import User
 from organisations.permissions import suppliers_for
 
 
-def live_offer_q(*, prefix: str = "", today: dt.date | None = None) -> Q:
-    """Offers buyers can see: live, within their validity dates, from an active supplier."""
+def buyable_offer_q(*, prefix: str = "", today: dt.date | None = None) -> Q:
+    """The one rule for what can be bought: an offer that is live, within its validity dates, from an
+    active supplier, of an active product. Pages, search indexing, search results, the strategy and the
+    API all ask this (`prefix` reaches it from another model: "offers__" from a product)."""
     today = today or timezone.localdate()
     p = prefix
     return (
-        Q(**{f"{p}status": OfferStatus.LIVE, f"{p}supplier__is_active": True})
+        Q(**{f"{p}status": OfferStatus.LIVE, f"{p}supplier__is_active": True, f"{p}product__is_active": True})
         & (Q(**{f"{p}valid_from__isnull": True}) | Q(**{f"{p}valid_from__lte": today}))
         & (Q(**{f"{p}valid_to__isnull": True}) | Q(**{f"{p}valid_to__gte": today}))
     )
 
 
-def live_offers(*, today: dt.date | None = None) -> QuerySet[Offer]:
-    return Offer.objects.filter(live_offer_q(today=today))
+def unbuyable_reasons(*, offer: Offer, today: dt.date) -> tuple[str, ...]:
+    """Why an offer already loaded fails `buyable_offer_q`, in words for the buyer (empty when it is
+    buyable). The same four conditions, read from the object so that pricing a page costs no query;
+    tests/catalogue/test_buyable.py holds the two to each other."""
+    reasons = []
+    if offer.status != OfferStatus.LIVE:
+        reasons.append("This offer is not on sale.")
+    if offer.valid_from and today < offer.valid_from:
+        reasons.append(f"This price starts on {_day(offer.valid_from)}.")
+    if offer.valid_to and today > offer.valid_to:
+        reasons.append(f"This price ended on {_day(offer.valid_to)}.")
+    if not offer.supplier.is_active:
+        reasons.append("This supplier no longer sells on the marketplace.")
+    if not offer.product.is_active:
+        reasons.append("This product is no longer in the catalogue.")
+    return tuple(reasons)
+
+
+def _day(date: dt.date) -> str:
+    return f"{date.day} {date:%B %Y}"
+
+
+def buyable_offers(*, today: dt.date | None = None) -> QuerySet[Offer]:
+    return Offer.objects.filter(buyable_offer_q(today=today))
+
+
+def products_with_offers_changing_date(*, today: dt.date | None = None, days: int = 7) -> list[int]:
+    """Products with an offer that started or ended in the last `days` days: their search documents
+    change without anything being saved (the daily beat task reindexes them)."""
+    today = today or timezone.localdate()
+    since = today - dt.timedelta(days=days)
+    return list(
+        Offer.objects.filter(
+            Q(valid_to__lt=today, valid_to__gte=since) | Q(valid_from__lte=today, valid_from__gt=since)
+        )
+        .values_list("product_id", flat=True)
+        .distinct()
+    )
+
+
+def supplier_product_ids(*, supplier_id: int) -> list[int]:
+    """Every product a supplier has an offer of (whatever the offer's state)."""
+    return list(Offer.objects.filter(supplier_id=supplier_id).values_list("product_id", flat=True).distinct())
 
 
 def in_category_q(category: Category, *, prefix: str = "category__") -> Q:
@@ -116,7 +159,7 @@ def category_children(*, category: Category | None) -> QuerySet[Category]:
 def buyable_products(*, today: dt.date | None = None) -> QuerySet[Product]:
     """Active products with at least one live offer."""
     return Product.objects.filter(is_active=True).filter(
-        Exists(live_offers(today=today).filter(product=OuterRef("pk")))
+        Exists(buyable_offers(today=today).filter(product=OuterRef("pk")))
     )
 
 
@@ -124,7 +167,7 @@ def live_offers_prefetch(*, to_attr: str = "live_offers", today: dt.date | None 
     """Each product's live offers with supplier and tiers: two queries for any number of products."""
     return Prefetch(
         "offers",
-        queryset=live_offers(today=today).select_related("supplier").prefetch_related("tiers"),
+        queryset=buyable_offers(today=today).select_related("supplier").prefetch_related("tiers"),
         to_attr=to_attr,
     )
 
@@ -218,7 +261,7 @@ def product_facets(
         .annotate(n=Count("product_id", distinct=True))
         .order_by("supplier__name")
     ]
-    _, offers = _matching(filters, without="stock_status", today=today)
+    _, offers = _matching(filters, without="stock", today=today)
     stock_counts = dict(
         offers.values("stock_status")
         .annotate(n=Count("product_id", distinct=True))
@@ -254,7 +297,7 @@ def product_detail(*, slug: str | None = None, product_id: int | None = None) ->
         raise ValueError("Give exactly one of slug or product_id.")
     lookup = {"slug": slug} if slug is not None else {"pk": product_id}
     offers = Offer.objects.filter(product=OuterRef("pk"))
-    shown = Exists(offers.filter(status=OfferStatus.LIVE)) | ~Exists(offers)
+    shown = Exists(offers.filter(buyable_offer_q())) | ~Exists(offers)
     product = (
         Product.objects.filter(shown, is_active=True, **lookup)
         .select_related("category", "image")

@@ -7,7 +7,8 @@ layers; they plug in with `register_price_source` from their app's `ready()`, so
 never imports them. Every page and API prices offers through `buyer_price` / `Strategy.price`;
 nothing else computes a price.
 
-Works on prefetched tiers (`prefetch_related("tiers")`): `offer.tiers.all()` is read, never
+Works on prefetched tiers (`prefetch_related("tiers")`) and a loaded supplier and product (whether
+the offer is buyable is `catalogue.selectors.unbuyable_reasons`): `offer.tiers.all()` is read, never
 filtered, so pricing a page of offers costs no queries.
 """
 
@@ -21,10 +22,11 @@ from typing import Any, Protocol
 
 from django.utils import timezone
 
-from catalogue.models import Offer, OfferStatus
+from catalogue.models import Offer
+from catalogue.selectors import unbuyable_reasons
 from catalogue.types import BuyerPrice, PriceBreak
 from common.errors import DomainError
-from common.money import quantize_money, quantize_unit_price
+from common.money import Money, Price, quantize_unit_price
 from organisations.models import PatientProfile
 
 LIST_PRICE = "list"
@@ -113,31 +115,24 @@ class Strategy:
                     best = candidate
         assert best is not None  # the list price source always answers
         units = offer.units_per_pack
-        pack_price = quantize_money(best.pack_price)
-        vat_rate = Decimal(offer.vat_rate)
-        # VAT is charged on the line total (then shown per pack), as on a UK VAT invoice line.
-        total_excl_vat = pack_price * quantity
-        total_vat = quantize_money(total_excl_vat * vat_rate / 100)
-        pack_vat = quantize_money(pack_price * vat_rate / 100)
+        # One pack's price to the penny with its VAT rate; VAT, totals and the VAT on the line come
+        # from common.money.Price, never worked out here.
+        pack = Price(excl_vat=Money(best.pack_price).rounded(), vat_rate=offer.vat_rate)
         breaks = tuple(
             PriceBreak(min_packs=m, pack_price=p, unit_price=quantize_unit_price(p / units))
             for m, p in offer_tiers(offer)
         )
-        next_tier = next((b for b in breaks if b.min_packs > quantity and b.pack_price < pack_price), None)
+        next_tier = next(
+            (b for b in breaks if b.min_packs > quantity and b.pack_price < pack.excl_vat.amount), None
+        )
         return BuyerPrice(
             offer_id=offer.pk,
             quantity=quantity,
             source=best.source,
-            pack_price=pack_price,
-            unit_price=quantize_unit_price(pack_price / units),
+            pack=pack,
+            unit=Money(quantize_unit_price(pack.excl_vat.amount / units)),
             units_per_pack=units,
-            vat_rate=vat_rate,
-            pack_vat=pack_vat,
-            pack_price_incl_vat=pack_price + pack_vat,
-            total_excl_vat=total_excl_vat,
-            total_vat=total_vat,
-            total_incl_vat=total_excl_vat + total_vat,
-            list_pack_price=quantize_money(offer.pack_price),
+            list_pack=Money(offer.pack_price).rounded(),
             tier_min_packs=best.tier_min_packs,
             tiers=breaks,
             next_tier=next_tier,
@@ -154,22 +149,13 @@ class Strategy:
 
     @staticmethod
     def _problems(*, offer: Offer, buyer: Any, quantity: int, on_date: dt.date) -> tuple[str, ...]:
-        problems = []
-        if offer.status != OfferStatus.LIVE:
-            problems.append("This offer is not on sale.")
-        if offer.valid_from and on_date < offer.valid_from:
-            problems.append(f"This price starts on {_day(offer.valid_from)}.")
-        if offer.valid_to and on_date > offer.valid_to:
-            problems.append(f"This price ended on {_day(offer.valid_to)}.")
+        # What cannot be bought is priced (a supplier's preview, a basket line gone stale) but says why.
+        problems = list(unbuyable_reasons(offer=offer, today=on_date))
         if quantity < offer.min_order_packs:
             problems.append(f"The minimum order is {offer.min_order_packs} packs.")
         if _is_patient(buyer) and not offer.patient_eligible:
             problems.append("This item cannot be bought from a personal health budget.")
         return tuple(problems)
-
-
-def _day(date: dt.date) -> str:
-    return f"{date.day} {date:%B %Y}"
 
 
 def default_strategy() -> Strategy:

@@ -102,25 +102,21 @@ class PriceBreak:
 class BuyerPrice:
     """What one buyer pays for one offer at one quantity (packs), from `catalogue.strategy`.
 
-    Amounts are Decimal: per pack and totals to the penny, per unit to four places; all
-    excluding VAT unless named `_incl_vat`. `problems` says why the offer cannot be ordered as
-    asked (below the minimum order, outside its validity dates, not live, not for patients);
-    the price is still given so pages can show it.
+    The amounts are `common.money` values: `pack` is one pack's `Price` (to the penny, carrying its
+    VAT rate), `total` the line's (`pack * quantity`, VAT charged on the line as on a UK VAT invoice),
+    `unit` the price per unit excluding VAT (to four places), `list_pack` the supplier's list price
+    per pack. The Decimal properties below (`pack_price`, `total_vat`, ...) read them for pages and
+    serializers. `problems` says why the offer cannot be ordered as asked (not buyable, below the
+    minimum order, not for patients); the price is still given so pages can show it.
     """
 
     offer_id: int
     quantity: int
     source: str
-    pack_price: Decimal
-    unit_price: Decimal
+    pack: Price
+    unit: Money
     units_per_pack: int
-    vat_rate: Decimal
-    pack_vat: Decimal
-    pack_price_incl_vat: Decimal
-    total_excl_vat: Decimal
-    total_vat: Decimal
-    total_incl_vat: Decimal
-    list_pack_price: Decimal
+    list_pack: Money
     tier_min_packs: int | None
     tiers: tuple[PriceBreak, ...]
     next_tier: PriceBreak | None
@@ -132,15 +128,52 @@ class BuyerPrice:
         return not self.problems
 
     @property
-    def saving_per_pack(self) -> Decimal:
-        """How much less than the list price each pack costs at this quantity."""
-        return self.list_pack_price - self.pack_price
+    def total(self) -> Price:
+        return self.pack * self.quantity
 
     @property
     def price(self) -> Price:
-        """The per-pack price as a value object that carries its VAT rate."""
-        return Price(excl_vat=Money(self.pack_price), vat_rate=self.vat_rate)
+        """The per-pack price (kept for callers written before `pack`)."""
+        return self.pack
+
+    # Decimal readings of the amounts, for templates and serializers.
+    @property
+    def pack_price(self) -> Decimal:
+        return self.pack.excl_vat.amount
 
     @property
-    def total(self) -> Price:
-        return Price(excl_vat=Money(self.total_excl_vat), vat_rate=self.vat_rate)
+    def unit_price(self) -> Decimal:
+        return self.unit.amount
+
+    @property
+    def vat_rate(self) -> Decimal:
+        return self.pack.vat_rate
+
+    @property
+    def pack_vat(self) -> Decimal:
+        return self.pack.vat.amount
+
+    @property
+    def pack_price_incl_vat(self) -> Decimal:
+        return self.pack.incl_vat.amount
+
+    @property
+    def total_excl_vat(self) -> Decimal:
+        return self.total.excl_vat.amount
+
+    @property
+    def total_vat(self) -> Decimal:
+        return self.total.vat.amount
+
+    @property
+    def total_incl_vat(self) -> Decimal:
+        return self.total.incl_vat.amount
+
+    @property
+    def list_pack_price(self) -> Decimal:
+        return self.list_pack.amount
+
+    @property
+    def saving_per_pack(self) -> Decimal:
+        """How much less than the list price each pack costs at this quantity."""
+        return self.list_pack_price - self.pack_price

@@ -14,11 +14,10 @@ from decimal import Decimal, InvalidOperation
 
 from catalogue.models import VolumeTier
 from catalogue.types import OfferInput, StockStatus
-from common import bounds
+from common import bounds, gs1
 from common.errors import DomainError
 from common.money import VAT_RATES
 
-GTIN_LENGTHS = (8, 12, 13, 14)
 NPC_PATTERN = re.compile(r"^[A-Z0-9]{1,10}$")
 NAME_MIN, NAME_MAX = 3, 200
 SKU_MAX = 64
@@ -42,26 +41,13 @@ class OfferInvalid(DomainError):
         return body
 
 
-def gtin_check_digit(body: str) -> int:
-    """The GS1 check digit for the digits before it (weights 3,1,3,... from the right)."""
-    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
-    return (10 - total % 10) % 10
-
-
 def parse_gtin(text: str | None, *, field: str = "gtin") -> str | None:
     """A GTIN-8/12/13/14 with a valid check digit, as 14 digits (left-padded); blank is None."""
-    value = (text or "").replace(" ", "").replace("-", "")
-    if not value:
+    if not gs1.compact(text):
         return None
-    if not value.isdigit() or not value.isascii():
-        raise DomainError("a GTIN has digits only", field=field)
-    if len(value) not in GTIN_LENGTHS:
-        raise DomainError(f"a GTIN has 8, 12, 13 or 14 digits, not {len(value)}", field=field)
-    if gtin_check_digit(value[:-1]) != int(value[-1]):
-        raise DomainError(
-            f"the check digit is wrong (expected {gtin_check_digit(value[:-1])} at the end)", field=field
-        )
-    return value.zfill(14)
+    if problem := gs1.gtin_problem(text):
+        raise DomainError(problem, field=field)
+    return gs1.gtin14(text)
 
 
 def parse_npc(text: str | None, *, field: str = "npc") -> str | None:

@@ -13,7 +13,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from catalogue import panels, selectors
-from catalogue.filters import InvalidFilters, ProductFilter
+from catalogue.filters import InvalidFilters, ProductFilter, filter_params
 from catalogue.models import Product
 from catalogue.strategy import default_strategy
 from common.errors import NotFound
@@ -54,7 +54,7 @@ def category_detail(request: HttpRequest, slug: str) -> HttpResponse:
     except NotFound:
         raise Http404("No such category.") from None
     # The page's own category is the path; a `category` parameter would contradict it.
-    params = request.GET.copy()
+    params = filter_params(request.GET).copy()
     params["category"] = category.slug
     filter_form = ProductFilter(params, queryset=Product.objects.none()).form
     try:
@@ -76,7 +76,7 @@ def category_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "page": page,
             "rows": priced_products(page.object_list, buyer=buyer),
             "selected_suppliers": set(params.getlist("supplier")),
-            "selected_stock": set(params.getlist("stock_status")),
+            "selected_stock": set(params.getlist("stock")),
             "filtered": any(value for name, value in request.GET.items() if name not in ("page", "sort")),
         },
     )

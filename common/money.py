@@ -1,6 +1,9 @@
 """Money and prices as value objects: Decimal pence-exact amounts in GBP, never floats.
 
-A `Price` carries its VAT rate and refuses to guess it (as django-oscar's prices do).
+A `Price` carries its VAT rate and refuses to guess it (as django-oscar's prices do). The strategy
+answers in these, and purchase orders, ledger transfers and payments use them too. Money is stored in
+one way, `money_field()` (pounds to the penny) or `unit_price_field()` (four places), and crosses to
+systems that count in pence (Stripe) only through `to_pence` / `from_pence`.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 CURRENCY = "GBP"
+MONEY_MAX_DIGITS = 14
 PENNY = Decimal("0.01")
 UNIT_PRICE_PLACES = Decimal("0.0001")
 VAT_RATES = (Decimal("0"), Decimal("5"), Decimal("20"))
@@ -72,7 +76,7 @@ class Money:
 
     @property
     def pence(self) -> int:
-        return int(quantize_money(self.amount) * 100)
+        return to_pence(self)
 
     def __str__(self) -> str:
         return f"£{quantize_money(self.amount):,.2f}"
@@ -101,3 +105,30 @@ class Price:
 
     def __mul__(self, quantity: int | Decimal) -> Price:
         return Price(excl_vat=self.excl_vat * quantity, vat_rate=self.vat_rate)
+
+
+def to_pence(amount: Money | Decimal | int | str) -> int:
+    """Whole pence, rounded half up (as every amount here): what a card payment is asked for."""
+    value = amount.amount if isinstance(amount, Money) else to_decimal(amount)
+    return int(quantize_money(value) * 100)
+
+
+def from_pence(pence: int) -> Money:
+    """The Money of a whole number of pence (a payment provider's amount)."""
+    if isinstance(pence, bool) or not isinstance(pence, int):
+        raise TypeError(f"Pence are a whole number, not {pence!r}.")
+    return Money(Decimal(pence) / 100).rounded()
+
+
+def money_field(**kwargs):
+    """The one column type for an amount of money: pounds to the penny (`DecimalField(14, 2)`)."""
+    from django.db import models  # this module is plain Python until a model asks for a column
+
+    return models.DecimalField(max_digits=MONEY_MAX_DIGITS, decimal_places=2, **kwargs)
+
+
+def unit_price_field(**kwargs):
+    """The column type for a price per unit: four places, as `quantize_unit_price` rounds."""
+    from django.db import models
+
+    return models.DecimalField(max_digits=MONEY_MAX_DIGITS + 4, decimal_places=4, **kwargs)

@@ -254,6 +254,11 @@ CELERY_BEAT_SCHEDULE["search-reconcile-index"] = {
     "task": "search.tasks.reconcile_index",
     "schedule": timedelta(minutes=env.read_int("SEARCH_RECONCILE_MINUTES", 15)),
 }
+# Catalogue: offers that started or ended (no one saves them) are reindexed just after midnight.
+CELERY_BEAT_SCHEDULE["catalogue-offers-changing-date"] = {
+    "task": "catalogue.tasks.reindex_offers_changing_date",
+    "schedule": crontab(hour=0, minute=5),
+}
 # Price analytics: match what can now be matched and recompute every summary, nightly.
 # Uploads: take up or fail the imports whose worker died (common.imports.import_jobs_sweep).
 CELERY_BEAT_SCHEDULE["common-sweep-import-jobs"] = {

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django import forms
 
 from catalogue.models import Product
+from common import gs1
 from common.errors import DomainError
 from common.uploads import limits_text, validate_upload
 from pricing.models import IdentifierKind
@@ -44,7 +45,7 @@ class MappingForm(forms.Form):
         code = self.cleaned_data["product"].strip()
         products = Product.objects.filter(is_active=True)
         found = (
-            (products.filter(gtin=code.zfill(14)).first() if code.isdigit() else None)
+            (products.filter(gtin=gs1.gtin14(code)).first() if gs1.looks_like_gtin(code) else None)
             or products.filter(npc__iexact=code).first()
             or products.filter(slug=code.lower()).first()
         )

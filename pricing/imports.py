@@ -14,13 +14,12 @@ from dataclasses import asdict, dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from common import bounds
+from common import bounds, gs1
 from common.errors import RowError, RowErrors
 from common.imports import Progress
 from common.models import ImportJob
 from common.tabular import Column
 from organisations.permissions import trusts_for
-from pricing.matching import gtin_problem
 from pricing.models import PurchaseHistoryLine
 from pricing.types import PurchaseLineInput
 
@@ -129,7 +128,7 @@ def line_problems(values: dict[str, Any], *, today: dt.date) -> list[tuple[str, 
     if not any(values.get(name) for name in IDENTIFIERS) and values.get("product_id") is None:
         problems.append(("gtin", "give at least one of gtin, npc, supplier_sku, manufacturer_part_number"))
     if values.get("gtin"):
-        problem = gtin_problem(values["gtin"])
+        problem = gs1.gtin_problem(values["gtin"])
         if problem:
             wrong("gtin", problem)
     if values.get("npc") and not values["npc"].isalnum():

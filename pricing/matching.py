@@ -16,27 +16,10 @@ from dataclasses import dataclass
 from django.db.models.functions import Upper
 
 from catalogue.models import Offer, OfferStatus, Product
+from common import gs1
 from pricing.models import IdentifierKind, ProductMapping
 
 CHUNK = 2000
-GTIN_LENGTHS = (8, 12, 13, 14)
-
-
-def gtin_problem(raw: str) -> str | None:
-    """Why this GTIN is not valid, or None."""
-    if not raw.isdigit() or len(raw) not in GTIN_LENGTHS:
-        return "a GTIN is 8, 12, 13 or 14 digits"
-    digits = [int(d) for d in raw]
-    body, check = digits[:-1], digits[-1]
-    total = sum(d * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
-    if (10 - total % 10) % 10 != check:
-        return "the GTIN's check digit is wrong"
-    return None
-
-
-def normalise_gtin(raw: str) -> str:
-    """GTIN-8/12/13 left-padded with zeros to 14 digits, as the catalogue stores them."""
-    return raw.strip().zfill(14) if raw.strip() else ""
 
 
 def normalise_code(raw: str) -> str:
@@ -49,7 +32,7 @@ def normalise_description(raw: str) -> str:
 
 def normalise(kind: str, raw: str) -> str:
     if kind == IdentifierKind.GTIN:
-        return normalise_gtin(raw)
+        return gs1.gtin14(raw)
     if kind == IdentifierKind.DESCRIPTION:
         return normalise_description(raw)
     return normalise_code(raw)

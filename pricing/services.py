@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from django.db import connection, transaction
 from django.utils import timezone
 
+from common import gs1
 from common.errors import DomainError, NotFound
 from common.imports import UploadedFile, import_job_start
 from common.models import ImportJob
@@ -22,7 +23,6 @@ from pricing.matching import (
     normalise,
     normalise_code,
     normalise_description,
-    normalise_gtin,
 )
 from pricing.models import IdentifierKind, LineSource, ProductMapping, PurchaseHistoryLine
 from pricing.periods import period_ids_for, periods_for_dates
@@ -50,7 +50,7 @@ UPDATED_FIELDS = [
 def _identifiers(line: CheckedLine | PurchaseHistoryLine) -> Identifiers:
     return Identifiers(
         trust_id=line.trust_id,
-        gtin=normalise_gtin(line.gtin),
+        gtin=gs1.gtin14(line.gtin),
         npc=normalise_code(line.npc),
         supplier_sku=normalise_code(line.supplier_sku),
         manufacturer_part_number=normalise_code(line.manufacturer_part_number),

@@ -12,6 +12,8 @@ from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
+from common import gs1
+
 SYNONYMS_DIR = Path(__file__).with_name("synonyms")
 
 # Longer input is cut, not refused: nobody types more, and the engine's work stays bounded.
@@ -171,8 +173,8 @@ def size_alternatives(word: str) -> list[str]:
 def normalise_code(code: str) -> str:
     """Identifiers compare upper-case without spaces; GTINs as 14 digits (GTIN-8/12/13 left-padded)."""
     value = _CODE_CHARS.sub("", code or "").upper()
-    if value.isdigit() and len(value) in (8, 12, 13, 14):
-        return value.zfill(14)
+    if gs1.looks_like_gtin(value):
+        return gs1.gtin14(value)
     return value
 
 
@@ -363,9 +365,9 @@ def _with_gtin14_and_sizes(group: list[tuple[str, ...]]) -> list[tuple[str, ...]
     """A GTIN-8/12/13 typed among words also matches the 14-digit form the index stores; a size
     without a unit ("10x10") also matches it in cm and in mm."""
     extra = [
-        (phrase[0].zfill(14),)
+        (gs1.gtin14(phrase[0]),)
         for phrase in group
-        if len(phrase) == 1 and phrase[0].isdigit() and len(phrase[0]) in (8, 12, 13)
+        if len(phrase) == 1 and gs1.looks_like_gtin(phrase[0]) and len(phrase[0]) < gs1.GTIN_STORED_LENGTH
     ]
     extra += [(size,) for phrase in group if len(phrase) == 1 for size in size_alternatives(phrase[0])]
     return list(dict.fromkeys(group + extra))

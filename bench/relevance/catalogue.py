@@ -12,6 +12,8 @@ import hashlib
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from common import gs1
+
 H = "Clinical consumables > Hosiery"
 GL = "Clinical consumables > Gloves > Examination gloves"
 SN = "Clinical consumables > Syringes and needles"
@@ -681,9 +683,7 @@ def _digits(name: str, salt: str, count: int) -> str:
 
 def gtin(name: str) -> str:
     """A valid GTIN-13 (UK prefix 50), stored as GTIN-14."""
-    body = "50" + _digits(name, "gtin", 10)
-    check = (10 - sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(body)) % 10) % 10
-    return f"0{body}{check}"
+    return gs1.gtin14(gs1.with_check_digit("50" + _digits(name, "gtin", 10)))
 
 
 def npc(name: str) -> str:

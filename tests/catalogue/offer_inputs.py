@@ -7,7 +7,7 @@ import io
 from decimal import Decimal
 
 from catalogue.types import OfferInput
-from catalogue.validators import gtin_check_digit
+from common.gs1 import with_check_digit
 
 STOCKINGS = "Clinical consumables > Hosiery > Anti-embolism stockings"
 NITRILE = "Clinical consumables > Gloves > Examination gloves > Nitrile"
@@ -16,7 +16,7 @@ NITRILE = "Clinical consumables > Gloves > Examination gloves > Nitrile"
 def gtin13(n: int) -> str:
     """The n-th valid GTIN-13 in a made-up 501 (UK) range."""
     body = f"501{n:09d}"
-    return body + str(gtin_check_digit(body))
+    return with_check_digit(body)
 
 
 def offer_input(**overrides) -> OfferInput:

@@ -279,7 +279,7 @@ def test_the_schema_documents_the_catalogue_endpoints(api):
         "category",
         "supplier",
         "unit_price_max",
-        "stock_status",
+        "stock",
         "lead_time_max",
         "patient_eligible",
         "sort",

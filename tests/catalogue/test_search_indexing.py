@@ -39,7 +39,7 @@ def test_the_document_carries_category_ancestors_suppliers_price_band_and_codes(
     assert {"05012345678905", "ELY123", "MDL-TED-M", "MED-TED-001", "DRV-77"} <= set(document.codes)
     assert "patient_eligible" not in document.facets
     (wheelchair,) = load_documents([catalogue.wheelchair.id])
-    assert wheelchair.facets["patient_eligible"] == ["yes"]
+    assert wheelchair.facets["patient_eligible"] == ["true"]
     assert wheelchair.facets["stock"] == ["low_stock"]
 
 

@@ -11,6 +11,7 @@ from catalogue.models import Offer, OfferStatus
 from catalogue.strategy import Candidate, ListPriceSource, Strategy, VolumeTierSource, buyer_price
 from catalogue.types import OfferInput
 from common.errors import DomainError
+from common.money import Money, Price, to_pence
 from tests.catalogue.factories import OfferFactory, ProductFactory, VolumeTierFactory
 from tests.catalogue.offer_inputs import offer_input
 from tests.organisations.factories import PatientProfileFactory, TrustFactory
@@ -162,7 +163,9 @@ def test_pricing_prefetched_offers_costs_no_queries(django_assert_num_queries):
     for n in range(20):
         tiered = OfferFactory(product=product, pack_price=D("10.00") + n)
         VolumeTierFactory(offer=tiered, min_packs=10, pack_price=D("9.00") + n)
-    offers = list(Offer.objects.filter(product=product).prefetch_related("tiers"))
+    offers = list(
+        Offer.objects.filter(product=product).select_related("supplier", "product").prefetch_related("tiers")
+    )
 
     with django_assert_num_queries(0):
         priced = Strategy().prices(offers=offers, quantity=10)
@@ -181,3 +184,17 @@ def test_prices_are_never_floats():
     with pytest.raises(TypeError):
         offer_input(pack_price=12.5)
     assert isinstance(OfferInput.from_json(offer_input().to_json()).pack_price, Decimal)
+
+
+def test_the_strategy_answers_in_money_and_prices():
+    offer = OfferFactory(pack_price=D("10.99"), vat_rate=D("20"), units_per_pack=3)
+    price = buyer_price(offer=offer, quantity=3)
+    assert isinstance(price.pack, Price) and isinstance(price.total, Price)
+    assert isinstance(price.unit, Money) and isinstance(price.list_pack, Money)
+    assert price.pack.excl_vat == Money(D("10.99"))
+    assert price.total == price.pack * 3
+    # The VAT is common.money's: on the line total (39.56), not three times the pack's (39.57).
+    assert price.total.incl_vat == Money(D("39.56"))
+    assert price.pack.incl_vat == Money(D("13.19"))
+    assert to_pence(price.total.incl_vat) == 3956
+    assert price.unit == Money(D("3.6633"))

@@ -35,7 +35,7 @@ def buyer_api():
         ("/api/v1/pricing/savings/", "category", "gloves"),
         ("/api/v1/pricing/trusts/RR8/savings/", "period", "fy1899"),
         ("/api/v1/pricing/trusts/RR8/savings/", "category", "999999"),
-        ("/api/v1/products/", "stock_status", "AAA"),
+        ("/api/v1/products/", "stock", "AAA"),
         ("/api/v1/products/", "sort", "AAA"),
         ("/api/v1/products/", "category", "no-such-category"),
         ("/api/v1/products/", "patient_eligible", "perhaps"),
