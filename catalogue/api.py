@@ -26,9 +26,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
-from catalogue import search_selectors, selectors, services
+from catalogue import selectors, services
 from catalogue.filters import ProductFilter, filter_params
 from catalogue.models import Offer, OfferStatus, Product, StockStatus, VatRate, VolumeTier
+from catalogue.search import selectors as search_selectors
 from catalogue.strategy import default_strategy
 from catalogue.types import BuyerPrice, OfferInput
 from common import bounds

@@ -9,7 +9,7 @@ urlpatterns = [
     path("auth/token/", api_views.ObtainTokenView.as_view(), name="api-token"),
     path("", include("organisations.api_urls")),
     path("", include("catalogue.api_urls")),
-    path("", include("catalogue.search_api_urls")),
+    path("", include("catalogue.search.api_urls")),
     path("", include("pricing.api_urls")),
     # Anything else under /api/v1/ answers in the API's own shape, not with an HTML page.
     re_path(r"^.*$", api_views.not_found),

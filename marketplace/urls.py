@@ -20,7 +20,7 @@ urlpatterns = [
     path("start/", views.start, name="start"),
     path("accounts/", include("organisations.urls")),
     path("catalogue/", include("catalogue.urls")),
-    path("search/", include("catalogue.search_urls")),
+    path("search/", include("catalogue.search.urls")),
     path("pricing/", include("pricing.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -7,10 +7,10 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from catalogue import search_selectors
 from catalogue.filters import filter_params
 from catalogue.indexing import PRODUCT_DOCUMENT
-from catalogue.search_forms import FILTERS, PAGE_SIZE, SORT_CHOICES, SearchForm
+from catalogue.search import selectors as search_selectors
+from catalogue.search.forms import FILTERS, PAGE_SIZE, SORT_CHOICES, SearchForm
 from search import selectors
 from search.types import InvalidSearch, SearchUnavailable
 

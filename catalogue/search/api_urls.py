@@ -1,6 +1,6 @@
 from django.urls import path
 
-from catalogue import search_api
+from catalogue.search import api as search_api
 
 urlpatterns = [
     path("search/", search_api.SearchApi.as_view(), name="api-search"),

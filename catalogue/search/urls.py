@@ -1,6 +1,6 @@
 from django.urls import path
 
-from catalogue import search_views
+from catalogue.search import views as search_views
 
 app_name = "search"
 urlpatterns = [

@@ -8,11 +8,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from catalogue import search_selectors
 from catalogue.filters import filter_params
 from catalogue.indexing import PATIENT_ELIGIBLE, PRICE_BANDS, PRODUCT_DOCUMENT
 from catalogue.models import StockStatus
-from catalogue.search_forms import FILTERS, MAX_QUERY_LENGTH, SORT_CHOICES
+from catalogue.search import selectors as search_selectors
+from catalogue.search.forms import FILTERS, MAX_QUERY_LENGTH, SORT_CHOICES
 from common.api import error_responses
 from search import selectors
 from search.types import InvalidSearch, SearchQuery, SearchUnavailable, SortOrder
