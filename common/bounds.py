@@ -81,10 +81,10 @@ def _key_in_range(queryset: models.QuerySet, key: str | None, value: object) -> 
     """Whether `value` can be a key of the queryset's model at all: a number past the key column's
     range would overflow the database driver (a 500) rather than simply match nothing."""
     field = queryset.model._meta.get_field(key) if key else queryset.model._meta.pk
-    if field.get_internal_type() not in INTEGER_RANGES and not isinstance(field, models.AutoField):
-        return True
-    internal = "BigIntegerField" if isinstance(field, models.BigAutoField) else field.get_internal_type()
-    low, high = INTEGER_RANGES.get(internal, INTEGER_RANGES["BigIntegerField"])
+    limits = INTEGER_RANGES.get(field.get_internal_type())  # auto fields are in the table too
+    if limits is None:
+        return True  # a text key (a slug) cannot overflow
+    low, high = limits
     try:
         number = int(str(value))
     except ValueError:
