@@ -164,7 +164,7 @@ def main() -> None:
     django.setup()
     from django.core.management import call_command
 
-    from catalogue.importing import catalogue_import_start
+    from catalogue.imports.importer import catalogue_import_start
     from catalogue.models import Offer, Product, VolumeTier
     from common.imports import UploadedFile
     from common.models import ImportJob

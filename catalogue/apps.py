@@ -7,16 +7,17 @@ class CatalogueConfig(AppConfig):
 
     def ready(self) -> None:
         # Declares the product document and connects the on-commit indexing hooks.
-        from catalogue import importing, indexing
+        from catalogue import indexing
+        from catalogue.imports import importer
         from common.imports import ImportKind, register_import_kind
         from organisations.permissions import suppliers_for
 
         indexing.register()
         register_import_kind(
             ImportKind(
-                name=importing.KIND,
-                columns=importing.COLUMNS,
-                importer=importing.catalogue_importer,
+                name=importer.KIND,
+                columns=importer.COLUMNS,
+                importer=importer.catalogue_importer,
                 organisations_for=suppliers_for,
             )
         )

@@ -22,6 +22,16 @@ from organisations.models import User
 from organisations.permissions import suppliers_for
 
 
+def category_key(path: str) -> str:
+    """A path as typed, made comparable: 'clinical consumables >hosiery' finds 'Clinical ... > Hosiery'."""
+    return CATEGORY_SEPARATOR.join(part.strip() for part in path.split(">")).casefold()
+
+
+def category_paths() -> dict[str, int]:
+    """Every category's id by its `category_key` (the tree is small: one query)."""
+    return {category_key(path): pk for path, pk in Category.objects.values_list("path", "id")}
+
+
 def buyable_offer_q(*, prefix: str = "", today: dt.date | None = None) -> Q:
     """The one rule for what can be bought: an offer that is live, within its validity dates, from an
     active supplier, of an active product. Pages, search indexing, search results, the strategy and the

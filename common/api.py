@@ -1,4 +1,4 @@
-"""API pieces every app's upload endpoints share, so that all imports answer in one shape."""
+"""API pieces every app shares: pagination, error shapes, upload job status, and amounts as strings."""
 
 from __future__ import annotations
 
@@ -90,3 +90,24 @@ def error_responses(*statuses: int, **descriptions: str) -> dict:
         )
         for status in statuses
     }
+
+
+MONEY = {"max_digits": 14, "decimal_places": 2}
+UNIT_MONEY = {"max_digits": 18, "decimal_places": 4}
+
+
+class AmountField(serializers.DecimalField):
+    """A Decimal amount sent and returned as a string; JSON numbers are refused (they are floats)."""
+
+    default_error_messages = {"float": 'Send amounts as strings, for example "12.50", not as numbers.'}
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("max_digits", MONEY["max_digits"])
+        kwargs.setdefault("decimal_places", MONEY["decimal_places"])
+        kwargs["coerce_to_string"] = True
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if isinstance(data, float):
+            self.fail("float")
+        return super().to_internal_value(data)

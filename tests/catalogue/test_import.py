@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from catalogue.importing import COLUMNS, catalogue_import_start
+from catalogue.imports.importer import COLUMNS, catalogue_import_start
 from catalogue.models import Offer, OfferStatus, Product, VolumeTier
 from common.imports import UploadedFile
 from common.models import AuditEvent, ImportJob
@@ -320,9 +320,9 @@ def test_the_sample_file_in_the_docs_imports(supplier):
 
 
 def test_a_file_planned_in_several_blocks_matches_across_them(supplier, monkeypatch):
-    from catalogue import services
+    from catalogue.planner import plan
 
-    monkeypatch.setattr(services, "PLAN_BLOCK", 2)
+    monkeypatch.setattr(plan, "PLAN_BLOCK", 2)
     rows = [file_row(n) for n in range(1, 6)]
     rows.append(file_row(6, gtin=rows[0]["gtin"], npc="", manufacturer_part_number=""))  # row 1's new product
 

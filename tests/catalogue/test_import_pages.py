@@ -6,7 +6,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from catalogue.importing import COLUMNS
+from catalogue.imports.importer import COLUMNS
 from catalogue.models import Offer
 from common.models import ImportJob
 from organisations.models import Role

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from catalogue import services
+from catalogue import planner, services
 from catalogue.matching import IdentifierConflict, ProductIndex, ProductKeys, product_match
 from catalogue.models import Offer, Product
 from catalogue.validators import offer_input_clean as clean
@@ -139,11 +139,11 @@ def test_the_index_loads_a_batch_of_identifiers_in_a_few_queries(django_assert_m
 
 
 def test_products_planned_earlier_in_a_batch_are_matched_by_later_rows(supplier):
-    first = services.PlanItem(data=clean(offer_input(supplier_sku="A", gtin=gtin13(5))), row=2)
-    second = services.PlanItem(data=clean(offer_input(supplier_sku="B", gtin=gtin13(5), npc="NEW1")), row=3)
+    first = planner.PlanItem(data=clean(offer_input(supplier_sku="A", gtin=gtin13(5))), row=2)
+    second = planner.PlanItem(data=clean(offer_input(supplier_sku="B", gtin=gtin13(5), npc="NEW1")), row=3)
 
-    plan = services.offers_plan(supplier=supplier, items=[first, second])
-    services.offers_apply(plan=plan)
+    plan = planner.offers_plan(supplier=supplier, items=[first, second])
+    planner.offers_apply(plan=plan)
 
     a, b = Offer.objects.order_by("supplier_sku")
     assert a.product_id == b.product_id

@@ -10,8 +10,8 @@ import pytest
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from catalogue.forms import OfferForm
 from catalogue.models import Offer, VolumeTier
+from catalogue.portal.forms import OfferForm
 from common import bounds
 from organisations.models import Role
 from pricing.imports import check_line

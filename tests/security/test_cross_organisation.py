@@ -29,7 +29,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 from django.utils import timezone
 from drf_spectacular.generators import SchemaGenerator
 
-from catalogue.importing import KIND as CATALOGUE_IMPORT
+from catalogue.imports.importer import KIND as CATALOGUE_IMPORT
 from catalogue.models import Offer, OfferStatus
 from common import audit
 from common.imports import UploadedFile, import_job_create

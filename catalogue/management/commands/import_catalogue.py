@@ -6,7 +6,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from catalogue.importing import catalogue_import_start
+from catalogue.imports.importer import catalogue_import_start
 from common.errors import DomainError
 from common.imports import UploadedFile, import_job_problems
 from common.models import ImportJob

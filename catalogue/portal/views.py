@@ -17,8 +17,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from catalogue import selectors, services
-from catalogue.forms import OfferForm
 from catalogue.models import Offer, OfferStatus
+from catalogue.portal.forms import OfferForm
 from common.errors import DomainError, NotFound
 from organisations.acting import Acting, acting_for
 from organisations.models import Organisation, OrganisationKind

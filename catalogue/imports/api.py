@@ -17,7 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from catalogue.importing import KIND, catalogue_import_start
+from catalogue.imports.importer import KIND, catalogue_import_start
 from common.api import ImportStatusSerializer, error_responses
 from common.errors import DomainError
 from common.imports import UploadedFile, import_job_for_user, import_job_status

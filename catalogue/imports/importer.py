@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from catalogue import services
+from catalogue import planner, selectors
 from catalogue.types import OfferInput
 from catalogue.validators import (
     parse_gtin,
@@ -130,8 +130,8 @@ class CatalogueImporter:
             if not row.get(column):
                 errors.append(RowError(number, column, "this column is required; the cell is empty"))
         if self.categories is None:
-            self.categories = services.category_paths()
-        if row.get("category") and services.category_key(row["category"]) not in self.categories:
+            self.categories = selectors.category_paths()
+        if row.get("category") and selectors.category_key(row["category"]) not in self.categories:
             errors.append(
                 RowError(
                     number, "category", f"'{row['category']}' is not a category in the marketplace's tree"
@@ -176,13 +176,13 @@ class CatalogueImporter:
     def check_rows(self, rows: Iterator[tuple[int, OfferInput]], errors: RowErrors) -> Any:
         """The planner consumes the good rows a block at a time; it finds unknown categories and
         identifier conflicts across them."""
-        items = (services.PlanItem(data=data, row=number, has_validity=False) for number, data in rows)
-        plan = services.offers_plan(supplier=self.supplier, items=items, relist=True)
+        items = (planner.PlanItem(data=data, row=number, has_validity=False) for number, data in rows)
+        plan = planner.offers_plan(supplier=self.supplier, items=items, relist=True)
         errors.extend(RowError(e.row, column_for(e.error.field), e.error.message) for e in plan.errors)
         return plan
 
     def apply(self, *, checked: Any, job: ImportJob, progress: Progress) -> dict:
-        return services.offers_apply(plan=checked)
+        return planner.offers_apply(plan=checked)
 
 
 def catalogue_importer(job: ImportJob) -> CatalogueImporter:

@@ -16,7 +16,7 @@ from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
-from catalogue.importing import COLUMNS, KIND, catalogue_import_start
+from catalogue.imports.importer import COLUMNS, KIND, catalogue_import_start
 from common import audit
 from common.errors import DomainError, NotFound
 from common.imports import UploadedFile, import_job_for_user, import_job_status, import_jobs_for_user

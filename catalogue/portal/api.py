@@ -1,10 +1,8 @@
-"""The catalogue's REST API: buyers read products and their offers with their own prices; suppliers
-read and write their own offers.
+"""The supplier portal's API: the offers of the supplier the caller acts for, read and written.
 
-One view per path, each operation with its own input and output serializers (HackSoft style).
-Reads come from `catalogue.selectors`, writes go through `catalogue.services`, prices come from
-`catalogue.strategy`. Amounts are strings ("12.50"), never JSON numbers: a price sent as a number
-is refused, so nothing on the way can turn it into a binary float.
+GET/POST /api/v1/offers/ and GET/PATCH /api/v1/offers/{id}/. Writes go through
+`catalogue.services`, which apply the moderation rules; offers are looked up through
+`catalogue.selectors.supplier_offer`, so another supplier's offer is 404. Amounts are strings.
 """
 
 from __future__ import annotations
@@ -13,12 +11,9 @@ import dataclasses
 from collections.abc import Mapping
 from decimal import Decimal
 
-from django.db.models import Case, QuerySet, Value, When
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.exceptions import NotFound as NotFoundResponse
 from rest_framework.exceptions import PermissionDenied as PermissionDeniedResponse
 from rest_framework.generics import GenericAPIView
@@ -27,232 +22,15 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
 from catalogue import selectors, services
-from catalogue.filters import ProductFilter, filter_params
-from catalogue.models import Offer, OfferStatus, Product, StockStatus, VatRate, VolumeTier
-from catalogue.search import selectors as search_selectors
-from catalogue.strategy import default_strategy
-from catalogue.types import BuyerPrice, OfferInput
+from catalogue.browse.api import SupplierOutput
+from catalogue.models import Offer, OfferStatus, StockStatus, VatRate, VolumeTier
+from catalogue.types import OfferInput
 from common import bounds
-from common.api import error_responses
+from common.api import AmountField, error_responses
 from common.errors import NotFound
 from organisations.acting import HEADER, Acting, acting_for
 from organisations.models import OrganisationKind
 from organisations.scoping import scoped
-from search.types import InvalidSearch, SearchUnavailable
-
-MONEY = {"max_digits": 14, "decimal_places": 2}
-UNIT_MONEY = {"max_digits": 18, "decimal_places": 4}
-
-
-class AmountField(serializers.DecimalField):
-    """A Decimal amount sent and returned as a string; JSON numbers are refused (they are floats)."""
-
-    default_error_messages = {"float": 'Send amounts as strings, for example "12.50", not as numbers.'}
-
-    def __init__(self, **kwargs) -> None:
-        kwargs.setdefault("max_digits", MONEY["max_digits"])
-        kwargs.setdefault("decimal_places", MONEY["decimal_places"])
-        kwargs["coerce_to_string"] = True
-        super().__init__(**kwargs)
-
-    def to_internal_value(self, data):
-        if isinstance(data, float):
-            self.fail("float")
-        return super().to_internal_value(data)
-
-
-# Output: prices -----------------------------------------------------------------------------------
-
-
-class PriceBreakOutput(serializers.Serializer):
-    min_packs = serializers.IntegerField()
-    pack_price = AmountField(help_text="Per pack, excluding VAT.")
-    unit_price = AmountField(**UNIT_MONEY, help_text="Per unit, excluding VAT.")
-
-
-class BuyerPriceOutput(serializers.Serializer):
-    """What the caller pays for one pack (the strategy's answer at quantity 1)."""
-
-    source = serializers.CharField(help_text="Which price applies: list, volume_tier, or a contract source.")
-    pack_price = AmountField(help_text="Per pack, excluding VAT.")
-    unit_price = AmountField(**UNIT_MONEY, help_text="Per unit, excluding VAT.")
-    units_per_pack = serializers.IntegerField()
-    vat_rate = AmountField(max_digits=4, decimal_places=2)
-    pack_vat = AmountField()
-    pack_price_incl_vat = AmountField()
-    list_pack_price = AmountField()
-    tiers = PriceBreakOutput(many=True)
-    min_order_packs = serializers.IntegerField()
-    problems = serializers.ListField(child=serializers.CharField())
-
-
-def _price(price: BuyerPrice) -> dict:
-    return BuyerPriceOutput(price).data  # reads the strategy's Decimal properties
-
-
-# Output: products for buyers ----------------------------------------------------------------------
-
-
-class SupplierOutput(serializers.Serializer):
-    id = serializers.IntegerField()
-    name = serializers.CharField()
-
-
-class BuyerOfferOutput(serializers.Serializer):
-    id = serializers.IntegerField()
-    supplier = SupplierOutput()
-    supplier_sku = serializers.CharField()
-    units_per_pack = serializers.IntegerField()
-    lead_time_days = serializers.IntegerField(allow_null=True)
-    min_order_packs = serializers.IntegerField()
-    stock_status = serializers.ChoiceField(choices=StockStatus.choices)
-    patient_eligible = serializers.BooleanField()
-    valid_from = serializers.DateField(allow_null=True)
-    valid_to = serializers.DateField(allow_null=True)
-    price = BuyerPriceOutput(help_text="The caller's price for one pack, from the pricing strategy.")
-
-
-class ProductSummaryOutput(serializers.Serializer):
-    id = serializers.IntegerField()
-    url = serializers.URLField()
-    name = serializers.CharField()
-    slug = serializers.CharField()
-    category = serializers.CharField(help_text="The category path.")
-    manufacturer = serializers.CharField()
-    manufacturer_part_number = serializers.CharField()
-    gtin = serializers.CharField(allow_null=True)
-    npc = serializers.CharField(allow_null=True)
-    unit_of_measure = serializers.CharField()
-    offer_count = serializers.IntegerField()
-    cheapest = BuyerPriceOutput(
-        allow_null=True, help_text="The caller's cheapest price per unit among the offers."
-    )
-    cheapest_offer_id = serializers.IntegerField(allow_null=True)
-
-
-class ProductDetailOutput(ProductSummaryOutput):
-    description = serializers.CharField()
-    units_per_pack = serializers.IntegerField()
-    attributes = serializers.DictField()
-    offers = BuyerOfferOutput(many=True, help_text="Every live offer, cheapest per unit first.")
-
-
-def _product_data(request: Request, product: Product, priced: list[tuple[Offer, BuyerPrice]]) -> dict:
-    cheapest = priced[0] if priced else None
-    return {
-        "id": product.pk,
-        "url": reverse("api-product-detail", kwargs={"pk": product.pk}, request=request),
-        "name": product.name,
-        "slug": product.slug,
-        "category": product.category.path,
-        "manufacturer": product.manufacturer,
-        "manufacturer_part_number": product.manufacturer_part_number,
-        "gtin": product.gtin,
-        "npc": product.npc,
-        "unit_of_measure": product.unit_of_measure,
-        "offer_count": len(priced),
-        "cheapest": _price(cheapest[1]) if cheapest else None,
-        "cheapest_offer_id": cheapest[0].pk if cheapest else None,
-    }
-
-
-def _buyer_offer_data(offer: Offer, price: BuyerPrice) -> dict:
-    return {
-        "id": offer.pk,
-        "supplier": {"id": offer.supplier_id, "name": offer.supplier.name},
-        "supplier_sku": offer.supplier_sku,
-        "units_per_pack": offer.units_per_pack,
-        "lead_time_days": offer.lead_time_days,
-        "min_order_packs": offer.min_order_packs,
-        "stock_status": offer.stock_status,
-        "patient_eligible": offer.patient_eligible,
-        "valid_from": offer.valid_from,
-        "valid_to": offer.valid_to,
-        "price": _price(price),
-    }
-
-
-class SearchUnavailableResponse(APIException):
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_code = "search_unavailable"
-
-
-class ProductListApi(GenericAPIView):
-    """Products on sale, filtered like the category pages, with the caller's cheapest price."""
-
-    filter_backends = [DjangoFilterBackend]  # documents ProductFilter's parameters in the schema
-    filterset_class = ProductFilter
-    queryset = Product.objects.none()
-
-    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
-        # The selector applies ProductFilter itself (so all offer conditions meet in one offer).
-        params = filter_params(self.request.query_params)
-        products = selectors.product_list(filters=params)
-        text = params.get("search", "").strip()
-        if not text:
-            return products
-        try:
-            ranked_ids = search_selectors.product_ids_matching(text)
-        except InvalidSearch as exc:
-            raise ValidationError({"search": [exc.message]}) from None
-        except SearchUnavailable as exc:
-            raise SearchUnavailableResponse(str(exc)) from None
-        products = products.filter(id__in=ranked_ids)
-        if params.get("sort"):
-            return products
-        # Without an explicit sort, keep the search engine's relevance order.
-        rank = Case(*[When(id=pk, then=Value(position)) for position, pk in enumerate(ranked_ids)])
-        return products.order_by(rank, "id")
-
-    @extend_schema(
-        operation_id="products_list",
-        parameters=[
-            OpenApiParameter(
-                "search",
-                OpenApiTypes.STR,
-                description="Words, synonyms or codes as in the search box: narrows the list to the "
-                f"{search_selectors.PRODUCT_LIST_SEARCH_LIMIT} best matches, most relevant first unless "
-                "`sort` is given. GET /api/v1/search/ pages through every match.",
-            )
-        ],
-        responses={200: ProductSummaryOutput(many=True), **error_responses(503)},
-        description=(
-            "Products with at least one live offer matching the filters. Price filters and the "
-            "`price` sort use suppliers' list prices excluding VAT; `cheapest` is the caller's own price."
-        ),
-    )
-    def get(self, request: Request) -> Response:
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        buyer = acting_for(request, kind=OrganisationKind.TRUST).buyer
-        strategy = default_strategy()
-        data = [
-            _product_data(request, product, strategy.prices(offers=product.live_offers, buyer=buyer))
-            for product in page
-        ]
-        return self.get_paginated_response(ProductSummaryOutput(data, many=True).data)
-
-
-class ProductDetailApi(GenericAPIView):
-    """One product with every live offer and the caller's price for each, cheapest per unit first."""
-
-    queryset = Product.objects.none()
-
-    @extend_schema(operation_id="products_retrieve", responses=ProductDetailOutput)
-    def get(self, request: Request, pk: int) -> Response:
-        try:
-            product = selectors.product_detail(product_id=pk)
-        except NotFound as error:
-            raise NotFoundResponse(error.message) from None
-        buyer = acting_for(request, kind=OrganisationKind.TRUST).buyer
-        priced = default_strategy().prices(offers=product.live_offers, buyer=buyer)
-        data = _product_data(request, product, priced) | {
-            "description": product.description,
-            "units_per_pack": product.units_per_pack,
-            "attributes": product.attributes,
-            "offers": [_buyer_offer_data(offer, price) for offer, price in priced],
-        }
-        return Response(ProductDetailOutput(data).data)
-
 
 # Suppliers' own offers ----------------------------------------------------------------------------
 

@@ -1,0 +1,338 @@
+"""The planner: what writing some offers would do, worked out without writing anything.
+
+One planner serves a single offer (a form, the API, a moderator's approval) and a whole file (the
+importer): it matches each offer to its product (`catalogue.matching`), compares it with what is
+saved, and applies the moderation rules. Items are consumed a block at a time, each block's saved
+offers and products loaded in a few queries, and rows that change nothing keep nothing, so a large
+re-upload stays small. `catalogue.planner.write` then writes the plan in bulk.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+from django.db.models import Q
+
+from catalogue.matching import IdentifierConflict, KnownProduct, ProductIndex, ProductKeys
+from catalogue.models import Offer, OfferStatus, Product, VolumeTier
+from catalogue.planner.types import (
+    OFFER_FIELDS,
+    PRODUCT_FIELDS,
+    Existing,
+    OfferPlan,
+    PlanError,
+    PlanItem,
+    Write,
+)
+from catalogue.selectors import category_key, category_paths
+from catalogue.types import OfferInput
+from common.errors import DomainError
+from organisations.models import Organisation, OrganisationKind
+
+# Items planned together: one block's saved offers and products are loaded in a few queries.
+PLAN_BLOCK = 5000
+QUERY_CHUNK = 5000
+
+
+def _existing_offers(*, supplier: Organisation, skus: set[str] | None, ids: set[int]) -> dict:
+    """Saved offers of this supplier by SKU (all of them for a file), with their tiers."""
+    queryset = Offer.objects.filter(supplier=supplier).order_by()
+    if skus is not None:
+        queryset = queryset.filter(Q(id__in=ids) | Q(supplier_sku__in=skus))
+    columns = ("id", "supplier_sku", "status", "pending_changes", *OFFER_FIELDS)
+    found: dict[str, Existing] = {}
+    for row in queryset.values_list(*columns):
+        found[row[1]] = Existing(*row)
+    by_id = {e.id: e for e in found.values()}
+    tiers: dict[int, list] = defaultdict(list)
+    tier_rows = VolumeTier.objects.order_by("offer_id", "min_packs").values_list(
+        "offer_id", "min_packs", "pack_price"
+    )
+    if skus is None:
+        tier_rows = tier_rows.filter(offer__supplier=supplier)
+        for offer_id, min_packs, price in tier_rows.iterator(chunk_size=QUERY_CHUNK):
+            tiers[offer_id].append((min_packs, price))
+    else:
+        for chunk in chunks(sorted(by_id)):
+            for offer_id, min_packs, price in tier_rows.filter(offer_id__in=chunk):
+                tiers[offer_id].append((min_packs, price))
+    for offer_id, pairs in tiers.items():
+        by_id[offer_id].tiers = tuple(pairs)
+    return found
+
+
+def _product_owners(product_ids: Iterable[int]) -> dict[int, set[int]]:
+    """Which suppliers offer each of these products."""
+    owners: dict[int, set[int]] = defaultdict(set)
+    for chunk in chunks(sorted(product_ids)):
+        rows = Offer.objects.filter(product_id__in=chunk).order_by().values_list("product_id", "supplier_id")
+        for product_id, supplier_id in rows.distinct():
+            owners[product_id].add(supplier_id)
+    return owners
+
+
+def _product_details(product_ids: Iterable[int]) -> dict[int, tuple]:
+    """The saved PRODUCT_FIELDS of these products, as tuples in that order."""
+    details = {}
+    for chunk in chunks(sorted(product_ids)):
+        for pk, *values in Product.objects.filter(id__in=chunk).order_by().values_list("id", *PRODUCT_FIELDS):
+            details[pk] = tuple(values)
+    return details
+
+
+def _keys(data: OfferInput) -> ProductKeys:
+    return ProductKeys(
+        gtin=data.gtin,
+        npc=data.npc,
+        manufacturer=data.manufacturer,
+        manufacturer_part_number=data.manufacturer_part_number,
+    )
+
+
+def _product_target(data: OfferInput, category_id: int) -> dict:
+    return {
+        "name": data.name,
+        "description": data.description,
+        "category_id": category_id,
+        "manufacturer": data.manufacturer,
+        "manufacturer_part_number": data.manufacturer_part_number,
+        "gtin": data.gtin,
+        "npc": data.npc,
+        "unit_of_measure": data.unit_of_measure,
+        "units_per_pack": data.units_per_pack,
+    }
+
+
+def product_values(data: OfferInput, category_id: int) -> tuple:
+    target = _product_target(data, category_id)
+    return tuple(target[name] for name in PRODUCT_FIELDS)
+
+
+def offer_values(item: PlanItem, existing: Existing | None) -> dict:
+    """The offer's own terms (not its product, SKU or status) as they will be saved."""
+    data = item.data
+    keep_dates = not item.has_validity and existing is not None
+    return {
+        "pack_price": data.pack_price,
+        "vat_rate": data.vat_rate,
+        "units_per_pack": data.units_per_pack,
+        "lead_time_days": data.lead_time_days,
+        "min_order_packs": data.min_order_packs,
+        "stock_status": data.stock_status,
+        "patient_eligible": data.patient_eligible,
+        "valid_from": existing.valid_from if keep_dates else data.valid_from,
+        "valid_to": existing.valid_to if keep_dates else data.valid_to,
+    }
+
+
+class OfferPlanner:
+    """Plans one supplier's offers. It remembers, across blocks, what it has learnt of the products
+    (which it may rewrite, what they hold now, what they will hold) and what it has planned so far.
+
+    `apply_directly` defaults to the supplier's trusted status (a moderator's approval passes
+    True). `new_status` is the status of new offers (default: live if applied directly, else
+    pending). `relist` puts draft and withdrawn offers back on sale (a file lists what the
+    supplier sells).
+    """
+
+    def __init__(
+        self,
+        *,
+        supplier: Organisation,
+        apply_directly: bool | None = None,
+        new_status: str | None = None,
+        relist: bool = False,
+    ) -> None:
+        if supplier.kind != OrganisationKind.SUPPLIER:
+            raise DomainError("Only suppliers have offers.", field="supplier")
+        self.supplier = supplier
+        self.direct = supplier.is_trusted_supplier if apply_directly is None else apply_directly
+        self.on_sale = OfferStatus.LIVE if self.direct else OfferStatus.PENDING
+        self.new_status = new_status or self.on_sale
+        self.relist = relist
+        self.categories = category_paths()
+        self.index = ProductIndex()
+        self.owners_known: set[int] = set()
+        # Products only this supplier offers: the offer's details may rewrite them.
+        self.writable_ids: set[int] = set()
+        self.stored_products: dict[int, tuple] = {}
+        self.product_targets: dict[int, tuple] = {}
+        self.new_products: list[KnownProduct] = []
+        self.writes: list[Write] = []
+        self.errors: list[PlanError] = []
+
+    def plan(self, items: Iterable[PlanItem]) -> OfferPlan:
+        for block in _batched(items, PLAN_BLOCK):
+            self._load(block)
+        # Keep only real product changes (a product may have flipped and come back within the file).
+        product_updates = {
+            pid: dict(zip(PRODUCT_FIELDS, target, strict=True))
+            for pid, target in self.product_targets.items()
+            if self.stored_products[pid] != target
+        }
+        return OfferPlan(
+            supplier=self.supplier,
+            writes=self.writes,
+            errors=self.errors,
+            new_products=self.new_products,
+            product_updates=product_updates,
+        )
+
+    def _load(self, block: list[PlanItem]) -> None:
+        existing_by_sku = _existing_offers(
+            supplier=self.supplier,
+            skus={i.data.supplier_sku for i in block},
+            ids={i.offer_id for i in block if i.offer_id},
+        )
+        existing_by_id = {e.id: e for e in existing_by_sku.values()}
+        self.index.load(
+            (_keys(i.data) for i in block), product_ids={e.product_id for e in existing_by_sku.values()}
+        )
+        unknown = set(self.index.by_id) - self.owners_known
+        self.owners_known |= unknown
+        block_writable = {pid for pid, who in _product_owners(unknown).items() if who == {self.supplier.pk}}
+        self.writable_ids |= block_writable
+        self.stored_products.update(_product_details(block_writable))
+        for item in block:
+            existing = (
+                existing_by_id.get(item.offer_id)
+                if item.offer_id
+                else existing_by_sku.get(item.data.supplier_sku)
+            )
+            self._plan_item(item, existing)
+
+    def _writable(self, product: KnownProduct) -> bool:
+        return product.id is None or product.id in self.writable_ids
+
+    def _plan_item(self, item: PlanItem, existing: Existing | None) -> None:
+        data = item.data
+        category_id = self.categories.get(category_key(data.category_path))
+        if category_id is None:
+            self.errors.append(
+                PlanError(
+                    item.row,
+                    DomainError(
+                        f"'{data.category_path}' is not a category in the marketplace's tree",
+                        field="category_path",
+                    ),
+                )
+            )
+            return
+        keys = _keys(data)
+        try:
+            match = self.index.match(keys)
+        except IdentifierConflict as conflict:
+            self.errors.append(PlanError(item.row, conflict))
+            return
+        # Decide the product without touching the index yet: a held change must not move anything.
+        product: KnownProduct | None = match.product
+        rekey = False
+        create = False
+        if product is not None:
+            if match.disagreements:
+                if not self._writable(product):
+                    self.errors.append(PlanError(item.row, match.disagreement_error(keys)))
+                    return
+                rekey = True
+        elif existing is not None and existing.product_id in self.writable_ids:
+            product = self.index.by_id[existing.product_id]
+            rekey = product.keys != keys
+        elif existing is not None and keys.is_empty:
+            product = self.index.by_id.get(existing.product_id)
+        if product is None:
+            create = True
+            product = KnownProduct(id=None, name=data.name, keys=keys)
+        elif product.id is not None and product.id in self.writable_ids:
+            rekey = rekey or product.keys != keys
+
+        values = offer_values(item, existing)
+        tiers = tuple(data.tiers)
+        target = product_values(data, category_id)
+        # Compared with what is saved (not with earlier rows), so a re-upload finds nothing to do.
+        product_changes = product.id in self.writable_ids and self.stored_products[product.id] != target
+        changed = existing is None or (
+            create
+            or data.supplier_sku != existing.supplier_sku
+            or product.id != existing.product_id
+            or tiers != existing.tiers
+            or any(value != getattr(existing, name) for name, value in values.items())
+        )
+
+        if existing is not None and existing.status == OfferStatus.LIVE and not self.direct:
+            self._hold(item, existing, changed=changed or product_changes)
+            return
+
+        # Not held: this write happens, so the index learns of the product and its identifiers.
+        if create:
+            self.new_products.append(product)
+            self.index.add(product)
+        elif rekey:
+            self.index.rekey(product, keys)
+        if product.id is None:
+            product.planned = (data, category_id)  # the last row for a new product describes it
+        elif product.id in self.writable_ids:
+            self.product_targets[product.id] = target
+        status = existing.status if existing is not None else self.new_status
+        if existing is not None and self.relist and status in (OfferStatus.DRAFT, OfferStatus.WITHDRAWN):
+            status = self.on_sale
+            changed = True
+        if existing is not None and not changed:
+            self.writes.append(Write(None, None, "unchanged", status))  # keeps nothing: re-uploads stay small
+            return
+        self.writes.append(
+            Write(
+                item,
+                existing,
+                "create" if existing is None else "update",
+                status,
+                product=product,
+                tiers_changed=existing is None or tiers != existing.tiers,
+            )
+        )
+
+    def _hold(self, item: PlanItem, existing: Existing, *, changed: bool) -> None:
+        """A live offer of an untrusted supplier keeps its terms: a change waits for moderation."""
+        if changed:
+            payload = item.data.to_json()
+            if existing.pending_changes == payload:
+                self.writes.append(Write(None, None, "unchanged", existing.status))
+            else:
+                self.writes.append(Write(item, existing, "hold", existing.status))
+                existing.pending_changes = payload  # a later row with the same SKU compares to this
+        elif existing.pending_changes is not None:
+            self.writes.append(Write(item, existing, "release", existing.status))
+        else:
+            self.writes.append(Write(None, None, "unchanged", existing.status))
+
+
+def offers_plan(
+    *,
+    supplier: Organisation,
+    items: Iterable[PlanItem],
+    apply_directly: bool | None = None,
+    new_status: str | None = None,
+    relist: bool = False,
+) -> OfferPlan:
+    """Work out what writing these (cleaned) offers would do, without writing anything (see
+    `OfferPlanner` for the arguments)."""
+    planner = OfferPlanner(
+        supplier=supplier, apply_directly=apply_directly, new_status=new_status, relist=relist
+    )
+    return planner.plan(items)
+
+
+def _batched(items: Iterable, size: int) -> Iterable[list]:
+    batch: list = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def chunks(values: list, size: int = QUERY_CHUNK) -> Iterable[list]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
