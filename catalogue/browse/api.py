@@ -12,9 +12,9 @@ from django.db.models import Case, QuerySet, Value, When
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers, status
-from rest_framework.exceptions import APIException, ValidationError
+from rest_framework import serializers
 from rest_framework.exceptions import NotFound as NotFoundResponse
+from rest_framework.exceptions import ValidationError
 from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -24,6 +24,7 @@ from catalogue import selectors
 from catalogue.filters import ProductFilter, filter_params
 from catalogue.models import Offer, Product, StockStatus
 from catalogue.search import selectors as search_selectors
+from catalogue.search.api import SearchUnavailableError
 from catalogue.strategy import default_strategy
 from catalogue.types import BuyerPrice
 from common.api import UNIT_MONEY, AmountField, error_responses
@@ -143,11 +144,6 @@ def _buyer_offer_data(offer: Offer, price: BuyerPrice) -> dict:
     }
 
 
-class SearchUnavailableResponse(APIException):
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_code = "search_unavailable"
-
-
 class ProductListApi(GenericAPIView):
     """Products on sale, filtered like the category pages, with the caller's cheapest price."""
 
@@ -167,7 +163,7 @@ class ProductListApi(GenericAPIView):
         except InvalidSearch as exc:
             raise ValidationError({"search": [exc.message]}) from None
         except SearchUnavailable as exc:
-            raise SearchUnavailableResponse(str(exc)) from None
+            raise SearchUnavailableError(str(exc), field="search") from None
         products = products.filter(id__in=ranked_ids)
         if params.get("sort"):
             return products

@@ -1,75 +1,73 @@
-"""The search API: GET /api/v1/search/ and GET /api/v1/search/autocomplete/."""
+"""The search API: GET /api/v1/search/ and GET /api/v1/search/autocomplete/.
+
+The search is parsed by the search page's own form (`catalogue.search.forms.SearchForm`) and answered
+by the same selector (`catalogue.search.selectors.product_search`): the page and the API cannot drift.
+"""
 
 from __future__ import annotations
 
+from django import forms
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers, status
+from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalogue.filters import filter_params
-from catalogue.indexing import PATIENT_ELIGIBLE, PRICE_BANDS, PRODUCT_DOCUMENT
-from catalogue.models import StockStatus
+from catalogue.indexing import PRODUCT_DOCUMENT
 from catalogue.search import selectors as search_selectors
-from catalogue.search.forms import FILTERS, MAX_QUERY_LENGTH, SORT_CHOICES
+from catalogue.search.forms import FilterValuesField, SearchForm, TrueFalseField
 from common.api import error_responses
+from common.errors import DomainError
 from search import selectors
-from search.types import InvalidSearch, SearchQuery, SearchUnavailable, SortOrder
-
-MAX_PAGE_SIZE = 100
-# Filters whose values are a fixed set: anything else is a 400, not an empty answer.
-CLOSED_FILTERS = {"stock": StockStatus.values, "price_band": [key for key, _, _ in PRICE_BANDS]}
+from search.types import InvalidSearch, SearchUnavailable
 
 
-def _known(name: str, values: list[str], known: list[str]) -> list[str]:
-    unknown = [v for v in values if v and v not in known]
-    if unknown:
-        raise serializers.ValidationError(f"Unknown {name} {unknown[0]!r}: choose from {', '.join(known)}.")
-    return values
+class SearchUnavailableError(DomainError):
+    """The search engine cannot answer: a 503 naming the search box, never a 500."""
+
+    status_code = 503
+    code = "search_unavailable"
 
 
-class SearchInputSerializer(serializers.Serializer):
-    q = serializers.CharField(required=False, allow_blank=True, max_length=MAX_QUERY_LENGTH, default="")
-    category = serializers.ListField(
-        child=serializers.CharField(max_length=100), required=False, max_length=50
-    )
-    supplier = serializers.ListField(
-        child=serializers.CharField(max_length=100), required=False, max_length=50
-    )
-    price_band = serializers.ListField(
-        child=serializers.CharField(max_length=100), required=False, max_length=50
-    )
-    stock = serializers.ListField(child=serializers.CharField(max_length=100), required=False, max_length=50)
-    patient_eligible = serializers.BooleanField(required=False, allow_null=True, default=None)
-    price_min = serializers.DecimalField(max_digits=12, decimal_places=4, min_value=0, required=False)
-    price_max = serializers.DecimalField(max_digits=12, decimal_places=4, min_value=0, required=False)
-    sort = serializers.ChoiceField(choices=SORT_CHOICES, required=False, default=SortOrder.RELEVANCE.value)
-    page = serializers.IntegerField(min_value=1, max_value=500, required=False, default=1)
-    page_size = serializers.IntegerField(min_value=1, max_value=MAX_PAGE_SIZE, required=False, default=20)
-
-    def to_internal_value(self, data):
-        # Repeated parameters (?supplier=1&supplier=2) become lists.
-        if hasattr(data, "getlist"):
-            data = {
-                key: data.getlist(key) if key in FILTERS and key != "patient_eligible" else data.get(key)
-                for key in data
-            }
-        return super().to_internal_value(data)
-
-    def validate_stock(self, values: list[str]) -> list[str]:
-        return _known("stock", values, StockStatus.values)
-
-    def validate_price_band(self, values: list[str]) -> list[str]:
-        return _known("price_band", values, [key for key, _, _ in PRICE_BANDS])
-
-    def validate(self, attrs: dict) -> dict:
-        low, high = attrs.get("price_min"), attrs.get("price_max")
-        if low is not None and high is not None and low > high:
-            raise serializers.ValidationError(
-                {"price_min": "The lowest price must not be above the highest price."}
+def openapi_parameters(form_class: type[forms.Form]) -> list[OpenApiParameter]:
+    """The query parameters of the schema, read off the form that parses them (one definition)."""
+    parameters = []
+    for name, field in form_class.base_fields.items():
+        kind = OpenApiTypes.STR
+        if isinstance(field, forms.IntegerField):
+            kind = OpenApiTypes.INT
+        elif isinstance(field, TrueFalseField):
+            kind = OpenApiTypes.BOOL
+        many = isinstance(field, FilterValuesField)
+        enum = getattr(field, "choices", None)
+        if isinstance(field, forms.ChoiceField):
+            enum = [value for value, _ in field.choices]
+        limits = [
+            f"{label} {value}"
+            for label, value in (
+                ("at least", getattr(field, "min_value", None)),
+                ("at most", getattr(field, "max_value", None)),
             )
-        return attrs
+            if value is not None
+        ]
+        description = " ".join(
+            part for part in (str(field.help_text or ""), ", ".join(limits) + "." if limits else "") if part
+        )
+        parameters.append(
+            OpenApiParameter(
+                name,
+                kind,
+                many=many,
+                explode=many if many else None,
+                enum=list(enum) if enum else None,
+                description=description,
+                required=False,
+            )
+        )
+    return parameters
 
 
 class FacetValueSerializer(serializers.Serializer):
@@ -116,77 +114,39 @@ class AutocompleteOutputSerializer(serializers.Serializer):
     suggestions = SuggestionSerializer(many=True)
 
 
-def _error(field: str, message: str, code: int = status.HTTP_400_BAD_REQUEST) -> Response:
-    error_code = "invalid" if code == status.HTTP_400_BAD_REQUEST else "search_unavailable"
-    return Response(
-        {"detail": message, "code": error_code, "field": field, "errors": {field: [message]}}, status=code
-    )
-
-
 class SearchApi(APIView):
     @extend_schema(
         operation_id="search_products",
-        parameters=[
-            SearchInputSerializer,
-            *[
-                OpenApiParameter(name, str, many=True, explode=True, enum=CLOSED_FILTERS.get(name))
-                for name in FILTERS
-                if name != "patient_eligible"
-            ],
-        ],
+        parameters=openapi_parameters(SearchForm),
         responses={200: SearchOutputSerializer, **error_responses(503)},
         description=(
             "Search live products. Filters take facet values from a previous answer's `facets`; "
             "repeat a parameter for any of several values. An exact GTIN, NPC, SKU or part number "
-            "answers with that product alone and `exact_match: true`."
+            "answers with that product alone and `exact_match: true`. The parameters and their limits "
+            "are the search page's own."
         ),
     )
     def get(self, request: Request) -> Response:
-        data = SearchInputSerializer(data=filter_params(request.query_params))
-        data.is_valid(raise_exception=True)
-        params = data.validated_data
-        filters = {name: params[name] for name in FILTERS if params.get(name) and name != "patient_eligible"}
-        if params.get("patient_eligible"):
-            filters["patient_eligible"] = [PATIENT_ELIGIBLE]
-        text = params["q"]
+        form = SearchForm(filter_params(request.query_params), page_size_allowed=True)
+        if not form.is_valid():
+            raise ValidationError(form.errors_by_field())
         try:
-            if text and not filters and params["page"] == 1:
-                match = selectors.find_identifier(text)
-                if match:
-                    cards = search_selectors.product_cards([match.object_id])
-                    if cards:
-                        return Response(
-                            self._answer(text, None, True, 1, 1, params["page_size"], cards, {}, exact=True)
-                        )
-            results = selectors.search(
-                SearchQuery(
-                    text=text,
-                    filters=filters,
-                    price_min=params.get("price_min"),
-                    price_max=params.get("price_max"),
-                    sort=SortOrder(params["sort"]),
-                    offset=(params["page"] - 1) * params["page_size"],
-                    limit=params["page_size"],
-                )
-            )
+            found = search_selectors.product_search(form.search_query())
         except InvalidSearch as exc:
-            return _error(exc.field, exc.message)
+            raise ValidationError({exc.field: [exc.message]}) from None
         except SearchUnavailable as exc:
-            return _error("q", str(exc), status.HTTP_503_SERVICE_UNAVAILABLE)
-        facets = search_selectors.label_facets(
-            results.facets, selected_categories=filters.get("category", [])
-        )
+            raise SearchUnavailableError(str(exc), field="q") from None
         return Response(
             self._answer(
-                text,
-                results.corrected_text,
-                False,
-                results.total,
-                params["page"],
-                params["page_size"],
-                search_selectors.product_cards(results.ids, filters=filters),
-                facets,
-                exact=results.facets_exact,
+                form.text,
+                found.corrected_text,
+                bool(found.exact),
+                found.total,
+                1 if found.exact else form.page_number,
+                form.results_per_page,
+                list(found.cards),
+                found.facets,
+                exact=found.facets_exact,
             )
         )
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db.models import Count, Min, Q
@@ -13,7 +13,7 @@ from catalogue.models import Category, Product, StockStatus
 from catalogue.selectors import buyable_offer_q
 from organisations.models import Organisation, OrganisationKind
 from search import selectors as search_selectors
-from search.types import FacetCount, SearchQuery
+from search.types import FacetCount, SearchQuery, SearchResults
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ def product_cards(
         return []
     matching = matching_offers_q(filters)
     rows = (
-        Product.objects.filter(id__in=product_ids)
+        Product.objects.filter(id__in=product_ids, is_active=True)
         .select_related("category")
         .annotate(
             lowest_unit_price=Min("offers__unit_price", filter=matching),
@@ -87,10 +87,6 @@ def product_urls(product_ids: list[int]) -> dict[int, str]:
     """{id: product page URL} of the active products among these ids, in one query."""
     rows = Product.objects.filter(id__in=product_ids, is_active=True).values_list("id", "slug")
     return {pk: reverse("catalogue:product-detail", kwargs={"slug": slug}) for pk, slug in rows}
-
-
-def product_slug(product_id: int) -> str | None:
-    return Product.objects.filter(id=product_id, is_active=True).values_list("slug", flat=True).first()
 
 
 def _ids(values: list[FacetCount]) -> list[int]:
@@ -155,3 +151,49 @@ def product_ids_matching(text: str) -> list[int]:
         SearchQuery(text=text, limit=PRODUCT_LIST_SEARCH_LIMIT, with_facets=False)
     )
     return [hit.object_id for hit in results.hits]
+
+
+@dataclass(frozen=True)
+class ProductSearch:
+    """One search of the catalogue as the page and the API both answer it: either the one product
+    whose identifier was typed (`exact`), or a page of results with their cards and labelled facets."""
+
+    query: SearchQuery
+    exact: ProductCard | None = None
+    results: SearchResults | None = None
+    cards: tuple[ProductCard, ...] = ()
+    facets: Mapping[str, list[FacetCount]] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return 1 if self.exact else (self.results.total if self.results else 0)
+
+    @property
+    def facets_exact(self) -> bool:
+        return self.results.facets_exact if self.results else True
+
+    @property
+    def corrected_text(self) -> str | None:
+        return self.results.corrected_text if self.results else None
+
+
+def product_search(query: SearchQuery) -> ProductSearch:
+    """The one product search of the search page and the search API.
+
+    An exact GTIN, NPC, SKU or part number typed alone on the first page answers with that product;
+    otherwise the engine's page of results, with product cards (prices and counts over the offers
+    meeting the offer filters) and facet values named. Raises InvalidSearch or SearchUnavailable."""
+    if query.text and query.offset == 0 and not query.filters:
+        match = search_selectors.find_identifier(query.text)
+        if match:
+            cards = product_cards([match.object_id])
+            if cards:
+                return ProductSearch(query=query, exact=cards[0], cards=tuple(cards))
+    results = search_selectors.search(query)
+    filters = {name: list(values) for name, values in query.filters.items()}
+    return ProductSearch(
+        query=query,
+        results=results,
+        cards=tuple(product_cards(results.ids, filters=filters)),
+        facets=label_facets(results.facets, selected_categories=filters.get("category", [])),
+    )

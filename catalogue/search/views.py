@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET
 from catalogue.filters import filter_params
 from catalogue.indexing import PRODUCT_DOCUMENT
 from catalogue.search import selectors as search_selectors
-from catalogue.search.forms import FILTERS, PAGE_SIZE, SORT_CHOICES, SearchForm
+from catalogue.search.forms import FILTERS, MAX_PAGE, PAGE_SIZE, SORT_CHOICES, SearchForm
 from search import selectors
 from search.types import InvalidSearch, SearchUnavailable
 
@@ -52,36 +52,31 @@ def search_results(request: HttpRequest) -> HttpResponse:
     if not query.text.strip() and not form.filters:
         return render(request, "catalogue/search/results.html", context)
     try:
-        if query.text and form.page_number == 1 and not form.filters:
-            match = selectors.find_identifier(query.text)
-            slug = search_selectors.product_slug(match.object_id) if match else None
-            if slug:
-                return redirect(reverse("catalogue:product-detail", kwargs={"slug": slug}))
-        results = selectors.search(query)
+        found = search_selectors.product_search(query)
     except InvalidSearch as exc:
         form.add_error(None, exc.message)
         return render(request, "catalogue/search/results.html", context, status=400)
     except SearchUnavailable as exc:
         context["unavailable"] = str(exc)
         return render(request, "catalogue/search/results.html", context, status=503)
-    last_page = max(1, min(-(-results.total // PAGE_SIZE), 500))
-    facets = search_selectors.label_facets(
-        results.facets, selected_categories=form.filters.get("category", [])
-    )
+    if found.exact:
+        return redirect(reverse("catalogue:product-detail", kwargs={"slug": found.exact.slug}))
+    results = found.results
+    last_page = max(1, min(-(-results.total // PAGE_SIZE), MAX_PAGE))
     context.update(
         searched=True,
         results=results,
-        products=search_selectors.product_cards(results.ids, filters=form.filters),
+        products=list(found.cards),
         facet_groups=[
             {
                 "name": field.name,
                 "label": field.label,
-                "values": facets.get(field.name, []),
+                "values": found.facets.get(field.name, []),
                 "selected": form.filters.get(field.name, []),
             }
             for field in PRODUCT_DOCUMENT.facet_fields
         ],
-        selected_filters=_selected_filters(form.filters, facets),
+        selected_filters=_selected_filters(form.filters, found.facets),
         pagination=_page_numbers(form.page_number, last_page),
         first_result=query.offset + 1,
         last_result=query.offset + len(results.hits),

@@ -142,12 +142,17 @@ class TestResultsPage:
         assert message in response.content.decode()
         assert "There is a problem" in response.content.decode()
 
-    def test_unknown_filter_values_give_a_normal_page(self, client, catalogue):
-        response = client.get(
-            results_url(q="wheelchair", supplier="not-a-supplier", stock="sold", category="99999")
-        )
+    def test_unknown_supplier_or_category_ids_give_a_normal_empty_page(self, client, catalogue):
+        response = client.get(results_url(q="wheelchair", supplier="not-a-supplier", category="99999"))
         assert response.status_code == 200
         assert response.context["products"] == []
+
+    def test_a_stock_state_outside_the_list_is_named_as_the_api_names_it(self, client, catalogue):
+        # The page and the API parse a search with one form, so they refuse the same values.
+        response = client.get(results_url(q="wheelchair", stock="sold"))
+        assert response.status_code == 400
+        assert "Unknown value &#x27;sold&#x27;" in response.content.decode()
+        assert "stock" in response.context["form"].errors
 
     def test_an_empty_search_asks_for_words(self, client, db):
         response = client.get(results_url())
