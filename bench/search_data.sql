@@ -211,13 +211,13 @@ SELECT setval(pg_get_serial_sequence('catalogue_product', 'id'), :n_products + 1
 INSERT INTO catalogue_offer
   (supplier_id, product_id, supplier_sku, pack_price, vat_rate, units_per_pack, lead_time_days,
    min_order_packs, stock_status, valid_from, valid_to, patient_eligible, status, pending_changes,
-   created_at, updated_at)
+   moderation_note, created_at, updated_at)
 SELECT sup.id, p, 'S' || lpad(p::text, 7, '0') || '-' || k,
        round((0.5 + ((p * 7 + k * 13) % 4000) / 10.0)::numeric, 2), 20, 1 + (p % 4) * 25, 2 + k,
        1,
        (ARRAY['in_stock', 'in_stock', 'in_stock', 'low_stock', 'out_of_stock', 'made_to_order'])[1 + (hashint4(p * 5 + k) & 2147483647) % 6],
        NULL, NULL, (p + k) % 5 = 0,
-       CASE WHEN (p + k) % 10 = 0 THEN 'withdrawn' ELSE 'live' END, NULL, now(), now()
+       CASE WHEN (p + k) % 10 = 0 THEN 'withdrawn' ELSE 'live' END, NULL, '', now(), now()
 FROM generate_series(1, :n_products) p
 CROSS JOIN generate_series(0, 4) k
 JOIN bench_supplier_ids sup
