@@ -90,6 +90,7 @@ def reconcile_index(*, object_type: str, batch_size: int = 1000, expected: bool 
             document_type, list(document_type.load(to_index[start : start + batch_size]))
         )
     deleted = backend.delete(object_type, extra) if extra else 0
+    backend.compact(document_type)
     if to_index or extra:
         logger.log(
             logging.INFO if expected else logging.WARNING,
