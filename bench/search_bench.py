@@ -340,6 +340,47 @@ def baseline_call(text: str, filters: dict) -> int:
     return total
 
 
+def compared_backend(checkout: str):
+    """The PostgreSQL search backend of another checkout (main's, say), loaded beside this one. It runs
+    with this checkout's base classes and tables, so it must share their interface."""
+    import importlib.util
+
+    path = Path(checkout) / "search" / "backends" / "database" / "postgres.py"
+    spec = importlib.util.spec_from_file_location("compared_postgres_backend", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.PostgresBackend()
+
+
+def compare(queries, passes: int, checkout: str) -> None:
+    """Both backends on each query in turn (alternating which goes first), so load on a shared
+    machine falls on both alike; identifiers are left out (the same lookup on both)."""
+    from search import registry, selectors
+    from search.backends import get_backend
+    from search.types import SearchQuery
+
+    document_type = registry.get("product")
+    backends = [("this checkout", get_backend()), (f"compared ({checkout})", compared_backend(checkout))]
+    searches = [(k, t, f) for k, t, f in queries if not (t and not f and selectors.find_identifier(t))]
+    timings: dict[str, dict[str, list[float]]] = {name: {} for name, _ in backends}
+    for n in range(passes + 1):  # the first pass warms both up
+        for kind, text, filters in searches:
+            query = SearchQuery(text=text, filters=filters, limit=20)
+            for name, backend in backends if n % 2 else reversed(backends):
+                started = time.perf_counter()
+                backend.search(document_type, query)
+                if n:
+                    timings[name].setdefault(kind, []).append((time.perf_counter() - started) * 1000)
+    print(f"\nInterleaved comparison, {passes} passes of {len(searches)} searches (identifiers left out):")
+    for name, by_kind in timings.items():
+        every = [t for values in by_kind.values() for t in values]
+        print(f"  {name}: p50 {statistics.median(every):6.1f} ms   p95 {percentile(every, 95):6.1f} ms")
+        for kind, values in by_kind.items():
+            print(
+                f"    {kind:13} p50 {statistics.median(values):6.1f} ms  p95 {percentile(values, 95):6.1f} ms"
+            )
+
+
 def percentile(values: list[float], pct: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered)) - 1))]
@@ -382,6 +423,12 @@ def main() -> None:
         help=f"PostgreSQL database of the bench (default: BENCH_DATABASE_URL or {DEFAULT_URL}).",
     )
     parser.add_argument(
+        "--compare-with",
+        metavar="CHECKOUT",
+        help="Also time another checkout's PostgreSQL backend (e.g. main's) on the same data, "
+        "query by query in turn with this one's, then stop.",
+    )
+    parser.add_argument(
         "--smoke",
         action="store_true",
         help=f"{SMOKE_PRODUCTS:,} products, one pass, a 5-query baseline: checks the bench still runs.",
@@ -391,7 +438,8 @@ def main() -> None:
     if args.smoke:
         N_PRODUCTS = SMOKE_PRODUCTS
         args.passes, args.baseline_queries, args.baseline_passes = 1, 5, 1
-    url = args.database_url or (SMOKE_URL if args.smoke else os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
+    default_url = SMOKE_URL if args.smoke else os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
+    url = args.database_url or default_url
     ensure_database(url)
     setup_django(url)
     from django.core.management import call_command
@@ -424,6 +472,9 @@ def main() -> None:
             " ".join(f"{x:.1f}" for x in os.getloadavg()),
         )
 
+    if args.compare_with:
+        compare(queries, args.passes, args.compare_with)
+        return
     measure(engine_call, queries, 1)  # warm up: caches and statistics
     timings, by_kind, slowest = measure(engine_call, queries, args.passes)
     p50, p95 = statistics.median(timings), percentile(timings, 95)

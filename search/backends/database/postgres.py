@@ -161,7 +161,8 @@ class PostgresBackend(DatabaseBackend):
 
     def rebuild(self, document_type: DocumentType, batches, progress=None) -> int:
         """Bulk loading with the GIN pending list on is many times faster; it is merged at the end
-        and switched off again so that searches never scan a pending list."""
+        and switched off again so that searches never scan a pending list. The rows are written as in
+        the facet bitmaps, which after_rebuild builds before this transaction commits."""
         with transaction.atomic():
             with connection.cursor() as cursor:
                 cursor.execute("ALTER INDEX search_document_vector SET (fastupdate = on)")
