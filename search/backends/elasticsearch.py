@@ -156,7 +156,10 @@ def document_source(document_type: DocumentType, document: Document) -> dict:
 
 def facet_aggregation(facet_name: str, after: dict | None = None) -> A:
     """Every value of one facet with its document count, FACET_PAGE at a time, in value order."""
-    params: dict = {"sources": [{"value": A("terms", field=facet_field_name(facet_name))}], "size": FACET_PAGE}
+    params: dict = {
+        "sources": [{"value": A("terms", field=facet_field_name(facet_name))}],
+        "size": FACET_PAGE,
+    }
     if after:
         params["after"] = after
     return A("composite", **params)

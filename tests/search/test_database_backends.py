@@ -62,7 +62,9 @@ def test_facet_counts_stay_exact_far_above_five_thousand_matches(database_backen
     assert broad > 5_500
     filtered = RandomQuery((COMMON_WORD,), {"stock": list(STOCK_STATES)}, Decimal("0.50"), None)
     assert assert_exact_facets(database_backend, documents, filtered) > 5_000
-    totals = [assert_exact_facets(database_backend, documents, random_query(rng, documents)) for _ in range(30)]
+    totals = [
+        assert_exact_facets(database_backend, documents, random_query(rng, documents)) for _ in range(30)
+    ]
     assert max(totals) > 1_000
 
 

@@ -97,16 +97,20 @@ COMPACT = [
     "DELETE FROM search_facetbitmap WHERE object_type = %(type)s",
     "DELETE FROM search_facetbitmapbase WHERE object_type = %(type)s",
     """INSERT INTO search_facetbitmapbase (object_type, first_id, blocks)
-    SELECT %(type)s, min(id), ((max(id) - min(id)) / 64 + 1)::integer FROM facet_documents HAVING count(*) > 0""",
+    SELECT %(type)s, min(id), ((max(id) - min(id)) / 64 + 1)::integer
+    FROM facet_documents HAVING count(*) > 0""",
     """INSERT INTO search_facetbitmap (object_type, facet_value_id, bits)
     WITH base AS (SELECT first_id, blocks FROM search_facetbitmapbase WHERE object_type = %(type)s),
     blocks AS (
-        SELECT k, (d.id - base.first_id) >> 6 AS b, bit_or(1::bigint << ((d.id - base.first_id) & 63)::integer) AS mask
+        SELECT k, (d.id - base.first_id) >> 6 AS b,
+               bit_or(1::bigint << ((d.id - base.first_id) & 63)::integer) AS mask
         FROM facet_documents d CROSS JOIN base CROSS JOIN LATERAL unnest(d.facet_ids) k GROUP BY k, b
     )
-    SELECT %(type)s, k, rpad(string_agg(gap || mask::bit(64)::text, '' ORDER BY b), base.blocks * 64, '0')::varbit
+    SELECT %(type)s, k,
+           rpad(string_agg(gap || mask::bit(64)::text, '' ORDER BY b), base.blocks * 64, '0')::varbit
     FROM (SELECT k, b, mask,
-                 repeat('0', (64 * (b - coalesce(lag(b) OVER (PARTITION BY k ORDER BY b), -1) - 1))::integer) AS gap
+                 repeat('0', (64 * (b - coalesce(lag(b) OVER (PARTITION BY k ORDER BY b), -1) - 1))::integer)
+                 AS gap
           FROM blocks) g
     CROSS JOIN base GROUP BY k, base.blocks""",
 ]
@@ -192,7 +196,8 @@ class PostgresBackend(DatabaseBackend):
         """Rebuild the facet bitmaps when documents were written since they were built."""
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT EXISTS (SELECT 1 FROM search_searchdocument WHERE object_type = %s AND NOT in_bitmaps)",
+                "SELECT EXISTS (SELECT 1 FROM search_searchdocument "
+                "WHERE object_type = %s AND NOT in_bitmaps)",
                 [document_type.name],
             )
             stale = cursor.fetchone()[0]
@@ -239,7 +244,8 @@ class PostgresBackend(DatabaseBackend):
         # Exact counts, in two parts added together: the matches in the bitmaps, counted with bitmaps when
         # there are many of them, and the others (written since, or few matches) by unnesting their facet
         # ids (unnest in the select list is several times faster than a lateral join). The gate is one
-        # one-time filter, so the branch not taken is never run. Facet ids join their keys only after counting.
+        # one-time filter, so the branch not taken is never run. Facet ids join their keys only after
+        # counting.
         bitmapped = MATCHES_BITMAP.format(rows="SELECT id FROM m WHERE m.in_bitmaps")
         facets_sql = f"""
             (SELECT coalesce(json_object_agg(v.key, c.n), '{{}}') FROM (
