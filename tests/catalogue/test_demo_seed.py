@@ -11,9 +11,16 @@ from django.db.models import Count
 from catalogue import demo
 from catalogue.models import Category, Offer, OfferStatus, Product, VolumeTier
 from catalogue.validators import parse_gtin
+from organisations import demo as organisations_demo
 from organisations.models import Organisation
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def demo_suppliers():
+    """The suppliers are the organisations seed's, which `seed_demo` loads first."""
+    organisations_demo.seed(io.StringIO())
 
 
 def snapshot() -> dict:
