@@ -148,6 +148,7 @@ class AppInterfacesContract(_AppsContract):
             "Move what the other app needs into the owning app's services, selectors or types. "
             "A genuine extension point goes under `public`, with the reason."
         )
+        output.new_line()
 
 
 # --- model_writes -----------------------------------------------------------------------------
@@ -529,3 +530,4 @@ class ModelWritesContract(_AppsContract):
             "Read another app's models freely; write them through a service of the app that owns "
             "them (its services.py), or list the module under `allow` with the reason."
         )
+        output.new_line()
