@@ -5,7 +5,8 @@ Registered in `pyproject.toml` (`contract_types` under `[tool.importlinter]`) an
 
 - `app_interfaces`: an app imports another app's public modules (models, services, selectors,
   types and the extension points), never its pages, API, forms, tasks, back office, demo or
-  private modules. Checked on the import graph, like the built-in contracts.
+  private modules and names. Checked on the import graph, like the built-in contracts, and for
+  names on the source.
 - `model_writes`: an app reads another app's models but never writes them; a write goes through
   the owning app's services. Imports alone cannot show a write, so this one reads each module's
   source with `ast` (see `find_foreign_writes` for what it sees and what it does not).
@@ -82,8 +83,20 @@ def internal_segment(module: str, internal: Iterable[str]) -> str | None:
     return None
 
 
+def _names_imported_from_apps(importer: str, apps: set[str]) -> Iterator[tuple[str, str, int]]:
+    """(module, name, line) for each `from <one of apps>... import name` in `importer`'s source."""
+    tree = _parsed(importer)
+    if tree is None:
+        return
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").split(".")[0] in apps:
+            for alias in node.names:
+                yield node.module, alias.name, node.lineno  # type: ignore[misc]
+
+
 class AppInterfacesContract(_AppsContract):
-    """No app imports another app's internal modules.
+    """No app imports another app's internal modules, nor its private names (`_plan`, read from the
+    importer's source: the graph knows modules, not names).
 
     Options:
         apps:      the apps (default: the root packages).
@@ -112,6 +125,15 @@ class AppInterfacesContract(_AppsContract):
         gathered = set(self.gathered or ())  # type: ignore[arg-type]
         used_public: set[str] = set()
         illegal: list[IllegalImport] = []
+
+        def allowed(importer: str, imported: str, segment: str) -> bool:
+            if segment in gathered and _first_match(importer, self._gatherers):
+                return True
+            public = _first_match(imported, self._public)
+            if public:
+                used_public.add(public)
+            return public is not None
+
         for importer in sorted(graph.modules):
             importer_app = importer.split(".")[0]
             if importer_app not in apps:
@@ -121,18 +143,22 @@ class AppInterfacesContract(_AppsContract):
                 if imported_app not in apps or imported_app == importer_app:
                     continue
                 segment = internal_segment(imported, internal)
-                if segment is None:
-                    continue
-                if segment in gathered and _first_match(importer, self._gatherers):
-                    continue
-                public = _first_match(imported, self._public)
-                if public:
-                    used_public.add(public)
+                if segment is None or allowed(importer, imported, segment):
                     continue
                 details = graph.get_import_details(importer=importer, imported=imported)
                 illegal.append(
                     IllegalImport(importer, imported, segment, tuple(d["line_number"] for d in details))
                 )
+            # The graph knows modules, not names: `from catalogue.services import _plan` is read
+            # from the source.
+            for module, name, line in _names_imported_from_apps(importer, apps - {importer_app}):
+                imported = f"{module}.{name}"
+                if imported in graph.modules or internal_segment(module, internal) is not None:
+                    continue  # a module, or from an internal module: the graph's part above
+                if not any(fnmatch.fnmatchcase(name, pattern) for pattern in internal):
+                    continue
+                if not allowed(importer, imported, name):
+                    illegal.append(IllegalImport(importer, imported, name, (line,)))
         warnings = [
             f"public entry {pattern!r} is imported by no other app: remove it"
             for pattern in self._public
@@ -455,7 +481,10 @@ def find_foreign_writes(source: str, *, module: str, apps: Iterable[str]) -> lis
     of another app's model being saved. Names are resolved per function without following the
     order of statements.
     """
-    tree = ast.parse(source)
+    return _foreign_writes_in(ast.parse(source), module=module, apps=apps)
+
+
+def _foreign_writes_in(tree: ast.Module, *, module: str, apps: Iterable[str]) -> list[ForeignWrite]:
     finder = _WriteFinder(module=module, apps=set(apps))
     finder.collect_imports(tree)
     if finder.models or finder.model_modules:
@@ -484,6 +513,27 @@ def module_path(module: str) -> Path | None:
     return None
 
 
+@functools.cache
+def _source(module: str) -> str | None:
+    path = module_path(module)
+    return path.read_text(encoding="utf-8") if path is not None else None
+
+
+@functools.cache
+def _parsed(module: str) -> ast.Module | None:
+    """A module's syntax tree, read once however many contracts ask (a module that does not parse
+    is import-linter's to report, when it builds the graph)."""
+    source = _source(module)
+    return ast.parse(source) if source is not None else None
+
+
+def clear_caches() -> None:
+    """Forget the packages' places and sources (for tests that make packages of their own)."""
+    _package_dir.cache_clear()
+    _source.cache_clear()
+    _parsed.cache_clear()
+
+
 class ModelWritesContract(_AppsContract):
     """No app writes another app's models: it calls the owning app's services.
 
@@ -510,11 +560,10 @@ class ModelWritesContract(_AppsContract):
             if allowed:
                 matched.add(allowed)
                 continue
-            path = module_path(module)
-            if path is None:
-                continue
-            output.verbose_print(verbose, f"Reading {path}")
-            writes.extend(find_foreign_writes(path.read_text(encoding="utf-8"), module=module, apps=apps))
+            tree = _parsed(module)
+            if tree is not None:
+                output.verbose_print(verbose, f"Reading {module}")
+                writes.extend(_foreign_writes_in(tree, module=module, apps=apps))
         warnings = [
             f"allow entry {pattern!r} matches no module: remove it"
             for pattern in self._allow

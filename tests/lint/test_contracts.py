@@ -143,11 +143,17 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
             file.write_text(textwrap.dedent(text))
         monkeypatch.syspath_prepend(str(tmp_path))
         importlib.invalidate_caches()
-        contracts._package_dir.cache_clear()
         return grimp.build_graph("stockroom", "shopfront", cache_dir=None)
 
-    yield make
-    contracts._package_dir.cache_clear()
+    return make
+
+
+@pytest.fixture(autouse=True)
+def _fresh_sources():
+    """Each test's packages are its own: forget where the last test's were."""
+    contracts.clear_caches()
+    yield
+    contracts.clear_caches()
 
 
 # stockroom owns Item and writes it in its services.
@@ -246,12 +252,12 @@ def interfaces_graph(imports: list[tuple[str, str]]) -> grimp.ImportGraph:
 def app_interfaces() -> AppInterfacesContract:
     return AppInterfacesContract(
         name="interfaces",
-        session_options={"root_packages": ["marketplace", "common", "catalogue", "pricing"]},
+        session_options={"root_packages": ["project", "kernel", "warehouse", "till"]},
         contract_options={
             "internal": ["views", "api", "forms", "tasks", "demo", "urls", "api_urls", "_*"],
             "gathered": ["urls", "api_urls", "demo"],
-            "gatherers": ["marketplace: the project gathers the apps"],
-            "public": ["common.api: shared API helpers", "common.forms: shared form helpers"],
+            "gatherers": ["project: the project package gathers the apps"],
+            "public": ["kernel.api: shared API helpers", "kernel.forms: shared form helpers"],
         },
     )
 
@@ -259,11 +265,11 @@ def app_interfaces() -> AppInterfacesContract:
 def test_importing_another_apps_internals_is_reported_with_the_line():
     graph = interfaces_graph(
         [
-            ("pricing.views", "catalogue.search.views"),  # a room's pages are internal too
-            ("pricing.services", "catalogue.tasks"),
-            ("pricing.selectors", "catalogue._planner"),  # a private module
-            ("pricing.urls", "catalogue.urls"),  # only the project gathers URLs
-            ("pricing.demo", "catalogue.demo"),
+            ("till.views", "warehouse.search.views"),  # a room's pages are internal too
+            ("till.services", "warehouse.tasks"),
+            ("till.selectors", "warehouse._planner"),  # a private module
+            ("till.urls", "warehouse.urls"),  # only the project gathers URLs
+            ("till.demo", "warehouse.demo"),
         ]
     )
 
@@ -271,39 +277,61 @@ def test_importing_another_apps_internals_is_reported_with_the_line():
 
     assert not check.kept
     assert [link.describe() for link in check.metadata["illegal"]] == [
-        "pricing.demo -> catalogue.demo (l.5): `demo` is internal to its app",
-        "pricing.selectors -> catalogue._planner (l.3): `_planner` is internal to its app",
-        "pricing.services -> catalogue.tasks (l.2): `tasks` is internal to its app",
-        "pricing.urls -> catalogue.urls (l.4): `urls` is internal to its app",
-        "pricing.views -> catalogue.search.views (l.1): `views` is internal to its app",
+        "till.demo -> warehouse.demo (l.5): `demo` is internal to its app",
+        "till.selectors -> warehouse._planner (l.3): `_planner` is internal to its app",
+        "till.services -> warehouse.tasks (l.2): `tasks` is internal to its app",
+        "till.urls -> warehouse.urls (l.4): `urls` is internal to its app",
+        "till.views -> warehouse.search.views (l.1): `views` is internal to its app",
     ]
 
 
 def test_public_modules_own_internals_the_project_gathering_and_external_packages_pass():
     graph = interfaces_graph(
         [
-            ("pricing.views", "catalogue.selectors"),
-            ("pricing.api", "catalogue.services"),
-            ("pricing.api", "catalogue.models"),
-            ("pricing.api", "common.api"),  # public on purpose
-            ("catalogue.urls", "catalogue.search.views"),  # an app's own room
-            ("marketplace.urls", "catalogue.urls"),
-            ("marketplace.api_urls", "pricing.api_urls"),
-            ("pricing.views", "django.views"),  # not an app
+            ("till.views", "warehouse.selectors"),
+            ("till.api", "warehouse.services"),
+            ("till.api", "warehouse.models"),
+            ("till.api", "kernel.api"),  # public on purpose
+            ("warehouse.urls", "warehouse.search.views"),  # an app's own room
+            ("project.urls", "warehouse.urls"),
+            ("project.api_urls", "till.api_urls"),
+            ("till.views", "requests.api"),  # not an app
         ]
     )
 
     check = app_interfaces().check(graph, verbose=False)
 
     assert check.kept
-    assert check.warnings == ["public entry 'common.forms' is imported by no other app: remove it"]
+    assert check.warnings == ["public entry 'kernel.forms' is imported by no other app: remove it"]
 
 
 def test_the_project_gathers_urls_but_not_views():
-    graph = interfaces_graph([("marketplace.start", "catalogue.views")])
+    graph = interfaces_graph([("project.start", "warehouse.views")])
 
     check = app_interfaces().check(graph, verbose=False)
 
     assert [link.describe() for link in check.metadata["illegal"]] == [
-        "marketplace.start -> catalogue.views (l.1): `views` is internal to its app"
+        "project.start -> warehouse.views (l.1): `views` is internal to its app"
+    ]
+
+
+def test_a_private_name_of_another_app_is_reported_from_the_source(project):
+    graph = project(
+        STOCKROOM
+        | {
+            "stockroom/services.py": "def item_add():\n    pass\n\n\ndef _reserve():\n    pass\n",
+            "shopfront/basket.py": "from stockroom.services import _reserve, item_add\n",
+            "shopfront/till.py": "from shopfront.basket import _total\n",  # its own app's: fine
+        }
+    )
+    contract = AppInterfacesContract(
+        name="interfaces",
+        session_options={"root_packages": ["stockroom", "shopfront"]},
+        contract_options={"internal": ["views", "_*"]},
+    )
+
+    check = contract.check(graph, verbose=False)
+
+    assert [link.describe() for link in check.metadata["illegal"]] == [
+        "shopfront.basket -> stockroom.services._reserve (l.1): `_reserve` is internal to its app"
     ]
