@@ -271,9 +271,10 @@ class _WriteFinder:
                 if self._is_foreign_models(node.module):
                     for alias in node.names:
                         self.models[alias.asname or alias.name] = f"{node.module}.{alias.name}"
-                for alias in node.names:
-                    if self._is_foreign_models(f"{node.module}.{alias.name}"):
-                        self.model_modules[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+                elif node.module in self.foreign_apps:  # from catalogue import models
+                    for alias in node.names:
+                        if alias.name == "models":
+                            self.model_modules[alias.asname or alias.name] = f"{node.module}.models"
             elif isinstance(node, ast.Import):
                 for alias in node.names:
                     if self._is_foreign_models(alias.name):
@@ -290,11 +291,6 @@ class _WriteFinder:
         return None
 
     def model_of(self, expr: ast.AST) -> str | None:
-        if isinstance(expr, ast.Constant) and isinstance(expr.value, str):  # a string annotation
-            try:
-                return self.model_of(ast.parse(expr.value, mode="eval").body)
-            except SyntaxError:
-                return None
         dotted = self._dotted(expr)
         if dotted is None:
             return None

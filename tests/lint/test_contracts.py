@@ -335,3 +335,19 @@ def test_a_private_name_of_another_app_is_reported_from_the_source(project):
     assert [link.describe() for link in check.metadata["illegal"]] == [
         "shopfront.basket -> stockroom.services._reserve (l.1): `_reserve` is internal to its app"
     ]
+
+
+def test_names_that_only_look_like_models_are_not_taken_for_them():
+    source = """\
+        from catalogue.models import Product
+
+
+        def check(pk: int, row: "Product") -> None:
+            error = Product.DoesNotExist("gone")
+            error.save()
+            label = "Product"
+            label.delete()
+            row.delete()
+        """
+
+    assert writes(source) == [(9, "catalogue.models.Product", "row.delete()")]
