@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import IO
 
+from django.core.management import CommandError
 from django.db import models, transaction
 from django.utils.text import slugify
 
@@ -857,20 +858,18 @@ def _seed_categories(paths: set[str]) -> dict[str, Category]:
 
 
 def _seed_suppliers() -> dict[str, Organisation]:
-    suppliers = {}
-    for s in SUPPLIERS:
-        # get_or_create: organisations/demo.py owns the suppliers' details; this only makes sure they exist.
-        organisation, _ = Organisation.objects.get_or_create(
-            slug=s.slug,
-            defaults={
-                "kind": OrganisationKind.SUPPLIER,
-                "name": s.name,
-                "legal_name": f"{s.name} Ltd",
-                "is_trusted_supplier": s.trusted,
-                "is_active": True,
-            },
+    """The demo suppliers, which organisations/demo.py makes and owns (`seed_demo` runs it first): an
+    app's demo writes only its own app's rows (the `model_writes` contract in pyproject.toml)."""
+    slugs = [s.slug for s in SUPPLIERS]
+    suppliers = {
+        o.slug: o for o in Organisation.objects.filter(kind=OrganisationKind.SUPPLIER, slug__in=slugs)
+    }
+    missing = [slug for slug in slugs if slug not in suppliers]
+    if missing:
+        raise CommandError(
+            f"The demo catalogue needs the demo suppliers ({', '.join(missing)}): run `manage.py "
+            "seed_demo`, which loads the organisations first."
         )
-        suppliers[s.slug] = organisation
     return suppliers
 
 

@@ -1,4 +1,5 @@
-"""The catalogue's commands: offers created, changed, withdrawn and moderated; categories ensured.
+"""The catalogue's commands: offers created, changed, withdrawn and moderated; categories and bare
+products ensured (for the demos of the apps above, which write no catalogue rows themselves).
 
 Every offer write goes through `catalogue.planner` (planned, then written in bulk), the same way a
 whole file does, so a form submission and a 100,000-row file follow exactly the same rules.
@@ -20,7 +21,7 @@ from typing import Any
 from django.db import transaction
 from django.utils.text import slugify
 
-from catalogue.models import CATEGORY_SEPARATOR, Category, Offer, OfferStatus
+from catalogue.models import CATEGORY_SEPARATOR, Category, Offer, OfferStatus, Product
 from catalogue.planner import OfferPlan, PlanItem, offers_apply, offers_plan
 from catalogue.types import OfferInput
 from catalogue.validators import offer_input_clean
@@ -75,6 +76,35 @@ def _unique_slug(name: str, parent: Category | None, taken: set[str]) -> str:
         candidate = f"{base}-{counter}"
         counter += 1
     return candidate
+
+
+# --- Products without offers ---------------------------------------------------------------------
+# Other apps read products but write them only here (the `model_writes` contract in pyproject.toml).
+
+
+@transaction.atomic
+def product_ensure(*, slug: str, name: str, category_path: str, units_per_pack: int = 1) -> Product:
+    """The product with this slug; made, in its category (created if missing), when there is none.
+    An existing product is returned as it is: its details belong to the offers that describe it."""
+    product = Product.objects.filter(slug=slug).first()
+    if product is not None:
+        return product
+    if units_per_pack < 1:
+        raise DomainError("A pack holds at least one unit.", field="units_per_pack")
+    category = category_tree_ensure(paths=[category_path])[category_path]
+    return Product.objects.create(slug=slug, name=name, category=category, units_per_pack=units_per_pack)
+
+
+@transaction.atomic
+def products_remove_unoffered(*, product_ids: Iterable[int]) -> int:
+    """Remove the products among `product_ids` that no supplier offers (an offer protects its
+    product) and answer how many went. One at a time, so the search index hears of each. What
+    another app keeps about a product is its own to move first: pricing's lines would lose it."""
+    removed = 0
+    for product in Product.objects.filter(pk__in=list(product_ids), offers__isnull=True).distinct():
+        product.delete()
+        removed += 1
+    return removed
 
 
 def _raise_first(plan: OfferPlan) -> None:

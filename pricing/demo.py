@@ -5,8 +5,10 @@ Runs after the organisations and catalogue seeds and uses the trusts and product
 products are the catalogue's own (same names, categories and offers), so a product's analytics page
 and its catalogue page with the peer-prices panel are the same product. The trusts that have demo
 users (Leeds, Guy's and St Thomas') are always among the buyers, and pay more than the best, so their
-dashboards, reports and peer prices are full on first sign-in. Run alone, it makes a few trusts and
-products of its own (keyed on ODS code and slug), in the catalogue's categories.
+dashboards, reports and peer prices are full on first sign-in. Without the catalogue seed, it makes
+its few products through the catalogue's service (in the catalogue's categories); the trusts are always
+the organisations seed's. Like every app's demo, it writes only its own app's rows (the
+`model_writes` contract in pyproject.toml).
 """
 
 from __future__ import annotations
@@ -15,24 +17,17 @@ import datetime as dt
 import random
 from decimal import Decimal
 
+from django.core.management import CommandError
 from django.utils.text import slugify
 
 from catalogue.models import Product
-from catalogue.services import category_tree_ensure
-from organisations.models import Organisation, OrganisationKind, Region
+from catalogue.services import product_ensure, products_remove_unoffered
+from organisations.models import Organisation, OrganisationKind
 from pricing import analytics
 from pricing.imports import CheckedLine
 from pricing.models import PurchaseHistoryLine
 from pricing.services import purchase_lines_write
 
-DEMO_TRUSTS = [
-    ("RJ1", "Guy's and St Thomas' NHS Foundation Trust", Region.LONDON),
-    ("RRV", "University College London Hospitals NHS Foundation Trust", Region.LONDON),
-    ("RTH", "Oxford University Hospitals NHS Foundation Trust", Region.SOUTH_EAST),
-    ("R0A", "Manchester University NHS Foundation Trust", Region.NORTH_WEST),
-    ("RX1", "Nottingham University Hospitals NHS Trust", Region.MIDLANDS),
-    ("RR8", "Leeds Teaching Hospitals NHS Trust", Region.NORTH_EAST_AND_YORKSHIRE),
-]
 # The trusts the demo users act for, and how much more than the cheapest trust each pays: Leeds is
 # the seed's example of paying about 40% more.
 USER_TRUST_MARKUPS = {"RR8": Decimal("1.40"), "RJ1": Decimal("1.20")}
@@ -90,25 +85,15 @@ MONTHS = 24
 MAX_TRUSTS = 25
 
 
-def _trusts(stdout) -> list[Organisation]:
-    """The trusts with demo users first, then the others by ODS code."""
+def _trusts() -> list[Organisation]:
+    """The trusts with demo users first, then the others by ODS code: the organisations seed's."""
     trusts = list(
         Organisation.objects.filter(kind=OrganisationKind.TRUST, is_active=True).order_by("ods_code")
     )
     if len(trusts) < 3:
-        for ods, name, region in DEMO_TRUSTS:
-            Organisation.objects.update_or_create(
-                ods_code=ods,
-                defaults={
-                    "kind": OrganisationKind.TRUST,
-                    "name": name,
-                    "slug": ods.lower(),
-                    "region": region,
-                },
-            )
-        stdout.write("  pricing: created demo trusts")
-        trusts = list(
-            Organisation.objects.filter(ods_code__in=[t[0] for t in DEMO_TRUSTS]).order_by("ods_code")
+        raise CommandError(
+            "The demo purchase history needs the demo trusts: run `manage.py seed_demo`, which loads "
+            "the organisations first."
         )
     with_users = [t for t in trusts if t.ods_code in USER_TRUST_MARKUPS]
     return (with_users + [t for t in trusts if t.ods_code not in USER_TRUST_MARKUPS])[:MAX_TRUSTS]
@@ -119,13 +104,9 @@ def _products() -> list[tuple[Product, Decimal]]:
     catalogue's categories, when the catalogue seed has not run), plus others the catalogue sells."""
     found = []
     for name, category_path, units_per_pack, price in DEMO_PRODUCTS:
-        slug = slugify(name)
-        product = Product.objects.filter(slug=slug).first()
-        if product is None:
-            category = category_tree_ensure(paths=[category_path])[category_path]
-            product, _ = Product.objects.update_or_create(
-                slug=slug, defaults={"name": name, "category": category, "units_per_pack": units_per_pack}
-            )
+        product = product_ensure(
+            slug=slugify(name), name=name, category_path=category_path, units_per_pack=units_per_pack
+        )
         found.append((product, Decimal(price)))
     known = {p.pk for p, _ in found}
     for product in Product.objects.filter(is_active=True).exclude(pk__in=known).order_by("id")[:20]:
@@ -171,13 +152,13 @@ def _legacy_lines_move(
 
 
 def _legacy_products_remove() -> None:
-    legacy = Product.objects.filter(slug__in=LEGACY_SLUGS, offers__isnull=True, purchase_lines__isnull=True)
-    for product in legacy.distinct():
-        product.delete()
+    """The old products no line points to any more go; the catalogue keeps any a supplier offers."""
+    unused = Product.objects.filter(slug__in=LEGACY_SLUGS, purchase_lines__isnull=True).distinct()
+    products_remove_unoffered(product_ids=unused.values_list("pk", flat=True))
 
 
 def seed(stdout) -> None:
-    trusts = _trusts(stdout)
+    trusts = _trusts()
     products = _products()
     rng = random.Random(20260314)  # the same history every time
     today = dt.date.today()

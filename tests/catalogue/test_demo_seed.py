@@ -6,14 +6,22 @@ import io
 from collections import Counter
 
 import pytest
+from django.core.management import CommandError
 from django.db.models import Count
 
 from catalogue import demo
 from catalogue.models import Category, Offer, OfferStatus, Product, VolumeTier
 from catalogue.validators import parse_gtin
+from organisations import demo as organisations_demo
 from organisations.models import Organisation
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def demo_suppliers():
+    """The suppliers are the organisations seed's, which `seed_demo` loads first."""
+    organisations_demo.seed(io.StringIO())
 
 
 def snapshot() -> dict:
@@ -98,3 +106,13 @@ def test_loading_the_demo_twice_changes_nothing():
 
     assert snapshot() == first
     assert "0 new, 0 updated" in out.getvalue()
+
+
+def test_without_the_organisations_seeds_suppliers_it_says_what_to_run_and_writes_nothing():
+    Organisation.objects.filter(slug="northgate-diagnostics").update(slug="renamed-since")
+
+    with pytest.raises(CommandError, match=r"northgate-diagnostics.*seed_demo"):
+        demo.seed(io.StringIO())
+
+    assert not Product.objects.exists()
+    assert not Offer.objects.exists()

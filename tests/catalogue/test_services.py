@@ -338,3 +338,46 @@ def test_category_tree_ensure_adds_missing_levels_once():
     assert made["Diagnostics > Ear care > Otoscopes"] == again["Diagnostics > Ear care > Otoscopes"]
     assert made["Diagnostics > Ear care"].parent.path == "Diagnostics"
     assert Category.objects.filter(name="Ear care").count() == 1
+
+
+# --- Products without offers (for the demos of the apps above, which write no catalogue rows) ------
+
+
+def test_a_product_another_apps_demo_needs_is_made_once_in_its_category():
+    made = services.product_ensure(
+        slug="iv-cannula-20-g-pink",
+        name="IV cannula, 20 G, pink",
+        category_path="Clinical consumables > Vascular access > IV cannulas",
+        units_per_pack=50,
+    )
+    assert (made.category.path, made.units_per_pack) == (
+        "Clinical consumables > Vascular access > IV cannulas",
+        50,
+    )
+
+    again = services.product_ensure(
+        slug="iv-cannula-20-g-pink", name="Another name", category_path="Elsewhere", units_per_pack=1
+    )
+
+    assert again.pk == made.pk
+    again.refresh_from_db()
+    assert (again.name, again.category.path) == ("IV cannula, 20 G, pink", made.category.path)
+    assert not Category.objects.filter(name="Elsewhere").exists()
+
+
+def test_a_product_needs_a_pack_of_at_least_one_unit():
+    with pytest.raises(DomainError) as refused:
+        services.product_ensure(slug="empty", name="Empty", category_path="Things", units_per_pack=0)
+    assert refused.value.field == "units_per_pack"
+    assert not Product.objects.filter(slug="empty").exists()
+
+
+def test_only_products_nobody_offers_are_removed():
+    offered = OfferFactory().product
+    unoffered = services.product_ensure(slug="old", name="Old", category_path="Things")
+
+    removed = services.products_remove_unoffered(product_ids=[offered.pk, unoffered.pk])
+
+    assert removed == 1
+    assert Product.objects.filter(pk=offered.pk).exists()
+    assert not Product.objects.filter(pk=unoffered.pk).exists()

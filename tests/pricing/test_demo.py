@@ -8,18 +8,32 @@ import io
 import logging
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.test import TestCase
 
 from catalogue.models import OfferStatus, Product
+from organisations import demo as organisations_demo
 from organisations.models import Membership, Organisation
 from pricing import demo, reports, selectors
 from pricing.models import ProductStats, PurchaseHistoryLine, TrustSavings
-from tests.organisations.factories import TrustFactory
 
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture
+def demo_trusts():
+    """The trusts are the organisations seed's, which `seed_demo` loads first."""
+    organisations_demo.seed(io.StringIO())
+
+
+def test_without_the_organisations_seed_it_says_what_to_run_and_writes_nothing():
+    with pytest.raises(CommandError, match="seed_demo"):
+        demo.seed(io.StringIO())
+    assert not PurchaseHistoryLine.objects.exists()
+    assert not Product.objects.exists()
+
+
+@pytest.mark.usefixtures("demo_trusts")
 def test_the_demo_seed_shows_one_trust_paying_about_40_percent_more_for_stockings():
     demo.seed(io.StringIO())
     lines = PurchaseHistoryLine.objects.count()
@@ -33,7 +47,8 @@ def test_the_demo_seed_shows_one_trust_paying_about_40_percent_more_for_stocking
     assert 1.3 < dearest / cheapest < 1.5
 
 
-def test_run_alone_its_products_sit_in_the_catalogues_categories():
+@pytest.mark.usefixtures("demo_trusts")
+def test_without_the_catalogue_seed_its_products_sit_in_the_catalogues_categories():
     demo.seed(io.StringIO())
     paths = {p.name: p.category.path for p in Product.objects.select_related("category")}
     assert paths["IV cannula, 20 G, pink"] == "Clinical consumables > Vascular access > IV cannulas"
@@ -43,6 +58,7 @@ def test_run_alone_its_products_sit_in_the_catalogues_categories():
     assert paths["Silicone foam dressing, bordered, 10 cm x 10 cm"].startswith("Wound care > Dressings")
 
 
+@pytest.mark.usefixtures("demo_trusts")
 def test_the_products_an_earlier_seed_made_for_itself_give_way_to_the_catalogues():
     """Earlier seeds made their own products in Hosiery (a cannula among stockings); on an existing
     database their lines move to the catalogue's products and they are removed."""
@@ -51,7 +67,7 @@ def test_the_products_an_earlier_seed_made_for_itself_give_way_to_the_catalogues
 
     hosiery = category_tree_ensure(paths=["Clinical consumables > Hosiery"])["Clinical consumables > Hosiery"]
     old = Product.objects.create(slug="iv-cannula-20g", name="IV cannula, 20 G, pink", category=hosiery)
-    leeds = TrustFactory(ods_code="RR8", name="Leeds Teaching Hospitals NHS Trust")
+    leeds = Organisation.objects.get(ods_code="RR8")
     line(leeds, old, packs="3", units_per_pack=50, pack_price="31.00", reference="DEMO-RR8-OLD")
     demo.seed(io.StringIO())
     assert not Product.objects.filter(slug="iv-cannula-20g").exists()
