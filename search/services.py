@@ -71,7 +71,8 @@ class Drift:
 
 
 def reconcile_index(*, object_type: str, batch_size: int = 1000, expected: bool = False) -> Drift:
-    """Compare the owner's versions with the index's and repair what differs (lost or failed updates).
+    """Compare the owner's versions with the index's and repair what differs (lost or failed updates),
+    then let the backend compact what was written since the last time (PostgreSQL's facet bitmaps).
 
     Drift is a warning (updates were lost), unless the caller `expected` the index to be behind (after
     a bulk write that fires no signals, such as the demo seed): then the repair is logged as info.
@@ -90,6 +91,7 @@ def reconcile_index(*, object_type: str, batch_size: int = 1000, expected: bool 
             document_type, list(document_type.load(to_index[start : start + batch_size]))
         )
     deleted = backend.delete(object_type, extra) if extra else 0
+    backend.compact(document_type)
     if to_index or extra:
         logger.log(
             logging.INFO if expected else logging.WARNING,

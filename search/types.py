@@ -111,6 +111,9 @@ class FacetCount:
 
 @dataclass(frozen=True)
 class SearchResults:
+    """A page of hits, the total of all matches and, per facet, the exact count of every value among
+    all matches (every backend counts exactly, however many match)."""
+
     hits: list[Hit]
     total: int
     facets: dict[str, list[FacetCount]] = field(default_factory=dict)
@@ -120,8 +123,6 @@ class SearchResults:
     highlight_terms: tuple[str, ...] = ()
     offset: int = 0
     limit: int = 20
-    # False when facet counts are estimates (a backend may sample very large result sets).
-    facets_exact: bool = True
 
     @property
     def ids(self) -> list[int]:

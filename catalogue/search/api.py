@@ -99,7 +99,8 @@ class SearchOutputSerializer(serializers.Serializer):
     results = ProductResultSerializer(many=True)
     facets = serializers.DictField(child=FacetValueSerializer(many=True))
     facets_exact = serializers.BooleanField(
-        help_text="False when facet counts are estimates (very large result sets are sampled)."
+        help_text="Always true: every count is exact on every search backend. Deprecated; kept for "
+        "clients written when very large result sets had estimated counts."
     )
 
 
@@ -146,18 +147,17 @@ class SearchApi(APIView):
                 form.results_per_page,
                 list(found.cards),
                 found.facets,
-                exact=found.facets_exact,
             )
         )
 
     @staticmethod
-    def _answer(text, corrected, exact_match, total, page, page_size, cards, facets, *, exact: bool) -> dict:
+    def _answer(text, corrected, exact_match, total, page, page_size, cards, facets) -> dict:
         return SearchOutputSerializer(
             {
                 "query": text,
                 "corrected_query": corrected,
                 "exact_match": exact_match,
-                "facets_exact": exact,
+                "facets_exact": True,
                 "total": total,
                 "page": page,
                 "page_size": page_size,

@@ -169,10 +169,6 @@ class ProductSearch:
         return 1 if self.exact else (self.results.total if self.results else 0)
 
     @property
-    def facets_exact(self) -> bool:
-        return self.results.facets_exact if self.results else True
-
-    @property
     def corrected_text(self) -> str | None:
         return self.results.corrected_text if self.results else None
 

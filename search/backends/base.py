@@ -10,7 +10,7 @@ Capability contract (tests/contracts/search.py checks each item against every ba
 - synonyms: groups from search/synonyms/*.txt match each other ("TED" finds anti-embolism stockings);
 - typos: a word within one edit (two for long words) of an indexed word is corrected ("wheelchiar");
 - identifiers: an exact GTIN (GTIN-13 finds the stored GTIN-14), NPC, SKU or part number finds its object;
-- facets: counts per declared facet over all matches, not only the page shown;
+- facets: exact counts per declared facet over all matches, not only the page shown, however many;
 - filters: any of the values within a facet, all facets together, price range;
 - sorting: relevance, price both ways, title;
 - pagination: offset/limit slices with a stable order and the total of all matches;
@@ -160,6 +160,10 @@ class SearchBackend(ABC):
 
     def after_rebuild(self, document_type: DocumentType) -> None:  # noqa: B027 - optional hook
         """Housekeeping once a rebuild is written (statistics, vocabulary counts)."""
+
+    def compact(self, document_type: DocumentType) -> None:  # noqa: B027 - optional hook
+        """Fold what was written since the last time into structures that keep reads fast (PostgreSQL's
+        facet bitmaps); results are the same before and after. Run by the reconcile beat task."""
 
     @abstractmethod
     def clear(self, object_type: str) -> None:

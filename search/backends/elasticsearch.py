@@ -4,8 +4,10 @@ One index per document type behind an alias (`<prefix>-<type>`); `rebuild` fills
 (`<prefix>-<type>-20261124-101500`) and swaps the alias in one atomic call, so searches never see a
 half-built index. Text is analysed in English; the NHS synonyms (search/synonyms/*.txt, the same files the
 database backend reads) apply at search time through a synonym_graph filter; identifiers are keyword
-fields; `title.autocomplete` is edge-n-grammed for suggestions; typos are matched with fuzziness AUTO;
-facets are terms aggregations over the whole result set.
+fields; `title.autocomplete` is edge-n-grammed for suggestions; typos are matched with fuzziness AUTO.
+Facets are composite aggregations over the whole result set, paged to their last value: exact on any
+number of shards and for any number of values (a terms aggregation is approximate across shards and
+stops at its size).
 """
 
 from __future__ import annotations
@@ -36,7 +38,8 @@ from search.types import (
 logger = logging.getLogger(__name__)
 
 BOOST = {Weight.A: 4.0, Weight.B: 2.0, Weight.C: 1.5, Weight.D: 1.0}
-FACET_SIZE = 200
+# Buckets per composite aggregation page; a facet with more values is read page by page.
+FACET_PAGE = 1_000
 # Identical scores favour the closest match (shortest title, then title, then id), as on the database
 # backends.
 SORTS = {
@@ -151,8 +154,20 @@ def document_source(document_type: DocumentType, document: Document) -> dict:
     return source
 
 
-def build_search(document_type: DocumentType, query: SearchQuery, index: str) -> Search:
-    """The request for a checked query: text with synonyms and typo tolerance, filters, facets, page."""
+def facet_aggregation(facet_name: str, after: dict | None = None) -> A:
+    """Every value of one facet with its document count, FACET_PAGE at a time, in value order."""
+    params: dict = {
+        "sources": [{"value": A("terms", field=facet_field_name(facet_name))}],
+        "size": FACET_PAGE,
+    }
+    if after:
+        params["after"] = after
+    return A("composite", **params)
+
+
+def matching(document_type: DocumentType, query: SearchQuery, index: str) -> Search:
+    """The documents a checked query matches: its words (with synonyms, sizes and typo tolerance),
+    filters and price range; no page, sort, facets or suggestions."""
     search = Search(index=index)
     # Sizes are canonical words on both sides (analysis.index_text in document_source); a size typed
     # without a unit ("10x10") matches any of its readings (cm, mm, as typed).
@@ -186,11 +201,6 @@ def build_search(document_type: DocumentType, query: SearchQuery, index: str) ->
             boost=0.5,
         )
         clauses.insert(0, Q("bool", should=[exact, fuzzy], minimum_should_match=1))
-        search = search.suggest(
-            "corrections",
-            text,
-            term={"field": text_field_name(document_type.text_fields[0].name), "suggest_mode": "missing"},
-        )
     if clauses:
         search = search.query(clauses[0] if len(clauses) == 1 else Q("bool", must=clauses))
     else:
@@ -204,14 +214,37 @@ def build_search(document_type: DocumentType, query: SearchQuery, index: str) ->
         if query.price_max is not None:
             bounds["lte"] = float(query.price_max)
         search = search.filter("range", price=bounds)
+    return search
+
+
+def build_search(document_type: DocumentType, query: SearchQuery, index: str) -> Search:
+    """The request for a checked query: the matches, their exact total and facet counts, the page."""
+    search = matching(document_type, query, index)
+    typed = analysis.query_words(query.text)
+    text = " ".join(w for w in typed if not analysis.size_alternatives(w))
+    if text:
+        search = search.suggest(
+            "corrections",
+            text,
+            term={"field": text_field_name(document_type.text_fields[0].name), "suggest_mode": "missing"},
+        )
     if query.with_facets:
         for facet in document_type.facet_fields:
-            search.aggs.bucket(facet.name, A("terms", field=facet_field_name(facet.name), size=FACET_SIZE))
+            search.aggs.bucket(facet.name, facet_aggregation(facet.name))
     sort = SortOrder(query.sort)
     # Without words every score is the same: browsing lists titles A to Z.
     order = SORTS[SortOrder.TITLE] if not typed and sort == SortOrder.RELEVANCE else SORTS[sort]
     search = search.sort(*order).source(["object_id", "title"])
     return search.extra(from_=query.offset, size=query.limit, track_total_hits=True)
+
+
+def build_facet_page(
+    document_type: DocumentType, query: SearchQuery, index: str, facet_name: str, after: dict
+) -> Search:
+    """The next page of one facet's values for the same matches, when the first page was full."""
+    search = matching(document_type, query, index)
+    search.aggs.bucket(facet_name, facet_aggregation(facet_name, after))
+    return search.extra(size=0, track_total_hits=False)
 
 
 def build_autocomplete(text: str, index: str, limit: int) -> Search:
@@ -361,11 +394,7 @@ class ElasticsearchBackend(SearchBackend):
         hits = [
             Hit(object_id=int(h.object_id), title=h.title, score=float(h.meta.score or 0)) for h in response
         ]
-        counts: dict[str, int] = {}
-        if query.with_facets:
-            for facet in document_type.facet_fields:
-                for bucket in response.aggregations[facet.name].buckets:
-                    counts[f"{facet.name}:{bucket.key}"] = bucket.doc_count
+        counts = self._facet_counts(document_type, query, alias, response) if query.with_facets else {}
         corrected = self._corrected(query.text, response)
         analysed = analysis.analyse(query.text, {})
         return SearchResults(
@@ -377,6 +406,22 @@ class ElasticsearchBackend(SearchBackend):
             offset=query.offset,
             limit=query.limit,
         )
+
+    def _facet_counts(self, document_type: DocumentType, query: SearchQuery, alias: str, response) -> dict:
+        """Every facet value's exact count: the first page of each facet comes with the search, a full
+        page means there may be more, read with follow-up requests from where it stopped."""
+        counts: dict[str, int] = {}
+        for facet in document_type.facet_fields:
+            aggregation = response.aggregations[facet.name]
+            while True:
+                for bucket in aggregation.buckets:
+                    counts[f"{facet.name}:{bucket.key.value}"] = bucket.doc_count
+                after = getattr(aggregation, "after_key", None)
+                if len(aggregation.buckets) < FACET_PAGE or not after:
+                    break
+                page = build_facet_page(document_type, query, alias, facet.name, after.to_dict())
+                aggregation = page.using(self.client).execute().aggregations[facet.name]
+        return counts
 
     @staticmethod
     def _corrected(text: str, response) -> str | None:

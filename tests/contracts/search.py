@@ -6,6 +6,8 @@ documents are the engine's own dataclasses, so the contract does not depend on t
 
 from __future__ import annotations
 
+import random
+from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
@@ -132,6 +134,107 @@ CORPUS = [
         for n in range(25)
     ],
 ]
+
+
+# Words far apart in spelling (no typo correction or fuzziness joins two of them), in no synonym
+# group and not stop words: a document matches a query exactly when it holds every word typed.
+RANDOM_WORDS = ("apple", "river", "cobalt", "meadow", "lantern", "thimble", "walrus", "orchid")
+COMMON_WORD = "harbour"
+STOCK_STATES = ("in_stock", "low_stock", "out_of_stock")
+
+
+@dataclass(frozen=True)
+class RandomQuery:
+    words: tuple[str, ...]
+    filters: dict[str, list[str]]
+    price_min: Decimal | None
+    price_max: Decimal | None
+
+    def search(self, backend: SearchBackend):
+        return backend.search(
+            DOCUMENT_TYPE,
+            SearchQuery(
+                text=" ".join(self.words),
+                object_type=TYPE,
+                filters=self.filters,
+                price_min=self.price_min,
+                price_max=self.price_max,
+            ),
+        )
+
+
+def random_corpus(
+    rng: random.Random, size: int, *, common: float = 0.0, first_id: int = 10_000
+) -> list[Document]:
+    """`size` documents of 1-4 random words (and COMMON_WORD with probability `common`), a category of
+    12, 1-4 suppliers of 300, one or two stock states, some patient eligible, some without a price."""
+    documents = []
+    for n in range(size):
+        words = rng.sample(RANDOM_WORDS, rng.randint(1, 4))
+        if rng.random() < common:
+            words.append(COMMON_WORD)
+        documents.append(
+            doc(
+                first_id + n,
+                " ".join(words).capitalize(),
+                description="Made up for testing.",
+                category=str(rng.randint(1, 12)),
+                suppliers=tuple(str(s) for s in rng.sample(range(1, 301), rng.randint(1, 4))),
+                price=None if rng.random() < 0.05 else f"{rng.randint(1, 50_000) / 100:.2f}",
+                stock=tuple(rng.sample(STOCK_STATES, rng.randint(1, 2))),
+                patient=rng.random() < 0.3,
+            )
+        )
+    return documents
+
+
+def random_query(rng: random.Random, documents: list[Document]) -> RandomQuery:
+    """0-2 words (the common one often), 0-3 facets filtered by 1-3 values seen in the corpus, and
+    sometimes a price range."""
+    words = tuple(rng.sample(RANDOM_WORDS, rng.randint(0, 2)))
+    if rng.random() < 0.5:
+        words = (COMMON_WORD, *words[:1])
+    filters: dict[str, list[str]] = {}
+    for facet in rng.sample(DOCUMENT_TYPE.facet_fields, rng.randint(0, 3)):
+        seen = sorted({v for d in documents for v in d.facets.get(facet.name, ())})
+        filters[facet.name] = rng.sample(seen, min(len(seen), rng.randint(1, 3)))
+    price_min = price_max = None
+    if rng.random() < 0.25:
+        price_min = Decimal(rng.randint(0, 200))
+        price_max = price_min + Decimal(rng.randint(1, 300))
+    return RandomQuery(words, filters, price_min, price_max)
+
+
+def brute_force(documents: list[Document], query: RandomQuery) -> tuple[int, dict[str, dict[str, int]]]:
+    """(total, {facet: {value: count}}) by looking at every document."""
+    matches = []
+    for d in documents:
+        words = set(d.title.lower().split())
+        if not set(query.words) <= words:
+            continue
+        if any(not set(values) & set(d.facets.get(name, ())) for name, values in query.filters.items()):
+            continue
+        if query.price_min is not None and (d.price is None or d.price < query.price_min):
+            continue
+        if query.price_max is not None and (d.price is None or d.price > query.price_max):
+            continue
+        matches.append(d)
+    counts: dict[str, dict[str, int]] = {f.name: {} for f in DOCUMENT_TYPE.facet_fields}
+    for d in matches:
+        for name, values in d.facets.items():
+            for value in values:
+                counts[name][value] = counts[name].get(value, 0) + 1
+    return len(matches), counts
+
+
+def assert_exact_facets(backend: SearchBackend, documents: list[Document], query: RandomQuery) -> int:
+    """The backend's total and every facet count equal the brute-force count; returns the total."""
+    results = query.search(backend)
+    total, counts = brute_force(documents, query)
+    assert results.total == total, query
+    got = {name: {f.value: f.count for f in values} for name, values in results.facets.items()}
+    assert got == counts, query
+    return total
 
 
 def ids(results) -> list[int]:
@@ -270,6 +373,15 @@ class SearchBackendContract:
         stock = {f.value: f for f in results.facets["stock"]}
         assert stock["in_stock"].count == 1
         assert stock["in_stock"].label == "In stock"
+
+    def test_facet_counts_are_exact_for_random_queries_and_filters(self, backend):
+        rng = random.Random(11)
+        documents = random_corpus(rng, 400, common=0.8)
+        backend.index(DOCUMENT_TYPE, documents)
+        totals = [assert_exact_facets(backend, documents, random_query(rng, documents)) for _ in range(40)]
+        # The loop saw broad and narrow answers, and empty ones.
+        assert max(totals) > 250
+        assert 0 in totals
 
     # Filters -----------------------------------------------------------------------------------
     def test_a_filter_keeps_matching_documents_only(self, indexed):

@@ -6,12 +6,24 @@ database backends are checked there and here.
 
 from __future__ import annotations
 
+import random
+from decimal import Decimal
+
 import pytest
 from django.db import connection
 
 from search.backends.database.postgres import PostgresBackend
 from search.backends.database.sqlite import SQLiteBackend
-from tests.contracts.search import SearchBackendContract
+from tests.contracts.search import (
+    COMMON_WORD,
+    DOCUMENT_TYPE,
+    STOCK_STATES,
+    RandomQuery,
+    SearchBackendContract,
+    assert_exact_facets,
+    random_corpus,
+    random_query,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -34,21 +46,66 @@ class TestPostgresBackend(SearchBackendContract):
         return PostgresBackend()
 
 
-@pytest.mark.django_db
-def test_postgres_counts_facets_of_very_large_result_sets_on_a_sample(monkeypatch):
+@pytest.fixture
+def database_backend():
+    return PostgresBackend() if connection.vendor == "postgresql" else SQLiteBackend()
+
+
+def test_facet_counts_stay_exact_far_above_five_thousand_matches(database_backend):
+    """Facets were once estimated from a sample above 5,000 matches; every count is now exact,
+    whatever the number of matches, the words and the filters."""
+    rng = random.Random(5_200)
+    documents = random_corpus(rng, 6_000, common=0.95)
+    database_backend.index(DOCUMENT_TYPE, documents)
+    assert assert_exact_facets(database_backend, documents, RandomQuery((), {}, None, None)) == 6_000
+    broad = assert_exact_facets(database_backend, documents, RandomQuery((COMMON_WORD,), {}, None, None))
+    assert broad > 5_500
+    filtered = RandomQuery((COMMON_WORD,), {"stock": list(STOCK_STATES)}, Decimal("0.50"), None)
+    assert assert_exact_facets(database_backend, documents, filtered) > 5_000
+    totals = [
+        assert_exact_facets(database_backend, documents, random_query(rng, documents)) for _ in range(30)
+    ]
+    assert max(totals) > 1_000
+
+
+def test_postgres_counts_exactly_from_bitmaps_and_from_rows_written_since(monkeypatch):
+    """Many matches are counted with the facet bitmaps; documents changed, added or deleted after the
+    bitmaps were built are counted from their rows until `compact` folds them in."""
     if connection.vendor != "postgresql":
         pytest.skip("PostgreSQL backend: set DATABASE_URL to a PostgreSQL database to run it (CI does)")
     from search.backends.database import postgres
-    from tests.contracts.search import CORPUS, DOCUMENT_TYPE, search
 
+    monkeypatch.setattr(postgres, "BITMAP_MIN_MATCHES", 1)
     backend = PostgresBackend()
-    backend.index(DOCUMENT_TYPE, CORPUS)
-    monkeypatch.setattr(postgres, "FACET_EXACT_LIMIT", 10)
-    monkeypatch.setattr(PostgresBackend, "facet_exact_limit", 10)
-    results = search(backend, "gauze")
-    assert results.total == 25
-    assert results.facets_exact is False
-    (supplier,) = results.facets["supplier"]
-    assert supplier.value == "5"
-    assert 10 <= supplier.count <= 25
-    assert search(backend, "wheelchair").facets_exact is True
+    rng = random.Random(9)
+    documents = {d.object_id: d for d in random_corpus(rng, 700, common=0.9)}
+    backend.rebuild(DOCUMENT_TYPE, [list(documents.values())])
+
+    def in_bitmaps() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM search_searchdocument WHERE in_bitmaps")
+            return cursor.fetchone()[0]
+
+    def check_random_queries() -> None:
+        corpus = list(documents.values())
+        assert assert_exact_facets(backend, corpus, RandomQuery((COMMON_WORD,), {}, None, None)) > 500
+        for _ in range(25):
+            assert_exact_facets(backend, corpus, random_query(rng, corpus))
+
+    assert in_bitmaps() == 700
+    check_random_queries()
+
+    # Changed (new words, suppliers and stock), added and deleted since the bitmaps were built.
+    changed = random_corpus(random.Random(10), 150, common=0.5, first_id=10_100)
+    added = random_corpus(random.Random(11), 80, common=0.9, first_id=20_000)
+    backend.index(DOCUMENT_TYPE, changed + added)
+    backend.delete(DOCUMENT_TYPE.name, list(range(10_000, 10_050)))
+    documents.update({d.object_id: d for d in changed + added})
+    for object_id in range(10_000, 10_050):
+        del documents[object_id]
+    assert in_bitmaps() == 700 - 150 - 50
+    check_random_queries()
+
+    backend.compact(DOCUMENT_TYPE)
+    assert in_bitmaps() == len(documents) == 730
+    check_random_queries()

@@ -88,11 +88,37 @@ class TestRequests:
         assert "text_name^4.0" in should[0]["multi_match"]["fields"]
         assert body["suggest"]["corrections"]["term"]["suggest_mode"] == "missing"
 
-    def test_facets_are_aggregations_over_all_matches(self):
-        body = search_body(text="gloves")
+    def test_facets_are_exact_aggregations_over_all_matches(self):
+        body = search_body(text="gloves", filters={"stock": ["in_stock"]})
         assert set(body["aggs"]) == {f.name for f in DOCUMENT_TYPE.facet_fields}
-        assert body["aggs"]["supplier"] == {"terms": {"field": "facet_supplier", "size": es.FACET_SIZE}}
+        # A composite aggregation counts every value exactly, whatever the shards; a terms
+        # aggregation would stop at its size and estimate across shards.
+        assert body["aggs"]["supplier"] == {
+            "composite": {
+                "sources": [{"value": {"terms": {"field": "facet_supplier"}}}],
+                "size": es.FACET_PAGE,
+            }
+        }
         assert body["track_total_hits"] is True
+        # Counted over the filtered matches: filters are in the query, not post_filter.
+        assert "post_filter" not in body
+        assert {"terms": {"facet_stock": ["in_stock"]}} in body["query"]["bool"]["filter"]
+
+    def test_the_next_page_of_a_facet_asks_for_the_same_matches_after_the_last_value(self):
+        query = SearchQuery(object_type=TYPE, text="gloves", filters={"stock": ["in_stock"]})
+        first = es.build_search(DOCUMENT_TYPE, query, "alias").to_dict()
+        page = es.build_facet_page(DOCUMENT_TYPE, query, "alias", "supplier", {"value": "999"}).to_dict()
+        assert page["query"] == first["query"]
+        assert page["aggs"] == {
+            "supplier": {
+                "composite": {
+                    "sources": [{"value": {"terms": {"field": "facet_supplier"}}}],
+                    "size": es.FACET_PAGE,
+                    "after": {"value": "999"},
+                }
+            }
+        }
+        assert page["size"] == 0
 
     def test_filters_pages_and_sorting(self):
         body = search_body(
@@ -156,6 +182,57 @@ class TestRequests:
     def test_an_identifier_is_looked_up_exactly(self):
         body = es.build_identifier(analysis.code_candidates("5012345678905"), "alias").to_dict()
         assert body["query"] == {"bool": {"filter": [{"terms": {"codes": ["05012345678905"]}}]}}
+
+
+def composite(values: list[tuple[str, int]], full: bool) -> dict:
+    buckets = [{"key": {"value": v}, "doc_count": n} for v, n in values]
+    answer: dict = {"buckets": buckets}
+    if buckets and full:
+        answer["after_key"] = {"value": values[-1][0]}
+    return answer
+
+
+class PagingClient:
+    """Answers like a cluster holding 2,500 suppliers, each on 3 documents: the first search brings the
+    first FACET_PAGE suppliers; later requests continue after the key they name."""
+
+    def __init__(self):
+        self.suppliers = [f"{n:04d}" for n in range(2_500)]
+        self.bodies: list[dict] = []
+
+    def page(self, after: str | None) -> dict:
+        rest = [v for v in self.suppliers if after is None or v > after]
+        chunk = rest[: es.FACET_PAGE]
+        return composite([(v, 3) for v in chunk], full=len(chunk) == es.FACET_PAGE)
+
+    def search(self, index, body):
+        self.bodies.append(body)
+        aggs = body.get("aggs", {})
+        answer: dict = {"hits": {"total": {"value": 7_500, "relation": "eq"}, "hits": []}}
+        answer["aggregations"] = {
+            name: self.page(agg["composite"].get("after", {}).get("value"))
+            if name == "supplier"
+            else composite([("x", 7_500)], full=False)
+            for name, agg in aggs.items()
+        }
+        return mock.Mock(body=answer)
+
+
+def test_a_facet_with_more_values_than_a_page_is_read_to_its_last_value():
+    client = PagingClient()
+    backend = es.ElasticsearchBackend(url="http://es", prefix="marketplace", client=client)
+    results = backend.search(DOCUMENT_TYPE, SearchQuery(object_type=TYPE, text="", filters={"stock": ["x"]}))
+    assert results.total == 7_500
+    assert len(results.facets["supplier"]) == 2_500
+    assert {f.count for f in results.facets["supplier"]} == {3}
+    # The search, then two more pages of suppliers only (1,000 + 1,000 + 500), for the same matches.
+    assert len(client.bodies) == 3
+    assert [list(b["aggs"]) for b in client.bodies[1:]] == [["supplier"], ["supplier"]]
+    assert [b["aggs"]["supplier"]["composite"]["after"] for b in client.bodies[1:]] == [
+        {"value": "0999"},
+        {"value": "1999"},
+    ]
+    assert all(b["query"] == client.bodies[0]["query"] for b in client.bodies[1:])
 
 
 class FakeIndices:

@@ -32,8 +32,6 @@ AUTOCOMPLETE_ALTERNATIVES = 40
 class DatabaseBackend(SearchBackend):
     name = "database"
     vendor = ""
-    # Facet counts are exact up to this many matches (see the PostgreSQL backend).
-    facet_exact_limit = 10**12
 
     # Vendor hooks --------------------------------------------------------------------------------
     @abstractmethod
@@ -164,7 +162,6 @@ class DatabaseBackend(SearchBackend):
             highlight_terms=analysed.highlight_terms,
             offset=query.offset,
             limit=query.limit,
-            facets_exact=total <= self.facet_exact_limit,
         )
 
     def autocomplete(self, document_type: DocumentType, text: str, limit: int = 8) -> list[Suggestion]:

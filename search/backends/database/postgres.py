@@ -2,8 +2,14 @@
 
 One statement answers a search: the matches are materialised once (id, title, price, facet ids,
 rank), then the page, the total and the facet counts are read from that set. Facet keys live on the
-index row as integer ids (search_searchfacetvalue), so counting facets never joins to offers and
-groups integers, whatever the number of matches.
+index row as integer ids (search_searchfacetvalue), so counting facets never joins to offers.
+Facet counts are always exact. Few matches: their facet ids are unnested and grouped. Many matches
+("box": 45,000): each facet value has a bitmap of the documents that have it (search_facetbitmap,
+bit i = document id first_id + i); the matches become one bitmap and each value's count is
+bit_count(value & matches), a few hundred bitmap ANDs instead of grouping half a million
+(document, value) pairs. Documents written since the bitmaps were built (in_bitmaps false) are
+counted from their rows and left out of the matches' bitmap, so every count is exact at any time;
+`compact` folds them into the bitmaps (after a rebuild and from the reconcile beat task).
 Typos are corrected per word against the vocabulary (search_searchterm) with pg_trgm, then the
 corrected words go through full-text search, which stays on the GIN index.
 """
@@ -20,7 +26,10 @@ from search.backends.database.common import DatabaseBackend, Groups
 from search.types import Document, DocumentType, Hit, SearchQuery, SortOrder
 
 CONFIG = "english"
-FACET_EXACT_LIMIT = 5_000
+# From this many matches that are in the bitmaps, their facets are counted with bitmaps (a fixed cost
+# of reading every value's bitmap) rather than by grouping their facet ids (a cost per match). Both are
+# exact; this only picks the cheaper (measured on the search benchmark: bench/README.md).
+BITMAP_MIN_MATCHES = 10_000
 # Identical scores favour the closest match: the shortest title, then the title in code-point order
 # (COLLATE "C", as SQLite compares), then the id. The matches carry title and title_length for this.
 ORDER_BY = {
@@ -33,13 +42,14 @@ ORDER_BY = {
 BROWSE_ORDER = 'title COLLATE "C", object_id'
 UPSERT = f"""
 INSERT INTO search_searchdocument
-    (object_type, object_id, title, facet_ids, price, version, indexed_at, vector)
-VALUES (%s, %s, %s, %s, %s, %s, now(),
+    (object_type, object_id, title, facet_ids, price, version, in_bitmaps, indexed_at, vector)
+VALUES (%s, %s, %s, %s, %s, %s, %s, now(),
         setweight(to_tsvector('{CONFIG}', %s), 'A') || setweight(to_tsvector('{CONFIG}', %s), 'B')
         || setweight(to_tsvector('{CONFIG}', %s), 'C') || setweight(to_tsvector('{CONFIG}', %s), 'D'))
 ON CONFLICT (object_type, object_id) DO UPDATE SET
     title = EXCLUDED.title, facet_ids = EXCLUDED.facet_ids, price = EXCLUDED.price,
-    version = EXCLUDED.version, indexed_at = EXCLUDED.indexed_at, vector = EXCLUDED.vector
+    version = EXCLUDED.version, indexed_at = EXCLUDED.indexed_at, vector = EXCLUDED.vector,
+    in_bitmaps = EXCLUDED.in_bitmaps
 """  # noqa: S608 - CONFIG is a constant
 
 
@@ -57,9 +67,58 @@ def tsquery_sql(groups: Groups) -> tuple[str, list[str]]:
     return " && ".join(parts), params
 
 
+# The bitmap of some documents of one type: set bits grouped in 64-bit blocks, gaps filled with zeros,
+# padded to the type's length. `{rows}` yields (id); `base` is the type's search_facetbitmapbase row.
+MATCHES_BITMAP = """
+    SELECT rpad(string_agg(gap || mask::bit(64)::text, '' ORDER BY b), base.blocks * 64, '0')::varbit AS bits
+    FROM (SELECT b, mask, repeat('0', (64 * (b - coalesce(lag(b) OVER (ORDER BY b), -1) - 1))::integer) AS gap
+          FROM (SELECT (r.id - base.first_id) >> 6 AS b,
+                       bit_or(1::bigint << ((r.id - base.first_id) & 63)::integer) AS mask
+                FROM ({rows}) r CROSS JOIN base GROUP BY 1) blocks) g
+    CROSS JOIN base GROUP BY base.blocks
+"""
+# Folding written documents into the bitmaps (see `compact`), in one transaction.
+COMPACT = [
+    # One compaction at a time; searches keep reading the bitmaps meanwhile.
+    "LOCK TABLE search_facetbitmap IN EXCLUSIVE MODE",
+    # Dropped first too: a caller's transaction may build twice before it commits.
+    "DROP TABLE IF EXISTS pg_temp.facet_documents",
+    "CREATE TEMPORARY TABLE facet_documents (id bigint, facet_ids integer[]) ON COMMIT DROP",
+    # Rows are marked and read in one statement: a row written meanwhile is either marked with the
+    # values read here (its writer waits for this transaction) or left unmarked, counted from its row.
+    """WITH marked AS (
+        UPDATE search_searchdocument SET in_bitmaps = true
+        WHERE object_type = %(type)s AND NOT in_bitmaps RETURNING id, facet_ids
+    )
+    INSERT INTO facet_documents
+    SELECT id, facet_ids FROM marked
+    UNION ALL
+    SELECT id, facet_ids FROM search_searchdocument WHERE object_type = %(type)s AND in_bitmaps""",
+    "DELETE FROM search_facetbitmap WHERE object_type = %(type)s",
+    "DELETE FROM search_facetbitmapbase WHERE object_type = %(type)s",
+    """INSERT INTO search_facetbitmapbase (object_type, first_id, blocks)
+    SELECT %(type)s, min(id), ((max(id) - min(id)) / 64 + 1)::integer
+    FROM facet_documents HAVING count(*) > 0""",
+    """INSERT INTO search_facetbitmap (object_type, facet_value_id, bits)
+    WITH base AS (SELECT first_id, blocks FROM search_facetbitmapbase WHERE object_type = %(type)s),
+    blocks AS (
+        SELECT k, (d.id - base.first_id) >> 6 AS b,
+               bit_or(1::bigint << ((d.id - base.first_id) & 63)::integer) AS mask
+        FROM facet_documents d CROSS JOIN base CROSS JOIN LATERAL unnest(d.facet_ids) k GROUP BY k, b
+    )
+    SELECT %(type)s, k,
+           rpad(string_agg(gap || mask::bit(64)::text, '' ORDER BY b), base.blocks * 64, '0')::varbit
+    FROM (SELECT k, b, mask,
+                 repeat('0', (64 * (b - coalesce(lag(b) OVER (PARTITION BY k ORDER BY b), -1) - 1))::integer)
+                 AS gap
+          FROM blocks) g
+    CROSS JOIN base GROUP BY k, base.blocks""",
+]
+
+
 class PostgresBackend(DatabaseBackend):
     vendor = "postgresql"
-    facet_exact_limit = FACET_EXACT_LIMIT
+    _rebuilding = False
 
     def facet_ids(self, keys: set[str]) -> dict[str, int]:
         if not keys:
@@ -92,6 +151,9 @@ class PostgresBackend(DatabaseBackend):
                     sorted(ids[k] for k in keys[d.object_id]),
                     d.price,
                     d.version[:100],
+                    # A rebuild builds the bitmaps of every row before it commits; any other write
+                    # leaves the row to be counted from its facet ids until `compact`.
+                    self._rebuilding,
                     text["A"],
                     text["B"],
                     text["C"],
@@ -103,11 +165,16 @@ class PostgresBackend(DatabaseBackend):
 
     def rebuild(self, document_type: DocumentType, batches, progress=None) -> int:
         """Bulk loading with the GIN pending list on is many times faster; it is merged at the end
-        and switched off again so that searches never scan a pending list."""
+        and switched off again so that searches never scan a pending list. The rows are written as in
+        the facet bitmaps, which after_rebuild builds before this transaction commits."""
         with transaction.atomic():
             with connection.cursor() as cursor:
                 cursor.execute("ALTER INDEX search_document_vector SET (fastupdate = on)")
-            written = super().rebuild(document_type, batches, progress)
+            self._rebuilding = True
+            try:
+                written = super().rebuild(document_type, batches, progress)
+            finally:
+                self._rebuilding = False
             with connection.cursor() as cursor:
                 cursor.execute("SELECT gin_clean_pending_list('search_document_vector'::regclass)")
                 cursor.execute("ALTER INDEX search_document_vector SET (fastupdate = off)")
@@ -118,10 +185,29 @@ class PostgresBackend(DatabaseBackend):
         return None
 
     def after_rebuild(self, document_type: DocumentType) -> None:
-        # Fresh statistics so the planner sees the new vectors and vocabulary.
+        # Fresh statistics so the planner sees the new vectors and vocabulary; inside the rebuild's
+        # transaction (see rebuild), so the new rows and their bitmaps commit together.
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE search_searchdocument")
             cursor.execute("ANALYZE search_searchterm")
+        self.build_facet_bitmaps(document_type.name)
+
+    def compact(self, document_type: DocumentType) -> None:
+        """Rebuild the facet bitmaps when documents were written since they were built."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT EXISTS (SELECT 1 FROM search_searchdocument "
+                "WHERE object_type = %s AND NOT in_bitmaps)",
+                [document_type.name],
+            )
+            stale = cursor.fetchone()[0]
+        if stale:
+            self.build_facet_bitmaps(document_type.name)
+
+    def build_facet_bitmaps(self, object_type: str) -> None:
+        with transaction.atomic(), connection.cursor() as cursor:
+            for statement in COMPACT:
+                cursor.execute(statement, {"type": object_type})
 
     def execute(
         self, document_type: DocumentType, query: SearchQuery, groups: Groups
@@ -155,49 +241,69 @@ class PostgresBackend(DatabaseBackend):
             where.append("d.price <= %s")
             where_params.append(query.price_max)
         order = BROWSE_ORDER if not groups and query.sort == SortOrder.RELEVANCE else ORDER_BY[query.sort]
-        # unnest in the select list (ProjectSet) is several times faster than a lateral join here;
-        # facet ids join their keys only after counting (a few hundred rows at most). Above
-        # FACET_EXACT_LIMIT matches, facets are counted on an even sample of them and scaled: a
-        # one-word query matching 40,000 products then costs what one matching 5,000 does.
-        facets_sql = (
-            "(SELECT coalesce(json_object_agg(v.key, f.n * st.step), '{}') "
-            "FROM (SELECT greatest(1, ceil(count(*) / %s::numeric))::integer AS step FROM m) st "
-            "CROSS JOIN LATERAL (SELECT k, count(*) AS n FROM "
-            "(SELECT unnest(facet_ids) AS k FROM m WHERE m.id %% st.step = 0) u GROUP BY k) f "
-            "JOIN search_searchfacetvalue v ON v.id = f.k)"
-            if query.with_facets
-            else "NULL"
-        )
+        # Exact counts, in two parts added together: the matches in the bitmaps, counted with bitmaps when
+        # there are many of them, and the others (written since, or few matches) by unnesting their facet
+        # ids (unnest in the select list is several times faster than a lateral join). The gate is one
+        # one-time filter, so the branch not taken is never run. Facet ids join their keys only after
+        # counting.
+        bitmapped = MATCHES_BITMAP.format(rows="SELECT id FROM m WHERE m.in_bitmaps")
+        facets_sql = f"""
+            (SELECT coalesce(json_object_agg(v.key, c.n), '{{}}') FROM (
+                SELECT k, sum(n) AS n FROM (
+                    SELECT fb.facet_value_id AS k, bit_count(fb.bits & mb.bits) AS n
+                    FROM ({bitmapped}) mb
+                    JOIN search_facetbitmap fb ON fb.object_type = %s
+                    WHERE (SELECT bitmapped FROM counts) >= %s
+                    UNION ALL
+                    SELECT k, count(*) FROM (
+                        SELECT unnest(facet_ids) AS k FROM m
+                        WHERE NOT m.in_bitmaps OR (SELECT bitmapped FROM counts) < %s
+                    ) u GROUP BY k
+                ) parts GROUP BY k
+            ) c JOIN search_searchfacetvalue v ON v.id = c.k WHERE c.n > 0)
+        """  # noqa: S608 - fixed fragments only
         # The matches keep only what ranking, sorting and counting need: the title (and its length)
         # breaks ties between identical scores and sorts by title.
         sql = f"""
             WITH q AS (SELECT {tsquery} AS q),
+            base AS (SELECT first_id, blocks FROM search_facetbitmapbase WHERE object_type = %s),
             m AS MATERIALIZED (
-                SELECT d.id, d.object_id, d.price, d.facet_ids, {score} AS score,
+                SELECT d.id, d.object_id, d.price, d.facet_ids, d.in_bitmaps, {score} AS score,
                        d.title, char_length(d.title) AS title_length
                 FROM search_searchdocument d CROSS JOIN q
                 WHERE {" AND ".join(where)}
-            )
-            SELECT (SELECT count(*) FROM m),
+            ),
+            counts AS (SELECT count(*) AS total, count(*) FILTER (WHERE in_bitmaps) AS bitmapped FROM m)
+            SELECT (SELECT total FROM counts),
                    (SELECT coalesce(json_agg(json_build_array(
                         p.object_id, p.title, p.score) ORDER BY {order}), '[]')
                     FROM (SELECT id, object_id, score, price, title, title_length FROM m
                           ORDER BY {order} LIMIT %s OFFSET %s) p),
-                   {facets_sql}
+                   {facets_sql if query.with_facets else "NULL"}
         """  # noqa: S608 - only fixed fragments are formatted in; every value is a parameter
         with connection.cursor() as cursor:
             # JIT compilation costs more than it saves on statements this short (100+ ms at worst), and
             # the materialised matches of a common word outgrow the default 4 MB work_mem.
             cursor.execute("SELECT set_config('jit', 'off', false), set_config('work_mem', '64MB', false)")
-            facet_params = [FACET_EXACT_LIMIT] if query.with_facets else []
-            cursor.execute(sql, [*tsquery_params, *where_params, query.limit, query.offset, *facet_params])
+            facet_params = (
+                [document_type.name, BITMAP_MIN_MATCHES, BITMAP_MIN_MATCHES] if query.with_facets else []
+            )
+            cursor.execute(
+                sql,
+                [
+                    *tsquery_params,
+                    document_type.name,
+                    *where_params,
+                    query.limit,
+                    query.offset,
+                    *facet_params,
+                ],
+            )
             total, hits_json, facets_json = cursor.fetchone()
         hits_rows = json.loads(hits_json) if isinstance(hits_json, str) else hits_json
         facets = json.loads(facets_json) if isinstance(facets_json, str) else facets_json
         hits = [Hit(object_id=int(i), title=t, score=float(s or 0)) for i, t, s in hits_rows]
-        if facets and int(total) > FACET_EXACT_LIMIT:
-            facets = {key: min(int(n), int(total)) for key, n in facets.items()}
-        return int(total), hits, facets
+        return int(total), hits, ({key: int(n) for key, n in facets.items()} if facets is not None else None)
 
     def correction_candidates(self, word: str) -> list[tuple[str, int]]:
         # Trigrams find most misspellings; words of similar length sharing the first letter catch
