@@ -4,7 +4,7 @@ Running every migration into an empty database costs about 20 s of CPU; a bench 
 from scratch (and `make bench-smoke`, which runs them all) would spend most of its time there. So a
 new bench database is `CREATE DATABASE ... TEMPLATE` of `mp_bench_template` (`BENCH_TEMPLATE_DATABASE`
 to change it), on the same server, which is migrated only when the project's migrations change: the
-template's comment holds a fingerprint of the migration files and the pinned requirements.
+template's comment holds a fingerprint of the migration files and requirements/base.txt.
 """
 
 from __future__ import annotations
@@ -26,11 +26,24 @@ def _split(url: str) -> tuple[str, str]:
 
 def _fingerprint() -> str:
     digest = hashlib.sha256()
-    files = sorted(ROOT.glob("*/migrations/*.py")) + sorted(ROOT.glob("requirements/*.txt"))
+    # The migrations, and the pinned packages whose apps bring migrations of their own.
+    files = sorted(ROOT.glob("*/migrations/*.py")) + [ROOT / "requirements" / "base.txt"]
     for path in files:
         digest.update(str(path.relative_to(ROOT)).encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:32]
+
+
+def template_name() -> str:
+    return os.environ.get("BENCH_TEMPLATE_DATABASE") or DEFAULT_TEMPLATE
+
+
+def migrated_template(url: str) -> str:
+    """The template's name, on `url`'s server, migrated to the project's migrations."""
+    base, _ = _split(url)
+    template = template_name()
+    _migrate_template(base, template)
+    return template
 
 
 def _migrate_template(base: str, template: str) -> None:
@@ -67,7 +80,7 @@ def create_database(url: str, *, drop: bool) -> bool:
     from psycopg import sql
 
     base, name = _split(url)
-    template = os.environ.get("BENCH_TEMPLATE_DATABASE") or DEFAULT_TEMPLATE
+    template = template_name()
     with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
     if exists and not drop:

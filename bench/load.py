@@ -30,6 +30,7 @@ import math
 import os
 import re
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -73,6 +74,7 @@ def _parse() -> argparse.Namespace:
     parser.add_argument("--fresh", action="store_true", help="drop and rebuild the bench database")
     parser.add_argument("--pages", default=",".join(PAGES), help=f"which pages, of {','.join(PAGES)}")
     parser.add_argument("--smoke", action="store_true", help="4 clients, 3 s per page, 2 workers")
+    parser.add_argument("--collect-static", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.smoke:
         args.users, args.seconds, args.workers = 4, 3, args.workers or 2
@@ -111,7 +113,9 @@ def _copy_search_bench(source: str, target: str) -> None:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
         print(f"Copying {source_name} into {name}...", flush=True)
         conn.execute(
-            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(source_name))
+            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                sql.Identifier(name), sql.Identifier(source_name)
+            )
         )
 
 
@@ -149,7 +153,7 @@ def _prepare(args: argparse.Namespace) -> dict:
 
     started = time.perf_counter()
     call_command("migrate", verbosity=0, interactive=False)
-    with open(os.devnull, "w") as quiet:  # noqa: PTH123
+    with open(os.devnull, "w") as quiet:
         call_command("seed_demo", stdout=quiet)
     print(f"Database {name} migrated and seeded in {time.perf_counter() - started:.0f} s.", flush=True)
 
@@ -204,12 +208,44 @@ def _collectstatic(env: dict[str, str], static_root: Path) -> None:
     """With DEBUG off whitenoise serves hashed names from the manifest; without it every page is a 500."""
     started = time.perf_counter()
     subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--no-input", "--verbosity", "0"],
-        cwd=ROOT,
-        env=env,
-        check=True,
+        [sys.executable, str(Path(__file__).resolve()), "--collect-static"], cwd=ROOT, env=env, check=True
     )
-    print(f"Static files collected into {static_root} in {time.perf_counter() - started:.0f} s.", flush=True)
+    print(f"Static files in {static_root} ({time.perf_counter() - started:.0f} s).", flush=True)
+
+
+def collect_static() -> None:
+    """In a child process with the server's settings: collectstatic unless the sources are unchanged.
+
+    The same hashed names and manifest as production's storage writes, without its gzip and brotli
+    copies of every file (most of collectstatic's time here): the clients fetch no static files, and
+    production's storage reads this manifest as its own.
+    """
+    import hashlib
+
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.contrib.staticfiles import finders
+    from django.core.management import call_command
+    from django.test import override_settings
+
+    digest = hashlib.sha256()
+    for finder in finders.get_finders():
+        for path, storage in finder.list([]):
+            stat = os.stat(storage.path(path))
+            digest.update(f"{path}:{stat.st_size}:{stat.st_mtime_ns};".encode())
+    wanted = digest.hexdigest()
+    stamp = Path(settings.STATIC_ROOT) / ".bench-sources"
+    if stamp.exists() and stamp.read_text() == wanted and (stamp.parent / "staticfiles.json").exists():
+        return
+    storages = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"},
+    }
+    with override_settings(STORAGES=storages):
+        call_command("collectstatic", interactive=False, clear=True, verbosity=0)
+    stamp.write_text(wanted)
 
 
 def _wait_until_up(port: int, server: subprocess.Popen, log: Path) -> None:
@@ -258,9 +294,15 @@ def _sign_in(base: str, email: str, password: str) -> dict[str, str]:
         timeout=30,
     )
     if token.status_code != 200:
-        raise SystemExit(f"the API token for {email} was refused: HTTP {token.status_code} {token.text[:200]}")
+        raise SystemExit(
+            f"the API token for {email} was refused: HTTP {token.status_code} {token.text[:200]}"
+        )
     new_csrf = answer.cookies.get("csrftoken") or csrf_cookie
-    return {"email": email, "cookie": f"sessionid={session}; csrftoken={new_csrf}", "token": token.json()["token"]}
+    return {
+        "email": email,
+        "cookie": f"sessionid={session}; csrftoken={new_csrf}",
+        "token": token.json()["token"],
+    }
 
 
 def _run_page(page: str, args: argparse.Namespace, base: str, plan_path: Path, workdir: Path) -> dict:
@@ -333,6 +375,9 @@ def _stop(server: subprocess.Popen) -> None:
 
 def main() -> None:
     args = _parse()
+    if args.collect_static:
+        collect_static()
+        return
     plan = _prepare(args)
     workdir = Path(tempfile.mkdtemp(prefix="load-bench-"))
     database = args.database_url.rsplit("/", 1)[1]
@@ -384,7 +429,9 @@ def main() -> None:
 
     target = TARGETS[args.catalogue]
     print(f"\n{args.catalogue} catalogue, {args.users} clients, {args.seconds} s per page:")
-    print(f"  {'page':9} {'requests':>9} {'req/s':>8} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'errors':>7}")
+    print(
+        f"  {'page':9} {'requests':>9} {'req/s':>8} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'errors':>7}"
+    )
     for page, r in results.items():
         print(
             f"  {page:9} {r['requests']:>9,} {r['rps']:>8.1f} {r['p50']:>7.0f} {r['p95']:>7.0f} "
@@ -397,10 +444,11 @@ def main() -> None:
         f"Target: >= {target} requests/s on the category, product and search pages ({args.catalogue} "
         f"catalogue), zero errors: {len(met)} of 3 pages at the rate"
     )
-    print(f"loadavg after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}; server log: {log}")
+    print(f"loadavg after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     errors = sum(r["errors"] for r in results.values())
     if errors or errors_in_log:
         raise SystemExit(f"{errors} failed requests; {errors_in_log} tracebacks in the server's log ({log})")
+    shutil.rmtree(workdir, ignore_errors=True)  # kept, with the server's log, only when something failed
 
 
 if __name__ == "__main__":
