@@ -27,7 +27,7 @@ def _split(url: str) -> tuple[str, str]:
 def _fingerprint() -> str:
     digest = hashlib.sha256()
     # The migrations, and the pinned packages whose apps bring migrations of their own.
-    files = sorted(ROOT.glob("*/migrations/*.py")) + [ROOT / "requirements" / "base.txt"]
+    files = [*sorted(ROOT.glob("*/migrations/*.py")), ROOT / "requirements" / "base.txt"]
     for path in files:
         digest.update(str(path.relative_to(ROOT)).encode())
         digest.update(path.read_bytes())
