@@ -154,7 +154,16 @@ def _prepare(args: argparse.Namespace) -> dict:
     started = time.perf_counter()
     call_command("migrate", verbosity=0, interactive=False)
     with open(os.devnull, "w") as quiet:
-        call_command("seed_demo", stdout=quiet)
+        if args.catalogue == "bench":
+            # The benchmark's catalogue as it is, plus the demo organisations and their people.
+            from django.db import transaction
+
+            from organisations import demo
+
+            with transaction.atomic():
+                demo.seed(quiet)
+        else:
+            call_command("seed_demo", stdout=quiet)
     print(f"Database {name} migrated and seeded in {time.perf_counter() - started:.0f} s.", flush=True)
 
     trust_roles = {Role.BUYER, Role.APPROVER, Role.TRUST_ADMIN}
