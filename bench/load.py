@@ -28,6 +28,7 @@ import csv
 import json
 import math
 import os
+import random
 import re
 import secrets
 import shutil
@@ -148,6 +149,7 @@ def _prepare(args: argparse.Namespace) -> dict:
     from django.db import connections
 
     from catalogue.models import Category, Product
+    from catalogue.selectors import buyable_offer_q
     from organisations.demo import DEMO_PASSWORD, MEMBERS
     from organisations.models import Role
 
@@ -168,7 +170,7 @@ def _prepare(args: argparse.Namespace) -> dict:
 
     trust_roles = {Role.BUYER, Role.APPROVER, Role.TRUST_ADMIN}
     emails = [email for email, _, role, _ in MEMBERS if role in trust_roles]
-    products = Product.objects.filter(is_active=True, offers__status="live").distinct()
+    products = Product.objects.filter(buyable_offer_q(prefix="offers__")).distinct()
     total = products.count()
     # An even spread over the catalogue (ids are dense in both catalogues), not just its first rows.
     step = max(1, total // 2000)
@@ -176,7 +178,7 @@ def _prepare(args: argparse.Namespace) -> dict:
     categories = list(Category.objects.values_list("slug", flat=True))
     names = products.order_by("id").values_list("name", flat=True)[::step][:400]
     words = sorted({w.lower() for n in names for w in re.findall(r"[A-Za-z]{4,}", n)})
-    queries = [urllib.parse.quote_plus(w) for w in words][:200]
+    queries = [urllib.parse.quote_plus(w) for w in random.Random(11).sample(words, min(200, len(words)))]
     connections.close_all()
     if not (product_slugs and categories and queries):
         raise SystemExit(f"the {args.catalogue} catalogue has no products, categories or words to search")
