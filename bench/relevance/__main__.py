@@ -105,7 +105,7 @@ def main() -> None:
     parser.add_argument(
         "--smoke",
         action="store_true",
-        help=f"one backend (PostgreSQL when given, else SQLite); fails below {SMOKE_FLOOR:.0%} top-5 recall",
+        help=f"one backend (PostgreSQL if given, else SQLite); fails under {SMOKE_FLOOR * 100:.0f}%% recall",
     )
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
