@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test e2e fuzz lint format migrate seed worker beat bench clean help
+.PHONY: run test e2e fuzz lint format migrate seed worker beat bench bench-smoke clean help
 
 help:
 	@echo "make run    - install, migrate, load demo data and serve on http://$(HOST):$(PORT)"
@@ -15,6 +15,7 @@ help:
 	@echo "make fuzz   - the API schema fuzzing alone, longer (FUZZ_EXAMPLES=50)"
 	@echo "make lint   - ruff and the import-linter contracts"
 	@echo "make bench  - list the benchmarks (see bench/README.md)"
+	@echo "make bench-smoke - every benchmark at a tiny scale (a couple of minutes), as CI runs them"
 
 $(VENV)/.installed: requirements/base.txt requirements/dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -66,6 +67,27 @@ format: venv
 
 bench: venv
 	@cat bench/README.md
+
+# Every benchmark at a tiny scale, each on data it builds in its own PostgreSQL database, so none can
+# rot unnoticed (.ci/run runs this). Any bench failing fails the target. BENCH_DB_SUFFIX keeps the
+# databases of people sharing a server apart; the load bench's server uses BENCH_REDIS_URL (emptied).
+# browse_bench.py runs once it exists.
+BENCH_PG ?= postgres://postgres@127.0.0.1:5432
+BENCH_DB_SUFFIX ?=
+BENCH_REDIS_URL ?= redis://127.0.0.1:6379/15
+bench-smoke: venv
+	@set -e; all=$$(date +%s); \
+	export BENCH_TEMPLATE_DATABASE=mp_bench_template$(BENCH_DB_SUFFIX); \
+	run() { echo "== bench-smoke: $$*"; t=$$(date +%s); "$$@"; echo "== $$(( $$(date +%s) - t )) s"; }; \
+	run $(PY) bench/catalogue_import.py --smoke --database-url $(BENCH_PG)/mp_catalogue_bench_smoke$(BENCH_DB_SUFFIX); \
+	run $(PY) bench/search_bench.py --smoke --database-url $(BENCH_PG)/mp_search_bench_smoke$(BENCH_DB_SUFFIX); \
+	run $(PY) bench/pricing_bench.py --smoke --database-url $(BENCH_PG)/mp_pricing_bench_smoke$(BENCH_DB_SUFFIX); \
+	run $(PY) -m bench.relevance --smoke --postgres $(BENCH_PG)/mp_relevance_bench$(BENCH_DB_SUFFIX); \
+	run $(PY) bench/load.py --smoke --database-url $(BENCH_PG)/mp_load_bench_smoke$(BENCH_DB_SUFFIX) \
+		--redis-url $(BENCH_REDIS_URL); \
+	if [ -f bench/browse_bench.py ]; then run $(PY) bench/browse_bench.py --smoke; \
+	else echo "== bench-smoke: bench/browse_bench.py is not here yet: skipped"; fi; \
+	echo "bench-smoke: every benchmark ran, in $$(( $$(date +%s) - all )) s"
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache .ruff_cache e2e/node_modules e2e/artifacts

@@ -2,6 +2,7 @@
 
     python bench/catalogue_import.py [--rows 100000] [--baseline-rows 5000]
         [--database-url postgres://postgres@127.0.0.1:5432/mp_catalogue_bench]
+    python bench/catalogue_import.py --smoke      # 1,000 rows in mp_catalogue_bench_smoke (make bench-smoke)
 
 It (re)creates its own database, migrates it, writes a generated catalogue CSV (realistic
 names, valid GTINs, NPCs, two volume tiers per row, a fifth of rows sharing a product with
@@ -30,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/mp_catalogue_bench"
+SMOKE_URL = "postgres://postgres@127.0.0.1:5432/mp_catalogue_bench_smoke"
 
 CATEGORIES = [
     ("Clinical consumables > Hosiery > Anti-embolism stockings", "Anti-embolism stocking", "pair"),
@@ -84,14 +86,9 @@ def write_catalogue(path: Path, *, rows: int, start: int = 0, sku_prefix: str = 
 
 
 def recreate_database(url: str) -> None:
-    import psycopg
-    from psycopg import sql
+    from bench.databases import create_database
 
-    name = url.rsplit("/", 1)[1]
-    admin_url = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as connection:
-        connection.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
-        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    create_database(url, drop=True)
 
 
 def peak_mb() -> float:
@@ -148,8 +145,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--baseline-rows", type=int, default=5_000)
-    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
+    parser.add_argument(
+        "--database-url", help=f"default: BENCH_DATABASE_URL, else {DEFAULT_URL} ({SMOKE_URL} with --smoke)"
+    )
+    parser.add_argument(
+        "--smoke", action="store_true", help="1,000 rows and a 50-row baseline: the whole path in seconds"
+    )
     args = parser.parse_args()
+    if args.smoke:
+        args.rows, args.baseline_rows = 1_000, 50
+    args.database_url = args.database_url or (
+        SMOKE_URL if args.smoke else os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
+    )
 
     recreate_database(args.database_url)
     workdir = Path(tempfile.mkdtemp(prefix="catalogue-bench-"))
@@ -232,6 +239,8 @@ def main() -> None:
         f"  database now: {Product.objects.count():,} products, {Offer.objects.count():,} offers, "
         f"{VolumeTier.objects.count():,} tiers"
     )
+    if Offer.objects.filter(supplier=supplier).count() != args.rows:
+        raise SystemExit(f"the first upload did not list all {args.rows:,} rows as offers")
     run("Importer, same file again (idempotent)")
 
     # Baselines: the same kind of rows saved one by one, committed per statement (as a naive

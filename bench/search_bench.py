@@ -3,7 +3,7 @@
     python bench/search_bench.py                 # generate (first run), index, measure
     python bench/search_bench.py --regenerate    # rebuild the data and the index
     python bench/search_bench.py --reindex       # rebuild the index only
-    python bench/search_bench.py --smoke         # 2,000 products, one pass: checks the bench runs (< 1 min)
+    python bench/search_bench.py --smoke         # 2,000 products, seconds (make bench-smoke)
 
 Data goes into its own database (--database-url or BENCH_DATABASE_URL, default
 postgres://postgres@127.0.0.1:5432/mp_search_bench; --smoke uses mp_search_bench_smoke),
@@ -25,10 +25,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/mp_search_bench"
-SMOKE_URL = "postgres://postgres@127.0.0.1:5432/mp_search_bench_smoke"
 N_PRODUCTS = 200_000
 N_SUPPLIERS = 300
+# --smoke: the same data and queries at a scale that runs in seconds, so the bench cannot rot unnoticed.
 SMOKE_PRODUCTS = 2_000
+SMOKE_SUPPLIERS = 30
+SMOKE_URL = "postgres://postgres@127.0.0.1:5432/mp_search_bench_smoke"
 
 
 def setup_django(url: str) -> None:
@@ -42,14 +44,9 @@ def setup_django(url: str) -> None:
 
 
 def ensure_database(url: str) -> None:
-    import psycopg
+    from bench.databases import create_database
 
-    name = url.rsplit("/", 1)[1]
-    admin = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
-            print(f"Created database {name}.")
+    create_database(url, drop=False)
 
 
 def generate() -> None:
@@ -418,9 +415,7 @@ def main() -> None:
         help="How many of the 200 queries the slow baseline runs.",
     )
     parser.add_argument(
-        "--database-url",
-        default=None,
-        help=f"PostgreSQL database of the bench (default: BENCH_DATABASE_URL or {DEFAULT_URL}).",
+        "--database-url", help=f"default: BENCH_DATABASE_URL, else {DEFAULT_URL} ({SMOKE_URL} with --smoke)"
     )
     parser.add_argument(
         "--compare-with",
@@ -431,15 +426,16 @@ def main() -> None:
     parser.add_argument(
         "--smoke",
         action="store_true",
-        help=f"{SMOKE_PRODUCTS:,} products, one pass, a 5-query baseline: checks the bench still runs.",
+        help=f"{SMOKE_PRODUCTS:,} products, one pass, a 10-query baseline; fails if searches find nothing",
     )
     args = parser.parse_args()
-    global N_PRODUCTS
+    global N_PRODUCTS, N_SUPPLIERS
     if args.smoke:
-        N_PRODUCTS = SMOKE_PRODUCTS
-        args.passes, args.baseline_queries, args.baseline_passes = 1, 5, 1
-    default_url = SMOKE_URL if args.smoke else os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
-    url = args.database_url or default_url
+        N_PRODUCTS, N_SUPPLIERS = SMOKE_PRODUCTS, SMOKE_SUPPLIERS
+        args.passes, args.baseline_queries, args.baseline_passes = 1, 10, 1
+    url = args.database_url or (
+        SMOKE_URL if args.smoke else os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
+    )
     ensure_database(url)
     setup_django(url)
     from django.core.management import call_command
@@ -490,6 +486,11 @@ def main() -> None:
             f"  p95 {percentile(values, 95):6.1f} ms"
         )
     print("  slowest:", "; ".join(f"{ms:.0f} ms {text}" for ms, text in slowest[:5]))
+    names = [text for kind, text, _ in queries if kind == "name"]
+    found = sum(1 for text in names if engine_call(text, {}) > 0)
+    print(f"  product-name queries with at least one result: {found} of {len(names)}")
+    if found < len(names) // 2:
+        raise SystemExit("most product-name queries found nothing: the data or the index is broken")
 
     sample = queries[:: max(1, round(len(queries) / max(1, args.baseline_queries)))]
     print(
