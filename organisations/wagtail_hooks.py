@@ -132,12 +132,18 @@ class ReadOnlyPermissionPolicy(ModelPermissionPolicy):
 
 
 class AuditEventFilterSet(WagtailFilterSet):
-    # The kinds are declared by the apps at run time (common.audit.register_kind), not a field's choices.
-    kind = django_filters.ChoiceFilter(choices=lambda: list(audit.registered_kinds().items()), label="Kind")
+    # The kinds are declared by the apps at run time (common.audit.register_kind), not a field's choices;
+    # a kind finds the rows stored under the un-namespaced kind it replaced as well.
+    kind = django_filters.ChoiceFilter(
+        choices=lambda: list(audit.filter_kinds().items()), label="Kind", method="filter_kind"
+    )
 
     class Meta:
         model = AuditEvent
         fields = ["kind"]
+
+    def filter_kind(self, queryset, name, value):
+        return queryset.filter(kind__in=audit.kinds_meaning(value)) if value else queryset
 
 
 class AuditEventViewSet(ModelViewSet):

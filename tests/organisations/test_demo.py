@@ -11,6 +11,7 @@ from django.forms.models import model_to_dict
 
 from common.models import AuditEvent
 from organisations import demo, services
+from organisations import services as org_services
 from organisations.models import (
     Invitation,
     Membership,
@@ -100,7 +101,7 @@ def test_every_role_has_a_demo_user_and_every_sign_in_is_printed():
 
 def test_memberships_are_created_through_the_audited_service():
     seed()
-    assert AuditEvent.objects.filter(kind=AuditEvent.Kind.MEMBERSHIP_CHANGED).count() == len(demo.MEMBERS)
+    assert AuditEvent.objects.filter(kind=org_services.MEMBERSHIP_CHANGED).count() == len(demo.MEMBERS)
 
 
 def test_the_demo_admins_find_work_waiting_a_registration_and_an_invitation(client):
