@@ -124,6 +124,8 @@ INVITATION_SENT = audit.register_kind("organisations.invitation_sent", "Invitati
 INVITATION_ACCEPTED = audit.register_kind("organisations.invitation_accepted", "Invitation accepted")
 INVITATION_EXPIRED = audit.register_kind("organisations.invitation_expired", "Expired invitation refused")
 INVITATION_REUSED = audit.register_kind("organisations.invitation_reuse_refused", "Used invitation refused")
+SUPPLIER_DEACTIVATED = audit.register_kind("organisations.supplier_deactivated", "Supplier deactivated")
+SUPPLIER_REACTIVATED = audit.register_kind("organisations.supplier_reactivated", "Supplier reactivated")
 
 # Who may invite whom: a supplier admin its staff, a trust admin its buyers and approvers.
 INVITABLE_ROLES: dict[str, tuple[str, ...]] = {
@@ -276,6 +278,73 @@ def supplier_registration_reject(*, registration: SupplierRegistration, actor: U
         from_email=None,
         recipient_list=[registration.contact_email],
     )
+
+
+def _check_back_office(actor: User) -> None:
+    if not getattr(actor, "is_staff", False) or not actor.is_active:
+        raise PermissionDenied("Only the back office deactivates or reactivates suppliers.", field="actor")
+
+
+def _supplier_locked(supplier: Organisation) -> Organisation:
+    supplier = Organisation.objects.select_for_update().get(pk=supplier.pk)
+    if supplier.kind != OrganisationKind.SUPPLIER:
+        raise DomainError(f"{supplier.name} is not a supplier.", field="supplier")
+    return supplier
+
+
+@transaction.atomic
+def supplier_deactivate(*, supplier: Organisation, actor: User, reason: str) -> Organisation:
+    """The back office stops a supplier selling: its offers stop being buyable at once (search, category
+    pages, product pages, prices: `catalogue.selectors.buyable_offer_q` reads `is_active`), and the
+    search index drops them when this commits. Its people, offers and history are kept."""
+    _check_back_office(actor)
+    reason = reason.strip()
+    if not reason:
+        raise DomainError("Say why the supplier is deactivated; the audit log keeps it.", field="reason")
+    supplier = _supplier_locked(supplier)
+    if not supplier.is_active:
+        raise Conflict(f"{supplier.name} is deactivated already.", field="supplier")
+    supplier.is_active = False
+    # Saved (not updated) so the catalogue's index hook reindexes the supplier's products on commit.
+    supplier.save(update_fields=["is_active"])
+    audit.record(
+        kind=SUPPLIER_DEACTIVATED,
+        actor=actor,
+        organisation_id=supplier.pk,
+        subject=f"organisation:{supplier.pk}",
+        data={"reason": reason},
+    )
+    return supplier
+
+
+@transaction.atomic
+def supplier_reactivate(*, supplier: Organisation, actor: User) -> Organisation:
+    """The back office lets a deactivated supplier sell again; its live offers are buyable again. A
+    supplier whose registration was never approved is approved there instead, not here."""
+    _check_back_office(actor)
+    supplier = _supplier_locked(supplier)
+    if supplier.is_active:
+        raise Conflict(f"{supplier.name} is active already.", field="supplier")
+    undecided = (
+        SupplierRegistration.objects.filter(organisation=supplier)
+        .exclude(status=RegistrationStatus.APPROVED)
+        .first()
+    )
+    if undecided is not None:
+        raise Conflict(
+            f"{supplier.name}'s registration is {undecided.get_status_display().lower()}: "
+            "decide it under Supplier registrations.",
+            field="supplier",
+        )
+    supplier.is_active = True
+    supplier.save(update_fields=["is_active"])
+    audit.record(
+        kind=SUPPLIER_REACTIVATED,
+        actor=actor,
+        organisation_id=supplier.pk,
+        subject=f"organisation:{supplier.pk}",
+    )
+    return supplier
 
 
 def _token_hash(token: str) -> str:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import django_filters
+from django import forms
 from django.contrib import messages
+from django.db import transaction
 from django.shortcuts import redirect
 from wagtail import hooks
 from wagtail.admin.filters import WagtailFilterSet
@@ -21,14 +23,48 @@ from organisations.models import (
     Invitation,
     Membership,
     Organisation,
+    OrganisationKind,
     PatientProfile,
     RegistrationStatus,
     SupplierRegistration,
 )
 
 
+class OrganisationEditView(EditView):
+    """Edits an organisation; a supplier's "active" box goes through `supplier_deactivate` (a reason is
+    required) or `supplier_reactivate`, so the change is checked and audited like any other."""
+
+    def form_valid(self, form):
+        self.form = form
+        stored = Organisation.objects.get(pk=self.object.pk)
+        wanted = form.cleaned_data.get("is_active", stored.is_active)
+        changes_activation = stored.kind == OrganisationKind.SUPPLIER and wanted != stored.is_active
+        try:
+            with transaction.atomic():
+                if changes_activation:
+                    form.instance.is_active = stored.is_active  # the service below makes the change
+                self.object = self.save_instance()
+                if changes_activation and wanted:
+                    services.supplier_reactivate(supplier=self.object, actor=self.request.user)
+                elif changes_activation:
+                    services.supplier_deactivate(
+                        supplier=self.object,
+                        actor=self.request.user,
+                        reason=form.cleaned_data.get("deactivation_reason", ""),
+                    )
+        except DomainError as error:
+            field = {"reason": "deactivation_reason", "supplier": "is_active"}.get(error.field, error.field)
+            form.add_error(field if field in form.fields else None, error.message)
+            self.produced_error_message = error.message
+            return self.form_invalid(form)
+        self.object.refresh_from_db()
+        response = self.save_action()
+        return self.run_after_hook() or response
+
+
 class OrganisationViewSet(ModelViewSet):
     model = Organisation
+    edit_view_class = OrganisationEditView
     icon = "group"
     menu_label = "Organisations"
     list_display = ["name", "kind", "ods_code", "region", "is_active"]
@@ -49,6 +85,18 @@ class OrganisationViewSet(ModelViewSet):
         "is_active",
     ]
     copy_view_enabled = False
+
+    def get_form_class(self, for_update: bool = False):
+        form_class = super().get_form_class(for_update)
+        if not for_update:
+            return form_class
+        reason = forms.CharField(
+            label="Reason for deactivating",
+            required=False,
+            widget=forms.Textarea(attrs={"rows": 3}),
+            help_text="Required when you untick Active for a supplier; kept in the audit log.",
+        )
+        return type("OrganisationEditForm", (form_class,), {"deactivation_reason": reason})
 
 
 class MembershipCreateView(CreateView):
