@@ -161,10 +161,15 @@ def stuck(job: ImportJob, *, status=ImportJob.Status.VALIDATING, minutes=30, att
 @pytest.fixture
 def queued_history(settings, django_capture_on_commit_callbacks):
     """A purchase-history file stored as a job that never ran (its worker was killed)."""
-    buyer = member(Role.BUYER, TrustFactory(ods_code="T0001"))
+    trust = TrustFactory(ods_code="T0001")
+    buyer = member(Role.BUYER, trust)
     with django_capture_on_commit_callbacks(execute=False):
         job = start(
-            "purchase_history", csv_bytes([row(line_number=n) for n in (1, 2, 3)]), buyer, inline=False
+            "purchase_history",
+            csv_bytes([row(line_number=n) for n in (1, 2, 3)]),
+            buyer,
+            organisation_id=trust.pk,
+            inline=False,
         )
     return job
 
