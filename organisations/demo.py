@@ -75,12 +75,16 @@ SUPPLIERS: list[tuple[str, str, str, bool]] = [
     ("Northgate Diagnostics", "90000008", "GB900000008", False),
 ]
 
+TWO_TRUSTS_EMAIL = "buyer@yorkshire.demo.example"
 # (email, full name, role, organisation key: ODS code or supplier slug).
 MEMBERS: list[tuple[str, str, str, str]] = [
     ("buyer@leeds.demo.example", "Beth Buyer", Role.BUYER, "RR8"),
     ("approver@leeds.demo.example", "Alan Approver", Role.APPROVER, "RR8"),
     ("trust.admin@leeds.demo.example", "Tara Admin", Role.TRUST_ADMIN, "RR8"),
     ("buyer@gstt.demo.example", "Sam Buyer", Role.BUYER, "RJ1"),
+    # A buyer for two Yorkshire trusts (a shared procurement service): chooses which in the header.
+    (TWO_TRUSTS_EMAIL, "Yusuf Yorke", Role.BUYER, "RR8"),
+    (TWO_TRUSTS_EMAIL, "Yusuf Yorke", Role.BUYER, "RCB"),
     (
         "supplier.admin@pennine.demo.example",
         "Priya Supplier",

@@ -4,9 +4,9 @@ trust paying about 40% more than another for the same anti-embolism stockings. I
 Runs after the organisations and catalogue seeds and uses the trusts and products they made: the
 products are the catalogue's own (same names, categories and offers), so a product's analytics page
 and its catalogue page with the peer-prices panel are the same product. The trusts that have demo
-users (Leeds, Guy's and St Thomas') are always among the buyers, and pay more than the best, so their
-dashboards, reports and peer prices are full on first sign-in. Run alone, it makes a few trusts and
-products of its own (keyed on ODS code and slug), in the catalogue's categories.
+users (Leeds, Guy's and St Thomas', York and Scarborough) are always among the buyers, and pay more
+than the best, so their dashboards, reports and peer prices are full on first sign-in. Run alone, it
+makes a few trusts and products of its own (keyed on ODS code and slug), in the catalogue's categories.
 """
 
 from __future__ import annotations
@@ -34,8 +34,9 @@ DEMO_TRUSTS = [
     ("RR8", "Leeds Teaching Hospitals NHS Trust", Region.NORTH_EAST_AND_YORKSHIRE),
 ]
 # The trusts the demo users act for, and how much more than the cheapest trust each pays: Leeds is
-# the seed's example of paying about 40% more.
-USER_TRUST_MARKUPS = {"RR8": Decimal("1.40"), "RJ1": Decimal("1.20")}
+# the seed's example of paying about 40% more. York (with Leeds, the trusts of the demo's buyer for
+# two trusts) pays less than Leeds, so switching between them changes every figure.
+USER_TRUST_MARKUPS = {"RR8": Decimal("1.40"), "RJ1": Decimal("1.20"), "RCB": Decimal("1.10")}
 # The catalogue demo's products (catalogue/demo.py), by name: (name, category path, units per pack,
 # list price per unit in GBP). The slug is the catalogue's, slugify(name).
 DEMO_PRODUCTS = [

@@ -88,8 +88,11 @@ def test_patients_have_valid_synthetic_nhs_numbers_and_an_icb():
 def test_every_role_has_a_demo_user_and_every_sign_in_is_printed():
     output = seed()
     assert set(Membership.objects.values_list("role", flat=True)) == set(Role.values)
-    two_trusts = Membership.objects.filter(role=Role.BUYER).values("organisation").distinct().count()
-    assert two_trusts == 2
+    buying_trusts = Membership.objects.filter(role=Role.BUYER).values("organisation").distinct().count()
+    assert buying_trusts == 3
+    # One buyer acts for two trusts, and chooses between them in the header.
+    two_trusts = Membership.objects.filter(user__email=demo.TWO_TRUSTS_EMAIL)
+    assert sorted(two_trusts.values_list("organisation__ods_code", flat=True)) == ["RCB", "RR8"]
     assert User.objects.get(email=demo.STAFF_EMAIL).is_superuser
     for user in User.objects.all():
         assert user.check_password(demo.DEMO_PASSWORD)
