@@ -21,16 +21,18 @@ from common import audit
 from common.errors import Conflict, DomainError, NotFound, PermissionDenied
 from organisations.models import (
     ROLES_BY_KIND,
+    CarerLink,
     Invitation,
     Membership,
     Organisation,
     OrganisationKind,
+    PatientProfile,
     RegistrationStatus,
     Role,
     SupplierRegistration,
     User,
 )
-from organisations.permissions import roles_for
+from organisations.permissions import patients_for, roles_for
 from organisations.validators import normalise_companies_house_number, normalise_uk_vat_number
 
 # The kinds of audit event organisations records; each replaces a kind stored before the registry.
@@ -506,3 +508,57 @@ def _accept(
         data={"role": invitation.role},
     )
     return membership
+
+
+# --- Carers who act for a patient ----------------------------------------------------------------
+
+CARER_LINKED = audit.register_kind("organisations.carer_linked", "Carer linked to a patient")
+CARER_UNLINKED = audit.register_kind("organisations.carer_unlinked", "Carer unlinked from a patient")
+
+
+def _check_may_link_carers(*, patient: PatientProfile, actor: User) -> None:
+    """The back office, or the patient's care coordinator (while they coordinate for its ICB)."""
+    if getattr(actor, "is_staff", False) and actor.is_active:
+        return
+    coordinates = (
+        patient.care_coordinator_id == actor.pk and patients_for(actor).filter(pk=patient.pk).exists()
+    )
+    if not coordinates:
+        raise PermissionDenied(
+            "Only the patient's care coordinator or the back office links carers.", field="actor"
+        )
+
+
+@transaction.atomic
+def carer_link_create(*, patient: PatientProfile, carer: User, actor: User) -> CarerLink:
+    """Let `carer` act for `patient` (choose and buy for them); audited."""
+    _check_may_link_carers(patient=patient, actor=actor)
+    if carer.pk == patient.user_id:
+        raise DomainError("A patient acts for themselves already; choose someone else.", field="carer")
+    if not carer.is_active:
+        raise DomainError(f"{carer.email} cannot sign in.", field="carer")
+    link, created = CarerLink.objects.get_or_create(patient=patient, carer=carer)
+    if not created:
+        raise Conflict(f"{carer.email} is a carer for this patient already.", field="carer")
+    audit.record(
+        kind=CARER_LINKED,
+        actor=actor,
+        organisation_id=patient.commissioner_id,
+        subject=f"carer_link:{link.pk}",
+        data={"carer": carer.email, "patient": patient.pk},
+    )
+    return link
+
+
+@transaction.atomic
+def carer_link_delete(*, link: CarerLink, actor: User) -> None:
+    """The carer no longer acts for the patient."""
+    _check_may_link_carers(patient=link.patient, actor=actor)
+    audit.record(
+        kind=CARER_UNLINKED,
+        actor=actor,
+        organisation_id=link.patient.commissioner_id,
+        subject=f"carer_link:{link.pk}",
+        data={"carer": link.carer.email, "patient": link.patient_id},
+    )
+    link.delete()

@@ -69,20 +69,29 @@ def membership_list(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def acting_switch(request: HttpRequest) -> HttpResponse:
-    """The header's switcher: act for another of the user's organisations from now on (session),
-    then back to the page they were on."""
-    try:
-        organisation_id = int(request.POST.get("organisation", ""))
-    except ValueError:
-        organisation_id = 0
-    if acting.acting_choose(request, organisation_id=organisation_id) is None:
-        audit.record(
-            kind=audit.ACCESS_DENIED,
-            actor=request.user,
-            subject=f"organisation:{organisation_id}",
-            request=request,
-        )
-        raise Http404("No such organisation.")
+    """The header's switcher: act for another of the user's organisations, or (a carer or care
+    coordinator) for another patient, from now on (session), then back to the page they were on."""
+    if "patient" in request.POST:
+        text = request.POST["patient"].strip()
+        patient_id = int(text) if text.isdigit() else (None if not text else 0)
+        if not acting.acting_choose_patient(request, patient_id=patient_id):
+            audit.record(
+                kind=audit.ACCESS_DENIED, actor=request.user, subject=f"patient:{text[:20]}", request=request
+            )
+            raise Http404("No such patient.")
+    else:
+        try:
+            organisation_id = int(request.POST.get("organisation", ""))
+        except ValueError:
+            organisation_id = 0
+        if acting.acting_choose(request, organisation_id=organisation_id) is None:
+            audit.record(
+                kind=audit.ACCESS_DENIED,
+                actor=request.user,
+                subject=f"organisation:{organisation_id}",
+                request=request,
+            )
+            raise Http404("No such organisation.")
     target = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()

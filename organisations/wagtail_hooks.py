@@ -20,6 +20,7 @@ from common.errors import DomainError
 from common.models import AuditEvent
 from organisations import services
 from organisations.models import (
+    CarerLink,
     Invitation,
     Membership,
     Organisation,
@@ -161,6 +162,42 @@ class PatientProfileViewSet(ModelViewSet):
     copy_view_enabled = False
 
 
+class CarerLinkCreateView(CreateView):
+    """Link a carer to a patient through the service (checked, audited)."""
+
+    def form_valid(self, form):
+        self.form = form
+        try:
+            self.object = services.carer_link_create(
+                patient=form.cleaned_data["patient"],
+                carer=form.cleaned_data["carer"],
+                actor=self.request.user,
+            )
+        except DomainError as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+            self.produced_error_message = error.message
+            return self.form_invalid(form)
+        return self.save_action()
+
+
+class CarerLinkDeleteView(DeleteView):
+    def delete_action(self) -> None:
+        services.carer_link_delete(link=self.object, actor=self.request.user)
+
+
+class CarerLinkViewSet(ModelViewSet):
+    model = CarerLink
+    icon = "user"
+    menu_label = "Carers"
+    add_view_class = CarerLinkCreateView
+    delete_view_class = CarerLinkDeleteView
+    list_display = ["carer", "patient", "created_at"]
+    search_fields = ["carer__email", "carer__full_name", "patient__user__full_name"]
+    search_backend_name = None
+    form_fields = ["patient", "carer"]
+    copy_view_enabled = False
+
+
 class ReadOnlyPermissionPolicy(ModelPermissionPolicy):
     """Rows the back office may read and never add or delete (the audit log: never change either)."""
 
@@ -299,6 +336,7 @@ class OrganisationsGroup(ModelViewSetGroup):
         OrganisationViewSet("organisation_admin", url_prefix="organisations"),
         MembershipViewSet("membership_admin", url_prefix="memberships"),
         PatientProfileViewSet("patient_admin", url_prefix="patients"),
+        CarerLinkViewSet("carer_admin", url_prefix="carers"),
         SupplierRegistrationViewSet("registration_admin", url_prefix="supplier-registrations"),
         InvitationViewSet("invitation_admin", url_prefix="invitations"),
         AuditEventViewSet("audit_admin", url_prefix="audit"),
@@ -309,10 +347,16 @@ class ReviewPermissionPolicy(ReadOnlyPermissionPolicy):
     actions = ("view", "change")
 
 
+class LinkPermissionPolicy(ReadOnlyPermissionPolicy):
+    actions = ("view", "add", "delete")
+
+
 register_permission_policy(AuditEvent, ReadOnlyPermissionPolicy(AuditEvent))
 register_permission_policy(Invitation, ReadOnlyPermissionPolicy(Invitation))
 # Suppliers register themselves on the public page; the back office only decides.
 register_permission_policy(SupplierRegistration, ReviewPermissionPolicy(SupplierRegistration))
+# A carer link is made or ended (through the services), never edited into another one.
+register_permission_policy(CarerLink, LinkPermissionPolicy(CarerLink))
 
 
 @hooks.register("register_admin_viewset")

@@ -43,8 +43,9 @@ EXPECTED = {
     ),
     "care.coordinator@wy-icb.demo.example": (
         "Welcome, Chris",
-        ["Care coordinator at NHS West Yorkshire Integrated Care Board (QWO)"],
+        ["Care coordinator at NHS West Yorkshire Integrated Care Board (QWO)", "People you support"],
     ),
+    "carer@demo.example": ("Welcome, Casey", ["People you support"]),
     "patient1@demo.example": ("Welcome, Pat", ["Your personal health budget"]),
     "patient2@demo.example": ("Welcome, Jo", ["Your personal health budget"]),
     "patient3@demo.example": ("Welcome, Kim", ["Your personal health budget"]),
