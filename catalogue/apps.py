@@ -7,7 +7,10 @@ class CatalogueConfig(AppConfig):
 
     def ready(self) -> None:
         # Declares the product document and connects the on-commit indexing hooks.
-        from catalogue import indexing
+        from catalogue import (
+            indexing,
+            services,  # noqa: F401 (declares the audit kinds catalogue records)
+        )
         from catalogue.imports import importer
         from common.imports import ImportKind, register_import_kind
         from organisations.permissions import suppliers_for

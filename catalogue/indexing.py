@@ -3,7 +3,7 @@
 A product is searchable while it has at least one buyable offer (`catalogue.selectors.buyable_offer_q`:
 live, within its dates, from an active supplier, of an active product). Offers passing their dates
 are reindexed by a daily beat task (`catalogue.tasks.reindex_offers_changing_date`), a supplier's
-products whenever the supplier is saved (deactivated or reactivated).
+products whenever the supplier is saved (`organisations.services.supplier_deactivate` / `_reactivate`).
 Its document carries the product's own text, its live offers' identifiers and facets: category
 (with ancestors, so a parent category counts its children's products), suppliers, price band of the
 lowest live unit price, stock states and whether any live offer may be bought with a personal budget.

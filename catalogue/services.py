@@ -27,9 +27,12 @@ from catalogue.types import OfferInput
 from catalogue.validators import offer_input_clean
 from common import audit
 from common.errors import Conflict, DomainError, NotFound, PermissionDenied
-from common.models import AuditEvent
 from organisations.models import Organisation
 from organisations.permissions import SUPPLIER_ROLES, can_act_for
+
+OFFER_MODERATED = audit.register_kind(
+    "catalogue.offer_moderated", "Offer moderated", formerly="offer_moderated"
+)
 
 # --- Categories ---------------------------------------------------------------------------------
 
@@ -195,7 +198,7 @@ def _check_moderator(moderator: Any) -> None:
 
 def _moderation_audit(*, offer: Offer, moderator: Any, decision: str, what: str, reason: str = "") -> None:
     audit.record(
-        kind=AuditEvent.Kind.OFFER_MODERATED,
+        kind=OFFER_MODERATED,
         actor=moderator,
         organisation_id=offer.supplier_id,
         subject=f"offer:{offer.pk}",

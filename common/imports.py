@@ -41,9 +41,11 @@ from django.utils import timezone
 
 from common import audit
 from common.errors import FileRejected, NotFound, RowError, RowErrors
-from common.models import AuditEvent, ImportJob
+from common.models import ImportJob
 from common.tabular import Column, Table, row_problems
 from common.uploads import XLSX_MAGIC, file_size, validate_upload
+
+FILE_IMPORTED = audit.register_kind("common.file_imported", "File imported", formerly="file_imported")
 
 logger = logging.getLogger(__name__)
 
@@ -312,7 +314,7 @@ def import_job_run(*, job_id: int) -> ImportJob:
         with transaction.atomic():
             summary = importer.apply(checked=checked, job=job, progress=progress)
             audit.record(
-                kind=AuditEvent.Kind.FILE_IMPORTED,
+                kind=FILE_IMPORTED,
                 actor=job.created_by,
                 organisation_id=job.organisation_id,
                 subject=f"import:{job.pk}",

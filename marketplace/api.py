@@ -10,7 +10,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from common.api import ERROR_DESCRIPTIONS, ErrorOutput
 from common.errors import DomainError
-from organisations.acting import HEADER
+from organisations.acting import HEADER, PATIENT_HEADER
 
 
 def _first_code(codes) -> str:
@@ -89,6 +89,16 @@ ACTING_HEADER = {
     "header otherwise). Needed only by callers who act for several: without it, reads act for the "
     "first by name and writes that need an organisation answer 400 naming the header.",
 }
+ACTING_PATIENT_HEADER = {
+    "in": "header",
+    "name": PATIENT_HEADER,
+    "required": False,
+    "schema": {"type": "string"},
+    "description": "The patient this request acts for, by NHS number (spaces allowed): for a care "
+    "coordinator (patients they coordinate) or a carer (patients they care for); prices and what a "
+    "personal health budget may buy follow it. A patient the caller may not act for is refused (403 "
+    "naming the header).",
+}
 
 
 class AutoSchema(openapi.AutoSchema):
@@ -109,7 +119,7 @@ class AutoSchema(openapi.AutoSchema):
         security = operation.get("security") or [{}]
         if {} not in security:
             implied |= {401, 403}
-            operation.setdefault("parameters", []).append(ACTING_HEADER)
+            operation.setdefault("parameters", []).extend([ACTING_HEADER, ACTING_PATIENT_HEADER])
         if any(p.get("in") == "path" for p in operation.get("parameters", [])):
             implied.add(404)
         for status in sorted(implied | {int(code) for code in responses if code[0] in "45"}):

@@ -14,7 +14,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from common import audit
-from common.models import AuditEvent
+from organisations import services as organisations_services
 
 # The same words as the sign-in page: never say whether the email or the password was wrong.
 INVALID_LOGIN = "Enter a correct email address and password."
@@ -105,5 +105,7 @@ class ObtainTokenView(APIView):
         user = serializer.validated_data["user"]
         token, _ = Token.objects.get_or_create(user=user)
         # authenticate() alone sends no user_logged_in signal: record the sign-in here.
-        audit.record(kind=AuditEvent.Kind.SIGN_IN, actor=user, subject="api-token", request=request._request)
+        audit.record(
+            kind=organisations_services.SIGNED_IN, actor=user, subject="api-token", request=request._request
+        )
         return Response({"token": token.key})

@@ -340,7 +340,8 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    # Signed in, and an X-Acting-Organisation header (if sent) names one of the caller's organisations.
+    # Signed in, and the X-Acting-Organisation / X-Acting-Patient headers (if sent) name one of the
+    # caller's organisations and a patient they may act for.
     "DEFAULT_PERMISSION_CLASSES": ["organisations.acting.ActsForWhomItSays"],
     "DEFAULT_SCHEMA_CLASS": "marketplace.api.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from django.urls import reverse
 
 from organisations.models import Role
-from organisations.permissions import patient_profile_for
+from organisations.permissions import patients_for
 
 
 @dataclass(frozen=True)
@@ -108,6 +108,10 @@ PATIENT_SUMMARY = (
     "Find wheelchairs, aids and equipment you may buy with a personal health budget, and compare "
     "suppliers' prices."
 )
+SUPPORTER_SUMMARY = (
+    'Choose the person you act for under "Acting for patient" at the top of the page, then find '
+    "equipment they may buy with their personal health budget."
+)
 STAFF_LINKS: list[StartLink] = [
     StartLink("Back office", "wagtailadmin_home", "Manage pages, organisations, members and moderation."),
 ]
@@ -175,8 +179,11 @@ def start_page_for(user) -> dict:
                 SUMMARY_BY_ROLE.get(membership.role, ""),
             )
         )
-    if patient_profile_for(user) is not None:
+    own_and_supported = list(patients_for(user).values_list("user_id", flat=True))
+    if user.pk in own_and_supported:
         sections.append(StartSection("Your personal health budget", _resolve(PATIENT_LINKS), PATIENT_SUMMARY))
+    if any(patient_user != user.pk for patient_user in own_and_supported):
+        sections.append(StartSection("People you support", _resolve(PATIENT_LINKS), SUPPORTER_SUMMARY))
     if user.is_staff:
         sections.append(
             StartSection(

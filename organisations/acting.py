@@ -13,8 +13,11 @@ organisation makes sense, e.g. the supplier portal) and pass the `Acting` value,
 names, to services as an explicit keyword argument. `organisations.scoping.scoped` narrows a
 queryset to it in one line.
 
-A patient acts for themselves (`Acting.patient`); a carer or care coordinator acting for a patient
-will set the same field (personal budgets).
+A patient acts for themselves (`Acting.patient`). A care coordinator (for the patients they
+coordinate) or a carer (`CarerLink`) acts for a patient they choose: in the header's switcher
+(remembered in the session) or, on the API, with the `X-Acting-Patient` header (the patient's NHS
+number), which must name a patient they may act for (`permissions.patients_for`) or the request is
+refused (403, naming the header). Until they choose, they act for no patient (list prices).
 """
 
 from __future__ import annotations
@@ -26,10 +29,14 @@ from rest_framework.permissions import IsAuthenticated
 
 from common.errors import DomainError, PermissionDenied
 from organisations.models import Membership, Organisation, OrganisationKind, PatientProfile
+from organisations.permissions import patients_for
 
 HEADER = "X-Acting-Organisation"
+PATIENT_HEADER = "X-Acting-Patient"
 SESSION_KEY = "acting_organisation_id"
+PATIENT_SESSION_KEY = "acting_patient_id"
 _MEMBERSHIPS = "_acting_memberships"
+_PATIENTS = "_acting_patients"
 _RESOLVED = "_acting_resolved"
 
 
@@ -125,6 +132,39 @@ def memberships(request) -> list[Membership]:
     return rows
 
 
+def patients(request) -> list[PatientProfile]:
+    """The patients the user may act for (themselves included, if a patient), by name: one query per
+    request, shared by the switcher and `acting_for`."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated or not user.is_active:
+        return []
+    base = _base(request)
+    cached = base.__dict__.get(_PATIENTS)
+    if cached is not None and cached[0] == user.pk:
+        return cached[1]
+    rows = list(patients_for(user).select_related("user", "commissioner").order_by("user__full_name", "pk"))
+    base.__dict__[_PATIENTS] = (user.pk, rows)
+    return rows
+
+
+def chosen_patient(request) -> PatientProfile | None:
+    """The patient the request names (header: an NHS number) or the user chose (session). A header
+    naming a patient the user may not act for is refused, without repeating the number."""
+    header = request.headers.get(PATIENT_HEADER)
+    if header is not None:
+        number = "".join(header.split())
+        found = next((p for p in patients(request) if p.nhs_number == number), None)
+        if found is None:
+            raise ActingRefused(
+                f"The {PATIENT_HEADER} header names no patient you may act for.", field=PATIENT_HEADER
+            )
+        return found
+    session = getattr(_base(request), "session", None)
+    if session is not None and PATIENT_SESSION_KEY in session:
+        return next((p for p in patients(request) if p.pk == session[PATIENT_SESSION_KEY]), None)
+    return None
+
+
 def choices(request) -> list[Organisation]:
     """The organisations the user may act for, by name, each once."""
     seen: dict[int, Organisation] = {}
@@ -195,7 +235,10 @@ def acting_for(request, *, kind: str | None = None) -> Acting:
     )
     patient = None
     if kind in (None, OrganisationKind.TRUST) and user is not None and user.is_authenticated:
-        patient = PatientProfile.objects.filter(user=user).select_related("commissioner").first()
+        # The patient chosen, else the user themselves if they are one.
+        patient = chosen_patient(request) or next(
+            (p for p in patients(request) if p.user_id == user.pk), None
+        )
     acting = Acting(organisation=organisation, roles=roles, patient=patient, explicit=explicit, kind=kind)
     resolved[key] = acting
     return acting
@@ -212,12 +255,29 @@ def acting_choose(request, *, organisation_id: int) -> Organisation | None:
     return found
 
 
+def acting_choose_patient(request, *, patient_id: int | None) -> bool:
+    """Remember the patient the user acts for from now on (None: no one in particular). False, and
+    nothing remembered, if they may not act for that patient."""
+    base = _base(request)
+    if patient_id is None:
+        base.session.pop(PATIENT_SESSION_KEY, None)
+    else:
+        found = next((p for p in patients(request) if p.pk == patient_id), None)
+        if found is None:
+            return False
+        base.session[PATIENT_SESSION_KEY] = found.pk
+    base.__dict__.pop(_RESOLVED, None)
+    return True
+
+
 class ActsForWhomItSays(IsAuthenticated):
-    """The API's default permission: signed in, and an `X-Acting-Organisation` header, when sent,
-    names one of the caller's organisations (403 naming the header otherwise), on every operation."""
+    """The API's default permission: signed in, and the `X-Acting-Organisation` and `X-Acting-Patient`
+    headers, when sent, name one of the caller's organisations and a patient they may act for (403
+    naming the header otherwise), on every operation."""
 
     def has_permission(self, request, view) -> bool:
         if not super().has_permission(request, view):
             return False
         chosen(request)
+        chosen_patient(request)
         return True

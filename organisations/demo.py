@@ -15,6 +15,7 @@ from django.utils.text import slugify
 
 from organisations import services
 from organisations.models import (
+    CarerLink,
     Invitation,
     Membership,
     Organisation,
@@ -75,12 +76,16 @@ SUPPLIERS: list[tuple[str, str, str, bool]] = [
     ("Northgate Diagnostics", "90000008", "GB900000008", False),
 ]
 
+TWO_TRUSTS_EMAIL = "buyer@yorkshire.demo.example"
 # (email, full name, role, organisation key: ODS code or supplier slug).
 MEMBERS: list[tuple[str, str, str, str]] = [
     ("buyer@leeds.demo.example", "Beth Buyer", Role.BUYER, "RR8"),
     ("approver@leeds.demo.example", "Alan Approver", Role.APPROVER, "RR8"),
     ("trust.admin@leeds.demo.example", "Tara Admin", Role.TRUST_ADMIN, "RR8"),
     ("buyer@gstt.demo.example", "Sam Buyer", Role.BUYER, "RJ1"),
+    # A buyer for two Yorkshire trusts (a shared procurement service): chooses which in the header.
+    (TWO_TRUSTS_EMAIL, "Yusuf Yorke", Role.BUYER, "RR8"),
+    (TWO_TRUSTS_EMAIL, "Yusuf Yorke", Role.BUYER, "RCB"),
     (
         "supplier.admin@pennine.demo.example",
         "Priya Supplier",
@@ -99,6 +104,9 @@ PATIENTS: list[tuple[str, str, str, dt.date, str]] = [
     ("patient2@demo.example", "Jo Jones", "9990000026", dt.date(1971, 11, 2), "QWO"),
     ("patient3@demo.example", "Kim Khan", "9990000034", dt.date(1989, 6, 30), "QWO"),
 ]
+
+# A carer who acts for a patient (Pat Patel's daughter), linked by the patient's care coordinator.
+CARER = ("carer@demo.example", "Casey Patel", "patient1@demo.example")
 
 STAFF_EMAIL = "admin@demo.example"
 
@@ -208,6 +216,13 @@ def seed(stdout: TextIO) -> None:
             },
         )
         sign_ins.append((email, "Patient", by_key[icb].name))
+
+    carer_email, carer_name, patient_email = CARER
+    carer = _user(carer_email, carer_name)
+    patient = PatientProfile.objects.get(user__email=patient_email)
+    if not CarerLink.objects.filter(patient=patient, carer=carer).exists():
+        services.carer_link_create(patient=patient, carer=carer, actor=coordinator)
+    sign_ins.append((carer_email, f"Carer for {patient.user.full_name}", patient.commissioner.name))
 
     _user(STAFF_EMAIL, "Demo Administrator", is_staff=True, is_superuser=True)
     sign_ins.append((STAFF_EMAIL, "Staff superuser", "back office at /cms/"))

@@ -276,6 +276,26 @@ class PatientProfile(models.Model):
         return f"{n[:3]} {n[3:6]} {n[6:]}"
 
 
+class CarerLink(models.Model):
+    """A carer (family, a friend, a paid carer) who may act for a patient: choose and buy for them with
+    their personal health budget, as their care coordinator may. Made and ended through
+    `services.carer_link_create` / `carer_link_delete` (audited) by the back office or the patient's
+    care coordinator."""
+
+    patient = models.ForeignKey(PatientProfile, on_delete=models.CASCADE, related_name="carer_links")
+    carer = models.ForeignKey(User, on_delete=models.CASCADE, related_name="carer_links")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["patient__user__full_name", "carer__full_name"]
+        constraints = [
+            models.UniqueConstraint(fields=["patient", "carer"], name="one_link_per_carer_and_patient"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.carer} cares for {self.patient.user}"
+
+
 class RegistrationStatus(models.TextChoices):
     PENDING = "pending", "Awaiting approval"
     APPROVED = "approved", "Approved"

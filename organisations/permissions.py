@@ -8,10 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from common.errors import NotFound
-from organisations.models import Organisation, OrganisationKind, PatientProfile, Role, User
+from organisations.models import (
+    CarerLink,
+    Membership,
+    Organisation,
+    OrganisationKind,
+    PatientProfile,
+    Role,
+    User,
+)
 
 TRUST_ROLES = (Role.BUYER, Role.APPROVER, Role.TRUST_ADMIN)
 SUPPLIER_ROLES = (Role.SUPPLIER_ADMIN, Role.SUPPLIER_STAFF)
@@ -71,3 +79,18 @@ def patient_profile_for(user: User) -> PatientProfile | None:
 
 def is_patient(user: User) -> bool:
     return patient_profile_for(user) is not None
+
+
+def patients_for(user: User) -> QuerySet:
+    """The patients the user may act for: themselves (a patient), the patients they coordinate while
+    they are a care coordinator at the patient's commissioner, and those they are a carer for."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return PatientProfile.objects.none()
+    coordinating_at = Membership.objects.filter(
+        user=user, role=Role.CARE_COORDINATOR, organisation__is_active=True
+    ).values("organisation_id")
+    return PatientProfile.objects.filter(
+        Q(user=user)
+        | Q(care_coordinator=user, commissioner_id__in=coordinating_at)
+        | Q(pk__in=CarerLink.objects.filter(carer=user).values("patient_id"))
+    )

@@ -19,20 +19,37 @@ from django.utils.text import slugify
 
 from common import audit
 from common.errors import Conflict, DomainError, NotFound, PermissionDenied
-from common.models import AuditEvent
 from organisations.models import (
     ROLES_BY_KIND,
+    CarerLink,
     Invitation,
     Membership,
     Organisation,
     OrganisationKind,
+    PatientProfile,
     RegistrationStatus,
     Role,
     SupplierRegistration,
     User,
 )
-from organisations.permissions import roles_for
+from organisations.permissions import patients_for, roles_for
 from organisations.validators import normalise_companies_house_number, normalise_uk_vat_number
+
+# The kinds of audit event organisations records; each replaces a kind stored before the registry.
+SIGNED_IN = audit.register_kind("organisations.signed_in", "Signed in", formerly="sign_in")
+SIGN_IN_FAILED = audit.register_kind(
+    "organisations.sign_in_failed", "Failed sign-in", formerly="sign_in_failed"
+)
+SIGNED_OUT = audit.register_kind("organisations.signed_out", "Signed out", formerly="sign_out")
+LOCKED_OUT = audit.register_kind("organisations.locked_out", "Locked out", formerly="locked_out")
+PASSWORD_RESET = audit.register_kind(
+    "organisations.password_reset",
+    "Password reset",
+    formerly="password_reset",
+)
+MEMBERSHIP_CHANGED = audit.register_kind(
+    "organisations.membership_changed", "Membership changed", formerly="membership_changed"
+)
 
 
 def _check_role_fits(*, organisation: Organisation, role: str) -> None:
@@ -54,7 +71,7 @@ def membership_create(
         raise Conflict(f"{user.email} is already {Role(role).label} at {organisation.name}.", field="role")
     membership = Membership.objects.create(user=user, organisation=organisation, role=role)
     audit.record(
-        kind=AuditEvent.Kind.MEMBERSHIP_CHANGED,
+        kind=MEMBERSHIP_CHANGED,
         actor=actor,
         organisation_id=organisation.pk,
         subject=f"membership:{membership.pk}",
@@ -78,7 +95,7 @@ def membership_change_role(*, membership: Membership, role: str, actor: User | N
     membership.role = role
     membership.save(update_fields=["role"])
     audit.record(
-        kind=AuditEvent.Kind.MEMBERSHIP_CHANGED,
+        kind=MEMBERSHIP_CHANGED,
         actor=actor,
         organisation_id=membership.organisation_id,
         subject=f"membership:{membership.pk}",
@@ -91,7 +108,7 @@ def membership_change_role(*, membership: Membership, role: str, actor: User | N
 def membership_delete(*, membership: Membership, actor: User | None = None) -> None:
     """Stop a user acting for an organisation in one role."""
     audit.record(
-        kind=AuditEvent.Kind.MEMBERSHIP_CHANGED,
+        kind=MEMBERSHIP_CHANGED,
         actor=actor,
         organisation_id=membership.organisation_id,
         subject=f"membership:{membership.pk}",
@@ -109,6 +126,8 @@ INVITATION_SENT = audit.register_kind("organisations.invitation_sent", "Invitati
 INVITATION_ACCEPTED = audit.register_kind("organisations.invitation_accepted", "Invitation accepted")
 INVITATION_EXPIRED = audit.register_kind("organisations.invitation_expired", "Expired invitation refused")
 INVITATION_REUSED = audit.register_kind("organisations.invitation_reuse_refused", "Used invitation refused")
+SUPPLIER_DEACTIVATED = audit.register_kind("organisations.supplier_deactivated", "Supplier deactivated")
+SUPPLIER_REACTIVATED = audit.register_kind("organisations.supplier_reactivated", "Supplier reactivated")
 
 # Who may invite whom: a supplier admin its staff, a trust admin its buyers and approvers.
 INVITABLE_ROLES: dict[str, tuple[str, ...]] = {
@@ -261,6 +280,73 @@ def supplier_registration_reject(*, registration: SupplierRegistration, actor: U
         from_email=None,
         recipient_list=[registration.contact_email],
     )
+
+
+def _check_back_office(actor: User) -> None:
+    if not getattr(actor, "is_staff", False) or not actor.is_active:
+        raise PermissionDenied("Only the back office deactivates or reactivates suppliers.", field="actor")
+
+
+def _supplier_locked(supplier: Organisation) -> Organisation:
+    supplier = Organisation.objects.select_for_update().get(pk=supplier.pk)
+    if supplier.kind != OrganisationKind.SUPPLIER:
+        raise DomainError(f"{supplier.name} is not a supplier.", field="supplier")
+    return supplier
+
+
+@transaction.atomic
+def supplier_deactivate(*, supplier: Organisation, actor: User, reason: str) -> Organisation:
+    """The back office stops a supplier selling: its offers stop being buyable at once (search, category
+    pages, product pages, prices: `catalogue.selectors.buyable_offer_q` reads `is_active`), and the
+    search index drops them when this commits. Its people, offers and history are kept."""
+    _check_back_office(actor)
+    reason = reason.strip()
+    if not reason:
+        raise DomainError("Say why the supplier is deactivated; the audit log keeps it.", field="reason")
+    supplier = _supplier_locked(supplier)
+    if not supplier.is_active:
+        raise Conflict(f"{supplier.name} is deactivated already.", field="supplier")
+    supplier.is_active = False
+    # Saved (not updated) so the catalogue's index hook reindexes the supplier's products on commit.
+    supplier.save(update_fields=["is_active"])
+    audit.record(
+        kind=SUPPLIER_DEACTIVATED,
+        actor=actor,
+        organisation_id=supplier.pk,
+        subject=f"organisation:{supplier.pk}",
+        data={"reason": reason},
+    )
+    return supplier
+
+
+@transaction.atomic
+def supplier_reactivate(*, supplier: Organisation, actor: User) -> Organisation:
+    """The back office lets a deactivated supplier sell again; its live offers are buyable again. A
+    supplier whose registration was never approved is approved there instead, not here."""
+    _check_back_office(actor)
+    supplier = _supplier_locked(supplier)
+    if supplier.is_active:
+        raise Conflict(f"{supplier.name} is active already.", field="supplier")
+    undecided = (
+        SupplierRegistration.objects.filter(organisation=supplier)
+        .exclude(status=RegistrationStatus.APPROVED)
+        .first()
+    )
+    if undecided is not None:
+        raise Conflict(
+            f"{supplier.name}'s registration is {undecided.get_status_display().lower()}: "
+            "decide it under Supplier registrations.",
+            field="supplier",
+        )
+    supplier.is_active = True
+    supplier.save(update_fields=["is_active"])
+    audit.record(
+        kind=SUPPLIER_REACTIVATED,
+        actor=actor,
+        organisation_id=supplier.pk,
+        subject=f"organisation:{supplier.pk}",
+    )
+    return supplier
 
 
 def _token_hash(token: str) -> str:
@@ -422,3 +508,57 @@ def _accept(
         data={"role": invitation.role},
     )
     return membership
+
+
+# --- Carers who act for a patient ----------------------------------------------------------------
+
+CARER_LINKED = audit.register_kind("organisations.carer_linked", "Carer linked to a patient")
+CARER_UNLINKED = audit.register_kind("organisations.carer_unlinked", "Carer unlinked from a patient")
+
+
+def _check_may_link_carers(*, patient: PatientProfile, actor: User) -> None:
+    """The back office, or the patient's care coordinator (while they coordinate for its ICB)."""
+    if getattr(actor, "is_staff", False) and actor.is_active:
+        return
+    coordinates = (
+        patient.care_coordinator_id == actor.pk and patients_for(actor).filter(pk=patient.pk).exists()
+    )
+    if not coordinates:
+        raise PermissionDenied(
+            "Only the patient's care coordinator or the back office links carers.", field="actor"
+        )
+
+
+@transaction.atomic
+def carer_link_create(*, patient: PatientProfile, carer: User, actor: User) -> CarerLink:
+    """Let `carer` act for `patient` (choose and buy for them); audited."""
+    _check_may_link_carers(patient=patient, actor=actor)
+    if carer.pk == patient.user_id:
+        raise DomainError("A patient acts for themselves already; choose someone else.", field="carer")
+    if not carer.is_active:
+        raise DomainError(f"{carer.email} cannot sign in.", field="carer")
+    link, created = CarerLink.objects.get_or_create(patient=patient, carer=carer)
+    if not created:
+        raise Conflict(f"{carer.email} is a carer for this patient already.", field="carer")
+    audit.record(
+        kind=CARER_LINKED,
+        actor=actor,
+        organisation_id=patient.commissioner_id,
+        subject=f"carer_link:{link.pk}",
+        data={"carer": carer.email, "patient": patient.pk},
+    )
+    return link
+
+
+@transaction.atomic
+def carer_link_delete(*, link: CarerLink, actor: User) -> None:
+    """The carer no longer acts for the patient."""
+    _check_may_link_carers(patient=link.patient, actor=actor)
+    audit.record(
+        kind=CARER_UNLINKED,
+        actor=actor,
+        organisation_id=link.patient.commissioner_id,
+        subject=f"carer_link:{link.pk}",
+        data={"carer": link.carer.email, "patient": link.patient_id},
+    )
+    link.delete()

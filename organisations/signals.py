@@ -13,7 +13,7 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.dispatch import receiver
 
 from common import audit
-from common.models import AuditEvent
+from organisations.services import LOCKED_OUT, SIGN_IN_FAILED, SIGNED_IN, SIGNED_OUT
 
 
 def _http_request(request: Any) -> Any:
@@ -23,7 +23,7 @@ def _http_request(request: Any) -> Any:
 
 @receiver(user_logged_in, dispatch_uid="audit_sign_in")
 def record_sign_in(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
-    audit.record(kind=AuditEvent.Kind.SIGN_IN, actor=user, subject="session", request=_http_request(request))
+    audit.record(kind=SIGNED_IN, actor=user, subject="session", request=_http_request(request))
 
 
 @receiver(user_login_failed, dispatch_uid="audit_sign_in_failed")
@@ -31,7 +31,7 @@ def record_sign_in_failed(sender: Any, credentials: dict, request: Any = None, *
     # Django masks the password in `credentials`; only the identifier is kept.
     identifier = str(credentials.get("username") or credentials.get("email") or "")
     audit.record(
-        kind=AuditEvent.Kind.SIGN_IN_FAILED,
+        kind=SIGN_IN_FAILED,
         actor_identifier=identifier.lower(),
         subject="session",
         request=_http_request(request),
@@ -42,7 +42,7 @@ def record_sign_in_failed(sender: Any, credentials: dict, request: Any = None, *
 def record_sign_out(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
     if user is None:
         return
-    audit.record(kind=AuditEvent.Kind.SIGN_OUT, actor=user, subject="session", request=_http_request(request))
+    audit.record(kind=SIGNED_OUT, actor=user, subject="session", request=_http_request(request))
 
 
 @receiver(user_locked_out, dispatch_uid="audit_locked_out")
@@ -50,7 +50,7 @@ def record_locked_out(
     sender: Any, request: Any, username: str | None, ip_address: str, **kwargs: Any
 ) -> None:
     audit.record(
-        kind=AuditEvent.Kind.LOCKED_OUT,
+        kind=LOCKED_OUT,
         actor_identifier=(username or "").lower(),
         subject="session",
         request=_http_request(request),

@@ -11,7 +11,6 @@ from django.views.decorators.http import require_POST
 
 from common import audit
 from common.errors import DomainError, NotFound
-from common.models import AuditEvent
 from organisations import acting, selectors, services
 from organisations.forms import AcceptInvitationForm, InvitationForm, SupplierRegistrationForm
 from organisations.models import Role, User
@@ -23,7 +22,7 @@ def _organisation_or_404(request: HttpRequest, pk: int):
         return selectors.organisation_for_member(user=request.user, organisation_id=pk)
     except NotFound:
         audit.record(
-            kind=AuditEvent.Kind.ACCESS_DENIED,
+            kind=audit.ACCESS_DENIED,
             actor=request.user,
             subject=f"organisation:{pk}",
             request=request,
@@ -55,9 +54,7 @@ def organisation_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def membership_list(request: HttpRequest, pk: int) -> HttpResponse:
     organisation = _organisation_or_404(request, pk)
     if not roles_for(request.user, organisation) & MEMBER_ADMIN_ROLES:
-        audit.record(
-            kind=AuditEvent.Kind.ACCESS_DENIED, actor=request.user, subject=f"members:{pk}", request=request
-        )
+        audit.record(kind=audit.ACCESS_DENIED, actor=request.user, subject=f"members:{pk}", request=request)
         raise Http404("No such organisation.")
     return render(
         request,
@@ -72,20 +69,29 @@ def membership_list(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def acting_switch(request: HttpRequest) -> HttpResponse:
-    """The header's switcher: act for another of the user's organisations from now on (session),
-    then back to the page they were on."""
-    try:
-        organisation_id = int(request.POST.get("organisation", ""))
-    except ValueError:
-        organisation_id = 0
-    if acting.acting_choose(request, organisation_id=organisation_id) is None:
-        audit.record(
-            kind=AuditEvent.Kind.ACCESS_DENIED,
-            actor=request.user,
-            subject=f"organisation:{organisation_id}",
-            request=request,
-        )
-        raise Http404("No such organisation.")
+    """The header's switcher: act for another of the user's organisations, or (a carer or care
+    coordinator) for another patient, from now on (session), then back to the page they were on."""
+    if "patient" in request.POST:
+        text = request.POST["patient"].strip()
+        patient_id = int(text) if text.isdigit() else (None if not text else 0)
+        if not acting.acting_choose_patient(request, patient_id=patient_id):
+            audit.record(
+                kind=audit.ACCESS_DENIED, actor=request.user, subject=f"patient:{text[:20]}", request=request
+            )
+            raise Http404("No such patient.")
+    else:
+        try:
+            organisation_id = int(request.POST.get("organisation", ""))
+        except ValueError:
+            organisation_id = 0
+        if acting.acting_choose(request, organisation_id=organisation_id) is None:
+            audit.record(
+                kind=audit.ACCESS_DENIED,
+                actor=request.user,
+                subject=f"organisation:{organisation_id}",
+                request=request,
+            )
+            raise Http404("No such organisation.")
     target = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
@@ -99,9 +105,7 @@ class AuditedPasswordResetConfirmView(auth_views.PasswordResetConfirmView):
 
     def form_valid(self, form):
         response = super().form_valid(form)
-        audit.record(
-            kind=AuditEvent.Kind.PASSWORD_RESET, actor=form.user, subject="password", request=self.request
-        )
+        audit.record(kind=services.PASSWORD_RESET, actor=form.user, subject="password", request=self.request)
         return response
 
 
@@ -137,7 +141,7 @@ def invitation_list(request: HttpRequest, pk: int) -> HttpResponse:
     roles = services.invitable_roles(user=request.user, organisation=organisation)
     if not roles:
         audit.record(
-            kind=AuditEvent.Kind.ACCESS_DENIED,
+            kind=audit.ACCESS_DENIED,
             actor=request.user,
             subject=f"invitations:{pk}",
             request=request,

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import django_filters
+from django import forms
 from django.contrib import messages
+from django.db import transaction
 from django.shortcuts import redirect
 from wagtail import hooks
 from wagtail.admin.filters import WagtailFilterSet
@@ -18,17 +20,52 @@ from common.errors import DomainError
 from common.models import AuditEvent
 from organisations import services
 from organisations.models import (
+    CarerLink,
     Invitation,
     Membership,
     Organisation,
+    OrganisationKind,
     PatientProfile,
     RegistrationStatus,
     SupplierRegistration,
 )
 
 
+class OrganisationEditView(EditView):
+    """Edits an organisation; a supplier's "active" box goes through `supplier_deactivate` (a reason is
+    required) or `supplier_reactivate`, so the change is checked and audited like any other."""
+
+    def form_valid(self, form):
+        self.form = form
+        stored = Organisation.objects.get(pk=self.object.pk)
+        wanted = form.cleaned_data.get("is_active", stored.is_active)
+        changes_activation = stored.kind == OrganisationKind.SUPPLIER and wanted != stored.is_active
+        try:
+            with transaction.atomic():
+                if changes_activation:
+                    form.instance.is_active = stored.is_active  # the service below makes the change
+                self.object = self.save_instance()
+                if changes_activation and wanted:
+                    services.supplier_reactivate(supplier=self.object, actor=self.request.user)
+                elif changes_activation:
+                    services.supplier_deactivate(
+                        supplier=self.object,
+                        actor=self.request.user,
+                        reason=form.cleaned_data.get("deactivation_reason", ""),
+                    )
+        except DomainError as error:
+            field = {"reason": "deactivation_reason", "supplier": "is_active"}.get(error.field, error.field)
+            form.add_error(field if field in form.fields else None, error.message)
+            self.produced_error_message = error.message
+            return self.form_invalid(form)
+        self.object.refresh_from_db()
+        response = self.save_action()
+        return self.run_after_hook() or response
+
+
 class OrganisationViewSet(ModelViewSet):
     model = Organisation
+    edit_view_class = OrganisationEditView
     icon = "group"
     menu_label = "Organisations"
     list_display = ["name", "kind", "ods_code", "region", "is_active"]
@@ -49,6 +86,18 @@ class OrganisationViewSet(ModelViewSet):
         "is_active",
     ]
     copy_view_enabled = False
+
+    def get_form_class(self, for_update: bool = False):
+        form_class = super().get_form_class(for_update)
+        if not for_update:
+            return form_class
+        reason = forms.CharField(
+            label="Reason for deactivating",
+            required=False,
+            widget=forms.Textarea(attrs={"rows": 3}),
+            help_text="Required when you untick Active for a supplier; kept in the audit log.",
+        )
+        return type("OrganisationEditForm", (form_class,), {"deactivation_reason": reason})
 
 
 class MembershipCreateView(CreateView):
@@ -113,6 +162,42 @@ class PatientProfileViewSet(ModelViewSet):
     copy_view_enabled = False
 
 
+class CarerLinkCreateView(CreateView):
+    """Link a carer to a patient through the service (checked, audited)."""
+
+    def form_valid(self, form):
+        self.form = form
+        try:
+            self.object = services.carer_link_create(
+                patient=form.cleaned_data["patient"],
+                carer=form.cleaned_data["carer"],
+                actor=self.request.user,
+            )
+        except DomainError as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+            self.produced_error_message = error.message
+            return self.form_invalid(form)
+        return self.save_action()
+
+
+class CarerLinkDeleteView(DeleteView):
+    def delete_action(self) -> None:
+        services.carer_link_delete(link=self.object, actor=self.request.user)
+
+
+class CarerLinkViewSet(ModelViewSet):
+    model = CarerLink
+    icon = "user"
+    menu_label = "Carers"
+    add_view_class = CarerLinkCreateView
+    delete_view_class = CarerLinkDeleteView
+    list_display = ["carer", "patient", "created_at"]
+    search_fields = ["carer__email", "carer__full_name", "patient__user__full_name"]
+    search_backend_name = None
+    form_fields = ["patient", "carer"]
+    copy_view_enabled = False
+
+
 class ReadOnlyPermissionPolicy(ModelPermissionPolicy):
     """Rows the back office may read and never add or delete (the audit log: never change either)."""
 
@@ -132,12 +217,18 @@ class ReadOnlyPermissionPolicy(ModelPermissionPolicy):
 
 
 class AuditEventFilterSet(WagtailFilterSet):
-    # The kinds are declared by the apps at run time (common.audit.register_kind), not a field's choices.
-    kind = django_filters.ChoiceFilter(choices=lambda: list(audit.registered_kinds().items()), label="Kind")
+    # The kinds are declared by the apps at run time (common.audit.register_kind), not a field's choices;
+    # a kind finds the rows stored under the un-namespaced kind it replaced as well.
+    kind = django_filters.ChoiceFilter(
+        choices=lambda: list(audit.filter_kinds().items()), label="Kind", method="filter_kind"
+    )
 
     class Meta:
         model = AuditEvent
         fields = ["kind"]
+
+    def filter_kind(self, queryset, name, value):
+        return queryset.filter(kind__in=audit.kinds_meaning(value)) if value else queryset
 
 
 class AuditEventViewSet(ModelViewSet):
@@ -245,6 +336,7 @@ class OrganisationsGroup(ModelViewSetGroup):
         OrganisationViewSet("organisation_admin", url_prefix="organisations"),
         MembershipViewSet("membership_admin", url_prefix="memberships"),
         PatientProfileViewSet("patient_admin", url_prefix="patients"),
+        CarerLinkViewSet("carer_admin", url_prefix="carers"),
         SupplierRegistrationViewSet("registration_admin", url_prefix="supplier-registrations"),
         InvitationViewSet("invitation_admin", url_prefix="invitations"),
         AuditEventViewSet("audit_admin", url_prefix="audit"),
@@ -255,10 +347,16 @@ class ReviewPermissionPolicy(ReadOnlyPermissionPolicy):
     actions = ("view", "change")
 
 
+class LinkPermissionPolicy(ReadOnlyPermissionPolicy):
+    actions = ("view", "add", "delete")
+
+
 register_permission_policy(AuditEvent, ReadOnlyPermissionPolicy(AuditEvent))
 register_permission_policy(Invitation, ReadOnlyPermissionPolicy(Invitation))
 # Suppliers register themselves on the public page; the back office only decides.
 register_permission_policy(SupplierRegistration, ReviewPermissionPolicy(SupplierRegistration))
+# A carer link is made or ended (through the services), never edited into another one.
+register_permission_policy(CarerLink, LinkPermissionPolicy(CarerLink))
 
 
 @hooks.register("register_admin_viewset")

@@ -15,7 +15,7 @@ from common.api import ImportStatusSerializer, error_responses
 from common.errors import DomainError, NotFound
 from common.imports import UploadedFile, import_job_for_user, import_job_status
 from common.uploads import validate_upload
-from organisations.acting import ActsForWhomItSays, acting_for, choices
+from organisations.acting import HEADER, ActsForWhomItSays, acting_for, choices
 from organisations.models import OrganisationKind, Region
 from pricing import selectors, services
 from pricing.filters import AnalyticsFilter
@@ -271,15 +271,30 @@ class ImportCreateApi(APIView):
 
     @extend_schema(
         request=PurchaseHistoryUploadSerializer,
-        responses={202: ImportStatusSerializer, **error_responses(404, e404=NOT_HERE)},
-        summary="Upload purchase history; poll the status URL until finished",
+        responses={
+            202: ImportStatusSerializer,
+            **error_responses(
+                400,
+                403,
+                404,
+                e400="No file, not a CSV/XLSX file within the upload limits, or the caller acts for several "
+                f"trusts and sent no {HEADER} header.",
+                e403=f"{HEADER} names an organisation the caller does not act for, or not a trust.",
+                e404=NOT_HERE,
+            ),
+        },
+        summary="Upload purchase history for the acting trust; poll the status URL until finished",
+        description=f"The file is for the trust the request acts for ({HEADER}: its ODS code); every "
+        "row's trust_ods must name it, or that row is an error and nothing is applied.",
     )
     def post(self, request: Request) -> Response:
         upload = PurchaseHistoryUploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
         file = upload.validated_data["file"]
+        # Never guessed: a caller acting for several trusts says which with the header (400 otherwise).
+        trust = acting_for(request, kind=OrganisationKind.TRUST).require()
         job = services.purchase_history_import_start(
-            user=request.user, upload=UploadedFile(name=file.name, content=file.file)
+            trust=trust, actor=request.user, upload=UploadedFile(name=file.name, content=file.file)
         )
         url = reverse("pricing-api-import", args=[job.pk])
         body = {**import_job_status(job), "url": request.build_absolute_uri(url)}

@@ -16,7 +16,7 @@ class PricingConfig(AppConfig):
             ImportKind(
                 name=imports.KIND,
                 columns=imports.COLUMNS,
-                importer=lambda job: imports.PurchaseHistoryImporter(user=job.created_by),
+                importer=imports.purchase_history_importer,
                 organisations_for=trusts_for,
                 after_success=services.purchase_history_imported,
             )

@@ -4,11 +4,11 @@ trust paying about 40% more than another for the same anti-embolism stockings. I
 Runs after the organisations and catalogue seeds and uses the trusts and products they made: the
 products are the catalogue's own (same names, categories and offers), so a product's analytics page
 and its catalogue page with the peer-prices panel are the same product. The trusts that have demo
-users (Leeds, Guy's and St Thomas') are always among the buyers, and pay more than the best, so their
-dashboards, reports and peer prices are full on first sign-in. Without the catalogue seed, it makes
-its few products through the catalogue's service (in the catalogue's categories); the trusts are always
-the organisations seed's. Like every app's demo, it writes only its own app's rows (the
-`model_writes` contract in pyproject.toml).
+users (Leeds, Guy's and St Thomas', York and Scarborough) are always among the buyers, and pay more
+than the best, so their dashboards, reports and peer prices are full on first sign-in. Without the
+catalogue seed, it makes its few products through the catalogue's service (in the catalogue's
+categories); the trusts are always the organisations seed's. Like every app's demo, it writes only its
+own app's rows (the `model_writes` contract in pyproject.toml).
 """
 
 from __future__ import annotations
@@ -29,8 +29,9 @@ from pricing.models import PurchaseHistoryLine
 from pricing.services import purchase_lines_write
 
 # The trusts the demo users act for, and how much more than the cheapest trust each pays: Leeds is
-# the seed's example of paying about 40% more.
-USER_TRUST_MARKUPS = {"RR8": Decimal("1.40"), "RJ1": Decimal("1.20")}
+# the seed's example of paying about 40% more. York (with Leeds, the trusts of the demo's buyer for
+# two trusts) pays less than Leeds, so switching between them changes every figure.
+USER_TRUST_MARKUPS = {"RR8": Decimal("1.40"), "RJ1": Decimal("1.20"), "RCB": Decimal("1.10")}
 # The catalogue demo's products (catalogue/demo.py), by name: (name, category path, units per pack,
 # list price per unit in GBP). The slug is the catalogue's, slugify(name).
 DEMO_PRODUCTS = [

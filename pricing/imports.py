@@ -15,18 +15,18 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from common import bounds, gs1
-from common.errors import RowError, RowErrors
+from common.errors import FileRejected, RowError, RowErrors
 from common.imports import Progress
 from common.models import ImportJob
 from common.tabular import Column
-from organisations.permissions import trusts_for
+from organisations.models import Organisation, OrganisationKind
 from pricing.models import PurchaseHistoryLine
 from pricing.types import PurchaseLineInput
 
 KIND = "purchase_history"
 
 COLUMNS: tuple[Column, ...] = (
-    Column("trust_ods", True, "The trust's ODS code; a trust you may act for.", "RJ1"),
+    Column("trust_ods", True, "The ODS code of the trust the file is uploaded for, on every row.", "RJ1"),
     Column(
         "order_reference", True, "The trust's purchase-order number, up to 50 characters.", "PO-2026-000123"
     ),
@@ -160,20 +160,26 @@ def _read_decimal(text: str, *, strip: str = "") -> Decimal | None:
     return value if value.is_finite() else None
 
 
-def check_line(row: dict[str, str], *, allowed_trusts: dict[str, int], today: dt.date) -> tuple[dict, list]:
+def check_line(row: dict[str, str], *, trust: Organisation, today: dt.date) -> tuple[dict, list]:
     """One file row read into typed values (trust_id and the fields of PurchaseLineInput) and checked
-    by `line_problems`; returns the good values and the problems as (column, message)."""
+    by `line_problems`; returns the good values and the problems as (column, message). The row must
+    name `trust`, the one the file is uploaded for."""
     problems: list[tuple[str, str]] = []
     values: dict[str, Any] = {name: row.get(name, "") for name in TEXT_FIELDS}
     for name in ("trust_ods", "line_number", "order_date"):
         if not row.get(name):
             problems.append((name, "required"))
-    ods = row.get("trust_ods", "").upper()
+    ods = row.get("trust_ods", "").strip().upper()
     if ods:
-        if ods in allowed_trusts:
-            values["trust_id"] = allowed_trusts[ods]
+        if ods == (trust.ods_code or "").upper():
+            values["trust_id"] = trust.pk
         else:
-            problems.append(("trust_ods", f"you may not upload purchase history for {ods}"))
+            problems.append(
+                (
+                    "trust_ods",
+                    f"names {ods[:20]}, but this file is uploaded for {trust.name} ({trust.ods_code})",
+                )
+            )
     for name, largest in WHOLE_NUMBERS.items():
         text = row.get(name, "")
         if not text:
@@ -217,16 +223,25 @@ class FileLine:
     line: PurchaseLineInput
 
 
+def purchase_history_importer(job: ImportJob) -> PurchaseHistoryImporter:
+    """The importer for a stored job: its trust's. A job stored before uploads named their trust has
+    none, and is refused whole rather than guessed."""
+    trust = Organisation.objects.filter(pk=job.organisation_id, kind=OrganisationKind.TRUST).first()
+    if trust is None:
+        raise FileRejected([RowError(1, "trust_ods", "this upload names no trust; upload the file again")])
+    return PurchaseHistoryImporter(trust=trust)
+
+
 class PurchaseHistoryImporter:
     """A trust's ERP export: each row read into a typed line, then written as one upsert
     (see pricing.services.purchase_lines_write)."""
 
-    def __init__(self, *, user: Any) -> None:
-        self.allowed = {ods.upper(): pk for pk, ods in trusts_for(user).values_list("pk", "ods_code") if ods}
+    def __init__(self, *, trust: Organisation) -> None:
+        self.trust = trust
         self.today = dt.date.today()
 
     def check_row(self, number: int, row: dict[str, str]) -> tuple[FileLine | None, list[RowError]]:
-        values, problems = check_line(row, allowed_trusts=self.allowed, today=self.today)
+        values, problems = check_line(row, trust=self.trust, today=self.today)
         if problems:
             return None, [RowError(number, column, message) for column, message in problems]
         trust_id = values.pop("trust_id")

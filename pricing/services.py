@@ -10,7 +10,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from common import gs1
-from common.errors import DomainError, NotFound
+from common.errors import DomainError, NotFound, PermissionDenied
 from common.imports import UploadedFile, import_job_start
 from common.models import ImportJob
 from organisations.models import Organisation, User
@@ -257,19 +257,18 @@ def _schedule_refresh() -> None:
 
 
 def purchase_history_import_start(
-    *, user: User, upload: UploadedFile, inline: bool | None = None
+    *, trust: Organisation, actor: User, upload: UploadedFile, inline: bool | None = None
 ) -> ImportJob:
-    """Store an uploaded ERP export and import it (common.imports.import_job_start): the job belongs
-    to the user's trust, or to no single trust if they act for several (the file names each line's)."""
-    trusts = list(trusts_for(user).values_list("pk", flat=True)[:2])
-    if not trusts:
-        raise NotFound("You do not act for an NHS trust.")
+    """Store an ERP export uploaded for `trust` (the organisation the upload acts for:
+    `organisations.acting`) and import it (common.imports.import_job_start). Every row must name that
+    trust (`trust_ods`); a row naming another is a row error, so a file never imports lines for a
+    trust other than the one acted for."""
+    if not trust.is_trust:
+        raise DomainError(f"{trust.name} is not an NHS trust.", field="trust")
+    if not trusts_for(actor).filter(pk=trust.pk).exists():
+        raise PermissionDenied(f"You do not act for {trust.name}.", field="trust")
     return import_job_start(
-        kind=KIND,
-        upload=upload,
-        organisation_id=trusts[0] if len(trusts) == 1 else None,
-        created_by=user,
-        inline=inline,
+        kind=KIND, upload=upload, organisation_id=trust.pk, created_by=actor, inline=inline
     )
 
 

@@ -208,18 +208,26 @@ def _int(value) -> int:
 @require_http_methods(["GET", "POST"])
 @trust_member_required
 def upload(request: HttpRequest) -> HttpResponse:
+    # For the trust the header's switcher shows; the page says which, and every row must name it.
+    trust = acting_for(request, kind=OrganisationKind.TRUST).trust
+    if trust is None:
+        raise NotFound("You do not act for an NHS trust.")
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         file = form.cleaned_data["file"]
         try:
             job = services.purchase_history_import_start(
-                user=request.user, upload=UploadedFile(name=file.name, content=file.file)
+                trust=trust, actor=request.user, upload=UploadedFile(name=file.name, content=file.file)
             )
         except DomainError as error:
             form.add_error("file", error.message)
         else:
             return redirect("pricing:import-detail", job_id=job.pk)
-    return render(request, "pricing/upload.html", {"form": form, "columns": COLUMNS})
+    return render(
+        request,
+        "pricing/upload.html",
+        {"form": form, "columns": COLUMNS, "trust": trust, "several": len(choices(request)) > 1},
+    )
 
 
 @require_GET

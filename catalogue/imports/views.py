@@ -20,7 +20,6 @@ from catalogue.imports.importer import COLUMNS, KIND, catalogue_import_start
 from common import audit
 from common.errors import DomainError, NotFound
 from common.imports import UploadedFile, import_job_for_user, import_job_status, import_jobs_for_user
-from common.models import AuditEvent
 from common.tabular import template_csv, template_xlsx
 from common.uploads import limits_text, validate_upload
 from organisations.acting import acting_for
@@ -94,9 +93,7 @@ def import_status(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         job = import_job_for_user(kind=KIND, user=request.user, job_id=pk)
     except NotFound:
-        audit.record(
-            kind=AuditEvent.Kind.ACCESS_DENIED, actor=request.user, subject=f"import:{pk}", request=request
-        )
+        audit.record(kind=audit.ACCESS_DENIED, actor=request.user, subject=f"import:{pk}", request=request)
         raise Http404("No such import.") from None
     return render(
         request,

@@ -15,10 +15,11 @@ from catalogue import tasks
 from catalogue.models import Offer, OfferStatus
 from catalogue.selectors import buyable_offer_q, unbuyable_reasons
 from catalogue.strategy import buyer_price
+from organisations import services
 from search import selectors as search
 from search.types import SearchQuery
 from tests.catalogue.factories import CategoryFactory, OfferFactory, ProductFactory
-from tests.organisations.factories import SupplierFactory
+from tests.organisations.factories import SupplierFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -68,11 +69,15 @@ def found(text: str) -> list[int]:
     return search.search(SearchQuery(text=text)).ids
 
 
-def deactivate(supplier, capture):
-    # As the back office's edit form does: the organisation is saved.
+@pytest.fixture
+def back_office():
+    return UserFactory(email="ops@marketplace.example", is_staff=True)
+
+
+def deactivate(supplier, capture, actor):
+    # Through the service the back office uses; the index follows when it commits.
     with capture(execute=True):
-        supplier.is_active = False
-        supplier.save()
+        services.supplier_deactivate(supplier=supplier, actor=actor, reason="Lost its ISO 13485 certificate")
 
 
 def category_products(client, slug="buyable-ward"):
@@ -122,13 +127,13 @@ def test_an_offer_passing_its_end_date_leaves_the_index_with_the_nightly_task(
 
 
 def test_a_deactivated_suppliers_offers_vanish_everywhere(
-    shop, client, api, django_capture_on_commit_callbacks
+    shop, client, api, back_office, django_capture_on_commit_callbacks
 ):
     cushion = shop["cushion"]
     assert found("cushion") == [cushion.id]
     assert "cushion" in category_products(client)
 
-    deactivate(shop["leaving"], django_capture_on_commit_callbacks)
+    deactivate(shop["leaving"], django_capture_on_commit_callbacks, back_office)
 
     assert found("cushion") == []
     assert "cushion" not in category_products(client)
@@ -145,12 +150,51 @@ def test_a_deactivated_suppliers_offers_vanish_everywhere(
     assert not price.orderable
 
 
-def test_a_reactivated_supplier_is_found_again(shop, django_capture_on_commit_callbacks):
-    deactivate(shop["leaving"], django_capture_on_commit_callbacks)
+def test_a_reactivated_supplier_is_found_listed_and_priced_again(
+    shop, client, buyer, back_office, django_capture_on_commit_callbacks
+):
+    deactivate(shop["leaving"], django_capture_on_commit_callbacks, back_office)
+    assert found("cushion") == []
     with django_capture_on_commit_callbacks(execute=True):
-        shop["leaving"].is_active = True
-        shop["leaving"].save()
+        services.supplier_reactivate(supplier=shop["leaving"], actor=back_office)
     assert found("cushion") == [shop["cushion"].id]
+    assert "cushion" in category_products(client)
+    assert client.get(reverse("catalogue:product-detail", kwargs={"slug": "cushion"})).status_code == 200
+    assert [
+        card.id for card in client.get(reverse("search:results"), {"q": "cushion"}).context["products"]
+    ] == [shop["cushion"].id]
+    assert buyer_price(offer=Offer.objects.get(pk=shop["cushion_offer"].pk)).orderable
+    # Its lapsed stocking price stays lapsed: reactivation brings back only what is buyable.
+    assert not buyer_price(offer=Offer.objects.get(pk=shop["lapsed"].pk)).orderable
+
+
+def test_the_suppliers_cheaper_offer_leaves_and_returns_to_a_shared_products_prices(
+    shop, client, buyer, back_office, django_capture_on_commit_callbacks
+):
+    """A product two suppliers sell: while one is deactivated, its offer is not the lowest price."""
+    cheap = OfferFactory(
+        product=shop["stocking"],
+        supplier=shop["leaving"],
+        supplier_sku="LEAVE-STK",
+        pack_price=Decimal("4.00"),
+    )
+
+    def stocking_card():
+        return client.get(reverse("search:results"), {"q": "stocking"}).context["products"][0]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        cheap.save()  # indexed as a new offer is
+    assert stocking_card().live_offers == 2
+    deactivate(shop["leaving"], django_capture_on_commit_callbacks, back_office)
+    card = stocking_card()
+    assert (card.live_offers, card.lowest_unit_price) == (1, Decimal("9.0000"))
+    page = client.get(reverse("catalogue:product-detail", kwargs={"slug": "stocking"}))
+    assert [offer for offer, _ in page.context["offers"]] == [shop["on_sale"]]
+    with django_capture_on_commit_callbacks(execute=True):
+        services.supplier_reactivate(supplier=shop["leaving"], actor=back_office)
+    assert stocking_card().live_offers == 2
+    page = client.get(reverse("catalogue:product-detail", kwargs={"slug": "stocking"}))
+    assert {offer for offer, _ in page.context["offers"]} == {shop["on_sale"], cheap}
 
 
 def test_an_inactive_product_is_not_buyable(shop):

@@ -10,7 +10,7 @@ import pytest
 
 from catalogue.imports.importer import COLUMNS, catalogue_import_start
 from catalogue.models import Offer, OfferStatus, Product, VolumeTier
-from common.imports import UploadedFile
+from common.imports import FILE_IMPORTED, UploadedFile
 from common.models import AuditEvent, ImportJob
 from common.tabular import template_csv, template_xlsx
 from tests.catalogue.factories import ProductFactory
@@ -58,7 +58,7 @@ def test_a_good_file_creates_products_offers_and_tiers(supplier):
     assert offer.product.gtin == gtin13(1001).zfill(14)
     assert offer.product.npc == "EJ00001"
     assert list(offer.tiers.values_list("min_packs", "pack_price")) == [(50, D("4.00")), (200, D("3.80"))]
-    assert AuditEvent.objects.get(kind=AuditEvent.Kind.FILE_IMPORTED).data["created"] == 3
+    assert AuditEvent.objects.get(kind=FILE_IMPORTED).data["created"] == 3
 
 
 def test_uploading_the_same_file_again_changes_nothing(supplier):

@@ -148,7 +148,7 @@ def test_a_change_to_an_untrusted_suppliers_live_offer_waits_and_the_live_terms_
 
     assert offer.pack_price == D("9.99")
     assert offer.pending_changes is None
-    event = AuditEvent.objects.get(kind=AuditEvent.Kind.OFFER_MODERATED)
+    event = AuditEvent.objects.get(kind=services.OFFER_MODERATED)
     assert event.subject == f"offer:{offer.pk}"
     assert event.data["decision"] == "approved"
     assert event.data["what"] == "changes"
@@ -173,9 +173,7 @@ def test_approving_a_pending_offer_puts_it_live_and_is_audited(untrusted, modera
     offer = services.offer_approve(offer=offer, moderator=moderator)
 
     assert offer.status == OfferStatus.LIVE
-    assert AuditEvent.objects.filter(
-        kind=AuditEvent.Kind.OFFER_MODERATED, organisation_id=untrusted.pk
-    ).exists()
+    assert AuditEvent.objects.filter(kind=services.OFFER_MODERATED, organisation_id=untrusted.pk).exists()
 
 
 def test_rejecting_a_new_offer_returns_it_to_draft_with_the_reason(untrusted, moderator):
@@ -185,7 +183,7 @@ def test_rejecting_a_new_offer_returns_it_to_draft_with_the_reason(untrusted, mo
 
     assert offer.status == OfferStatus.DRAFT
     assert offer.moderation_note == "The image shows another product."
-    event = AuditEvent.objects.get(kind=AuditEvent.Kind.OFFER_MODERATED)
+    event = AuditEvent.objects.get(kind=services.OFFER_MODERATED)
     assert event.data["decision"] == "rejected"
     assert event.data["reason"] == "The image shows another product."
 

@@ -3,6 +3,7 @@ from django.db import DatabaseError, connection, transaction
 
 from common import audit
 from common.models import AuditEvent
+from organisations import services as org_services
 from tests.organisations.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -10,15 +11,15 @@ pytestmark = pytest.mark.django_db
 
 def test_events_are_appended_with_who_and_what():
     user = UserFactory(email="buyer@example.nhs.uk")
-    event = audit.record(kind=AuditEvent.Kind.SIGN_IN, actor=user, subject="session")
+    event = audit.record(kind=org_services.SIGNED_IN, actor=user, subject="session")
     event.refresh_from_db()
     assert event.actor == user
     assert event.actor_identifier == "buyer@example.nhs.uk"
-    assert event.kind == "sign_in"
+    assert event.kind == "organisations.signed_in"
 
 
 def test_the_application_cannot_edit_or_delete_an_event():
-    event = audit.record(kind=AuditEvent.Kind.SIGN_IN_FAILED, actor_identifier="someone@example.org")
+    event = audit.record(kind=org_services.SIGN_IN_FAILED, actor_identifier="someone@example.org")
     event.subject = "tampered"
     with pytest.raises(PermissionError):
         event.save()
@@ -31,7 +32,7 @@ def test_the_application_cannot_edit_or_delete_an_event():
 
 
 def test_the_database_refuses_raw_updates_and_deletes():
-    event = audit.record(kind=AuditEvent.Kind.SIGN_IN_FAILED, actor_identifier="someone@example.org")
+    event = audit.record(kind=org_services.SIGN_IN_FAILED, actor_identifier="someone@example.org")
     table = AuditEvent._meta.db_table
     for statement in (
         f"UPDATE {table} SET subject = 'x' WHERE id = %s",
@@ -49,13 +50,13 @@ def test_the_database_refuses_raw_updates_and_deletes():
 @pytest.mark.django_db(transaction=True)
 def test_transactional_tests_can_still_empty_their_database():
     # The flush after this test must get past the append-only triggers (test databases only).
-    audit.record(kind=AuditEvent.Kind.SIGN_IN, actor_identifier="someone@example.org")
+    audit.record(kind=org_services.SIGNED_IN, actor_identifier="someone@example.org")
     assert AuditEvent.objects.count() == 1
 
 
 @pytest.mark.django_db(transaction=True)
 def test_after_a_flush_the_triggers_hold_again():
-    event = audit.record(kind=AuditEvent.Kind.SIGN_IN_FAILED, actor_identifier="someone@example.org")
+    event = audit.record(kind=org_services.SIGN_IN_FAILED, actor_identifier="someone@example.org")
     with pytest.raises(DatabaseError, match="append-only"), connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {AuditEvent._meta.db_table} WHERE id = %s", [event.id])
 

@@ -16,7 +16,7 @@ from common import bounds
 from organisations.models import Role
 from pricing.imports import check_line
 from tests.catalogue.test_api import STOCKINGS, offer_payload
-from tests.organisations.factories import SupplierFactory, member
+from tests.organisations.factories import SupplierFactory, TrustFactory, member
 
 pytestmark = pytest.mark.django_db
 
@@ -106,7 +106,7 @@ def test_a_purchase_history_line_number_beyond_the_column_is_a_row_problem():
         "units_per_pack": "1",
         "pack_price": "1.00",
     }
-    values, problems = check_line(row, allowed_trusts={"RR8": 1}, today=dt.date(2026, 1, 1))
+    values, problems = check_line(row, trust=TrustFactory(ods_code="RR8"), today=dt.date(2026, 1, 1))
     assert "line_number" in [field for field, _ in problems]
     assert "line_number" not in values
 

@@ -7,7 +7,9 @@ from django.urls import reverse
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from common import audit
 from common.models import AuditEvent, ImportJob
+from organisations import services as org_services
 from organisations.models import Role
 from tests.organisations.factories import SupplierFactory, TrustFactory, UserFactory, member
 
@@ -15,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 
 def denials():
-    return AuditEvent.objects.filter(kind=AuditEvent.Kind.ACCESS_DENIED)
+    return AuditEvent.objects.filter(kind=audit.ACCESS_DENIED)
 
 
 def token_client(user) -> APIClient:
@@ -82,5 +84,5 @@ def test_sign_ins_say_whether_they_opened_a_session_or_issued_a_token(client, pa
     APIClient().post(
         "/api/v1/auth/token/", {"email": "beth@leeds.example", "password": password}, format="json"
     )
-    subjects = set(AuditEvent.objects.filter(kind=AuditEvent.Kind.SIGN_IN).values_list("subject", flat=True))
+    subjects = set(AuditEvent.objects.filter(kind=org_services.SIGNED_IN).values_list("subject", flat=True))
     assert subjects == {"session", "api-token"}

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from common import imports
 from common.errors import NotFound, RowError
+from common.imports import FILE_IMPORTED
 from common.models import AuditEvent, ImportJob
 from common.tabular import Column
 from organisations.models import Role
@@ -96,7 +97,7 @@ def test_a_new_kind_declares_only_its_rows_and_gets_the_whole_lifecycle(allocati
     assert bad.status == ImportJob.Status.REJECTED
     assert [(e["row"], e["column"]) for e in bad.errors] == [(2, "amount"), (4, "amount")]
     assert empty.errors == [{"row": 2, "column": "", "message": imports.NO_ROWS}]
-    event = AuditEvent.objects.get(kind=AuditEvent.Kind.FILE_IMPORTED)
+    event = AuditEvent.objects.get(kind=FILE_IMPORTED)
     assert (event.organisation_id, event.data["kind"], event.data["total"]) == (trust.pk, allocations, 7)
     assert imports.import_job_for_user(kind=allocations, user=buyer, job_id=good.pk) == good
     with pytest.raises(NotFound):
@@ -127,7 +128,7 @@ def test_the_purchase_history_import_is_audited_with_its_file_like_every_upload(
     )
 
     assert job.status == ImportJob.Status.SUCCEEDED, job.errors
-    event = AuditEvent.objects.get(kind=AuditEvent.Kind.FILE_IMPORTED)
+    event = AuditEvent.objects.get(kind=FILE_IMPORTED)
     assert (event.data["kind"], event.data["file"], event.data["sha256"]) == (
         "purchase_history",
         "file.csv",
@@ -160,10 +161,15 @@ def stuck(job: ImportJob, *, status=ImportJob.Status.VALIDATING, minutes=30, att
 @pytest.fixture
 def queued_history(settings, django_capture_on_commit_callbacks):
     """A purchase-history file stored as a job that never ran (its worker was killed)."""
-    buyer = member(Role.BUYER, TrustFactory(ods_code="T0001"))
+    trust = TrustFactory(ods_code="T0001")
+    buyer = member(Role.BUYER, trust)
     with django_capture_on_commit_callbacks(execute=False):
         job = start(
-            "purchase_history", csv_bytes([row(line_number=n) for n in (1, 2, 3)]), buyer, inline=False
+            "purchase_history",
+            csv_bytes([row(line_number=n) for n in (1, 2, 3)]),
+            buyer,
+            organisation_id=trust.pk,
+            inline=False,
         )
     return job
 

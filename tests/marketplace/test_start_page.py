@@ -28,6 +28,13 @@ EXPECTED = {
         "Welcome, Sam",
         ["Buyer at Guy&#x27;s and St Thomas&#x27; NHS Foundation Trust (RJ1)"],
     ),
+    "buyer@yorkshire.demo.example": (
+        "Welcome, Yusuf",
+        [
+            "Buyer at Leeds Teaching Hospitals NHS Trust (RR8)",
+            "Buyer at York and Scarborough Teaching Hospitals NHS Foundation Trust (RCB)",
+        ],
+    ),
     "supplier.admin@pennine.demo.example": ("Welcome, Priya", ["Supplier admin at Pennine Medical Supplies"]),
     "supplier.staff@pennine.demo.example": ("Welcome, Steve", ["Supplier staff at Pennine Medical Supplies"]),
     "budget.manager@wy-icb.demo.example": (
@@ -36,8 +43,9 @@ EXPECTED = {
     ),
     "care.coordinator@wy-icb.demo.example": (
         "Welcome, Chris",
-        ["Care coordinator at NHS West Yorkshire Integrated Care Board (QWO)"],
+        ["Care coordinator at NHS West Yorkshire Integrated Care Board (QWO)", "People you support"],
     ),
+    "carer@demo.example": ("Welcome, Casey", ["People you support"]),
     "patient1@demo.example": ("Welcome, Pat", ["Your personal health budget"]),
     "patient2@demo.example": ("Welcome, Jo", ["Your personal health budget"]),
     "patient3@demo.example": ("Welcome, Kim", ["Your personal health budget"]),

@@ -9,6 +9,7 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from catalogue.models import Offer
+from common import audit
 from common.errors import PermissionDenied
 from common.models import AuditEvent
 from organisations.acting import HEADER, SESSION_KEY, ActingRefused, ActingUnchosen, acting_for
@@ -98,7 +99,7 @@ def test_nobody_switches_to_an_organisation_they_do_not_act_for(client, world):
     assert refused.status_code == 404
     assert SESSION_KEY not in client.session
     assert AuditEvent.objects.filter(
-        kind=AuditEvent.Kind.ACCESS_DENIED, subject=f"organisation:{world['york'].pk}"
+        kind=audit.ACCESS_DENIED, subject=f"organisation:{world['york'].pk}"
     ).exists()
     assert client.get(reverse("organisations:acting-switch")).status_code == 405
 

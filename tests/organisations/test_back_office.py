@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from common.models import AuditEvent
+from organisations import services as org_services
 from organisations.models import Membership, Region, Role, User
 from tests.organisations.factories import (
     PatientProfileFactory,
@@ -61,7 +62,7 @@ def test_adding_a_membership_in_the_back_office_is_checked_and_audited(client, s
     )
     assert added.status_code == 302
     membership = Membership.objects.get()
-    event = AuditEvent.objects.get(kind=AuditEvent.Kind.MEMBERSHIP_CHANGED)
+    event = AuditEvent.objects.get(kind=org_services.MEMBERSHIP_CHANGED)
     assert event.actor == staff and event.data["action"] == "created"
 
     client.post(
@@ -71,7 +72,7 @@ def test_adding_a_membership_in_the_back_office_is_checked_and_audited(client, s
     assert Membership.objects.get().role == Role.APPROVER
     client.post(f"/cms/memberships/delete/{membership.pk}/")
     assert not Membership.objects.exists()
-    changes = AuditEvent.objects.filter(kind=AuditEvent.Kind.MEMBERSHIP_CHANGED).order_by("id")
+    changes = AuditEvent.objects.filter(kind=org_services.MEMBERSHIP_CHANGED).order_by("id")
     actions = list(changes.values_list("data__action", flat=True))
     assert actions == ["created", "role_changed", "deleted"]
 

@@ -11,6 +11,7 @@ from django.forms.models import model_to_dict
 
 from common.models import AuditEvent
 from organisations import demo, services
+from organisations import services as org_services
 from organisations.models import (
     Invitation,
     Membership,
@@ -87,8 +88,11 @@ def test_patients_have_valid_synthetic_nhs_numbers_and_an_icb():
 def test_every_role_has_a_demo_user_and_every_sign_in_is_printed():
     output = seed()
     assert set(Membership.objects.values_list("role", flat=True)) == set(Role.values)
-    two_trusts = Membership.objects.filter(role=Role.BUYER).values("organisation").distinct().count()
-    assert two_trusts == 2
+    buying_trusts = Membership.objects.filter(role=Role.BUYER).values("organisation").distinct().count()
+    assert buying_trusts == 3
+    # One buyer acts for two trusts, and chooses between them in the header.
+    two_trusts = Membership.objects.filter(user__email=demo.TWO_TRUSTS_EMAIL)
+    assert sorted(two_trusts.values_list("organisation__ods_code", flat=True)) == ["RCB", "RR8"]
     assert User.objects.get(email=demo.STAFF_EMAIL).is_superuser
     for user in User.objects.all():
         assert user.check_password(demo.DEMO_PASSWORD)
@@ -100,7 +104,7 @@ def test_every_role_has_a_demo_user_and_every_sign_in_is_printed():
 
 def test_memberships_are_created_through_the_audited_service():
     seed()
-    assert AuditEvent.objects.filter(kind=AuditEvent.Kind.MEMBERSHIP_CHANGED).count() == len(demo.MEMBERS)
+    assert AuditEvent.objects.filter(kind=org_services.MEMBERSHIP_CHANGED).count() == len(demo.MEMBERS)
 
 
 def test_the_demo_admins_find_work_waiting_a_registration_and_an_invitation(client):

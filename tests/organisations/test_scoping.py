@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from common import audit
 from common.models import AuditEvent
 from organisations import permissions
 from organisations.models import Role
@@ -47,7 +48,7 @@ def test_a_buyer_of_trust_a_cannot_open_trust_bs_page(client, trust_a, trust_b):
     response = client.get(detail(trust_b))
     assert response.status_code == 404
     assert "St Thomas" not in response.content.decode()
-    denied = AuditEvent.objects.get(kind=AuditEvent.Kind.ACCESS_DENIED)
+    denied = AuditEvent.objects.get(kind=audit.ACCESS_DENIED)
     assert denied.actor == buyer
     assert denied.subject == f"organisation:{trust_b.pk}"
 
@@ -67,9 +68,7 @@ def test_a_buyer_cannot_see_their_own_trusts_members(client, trust_a):
     buyer = member(Role.BUYER, trust_a)
     client.force_login(buyer)
     assert client.get(members(trust_a)).status_code == 404
-    assert AuditEvent.objects.filter(
-        kind=AuditEvent.Kind.ACCESS_DENIED, subject=f"members:{trust_a.pk}"
-    ).exists()
+    assert AuditEvent.objects.filter(kind=audit.ACCESS_DENIED, subject=f"members:{trust_a.pk}").exists()
 
 
 def test_a_trust_admin_sees_their_trusts_members(client, trust_a, trust_b):

@@ -10,6 +10,7 @@ from decimal import Decimal
 from django.test import TestCase
 
 from common.imports import UploadedFile
+from organisations.permissions import trusts_for
 from pricing.imports import COLUMNS, CheckedLine
 from pricing.services import purchase_history_import_start, purchase_lines_write
 
@@ -50,11 +51,14 @@ def csv_bytes(rows: list[dict], header: list[str] | None = None) -> bytes:
     return out.getvalue().encode()
 
 
-def upload(user, rows: list[dict], *, name: str = "history.csv"):
-    """Import a file as `user` (Celery is eager in tests) and return the finished job."""
+def upload(user, rows: list[dict], *, name: str = "history.csv", trust=None):
+    """Import a file as `user` acting for `trust` (their only trust unless given; Celery is eager in
+    tests) and return the finished job."""
     with TestCase.captureOnCommitCallbacks(execute=True):
         job = purchase_history_import_start(
-            user=user, upload=UploadedFile(name=name, content=io.BytesIO(csv_bytes(rows)))
+            trust=trust or trusts_for(user).get(),
+            actor=user,
+            upload=UploadedFile(name=name, content=io.BytesIO(csv_bytes(rows))),
         )
     job.refresh_from_db()
     return job

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import io
 import logging
+import re
+from decimal import Decimal
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -106,7 +108,7 @@ def test_the_demo_users_trusts_have_full_dashboards_and_peer_prices_on_the_catal
 
     period = selectors.default_period()
     with_users = Organisation.objects.filter(memberships__isnull=False, kind="trust").distinct()
-    assert {t.ods_code for t in with_users} == {"RR8", "RJ1"}
+    assert {t.ods_code for t in with_users} == {"RR8", "RJ1", "RCB"}
     for trust in with_users:
         totals = TrustSavings.objects.get(trust=trust, period=period)
         assert totals.savings_target > 100
@@ -133,6 +135,34 @@ def test_the_demo_users_trusts_have_full_dashboards_and_peer_prices_on_the_catal
     assert "What other trusts pay" in page
     assert "Leeds Teaching Hospitals NHS Trust" in page
     assert Membership.objects.filter(organisation__ods_code="RR8").exists()
+
+
+def test_the_demo_buyer_for_two_trusts_finds_full_work_for_each_and_switches_between_them(client, whole_demo):
+    from django.urls import reverse
+
+    from organisations import demo as organisations_demo
+    from organisations.models import User
+
+    client.force_login(User.objects.get(email=organisations_demo.TWO_TRUSTS_EMAIL))
+    start = client.get(reverse("start")).content.decode()
+    stockings = reverse("catalogue:product-detail", kwargs={"slug": demo.STOCKINGS_SLUG})
+    own_prices = {}
+    for ods in ("RR8", "RCB"):
+        trust = Organisation.objects.get(ods_code=ods)
+        dashboard = reverse("pricing:trust", kwargs={"ods_code": ods})
+        assert dashboard in start
+        page = client.get(dashboard).content.decode()
+        assert f"Savings opportunities for {trust.name}" in page.replace("&#x27;", "'")
+        assert "Possible savings against the target" in page
+        client.post(reverse("organisations:acting-switch"), {"organisation": trust.pk})
+        product_page = client.get(stockings).content.decode().replace("&#x27;", "'")
+        own = re.search(
+            rf'{re.escape(trust.name)}</dt><dd[^>]*><span class="mp-price">£([0-9.]+)<', product_page
+        )
+        assert own, ods  # the peer-prices panel gives the acting trust's own price
+        own_prices[ods] = Decimal(own.group(1))
+    # Leeds pays about 40% over the cheapest trust, York about 10%: the panel follows the switch.
+    assert own_prices["RR8"] > own_prices["RCB"] > 0
 
 
 def test_the_in_process_broker_names_a_host_so_kombu_does_not_warn(caplog):

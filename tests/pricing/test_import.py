@@ -24,7 +24,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def trust():
-    return TrustFactory(ods_code="T0001")
+    return TrustFactory(ods_code="T0001", name="Leeds")
 
 
 @pytest.fixture
@@ -139,16 +139,16 @@ def test_every_problem_is_reported_by_row_and_column_and_nothing_is_written(buye
     }
     messages = {(e["row"], e["column"]): e["message"] for e in job.errors}
     assert messages[(10, "line_number")] == "repeats the order and line of row 2"
-    assert messages[(8, "trust_ods")] == "you may not upload purchase history for OTHER"
+    assert messages[(8, "trust_ods")] == "names OTHER, but this file is uploaded for Leeds (T0001)"
     assert messages[(6, "order_date")] == "is in the future"
     assert PurchaseHistoryLine.objects.count() == 0
 
 
-def test_a_file_with_a_wrong_header_is_rejected_at_row_one(buyer):
+def test_a_file_with_a_wrong_header_is_rejected_at_row_one(buyer, trust):
     content = b"trust_ods,order_ref\nT0001,PO-1\n"
     with TestCase.captureOnCommitCallbacks(execute=True):
         job = purchase_history_import_start(
-            user=buyer, upload=UploadedFile(name="h.csv", content=io.BytesIO(content))
+            trust=trust, actor=buyer, upload=UploadedFile(name="h.csv", content=io.BytesIO(content))
         )
     job.refresh_from_db()
     assert job.status == ImportJob.Status.REJECTED
@@ -156,7 +156,7 @@ def test_a_file_with_a_wrong_header_is_rejected_at_row_one(buyer):
     assert (1, "pack_price") in errors_of(job)
 
 
-def test_an_xlsx_export_imports_like_a_csv(buyer):
+def test_an_xlsx_export_imports_like_a_csv(buyer, trust):
     OfferFactory(supplier_sku="SKU-1")
     workbook = Workbook()
     sheet = workbook.active
@@ -167,7 +167,9 @@ def test_an_xlsx_export_imports_like_a_csv(buyer):
     workbook.save(out)
     out.seek(0)
     with TestCase.captureOnCommitCallbacks(execute=True):
-        job = purchase_history_import_start(user=buyer, upload=UploadedFile(name="h.xlsx", content=out))
+        job = purchase_history_import_start(
+            trust=trust, actor=buyer, upload=UploadedFile(name="h.xlsx", content=out)
+        )
     job.refresh_from_db()
     assert job.status == ImportJob.Status.SUCCEEDED, job.errors
     assert PurchaseHistoryLine.objects.get().product_id is not None
@@ -186,12 +188,14 @@ def test_the_command_imports_a_file_and_reports_problems_with_a_non_zero_exit(bu
     assert PurchaseHistoryLine.objects.count() == 1
 
 
-def test_a_supplier_user_cannot_import_purchase_history():
+def test_a_supplier_user_cannot_import_purchase_history(trust):
     supplier_user = member(Role.SUPPLIER_ADMIN)
-    from common.errors import NotFound
+    from common.errors import PermissionDenied
 
-    with pytest.raises(NotFound):
-        upload(supplier_user, [row()])
+    with pytest.raises(PermissionDenied) as refused:
+        upload(supplier_user, [row()], trust=trust)
+    assert refused.value.field == "trust"
+    assert not ImportJob.objects.exists()
 
 
 def test_received_purchase_order_lines_enter_the_history_and_replace_on_repeat(
@@ -296,7 +300,7 @@ def test_a_junk_file_lists_the_first_thousand_problems_and_counts_the_rest(buyer
     }
 
 
-def test_memory_does_not_grow_with_the_junk_rows_of_a_file(buyer):
+def test_memory_does_not_grow_with_the_junk_rows_of_a_file(trust):
     import tracemalloc
 
     from common.imports import import_rows_check
@@ -311,7 +315,7 @@ def test_memory_does_not_grow_with_the_junk_rows_of_a_file(buyer):
         tracemalloc.start()
         try:
             errors, _ = import_rows_check(
-                importer=PurchaseHistoryImporter(user=buyer), table=table, progress=lambda n: None
+                importer=PurchaseHistoryImporter(trust=trust), table=table, progress=lambda n: None
             )
             return tracemalloc.get_traced_memory()[1]
         finally:
@@ -322,11 +326,11 @@ def test_memory_does_not_grow_with_the_junk_rows_of_a_file(buyer):
     assert large < 2 * small, (small, large)
 
 
-def test_a_nul_character_is_a_row_error_not_a_failure(buyer):
+def test_a_nul_character_is_a_row_error_not_a_failure(buyer, trust):
     content = csv_bytes([row(), row(line_number=2, description="Stock\x00ings")])
     with TestCase.captureOnCommitCallbacks(execute=True):
         job = purchase_history_import_start(
-            user=buyer, upload=UploadedFile(name="h.csv", content=io.BytesIO(content))
+            trust=trust, actor=buyer, upload=UploadedFile(name="h.csv", content=io.BytesIO(content))
         )
     job.refresh_from_db()
     assert job.status == ImportJob.Status.REJECTED

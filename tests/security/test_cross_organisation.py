@@ -33,7 +33,8 @@ from catalogue.imports.importer import KIND as CATALOGUE_IMPORT
 from catalogue.models import Offer, OfferStatus
 from common import audit
 from common.imports import UploadedFile, import_job_create
-from common.models import AuditEvent, ImportJob
+from common.models import ImportJob
+from organisations import services as org_services
 from organisations.acting import acting_for
 from organisations.models import Invitation, Membership, Organisation, Role, SupplierRegistration
 from organisations.scoping import scoped
@@ -204,7 +205,7 @@ def _invitation(world: World) -> Target:
 
 
 def _audit_event(world: World) -> Target:
-    event = audit.record(kind=AuditEvent.Kind.SIGN_IN, actor_identifier="secret.auditee@leeds.example")
+    event = audit.record(kind=org_services.SIGNED_IN, actor_identifier="secret.auditee@leeds.example")
     return Target({"pk": event.pk}, event, "secret.auditee@leeds.example", _staff())
 
 
