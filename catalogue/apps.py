@@ -7,12 +7,13 @@ class CatalogueConfig(AppConfig):
 
     def ready(self) -> None:
         # Declares the product document and connects the on-commit indexing hooks.
-        from catalogue import indexing
+        from catalogue import browse_data, indexing
         from catalogue.imports import importer
         from common.imports import ImportKind, register_import_kind
         from organisations.permissions import suppliers_for
 
         indexing.register()
+        browse_data.register()
         register_import_kind(
             ImportKind(
                 name=importer.KIND,
