@@ -53,13 +53,15 @@ def category_detail(request: HttpRequest, slug: str) -> HttpResponse:
         category = selectors.category_by_slug(slug=slug)
     except NotFound:
         raise Http404("No such category.") from None
-    # The page's own category is the path; a `category` parameter would contradict it.
+    # The page's own category is the path; a `category` parameter would contradict it. The category
+    # loaded above goes to the selectors, so it is looked up once per request.
     params = filter_params(request.GET).copy()
-    params["category"] = category.slug
-    filter_form = ProductFilter(params, queryset=Product.objects.none()).form
+    params.pop("category", None)
+    product_filter = ProductFilter(params, queryset=Product.objects.all(), category=category)
+    filter_form = product_filter.form
     try:
-        products = selectors.product_list(filters=params)
-        facets = selectors.product_facets(filters=params, category=category)
+        products = selectors.product_list(filters=product_filter)
+        facets = selectors.product_facets(filters=product_filter, category=category)
     except InvalidFilters:
         products = Product.objects.none()
         facets = None
