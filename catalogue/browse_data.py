@@ -18,6 +18,7 @@ whatever their number. `manage.py browse_rebuild` (`product_browse_rebuild`) rec
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Iterator
 
 from django.db import connection, models, transaction
@@ -26,7 +27,7 @@ from django.db.models.functions import Coalesce, Lower
 from django.db.models.lookups import GreaterThan
 from django.db.models.signals import post_delete, post_save
 
-from catalogue.models import STOCK_COUNTS, Category, Offer, Product, ProductBrowse
+from catalogue.models import STOCK_COUNTS, Category, CategoryFacetCount, Offer, Product, ProductBrowse
 from catalogue.selectors import buyable_offer_q
 from organisations.models import Organisation, OrganisationKind
 
@@ -87,10 +88,71 @@ def _insert(products: QuerySet, browse_model: type[models.Model]) -> None:
         cursor.execute(f"INSERT INTO {table} ({columns}) {select_sql}", params)
 
 
+def facet_counts(rows: QuerySet) -> Counter:
+    """{(category path, facet, value): listed products} over these browse rows: two grouped queries
+    (the counts, and the suppliers unnested from their JSON arrays by the database)."""
+    listed = rows.filter(offer_count__gt=0).order_by()
+    counts: Counter = Counter()
+    C = CategoryFacetCount
+    aggregates = {
+        "n": Count("pk"),
+        "patient": Count("pk", filter=Q(patient_eligible=True)),
+        **{status: Count("pk", filter=Q(**{f"{column}__gt": 0})) for status, column in STOCK_COUNTS.items()},
+    }
+    for row in listed.values("category_path").annotate(**aggregates):
+        path = row["category_path"]
+        counts[(path, C.LISTED, "")] += row["n"]
+        counts[(path, C.PATIENT, "true")] += row["patient"]
+        for status in STOCK_COUNTS:
+            counts[(path, C.STOCK, str(status))] += row[status]
+    sql, params = listed.values("category_path", "supplier_ids").query.sql_with_params()
+    each = (
+        "jsonb_array_elements_text(listed.supplier_ids)"
+        if connection.vendor == "postgresql"
+        else "json_each(listed.supplier_ids)"
+    )
+    with connection.cursor() as cursor:
+        # Both parts are SQL Django compiled (values stay parameters) and a fixed function name.
+        cursor.execute(
+            f"SELECT listed.category_path, supplier.value, COUNT(*) FROM ({sql}) listed, {each} supplier "  # noqa: S608
+            "GROUP BY listed.category_path, supplier.value",
+            params,
+        )
+        for path, supplier, n in cursor.fetchall():
+            counts[(path, C.SUPPLIER, str(supplier))] += n
+    return Counter({key: n for key, n in counts.items() if n})
+
+
+def _add_facet_counts(delta: Counter, facet_model: type[models.Model] = CategoryFacetCount) -> None:
+    """Add `delta` to the stored counts in one upsert per 500 keys (count = count + delta, so two
+    transactions changing one category never lose each other's difference)."""
+    keys = [(key, n) for key, n in delta.items() if n]
+    if not keys:
+        return
+    table = connection.ops.quote_name(facet_model._meta.db_table)
+    with connection.cursor() as cursor:
+        for start in range(0, len(keys), 500):
+            batch = keys[start : start + 500]
+            values = ", ".join(["(%s, %s, %s, %s)"] * len(batch))
+            params = [part for (path, facet, value), n in batch for part in (path, facet, value, n)]
+            cursor.execute(
+                f"INSERT INTO {table} (category_path, facet, value, count) VALUES {values} "  # noqa: S608
+                "ON CONFLICT (category_path, facet, value) "
+                f"DO UPDATE SET count = {table}.count + excluded.count",
+                params,
+            )
+
+
 def _write(products: QuerySet[Product]) -> None:
-    """Replace the rows of these products with their recomputation: DELETE, then INSERT ... SELECT."""
-    ProductBrowse.objects.filter(product__in=products.values("id")).delete()
+    """Replace the rows of these products with their recomputation (DELETE, then INSERT ... SELECT),
+    and move their categories' facet counts by the difference."""
+    rows = ProductBrowse.objects.filter(product__in=products.values("id"))
+    before = facet_counts(rows)
+    rows.delete()
     _insert(products, ProductBrowse)
+    after = facet_counts(rows)
+    after.subtract(before)
+    _add_facet_counts(after)
 
 
 def _flag(offers: QuerySet[Offer]) -> None:
@@ -117,13 +179,17 @@ def product_browse_rebuild(
     offer_model: type[models.Model] = Offer,
     product_model: type[models.Model] = Product,
     browse_model: type[models.Model] = ProductBrowse,
+    facet_model: type[models.Model] = CategoryFacetCount,
 ) -> int:
-    """Recompute every flag and every browse row (the data migration, after a restore, or to check
-    nothing drifted). Returns the number of products. The models may be a migration's own."""
+    """Recompute every flag, every browse row and every category's facet counts (the data migration,
+    after a restore, or to check nothing drifted). Returns the number of products. The models may be
+    a migration's own."""
     with transaction.atomic():
         _flag(offer_model.objects.all())
         browse_model.objects.all().delete()
         _insert(product_model.objects.all(), browse_model)
+        facet_model.objects.all().delete()
+        _add_facet_counts(facet_counts(browse_model.objects.all()), facet_model)
         return browse_model.objects.count()
 
 
@@ -165,6 +231,16 @@ def browse_expected(product_id: int) -> dict:
         "patient_eligible": any(o["patient_eligible"] for o in offers),
         "supplier_ids": sorted({o["supplier_id"] for o in offers}),
     }
+
+
+def facet_counts_stored() -> Counter:
+    """The stored facet counts (for checks and tests: they must equal `facet_counts` of all rows)."""
+    return Counter(
+        {
+            (row.category_path, row.facet, row.value): row.count
+            for row in CategoryFacetCount.objects.exclude(count=0)
+        }
+    )
 
 
 def browse_stored(product_id: int) -> dict:

@@ -260,28 +260,48 @@ class ProductBrowse(models.Model):
     STOCK_COUNTS = STOCK_COUNTS
 
     class Meta:
+        # Listed rows only (partial). On PostgreSQL each index also carries (INCLUDE) what its readers
+        # need, so sorts, counts and facets over a category are index-only scans: the table's rows are
+        # in product order, every page holding every category, and would all be read otherwise.
         indexes = [
-            # Each sort of the whole list (GET /api/v1/products/), listed products only.
+            # Each sort of the whole list (GET /api/v1/products/), and of a category with descendants
+            # (the category path is checked in the index as it is walked in order).
             models.Index(
-                fields=["min_unit_price", "name_key", "product"], condition=LISTED, name="browse_by_price"
+                fields=["min_unit_price", "name_key", "product"],
+                condition=LISTED,
+                include=["category_path"],
+                name="browse_by_price",
             ),
-            models.Index(fields=["name_key", "product"], condition=LISTED, name="browse_by_name"),
+            models.Index(
+                fields=["name_key", "product"],
+                condition=LISTED,
+                include=["category_path"],
+                name="browse_by_name",
+            ),
             models.Index(
                 fields=["min_lead_time_days", "min_unit_price", "product"],
                 condition=LISTED,
+                include=["category_path", "name_key"],
                 name="browse_by_lead_time",
             ),
-            # A category's products: equality for a leaf (in price order), and a prefix range for a
-            # category with descendants (pattern ops so LIKE 'path > %' is a range in any collation).
+            # A leaf category in price order.
             models.Index(
                 fields=["category_path", "min_unit_price", "name_key", "product"],
                 condition=LISTED,
                 name="browse_category_by_price",
             ),
+            # A category with its descendants: a prefix range (pattern ops, so LIKE 'path > %' is a range
+            # in any collation), with every facet's column.
             models.Index(
                 fields=["category_path"],
                 opclasses=["varchar_pattern_ops"],
                 condition=LISTED,
+                include=[
+                    "product",
+                    *STOCK_COUNTS.values(),
+                    "patient_eligible",
+                    "supplier_ids",
+                ],
                 name="browse_category_prefix",
             ),
         ]
@@ -292,3 +312,33 @@ class ProductBrowse(models.Model):
     @property
     def stock_statuses(self) -> list[str]:
         return [status for status, name in self.STOCK_COUNTS.items() if getattr(self, name)]
+
+
+class CategoryFacetCount(models.Model):
+    """How many listed products one category holds directly (not its descendants'), in total and by
+    facet value: a category page's unfiltered counts are the sum of its subtree's rows (at most a few
+    thousand, whatever the number of products). Kept by `catalogue.browse_data` with the browse rows:
+    each refresh adds the difference between the products' rows before and after."""
+
+    LISTED, STOCK, PATIENT, SUPPLIER = "listed", "stock", "patient", "supplier"
+
+    category_path = models.CharField(max_length=500)
+    facet = models.CharField(max_length=20)
+    value = models.CharField(max_length=40, blank=True)
+    count = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["category_path", "facet", "value"], name="category_facet_unique")
+        ]
+        indexes = [
+            models.Index(
+                fields=["category_path"],
+                opclasses=["varchar_pattern_ops"],
+                include=["facet", "value", "count"],
+                name="category_facet_prefix",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.category_path} {self.facet}={self.value}: {self.count}"

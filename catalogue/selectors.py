@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
@@ -20,6 +19,7 @@ from catalogue.models import (
     CATEGORY_SEPARATOR,
     STOCK_COUNTS,
     Category,
+    CategoryFacetCount,
     Offer,
     OfferStatus,
     Product,
@@ -260,23 +260,17 @@ class ProductFacets:
     total: int
 
 
-def _supplier_counts(rows: QuerySet[ProductBrowse]) -> dict[int, int]:
-    """{supplier id: listed products} over these browse rows, from their stored `supplier_ids` (one
-    query: the JSON arrays unnested by the database)."""
-    sql, params = rows.values("supplier_ids").query.sql_with_params()
-    each = (
-        "jsonb_array_elements_text(listed.supplier_ids)"
-        if connection.vendor == "postgresql"
-        else "json_each(listed.supplier_ids)"
-    )
-    with connection.cursor() as cursor:
-        # Both parts are SQL Django compiled (values stay parameters) and a fixed function name.
-        cursor.execute(
-            f"SELECT supplier.value, COUNT(*) FROM ({sql}) listed, {each} supplier "  # noqa: S608
-            "GROUP BY supplier.value",
-            params,
-        )
-        return {int(value): n for value, n in cursor.fetchall()}
+def category_facet_counts(categories: list[Category]) -> dict[tuple[str, str], dict[str, int]]:
+    """{(facet, value): {category path: listed products}} over the categories' subtrees (all of them
+    when none is given), read from `CategoryFacetCount`: one query over at most a few thousand rows
+    whatever the number of products (no product or offer is read)."""
+    rows = CategoryFacetCount.objects.filter(count__gt=0)
+    for chosen in categories:
+        rows = rows.filter(in_category_q(chosen, prefix="category_"))
+    counts: dict[tuple[str, str], dict[str, int]] = {}
+    for path, facet, value, n in rows.values_list("category_path", "facet", "value", "count"):
+        counts.setdefault((facet, value), {})[path] = n
+    return counts
 
 
 def product_facets(*, filters: Mapping | ProductFilter, category: Category | None) -> ProductFacets:
@@ -285,13 +279,24 @@ def product_facets(*, filters: Mapping | ProductFilter, category: Category | Non
     Each of supplier, stock and patient eligibility is counted with every filter but its own, so
     choosing one supplier still shows how many products the others would add. A count with no offer
     filter left reads the products' stored browse data (no offer is counted); one with offer filters
-    counts the flagged offers that meet them. At most six aggregate queries whatever the size of the
-    catalogue, and the filters are parsed once.
+    counts the flagged offers that meet them. Without offer filters that is one query over the
+    categories' stored counts (`CategoryFacetCount`); at most six aggregate queries otherwise,
+    whatever the size of the catalogue, and the filters are parsed once.
     """
     product_filter = _product_filter(filters, category=category)
     rows = ProductBrowse.objects.filter(offer_count__gt=0)
     for chosen in product_filter.categories():
         rows = rows.filter(in_category_q(chosen, prefix="category_"))
+    stored = None  # the categories' stored counts, read once if any facet has no offer filter left
+
+    def stored_counts() -> dict[tuple[str, str], dict[str, int]]:
+        nonlocal stored
+        if stored is None:
+            stored = category_facet_counts(product_filter.categories())
+        return stored
+
+    def stored_total(facet: str, value: str) -> int:
+        return sum(stored_counts().get((facet, value), {}).values())
 
     def offers_meeting(conditions: Q) -> QuerySet[Offer]:
         offers = listed_offers().filter(conditions)
@@ -304,14 +309,19 @@ def product_facets(*, filters: Mapping | ProductFilter, category: Category | Non
             return rows
         return rows.filter(Exists(offers_meeting(conditions).filter(product=OuterRef("product"))))
 
-    everything = product_filter.offer_conditions()
-    matching = products_meeting(everything)
-
     # Sub-categories of the current one (or top-level categories), counting their descendants.
     children = list(category_children(category=category))
-    by_path = dict(
-        matching.order_by().values("category_path").annotate(n=Count("pk")).values_list("category_path", "n")
-    )
+    everything = product_filter.offer_conditions()
+    if everything:
+        by_path = dict(
+            products_meeting(everything)
+            .order_by()
+            .values("category_path")
+            .annotate(n=Count("pk"))
+            .values_list("category_path", "n")
+        )
+    else:
+        by_path = stored_counts().get((CategoryFacetCount.LISTED, ""), {})
     category_values = []
     for child in children:
         prefix = child.path + CATEGORY_SEPARATOR
@@ -330,7 +340,11 @@ def product_facets(*, filters: Mapping | ProductFilter, category: Category | Non
             .values_list("supplier_id", "n")
         )
     else:
-        supplier_counts = _supplier_counts(rows)
+        supplier_counts = {
+            int(value): sum(by_category.values())
+            for (facet, value), by_category in stored_counts().items()
+            if facet == CategoryFacetCount.SUPPLIER
+        }
     names = dict(Organisation.objects.filter(id__in=list(supplier_counts)).values_list("id", "name"))
     suppliers = sorted(
         (FacetValue(str(pk), names[pk], n) for pk, n in supplier_counts.items() if pk in names),
@@ -347,12 +361,7 @@ def product_facets(*, filters: Mapping | ProductFilter, category: Category | Non
             .values_list("stock_status", "n")
         )
     else:
-        stock_counts = rows.aggregate(
-            **{
-                status: Count("pk", filter=Q(**{f"{column}__gt": 0}))
-                for status, column in STOCK_COUNTS.items()
-            }
-        )
+        stock_counts = {status: stored_total(CategoryFacetCount.STOCK, status) for status in STOCK_COUNTS}
     stock_statuses = [
         FacetValue(value, label, stock_counts[value])
         for value, label in StockStatus.choices
@@ -365,7 +374,7 @@ def product_facets(*, filters: Mapping | ProductFilter, category: Category | Non
             n=Count("product_id", distinct=True)
         )["n"]
     else:
-        patient_eligible = rows.filter(patient_eligible=True).count()
+        patient_eligible = stored_total(CategoryFacetCount.PATIENT, "true")
     return ProductFacets(
         categories=category_values,
         suppliers=suppliers,

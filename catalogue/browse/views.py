@@ -7,12 +7,12 @@ Every price shown comes from `catalogue.strategy` for the signed-in buyer; the q
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from catalogue import panels, selectors
+from catalogue.browse.paging import CountedPaginator
 from catalogue.filters import InvalidFilters, ProductFilter, filter_params
 from catalogue.models import Product
 from catalogue.strategy import default_strategy
@@ -65,7 +65,9 @@ def category_detail(request: HttpRequest, slug: str) -> HttpResponse:
     except InvalidFilters:
         products = Product.objects.none()
         facets = None
-    page = Paginator(products, PRODUCTS_PER_PAGE).get_page(request.GET.get("page"))
+    # The facets counted the matching products already: the paginator need not count them again.
+    paginator = CountedPaginator(products, PRODUCTS_PER_PAGE, count=facets.total if facets else 0)
+    page = paginator.get_page(request.GET.get("page"))
     buyer = acting_for(request, kind=OrganisationKind.TRUST).buyer
     return render(
         request,

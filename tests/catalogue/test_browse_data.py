@@ -12,9 +12,15 @@ import time_machine
 from django.core.management import call_command
 
 from catalogue import services, tasks
-from catalogue.browse_data import browse_expected, browse_stored, product_browse_rebuild
+from catalogue.browse_data import (
+    browse_expected,
+    browse_stored,
+    facet_counts,
+    facet_counts_stored,
+    product_browse_rebuild,
+)
 from catalogue.imports.importer import catalogue_import_start
-from catalogue.models import Offer, OfferStatus, Product, ProductBrowse, StockStatus
+from catalogue.models import CategoryFacetCount, Offer, OfferStatus, Product, ProductBrowse, StockStatus
 from catalogue.selectors import buyable_offer_q
 from common.imports import UploadedFile
 from common.models import ImportJob
@@ -84,6 +90,8 @@ def assert_browse_data_is_recomputable() -> None:
     assert set(ProductBrowse.objects.values_list("product_id", flat=True)) == set(product_ids)
     for product_id in product_ids:
         assert browse_stored(product_id) == browse_expected(product_id), product_id
+    # The categories' facet counts are the sum of their products' rows (kept by differences).
+    assert facet_counts_stored() == facet_counts(ProductBrowse.objects.all())
 
 
 def test_the_browse_data_of_a_shop_holds_what_buyers_browse_by(shop, trusted):
@@ -96,6 +104,10 @@ def test_the_browse_data_of_a_shop_holds_what_buyers_browse_by(shop, trusted):
     assert sorted(row.supplier_ids) == sorted([trusted.id, shop["other"].id])
     assert row.category_path == "Browse ward > Browse hosiery"
     assert row.stock_statuses == [StockStatus.IN_STOCK, StockStatus.LOW_STOCK]
+    counts = facet_counts_stored()
+    assert counts[(row.category_path, CategoryFacetCount.LISTED, "")] == 1
+    assert counts[(row.category_path, CategoryFacetCount.SUPPLIER, str(trusted.id))] == 1
+    assert counts[(row.category_path, CategoryFacetCount.STOCK, "low_stock")] == 1
 
 
 def test_a_new_offer_from_the_service(shop, trusted):
@@ -229,6 +241,7 @@ def test_a_bulk_import_and_its_re_upload(shop, trusted):
 def test_the_rebuild_command_recomputes_what_drifted(shop):
     # Drift introduced behind the hooks' back (a restore, a hand-edit): the command puts it right.
     ProductBrowse.objects.filter(product=shop["stocking"]).update(offer_count=99, min_unit_price=D("0.01"))
+    CategoryFacetCount.objects.update(count=7)
     Offer.objects.filter(product=shop["gloves"]).update(buyable=False)
     out = io.StringIO()
     call_command("browse_rebuild", stdout=out)

@@ -1,4 +1,5 @@
-# Fills Offer.buyable and one ProductBrowse row per product from the offers as they stand.
+# Fills Offer.buyable, one ProductBrowse row per product and the categories' facet counts from the
+# offers as they stand (catalogue.browse_data.product_browse_rebuild, with this migration's models).
 
 from django.db import migrations
 
@@ -10,12 +11,14 @@ def fill(apps, schema_editor):
         offer_model=apps.get_model("catalogue", "Offer"),
         product_model=apps.get_model("catalogue", "Product"),
         browse_model=apps.get_model("catalogue", "ProductBrowse"),
+        facet_model=apps.get_model("catalogue", "CategoryFacetCount"),
     )
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("catalogue", "0006_product_browse"),
+        ("catalogue", "0009_category_facet_count"),
     ]
 
     operations = [migrations.RunPython(fill, migrations.RunPython.noop)]
