@@ -14,12 +14,12 @@ from decimal import Decimal
 
 import django_filters
 from django import forms
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, F, Min, Q, QuerySet
 from django.http import QueryDict
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
-from catalogue.models import Category, CategoryFacetCount, Offer, Product, ProductBrowse, StockStatus
+from catalogue.models import Category, CategoryFacetCount, Offer, Product, StockStatus
 from catalogue.selectors import category_facet_counts, in_category_q, listed_offers
 from common import bounds
 from common.errors import DomainError
@@ -196,26 +196,27 @@ class ProductFilter(django_filters.FilterSet):
     def filter_sort(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset
 
-    def offer_conditions(self, *, without: str | None = None) -> Q:
-        """The chosen offer filters as one condition on an offer (leaving out `without`, for facets)."""
+    def offer_conditions(self, *, without: str | None = None, prefix: str = "") -> Q:
+        """The chosen offer filters as one condition on an offer (leaving out `without`, for facets;
+        `prefix` reaches the offer from another model, "offers__" from a product)."""
         data = {name: value for name, value in self.form.cleaned_data.items() if name != without}
         q = Q()
         if data.get("supplier"):
-            q &= Q(supplier__in=data["supplier"])
+            q &= Q(**{f"{prefix}supplier__in": data["supplier"]})
         if data.get("unit_price_min") is not None:
-            q &= Q(unit_price__gte=data["unit_price_min"])
+            q &= Q(**{f"{prefix}unit_price__gte": data["unit_price_min"]})
         if data.get("unit_price_max") is not None:
-            q &= Q(unit_price__lte=data["unit_price_max"])
+            q &= Q(**{f"{prefix}unit_price__lte": data["unit_price_max"]})
         if data.get("pack_price_min") is not None:
-            q &= Q(pack_price__gte=data["pack_price_min"])
+            q &= Q(**{f"{prefix}pack_price__gte": data["pack_price_min"]})
         if data.get("pack_price_max") is not None:
-            q &= Q(pack_price__lte=data["pack_price_max"])
+            q &= Q(**{f"{prefix}pack_price__lte": data["pack_price_max"]})
         if data.get(STOCK):
-            q &= Q(stock_status__in=data[STOCK])
+            q &= Q(**{f"{prefix}stock_status__in": data[STOCK]})
         if data.get("lead_time_max") is not None:
-            q &= Q(lead_time_days__lte=int(data["lead_time_max"]))
+            q &= Q(**{f"{prefix}lead_time_days__lte": int(data["lead_time_max"])})
         if data.get(PATIENT_ELIGIBLE) in (TRUE, "false"):
-            q &= Q(patient_eligible=data[PATIENT_ELIGIBLE] == TRUE)
+            q &= Q(**{f"{prefix}patient_eligible": data[PATIENT_ELIGIBLE] == TRUE})
         return q
 
     def categories(self) -> list[Category]:
@@ -229,11 +230,10 @@ class ProductFilter(django_filters.FilterSet):
         if not conditions:  # the categories' stored counts: a few rows, whatever the catalogue's size
             listed = category_facet_counts(self.categories()).get((CategoryFacetCount.LISTED, ""), {})
             return sum(listed.values())
-        rows = ProductBrowse.objects.filter(offer_count__gt=0)
+        offers = listed_offers().filter(conditions)
         for chosen in self.categories():
-            rows = rows.filter(in_category_q(chosen, prefix="category_"))
-        rows = rows.filter(Exists(listed_offers().filter(conditions).filter(product=OuterRef("product"))))
-        return rows.count()
+            offers = offers.filter(in_category_q(chosen, prefix="product__browse__category_"))
+        return offers.aggregate(n=Count("product_id", distinct=True))["n"]
 
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
         """Listed products (`ProductBrowse.offer_count` > 0: at least one buyable offer, so the product
@@ -251,15 +251,14 @@ class ProductFilter(django_filters.FilterSet):
                 offer_count=F("browse__offer_count"),
             )
         else:
-            per_product = self.matching_offers.filter(product=OuterRef("pk")).order_by()
-            queryset = queryset.filter(Exists(per_product)).annotate(
-                min_unit_price=Subquery(per_product.order_by("unit_price").values("unit_price")[:1]),
-                min_lead_time_days=Subquery(
-                    per_product.filter(lead_time_days__isnull=False)
-                    .order_by("lead_time_days")
-                    .values("lead_time_days")[:1]
-                ),
-                offer_count=Subquery(per_product.values("product").annotate(n=Count("id")).values("n")[:1]),
+            # One pass over the matching offers, grouped by product (filter, then annotate: the
+            # aggregates read the same join the filter narrowed), not three subqueries per product.
+            queryset = queryset.filter(
+                Q(offers__buyable=True) & self.offer_conditions(prefix="offers__")
+            ).annotate(
+                min_unit_price=Min("offers__unit_price"),
+                min_lead_time_days=Min("offers__lead_time_days"),
+                offer_count=Count("offers"),
             )
         sort = self.form.cleaned_data.get("sort") or ProductSort.PRICE
         if sort == ProductSort.NAME:

@@ -23,7 +23,6 @@ from catalogue.models import (
     Offer,
     OfferStatus,
     Product,
-    ProductBrowse,
     StockStatus,
 )
 from catalogue.types import OfferInput
@@ -278,15 +277,12 @@ def product_facets(*, filters: Mapping | ProductFilter, category: Category | Non
 
     Each of supplier, stock and patient eligibility is counted with every filter but its own, so
     choosing one supplier still shows how many products the others would add. A count with no offer
-    filter left reads the products' stored browse data (no offer is counted); one with offer filters
-    counts the flagged offers that meet them. Without offer filters that is one query over the
-    categories' stored counts (`CategoryFacetCount`); at most six aggregate queries otherwise,
-    whatever the size of the catalogue, and the filters are parsed once.
+    filter left reads the categories' stored counts (`CategoryFacetCount`: one query for all of
+    them, no product or offer read); one with offer filters counts the flagged offers that meet them
+    in one grouped query. At most six queries whatever the size of the catalogue, and the filters
+    are parsed once.
     """
     product_filter = _product_filter(filters, category=category)
-    rows = ProductBrowse.objects.filter(offer_count__gt=0)
-    for chosen in product_filter.categories():
-        rows = rows.filter(in_category_q(chosen, prefix="category_"))
     stored = None  # the categories' stored counts, read once if any facet has no offer filter left
 
     def stored_counts() -> dict[tuple[str, str], dict[str, int]]:
@@ -304,21 +300,16 @@ def product_facets(*, filters: Mapping | ProductFilter, category: Category | Non
             offers = offers.filter(in_category_q(chosen, prefix="product__browse__category_"))
         return offers
 
-    def products_meeting(conditions: Q) -> QuerySet[ProductBrowse]:
-        if not conditions:
-            return rows
-        return rows.filter(Exists(offers_meeting(conditions).filter(product=OuterRef("product"))))
-
     # Sub-categories of the current one (or top-level categories), counting their descendants.
     children = list(category_children(category=category))
     everything = product_filter.offer_conditions()
     if everything:
         by_path = dict(
-            products_meeting(everything)
+            offers_meeting(everything)
             .order_by()
-            .values("category_path")
-            .annotate(n=Count("pk"))
-            .values_list("category_path", "n")
+            .values("product__browse__category_path")
+            .annotate(n=Count("product_id", distinct=True))
+            .values_list("product__browse__category_path", "n")
         )
     else:
         by_path = stored_counts().get((CategoryFacetCount.LISTED, ""), {})
