@@ -20,7 +20,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
 from catalogue.models import Category, CategoryFacetCount, Offer, Product, StockStatus
-from catalogue.selectors import category_facet_counts, in_category_q, listed_offers
+from catalogue.selectors import category_facet_counts, in_category_q, listed_offers, offers_listed_in
 from common import bounds
 from common.errors import DomainError
 from organisations.models import Organisation, OrganisationKind
@@ -230,9 +230,7 @@ class ProductFilter(django_filters.FilterSet):
         if not conditions:  # the categories' stored counts: a few rows, whatever the catalogue's size
             listed = category_facet_counts(self.categories()).get((CategoryFacetCount.LISTED, ""), {})
             return sum(listed.values())
-        offers = listed_offers().filter(conditions)
-        for chosen in self.categories():
-            offers = offers.filter(in_category_q(chosen, prefix="product__browse__category_"))
+        offers = offers_listed_in(self.categories(), conditions)
         return offers.aggregate(n=Count("product_id", distinct=True))["n"]
 
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
