@@ -8,6 +8,7 @@ class CatalogueConfig(AppConfig):
     def ready(self) -> None:
         # Declares the product document and connects the on-commit indexing hooks.
         from catalogue import (
+            browse_data,
             indexing,
             services,  # noqa: F401 (declares the audit kinds catalogue records)
         )
@@ -16,6 +17,7 @@ class CatalogueConfig(AppConfig):
         from organisations.permissions import suppliers_for
 
         indexing.register()
+        browse_data.register()
         register_import_kind(
             ImportKind(
                 name=importer.KIND,

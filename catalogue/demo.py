@@ -19,6 +19,7 @@ from django.core.management import CommandError
 from django.db import models, transaction
 from django.utils.text import slugify
 
+from catalogue.browse_data import product_browse_refresh
 from catalogue.indexing import index_bring_up_to_date
 from catalogue.models import (
     CATEGORY_SEPARATOR,
@@ -998,7 +999,9 @@ def seed(stdout: IO[str]) -> None:
     stale = [t.id for key, t in existing_tiers.items() if key not in wanted_keys and t.id]
     VolumeTier.objects.filter(id__in=stale).delete()
 
-    # The seed writes in bulk (no signals), so bring the search index up to date once it commits.
+    # The seed writes in bulk (no signals): recompute its products' browse data now, in its
+    # transaction, and bring the search index up to date once it commits.
+    product_browse_refresh([p.id for p in existing_products.values()])
     transaction.on_commit(index_bring_up_to_date)
     stdout.write(
         f"Catalogue: {len(catalogue)} products ({product_count[0]} new, {product_count[1]} updated), "

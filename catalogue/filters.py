@@ -1,30 +1,31 @@
 """The buyer's filters on the product list (pages and API): django-filter sets over live offers.
 
-A product matches when ONE of its live offers meets every offer condition together (supplier,
+A product matches when ONE of its buyable offers meets every offer condition together (supplier,
 price range, stock, lead time, patient eligibility), so "in stock from supplier A under £5" never
 matches a product whose in-stock offer is B's and whose cheap offer is A's. Price filters and the
 price sort use the offers' list prices excluding VAT; the price a buyer pays comes from the strategy.
+Without offer filters a list reads each product's stored browse data (`catalogue.models.ProductBrowse`)
+and counts no offers; with them it reads the flagged offers (`Offer.buyable`) that meet them.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 
 import django_filters
 from django import forms
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Lower
+from django.db.models import Count, F, Min, Q, QuerySet
 from django.http import QueryDict
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
-from catalogue.models import Category, Offer, Product, StockStatus
-from catalogue.selectors import buyable_offers, in_category_q
+from catalogue.models import Category, CategoryFacetCount, Offer, Product, StockStatus
+from catalogue.selectors import category_facet_counts, in_category_q, listed_offers, offers_listed_in
 from common import bounds
 from common.errors import DomainError
 from organisations.models import Organisation, OrganisationKind
 
+BROWSE_CATEGORY = "browse__category_"  # in_category_q on ProductBrowse.category_path, no join to categories
 # The one filter vocabulary of category pages, search pages and both APIs (docs/catalogue.md,
 # docs/api.md): `stock` (repeatable StockStatus values) and `patient_eligible=true`.
 STOCK = "stock"
@@ -178,10 +179,11 @@ class ProductFilter(django_filters.FilterSet):
         fields: list[str] = []
         form = ProductFilterForm
 
-    def __init__(self, *args, today: dt.date | None = None, **kwargs) -> None:
+    def __init__(self, *args, category: Category | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.today = today
-        self.matching_offers: QuerySet[Offer] = buyable_offers(today=today)
+        # The page's own category, already loaded (a category page looks it up once per request).
+        self.page_category = category
+        self.matching_offers: QuerySet[Offer] = listed_offers()
 
     # Each field's own method is a no-op: filter_queryset combines the offer conditions into one
     # subquery, so they all apply to the same offer.
@@ -189,48 +191,76 @@ class ProductFilter(django_filters.FilterSet):
         return queryset
 
     def filter_category(self, queryset: QuerySet, name: str, value: Category | None) -> QuerySet:
-        return queryset.filter(in_category_q(value)) if value else queryset
+        return queryset.filter(in_category_q(value, prefix=BROWSE_CATEGORY)) if value else queryset
 
     def filter_sort(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset
 
-    def offer_conditions(self) -> Q:
-        data = self.form.cleaned_data
+    def offer_conditions(self, *, without: str | None = None, prefix: str = "") -> Q:
+        """The chosen offer filters as one condition on an offer (leaving out `without`, for facets;
+        `prefix` reaches the offer from another model, "offers__" from a product)."""
+        data = {name: value for name, value in self.form.cleaned_data.items() if name != without}
         q = Q()
         if data.get("supplier"):
-            q &= Q(supplier__in=data["supplier"])
+            q &= Q(**{f"{prefix}supplier__in": data["supplier"]})
         if data.get("unit_price_min") is not None:
-            q &= Q(unit_price__gte=data["unit_price_min"])
+            q &= Q(**{f"{prefix}unit_price__gte": data["unit_price_min"]})
         if data.get("unit_price_max") is not None:
-            q &= Q(unit_price__lte=data["unit_price_max"])
+            q &= Q(**{f"{prefix}unit_price__lte": data["unit_price_max"]})
         if data.get("pack_price_min") is not None:
-            q &= Q(pack_price__gte=data["pack_price_min"])
+            q &= Q(**{f"{prefix}pack_price__gte": data["pack_price_min"]})
         if data.get("pack_price_max") is not None:
-            q &= Q(pack_price__lte=data["pack_price_max"])
+            q &= Q(**{f"{prefix}pack_price__lte": data["pack_price_max"]})
         if data.get(STOCK):
-            q &= Q(stock_status__in=data[STOCK])
+            q &= Q(**{f"{prefix}stock_status__in": data[STOCK]})
         if data.get("lead_time_max") is not None:
-            q &= Q(lead_time_days__lte=int(data["lead_time_max"]))
+            q &= Q(**{f"{prefix}lead_time_days__lte": int(data["lead_time_max"])})
         if data.get(PATIENT_ELIGIBLE) in (TRUE, "false"):
-            q &= Q(patient_eligible=data[PATIENT_ELIGIBLE] == TRUE)
+            q &= Q(**{f"{prefix}patient_eligible": data[PATIENT_ELIGIBLE] == TRUE})
         return q
 
+    def categories(self) -> list[Category]:
+        """The page's category and the `category` parameter's, each narrowing the list."""
+        return [c for c in (self.page_category, self.form.cleaned_data.get("category")) if c is not None]
+
+    def count(self) -> int:
+        """How many products `qs` lists, without the list's joins: from the categories' stored counts
+        when no offer filter is chosen, else on the browse rows and the flagged offers."""
+        conditions = self.offer_conditions()
+        if not conditions:  # the categories' stored counts: a few rows, whatever the catalogue's size
+            listed = category_facet_counts(self.categories()).get((CategoryFacetCount.LISTED, ""), {})
+            return sum(listed.values())
+        offers = offers_listed_in(self.categories(), conditions)
+        return offers.aggregate(n=Count("product_id", distinct=True))["n"]
+
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
-        queryset = super().filter_queryset(queryset.filter(is_active=True))
-        self.matching_offers = buyable_offers(today=self.today).filter(self.offer_conditions())
-        per_product = self.matching_offers.filter(product=OuterRef("pk")).order_by()
-        queryset = queryset.filter(Exists(per_product)).annotate(
-            min_unit_price=Subquery(per_product.order_by("unit_price").values("unit_price")[:1]),
-            min_lead_time_days=Subquery(
-                per_product.filter(lead_time_days__isnull=False)
-                .order_by("lead_time_days")
-                .values("lead_time_days")[:1]
-            ),
-            offer_count=Subquery(per_product.values("product").annotate(n=Count("id")).values("n")[:1]),
-        )
+        """Listed products (`ProductBrowse.offer_count` > 0: at least one buyable offer, so the product
+        is active too), in the chosen categories, sorted. Without offer filters every figure is the
+        product's stored browse data; with them, the figures are over the offers that meet them."""
+        queryset = super().filter_queryset(queryset).filter(browse__offer_count__gt=0)
+        if self.page_category is not None:
+            queryset = queryset.filter(in_category_q(self.page_category, prefix=BROWSE_CATEGORY))
+        conditions = self.offer_conditions()
+        self.matching_offers = listed_offers().filter(conditions)
+        if not conditions:
+            queryset = queryset.annotate(
+                min_unit_price=F("browse__min_unit_price"),
+                min_lead_time_days=F("browse__min_lead_time_days"),
+                offer_count=F("browse__offer_count"),
+            )
+        else:
+            # One pass over the matching offers, grouped by product (filter, then annotate: the
+            # aggregates read the same join the filter narrowed), not three subqueries per product.
+            queryset = queryset.filter(
+                Q(offers__buyable=True) & self.offer_conditions(prefix="offers__")
+            ).annotate(
+                min_unit_price=Min("offers__unit_price"),
+                min_lead_time_days=Min("offers__lead_time_days"),
+                offer_count=Count("offers"),
+            )
         sort = self.form.cleaned_data.get("sort") or ProductSort.PRICE
         if sort == ProductSort.NAME:
-            return queryset.order_by(Lower("name"), "id")
+            return queryset.order_by("browse__name_key", "id")
         if sort == ProductSort.LEAD_TIME:
             return queryset.order_by(F("min_lead_time_days").asc(nulls_last=True), "min_unit_price", "id")
-        return queryset.order_by("min_unit_price", Lower("name"), "id")
+        return queryset.order_by("min_unit_price", "browse__name_key", "id")

@@ -156,6 +156,10 @@ class Offer(models.Model):
     valid_from = models.DateField(null=True, blank=True)
     valid_to = models.DateField(null=True, blank=True)
     patient_eligible = models.BooleanField(default=False)
+    # `catalogue.selectors.buyable_offer_q` as stored by `catalogue.browse_data` in the transaction that
+    # changes the offer, its product or its supplier (and by the daily beat task as dates pass), so
+    # filtered lists read one indexed column instead of joining suppliers and products per offer.
+    buyable = models.BooleanField(default=False, db_default=False, editable=False)
     status = models.CharField(
         max_length=20, choices=OfferStatus.choices, default=OfferStatus.DRAFT, db_index=True
     )
@@ -184,6 +188,14 @@ class Offer(models.Model):
         indexes = [
             models.Index(fields=["product", "status"]),
             models.Index(fields=["supplier", "status"]),
+            # Filtered category pages and facets: a product's buyable offers, cheapest first, and a
+            # supplier's buyable offers.
+            models.Index(
+                fields=["product", "unit_price"], condition=Q(buyable=True), name="offer_buyable_by_product"
+            ),
+            models.Index(
+                fields=["supplier", "product"], condition=Q(buyable=True), name="offer_buyable_by_supplier"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -207,3 +219,126 @@ class VolumeTier(models.Model):
 
     def __str__(self) -> str:
         return f"{self.min_packs}+ packs at £{self.pack_price}"
+
+
+LISTED = Q(offer_count__gt=0)
+# Each stock state and the ProductBrowse column counting a product's buyable offers in it.
+STOCK_COUNTS = {
+    StockStatus.IN_STOCK: "in_stock_count",
+    StockStatus.LOW_STOCK: "low_stock_count",
+    StockStatus.OUT_OF_STOCK: "out_of_stock_count",
+    StockStatus.MADE_TO_ORDER: "made_to_order_count",
+}
+
+
+class ProductBrowse(models.Model):
+    """What buyers browse a product by, kept as data (one row per product) by `catalogue.browse_data`
+    in the same transaction as every change to its offers, the product, its suppliers or its category.
+
+    Everything here is over the product's BUYABLE offers (`Offer.buyable`, i.e. `buyable_offer_q`).
+    A product with none (or an inactive product) has `offer_count` 0 and is not listed. A separate
+    table rather than columns on Product: the numbers change with every offer write, and Product's
+    `updated_at` (part of the search document's version) and its row stay the supplier's own.
+    """
+
+    product = models.OneToOneField(Product, primary_key=True, on_delete=models.CASCADE, related_name="browse")
+    # The category's path ('Wound care > Dressings'): a category page is this column equal to the
+    # category's path or starting with it and ' > ' - an indexed range, no join, no recursion.
+    category_path = models.CharField(max_length=500)
+    name_key = models.CharField(max_length=200)  # lower(name), the name sort
+    min_unit_price = unit_price_field(null=True)
+    min_lead_time_days = models.PositiveIntegerField(null=True)
+    offer_count = models.PositiveIntegerField(default=0)
+    supplier_count = models.PositiveIntegerField(default=0)
+    in_stock_count = models.PositiveIntegerField(default=0)
+    low_stock_count = models.PositiveIntegerField(default=0)
+    out_of_stock_count = models.PositiveIntegerField(default=0)
+    made_to_order_count = models.PositiveIntegerField(default=0)
+    patient_eligible = models.BooleanField(default=False)
+    supplier_ids = models.JSONField(default=list)  # the suppliers of its buyable offers (facets)
+
+    STOCK_COUNTS = STOCK_COUNTS
+
+    class Meta:
+        # Listed rows only (partial). On PostgreSQL each index also carries (INCLUDE) what its readers
+        # need, so sorts, counts and facets over a category are index-only scans: the table's rows are
+        # in product order, every page holding every category, and would all be read otherwise.
+        indexes = [
+            # Each sort of the whole list (GET /api/v1/products/), and of a category with descendants
+            # (the category path is checked in the index as it is walked in order).
+            models.Index(
+                fields=["min_unit_price", "name_key", "product"],
+                condition=LISTED,
+                include=["category_path"],
+                name="browse_by_price",
+            ),
+            models.Index(
+                fields=["name_key", "product"],
+                condition=LISTED,
+                include=["category_path"],
+                name="browse_by_name",
+            ),
+            models.Index(
+                fields=["min_lead_time_days", "min_unit_price", "product"],
+                condition=LISTED,
+                include=["category_path", "name_key"],
+                name="browse_by_lead_time",
+            ),
+            # A leaf category in price order.
+            models.Index(
+                fields=["category_path", "min_unit_price", "name_key", "product"],
+                condition=LISTED,
+                name="browse_category_by_price",
+            ),
+            # A category with its descendants: a prefix range (pattern ops, so LIKE 'path > %' is a range
+            # in any collation), with every facet's column.
+            models.Index(
+                fields=["category_path"],
+                opclasses=["varchar_pattern_ops"],
+                condition=LISTED,
+                include=[
+                    "product",
+                    *STOCK_COUNTS.values(),
+                    "patient_eligible",
+                    "supplier_ids",
+                ],
+                name="browse_category_prefix",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_id}: {self.offer_count} offers from {self.min_unit_price}"
+
+    @property
+    def stock_statuses(self) -> list[str]:
+        return [status for status, name in self.STOCK_COUNTS.items() if getattr(self, name)]
+
+
+class CategoryFacetCount(models.Model):
+    """How many listed products one category holds directly (not its descendants'), in total and by
+    facet value: a category page's unfiltered counts are the sum of its subtree's rows (at most a few
+    thousand, whatever the number of products). Kept by `catalogue.browse_data` with the browse rows:
+    each refresh adds the difference between the products' rows before and after."""
+
+    LISTED, STOCK, PATIENT, SUPPLIER = "listed", "stock", "patient", "supplier"
+
+    category_path = models.CharField(max_length=500)
+    facet = models.CharField(max_length=20)
+    value = models.CharField(max_length=40, blank=True)
+    count = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["category_path", "facet", "value"], name="category_facet_unique")
+        ]
+        indexes = [
+            models.Index(
+                fields=["category_path"],
+                opclasses=["varchar_pattern_ops"],
+                include=["facet", "value", "count"],
+                name="category_facet_prefix",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.category_path} {self.facet}={self.value}: {self.count}"

@@ -10,16 +10,33 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
-from django.http import QueryDict
 from django.utils import timezone
 
-from catalogue.models import CATEGORY_SEPARATOR, Category, Offer, OfferStatus, Product, StockStatus
+from catalogue.models import (
+    CATEGORY_SEPARATOR,
+    STOCK_COUNTS,
+    Category,
+    CategoryFacetCount,
+    Offer,
+    OfferStatus,
+    Product,
+    ProductBrowse,
+    StockStatus,
+)
 from catalogue.types import OfferInput
 from common.errors import NotFound
-from organisations.models import User
+from organisations.models import Organisation, User
 from organisations.permissions import suppliers_for
+
+if TYPE_CHECKING:
+    from catalogue.filters import ProductFilter
+
+# The filter vocabulary's names (catalogue.filters) for the facets each leaves out.
+STOCK = "stock"
+PATIENT_ELIGIBLE = "patient_eligible"
 
 
 def category_key(path: str) -> str:
@@ -69,6 +86,12 @@ def _day(date: dt.date) -> str:
 
 def buyable_offers(*, today: dt.date | None = None) -> QuerySet[Offer]:
     return Offer.objects.filter(buyable_offer_q(today=today))
+
+
+def listed_offers() -> QuerySet[Offer]:
+    """The offers lists and facets read: `buyable_offer_q` as stored in `Offer.buyable` (one indexed
+    column; `catalogue.browse_data` keeps it, and the daily beat task moves it as dates pass)."""
+    return Offer.objects.filter(buyable=True)
 
 
 def products_with_offers_changing_date(*, today: dt.date | None = None, days: int = 7) -> list[int]:
@@ -182,20 +205,34 @@ def live_offers_prefetch(*, to_attr: str = "live_offers", today: dt.date | None 
     )
 
 
-def product_list(*, filters: Mapping | None = None, today: dt.date | None = None) -> QuerySet[Product]:
-    """Buyable products matching the buyer's filters (see catalogue.filters.ProductFilter), sorted.
-
-    Each product carries `offer_count`, `min_unit_price` and `min_lead_time_days` over its
-    matching live offers, and those offers (`live_offers`, with supplier and tiers) for the
-    strategy to price. Raises `InvalidFilters` naming each parameter that does not parse.
-    """
+def _product_filter(filters: Mapping | ProductFilter | None, *, category: Category | None) -> ProductFilter:
+    """The buyer's filters, parsed and checked once (a page passes the ProductFilter it built for its
+    form, so list, facets and form share one). Raises `InvalidFilters` naming each parameter that does
+    not parse."""
     from catalogue.filters import InvalidFilters, ProductFilter  # filters import this module
 
-    product_filter = ProductFilter(filters or {}, queryset=Product.objects.all(), today=today)
+    if isinstance(filters, ProductFilter):
+        product_filter = filters
+    else:
+        product_filter = ProductFilter(filters or {}, queryset=Product.objects.all(), category=category)
     if not product_filter.is_valid():
         raise InvalidFilters(
             {name: [str(e) for e in errors] for name, errors in product_filter.errors.items()}
         )
+    return product_filter
+
+
+def product_list(
+    *, filters: Mapping | ProductFilter | None = None, category: Category | None = None
+) -> QuerySet[Product]:
+    """Listed products matching the buyer's filters (see catalogue.filters.ProductFilter) in `category`
+    (the page's, already loaded) if given, sorted.
+
+    Each product carries `offer_count`, `min_unit_price` and `min_lead_time_days` over its matching
+    buyable offers (its stored browse data when no offer filter is chosen), and those offers
+    (`live_offers`, with supplier and tiers) for the strategy to price. Raises `InvalidFilters`.
+    """
+    product_filter = _product_filter(filters, category=category)
     products = product_filter.qs
     # Show each product's matching offers only (e.g. only supplier A's when filtered by A).
     return products.select_related("category").prefetch_related(
@@ -223,70 +260,128 @@ class ProductFacets:
     total: int
 
 
-def _matching(filters: Mapping, *, without: str | None, today: dt.date | None) -> tuple[QuerySet, QuerySet]:
-    """(product ids, their matching live offers) for the filters, leaving one parameter out."""
-    from catalogue.filters import InvalidFilters, ProductFilter
-
-    data = QueryDict(mutable=True)
-    for name in filters:
-        if name != without:
-            data.setlist(name, filters.getlist(name) if hasattr(filters, "getlist") else [filters[name]])
-    product_filter = ProductFilter(data, queryset=Product.objects.all(), today=today)
-    if not product_filter.is_valid():
-        raise InvalidFilters({n: [str(e) for e in errs] for n, errs in product_filter.errors.items()})
-    ids = product_filter.qs.order_by().values("pk")
-    return ids, product_filter.matching_offers.filter(product__in=ids)
+def listed_in(categories: list[Category]) -> QuerySet[ProductBrowse]:
+    """The listed products' browse rows in every one of these categories (with descendants)."""
+    rows = ProductBrowse.objects.filter(offer_count__gt=0)
+    for chosen in categories:
+        rows = rows.filter(in_category_q(chosen, prefix="category_"))
+    return rows
 
 
-def product_facets(
-    *, filters: Mapping, category: Category | None, today: dt.date | None = None
-) -> ProductFacets:
+def offers_listed_in(categories: list[Category], conditions: Q) -> QuerySet[Offer]:
+    """The flagged offers meeting `conditions` of the products listed in these categories: a
+    semi-join with the browse rows (an index-only scan of the category's range on PostgreSQL), no
+    join through the products."""
+    offers = listed_offers().filter(conditions)
+    if categories:
+        offers = offers.filter(product_id__in=listed_in(categories).values("product_id"))
+    return offers
+
+
+def category_facet_counts(categories: list[Category]) -> dict[tuple[str, str], dict[str, int]]:
+    """{(facet, value): {category path: listed products}} over the categories' subtrees (all of them
+    when none is given), read from `CategoryFacetCount`: one query over at most a few thousand rows
+    whatever the number of products (no product or offer is read)."""
+    rows = CategoryFacetCount.objects.filter(count__gt=0)
+    for chosen in categories:
+        rows = rows.filter(in_category_q(chosen, prefix="category_"))
+    counts: dict[tuple[str, str], dict[str, int]] = {}
+    for path, facet, value, n in rows.values_list("category_path", "facet", "value", "count"):
+        counts.setdefault((facet, value), {})[path] = n
+    return counts
+
+
+def product_facets(*, filters: Mapping | ProductFilter, category: Category | None) -> ProductFacets:
     """Counts of matching products by sub-category, supplier, stock status and patient eligibility.
 
     Each of supplier, stock and patient eligibility is counted with every filter but its own, so
-    choosing one supplier still shows how many products the others would add. Six aggregate
-    queries whatever the size of the catalogue.
+    choosing one supplier still shows how many products the others would add. A count with no offer
+    filter left reads the categories' stored counts (`CategoryFacetCount`: one query for all of
+    them, no product or offer read); one with offer filters counts the flagged offers that meet them
+    in one grouped query. At most six queries whatever the size of the catalogue, and the filters
+    are parsed once.
     """
-    product_ids, _ = _matching(filters, without=None, today=today)
+    product_filter = _product_filter(filters, category=category)
+    stored = None  # the categories' stored counts, read once if any facet has no offer filter left
+
+    def stored_counts() -> dict[tuple[str, str], dict[str, int]]:
+        nonlocal stored
+        if stored is None:
+            stored = category_facet_counts(product_filter.categories())
+        return stored
+
+    def stored_total(facet: str, value: str) -> int:
+        return sum(stored_counts().get((facet, value), {}).values())
+
+    def offers_meeting(conditions: Q) -> QuerySet[Offer]:
+        return offers_listed_in(product_filter.categories(), conditions)
 
     # Sub-categories of the current one (or top-level categories), counting their descendants.
     children = list(category_children(category=category))
-    by_path = dict(
-        Product.objects.filter(pk__in=product_ids)
-        .values("category__path")
-        .annotate(n=Count("id"))
-        .values_list("category__path", "n")
-    )
+    everything = product_filter.offer_conditions()
+    if everything:
+        by_path = dict(
+            offers_meeting(everything)
+            .order_by()
+            .values("product__browse__category_path")
+            .annotate(n=Count("product_id", distinct=True))
+            .values_list("product__browse__category_path", "n")
+        )
+    else:
+        by_path = stored_counts().get((CategoryFacetCount.LISTED, ""), {})
     category_values = []
     for child in children:
         prefix = child.path + CATEGORY_SEPARATOR
         n = sum(count for path, count in by_path.items() if path == child.path or path.startswith(prefix))
         if n:
             category_values.append(FacetValue(child.slug, child.name, n))
+    total = sum(by_path.values())
 
-    _, offers = _matching(filters, without="supplier", today=today)
-    suppliers = [
-        FacetValue(str(row["supplier_id"]), row["supplier__name"], row["n"])
-        for row in offers.values("supplier_id", "supplier__name")
-        .annotate(n=Count("product_id", distinct=True))
-        .order_by("supplier__name")
-    ]
-    _, offers = _matching(filters, without="stock", today=today)
-    stock_counts = dict(
-        offers.values("stock_status")
-        .annotate(n=Count("product_id", distinct=True))
-        .values_list("stock_status", "n")
+    conditions = product_filter.offer_conditions(without="supplier")
+    if conditions:
+        supplier_counts = dict(
+            offers_meeting(conditions)
+            .order_by()
+            .values("supplier_id")
+            .annotate(n=Count("product_id", distinct=True))
+            .values_list("supplier_id", "n")
+        )
+    else:
+        supplier_counts = {
+            int(value): sum(by_category.values())
+            for (facet, value), by_category in stored_counts().items()
+            if facet == CategoryFacetCount.SUPPLIER
+        }
+    names = dict(Organisation.objects.filter(id__in=list(supplier_counts)).values_list("id", "name"))
+    suppliers = sorted(
+        (FacetValue(str(pk), names[pk], n) for pk, n in supplier_counts.items() if pk in names),
+        key=lambda facet: facet.label,
     )
+
+    conditions = product_filter.offer_conditions(without=STOCK)
+    if conditions:
+        stock_counts = dict(
+            offers_meeting(conditions)
+            .order_by()
+            .values("stock_status")
+            .annotate(n=Count("product_id", distinct=True))
+            .values_list("stock_status", "n")
+        )
+    else:
+        stock_counts = {status: stored_total(CategoryFacetCount.STOCK, status) for status in STOCK_COUNTS}
     stock_statuses = [
         FacetValue(value, label, stock_counts[value])
         for value, label in StockStatus.choices
         if stock_counts.get(value)
     ]
-    _, offers = _matching(filters, without="patient_eligible", today=today)
-    patient_eligible = offers.filter(patient_eligible=True).aggregate(n=Count("product_id", distinct=True))[
-        "n"
-    ]
-    total = Product.objects.filter(pk__in=product_ids).count()
+
+    conditions = product_filter.offer_conditions(without=PATIENT_ELIGIBLE)
+    if conditions:
+        patient_eligible = offers_meeting(conditions & Q(patient_eligible=True)).aggregate(
+            n=Count("product_id", distinct=True)
+        )["n"]
+    else:
+        patient_eligible = stored_total(CategoryFacetCount.PATIENT, "true")
     return ProductFacets(
         categories=category_values,
         suppliers=suppliers,

@@ -4,16 +4,21 @@ catalogue.selectors. (Uploads run through common.imports' one task.)"""
 from __future__ import annotations
 
 from celery import shared_task
+from django.db import transaction
 
+from catalogue.browse_data import product_browse_refresh_stale
 from catalogue.indexing import products_changed
 from catalogue.selectors import products_with_offers_changing_date
 
 
 @shared_task(acks_late=True)
 def reindex_offers_changing_date() -> int:
-    """Reindex the products whose offers started or ended in the last week (an offer passing its end
-    date is saved by no one, so no signal tells the search index). Daily, from CELERY_BEAT_SCHEDULE;
-    running it twice reindexes the same products to the same documents."""
-    product_ids = products_with_offers_changing_date()
-    products_changed(product_ids)
+    """Retire offers that passed their end date (and bring in those that reached their start date):
+    their `Offer.buyable` flags and their products' browse data are recomputed in one transaction,
+    and the search index hears of them (an offer passing a date is saved by no one, so no hook fires).
+    Daily, from CELERY_BEAT_SCHEDULE; running it twice changes nothing the second time."""
+    with transaction.atomic():
+        stale = product_browse_refresh_stale()
+        product_ids = sorted({*products_with_offers_changing_date(), *stale})
+        products_changed(product_ids)
     return len(product_ids)

@@ -8,6 +8,8 @@ numbers.
 
 from __future__ import annotations
 
+from functools import partial
+
 from django.db.models import Case, QuerySet, Value, When
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
@@ -21,6 +23,7 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
 from catalogue import selectors
+from catalogue.browse.paging import CountedPaginator
 from catalogue.filters import ProductFilter, filter_params
 from catalogue.models import Offer, Product, StockStatus
 from catalogue.search import selectors as search_selectors
@@ -151,12 +154,17 @@ class ProductListApi(GenericAPIView):
     filterset_class = ProductFilter
     queryset = Product.objects.none()
 
+    known_count: int | None = None
+
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
         # The selector applies ProductFilter itself (so all offer conditions meet in one offer).
         params = filter_params(self.request.query_params)
-        products = selectors.product_list(filters=params)
+        product_filter = ProductFilter(params, queryset=Product.objects.all())
+        products = selectors.product_list(filters=product_filter)
         text = params.get("search", "").strip()
         if not text:
+            # Counted on the browse rows alone, not by the paginator over the list's joins.
+            self.known_count = product_filter.count()
             return products
         try:
             ranked_ids = search_selectors.product_ids_matching(text)
@@ -189,7 +197,10 @@ class ProductListApi(GenericAPIView):
         ),
     )
     def get(self, request: Request) -> Response:
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        products = self.filter_queryset(self.get_queryset())
+        if self.known_count is not None:
+            self.paginator.django_paginator_class = partial(CountedPaginator, count=self.known_count)
+        page = self.paginate_queryset(products)
         buyer = acting_for(request, kind=OrganisationKind.TRUST).buyer
         strategy = default_strategy()
         data = [

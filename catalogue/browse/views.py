@@ -7,12 +7,12 @@ Every price shown comes from `catalogue.strategy` for the signed-in buyer; the q
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from catalogue import panels, selectors
+from catalogue.browse.paging import CountedPaginator
 from catalogue.filters import InvalidFilters, ProductFilter, filter_params
 from catalogue.models import Product
 from catalogue.strategy import default_strategy
@@ -53,17 +53,21 @@ def category_detail(request: HttpRequest, slug: str) -> HttpResponse:
         category = selectors.category_by_slug(slug=slug)
     except NotFound:
         raise Http404("No such category.") from None
-    # The page's own category is the path; a `category` parameter would contradict it.
+    # The page's own category is the path; a `category` parameter would contradict it. The category
+    # loaded above goes to the selectors, so it is looked up once per request.
     params = filter_params(request.GET).copy()
-    params["category"] = category.slug
-    filter_form = ProductFilter(params, queryset=Product.objects.none()).form
+    params.pop("category", None)
+    product_filter = ProductFilter(params, queryset=Product.objects.all(), category=category)
+    filter_form = product_filter.form
     try:
-        products = selectors.product_list(filters=params)
-        facets = selectors.product_facets(filters=params, category=category)
+        products = selectors.product_list(filters=product_filter)
+        facets = selectors.product_facets(filters=product_filter, category=category)
     except InvalidFilters:
         products = Product.objects.none()
         facets = None
-    page = Paginator(products, PRODUCTS_PER_PAGE).get_page(request.GET.get("page"))
+    # The facets counted the matching products already: the paginator need not count them again.
+    paginator = CountedPaginator(products, PRODUCTS_PER_PAGE, count=facets.total if facets else 0)
+    page = paginator.get_page(request.GET.get("page"))
     buyer = acting_for(request, kind=OrganisationKind.TRUST).buyer
     return render(
         request,

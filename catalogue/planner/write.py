@@ -15,6 +15,7 @@ from django.db import connection, models
 from django.utils import timezone
 from django.utils.text import slugify
 
+from catalogue.browse_data import product_browse_refresh
 from catalogue.indexing import products_changed
 from catalogue.models import Offer, Product, VolumeTier
 from catalogue.planner.plan import chunks, offer_values, product_values
@@ -106,12 +107,14 @@ def offers_apply(*, plan: OfferPlan) -> dict[str, int]:
     ]
     if held:
         Offer.objects.bulk_update(held, ["pending_changes", "updated_at"], batch_size=BATCH_SIZE)
-    # 5. Bulk writes fire no signals: the search index hears of every product touched, on commit.
+    # 5. Bulk writes fire no signals: the browse data of every product touched is recomputed here, in
+    #    this transaction (set-based), and the search index hears of them on commit.
     touched = {*plan.product_updates, *(known.id for known in plan.new_products)}
     for write in (*creates, *updates):
         touched.add(write.product.id)
         if write.existing is not None:
             touched.add(write.existing.product_id)
+    product_browse_refresh(touched)
     products_changed(touched)
     return plan.counts()
 

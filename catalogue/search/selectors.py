@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Count, Min, Q
+from django.db.models import Case, Count, F, Min, Q, When
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 
 from catalogue.models import Category, Product, StockStatus
@@ -31,11 +32,9 @@ class ProductCard:
     patient_eligible: bool
 
 
-def matching_offers_q(filters: Mapping[str, list[str]] | None) -> Q:
-    """The buyable offers (catalogue.selectors.buyable_offer_q) a card speaks for under the chosen
-    offer filters (supplier, stock, patient eligibility), all met by the same offer: filtered to
-    "out of stock", a card must not quote the price of the offer that is in stock."""
-    q = buyable_offer_q(prefix="offers__")
+def _offer_filters_q(filters: Mapping[str, list[str]] | None) -> Q:
+    """The chosen offer filters (supplier, stock, patient eligibility) alone; empty when none."""
+    q = Q()
     filters = filters or {}
     if suppliers := [int(v) for v in filters.get("supplier", []) if v.isdigit()]:
         q &= Q(offers__supplier_id__in=suppliers)
@@ -46,24 +45,37 @@ def matching_offers_q(filters: Mapping[str, list[str]] | None) -> Q:
     return q
 
 
+def matching_offers_q(filters: Mapping[str, list[str]] | None) -> Q:
+    """The buyable offers (catalogue.selectors.buyable_offer_q) a card speaks for under the chosen
+    offer filters (supplier, stock, patient eligibility), all met by the same offer: filtered to
+    "out of stock", a card must not quote the price of the offer that is in stock."""
+    return buyable_offer_q(prefix="offers__") & _offer_filters_q(filters)
+
+
 def product_cards(
     product_ids: list[int], *, filters: Mapping[str, list[str]] | None = None
 ) -> list[ProductCard]:
     """Products for a page of search results, in the order given, in one query (no N+1). Prices
-    and counts are over the offers that meet the offer filters in `filters`."""
+    and counts are over the offers that meet the offer filters in `filters`: with none chosen they
+    are each product's stored browse data (`catalogue.models.ProductBrowse`), no offer is counted."""
     if not product_ids:
         return []
-    matching = matching_offers_q(filters)
-    rows = (
-        Product.objects.filter(id__in=product_ids, is_active=True)
-        .select_related("category")
-        .annotate(
+    products = Product.objects.filter(id__in=product_ids, is_active=True).select_related("category")
+    if _offer_filters_q(filters):
+        matching = matching_offers_q(filters)
+        rows = products.annotate(
             lowest_unit_price=Min("offers__unit_price", filter=matching),
             live_offers=Count("offers", filter=matching),
             in_stock_offers=Count("offers", filter=matching & Q(offers__stock_status=StockStatus.IN_STOCK)),
             patient_offers=Count("offers", filter=matching & Q(offers__patient_eligible=True)),
         )
-    )
+    else:
+        rows = products.annotate(
+            lowest_unit_price=F("browse__min_unit_price"),
+            live_offers=Coalesce("browse__offer_count", 0),
+            in_stock_offers=Coalesce("browse__in_stock_count", 0),
+            patient_offers=Case(When(browse__patient_eligible=True, then=1), default=0),
+        )
     by_id = {
         p.id: ProductCard(
             id=p.id,

@@ -1,0 +1,293 @@
+"""Per-product browse data (`ProductBrowse`) and the per-offer `Offer.buyable` flag, kept as data.
+
+Both are `catalogue.selectors.buyable_offer_q` stored: the flag is that rule evaluated per offer, the
+product's row aggregates its flagged offers (lowest unit price, counts, suppliers, stock states,
+patient eligibility) with its category path. They are refreshed in the transaction of the change:
+
+- single saves of an offer, a product, a supplier or a category: the hooks below (post_save and
+  post_delete, synchronous, so inside the saving transaction) - the catalogue's services, the back
+  office and organisations' services all save through the ORM;
+- bulk writes (`catalogue.planner.write.offers_apply`, the demo seed): they call
+  `product_browse_refresh` with the products they touched;
+- dates passing: the daily beat task (`catalogue.tasks.reindex_offers_changing_date`) calls
+  `product_browse_refresh_stale`, which finds every offer whose flag no longer matches the rule.
+
+Everything is set-based SQL: two UPDATEs for the flags and one INSERT ... SELECT per chunk of products,
+whatever their number. `manage.py browse_rebuild` (`product_browse_rebuild`) recomputes all of it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Iterator
+
+from django.db import connection, models, transaction
+from django.db.models import Count, Min, Q, QuerySet
+from django.db.models.functions import Coalesce, Lower
+from django.db.models.lookups import GreaterThan
+from django.db.models.signals import post_delete, post_save
+
+from catalogue.models import STOCK_COUNTS, Category, CategoryFacetCount, Offer, Product, ProductBrowse
+from catalogue.selectors import buyable_offer_q
+from organisations.models import Organisation, OrganisationKind
+
+CHUNK = 5000
+
+
+def _chunks(ids: list[int], size: int) -> Iterator[list[int]]:
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
+_BUYABLE = Q(offers__buyable=True)
+
+
+class _IdArray(models.Aggregate):
+    """The distinct values as a JSON array: json_group_array on SQLite, jsonb_agg on PostgreSQL."""
+
+    function = "json_group_array"
+    allow_distinct = True
+    output_field = models.JSONField()
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        return self.as_sql(compiler, connection, function="jsonb_agg", **extra_context)
+
+
+# The columns of a ProductBrowse row and how each is computed from the product and its buyable offers.
+_COLUMNS: dict[str, models.Expression] = {
+    "product_id": models.F("id"),
+    "category_path": models.F("category__path"),
+    "name_key": Lower("name"),
+    "min_unit_price": Min("offers__unit_price", filter=_BUYABLE),
+    "min_lead_time_days": Min("offers__lead_time_days", filter=_BUYABLE),
+    "offer_count": Count("offers", filter=_BUYABLE),
+    "supplier_count": Count("offers__supplier_id", filter=_BUYABLE, distinct=True),
+    **{
+        column: Count("offers", filter=_BUYABLE & Q(offers__stock_status=status))
+        for status, column in STOCK_COUNTS.items()
+    },
+    "patient_eligible": GreaterThan(Count("offers", filter=_BUYABLE & Q(offers__patient_eligible=True)), 0),
+    "supplier_ids": Coalesce(
+        _IdArray("offers__supplier_id", filter=_BUYABLE, distinct=True),
+        models.Value([], output_field=models.JSONField()),
+    ),
+}
+
+
+def _rows(products: QuerySet[Product]) -> QuerySet:
+    """The browse rows of these products as a SELECT, columns in `_COLUMNS` order."""
+    aliases = {f"b_{name}": expression for name, expression in _COLUMNS.items()}
+    return products.order_by().annotate(**aliases).values_list(*aliases)
+
+
+def _insert(products: QuerySet, browse_model: type[models.Model]) -> None:
+    select_sql, params = _rows(products).query.sql_with_params()
+    table = connection.ops.quote_name(browse_model._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(c) for c in _COLUMNS)
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {table} ({columns}) {select_sql}", params)
+
+
+def facet_counts(rows: QuerySet) -> Counter:
+    """{(category path, facet, value): listed products} over these browse rows: two grouped queries
+    (the counts, and the suppliers unnested from their JSON arrays by the database)."""
+    listed = rows.filter(offer_count__gt=0).order_by()
+    counts: Counter = Counter()
+    C = CategoryFacetCount
+    aggregates = {
+        "n": Count("pk"),
+        "patient": Count("pk", filter=Q(patient_eligible=True)),
+        **{status: Count("pk", filter=Q(**{f"{column}__gt": 0})) for status, column in STOCK_COUNTS.items()},
+    }
+    for row in listed.values("category_path").annotate(**aggregates):
+        path = row["category_path"]
+        counts[(path, C.LISTED, "")] += row["n"]
+        counts[(path, C.PATIENT, "true")] += row["patient"]
+        for status in STOCK_COUNTS:
+            counts[(path, C.STOCK, str(status))] += row[status]
+    sql, params = listed.values("category_path", "supplier_ids").query.sql_with_params()
+    each = (
+        "jsonb_array_elements_text(listed.supplier_ids)"
+        if connection.vendor == "postgresql"
+        else "json_each(listed.supplier_ids)"
+    )
+    with connection.cursor() as cursor:
+        # Both parts are SQL Django compiled (values stay parameters) and a fixed function name.
+        cursor.execute(
+            f"SELECT listed.category_path, supplier.value, COUNT(*) FROM ({sql}) listed, {each} supplier "  # noqa: S608
+            "GROUP BY listed.category_path, supplier.value",
+            params,
+        )
+        for path, supplier, n in cursor.fetchall():
+            counts[(path, C.SUPPLIER, str(supplier))] += n
+    return Counter({key: n for key, n in counts.items() if n})
+
+
+def _add_facet_counts(delta: Counter, facet_model: type[models.Model] = CategoryFacetCount) -> None:
+    """Add `delta` to the stored counts in one upsert per 500 keys (count = count + delta, so two
+    transactions changing one category never lose each other's difference)."""
+    keys = [(key, n) for key, n in delta.items() if n]
+    if not keys:
+        return
+    table = connection.ops.quote_name(facet_model._meta.db_table)
+    with connection.cursor() as cursor:
+        for start in range(0, len(keys), 500):
+            batch = keys[start : start + 500]
+            values = ", ".join(["(%s, %s, %s, %s)"] * len(batch))
+            params = [part for (path, facet, value), n in batch for part in (path, facet, value, n)]
+            cursor.execute(
+                f"INSERT INTO {table} (category_path, facet, value, count) VALUES {values} "  # noqa: S608
+                "ON CONFLICT (category_path, facet, value) "
+                f"DO UPDATE SET count = {table}.count + excluded.count",
+                params,
+            )
+
+
+def _write(products: QuerySet[Product]) -> None:
+    """Replace the rows of these products with their recomputation (DELETE, then INSERT ... SELECT),
+    and move their categories' facet counts by the difference."""
+    rows = ProductBrowse.objects.filter(product__in=products.values("id"))
+    before = facet_counts(rows)
+    rows.delete()
+    _insert(products, ProductBrowse)
+    after = facet_counts(rows)
+    after.subtract(before)
+    _add_facet_counts(after)
+
+
+def _flag(offers: QuerySet[Offer]) -> None:
+    """Set `buyable` on these offers from the one rule: only the offers whose flag changes are written."""
+    offers.filter(buyable_offer_q()).exclude(buyable=True).update(buyable=True)
+    offers.exclude(buyable_offer_q()).exclude(buyable=False).update(buyable=False)
+
+
+def product_browse_refresh(product_ids: Iterable[int] | QuerySet) -> None:
+    """Recompute the offers' flags and the browse rows of these products (ids, or a query of ids),
+    inside the caller's transaction."""
+    with transaction.atomic():
+        if isinstance(product_ids, QuerySet):
+            _flag(Offer.objects.filter(product_id__in=product_ids))
+            _write(Product.objects.filter(id__in=product_ids))
+            return
+        for chunk in _chunks(sorted(set(product_ids)), CHUNK):
+            _flag(Offer.objects.filter(product_id__in=chunk))
+            _write(Product.objects.filter(id__in=chunk))
+
+
+def product_browse_rebuild(
+    *,
+    offer_model: type[models.Model] = Offer,
+    product_model: type[models.Model] = Product,
+    browse_model: type[models.Model] = ProductBrowse,
+    facet_model: type[models.Model] = CategoryFacetCount,
+) -> int:
+    """Recompute every flag, every browse row and every category's facet counts (the data migration,
+    after a restore, or to check nothing drifted). Returns the number of products. The models may be
+    a migration's own."""
+    with transaction.atomic():
+        _flag(offer_model.objects.all())
+        browse_model.objects.all().delete()
+        _insert(product_model.objects.all(), browse_model)
+        facet_model.objects.all().delete()
+        _add_facet_counts(facet_counts(browse_model.objects.all()), facet_model)
+        return browse_model.objects.count()
+
+
+def stale_product_ids() -> list[int]:
+    """Products with an offer whose flag no longer matches the rule (an offer passed its start or end
+    date since it was last written): one query over the offers."""
+    q = buyable_offer_q()
+    stale = Offer.objects.filter((q & Q(buyable=False)) | (~q & Q(buyable=True)))
+    return list(stale.values_list("product_id", flat=True).distinct())
+
+
+def product_browse_refresh_stale() -> list[int]:
+    """The beat task's part: refresh the products whose offers' flags have gone stale. Returns them."""
+    product_ids = stale_product_ids()
+    product_browse_refresh(product_ids)
+    return product_ids
+
+
+def browse_expected(product_id: int) -> dict:
+    """One product's browse row recomputed from its offers with `buyable_offer_q` itself (not the
+    flag), for checks and tests: the values `ProductBrowse` must hold."""
+    live = Offer.objects.filter(buyable_offer_q(), product_id=product_id)
+    offers = list(
+        live.values("unit_price", "lead_time_days", "supplier_id", "stock_status", "patient_eligible")
+    )
+    product = Product.objects.select_related("category").get(pk=product_id)
+    leads = [o["lead_time_days"] for o in offers if o["lead_time_days"] is not None]
+    return {
+        "category_path": product.category.path,
+        "name_key": product.name.lower(),
+        "min_unit_price": min((o["unit_price"] for o in offers), default=None),
+        "min_lead_time_days": min(leads, default=None),
+        "offer_count": len(offers),
+        "supplier_count": len({o["supplier_id"] for o in offers}),
+        **{
+            column: sum(1 for o in offers if o["stock_status"] == status)
+            for status, column in STOCK_COUNTS.items()
+        },
+        "patient_eligible": any(o["patient_eligible"] for o in offers),
+        "supplier_ids": sorted({o["supplier_id"] for o in offers}),
+    }
+
+
+def facet_counts_stored() -> Counter:
+    """The stored facet counts (for checks and tests: they must equal `facet_counts` of all rows)."""
+    return Counter(
+        {
+            (row.category_path, row.facet, row.value): row.count
+            for row in CategoryFacetCount.objects.exclude(count=0)
+        }
+    )
+
+
+def browse_stored(product_id: int) -> dict:
+    row = ProductBrowse.objects.get(product_id=product_id)
+    return {
+        "category_path": row.category_path,
+        "name_key": row.name_key,
+        "min_unit_price": row.min_unit_price,
+        "min_lead_time_days": row.min_lead_time_days,
+        "offer_count": row.offer_count,
+        "supplier_count": row.supplier_count,
+        **{column: getattr(row, column) for column in STOCK_COUNTS.values()},
+        "patient_eligible": bool(row.patient_eligible),
+        "supplier_ids": sorted(row.supplier_ids),
+    }
+
+
+# Hooks: single saves through the ORM, refreshed synchronously inside the saving transaction.
+def _offer_saved(sender, instance: Offer, **kwargs) -> None:
+    product_browse_refresh([instance.product_id])
+
+
+def _product_saved(sender, instance: Product, **kwargs) -> None:
+    product_browse_refresh([instance.pk])
+
+
+def _category_saved(sender, instance: Category, created: bool = False, **kwargs) -> None:
+    if created:
+        return
+    product_browse_refresh(
+        Product.objects.filter(
+            Q(category=instance) | Q(category__path__startswith=instance.path + " > ")
+        ).values("id")
+    )
+
+
+def _organisation_saved(sender, instance: Organisation, created: bool = False, **kwargs) -> None:
+    # A supplier deactivated or reactivated (its service or the back office) takes its offers out of,
+    # or back into, what can be bought.
+    if created or instance.kind != OrganisationKind.SUPPLIER:
+        return
+    product_browse_refresh(Offer.objects.filter(supplier_id=instance.pk).values("product_id"))
+
+
+def register() -> None:
+    post_save.connect(_offer_saved, sender=Offer, dispatch_uid="browse-Offer-save")
+    post_delete.connect(_offer_saved, sender=Offer, dispatch_uid="browse-Offer-delete")
+    post_save.connect(_product_saved, sender=Product, dispatch_uid="browse-Product-save")
+    post_save.connect(_category_saved, sender=Category, dispatch_uid="browse-Category-save")
+    post_save.connect(_organisation_saved, sender=Organisation, dispatch_uid="browse-Organisation-save")

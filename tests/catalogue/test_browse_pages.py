@@ -1,0 +1,127 @@
+"""Category pages, the products API and search cards read each product's stored browse data: the work
+per request does not grow with the catalogue, no offer is counted for an unfiltered list, and the
+page's category is looked up once."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from catalogue.models import StockStatus
+from catalogue.search.selectors import product_cards
+from tests.catalogue.factories import CategoryFactory, OfferFactory, ProductFactory
+from tests.organisations.factories import SupplierFactory
+
+pytestmark = pytest.mark.django_db
+
+D = Decimal
+
+
+@pytest.fixture
+def shelves():
+    """A ward category with two sub-categories, two suppliers, and a way to fill them."""
+    ward = CategoryFactory(name="Browse ward", slug="browse-ward")
+    gloves = CategoryFactory(name="Gloves", slug="browse-gloves", parent=ward)
+    hosiery = CategoryFactory(name="Hosiery", slug="browse-hosiery", parent=ward)
+    steady, other = SupplierFactory(name="Steady Supplies"), SupplierFactory(name="Other Supplies")
+
+    def stock(count: int) -> None:
+        for n in range(count):
+            product = ProductFactory(category=gloves if n % 2 else hosiery)
+            OfferFactory(product=product, supplier=steady, pack_price=D(5 + n % 7))
+            OfferFactory(
+                product=product, supplier=other, pack_price=D(4 + n % 5), stock_status=StockStatus.LOW_STOCK
+            )
+
+    return {"ward": ward, "gloves": gloves, "steady": steady, "stock": stock}
+
+
+def queries(client, url, params=None) -> list[str]:
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url, params or {})
+        assert response.status_code == 200
+    return [q["sql"] for q in ctx.captured_queries]
+
+
+def offers_counted(sql: list[str]) -> list[str]:
+    """Statements that aggregate over offers (the work that grew with the catalogue)."""
+    return [q for q in sql if '"catalogue_offer"' in q and re.search(r"\b(COUNT|MIN|MAX)\(", q)]
+
+
+@pytest.mark.parametrize("params", [{}, {"sort": "name"}, {"sort": "lead_time"}, {"page": "2"}])
+def test_a_category_page_costs_the_same_queries_for_6_and_60_products_and_counts_no_offers(
+    client, buyer, shelves, params, django_assert_max_num_queries
+):
+    url = reverse("catalogue:category-detail", kwargs={"slug": "browse-ward"})
+    shelves["stock"](6 if params.get("page") is None else 26)
+    client.get(url, params)  # warm the session
+    few = queries(client, url, params)
+    assert offers_counted(few) == []
+
+    shelves["stock"](60)
+    with django_assert_max_num_queries(len(few)):
+        response = client.get(url, params)
+    assert response.context["rows"]
+
+
+def test_a_supplier_filtered_category_page_costs_the_same_queries_for_6_and_60_products(
+    client, buyer, shelves, django_assert_max_num_queries
+):
+    url = reverse("catalogue:category-detail", kwargs={"slug": "browse-ward"})
+    params = {"supplier": shelves["steady"].pk, "stock": "in_stock"}
+    shelves["stock"](6)
+    client.get(url, params)
+    few = queries(client, url, params)
+    shelves["stock"](60)
+    with django_assert_max_num_queries(len(few)):
+        response = client.get(url, params)
+    # Prices and counts over the chosen supplier's in-stock offers only.
+    assert {row["offer_count"] for row in response.context["rows"]} == {1}
+    assert response.context["facets"].total == 66
+
+
+def test_the_category_is_looked_up_once_per_request(client, buyer, shelves):
+    shelves["stock"](4)
+    url = reverse("catalogue:category-detail", kwargs={"slug": "browse-ward"})
+    for params in (
+        {},
+        {"supplier": shelves["steady"].pk},
+        {"stock": "low_stock", "patient_eligible": "true"},
+    ):
+        sql = queries(client, url, params)
+        by_slug = [q for q in sql if 'FROM "catalogue_category"' in q and '"slug"' in q.split("WHERE")[-1]]
+        assert len(by_slug) == 1, by_slug
+
+
+@pytest.mark.parametrize("params", [{}, {"sort": "name"}, {"category": "browse-gloves"}])
+def test_the_products_api_costs_the_same_queries_for_6_and_60_products(
+    api, shelves, params, django_assert_max_num_queries
+):
+    url = reverse("api-product-list")
+    shelves["stock"](6)
+    api.get(url, params)
+    few = queries(api, url, params)
+    assert offers_counted(few) == []
+    shelves["stock"](60)
+    with django_assert_max_num_queries(len(few)):
+        assert api.get(url, params).json()["results"]
+
+
+def test_search_cards_read_the_stored_data_unless_offer_filters_are_chosen(shelves):
+    shelves["stock"](3)
+    from catalogue.models import Product
+
+    ids = list(Product.objects.filter(category__slug="browse-hosiery").values_list("id", flat=True))
+    with CaptureQueriesContext(connection) as ctx:
+        cards = product_cards(ids)
+    assert offers_counted([q["sql"] for q in ctx.captured_queries]) == []
+    assert [(c.live_offers, c.in_stock_offers) for c in cards] == [(2, 1)] * len(ids)
+
+    filtered = product_cards(ids, filters={"stock": ["low_stock"]})
+    assert [(c.live_offers, c.in_stock_offers) for c in filtered] == [(1, 0)] * len(ids)
+    assert [c.lowest_unit_price for c in filtered] == [c.lowest_unit_price for c in cards]
