@@ -125,20 +125,30 @@ S = OrderState
 
 
 def order_in(state: str, *, lines: int = 1, **kwargs) -> PurchaseOrder:
-    """An order in `state` with `lines` lines of 2 packs whose dispatched and received packs fit it."""
+    """An order in `state` with `lines` lines of 3 packs whose dispatched and received packs fit it
+    (part states leave some to dispatch and to receive)."""
     approvals = 1 if state == S.AWAITING_APPROVAL else 0
+    if state in {S.INVOICED, S.CLOSED}:
+        kwargs.setdefault("invoice_number", "INV-1")
     order = PurchaseOrderFactory(state=state, approvals_required=approvals, **kwargs)
     dispatched = {
         S.PART_DISPATCHED: 1,
-        S.DISPATCHED: 2,
+        S.DISPATCHED: 3,
         S.PART_RECEIVED: 2,
-        S.RECEIVED: 2,
-        S.INVOICED: 2,
-        S.CLOSED: 2,
+        S.RECEIVED: 3,
+        S.INVOICED: 3,
+        S.CLOSED: 3,
     }.get(state, 0)
-    received = {S.PART_RECEIVED: 1, S.RECEIVED: 2, S.INVOICED: 2, S.CLOSED: 2}.get(state, 0)
+    received = {S.PART_RECEIVED: 1, S.RECEIVED: 3, S.INVOICED: 3, S.CLOSED: 3}.get(state, 0)
     for number in range(1, lines + 1):
         OrderLineFactory(
-            order=order, line_number=number, packs=2, packs_dispatched=dispatched, packs_received=received
+            order=order,
+            line_number=number,
+            packs=3,
+            packs_dispatched=dispatched,
+            packs_received=received,
+            line_excl_vat=Decimal("37.50"),
+            line_vat=Decimal("7.50"),
+            line_total=Decimal("45.00"),
         )
     return order
