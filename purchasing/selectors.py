@@ -12,7 +12,8 @@ import math
 from collections import defaultdict
 from decimal import Decimal
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, JSONField, Prefetch, Q, QuerySet
+from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
 
 from catalogue.models import Offer
@@ -122,6 +123,14 @@ def _is_equivalent(candidate, product) -> bool:
     )
 
 
+# Names a JSON key lookup would take for a lookup or transform ("contains", "in", ...), not a key.
+_JSON_LOOKUPS = frozenset(JSONField.get_lookups()) | frozenset(KeyTransform.get_lookups())
+
+
+def _plain_key(name: str) -> bool:
+    return name.isidentifier() and "__" not in name and name not in _JSON_LOOKUPS
+
+
 def _candidates(lines: list[BasketLine], *, today: dt.date) -> list[Offer]:
     """Buyable offers that might replace some line: the same products from any supplier, and products
     of the lines' categories in the same unit of measure (checked for attributes afterwards). One
@@ -131,9 +140,18 @@ def _candidates(lines: list[BasketLine], *, today: dt.date) -> list[Offer]:
     same_kind = Q()
     for line in lines:
         product = line.offer.product
-        if equivalent_attributes(product) is not None:
+        attributes = equivalent_attributes(product)
+        if attributes is not None:
+            # The attributes narrow the rows in SQL where their names can be a JSON key lookup (a
+            # large category is not loaded whole); _is_equivalent checks them all again in Python.
             same_kind |= Q(
-                product__category_id=product.category_id, product__unit_of_measure=product.unit_of_measure
+                product__category_id=product.category_id,
+                product__unit_of_measure=product.unit_of_measure,
+                **{
+                    f"product__attributes__{name}": value
+                    for name, value in attributes.items()
+                    if _plain_key(name) and isinstance(value, str)
+                },
             )
     wanted = Q(product_id__in={line.offer.product_id for line in lines}) | same_kind
     return list(
