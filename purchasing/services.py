@@ -494,8 +494,9 @@ def _order_inputs(
     return checked
 
 
-def _next_number(trust: Organisation) -> str:
-    """The trust's next order number, e.g. RR8-PO-000123, from its counter row (locked)."""
+def _next_numbers(trust: Organisation, count: int) -> list[str]:
+    """The trust's next `count` order numbers, e.g. RR8-PO-000123, from its counter row, locked
+    (select_for_update) until the checkout commits, so two checkouts never share a number."""
     counter = OrderCounter.objects.select_for_update().filter(trust=trust).first()
     if counter is None:
         try:
@@ -504,10 +505,10 @@ def _next_number(trust: Organisation) -> str:
         except IntegrityError:
             pass  # another checkout made it first
         counter = OrderCounter.objects.select_for_update().get(trust=trust)
-    counter.last_number += 1
-    OrderCounter.objects.filter(pk=counter.pk).update(last_number=counter.last_number)
+    first = counter.last_number + 1
+    OrderCounter.objects.filter(pk=counter.pk).update(last_number=counter.last_number + count)
     prefix = trust.ods_code or f"T{trust.pk}"
-    return f"{prefix}-PO-{counter.last_number:06d}"
+    return [f"{prefix}-PO-{n:06d}" for n in range(first, first + count)]
 
 
 def _replayed(request: CheckoutRequest, *, actor: User) -> list[PurchaseOrder]:
@@ -570,10 +571,12 @@ def basket_checkout(
             return _replayed(CheckoutRequest.objects.get(trust=trust, key=key), actor=actor)
         created = []
         suppliers = sorted({line.offer.supplier for line in lines}, key=lambda s: (s.name.casefold(), s.pk))
-        for supplier in suppliers:
+        numbers = _next_numbers(trust, len(suppliers))
+        for number, supplier in zip(numbers, suppliers, strict=True):
             order_lines = [line for line in lines if line.offer.supplier_id == supplier.pk]
             created.append(
                 _order_create(
+                    number=number,
                     trust=trust,
                     supplier=supplier,
                     actor=actor,
@@ -597,13 +600,13 @@ def basket_checkout(
     return created
 
 
-def _order_create(*, trust, supplier, actor, request, details, lines, prices) -> PurchaseOrder:
+def _order_create(*, number, trust, supplier, actor, request, details, lines, prices) -> PurchaseOrder:
     given, site, centre = details
     totals = [prices[line.pk].total for line in lines]
     excl = sum((t.excl_vat for t in totals), Money.zero())
     vat = sum((t.vat for t in totals), Money.zero())
     order = PurchaseOrder.objects.create(
-        number=_next_number(trust),
+        number=number,
         trust=trust,
         supplier=supplier,
         buyer=actor,
@@ -621,14 +624,14 @@ def _order_create(*, trust, supplier, actor, request, details, lines, prices) ->
         total_incl_vat=(excl + vat).rounded().amount,
     )
     rows = []
-    for number, line in enumerate(lines, start=1):
+    for position, line in enumerate(lines, start=1):
         price = prices[line.pk]
         total: Price = price.total
         offer = line.offer
         rows.append(
             OrderLine(
                 order=order,
-                line_number=number,
+                line_number=position,
                 offer=offer,
                 product=offer.product,
                 description=offer.product.name[:200],
