@@ -74,6 +74,7 @@ assert set(ORDER_KINDS) == set(TRANSITIONS), "every transition has its audit kin
 
 MAX_KEY_LENGTH = CheckoutRequest._meta.get_field("key").max_length
 MAX_NOTE_LENGTH = 2000
+MAX_AMOUNT = Decimal(10**9)  # a billion pounds: well inside money_field's 14 digits
 
 
 # --- Who may act -----------------------------------------------------------------------------
@@ -81,7 +82,7 @@ MAX_NOTE_LENGTH = 2000
 
 def _require_member(
     *, actor: User, acting: Acting, organisation: Organisation, roles: Sequence[str], what: str
-):
+) -> None:
     """The request acts for `organisation` and the actor holds one of `roles` there."""
     if acting.organisation is None or acting.organisation.pk != organisation.pk:
         raise PermissionDenied(f"You are not acting for {organisation.name}.", field="acting")
@@ -115,8 +116,15 @@ def _amount(value, *, field: str, places: int = 2) -> Decimal:
         amount = Decimal(str(value)) if not isinstance(value, float) else None
     except (InvalidOperation, ValueError):
         amount = None
-    if amount is None or not amount.is_finite() or amount < 0 or amount.as_tuple().exponent < -places:
-        raise DomainError(f"Enter an amount of 0 or more, to {places} decimal places.", field=field)
+    if (
+        amount is None
+        or not amount.is_finite()
+        or not 0 <= amount < MAX_AMOUNT
+        or amount.as_tuple().exponent < -places
+    ):
+        raise DomainError(
+            f"Enter an amount from 0 to {MAX_AMOUNT - 1:,}, to {places} decimal places.", field=field
+        )
     return amount
 
 
@@ -487,7 +495,9 @@ def _order_inputs(
         centre = centres.get(details.cost_centre_id)
         if centre is None:
             raise DomainError("Choose one of the trust's cost centres.", field="cost_centre")
-        if details.required_by is not None and details.required_by < today:
+        if details.required_by is not None and (
+            not isinstance(details.required_by, dt.date) or details.required_by < today
+        ):
             raise DomainError("The required-by date is today or later.", field="required_by")
         _text(details.note, field="note", required=False)
         checked[supplier_id] = (details, site, centre)

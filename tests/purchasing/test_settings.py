@@ -124,3 +124,18 @@ def test_cost_centre_codes_are_unique_within_the_trust_and_can_be_retired(market
     )
     assert not selectors.cost_centres(trust=market.trust).exists()
     assert selectors.cost_centres(trust=market.trust, include_inactive=True).count() == 1
+
+
+@pytest.mark.parametrize("value", ["-1", "1.001", "1000000000", "NaN", "lots", 1.5])
+def test_a_tolerance_that_is_not_an_amount_of_money_is_refused_naming_it(market, value):
+    with pytest.raises(DomainError) as error:
+        services.purchasing_settings_update(
+            trust=market.trust,
+            actor=market.admin,
+            acting=acting(market.trust),
+            one_approver_above=Decimal("1000"),
+            two_approvers_above=Decimal("25000"),
+            price_tolerance_percent=Decimal("1"),
+            price_tolerance_amount=value,
+        )
+    assert error.value.field == "price_tolerance_amount"
