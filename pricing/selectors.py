@@ -8,6 +8,7 @@ returned as aggregates or as anonymised points.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -326,25 +327,39 @@ def peer_prices(
     *, product: Product, trust: Organisation | None, period: Period | None = None
 ) -> PeerPrices | None:
     """Median and target price per unit for the product, beside the trust's own (None without figures)."""
+    return peer_prices_many(product_ids=[product.pk], trust=trust, period=period).get(product.pk)
+
+
+def peer_prices_many(
+    *, product_ids: Iterable[int], trust: Organisation | None, period: Period | None = None
+) -> dict[int, PeerPrices]:
+    """`peer_prices` for many products at once (a basket), in a fixed number of queries: the
+    products without figures are left out."""
     period = period or default_period()
-    if period is None:
-        return None
-    stats = ProductStats.objects.filter(period=period, product=product).first()
-    if stats is None:
-        return None
-    own = PairTotal.objects.filter(period=period, product=product, trust=trust).first() if trust else None
-    own_ppu = _per_unit(own.spend / own.units) if own else None
-    return PeerPrices(
-        product_id=product.pk,
-        period_label=period.label,
-        trusts=stats.trusts,
-        median=stats.ppu_median,
-        target=stats.ppu_p10,
-        own_ppu=own_ppu,
-        own_units=own.units if own else None,
-        saving_vs_target=_penny(max(own.spend - own.units * stats.target_ppu, ZERO)) if own else None,
-        saving_vs_median=_penny(max(own.spend - own.units * stats.median_ppu, ZERO)) if own else None,
+    ids = set(product_ids)
+    if period is None or not ids:
+        return {}
+    stats = ProductStats.objects.filter(period=period, product_id__in=ids)
+    owns = (
+        {p.product_id: p for p in PairTotal.objects.filter(period=period, product_id__in=ids, trust=trust)}
+        if trust
+        else {}
     )
+    found = {}
+    for s in stats:
+        own = owns.get(s.product_id)
+        found[s.product_id] = PeerPrices(
+            product_id=s.product_id,
+            period_label=period.label,
+            trusts=s.trusts,
+            median=s.ppu_median,
+            target=s.ppu_p10,
+            own_ppu=_per_unit(own.spend / own.units) if own else None,
+            own_units=own.units if own else None,
+            saving_vs_target=_penny(max(own.spend - own.units * s.target_ppu, ZERO)) if own else None,
+            saving_vs_median=_penny(max(own.spend - own.units * s.median_ppu, ZERO)) if own else None,
+        )
+    return found
 
 
 # --- One trust --------------------------------------------------------------------------------

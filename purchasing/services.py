@@ -1,0 +1,1089 @@
+"""Purchasing's business rules: trust settings, the basket, checkout and every order transition.
+
+Each function takes keyword-only arguments, runs in one transaction and raises `common.errors`
+domain errors naming the field at fault. Who acts is explicit: `actor` (the person) and `acting`
+(the organisation the request acts for, `organisations.acting.Acting`); the person's roles there
+are read from their memberships here, never taken on trust.
+
+An order's state changes only in `_move`, called by the transition services below after they have
+locked the order row, checked the transition table (`purchasing.states.TRANSITIONS`) and the
+actor's side. `_move` records the `OrderEvent`, writes the audit log and queues the email.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Mapping, Sequence
+from decimal import Decimal, InvalidOperation
+
+from django.conf import settings as django_settings
+from django.core.mail import send_mass_mail
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from catalogue.models import Offer
+from catalogue.selectors import unbuyable_reasons
+from catalogue.strategy import Strategy, default_strategy
+from common import audit, gs1
+from common.errors import Conflict, DomainError, NotFound, PermissionDenied
+from common.money import Money, Price
+from organisations.acting import Acting
+from organisations.models import Membership, Organisation, Role, User
+from organisations.permissions import roles_for
+from pricing.services import purchase_lines_record
+from pricing.types import PurchaseLineInput
+from purchasing.models import (
+    Basket,
+    BasketLine,
+    CheckoutRequest,
+    CostCentre,
+    DeliverySite,
+    InvoiceLine,
+    OrderApproval,
+    OrderCounter,
+    OrderEvent,
+    OrderLine,
+    PurchaseOrder,
+    PurchasingSettings,
+)
+from purchasing.selectors import approval_bands, basket_lines, equivalent_attributes, swap_quantity
+from purchasing.states import SIDE_ROLES, SUPPLIER_VISIBLE_STATES, TRANSITIONS, OrderState, Side
+from purchasing.types import ChangeKind, ChangesToConfirm, CheckoutChange, OrderInput, QuantityByLine
+
+S = OrderState
+
+SETTINGS_CHANGED = audit.register_kind("purchasing.settings_changed", "Purchasing settings changed")
+CHECKOUT = audit.register_kind("purchasing.checkout", "Basket checked out")
+# One audit kind per transition, "purchasing.order_<past tense>".
+ORDER_KINDS: dict[str, str] = {
+    "submit": audit.register_kind("purchasing.order_submitted", "Order submitted"),
+    "approve": audit.register_kind("purchasing.order_approved", "Order approved"),
+    "reject": audit.register_kind("purchasing.order_rejected", "Order rejected by approver"),
+    "send": audit.register_kind("purchasing.order_sent", "Order sent to supplier"),
+    "acknowledge": audit.register_kind("purchasing.order_acknowledged", "Order acknowledged"),
+    "supplier_reject": audit.register_kind(
+        "purchasing.order_supplier_rejected", "Order rejected by supplier"
+    ),
+    "dispatch": audit.register_kind("purchasing.order_dispatched", "Order dispatched"),
+    "receive": audit.register_kind("purchasing.order_received", "Order received"),
+    "invoice": audit.register_kind("purchasing.order_invoiced", "Order invoiced"),
+    "cancel": audit.register_kind("purchasing.order_cancelled", "Order cancelled"),
+    "close": audit.register_kind("purchasing.order_closed", "Order closed"),
+}
+assert set(ORDER_KINDS) == set(TRANSITIONS), "every transition has its audit kind"
+
+MAX_KEY_LENGTH = CheckoutRequest._meta.get_field("key").max_length
+MAX_NOTE_LENGTH = 2000
+MAX_AMOUNT = Decimal(10**9)  # a billion pounds: well inside money_field's 14 digits
+
+
+# --- Who may act -----------------------------------------------------------------------------
+
+
+def _require_member(
+    *, actor: User, acting: Acting, organisation: Organisation, roles: Sequence[str], what: str
+) -> None:
+    """The request acts for `organisation` and the actor holds one of `roles` there."""
+    if acting.organisation is None or acting.organisation.pk != organisation.pk:
+        raise PermissionDenied(f"You are not acting for {organisation.name}.", field="acting")
+    if not set(roles) & roles_for(actor, organisation):
+        raise PermissionDenied(f"Only {what} of {organisation.name} may do this.", field="acting")
+
+
+def _require_trust_admin(*, actor: User, acting: Acting, trust: Organisation) -> None:
+    if not trust.is_trust:
+        raise DomainError("Purchasing settings belong to NHS trusts.", field="trust")
+    _require_member(
+        actor=actor, acting=acting, organisation=trust, roles=[Role.TRUST_ADMIN], what="a trust admin"
+    )
+
+
+def _text(value: str, *, field: str, required: bool = True, max_length: int = MAX_NOTE_LENGTH) -> str:
+    text = (value or "").strip()
+    if required and not text:
+        raise DomainError(f"Enter the {field.replace('_', ' ')}.", field=field)
+    if len(text) > max_length:
+        raise DomainError(f"The {field.replace('_', ' ')} is at most {max_length} characters.", field=field)
+    if "\x00" in text:
+        raise DomainError(
+            f"The {field.replace('_', ' ')} holds a character that is not allowed.", field=field
+        )
+    return text
+
+
+def _amount(value, *, field: str, places: int = 2) -> Decimal:
+    try:
+        amount = Decimal(str(value)) if not isinstance(value, float) else None
+    except (InvalidOperation, ValueError):
+        amount = None
+    if (
+        amount is None
+        or not amount.is_finite()
+        or not 0 <= amount < MAX_AMOUNT
+        or amount.as_tuple().exponent < -places
+    ):
+        raise DomainError(
+            f"Enter an amount from 0 to {MAX_AMOUNT - 1:,}, to {places} decimal places.", field=field
+        )
+    return amount
+
+
+# --- Trust settings --------------------------------------------------------------------------
+
+
+def purchasing_settings_update(
+    *,
+    trust: Organisation,
+    actor: User,
+    acting: Acting,
+    one_approver_above: Decimal,
+    two_approvers_above: Decimal,
+    price_tolerance_percent: Decimal,
+    price_tolerance_amount: Decimal,
+) -> PurchasingSettings:
+    """Set the trust's approval bands and invoice match tolerance (a trust admin)."""
+    _require_trust_admin(actor=actor, acting=acting, trust=trust)
+    one = _amount(one_approver_above, field="one_approver_above")
+    two = _amount(two_approvers_above, field="two_approvers_above")
+    if two < one:
+        raise DomainError(
+            "The two-approver band starts at or above the one-approver band.", field="two_approvers_above"
+        )
+    percent = _amount(price_tolerance_percent, field="price_tolerance_percent")
+    if percent > 100:
+        raise DomainError("The price tolerance is at most 100%.", field="price_tolerance_percent")
+    amount = _amount(price_tolerance_amount, field="price_tolerance_amount")
+    with transaction.atomic():
+        row, _ = PurchasingSettings.objects.update_or_create(
+            trust=trust,
+            defaults={
+                "one_approver_above": one,
+                "two_approvers_above": two,
+                "price_tolerance_percent": percent,
+                "price_tolerance_amount": amount,
+            },
+        )
+        audit.record(
+            kind=SETTINGS_CHANGED,
+            actor=actor,
+            organisation_id=trust.pk,
+            subject=str(trust),
+            data={
+                "one_approver_above": str(one),
+                "two_approvers_above": str(two),
+                "price_tolerance_percent": str(percent),
+                "price_tolerance_amount": str(amount),
+            },
+        )
+    return row
+
+
+def _site_values(*, name: str, address: str, postcode: str, gln: str) -> dict:
+    values = {
+        "name": _text(name, field="name", max_length=120),
+        "address": _text(address, field="address", max_length=500),
+        "postcode": _text(postcode, field="postcode", max_length=10).upper(),
+        "gln": gs1.compact(gln),
+    }
+    if values["gln"] and (problem := gs1.gln_problem(values["gln"])):
+        raise DomainError(f"Enter a valid GLN: {problem}.", field="gln")
+    return values
+
+
+def delivery_site_create(
+    *, trust: Organisation, actor: User, acting: Acting, name: str, address: str, postcode: str, gln: str = ""
+) -> DeliverySite:
+    """A new delivery site of the trust (a trust admin); the GLN, when given, is a valid GS1 GLN."""
+    _require_trust_admin(actor=actor, acting=acting, trust=trust)
+    values = _site_values(name=name, address=address, postcode=postcode, gln=gln)
+    if DeliverySite.objects.filter(trust=trust, name__iexact=values["name"]).exists():
+        raise DomainError("The trust has a delivery site of that name already.", field="name")
+    with transaction.atomic():
+        site = DeliverySite.objects.create(trust=trust, **values)
+        audit.record(
+            kind=SETTINGS_CHANGED,
+            actor=actor,
+            organisation_id=trust.pk,
+            subject=f"Delivery site {site.name}",
+            data={"delivery_site": site.pk, "created": True},
+        )
+    return site
+
+
+def delivery_site_change(
+    *,
+    site: DeliverySite,
+    actor: User,
+    acting: Acting,
+    name: str,
+    address: str,
+    postcode: str,
+    gln: str = "",
+    is_active: bool = True,
+) -> DeliverySite:
+    """Change a delivery site (orders keep the address they were placed with)."""
+    _require_trust_admin(actor=actor, acting=acting, trust=site.trust)
+    values = _site_values(name=name, address=address, postcode=postcode, gln=gln)
+    if (
+        DeliverySite.objects.filter(trust=site.trust, name__iexact=values["name"])
+        .exclude(pk=site.pk)
+        .exists()
+    ):
+        raise DomainError("The trust has a delivery site of that name already.", field="name")
+    with transaction.atomic():
+        DeliverySite.objects.filter(pk=site.pk).update(is_active=bool(is_active), **values)
+        audit.record(
+            kind=SETTINGS_CHANGED,
+            actor=actor,
+            organisation_id=site.trust_id,
+            subject=f"Delivery site {values['name']}",
+            data={"delivery_site": site.pk},
+        )
+    site.refresh_from_db()
+    return site
+
+
+def cost_centre_create(
+    *, trust: Organisation, actor: User, acting: Acting, code: str, name: str
+) -> CostCentre:
+    """A new cost centre of the trust (a trust admin); codes are unique within the trust."""
+    _require_trust_admin(actor=actor, acting=acting, trust=trust)
+    code = _text(code, field="code", max_length=20).upper()
+    name = _text(name, field="name", max_length=120)
+    if CostCentre.objects.filter(trust=trust, code=code).exists():
+        raise DomainError("The trust has a cost centre with that code already.", field="code")
+    with transaction.atomic():
+        centre = CostCentre.objects.create(trust=trust, code=code, name=name)
+        audit.record(
+            kind=SETTINGS_CHANGED,
+            actor=actor,
+            organisation_id=trust.pk,
+            subject=f"Cost centre {code}",
+            data={"cost_centre": centre.pk, "created": True},
+        )
+    return centre
+
+
+def cost_centre_change(
+    *, centre: CostCentre, actor: User, acting: Acting, name: str, is_active: bool = True
+) -> CostCentre:
+    """Rename a cost centre or stop its use for new orders (its code stays: orders name it)."""
+    _require_trust_admin(actor=actor, acting=acting, trust=centre.trust)
+    name = _text(name, field="name", max_length=120)
+    with transaction.atomic():
+        CostCentre.objects.filter(pk=centre.pk).update(name=name, is_active=bool(is_active))
+        audit.record(
+            kind=SETTINGS_CHANGED,
+            actor=actor,
+            organisation_id=centre.trust_id,
+            subject=f"Cost centre {centre.code}",
+            data={"cost_centre": centre.pk},
+        )
+    centre.refresh_from_db()
+    return centre
+
+
+# --- Basket ----------------------------------------------------------------------------------
+
+
+def basket_get_or_create(*, actor: User, acting: Acting) -> Basket:
+    """The actor's basket for the trust the request acts for (a buyer there), made on first use."""
+    trust = acting.trust
+    if trust is None:
+        raise PermissionDenied("Choose the NHS trust you are buying for.", field="acting")
+    _require_member(actor=actor, acting=acting, organisation=trust, roles=[Role.BUYER], what="a buyer")
+    try:
+        with transaction.atomic():
+            basket, _ = Basket.objects.get_or_create(buyer=actor, trust=trust)
+    except IntegrityError:  # made at the same moment by another request of the same buyer
+        basket = Basket.objects.get(buyer=actor, trust=trust)
+    return basket
+
+
+def _check_basket_owner(*, basket: Basket, actor: User) -> None:
+    if basket.buyer_id != actor.pk:
+        raise NotFound("No such basket.", field="basket")
+    if Role.BUYER not in roles_for(actor, basket.trust):
+        raise PermissionDenied(f"Only a buyer of {basket.trust.name} may change this basket.", field="basket")
+
+
+def _loaded_offer(offer: Offer | int) -> Offer:
+    pk = offer.pk if isinstance(offer, Offer) else offer
+    found = (
+        Offer.objects.select_related("supplier", "product__category")
+        .prefetch_related("tiers")
+        .filter(pk=pk)
+        .first()
+    )
+    if found is None:
+        raise NotFound("No such offer.", field="offer")
+    return found
+
+
+def _check_buyable(offer: Offer) -> None:
+    reasons = unbuyable_reasons(offer=offer, today=timezone.localdate())
+    if reasons:
+        raise DomainError(" ".join(reasons), field="offer", code="not_buyable")
+
+
+def _check_quantity(quantity, *, offer: Offer) -> int:
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
+        raise DomainError("Enter a whole number of packs, 1 or more.", field="quantity")
+    if quantity < offer.min_order_packs:
+        raise DomainError(
+            f"The minimum order is {offer.min_order_packs} packs.", field="quantity", code="below_minimum"
+        )
+    return quantity
+
+
+def _seen_price(*, offer: Offer, basket: Basket, quantity: int) -> Decimal:
+    return default_strategy().price(offer=offer, buyer=basket.trust, quantity=quantity).pack_price
+
+
+def basket_line_add(*, basket: Basket, actor: User, offer: Offer | int, quantity: int) -> BasketLine:
+    """Put `quantity` packs of a buyable offer in the basket (added to the line already holding it)."""
+    _check_basket_owner(basket=basket, actor=actor)
+    offer = _loaded_offer(offer)
+    _check_buyable(offer)
+    with transaction.atomic():
+        line = BasketLine.objects.select_for_update().filter(basket=basket, offer=offer).first()
+        if (
+            isinstance(quantity, int)
+            and not isinstance(quantity, bool)
+            and quantity >= 1
+            and line is not None
+        ):
+            total = line.quantity + quantity
+        else:
+            total = quantity
+        total = _check_quantity(total, offer=offer)
+        seen = _seen_price(offer=offer, basket=basket, quantity=total)
+        if line is None:
+            line = BasketLine.objects.create(basket=basket, offer=offer, quantity=total, seen_pack_price=seen)
+        else:
+            BasketLine.objects.filter(pk=line.pk).update(quantity=total, seen_pack_price=seen)
+            line.quantity, line.seen_pack_price = total, seen
+        Basket.objects.filter(pk=basket.pk).update(updated_at=timezone.now())
+    return line
+
+
+def _line_of(*, line: BasketLine | int, basket: Basket) -> BasketLine:
+    pk = line.pk if isinstance(line, BasketLine) else line
+    found = BasketLine.objects.filter(pk=pk, basket=basket).first()
+    if found is None:
+        raise NotFound("No such line in your basket.", field="line")
+    return found
+
+
+def basket_line_change(*, basket: Basket, actor: User, line: BasketLine | int, quantity: int) -> BasketLine:
+    """Change a line's number of packs (whole, at least the offer's minimum order)."""
+    _check_basket_owner(basket=basket, actor=actor)
+    line = _line_of(line=line, basket=basket)
+    offer = _loaded_offer(line.offer_id)
+    quantity = _check_quantity(quantity, offer=offer)
+    seen = _seen_price(offer=offer, basket=basket, quantity=quantity)
+    with transaction.atomic():
+        BasketLine.objects.filter(pk=line.pk).update(quantity=quantity, seen_pack_price=seen)
+        Basket.objects.filter(pk=basket.pk).update(updated_at=timezone.now())
+    line.quantity, line.seen_pack_price = quantity, seen
+    return line
+
+
+def basket_line_remove(*, basket: Basket, actor: User, line: BasketLine | int) -> None:
+    """Take a line out of the basket."""
+    _check_basket_owner(basket=basket, actor=actor)
+    line = _line_of(line=line, basket=basket)
+    with transaction.atomic():
+        BasketLine.objects.filter(pk=line.pk).delete()
+        Basket.objects.filter(pk=basket.pk).update(updated_at=timezone.now())
+
+
+def basket_line_swap(
+    *, basket: Basket, actor: User, line: BasketLine | int, offer: Offer | int, quantity: int | None = None
+) -> BasketLine:
+    """Replace a line's offer by a buyable offer of the same product or an equivalent one (same
+    category and unit of measure, the category's attributes equal), keeping the number of units:
+    the new line holds enough of its packs for them (at least its minimum), unless `quantity` says.
+    A line already holding the new offer takes the quantity instead."""
+    _check_basket_owner(basket=basket, actor=actor)
+    line = _line_of(line=line, basket=basket)
+    old = _loaded_offer(line.offer_id)
+    new = _loaded_offer(offer)
+    if new.pk == old.pk:
+        raise DomainError("Choose a different offer to swap to.", field="offer")
+    _check_buyable(new)
+    wanted = equivalent_attributes(old.product)
+    same = new.product_id == old.product_id
+    equivalent = (
+        wanted is not None
+        and new.product.category_id == old.product.category_id
+        and new.product.unit_of_measure == old.product.unit_of_measure
+        and all((new.product.attributes or {}).get(k) == v for k, v in wanted.items())
+    )
+    if not (same or equivalent):
+        raise DomainError("That offer is not for the same or an equivalent product.", field="offer")
+    if quantity is None:
+        quantity = swap_quantity(units=line.quantity * old.units_per_pack, offer=new)
+    quantity = _check_quantity(quantity, offer=new)
+    seen = _seen_price(offer=new, basket=basket, quantity=quantity)
+    with transaction.atomic():
+        BasketLine.objects.filter(pk=line.pk).delete()
+        swapped, _ = BasketLine.objects.update_or_create(
+            basket=basket, offer=new, defaults={"quantity": quantity, "seen_pack_price": seen}
+        )
+        Basket.objects.filter(pk=basket.pk).update(updated_at=timezone.now())
+    return swapped
+
+
+# --- Checkout --------------------------------------------------------------------------------
+
+
+def _changes(lines: Sequence[BasketLine], prices: Mapping[int, object]) -> list[CheckoutChange]:
+    changes = []
+    for line in lines:
+        price = prices[line.pk]
+        reasons = unbuyable_reasons(offer=line.offer, today=timezone.localdate())
+        if reasons:
+            changes.append(
+                CheckoutChange(
+                    line.pk, ChangeKind.UNAVAILABLE, f"{line.offer.product.name}: {' '.join(reasons)}"
+                )
+            )
+            continue
+        if line.quantity < line.offer.min_order_packs:
+            changes.append(
+                CheckoutChange(
+                    line.pk,
+                    ChangeKind.MINIMUM,
+                    f"{line.offer.product.name}: the minimum order is {line.offer.min_order_packs} packs.",
+                )
+            )
+        if price.pack_price != line.seen_pack_price:
+            changes.append(
+                CheckoutChange(
+                    line.pk,
+                    ChangeKind.PRICE,
+                    f"{line.offer.product.name}: the price per pack is now {Money(price.pack_price)}, "
+                    f"not {Money(line.seen_pack_price)}.",
+                    old_pack_price=line.seen_pack_price,
+                    new_pack_price=price.pack_price,
+                )
+            )
+    return changes
+
+
+def _order_inputs(
+    *, trust: Organisation, suppliers: Collection[int], orders: Sequence[OrderInput]
+) -> dict[int, tuple[OrderInput, DeliverySite, CostCentre]]:
+    given = {o.supplier_id: o for o in orders}
+    if missing := set(suppliers) - set(given):
+        raise DomainError(
+            f"Give the delivery details of every supplier's order ({len(missing)} missing).", field="orders"
+        )
+    if extra := set(given) - set(suppliers):
+        raise DomainError(
+            f"{len(extra)} order(s) name a supplier with nothing in the basket.", field="orders"
+        )
+    sites = {s.pk: s for s in DeliverySite.objects.filter(trust=trust, is_active=True)}
+    centres = {c.pk: c for c in CostCentre.objects.filter(trust=trust, is_active=True)}
+    today = timezone.localdate()
+    checked = {}
+    for supplier_id, details in given.items():
+        site = sites.get(details.delivery_site_id)
+        if site is None:
+            raise DomainError("Choose one of the trust's delivery sites.", field="delivery_site")
+        centre = centres.get(details.cost_centre_id)
+        if centre is None:
+            raise DomainError("Choose one of the trust's cost centres.", field="cost_centre")
+        if details.required_by is not None and (
+            not isinstance(details.required_by, dt.date) or details.required_by < today
+        ):
+            raise DomainError("The required-by date is today or later.", field="required_by")
+        _text(details.note, field="note", required=False)
+        checked[supplier_id] = (details, site, centre)
+    return checked
+
+
+def _next_numbers(trust: Organisation, count: int) -> list[str]:
+    """The trust's next `count` order numbers, e.g. RR8-PO-000123, from its counter row, locked
+    (select_for_update) until the checkout commits, so two checkouts never share a number."""
+    counter = OrderCounter.objects.select_for_update().filter(trust=trust).first()
+    if counter is None:
+        try:
+            with transaction.atomic():
+                OrderCounter.objects.create(trust=trust)
+        except IntegrityError:
+            pass  # another checkout made it first
+        counter = OrderCounter.objects.select_for_update().get(trust=trust)
+    first = counter.last_number + 1
+    OrderCounter.objects.filter(pk=counter.pk).update(last_number=counter.last_number + count)
+    prefix = trust.ods_code or f"T{trust.pk}"
+    return [f"{prefix}-PO-{n:06d}" for n in range(first, first + count)]
+
+
+def _replayed(request: CheckoutRequest, *, actor: User) -> list[PurchaseOrder]:
+    if request.buyer_id != actor.pk:
+        raise Conflict("That request key was used for another checkout.", field="idempotency_key")
+    return list(request.orders.order_by("id"))
+
+
+def basket_checkout(
+    *,
+    basket: Basket,
+    actor: User,
+    acting: Acting,
+    idempotency_key: str,
+    orders: Sequence[OrderInput],
+    confirmed_changes: Collection[str] = (),
+    strategy: Strategy | None = None,
+) -> list[PurchaseOrder]:
+    """Turn the basket into one purchase order per supplier, in one transaction, and submit each.
+
+    Every line is priced again through the strategy; if an offer cannot be bought any more, a
+    quantity is below a new minimum, or a price differs from what the buyer last saw and its change
+    is not in `confirmed_changes` (the changes' keys), `ChangesToConfirm` is raised and nothing is
+    created. Idempotent on `idempotency_key` (unique per trust): the same key again answers the same
+    orders and creates nothing. An empty basket is an error.
+    """
+    key = (idempotency_key or "").strip()
+    if not key or len(key) > MAX_KEY_LENGTH:
+        raise DomainError(f"Send a request key of 1 to {MAX_KEY_LENGTH} characters.", field="idempotency_key")
+    trust = basket.trust
+    _require_member(actor=actor, acting=acting, organisation=trust, roles=[Role.BUYER], what="a buyer")
+    if basket.buyer_id != actor.pk:
+        raise NotFound("No such basket.", field="basket")
+    strategy = strategy or default_strategy()
+    with transaction.atomic():
+        # The basket's row lock puts two checkouts of it one after the other: the second sees the
+        # first's request (same key) or an empty basket (another key).
+        Basket.objects.select_for_update().filter(pk=basket.pk).first()
+        existing = CheckoutRequest.objects.filter(trust=trust, key=key).first()
+        if existing is not None:
+            return _replayed(existing, actor=actor)
+        lines = basket_lines(basket=basket)
+        if not lines:
+            raise DomainError("Your basket is empty.", field="basket", code="empty_basket")
+        prices = {
+            line.pk: strategy.price(offer=line.offer, buyer=trust, quantity=line.quantity) for line in lines
+        }
+        confirmed = set(confirmed_changes)
+        unconfirmed = [c for c in _changes(lines, prices) if not (c.confirmable and c.key in confirmed)]
+        if unconfirmed:
+            raise ChangesToConfirm(unconfirmed)
+        details = _order_inputs(
+            trust=trust, suppliers={line.offer.supplier_id for line in lines}, orders=orders
+        )
+        try:
+            with transaction.atomic():
+                request = CheckoutRequest.objects.create(trust=trust, key=key, buyer=actor)
+        except IntegrityError:
+            # The same key from another basket of the trust committed first.
+            return _replayed(CheckoutRequest.objects.get(trust=trust, key=key), actor=actor)
+        created = []
+        suppliers = sorted({line.offer.supplier for line in lines}, key=lambda s: (s.name.casefold(), s.pk))
+        numbers = _next_numbers(trust, len(suppliers))
+        for number, supplier in zip(numbers, suppliers, strict=True):
+            order_lines = [line for line in lines if line.offer.supplier_id == supplier.pk]
+            created.append(
+                _order_create(
+                    number=number,
+                    trust=trust,
+                    supplier=supplier,
+                    actor=actor,
+                    request=request,
+                    details=details[supplier.pk],
+                    lines=order_lines,
+                    prices=prices,
+                )
+            )
+        BasketLine.objects.filter(basket=basket).delete()
+        audit.record(
+            kind=CHECKOUT,
+            actor=actor,
+            organisation_id=trust.pk,
+            subject=", ".join(o.number for o in created)[:200],
+            data={"key": key, "orders": [o.pk for o in created], "lines": len(lines)},
+        )
+        bands = approval_bands(trust=trust)
+        for order in created:
+            _submit(order=order, actor=actor, approvals=bands.approvals_for(Money(order.total_excl_vat)))
+    return created
+
+
+def _order_create(*, number, trust, supplier, actor, request, details, lines, prices) -> PurchaseOrder:
+    given, site, centre = details
+    totals = [prices[line.pk].total for line in lines]
+    excl = sum((t.excl_vat for t in totals), Money.zero())
+    vat = sum((t.vat for t in totals), Money.zero())
+    order = PurchaseOrder.objects.create(
+        number=number,
+        trust=trust,
+        supplier=supplier,
+        buyer=actor,
+        checkout=request,
+        delivery_site=site,
+        delivery_name=site.name,
+        delivery_address=site.address,
+        delivery_postcode=site.postcode,
+        delivery_gln=site.gln,
+        cost_centre=centre,
+        required_by=given.required_by,
+        note=(given.note or "").strip(),
+        total_excl_vat=excl.rounded().amount,
+        total_vat=vat.rounded().amount,
+        total_incl_vat=(excl + vat).rounded().amount,
+    )
+    rows = []
+    for position, line in enumerate(lines, start=1):
+        price = prices[line.pk]
+        total: Price = price.total
+        offer = line.offer
+        rows.append(
+            OrderLine(
+                order=order,
+                line_number=position,
+                offer=offer,
+                product=offer.product,
+                description=offer.product.name[:200],
+                supplier_sku=offer.supplier_sku,
+                gtin=offer.product.gtin or "",
+                packs=line.quantity,
+                units_per_pack=offer.units_per_pack,
+                pack_price=price.pack_price,
+                vat_rate=price.vat_rate,
+                line_excl_vat=total.excl_vat.rounded().amount,
+                line_vat=total.vat.amount,
+                line_total=total.incl_vat.amount,
+            )
+        )
+    OrderLine.objects.bulk_create(rows)
+    return order
+
+
+# --- Order transitions -----------------------------------------------------------------------
+
+
+def _lock(*, order: PurchaseOrder | int, acting: Acting) -> PurchaseOrder:
+    """The order's row, locked for this transaction, if the acting organisation may see it."""
+    pk = order.pk if isinstance(order, PurchaseOrder) else order
+    locked = PurchaseOrder.objects.select_for_update().filter(pk=pk).first()
+    organisation = acting.organisation
+    visible = (
+        locked is not None
+        and organisation is not None
+        and (
+            organisation.pk == locked.trust_id
+            or (organisation.pk == locked.supplier_id and locked.state in SUPPLIER_VISIBLE_STATES)
+        )
+    )
+    if not visible:
+        raise NotFound("No such order.", field="order")
+    return locked
+
+
+def _check(*, order: PurchaseOrder, name: str, actor: User, acting: Acting) -> None:
+    """The actor is on the transition's side of this order, and the table allows it from here."""
+    transition = TRANSITIONS[name]
+    side = transition.side
+    if side == Side.SYSTEM:
+        raise PermissionDenied("The marketplace does this itself.", field="order")
+    organisation = order.supplier if side == Side.SUPPLIER else order.trust
+    what = {Side.BUYER: "a buyer", Side.APPROVER: "an approver", Side.SUPPLIER: "the supplier"}[side]
+    _require_member(actor=actor, acting=acting, organisation=organisation, roles=SIDE_ROLES[side], what=what)
+    if order.state not in transition.sources:
+        raise Conflict(
+            f"Order {order.number} is {order.get_state_display().lower()}: it cannot be "
+            f"{transition.label.lower()} now.",
+            field="state",
+            code="transition_not_allowed",
+        )
+
+
+def _move(
+    *,
+    order: PurchaseOrder,
+    name: str,
+    target: str,
+    actor: User | None,
+    note: str = "",
+    data: dict | None = None,
+    update_fields: Sequence[str] = (),
+) -> OrderEvent:
+    """THE one place an order changes state: event, audit and email (on commit)."""
+    transition = TRANSITIONS[name]
+    if order.state not in transition.sources or target not in transition.targets:
+        raise Conflict(f"{order.number}: {order.state} -> {target} is not a {name}.", field="state")
+    source = order.state
+    order.state = target
+    order.save(update_fields=["state", "updated_at", *update_fields])
+    event = OrderEvent.objects.create(
+        order=order,
+        transition=name,
+        from_state=source,
+        to_state=target,
+        actor=actor,
+        note=note,
+        data=data or {},
+    )
+    audit.record(
+        kind=ORDER_KINDS[name],
+        actor=actor,
+        organisation_id=order.trust_id,
+        subject=order.number,
+        data={
+            "order": order.pk,
+            "from": source,
+            "to": target,
+            **({"note": note} if note else {}),
+            **(data or {}),
+        },
+    )
+    transaction.on_commit(lambda: _queue_notification(event.pk))
+    return event
+
+
+def _queue_notification(event_id: int) -> None:
+    from purchasing.tasks import order_event_notify
+
+    order_event_notify.delay(event_id)
+
+
+def _submit(*, order: PurchaseOrder, actor: User, approvals: int) -> None:
+    """After checkout: straight to approved and sent under the no-approval band, else to the queue."""
+    if approvals == 0:
+        _move(order=order, name="submit", target=S.APPROVED, actor=actor, data={"approvals_required": 0})
+        _move(order=order, name="send", target=S.SENT, actor=None)
+        return
+    order.approvals_required = approvals
+    _move(
+        order=order,
+        name="submit",
+        target=S.AWAITING_APPROVAL,
+        actor=actor,
+        data={"approvals_required": approvals},
+        update_fields=["approvals_required"],
+    )
+
+
+def order_approve(
+    *, order: PurchaseOrder | int, actor: User, acting: Acting, note: str = ""
+) -> PurchaseOrder:
+    """An approver of the trust approves (never their own order, never twice). The last approval
+    needed makes the order approved and sends it to the supplier."""
+    note = _text(note, field="note", required=False)
+    with transaction.atomic():
+        locked = _lock(order=order, acting=acting)
+        _check(order=locked, name="approve", actor=actor, acting=acting)
+        if locked.buyer_id == actor.pk:
+            raise PermissionDenied("Nobody approves their own order.", field="order", code="own_order")
+        if OrderApproval.objects.filter(order=locked, approver=actor).exists():
+            raise Conflict(
+                "You have approved this order already: another approver must approve it.",
+                field="order",
+                code="approved_already",
+            )
+        OrderApproval.objects.create(order=locked, approver=actor)
+        given = OrderApproval.objects.filter(order=locked).count()
+        done = given >= locked.approvals_required
+        _move(
+            order=locked,
+            name="approve",
+            target=S.APPROVED if done else S.AWAITING_APPROVAL,
+            actor=actor,
+            note=note,
+            data={"approval": given, "of": locked.approvals_required},
+        )
+        if done:
+            _move(order=locked, name="send", target=S.SENT, actor=None)
+    return locked
+
+
+def order_reject(*, order: PurchaseOrder | int, actor: User, acting: Acting, reason: str) -> PurchaseOrder:
+    """An approver of the trust turns the order down, saying why (the buyer is told)."""
+    reason = _text(reason, field="reason")
+    with transaction.atomic():
+        locked = _lock(order=order, acting=acting)
+        _check(order=locked, name="reject", actor=actor, acting=acting)
+        if locked.buyer_id == actor.pk:
+            raise PermissionDenied("Nobody decides on their own order.", field="order", code="own_order")
+        _move(order=locked, name="reject", target=S.REJECTED, actor=actor, note=reason)
+    return locked
+
+
+def order_acknowledge(
+    *, order: PurchaseOrder | int, actor: User, acting: Acting, expected_delivery: dt.date, note: str = ""
+) -> PurchaseOrder:
+    """The supplier accepts the order and says when it expects to deliver."""
+    note = _text(note, field="note", required=False)
+    if not isinstance(expected_delivery, dt.date):
+        raise DomainError("Enter the expected delivery date.", field="expected_delivery")
+    if expected_delivery < timezone.localdate():
+        raise DomainError("The expected delivery date is today or later.", field="expected_delivery")
+    with transaction.atomic():
+        locked = _lock(order=order, acting=acting)
+        _check(order=locked, name="acknowledge", actor=actor, acting=acting)
+        locked.expected_delivery = expected_delivery
+        _move(
+            order=locked,
+            name="acknowledge",
+            target=S.ACKNOWLEDGED,
+            actor=actor,
+            note=note,
+            data={"expected_delivery": expected_delivery.isoformat()},
+            update_fields=["expected_delivery"],
+        )
+    return locked
+
+
+def order_supplier_reject(
+    *, order: PurchaseOrder | int, actor: User, acting: Acting, reason: str
+) -> PurchaseOrder:
+    """The supplier declines the order, saying why."""
+    reason = _text(reason, field="reason")
+    with transaction.atomic():
+        locked = _lock(order=order, acting=acting)
+        _check(order=locked, name="supplier_reject", actor=actor, acting=acting)
+        _move(order=locked, name="supplier_reject", target=S.REJECTED, actor=actor, note=reason)
+    return locked
+
+
+def _quantities(
+    *, lines: Sequence[OrderLine], given: QuantityByLine | None, room: Mapping[int, int], verb: str
+) -> dict[int, int]:
+    """Packs per line, checked: whole, 0 or more, within `room` (what is left to dispatch or
+    receive); all of the room when `given` is None. At least one pack in all."""
+    if given is None:
+        chosen = {line.pk: room[line.pk] for line in lines if room[line.pk]}
+    else:
+        known = {line.pk: line for line in lines}
+        chosen = {}
+        for line_id, packs in given.items():
+            line = known.get(line_id)
+            if line is None:
+                raise DomainError("A line given is not on this order.", field="lines")
+            if isinstance(packs, bool) or not isinstance(packs, int) or packs < 0:
+                raise DomainError(f"Line {line.line_number}: enter a whole number of packs.", field="lines")
+            if packs > room[line_id]:
+                raise DomainError(
+                    f"Line {line.line_number}: {packs} packs, more than the {room[line_id]} left to {verb}.",
+                    field="lines",
+                    code="too_many",
+                )
+            if packs:
+                chosen[line_id] = packs
+    if not chosen:
+        raise DomainError(f"Nothing to {verb}: give at least one pack.", field="lines")
+    return chosen
+
+
+def order_dispatch(
+    *,
+    order: PurchaseOrder | int,
+    actor: User,
+    acting: Acting,
+    tracking_reference: str,
+    quantities: QuantityByLine | None = None,
+) -> PurchaseOrder:
+    """The supplier dispatches all that is left (`quantities` None) or some packs of some lines,
+    never more than ordered: the order is then dispatched, or part dispatched."""
+    tracking = _text(tracking_reference, field="tracking_reference", max_length=100)
+    with transaction.atomic():
+        locked = _lock(order=order, acting=acting)
+        _check(order=locked, name="dispatch", actor=actor, acting=acting)
+        lines = list(OrderLine.objects.filter(order=locked).order_by("line_number"))
+        chosen = _quantities(
+            lines=lines,
+            given=quantities,
+            room={x.pk: x.packs - x.packs_dispatched for x in lines},
+            verb="dispatch",
+        )
+        for line in lines:
+            line.packs_dispatched += chosen.get(line.pk, 0)
+        OrderLine.objects.bulk_update(lines, ["packs_dispatched"])
+        if any(line.packs_received for line in lines):
+            target = S.PART_RECEIVED
+        elif all(line.packs_dispatched == line.packs for line in lines):
+            target = S.DISPATCHED
+        else:
+            target = S.PART_DISPATCHED
+        _move(
+            order=locked,
+            name="dispatch",
+            target=target,
+            actor=actor,
+            data={"tracking_reference": tracking, "packs": {str(k): v for k, v in chosen.items()}},
+        )
+    return locked
+
+
+def order_receive(
+    *,
+    order: PurchaseOrder | int,
+    actor: User,
+    acting: Acting,
+    quantities: QuantityByLine | None = None,
+    note: str = "",
+) -> PurchaseOrder:
+    """A buyer of the trust records what arrived: everything dispatched and not yet received
+    (`quantities` None) or some packs, never more than dispatched. The received lines go into the
+    trust's purchase history (`pricing.services.purchase_lines_record`)."""
+    note = _text(note, field="note", required=False)
+    with transaction.atomic():
+        locked = _lock(order=order, acting=acting)
+        _check(order=locked, name="receive", actor=actor, acting=acting)
+        lines = list(OrderLine.objects.filter(order=locked).order_by("line_number"))
+        chosen = _quantities(
+            lines=lines,
+            given=quantities,
+            room={x.pk: x.packs_dispatched - x.packs_received for x in lines},
+            verb="receive",
+        )
+        for line in lines:
+            line.packs_received += chosen.get(line.pk, 0)
+        OrderLine.objects.bulk_update(lines, ["packs_received"])
+        target = S.RECEIVED if all(line.packs_received == line.packs for line in lines) else S.PART_RECEIVED
+        _move(
+            order=locked,
+            name="receive",
+            target=target,
+            actor=actor,
+            note=note,
+            data={"packs": {str(k): v for k, v in chosen.items()}},
+        )
+        _record_purchase_history(order=locked, lines=lines)
+    return locked
+
+
+def _record_purchase_history(*, order: PurchaseOrder, lines: Sequence[OrderLine]) -> None:
+    """What has been received so far, line by line (recording a line again replaces it)."""
+    supplier_name = Organisation.objects.filter(pk=order.supplier_id).values_list("name", flat=True).first()
+    received = [
+        PurchaseLineInput(
+            order_reference=order.number,
+            line_number=line.line_number,
+            order_date=timezone.localtime(order.created_at).date(),
+            supplier_name=supplier_name or "",
+            description=line.description,
+            quantity_packs=Decimal(line.packs_received),
+            units_per_pack=line.units_per_pack,
+            pack_price=line.pack_price,
+            product_id=line.product_id,
+            gtin=line.gtin,
+            supplier_sku=line.supplier_sku,
+        )
+        for line in lines
+        if line.packs_received
+    ]
+    if received:
+        purchase_lines_record(trust=order.trust, lines=received)
+
+
+def order_invoice(
+    *,
+    order: PurchaseOrder | int,
+    actor: User,
+    acting: Acting,
+    invoice_number: str,
+    lines: Mapping[int, tuple[int, Decimal]],
+) -> PurchaseOrder:
+    """The supplier invoices the order: its invoice number and, per order line, the packs and the
+    price per pack (excluding VAT) it charges. The match is `purchasing.selectors.order_match`."""
+    number = _text(invoice_number, field="invoice_number", max_length=50)
+    if not lines:
+        raise DomainError("Give at least one invoiced line.", field="lines")
+    with transaction.atomic():
+        locked = _lock(order=order, acting=acting)
+        _check(order=locked, name="invoice", actor=actor, acting=acting)
+        known = {line.pk: line for line in OrderLine.objects.filter(order=locked)}
+        rows = []
+        for line_id, (packs, price) in lines.items():
+            line = known.get(line_id)
+            if line is None:
+                raise DomainError("An invoiced line is not on this order.", field="lines")
+            if isinstance(packs, bool) or not isinstance(packs, int) or packs < 0:
+                raise DomainError(f"Line {line.line_number}: enter a whole number of packs.", field="lines")
+            rows.append(InvoiceLine(order_line=line, packs=packs, pack_price=_amount(price, field="lines")))
+        InvoiceLine.objects.bulk_create(rows)
+        locked.invoice_number = number
+        _move(
+            order=locked,
+            name="invoice",
+            target=S.INVOICED,
+            actor=actor,
+            data={"invoice_number": number},
+            update_fields=["invoice_number"],
+        )
+    return locked
+
+
+def order_cancel(*, order: PurchaseOrder | int, actor: User, acting: Acting, reason: str) -> PurchaseOrder:
+    """A buyer of the trust cancels an order before anything is dispatched, saying why."""
+    reason = _text(reason, field="reason")
+    with transaction.atomic():
+        locked = _lock(order=order, acting=acting)
+        _check(order=locked, name="cancel", actor=actor, acting=acting)
+        _move(order=locked, name="cancel", target=S.CANCELLED, actor=actor, note=reason)
+    return locked
+
+
+def order_close(*, order: PurchaseOrder | int, actor: User, acting: Acting, note: str = "") -> PurchaseOrder:
+    """A buyer of the trust closes an invoiced order: nothing more happens to it."""
+    note = _text(note, field="note", required=False)
+    with transaction.atomic():
+        locked = _lock(order=order, acting=acting)
+        _check(order=locked, name="close", actor=actor, acting=acting)
+        _move(order=locked, name="close", target=S.CLOSED, actor=actor, note=note)
+    return locked
+
+
+# --- Notifications ---------------------------------------------------------------------------
+
+
+def _emails(organisation_id: int, roles: Sequence[str]) -> list[str]:
+    return list(
+        Membership.objects.filter(organisation_id=organisation_id, role__in=list(roles), user__is_active=True)
+        .values_list("user__email", flat=True)
+        .distinct()
+    )
+
+
+def order_event_recipients(*, event: OrderEvent) -> list[str]:
+    """Who is told of a step: approvers of an order waiting for them, the supplier of an order sent
+    or received (or cancelled after it had it), the buyer of everything else that concerns them."""
+    order = event.order
+    supplier_roles = SIDE_ROLES[Side.SUPPLIER]
+    if event.to_state == S.AWAITING_APPROVAL and event.transition == "submit":
+        return [e for e in _emails(order.trust_id, [Role.APPROVER]) if e != order.buyer.email]
+    if event.transition in {"send", "receive"} or (
+        event.transition == "cancel" and event.from_state in SUPPLIER_VISIBLE_STATES
+    ):
+        return _emails(order.supplier_id, supplier_roles)
+    if event.transition in {"approve", "reject", "acknowledge", "supplier_reject", "dispatch", "invoice"}:
+        return [order.buyer.email]
+    return []
+
+
+def order_event_notify(*, event_id: int) -> int:
+    """Email the people a step of an order concerns (plain text); returns how many were sent."""
+    event = (
+        OrderEvent.objects.select_related("order__buyer", "order__trust", "order__supplier")
+        .filter(pk=event_id, notified_at__isnull=True)
+        .first()
+    )
+    if event is None:  # gone, or told already
+        return 0
+    order = event.order
+    recipients = order_event_recipients(event=event)
+    if not recipients:
+        return 0
+    subject = f"{order.number}: {TRANSITIONS[event.transition].label} ({order.get_state_display()})"
+    body = (
+        f"Purchase order {order.number} from {order.trust.name} to {order.supplier.name} "
+        f"is now {order.get_state_display().lower()}.\n"
+        f"Total: {Money(order.total_incl_vat)} including VAT.\n"
+        + (f"Note: {event.note}\n" if event.note else "")
+    )
+    sender = django_settings.DEFAULT_FROM_EMAIL
+    sent = send_mass_mail([(subject, body, sender, [address]) for address in recipients], fail_silently=False)
+    OrderEvent.objects.filter(pk=event.pk).update(notified_at=timezone.now())
+    return sent
