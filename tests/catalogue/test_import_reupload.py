@@ -187,3 +187,22 @@ def test_the_same_number_of_queries_plans_ten_times_the_rows(supplier, monkeypat
         counts.append(len(captured))
 
     assert counts[0] == counts[1]
+
+
+def offer_table_statistics() -> float | None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = %s", [Offer._meta.db_table])
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="statistics are PostgreSQL's")
+def test_a_large_file_leaves_the_databases_statistics_up_to_date_for_the_next_upload(supplier, monkeypatch):
+    from catalogue.imports import importer
+
+    monkeypatch.setattr(importer, "ANALYZE_AFTER_ROWS", 20)
+    upload(supplier, [file_row(n) for n in range(1, 5)])  # 4 offers and 2 products written: below the mark
+    assert offer_table_statistics() != Offer.objects.count()
+
+    upload(supplier, [file_row(n) for n in range(1, 20)])  # 15 offers and 15 products more
+
+    assert offer_table_statistics() == Offer.objects.count() == 21  # the other supplier's two as well
