@@ -6,7 +6,8 @@ one, the NPC at another) the offer is refused with a conflict naming the fields:
 guesses, because a wrong match puts one supplier's price beside another item.
 
 `ProductIndex` holds the identifier maps in memory, so the importer matches 100,000 rows after a
-few queries, and products planned earlier in the same batch are matched by later rows.
+few queries (long lists of identifiers staged in a temporary table, not written into the SQL), and
+products planned earlier in the same batch are matched by later rows.
 """
 
 from __future__ import annotations
@@ -15,14 +16,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Q
 from django.db.models.functions import Lower
 
 from catalogue.models import Product
 from common.errors import Conflict
-
-# How many values go into one `IN (...)` when loading the maps (SQLite's variable limit is 32766).
-LOAD_CHUNK = 5000
+from common.staging import Staging
 
 IDENTIFIER_LABELS = {"gtin": "GTIN", "npc": "NPC", "part": "manufacturer and part number"}
 IDENTIFIER_FIELDS = {"gtin": "gtin", "npc": "npc", "part": "manufacturer_part_number"}
@@ -118,8 +116,17 @@ class ProductIndex:
         index.load(keys, product_ids=product_ids)
         return index
 
-    def load(self, keys: Iterable[ProductKeys], *, product_ids: Iterable[int] = ()) -> None:
-        """Add the products these identifiers (or ids) point at; products already known are kept."""
+    def load(
+        self, keys: Iterable[ProductKeys], *, product_ids: Iterable[int] = (), staging: Staging | None = None
+    ) -> None:
+        """Add the products these identifiers (or ids) point at; products already known are kept.
+
+        Long lists of identifiers are staged (`common.staging`) rather than written into the SQL;
+        pass the caller's `staging` to keep its tables in its block."""
+        if staging is None:
+            with Staging() as own:
+                self.load(keys, product_ids=product_ids, staging=own)
+            return
         gtins: set[str] = set()
         npcs: set[str] = set()
         part_numbers: set[str] = set()
@@ -132,30 +139,35 @@ class ProductIndex:
             if key.part:
                 part_numbers.add(key.manufacturer_part_number)
                 parts.add(key.part)
-        index = self
+        gtins -= self.by_gtin.keys()  # already known from an earlier block
+        npcs -= self.by_npc.keys()
+        ids = set(product_ids) - self.by_id.keys()
         # Plain tuples, not model instances: a whole catalogue's products load in seconds.
         columns = ("id", "name", "gtin", "npc", "manufacturer", "manufacturer_part_number")
         base = Product.objects.order_by().values_list(*columns)
-        gtins -= index.by_gtin.keys()  # already known from an earlier block
-        npcs -= index.by_npc.keys()
-        ids = set(product_ids) - index.by_id.keys()
-        # One query per chunk for all three (the database ORs three index scans).
-        gtin_chunks, npc_chunks, id_chunks = (list(_chunks(sorted(v))) for v in (gtins, npcs, ids))
-        for position in range(max(len(gtin_chunks), len(npc_chunks), len(id_chunks))):
-            condition = Q()
-            for lookup, chunks in (("gtin__in", gtin_chunks), ("npc__in", npc_chunks), ("id__in", id_chunks)):
-                if position < len(chunks):
-                    condition |= Q(**{lookup: chunks[position]})
-            for row in base.filter(condition):
-                index.add_saved(*row)
-        parts_query = Product.objects.order_by().annotate(manufacturer_lower=Lower("manufacturer"))
-        for chunk in _chunks(sorted(part_numbers)):
-            rows = parts_query.filter(manufacturer_part_number__in=chunk).values_list(
-                *columns, "manufacturer_lower"
+        # One statement for all three, each part able to use its own index.
+        wanted = [
+            base.filter(**{lookup: staging.values(values, kind=kind)})
+            for lookup, values, kind in (
+                ("gtin__in", gtins, "text"),
+                ("npc__in", npcs, "text"),
+                ("id__in", ids, "integer"),
+            )
+            if values
+        ]
+        if wanted:
+            for row in wanted[0].union(*wanted[1:]) if len(wanted) > 1 else wanted[0]:
+                self.add_saved(*row)
+        if part_numbers:
+            rows = (
+                Product.objects.order_by()
+                .annotate(manufacturer_lower=Lower("manufacturer"))
+                .filter(manufacturer_part_number__in=staging.values(part_numbers, kind="text"))
+                .values_list(*columns, "manufacturer_lower")
             )
             for *row, manufacturer_lower in rows:
                 if (manufacturer_lower, row[5]) in parts:
-                    index.add_saved(*row)
+                    self.add_saved(*row)
 
     def add_saved(
         self, pk: int, name: str, gtin: str | None, npc: str | None, manufacturer: str, part_number: str
@@ -244,8 +256,3 @@ def product_match(
     if found.disagreements:
         raise found.disagreement_error(keys)
     return Product.objects.get(pk=found.product.id)
-
-
-def _chunks(values: list, size: int = LOAD_CHUNK) -> Iterable[list]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]

@@ -28,57 +28,54 @@ from catalogue.planner.types import (
 from catalogue.selectors import category_key, category_paths
 from catalogue.types import OfferInput
 from common.errors import DomainError
+from common.staging import Staging
 from organisations.models import Organisation, OrganisationKind
 
 # Items planned together: one block's saved offers and products are loaded in a few queries.
 PLAN_BLOCK = 5000
+# Rows per statement when the writer works through a long list.
 QUERY_CHUNK = 5000
 
 
-def _existing_offers(*, supplier: Organisation, skus: set[str] | None, ids: set[int]) -> dict:
-    """Saved offers of this supplier by SKU (all of them for a file), with their tiers."""
-    queryset = Offer.objects.filter(supplier=supplier).order_by()
-    if skus is not None:
-        queryset = queryset.filter(Q(id__in=ids) | Q(supplier_sku__in=skus))
+def _existing_offers(*, supplier: Organisation, skus: set[str], ids: set[int], staging: Staging) -> dict:
+    """Saved offers of this supplier with these SKUs (or ids), by SKU, with their tiers."""
+    condition = Q(supplier_sku__in=staging.values(skus, kind="text"))
+    if ids:
+        condition |= Q(id__in=staging.values(ids, kind="integer"))
+    offers = Offer.objects.filter(supplier=supplier).filter(condition).order_by()
     columns = ("id", "supplier_sku", "status", "pending_changes", *OFFER_FIELDS)
     found: dict[str, Existing] = {}
-    for row in queryset.values_list(*columns):
+    for row in offers.values_list(*columns):
         found[row[1]] = Existing(*row)
     by_id = {e.id: e for e in found.values()}
+    if not by_id:
+        return found
     tiers: dict[int, list] = defaultdict(list)
-    tier_rows = VolumeTier.objects.order_by("offer_id", "min_packs").values_list(
-        "offer_id", "min_packs", "pack_price"
-    )
-    if skus is None:
-        tier_rows = tier_rows.filter(offer__supplier=supplier)
-        for offer_id, min_packs, price in tier_rows.iterator(chunk_size=QUERY_CHUNK):
-            tiers[offer_id].append((min_packs, price))
-    else:
-        for chunk in chunks(sorted(by_id)):
-            for offer_id, min_packs, price in tier_rows.filter(offer_id__in=chunk):
-                tiers[offer_id].append((min_packs, price))
+    tier_rows = VolumeTier.objects.filter(offer_id__in=offers.values("id")).order_by("offer_id", "min_packs")
+    for offer_id, min_packs, price in tier_rows.values_list("offer_id", "min_packs", "pack_price"):
+        tiers[offer_id].append((min_packs, price))
     for offer_id, pairs in tiers.items():
         by_id[offer_id].tiers = tuple(pairs)
     return found
 
 
-def _product_owners(product_ids: Iterable[int]) -> dict[int, set[int]]:
+def _product_owners(product_ids: set[int], *, staging: Staging) -> dict[int, set[int]]:
     """Which suppliers offer each of these products."""
     owners: dict[int, set[int]] = defaultdict(set)
-    for chunk in chunks(sorted(product_ids)):
-        rows = Offer.objects.filter(product_id__in=chunk).order_by().values_list("product_id", "supplier_id")
-        for product_id, supplier_id in rows.distinct():
-            owners[product_id].add(supplier_id)
+    if not product_ids:
+        return owners
+    rows = Offer.objects.filter(product_id__in=staging.values(product_ids, kind="integer")).order_by()
+    for product_id, supplier_id in rows.values_list("product_id", "supplier_id").distinct():
+        owners[product_id].add(supplier_id)
     return owners
 
 
-def _product_details(product_ids: Iterable[int]) -> dict[int, tuple]:
+def _product_details(product_ids: set[int], *, staging: Staging) -> dict[int, tuple]:
     """The saved PRODUCT_FIELDS of these products, as tuples in that order."""
-    details = {}
-    for chunk in chunks(sorted(product_ids)):
-        for pk, *values in Product.objects.filter(id__in=chunk).order_by().values_list("id", *PRODUCT_FIELDS):
-            details[pk] = tuple(values)
-    return details
+    if not product_ids:
+        return {}
+    products = Product.objects.filter(id__in=staging.values(product_ids, kind="integer")).order_by()
+    return {pk: tuple(values) for pk, *values in products.values_list("id", *PRODUCT_FIELDS)}
 
 
 def _keys(data: OfferInput) -> ProductKeys:
@@ -180,20 +177,26 @@ class OfferPlanner:
         )
 
     def _load(self, block: list[PlanItem]) -> None:
-        existing_by_sku = _existing_offers(
-            supplier=self.supplier,
-            skus={i.data.supplier_sku for i in block},
-            ids={i.offer_id for i in block if i.offer_id},
-        )
+        # A block's keys are staged in temporary tables and joined, never written into the SQL.
+        with Staging() as staging:
+            existing_by_sku = _existing_offers(
+                supplier=self.supplier,
+                skus={i.data.supplier_sku for i in block},
+                ids={i.offer_id for i in block if i.offer_id},
+                staging=staging,
+            )
+            self.index.load(
+                (_keys(i.data) for i in block),
+                product_ids={e.product_id for e in existing_by_sku.values()},
+                staging=staging,
+            )
+            unknown = set(self.index.by_id) - self.owners_known
+            self.owners_known |= unknown
+            owners = _product_owners(unknown, staging=staging)
+            block_writable = {pid for pid, who in owners.items() if who == {self.supplier.pk}}
+            self.writable_ids |= block_writable
+            self.stored_products.update(_product_details(block_writable, staging=staging))
         existing_by_id = {e.id: e for e in existing_by_sku.values()}
-        self.index.load(
-            (_keys(i.data) for i in block), product_ids={e.product_id for e in existing_by_sku.values()}
-        )
-        unknown = set(self.index.by_id) - self.owners_known
-        self.owners_known |= unknown
-        block_writable = {pid for pid, who in _product_owners(unknown).items() if who == {self.supplier.pk}}
-        self.writable_ids |= block_writable
-        self.stored_products.update(_product_details(block_writable))
         for item in block:
             existing = (
                 existing_by_id.get(item.offer_id)
