@@ -14,6 +14,9 @@ patient eligibility) with its category path. They are refreshed in the transacti
 
 Everything is set-based SQL: two UPDATEs for the flags and one INSERT ... SELECT per chunk of products,
 whatever their number. `manage.py browse_rebuild` (`product_browse_rebuild`) recomputes all of it.
+
+Every refresh also moves the version of what is kept for every buyer (`catalogue.caching`) when
+its transaction commits, so no cached page outlives the change.
 """
 
 from __future__ import annotations
@@ -27,7 +30,16 @@ from django.db.models.functions import Coalesce, Lower
 from django.db.models.lookups import GreaterThan
 from django.db.models.signals import post_delete, post_save
 
-from catalogue.models import STOCK_COUNTS, Category, CategoryFacetCount, Offer, Product, ProductBrowse
+from catalogue.caching import catalogue_changed
+from catalogue.models import (
+    STOCK_COUNTS,
+    Category,
+    CategoryFacetCount,
+    Offer,
+    Product,
+    ProductBrowse,
+    VolumeTier,
+)
 from catalogue.selectors import buyable_offer_q
 from organisations.models import Organisation, OrganisationKind
 
@@ -163,7 +175,8 @@ def _flag(offers: QuerySet[Offer]) -> None:
 
 def product_browse_refresh(product_ids: Iterable[int] | QuerySet) -> None:
     """Recompute the offers' flags and the browse rows of these products (ids, or a query of ids),
-    inside the caller's transaction."""
+    inside the caller's transaction; the pages kept for every buyer go when it commits."""
+    catalogue_changed()
     with transaction.atomic():
         if isinstance(product_ids, QuerySet):
             _flag(Offer.objects.filter(product_id__in=product_ids))
@@ -184,6 +197,7 @@ def product_browse_rebuild(
     """Recompute every flag, every browse row and every category's facet counts (the data migration,
     after a restore, or to check nothing drifted). Returns the number of products. The models may be
     a migration's own."""
+    catalogue_changed()
     with transaction.atomic():
         _flag(offer_model.objects.all())
         browse_model.objects.all().delete()
@@ -268,6 +282,7 @@ def _product_saved(sender, instance: Product, **kwargs) -> None:
 
 
 def _category_saved(sender, instance: Category, created: bool = False, **kwargs) -> None:
+    catalogue_changed()  # a new category changes the tree, though no product is in it yet
     if created:
         return
     product_browse_refresh(
@@ -285,7 +300,17 @@ def _organisation_saved(sender, instance: Organisation, created: bool = False, *
     product_browse_refresh(Offer.objects.filter(supplier_id=instance.pk).values("product_id"))
 
 
+def _shown_changed(sender, **kwargs) -> None:
+    # Changes that leave the browse data alone but show on the pages (tiers, a category removed).
+    catalogue_changed()
+
+
 def register() -> None:
+    for model in (VolumeTier, Category, Product):
+        post_delete.connect(
+            _shown_changed, sender=model, dispatch_uid=f"browse-cache-{model.__name__}-delete"
+        )
+    post_save.connect(_shown_changed, sender=VolumeTier, dispatch_uid="browse-cache-VolumeTier-save")
     post_save.connect(_offer_saved, sender=Offer, dispatch_uid="browse-Offer-save")
     post_delete.connect(_offer_saved, sender=Offer, dispatch_uid="browse-Offer-delete")
     post_save.connect(_product_saved, sender=Product, dispatch_uid="browse-Product-save")

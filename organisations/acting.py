@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from django.http import HttpRequest
 from rest_framework.permissions import IsAuthenticated
 
+from common.caching import request_forget, request_memo
 from common.errors import DomainError, PermissionDenied
 from organisations.models import Membership, Organisation, OrganisationKind, PatientProfile
 from organisations.permissions import patients_for
@@ -35,9 +36,10 @@ HEADER = "X-Acting-Organisation"
 PATIENT_HEADER = "X-Acting-Patient"
 SESSION_KEY = "acting_organisation_id"
 PATIENT_SESSION_KEY = "acting_patient_id"
-_MEMBERSHIPS = "_acting_memberships"
-_PATIENTS = "_acting_patients"
-_RESOLVED = "_acting_resolved"
+# Lookups memoised for the request (common.caching.request_memo).
+_MEMBERSHIPS = "acting.memberships"
+_PATIENTS = "acting.patients"
+_RESOLVED = "acting.resolved"
 
 
 class ActingRefused(PermissionDenied):
@@ -119,17 +121,15 @@ def memberships(request) -> list[Membership]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated or not user.is_active:
         return []
-    base = _base(request)
-    cached = base.__dict__.get(_MEMBERSHIPS)
-    if cached is not None and cached[0] == user.pk:
-        return cached[1]
-    rows = list(
-        Membership.objects.filter(user=user, organisation__is_active=True)
-        .select_related("organisation")
-        .order_by("organisation__name", "organisation_id", "role")
+    return request_memo(
+        request,
+        (_MEMBERSHIPS, user.pk),
+        lambda: list(
+            Membership.objects.filter(user=user, organisation__is_active=True)
+            .select_related("organisation")
+            .order_by("organisation__name", "organisation_id", "role")
+        ),
     )
-    base.__dict__[_MEMBERSHIPS] = (user.pk, rows)
-    return rows
 
 
 def patients(request) -> list[PatientProfile]:
@@ -138,13 +138,13 @@ def patients(request) -> list[PatientProfile]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated or not user.is_active:
         return []
-    base = _base(request)
-    cached = base.__dict__.get(_PATIENTS)
-    if cached is not None and cached[0] == user.pk:
-        return cached[1]
-    rows = list(patients_for(user).select_related("user", "commissioner").order_by("user__full_name", "pk"))
-    base.__dict__[_PATIENTS] = (user.pk, rows)
-    return rows
+    return request_memo(
+        request,
+        (_PATIENTS, user.pk),
+        lambda: list(
+            patients_for(user).select_related("user", "commissioner").order_by("user__full_name", "pk")
+        ),
+    )
 
 
 def chosen_patient(request) -> PatientProfile | None:
@@ -214,12 +214,14 @@ def current(request) -> Organisation | None:
 def acting_for(request, *, kind: str | None = None) -> Acting:
     """Who this request acts for (see the module's docstring); `kind` keeps to one kind of
     organisation (an organisation chosen of another kind then gives `organisation=None`)."""
-    base = _base(request)
     user = getattr(request, "user", None)
-    resolved = base.__dict__.setdefault(_RESOLVED, {})
-    key = (getattr(user, "pk", None), kind)
-    if key in resolved:
-        return resolved[key]
+    return request_memo(
+        request, (_RESOLVED, getattr(user, "pk", None), kind), lambda: _resolve(request, kind)
+    )
+
+
+def _resolve(request, kind: str | None) -> Acting:
+    user = getattr(request, "user", None)
     organisation, explicit = chosen(request)
     if explicit:
         if kind is not None and organisation.kind != kind:
@@ -239,9 +241,7 @@ def acting_for(request, *, kind: str | None = None) -> Acting:
         patient = chosen_patient(request) or next(
             (p for p in patients(request) if p.user_id == user.pk), None
         )
-    acting = Acting(organisation=organisation, roles=roles, patient=patient, explicit=explicit, kind=kind)
-    resolved[key] = acting
-    return acting
+    return Acting(organisation=organisation, roles=roles, patient=patient, explicit=explicit, kind=kind)
 
 
 def acting_choose(request, *, organisation_id: int) -> Organisation | None:
@@ -251,7 +251,7 @@ def acting_choose(request, *, organisation_id: int) -> Organisation | None:
     if found is not None:
         base = _base(request)
         base.session[SESSION_KEY] = found.pk
-        base.__dict__.pop(_RESOLVED, None)
+        request_forget(request, _RESOLVED)
     return found
 
 
@@ -266,7 +266,7 @@ def acting_choose_patient(request, *, patient_id: int | None) -> bool:
         if found is None:
             return False
         base.session[PATIENT_SESSION_KEY] = found.pk
-    base.__dict__.pop(_RESOLVED, None)
+    request_forget(request, _RESOLVED)
     return True
 
 

@@ -20,6 +20,12 @@ from search.types import (
 logger = logging.getLogger(__name__)
 
 
+def index_cache_namespace(object_type: str) -> str:
+    """The shared cache's namespace (`common.caching`) of what was read from this type's index: its
+    version moves whenever the index is written, so results kept by a caller never outlive it."""
+    return f"search-index:{object_type}"
+
+
 def search(query: SearchQuery) -> SearchResults:
     """One page of results with the total, facet counts and any typo correction.
 

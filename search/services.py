@@ -9,8 +9,10 @@ from dataclasses import dataclass
 
 from django.db import connection, transaction
 
+from common.caching import shared_changed
 from search import registry
 from search.backends import get_backend
+from search.selectors import index_cache_namespace
 from search.types import Document, DocumentType
 
 logger = logging.getLogger(__name__)
@@ -33,12 +35,15 @@ def index_documents(*, object_type: str, object_ids: Sequence[int]) -> IndexOutc
     indexed = backend.index(document_type, documents)
     missing = [i for i in ids if i not in present]
     deleted = backend.delete(object_type, missing) if missing else 0
+    shared_changed(index_cache_namespace(object_type))
     return IndexOutcome(indexed=indexed, deleted=deleted)
 
 
 def delete_documents(*, object_type: str, object_ids: Sequence[int]) -> int:
     registry.get(object_type)
-    return get_backend().delete(object_type, [int(i) for i in object_ids])
+    deleted = get_backend().delete(object_type, [int(i) for i in object_ids])
+    shared_changed(index_cache_namespace(object_type))  # after the write: see common.caching
+    return deleted
 
 
 def _batches(document_type: DocumentType, ids: list[int], batch_size: int) -> Iterator[list[Document]]:
@@ -53,11 +58,13 @@ def rebuild_index(
     document_type = registry.get(object_type)
     ids = sorted(object_id for object_id, _ in document_type.versions())
     total = len(ids)
-    return get_backend().rebuild(
+    rebuilt = get_backend().rebuild(
         document_type,
         _batches(document_type, ids, batch_size),
         (lambda done: progress(done, total)) if progress else None,
     )
+    shared_changed(index_cache_namespace(object_type))
+    return rebuilt
 
 
 @dataclass(frozen=True)
@@ -93,6 +100,7 @@ def reconcile_index(*, object_type: str, batch_size: int = 1000, expected: bool 
     deleted = backend.delete(object_type, extra) if extra else 0
     backend.compact(document_type)
     if to_index or extra:
+        shared_changed(index_cache_namespace(object_type))
         logger.log(
             logging.INFO if expected else logging.WARNING,
             "Search index %s for %s: %d missing, %d stale, %d extra",

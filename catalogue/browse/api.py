@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from functools import partial
 
+from django.core.paginator import Page
 from django.db.models import Case, QuerySet, Value, When
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
@@ -24,6 +25,7 @@ from rest_framework.reverse import reverse
 
 from catalogue import selectors
 from catalogue.browse.paging import CountedPaginator
+from catalogue.caching import catalogue_cached
 from catalogue.filters import ProductFilter, filter_params
 from catalogue.models import Offer, Product, StockStatus
 from catalogue.search import selectors as search_selectors
@@ -59,10 +61,6 @@ class BuyerPriceOutput(serializers.Serializer):
     tiers = PriceBreakOutput(many=True)
     min_order_packs = serializers.IntegerField()
     problems = serializers.ListField(child=serializers.CharField())
-
-
-def _price(price: BuyerPrice) -> dict:
-    return BuyerPriceOutput(price).data  # reads the strategy's Decimal properties
 
 
 # Output: products for buyers ----------------------------------------------------------------------
@@ -112,6 +110,8 @@ class ProductDetailOutput(ProductSummaryOutput):
     offers = BuyerOfferOutput(many=True, help_text="Every live offer, cheapest per unit first.")
 
 
+# The output serializers read the strategy's BuyerPrice (its Decimal properties) themselves: one pass
+# over each price, not a serializer built per price and its output serialized again.
 def _product_data(request: Request, product: Product, priced: list[tuple[Offer, BuyerPrice]]) -> dict:
     cheapest = priced[0] if priced else None
     return {
@@ -126,7 +126,7 @@ def _product_data(request: Request, product: Product, priced: list[tuple[Offer, 
         "npc": product.npc,
         "unit_of_measure": product.unit_of_measure,
         "offer_count": len(priced),
-        "cheapest": _price(cheapest[1]) if cheapest else None,
+        "cheapest": cheapest[1] if cheapest else None,
         "cheapest_offer_id": cheapest[0].pk if cheapest else None,
     }
 
@@ -143,8 +143,15 @@ def _buyer_offer_data(offer: Offer, price: BuyerPrice) -> dict:
         "patient_eligible": offer.patient_eligible,
         "valid_from": offer.valid_from,
         "valid_to": offer.valid_to,
-        "price": _price(price),
+        "price": price,
     }
+
+
+def _product_or_none(pk: int) -> Product | None:
+    try:
+        return selectors.product_detail(product_id=pk)
+    except NotFound:
+        return None
 
 
 class ProductListApi(GenericAPIView):
@@ -197,17 +204,33 @@ class ProductListApi(GenericAPIView):
         ),
     )
     def get(self, request: Request) -> Response:
-        products = self.filter_queryset(self.get_queryset())
-        if self.known_count is not None:
-            self.paginator.django_paginator_class = partial(CountedPaginator, count=self.known_count)
-        page = self.paginate_queryset(products)
+        # The page of products with their offers, unpriced, is the same for every caller: kept in the
+        # shared cache by the query's parameters; each caller's prices are worked out below.
+        params = request.query_params
+        key = tuple(sorted((name, tuple(values)) for name, values in params.lists()))
+        text = filter_params(params).get("search", "").strip()
+        count, number, products = catalogue_cached(
+            ("api-products", key), self._page, also=(search_selectors.INDEX_NAMESPACE,) if text else ()
+        )
+        self.paginator.request = request
+        self.paginator.page = Page(
+            products, number, CountedPaginator((), self.paginator.page_size, count=count)
+        )
         buyer = acting_for(request, kind=OrganisationKind.TRUST).buyer
         strategy = default_strategy()
         data = [
             _product_data(request, product, strategy.prices(offers=product.live_offers, buyer=buyer))
-            for product in page
+            for product in products
         ]
         return self.get_paginated_response(ProductSummaryOutput(data, many=True).data)
+
+    def _page(self) -> tuple[int, int, list[Product]]:
+        """The count, the page number and the page's products (with their offers) for this query."""
+        products = self.filter_queryset(self.get_queryset())
+        if self.known_count is not None:
+            self.paginator.django_paginator_class = partial(CountedPaginator, count=self.known_count)
+        page = self.paginate_queryset(products)
+        return self.paginator.page.paginator.count, self.paginator.page.number, list(page)
 
 
 class ProductDetailApi(GenericAPIView):
@@ -217,10 +240,9 @@ class ProductDetailApi(GenericAPIView):
 
     @extend_schema(operation_id="products_retrieve", responses=ProductDetailOutput)
     def get(self, request: Request, pk: int) -> Response:
-        try:
-            product = selectors.product_detail(product_id=pk)
-        except NotFound as error:
-            raise NotFoundResponse(error.message) from None
+        product = catalogue_cached(("api-product", pk), lambda: _product_or_none(pk))
+        if product is None:
+            raise NotFoundResponse("No such product.")
         buyer = acting_for(request, kind=OrganisationKind.TRUST).buyer
         priced = default_strategy().prices(offers=product.live_offers, buyer=buyer)
         data = _product_data(request, product, priced) | {

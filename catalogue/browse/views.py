@@ -1,20 +1,24 @@
 """Buyer pages of the catalogue: the category tree, category listings with facets, product pages.
 
-Every price shown comes from `catalogue.strategy` for the signed-in buyer; the queries come from
-`catalogue.selectors` and load each page in a constant number of statements.
+Every price shown comes from `catalogue.strategy` for the signed-in buyer, on every request; the
+queries come from `catalogue.selectors` and load each page in a constant number of statements. What
+every buyer sees alike (categories, facets, pages of products with their offers, a product with its
+offers) is kept in the shared cache (`catalogue.caching`), unpriced.
 """
 
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from catalogue import panels, selectors
 from catalogue.browse.paging import CountedPaginator
+from catalogue.caching import catalogue_cached
 from catalogue.filters import InvalidFilters, ProductFilter, filter_params
-from catalogue.models import Product
+from catalogue.models import Category, Product
 from catalogue.strategy import default_strategy
 from common.errors import NotFound
 from organisations.acting import acting_for
@@ -40,41 +44,74 @@ def priced_products(products, *, buyer) -> list[dict]:
     return rows
 
 
+def _params_key(params) -> tuple:
+    """The query's parameters in one order, so that `?a=1&b=2` and `?b=2&a=1` share an entry."""
+    return tuple(sorted((name, tuple(values)) for name, values in params.lists()))
+
+
 @login_required
 @require_GET
 def category_index(request: HttpRequest) -> HttpResponse:
-    return render(request, "catalogue/category_index.html", {"tree": selectors.category_tree()})
+    tree = catalogue_cached(("category-tree",), selectors.category_tree)
+    return render(request, "catalogue/category_index.html", {"tree": tree})
+
+
+def _category(slug: str) -> tuple[Category, list[Category]] | None:
+    """The category and its ancestors, kept for every buyer (None: no such category)."""
+
+    def load() -> tuple[Category, list[Category]] | None:
+        try:
+            category = selectors.category_by_slug(slug=slug)
+        except NotFound:
+            return None
+        return category, selectors.category_ancestors(category=category)
+
+    return catalogue_cached(("category", slug), load)
 
 
 @login_required
 @require_GET
 def category_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    try:
-        category = selectors.category_by_slug(slug=slug)
-    except NotFound:
-        raise Http404("No such category.") from None
+    found = _category(slug)
+    if found is None:
+        raise Http404("No such category.")
+    category, ancestors = found
     # The page's own category is the path; a `category` parameter would contradict it. The category
     # loaded above goes to the selectors, so it is looked up once per request.
     params = filter_params(request.GET).copy()
     params.pop("category", None)
+    page_param = params.pop("page", [None])[-1]
     product_filter = ProductFilter(params, queryset=Product.objects.all(), category=category)
     filter_form = product_filter.form
+    # Facets and pages of products (with their offers, unpriced) are the same for every buyer: kept
+    # in the shared cache by category and filters. Prices are worked out below for this buyer.
     try:
-        products = selectors.product_list(filters=product_filter)
-        facets = selectors.product_facets(filters=product_filter, category=category)
+        facets = catalogue_cached(
+            ("category-facets", category.pk, _params_key(_without(params, "sort"))),
+            lambda: selectors.product_facets(filters=product_filter, category=category),
+        )
     except InvalidFilters:
-        products = Product.objects.none()
         facets = None
     # The facets counted the matching products already: the paginator need not count them again.
-    paginator = CountedPaginator(products, PRODUCTS_PER_PAGE, count=facets.total if facets else 0)
-    page = paginator.get_page(request.GET.get("page"))
+    total = facets.total if facets else 0
+    paginator = CountedPaginator((), PRODUCTS_PER_PAGE, count=total)
+    number = _page_number(paginator, page_param)
+
+    def load_page() -> list[Product]:
+        if not total:
+            return []
+        products = selectors.product_list(filters=product_filter)
+        return list(CountedPaginator(products, PRODUCTS_PER_PAGE, count=total).page(number).object_list)
+
+    rows = catalogue_cached(("category-products", category.pk, _params_key(params), number), load_page)
+    page = Page(rows, number, paginator)
     buyer = acting_for(request, kind=OrganisationKind.TRUST).buyer
     return render(
         request,
         "catalogue/category_detail.html",
         {
             "category": category,
-            "ancestors": selectors.category_ancestors(category=category),
+            "ancestors": ancestors,
             "filter_form": filter_form,
             "facets": facets,
             "page": page,
@@ -86,13 +123,43 @@ def category_detail(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
+def _without(params, name: str):
+    params = params.copy()
+    params.pop(name, None)
+    return params
+
+
+def _page_number(paginator: Paginator, value: str | None) -> int:
+    """The page asked for as `Paginator.get_page` reads it: the first if not a number, the last if past it."""
+    try:
+        return paginator.validate_number(value)
+    except PageNotAnInteger:
+        return 1
+    except EmptyPage:
+        return paginator.num_pages
+
+
+def _product(slug: str) -> tuple[Product, list[Category]] | None:
+    """The product with its buyable offers (supplier, tiers) and its category path, unpriced, kept
+    for every buyer (None: no such product on sale)."""
+
+    def load() -> tuple[Product, list[Category]] | None:
+        try:
+            product = selectors.product_detail(slug=slug)
+        except NotFound:
+            return None
+        return product, [*selectors.category_ancestors(category=product.category), product.category]
+
+    return catalogue_cached(("product", slug), load)
+
+
 @login_required
 @require_GET
 def product_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    try:
-        product = selectors.product_detail(slug=slug)
-    except NotFound:
-        raise Http404("No such product.") from None
+    found = _product(slug)
+    if found is None:
+        raise Http404("No such product.")
+    product, ancestors = found
     buyer = acting_for(request, kind=OrganisationKind.TRUST).buyer
     offers = default_strategy().prices(offers=product.live_offers, buyer=buyer)
     return render(
@@ -100,7 +167,7 @@ def product_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "catalogue/product_detail.html",
         {
             "product": product,
-            "ancestors": [*selectors.category_ancestors(category=product.category), product.category],
+            "ancestors": ancestors,
             "offers": offers,
             "buyer": buyer,
             "panels": panels.product_panels(request=request, product=product),

@@ -10,11 +10,15 @@ from django.db.models import Case, Count, F, Min, Q, When
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 
+from catalogue.caching import catalogue_cached
+from catalogue.indexing import OBJECT_TYPE
 from catalogue.models import Category, Product, StockStatus
 from catalogue.selectors import buyable_offer_q
 from organisations.models import Organisation, OrganisationKind
 from search import selectors as search_selectors
 from search.types import FacetCount, SearchQuery, SearchResults
+
+INDEX_NAMESPACE = search_selectors.index_cache_namespace(OBJECT_TYPE)
 
 
 @dataclass(frozen=True)
@@ -159,8 +163,9 @@ PRODUCT_LIST_SEARCH_LIMIT = 100
 
 def product_ids_matching(text: str) -> list[int]:
     """The ids of the products that best match `text`, best first (synonyms and typos as in search)."""
-    results = search_selectors.search(
-        SearchQuery(text=text, limit=PRODUCT_LIST_SEARCH_LIMIT, with_facets=False)
+    query = SearchQuery(text=text, limit=PRODUCT_LIST_SEARCH_LIMIT, with_facets=False)
+    results = catalogue_cached(
+        ("product-ids", repr(query)), lambda: search_selectors.search(query), also=(INDEX_NAMESPACE,)
     )
     return [hit.object_id for hit in results.hits]
 
@@ -186,6 +191,15 @@ class ProductSearch:
 
 
 def product_search(query: SearchQuery) -> ProductSearch:
+    """The one product search of the search page and the search API, kept for every buyer in the
+    shared cache until the catalogue or the product index changes (cards carry list prices only:
+    the same for everyone). See `product_search_uncached`."""
+    return catalogue_cached(
+        ("product-search", repr(query)), lambda: product_search_uncached(query), also=(INDEX_NAMESPACE,)
+    )
+
+
+def product_search_uncached(query: SearchQuery) -> ProductSearch:
     """The one product search of the search page and the search API.
 
     An exact GTIN, NPC, SKU or part number typed alone on the first page answers with that product;

@@ -8,6 +8,7 @@ import re
 from decimal import Decimal
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -42,6 +43,8 @@ def shelves():
 
 
 def queries(client, url, params=None) -> list[str]:
+    """The statements of one request with the shared cache cold (the work behind the cache)."""
+    cache.clear()
     with CaptureQueriesContext(connection) as ctx:
         response = client.get(url, params or {})
         assert response.status_code == 200

@@ -1,0 +1,116 @@
+"""Two caches, one definition each.
+
+`request_memo`: a lookup done once per request (the acting organisation's memberships, a category a
+page and its selectors both need), kept on the request itself, so it dies with it and no user ever
+sees another's. A DRF request and the Django request under it share one memo.
+
+`shared_cached`: something every user sees alike (a category tree, a product's description and
+offers, a page of search hits), kept in the configured cache (Redis when REDIS_URL is set, local
+memory otherwise) under a version per namespace. Whoever changes what a namespace holds calls
+`shared_changed(namespace)` in the changing transaction; the version moves at once and again when
+it commits (a reader between the write and the commit reads the old rows and may keep them under
+the first new version; the second drops them), so the next read misses and recomputes. Entries of
+old versions are never read again and expire.
+
+Nothing that depends on who asks (a trust's contract price, a patient's eligibility, a basket) may be
+kept with `shared_cached`: cache the public rows and compute the buyer's part on every request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Hashable, Iterable
+from functools import partial
+from typing import Any, TypeVar
+
+from django.core.cache import cache
+from django.db import connection, transaction
+
+T = TypeVar("T")
+
+_REQUEST_MEMO = "_request_memo"
+_MISSING = object()
+# Old versions' entries are dropped by this timeout; it also bounds how long something that changes
+# without a write (an offer passing its end date before the daily task) could be shown.
+SHARED_TIMEOUT = 300
+
+
+def _base(request: Any) -> Any:
+    """The Django request under a DRF one, so both share one memo."""
+    return getattr(request, "_request", request)
+
+
+def request_memo(request: Any, key: Hashable, compute: Callable[[], T]) -> T:
+    """`compute()` once per request and `key` (a tuple whose first item names the lookup)."""
+    memo = _base(request).__dict__.setdefault(_REQUEST_MEMO, {})
+    if key not in memo:
+        memo[key] = compute()
+    return memo[key]
+
+
+def request_forget(request: Any, name: str) -> None:
+    """Forget this request's memos of one lookup (its choice changed within the request)."""
+    memo = _base(request).__dict__.get(_REQUEST_MEMO, {})
+    for key in [k for k in memo if (k[0] if isinstance(k, tuple) else k) == name]:
+        del memo[key]
+
+
+def _version_key(namespace: str) -> str:
+    return f"shared:{namespace}:version"
+
+
+def shared_versions(namespaces: Iterable[str]) -> tuple[int, ...]:
+    """The current version of each namespace (one round trip), started at the clock if unset."""
+    keys = [_version_key(n) for n in namespaces]
+    found = cache.get_many(keys)
+    versions = []
+    for key in keys:
+        if key not in found:
+            cache.add(key, time.time_ns(), timeout=None)
+            found[key] = cache.get(key, 0)
+        versions.append(int(found[key]))
+    return tuple(versions)
+
+
+def _bump(namespace: str) -> None:
+    key = _version_key(namespace)
+    try:
+        cache.incr(key)
+    except ValueError:  # unset (or evicted): a new start that no old entry carries
+        cache.set(key, time.time_ns(), timeout=None)
+
+
+def shared_changed(namespace: str) -> None:
+    """What `namespace` holds changed: its version moves now, for the changing transaction's own
+    reads, and again when it commits, dropping anything another reader kept from the rows before the
+    commit (a rollback only costs a miss). Once per namespace and transaction, however many rows."""
+    _bump(namespace)
+    if not connection.in_atomic_block:
+        return
+    if any(getattr(entry[1], "shared_namespace", None) == namespace for entry in connection.run_on_commit):
+        return
+    callback = partial(_bump, namespace)
+    callback.shared_namespace = namespace  # type: ignore[attr-defined]
+    transaction.on_commit(callback)
+
+
+def shared_cached(
+    namespaces: str | tuple[str, ...],
+    key: tuple,
+    compute: Callable[[], T],
+    *,
+    timeout: int = SHARED_TIMEOUT,
+) -> T:
+    """`compute()`, kept for every user under `key` and the namespaces' current versions. The versions
+    are read before computing, so rows read after a change committed are never kept under the old
+    version. `compute` must not depend on who asks."""
+    names = (namespaces,) if isinstance(namespaces, str) else namespaces
+    versions = shared_versions(names)
+    digest = hashlib.blake2b(repr(key).encode(), digest_size=16).hexdigest()
+    entry = f"shared:{':'.join(names)}:{'.'.join(map(str, versions))}:{digest}"
+    value = cache.get(entry, _MISSING)
+    if value is _MISSING:
+        value = compute()
+        cache.set(entry, value, timeout)
+    return value
