@@ -6,8 +6,11 @@ from dataclasses import dataclass, field
 
 from django.urls import reverse
 
+from organisations.acting import Acting
 from organisations.models import Role
 from organisations.permissions import patients_for
+from purchasing import selectors as purchasing
+from purchasing.states import OrderState
 
 
 @dataclass(frozen=True)
@@ -90,14 +93,15 @@ LINKS_BY_ROLE: dict[str, list[StartLink]] = {
 # What each role can do today, in one sentence above its links. Only what works is said.
 SUMMARY_BY_ROLE: dict[str, str] = {
     Role.BUYER: "Search one catalogue across suppliers, compare their offers at your trust's prices, "
-    "see what other trusts pay and where your trust could save.",
-    Role.APPROVER: "See the catalogue at your trust's prices, what other trusts pay and where your trust "
-    "could save.",
+    "see what other trusts pay and where your trust could save, and order from several suppliers in "
+    "one basket.",
+    Role.APPROVER: "Approve or reject your trust's orders above its limits, and see the catalogue at your "
+    "trust's prices, what other trusts pay and where your trust could save.",
     Role.TRUST_ADMIN: "Everything a buyer can do, and see who acts for your trust.",
-    Role.SUPPLIER_ADMIN: "List and change your offers one at a time or by file, see which wait for "
-    "approval, and see who acts for your company.",
-    Role.SUPPLIER_STAFF: "List and change your offers one at a time or by file, and see which wait for "
-    "approval.",
+    Role.SUPPLIER_ADMIN: "Acknowledge, dispatch and invoice trusts' orders; list and change your offers "
+    "one at a time or by file, see which wait for approval, and see who acts for your company.",
+    Role.SUPPLIER_STAFF: "Acknowledge, dispatch and invoice trusts' orders; list and change your offers "
+    "one at a time or by file, and see which wait for approval.",
     Role.BUDGET_MANAGER: "Find equipment people with a personal health budget may buy, and compare "
     "suppliers' prices for it.",
     Role.CARE_COORDINATOR: "Find equipment the people you support may buy with a personal health "
@@ -163,12 +167,72 @@ def _organisation_links(membership) -> list[dict]:
     return links
 
 
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def _purchasing_links(membership, user) -> list[dict]:
+    """Buying work waiting for this member, with counts: an approver's queue, a supplier's inbox,
+    a buyer's basket and orders."""
+    organisation, role = membership.organisation, membership.role
+    acting = Acting(organisation=organisation, roles=frozenset({role}), explicit=True, kind=organisation.kind)
+    links = []
+    if organisation.is_trust and role == Role.APPROVER:
+        waiting = purchasing.approval_queue(acting=acting, user=user).count()
+        links.append(
+            {
+                "title": f"Orders to approve ({waiting})",
+                "url": reverse("purchasing:approvals"),
+                "description": f"{_count(waiting, 'order waits', 'orders wait')} for your approval.",
+            }
+        )
+    if organisation.is_trust and role == Role.BUYER:
+        basket = purchasing.basket_of(buyer=user, trust=organisation)
+        lines = basket.lines.count() if basket is not None else 0
+        links.append(
+            {
+                "title": f"Your basket ({lines})",
+                "url": reverse("purchasing:basket"),
+                "description": f"{_count(lines, 'line', 'lines')} to check out, with what other trusts pay "
+                "and cheaper equivalents.",
+            }
+        )
+    if organisation.is_trust and role in (Role.BUYER, Role.APPROVER, Role.TRUST_ADMIN):
+        counts = purchasing.order_counts_by_state(acting=acting)
+        open_orders = sum(n for state, n in counts.items() if state not in _CLOSED_STATES)
+        links.append(
+            {
+                "title": "Your trust's orders",
+                "url": reverse("purchasing:orders"),
+                "description": f"{_count(open_orders, 'order', 'orders')} in progress; receive deliveries "
+                "and see invoices matched.",
+            }
+        )
+    if organisation.is_supplier and role in (Role.SUPPLIER_ADMIN, Role.SUPPLIER_STAFF):
+        counts = purchasing.order_counts_by_state(acting=acting)
+        new = counts.get(OrderState.SENT, 0)
+        to_dispatch = counts.get(OrderState.ACKNOWLEDGED, 0) + counts.get(OrderState.PART_DISPATCHED, 0)
+        links.append(
+            {
+                "title": f"Orders from trusts ({new} new)",
+                "url": reverse("purchasing:supplier-orders"),
+                "description": f"{_count(new, 'order', 'orders')} to acknowledge, "
+                f"{to_dispatch} to dispatch; dispatch and invoice.",
+            }
+        )
+    return links
+
+
+_CLOSED_STATES = {OrderState.CLOSED, OrderState.CANCELLED, OrderState.REJECTED}
+
+
 def start_page_for(user) -> dict:
     sections: list[StartSection] = []
     memberships = user.memberships.select_related("organisation").filter(organisation__is_active=True)
     for membership in memberships:
         organisation = membership.organisation
         links = [
+            *_purchasing_links(membership, user),
             *_resolve(LINKS_BY_ROLE.get(membership.role, []), organisation),
             *_organisation_links(membership),
         ]

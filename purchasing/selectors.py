@@ -396,3 +396,28 @@ def order_match(*, order: PurchaseOrder) -> MatchResult:
     return MatchResult(
         order_id=order.pk, invoice_number=order.invoice_number, lines=tuple(matches), tolerance=tolerance
     )
+
+
+# --- Pages -----------------------------------------------------------------------------------
+
+
+def buyable_offers_of(*, product) -> list[Offer]:
+    """The product's offers a buyer can put in a basket now, by supplier name, one query."""
+    return list(
+        Offer.objects.filter(buyable_offer_q(), product=product)
+        .select_related("supplier")
+        .order_by("supplier__name", "pk")
+    )
+
+
+def order_suppliers(*, acting: Acting) -> list[tuple[int, str]]:
+    """The suppliers of the acting trust's orders (id, name), by name: the order list's filter."""
+    if acting.trust is None:
+        return []
+    rows = (
+        PurchaseOrder.objects.filter(trust=acting.trust)
+        .order_by("supplier__name", "supplier_id")
+        .values_list("supplier_id", "supplier__name")
+        .distinct()
+    )
+    return list(rows)
