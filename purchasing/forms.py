@@ -26,7 +26,9 @@ class DateInput(forms.DateInput):
         super().__init__(attrs=attrs, format="%Y-%m-%d")
 
 
-def add_domain_error(form: forms.Form, error: DomainError, *, fields: Mapping[str, str] | None = None) -> None:
+def add_domain_error(
+    form: forms.Form, error: DomainError, *, fields: Mapping[str, str] | None = None
+) -> None:
     """Put a service's error on the form field it names (`fields` maps the service's field names to
     the form's where they differ)."""
     name = (fields or {}).get(error.field or "", error.field)

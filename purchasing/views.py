@@ -123,7 +123,9 @@ def product_panel_context(request: HttpRequest, product) -> dict | None:
 def basket_add(request: HttpRequest) -> HttpResponse:
     acting = _trust_acting(request, Role.BUYER)
     form = AddToBasketForm(request.POST)
-    offer = Offer.objects.select_related("product", "supplier").filter(pk=_int(request.POST.get("offer"))).first()
+    offer = (
+        Offer.objects.select_related("product", "supplier").filter(pk=_int(request.POST.get("offer"))).first()
+    )
     if offer is None:
         raise Http404("No such offer.")
     if form.is_valid():
@@ -228,8 +230,9 @@ def checkout(request: HttpRequest) -> HttpResponse:
     ]
     changes = []
     if request.method == "POST" and found is not None:
-        valid = form.is_valid() & all([details.is_valid() for _, details in groups])
-        if valid:
+        # Every form is validated (not stopping at the first) so every error is shown at once.
+        checked = [form.is_valid(), *(details.is_valid() for _, details in groups)]
+        if all(checked):
             orders = [
                 OrderInput(
                     supplier_id=group.supplier_id,
@@ -379,7 +382,9 @@ def _order_act(request, *, acting: Acting, order: PurchaseOrder, action: str, fo
             services.order_receive(order=order.pk, actor=user, acting=acting, note=form.cleaned_data["note"])
             return f"Everything dispatched on {order.number} is received."
         if action == "cancel":
-            services.order_cancel(order=order.pk, actor=user, acting=acting, reason=form.cleaned_data["reason"])
+            services.order_cancel(
+                order=order.pk, actor=user, acting=acting, reason=form.cleaned_data["reason"]
+            )
             return f"{order.number} is cancelled."
         services.order_close(order=order.pk, actor=user, acting=acting, note=form.cleaned_data["note"])
         return f"{order.number} is closed."
@@ -541,7 +546,9 @@ def supplier_invoice(request: HttpRequest, order_id: int) -> HttpResponse:
             first_packs = next((name for name in form.fields if name.startswith("packs_")), None)
             add_domain_error(form, error, fields={"lines": first_packs, "state": None})
         else:
-            messages.success(request, f"Invoice {form.cleaned_data['invoice_number']} sent on {order.number}.")
+            messages.success(
+                request, f"Invoice {form.cleaned_data['invoice_number']} sent on {order.number}."
+            )
             return redirect("purchasing:supplier-order", order_id=order.pk)
     return _order_page(
         request,

@@ -216,6 +216,18 @@ def _moderation(world: World) -> Target:
     return Target({"pk": offer.pk}, offer, "ACME-PENDING-SKU", _staff())
 
 
+def _purchase_order(world: World, *, role: str = Role.BUYER) -> Target:
+    """Trust A's order sent to supplier A: the trust's people and the supplier's see it, no one else."""
+    from purchasing.states import OrderState
+    from tests.purchasing.factories import order_in
+
+    order = order_in(
+        OrderState.SENT, trust=world.trust_a, supplier=world.supplier_a, number="SECRET-PO-000001"
+    )
+    owner_of = world.supplier_a if role in (Role.SUPPLIER_STAFF, Role.SUPPLIER_ADMIN) else world.trust_a
+    return Target({"order_id": order.pk}, order, "SECRET-PO-000001", member(role, owner_of))
+
+
 def _staff():
     return UserFactory(is_staff=True, is_superuser=True)
 
@@ -253,6 +265,9 @@ REGISTRY: list[tuple[str, Callable[[World], Target]]] = [
     ("invitation_admin:inspect", _invitation),
     ("audit_admin:inspect", _audit_event),
     ("organisations:invitation-list", lambda w: _organisation(w, role=Role.TRUST_ADMIN)),
+    ("purchasing:order", _purchase_order),
+    ("purchasing:approval-decision", lambda w: _purchase_order(w, role=Role.APPROVER)),
+    ("purchasing:supplier-*", lambda w: _purchase_order(w, role=Role.SUPPLIER_STAFF)),
 ]
 
 
