@@ -122,7 +122,7 @@ def test_an_order_goes_from_search_to_a_clean_invoice_match(shop, journey):
     order = PurchaseOrder.objects.filter(trust=shop["leeds"], supplier=shop["pennine"], buyer=shop["buyer"])
     order = order.latest("created_at")
     assert order.state == OrderState.AWAITING_APPROVAL
-    assert page.get_by_text(f"Ordered: ").filter(has_text=order.number).is_visible()
+    assert page.get_by_text("Ordered: ").filter(has_text=order.number).is_visible()
 
     _as(journey, APPROVER)
     journey.goto("/purchasing/approvals/", "orders to approve")
