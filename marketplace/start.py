@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 
 from django.urls import reverse
 
-from organisations.acting import Acting
 from organisations.models import Role
 from organisations.permissions import patients_for
 from purchasing import selectors as purchasing
@@ -171,14 +170,13 @@ def _count(n: int, one: str, many: str) -> str:
     return f"{n} {one if n == 1 else many}"
 
 
-def _purchasing_links(membership, user) -> list[dict]:
-    """Buying work waiting for this member, with counts: an approver's queue, a supplier's inbox,
-    a buyer's basket and orders."""
+def _purchasing_links(membership, counts: dict) -> list[dict]:
+    """Buying work waiting for this member, with counts (`purchasing.selectors.start_counts`): an
+    approver's queue, a supplier's inbox, a buyer's basket and the trust's orders."""
     organisation, role = membership.organisation, membership.role
-    acting = Acting(organisation=organisation, roles=frozenset({role}), explicit=True, kind=organisation.kind)
     links = []
     if organisation.is_trust and role == Role.APPROVER:
-        waiting = purchasing.approval_queue(acting=acting, user=user).count()
+        waiting = counts["approvals"].get(organisation.pk, 0)
         links.append(
             {
                 "title": f"Orders to approve ({waiting})",
@@ -187,8 +185,7 @@ def _purchasing_links(membership, user) -> list[dict]:
             }
         )
     if organisation.is_trust and role == Role.BUYER:
-        basket = purchasing.basket_of(buyer=user, trust=organisation)
-        lines = basket.lines.count() if basket is not None else 0
+        lines = counts["basket_lines"].get(organisation.pk, 0)
         links.append(
             {
                 "title": f"Your basket ({lines})",
@@ -197,9 +194,9 @@ def _purchasing_links(membership, user) -> list[dict]:
                 "and cheaper equivalents.",
             }
         )
-    if organisation.is_trust and role in (Role.BUYER, Role.APPROVER, Role.TRUST_ADMIN):
-        counts = purchasing.order_counts_by_state(acting=acting)
-        open_orders = sum(n for state, n in counts.items() if state not in _CLOSED_STATES)
+    if organisation.is_trust and role in TRUST_ORDER_ROLES:
+        by_state = counts["by_trust"].get(organisation.pk, {})
+        open_orders = sum(n for state, n in by_state.items() if state not in _CLOSED_STATES)
         links.append(
             {
                 "title": "Your trust's orders",
@@ -208,10 +205,10 @@ def _purchasing_links(membership, user) -> list[dict]:
                 "and see invoices matched.",
             }
         )
-    if organisation.is_supplier and role in (Role.SUPPLIER_ADMIN, Role.SUPPLIER_STAFF):
-        counts = purchasing.order_counts_by_state(acting=acting)
-        new = counts.get(OrderState.SENT, 0)
-        to_dispatch = counts.get(OrderState.ACKNOWLEDGED, 0) + counts.get(OrderState.PART_DISPATCHED, 0)
+    if organisation.is_supplier and role in SUPPLIER_ORDER_ROLES:
+        by_state = counts["by_supplier"].get(organisation.pk, {})
+        new = by_state.get(OrderState.SENT, 0)
+        to_dispatch = by_state.get(OrderState.ACKNOWLEDGED, 0) + by_state.get(OrderState.PART_DISPATCHED, 0)
         links.append(
             {
                 "title": f"Orders from trusts ({new} new)",
@@ -223,16 +220,32 @@ def _purchasing_links(membership, user) -> list[dict]:
     return links
 
 
+def _start_counts(user, memberships) -> dict:
+    def ids(test) -> set[int]:
+        return {m.organisation_id for m in memberships if test(m)}
+
+    return purchasing.start_counts(
+        user=user,
+        trust_ids=ids(lambda m: m.organisation.is_trust and m.role in TRUST_ORDER_ROLES),
+        buyer_trust_ids=ids(lambda m: m.organisation.is_trust and m.role == Role.BUYER),
+        approver_trust_ids=ids(lambda m: m.organisation.is_trust and m.role == Role.APPROVER),
+        supplier_ids=ids(lambda m: m.organisation.is_supplier and m.role in SUPPLIER_ORDER_ROLES),
+    )
+
+
+TRUST_ORDER_ROLES = (Role.BUYER, Role.APPROVER, Role.TRUST_ADMIN)
+SUPPLIER_ORDER_ROLES = (Role.SUPPLIER_ADMIN, Role.SUPPLIER_STAFF)
 _CLOSED_STATES = {OrderState.CLOSED, OrderState.CANCELLED, OrderState.REJECTED}
 
 
 def start_page_for(user) -> dict:
     sections: list[StartSection] = []
-    memberships = user.memberships.select_related("organisation").filter(organisation__is_active=True)
+    memberships = list(user.memberships.select_related("organisation").filter(organisation__is_active=True))
+    counts = _start_counts(user, memberships)
     for membership in memberships:
         organisation = membership.organisation
         links = [
-            *_purchasing_links(membership, user),
+            *_purchasing_links(membership, counts),
             *_resolve(LINKS_BY_ROLE.get(membership.role, []), organisation),
             *_organisation_links(membership),
         ]

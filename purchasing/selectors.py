@@ -421,3 +421,62 @@ def order_suppliers(*, acting: Acting) -> list[tuple[int, str]]:
         .distinct()
     )
     return list(rows)
+
+
+def start_counts(
+    *,
+    user: User,
+    trust_ids: set[int],
+    buyer_trust_ids: set[int],
+    approver_trust_ids: set[int],
+    supplier_ids: set[int],
+) -> dict:
+    """What the start page counts for a person across all their organisations at once, in at most
+    four queries whatever their number: orders by state per trust and per supplier (what the
+    supplier sees), orders waiting for this approver per trust, and basket lines per trust."""
+    by_trust: dict[int, dict[str, int]] = defaultdict(dict)
+    by_supplier: dict[int, dict[str, int]] = defaultdict(dict)
+    approvals: dict[int, int] = {}
+    basket_lines_by_trust: dict[int, int] = {}
+    if trust_ids:
+        rows = (
+            PurchaseOrder.objects.filter(trust_id__in=trust_ids)
+            .order_by()
+            .values_list("trust_id", "state")
+            .annotate(n=Count("id"))
+        )
+        for trust_id, state, n in rows:
+            by_trust[trust_id][state] = n
+    if buyer_trust_ids:
+        basket_lines_by_trust = dict(
+            BasketLine.objects.filter(basket__buyer=user, basket__trust_id__in=buyer_trust_ids)
+            .order_by()
+            .values_list("basket__trust_id")
+            .annotate(n=Count("id"))
+        )
+    if approver_trust_ids:
+        approvals = dict(
+            PurchaseOrder.objects.filter(trust_id__in=approver_trust_ids, state=OrderState.AWAITING_APPROVAL)
+            .exclude(buyer=user)
+            .exclude(approvals__approver=user)
+            .order_by()
+            .values_list("trust_id")
+            .annotate(n=Count("id"))
+        )
+    if supplier_ids:
+        rows = (
+            PurchaseOrder.objects.filter(
+                supplier_id__in=supplier_ids, state__in=list(SUPPLIER_VISIBLE_STATES)
+            )
+            .order_by()
+            .values_list("supplier_id", "state")
+            .annotate(n=Count("id"))
+        )
+        for supplier_id, state, n in rows:
+            by_supplier[supplier_id][state] = n
+    return {
+        "by_trust": by_trust,
+        "by_supplier": by_supplier,
+        "approvals": approvals,
+        "basket_lines": basket_lines_by_trust,
+    }

@@ -115,7 +115,12 @@ def product_panel_context(request: HttpRequest, product) -> dict | None:
     offers = selectors.buyable_offers_of(product=product)
     if not offers:
         return None
-    return {"product": product, "offers": offers, "trust": acting.trust, "next": request.get_full_path()}
+    return {
+        "product": product,
+        "buyable_offers": offers,
+        "trust": acting.trust,
+        "next": request.get_full_path(),
+    }
 
 
 @require_POST
