@@ -74,10 +74,16 @@ UPLOAD_PURCHASE_HISTORY = StartLink(
     "pricing:upload",
     "Import your trust's past orders from your ERP (CSV or Excel).",
 )
+PURCHASING_SETTINGS = StartLink(
+    "Purchasing settings",
+    "purchasing:settings",
+    "Delivery sites, cost centres, approval bands and the invoice match tolerance.",
+)
 LINKS_BY_ROLE: dict[str, list[StartLink]] = {
     Role.BUYER: [BROWSE_CATALOGUE, TRUST_SAVINGS, PRICE_ANALYTICS, UPLOAD_PURCHASE_HISTORY, LINES_TO_MAP],
     Role.APPROVER: [BROWSE_CATALOGUE, TRUST_SAVINGS, PRICE_ANALYTICS],
     Role.TRUST_ADMIN: [
+        PURCHASING_SETTINGS,
         BROWSE_CATALOGUE,
         TRUST_SAVINGS,
         PRICE_ANALYTICS,
@@ -96,7 +102,8 @@ SUMMARY_BY_ROLE: dict[str, str] = {
     "one basket.",
     Role.APPROVER: "Approve or reject your trust's orders above its limits, and see the catalogue at your "
     "trust's prices, what other trusts pay and where your trust could save.",
-    Role.TRUST_ADMIN: "Everything a buyer can do, and see who acts for your trust.",
+    Role.TRUST_ADMIN: "Set your trust's delivery sites, cost centres and approval bands, see its orders "
+    "and who acts for your trust, and everything a buyer can see of prices and savings.",
     Role.SUPPLIER_ADMIN: "Acknowledge, dispatch and invoice trusts' orders; list and change your offers "
     "one at a time or by file, see which wait for approval, and see who acts for your company.",
     Role.SUPPLIER_STAFF: "Acknowledge, dispatch and invoice trusts' orders; list and change your offers "

@@ -189,3 +189,56 @@ class InvoiceForm(NHSForm):
             line.pk: (self.cleaned_data[f"packs_{line.pk}"], self.cleaned_data[f"price_{line.pk}"])
             for line in self.order_lines
         }
+
+
+# --- Trust admins: purchasing settings -------------------------------------------------------
+
+
+class SettingsForm(NHSForm):
+    one_approver_above = forms.DecimalField(
+        label="Orders need one approver above (£, excluding VAT)",
+        min_value=0,
+        decimal_places=2,
+        max_digits=14,
+    )
+    two_approvers_above = forms.DecimalField(
+        label="Orders need two different approvers above (£, excluding VAT)",
+        min_value=0,
+        decimal_places=2,
+        max_digits=14,
+    )
+    price_tolerance_percent = forms.DecimalField(
+        label="Invoice price tolerance (% of the ordered pack price)",
+        min_value=0,
+        decimal_places=2,
+        max_digits=5,
+    )
+    price_tolerance_amount = forms.DecimalField(
+        label="Or invoice price tolerance (£ on a line)", min_value=0, decimal_places=2, max_digits=14
+    )
+
+
+class DeliverySiteForm(NHSForm):
+    name = forms.CharField(label="Name", max_length=120)
+    address = forms.CharField(label="Address", widget=forms.Textarea(attrs={"rows": 3}), max_length=500)
+    postcode = forms.CharField(label="Postcode", max_length=10)
+    gln = forms.CharField(
+        label="GLN (optional)",
+        required=False,
+        max_length=20,
+        help_text="The site's GS1 Global Location Number.",
+    )
+
+
+class DeliverySiteChangeForm(DeliverySiteForm):
+    is_active = forms.BooleanField(label="In use for new orders", required=False)
+
+
+class CostCentreForm(NHSForm):
+    code = forms.CharField(label="Code", max_length=20)
+    name = forms.CharField(label="Name", max_length=120)
+
+
+class CostCentreChangeForm(NHSForm):
+    name = forms.CharField(label="Name", max_length=120)
+    is_active = forms.BooleanField(label="In use for new orders", required=False)

@@ -14,4 +14,7 @@ urlpatterns = [
     path("supplier/orders/", views.supplier_orders, name="supplier-orders"),
     path("supplier/orders/<int:order_id>/", views.supplier_order, name="supplier-order"),
     path("supplier/orders/<int:order_id>/invoice/", views.supplier_invoice, name="supplier-invoice"),
+    path("settings/", views.settings, name="settings"),
+    path("settings/delivery-sites/<int:site_id>/", views.settings_site, name="settings-site"),
+    path("settings/cost-centres/<int:centre_id>/", views.settings_centre, name="settings-centre"),
 ]

@@ -27,6 +27,10 @@ from purchasing.forms import (
     AddToBasketForm,
     BasketLineForm,
     CheckoutForm,
+    CostCentreChangeForm,
+    CostCentreForm,
+    DeliverySiteChangeForm,
+    DeliverySiteForm,
     DispatchForm,
     InvoiceForm,
     NoteForm,
@@ -34,6 +38,7 @@ from purchasing.forms import (
     OrderFilterForm,
     ReasonForm,
     ReceiveForm,
+    SettingsForm,
     add_domain_error,
 )
 from purchasing.models import PurchaseOrder
@@ -561,4 +566,118 @@ def supplier_invoice(request: HttpRequest, order_id: int) -> HttpResponse:
         acting=acting,
         order=order,
         forms={"form": form},
+    )
+
+
+# --- Trust admins: purchasing settings -------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@page_view
+def settings(request: HttpRequest) -> HttpResponse:
+    acting = _trust_acting(request, Role.TRUST_ADMIN)
+    trust, user = acting.trust, request.user
+    current = selectors.purchasing_settings(trust=trust)
+    action = request.POST.get("action") if request.method == "POST" else None
+    forms = {
+        "settings_form": SettingsForm(
+            request.POST if action == "settings" else None,
+            prefix="settings",
+            initial={name: getattr(current, name) for name in SettingsForm.base_fields},
+        ),
+        "site_form": DeliverySiteForm(request.POST if action == "site" else None, prefix="site"),
+        "centre_form": CostCentreForm(request.POST if action == "centre" else None, prefix="centre"),
+    }
+    if action is not None:
+        form = forms.get(f"{action}_form")
+        if form is None:
+            raise Http404("No such action.")
+        if form.is_valid():
+            try:
+                if action == "settings":
+                    services.purchasing_settings_update(
+                        trust=trust, actor=user, acting=acting, **form.cleaned_data
+                    )
+                    done = "Approval bands and invoice tolerance saved."
+                elif action == "site":
+                    site = services.delivery_site_create(
+                        trust=trust, actor=user, acting=acting, **form.cleaned_data
+                    )
+                    done = f"Delivery site {site.name} added."
+                else:
+                    centre = services.cost_centre_create(
+                        trust=trust, actor=user, acting=acting, **form.cleaned_data
+                    )
+                    done = f"Cost centre {centre.code} added."
+            except DomainError as error:
+                add_domain_error(form, error)
+            else:
+                messages.success(request, done)
+                return redirect("purchasing:settings")
+    has_errors = any(f.is_bound and f.errors for f in forms.values())
+    return render(
+        request,
+        "purchasing/settings.html",
+        {
+            "trust": trust,
+            "sites": selectors.delivery_sites(trust=trust, include_inactive=True).order_by("name"),
+            "centres": selectors.cost_centres(trust=trust, include_inactive=True).order_by("code"),
+            "has_errors": has_errors,
+            **forms,
+        },
+        status=400 if has_errors else 200,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@page_view
+def settings_site(request: HttpRequest, site_id: int) -> HttpResponse:
+    acting = _trust_acting(request, Role.TRUST_ADMIN)
+    site = selectors.delivery_sites(trust=acting.trust, include_inactive=True).filter(pk=site_id).first()
+    if site is None:
+        raise Http404("No such delivery site.")
+    initial = {"name": site.name, "address": site.address, "postcode": site.postcode, "gln": site.gln}
+    form = DeliverySiteChangeForm(
+        request.POST if request.method == "POST" else None, initial={**initial, "is_active": site.is_active}
+    )
+    if form.is_bound and form.is_valid():
+        try:
+            services.delivery_site_change(site=site, actor=request.user, acting=acting, **form.cleaned_data)
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            messages.success(request, f"Delivery site {form.cleaned_data['name']} saved.")
+            return redirect("purchasing:settings")
+    return render(
+        request,
+        "purchasing/settings_change.html",
+        {"form": form, "trust": acting.trust, "title": f"Delivery site {site.name}"},
+        status=400 if form.is_bound else 200,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@page_view
+def settings_centre(request: HttpRequest, centre_id: int) -> HttpResponse:
+    acting = _trust_acting(request, Role.TRUST_ADMIN)
+    centre = selectors.cost_centres(trust=acting.trust, include_inactive=True).filter(pk=centre_id).first()
+    if centre is None:
+        raise Http404("No such cost centre.")
+    form = CostCentreChangeForm(
+        request.POST if request.method == "POST" else None,
+        initial={"name": centre.name, "is_active": centre.is_active},
+    )
+    if form.is_bound and form.is_valid():
+        try:
+            services.cost_centre_change(centre=centre, actor=request.user, acting=acting, **form.cleaned_data)
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            messages.success(request, f"Cost centre {centre.code} saved.")
+            return redirect("purchasing:settings")
+    return render(
+        request,
+        "purchasing/settings_change.html",
+        {"form": form, "trust": acting.trust, "title": f"Cost centre {centre.code}"},
+        status=400 if form.is_bound else 200,
     )

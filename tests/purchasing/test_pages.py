@@ -316,3 +316,55 @@ def test_pages_are_for_the_right_side_only(market):
     assert signed_in(market.buyer).get(reverse("purchasing:supplier-orders")).status_code == 404
     assert signed_in(market.approver).get(BASKET).status_code == 404
     assert Client().get(BASKET).status_code == 302
+
+
+def test_a_trust_admin_sets_bands_and_adds_and_changes_sites_and_cost_centres(market):
+    admin = signed_in(market.admin)
+    url = reverse("purchasing:settings")
+    assert admin.get(url).status_code == 200
+    bands = {
+        "action": "settings",
+        "settings-one_approver_above": "500",
+        "settings-two_approvers_above": "400",
+        "settings-price_tolerance_percent": "2",
+        "settings-price_tolerance_amount": "1",
+    }
+    wrong = admin.post(url, bands)
+    assert wrong.status_code == 400
+    assert 'href="#id_settings-two_approvers_above">The two-approver band starts at or above' in text(wrong)
+    assert admin.post(url, {**bands, "settings-two_approvers_above": "20000"}).status_code == 302
+    settings = market.trust.purchasing_settings
+    assert (settings.one_approver_above, settings.two_approvers_above) == (Decimal("500"), Decimal("20000"))
+
+    site = {
+        "action": "site",
+        "site-name": "Ward 7",
+        "site-address": "Ward 7, LGI",
+        "site-postcode": "ls1 3ex",
+    }
+    bad_gln = admin.post(url, {**site, "site-gln": "5012345000001"})
+    assert bad_gln.status_code == 400 and 'href="#id_site-gln">Enter a valid GLN' in text(bad_gln)
+    assert admin.post(url, site).status_code == 302
+    added = market.trust.delivery_sites.get(name="Ward 7")
+    assert added.postcode == "LS1 3EX"
+    duplicate = admin.post(url, {"action": "centre", "centre-code": "thr01", "centre-name": "Theatres again"})
+    assert 'href="#id_centre-code">The trust has a cost centre with that code already.' in text(duplicate)
+    assert (
+        admin.post(url, {"action": "centre", "centre-code": "WARD7", "centre-name": "Ward 7"}).status_code
+        == 302
+    )
+
+    change = reverse("purchasing:settings-site", kwargs={"site_id": added.pk})
+    kept = {"name": "Ward 7", "address": "Ward 7, LGI", "postcode": "LS1 3EX", "gln": ""}
+    assert admin.post(change, kept).status_code == 302  # is_active unticked: no longer offered
+    added.refresh_from_db()
+    assert not added.is_active
+    centre = reverse("purchasing:settings-centre", kwargs={"centre_id": market.centre.pk})
+    assert admin.post(centre, {"name": "Main theatres", "is_active": "on"}).status_code == 302
+    market.centre.refresh_from_db()
+    assert market.centre.name == "Main theatres"
+    # Only the trust's admins.
+    assert signed_in(market.buyer).get(url).status_code == 404
+    other_admin = signed_in(member(Role.TRUST_ADMIN, market.other_trust))
+    assert other_admin.get(change).status_code == 404
+    assert other_admin.post(centre, {"name": "Taken"}).status_code == 404

@@ -228,6 +228,20 @@ def _purchase_order(world: World, *, role: str = Role.BUYER) -> Target:
     return Target({"order_id": order.pk}, order, "SECRET-PO-000001", member(role, owner_of))
 
 
+def _delivery_site(world: World) -> Target:
+    from tests.purchasing.factories import DeliverySiteFactory
+
+    site = DeliverySiteFactory(trust=world.trust_a, name="Secret loading bay")
+    return Target({"site_id": site.pk}, site, "Secret loading bay", member(Role.TRUST_ADMIN, world.trust_a))
+
+
+def _cost_centre(world: World) -> Target:
+    from tests.purchasing.factories import CostCentreFactory
+
+    centre = CostCentreFactory(trust=world.trust_a, code="SECRET1", name="Secret ward")
+    return Target({"centre_id": centre.pk}, centre, "Secret ward", member(Role.TRUST_ADMIN, world.trust_a))
+
+
 def _staff():
     return UserFactory(is_staff=True, is_superuser=True)
 
@@ -268,6 +282,8 @@ REGISTRY: list[tuple[str, Callable[[World], Target]]] = [
     ("purchasing:order", _purchase_order),
     ("purchasing:approval-decision", lambda w: _purchase_order(w, role=Role.APPROVER)),
     ("purchasing:supplier-*", lambda w: _purchase_order(w, role=Role.SUPPLIER_STAFF)),
+    ("purchasing:settings-site", _delivery_site),
+    ("purchasing:settings-centre", _cost_centre),
 ]
 
 
