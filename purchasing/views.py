@@ -309,7 +309,7 @@ def orders(request: HttpRequest) -> HttpResponse:
     acting = _trust_acting(request)
     suppliers = selectors.order_suppliers(acting=acting)
     form = OrderFilterForm(request.GET or None, suppliers=suppliers)
-    state = supplier = None
+    state, supplier = None, None
     if form.is_bound and form.is_valid():
         state, supplier = form.cleaned_data["state"] or None, form.cleaned_data["supplier"]
     page = _paged(request, selectors.orders_for(acting=acting, state=state, supplier_id=supplier))
@@ -463,10 +463,9 @@ def supplier_orders(request: HttpRequest) -> HttpResponse:
     acting = _supplier_acting(request)
     form = OrderFilterForm(request.GET or None)
     del form.fields["supplier"]
-    state = OrderState.SENT
-    if form.is_bound and form.is_valid():
-        state = form.cleaned_data["state"] or None
-    page = _paged(request, selectors.orders_for(acting=acting, state=state))
+    # New orders first; "any state" on asking.
+    chosen = form.cleaned_data["state"] if form.is_bound and form.is_valid() else OrderState.SENT
+    page = _paged(request, selectors.orders_for(acting=acting, **{"state": chosen or None}))
     return render(
         request,
         "purchasing/supplier_orders.html",
@@ -475,8 +474,7 @@ def supplier_orders(request: HttpRequest) -> HttpResponse:
             "page": page,
             "supplier": acting.supplier,
             "counts": _counts(acting),
-            "state": state,
-            "state_label": OrderState(state).label if state else "",
+            "state_label": OrderState(chosen).label if chosen else "",
         },
     )
 
