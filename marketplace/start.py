@@ -8,6 +8,8 @@ from django.urls import reverse
 
 from organisations.models import Role
 from organisations.permissions import patients_for
+from purchasing import selectors as purchasing
+from purchasing.states import OrderState
 
 
 @dataclass(frozen=True)
@@ -72,10 +74,16 @@ UPLOAD_PURCHASE_HISTORY = StartLink(
     "pricing:upload",
     "Import your trust's past orders from your ERP (CSV or Excel).",
 )
+PURCHASING_SETTINGS = StartLink(
+    "Purchasing settings",
+    "purchasing:settings",
+    "Delivery sites, cost centres, approval bands and the invoice match tolerance.",
+)
 LINKS_BY_ROLE: dict[str, list[StartLink]] = {
     Role.BUYER: [BROWSE_CATALOGUE, TRUST_SAVINGS, PRICE_ANALYTICS, UPLOAD_PURCHASE_HISTORY, LINES_TO_MAP],
     Role.APPROVER: [BROWSE_CATALOGUE, TRUST_SAVINGS, PRICE_ANALYTICS],
     Role.TRUST_ADMIN: [
+        PURCHASING_SETTINGS,
         BROWSE_CATALOGUE,
         TRUST_SAVINGS,
         PRICE_ANALYTICS,
@@ -90,14 +98,16 @@ LINKS_BY_ROLE: dict[str, list[StartLink]] = {
 # What each role can do today, in one sentence above its links. Only what works is said.
 SUMMARY_BY_ROLE: dict[str, str] = {
     Role.BUYER: "Search one catalogue across suppliers, compare their offers at your trust's prices, "
-    "see what other trusts pay and where your trust could save.",
-    Role.APPROVER: "See the catalogue at your trust's prices, what other trusts pay and where your trust "
-    "could save.",
-    Role.TRUST_ADMIN: "Everything a buyer can do, and see who acts for your trust.",
-    Role.SUPPLIER_ADMIN: "List and change your offers one at a time or by file, see which wait for "
-    "approval, and see who acts for your company.",
-    Role.SUPPLIER_STAFF: "List and change your offers one at a time or by file, and see which wait for "
-    "approval.",
+    "see what other trusts pay and where your trust could save, and order from several suppliers in "
+    "one basket.",
+    Role.APPROVER: "Approve or reject your trust's orders above its limits, and see the catalogue at your "
+    "trust's prices, what other trusts pay and where your trust could save.",
+    Role.TRUST_ADMIN: "Set your trust's delivery sites, cost centres and approval bands, see its orders "
+    "and who acts for your trust, and everything a buyer can see of prices and savings.",
+    Role.SUPPLIER_ADMIN: "Acknowledge, dispatch and invoice trusts' orders; list and change your offers "
+    "one at a time or by file, see which wait for approval, and see who acts for your company.",
+    Role.SUPPLIER_STAFF: "Acknowledge, dispatch and invoice trusts' orders; list and change your offers "
+    "one at a time or by file, and see which wait for approval.",
     Role.BUDGET_MANAGER: "Find equipment people with a personal health budget may buy, and compare "
     "suppliers' prices for it.",
     Role.CARE_COORDINATOR: "Find equipment the people you support may buy with a personal health "
@@ -163,12 +173,86 @@ def _organisation_links(membership) -> list[dict]:
     return links
 
 
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def _purchasing_links(membership, counts: dict) -> list[dict]:
+    """Buying work waiting for this member, with counts (`purchasing.selectors.start_counts`): an
+    approver's queue, a supplier's inbox, a buyer's basket and the trust's orders."""
+    organisation, role = membership.organisation, membership.role
+    links = []
+    if organisation.is_trust and role == Role.APPROVER:
+        waiting = counts["approvals"].get(organisation.pk, 0)
+        links.append(
+            {
+                "title": f"Orders to approve ({waiting})",
+                "url": reverse("purchasing:approvals"),
+                "description": f"{_count(waiting, 'order waits', 'orders wait')} for your approval.",
+            }
+        )
+    if organisation.is_trust and role == Role.BUYER:
+        lines = counts["basket_lines"].get(organisation.pk, 0)
+        links.append(
+            {
+                "title": f"Your basket ({lines})",
+                "url": reverse("purchasing:basket"),
+                "description": f"{_count(lines, 'line', 'lines')} to check out, with what other trusts pay "
+                "and cheaper equivalents.",
+            }
+        )
+    if organisation.is_trust and role in TRUST_ORDER_ROLES:
+        by_state = counts["by_trust"].get(organisation.pk, {})
+        open_orders = sum(n for state, n in by_state.items() if state not in _CLOSED_STATES)
+        links.append(
+            {
+                "title": "Your trust's orders",
+                "url": reverse("purchasing:orders"),
+                "description": f"{_count(open_orders, 'order', 'orders')} in progress; receive deliveries "
+                "and see invoices matched.",
+            }
+        )
+    if organisation.is_supplier and role in SUPPLIER_ORDER_ROLES:
+        by_state = counts["by_supplier"].get(organisation.pk, {})
+        new = by_state.get(OrderState.SENT, 0)
+        to_dispatch = by_state.get(OrderState.ACKNOWLEDGED, 0) + by_state.get(OrderState.PART_DISPATCHED, 0)
+        links.append(
+            {
+                "title": f"Orders from trusts ({new} new)",
+                "url": reverse("purchasing:supplier-orders"),
+                "description": f"{_count(new, 'order', 'orders')} to acknowledge, "
+                f"{to_dispatch} to dispatch; dispatch and invoice.",
+            }
+        )
+    return links
+
+
+def _start_counts(user, memberships) -> dict:
+    def ids(test) -> set[int]:
+        return {m.organisation_id for m in memberships if test(m)}
+
+    return purchasing.start_counts(
+        user=user,
+        trust_ids=ids(lambda m: m.organisation.is_trust and m.role in TRUST_ORDER_ROLES),
+        buyer_trust_ids=ids(lambda m: m.organisation.is_trust and m.role == Role.BUYER),
+        approver_trust_ids=ids(lambda m: m.organisation.is_trust and m.role == Role.APPROVER),
+        supplier_ids=ids(lambda m: m.organisation.is_supplier and m.role in SUPPLIER_ORDER_ROLES),
+    )
+
+
+TRUST_ORDER_ROLES = (Role.BUYER, Role.APPROVER, Role.TRUST_ADMIN)
+SUPPLIER_ORDER_ROLES = (Role.SUPPLIER_ADMIN, Role.SUPPLIER_STAFF)
+_CLOSED_STATES = {OrderState.CLOSED, OrderState.CANCELLED, OrderState.REJECTED}
+
+
 def start_page_for(user) -> dict:
     sections: list[StartSection] = []
-    memberships = user.memberships.select_related("organisation").filter(organisation__is_active=True)
+    memberships = list(user.memberships.select_related("organisation").filter(organisation__is_active=True))
+    counts = _start_counts(user, memberships)
     for membership in memberships:
         organisation = membership.organisation
         links = [
+            *_purchasing_links(membership, counts),
             *_resolve(LINKS_BY_ROLE.get(membership.role, []), organisation),
             *_organisation_links(membership),
         ]

@@ -396,3 +396,87 @@ def order_match(*, order: PurchaseOrder) -> MatchResult:
     return MatchResult(
         order_id=order.pk, invoice_number=order.invoice_number, lines=tuple(matches), tolerance=tolerance
     )
+
+
+# --- Pages -----------------------------------------------------------------------------------
+
+
+def buyable_offers_of(*, product) -> list[Offer]:
+    """The product's offers a buyer can put in a basket now, by supplier name, one query."""
+    return list(
+        Offer.objects.filter(buyable_offer_q(), product=product)
+        .select_related("supplier")
+        .order_by("supplier__name", "pk")
+    )
+
+
+def order_suppliers(*, acting: Acting) -> list[tuple[int, str]]:
+    """The suppliers of the acting trust's orders (id, name), by name: the order list's filter."""
+    if acting.trust is None:
+        return []
+    rows = (
+        PurchaseOrder.objects.filter(trust=acting.trust)
+        .order_by("supplier__name", "supplier_id")
+        .values_list("supplier_id", "supplier__name")
+        .distinct()
+    )
+    return list(rows)
+
+
+def start_counts(
+    *,
+    user: User,
+    trust_ids: set[int],
+    buyer_trust_ids: set[int],
+    approver_trust_ids: set[int],
+    supplier_ids: set[int],
+) -> dict:
+    """What the start page counts for a person across all their organisations at once, in at most
+    four queries whatever their number: orders by state per trust and per supplier (what the
+    supplier sees), orders waiting for this approver per trust, and basket lines per trust."""
+    by_trust: dict[int, dict[str, int]] = defaultdict(dict)
+    by_supplier: dict[int, dict[str, int]] = defaultdict(dict)
+    approvals: dict[int, int] = {}
+    basket_lines_by_trust: dict[int, int] = {}
+    if trust_ids:
+        rows = (
+            PurchaseOrder.objects.filter(trust_id__in=trust_ids)
+            .order_by()
+            .values_list("trust_id", "state")
+            .annotate(n=Count("id"))
+        )
+        for trust_id, state, n in rows:
+            by_trust[trust_id][state] = n
+    if buyer_trust_ids:
+        basket_lines_by_trust = dict(
+            BasketLine.objects.filter(basket__buyer=user, basket__trust_id__in=buyer_trust_ids)
+            .order_by()
+            .values_list("basket__trust_id")
+            .annotate(n=Count("id"))
+        )
+    if approver_trust_ids:
+        approvals = dict(
+            PurchaseOrder.objects.filter(trust_id__in=approver_trust_ids, state=OrderState.AWAITING_APPROVAL)
+            .exclude(buyer=user)
+            .exclude(approvals__approver=user)
+            .order_by()
+            .values_list("trust_id")
+            .annotate(n=Count("id"))
+        )
+    if supplier_ids:
+        rows = (
+            PurchaseOrder.objects.filter(
+                supplier_id__in=supplier_ids, state__in=list(SUPPLIER_VISIBLE_STATES)
+            )
+            .order_by()
+            .values_list("supplier_id", "state")
+            .annotate(n=Count("id"))
+        )
+        for supplier_id, state, n in rows:
+            by_supplier[supplier_id][state] = n
+    return {
+        "by_trust": by_trust,
+        "by_supplier": by_supplier,
+        "approvals": approvals,
+        "basket_lines": basket_lines_by_trust,
+    }

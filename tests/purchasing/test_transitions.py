@@ -105,7 +105,7 @@ def test_nothing_but_the_one_move_assigns_an_orders_state():
             continue
         for number, text in enumerate(path.read_text().splitlines(), start=1):
             if (
-                re.search(r"\.state\s*=[^=]|\bstate\s*=\s*(?!state\b|OrderState)", text)
+                re.search(r"\.state\s*=[^=]|\bstate\s*=(?!=)\s*(?!state\b|OrderState)", text)
                 and "filter(" not in text
             ) and not re.match(r"\s*state = models\.CharField\(", text):
                 assignments.append(f"{path.name}:{number}: {text.strip()}")

@@ -216,6 +216,32 @@ def _moderation(world: World) -> Target:
     return Target({"pk": offer.pk}, offer, "ACME-PENDING-SKU", _staff())
 
 
+def _purchase_order(world: World, *, role: str = Role.BUYER) -> Target:
+    """Trust A's order sent to supplier A: the trust's people and the supplier's see it, no one else."""
+    from purchasing.states import OrderState
+    from tests.purchasing.factories import order_in
+
+    order = order_in(
+        OrderState.SENT, trust=world.trust_a, supplier=world.supplier_a, number="SECRET-PO-000001"
+    )
+    owner_of = world.supplier_a if role in (Role.SUPPLIER_STAFF, Role.SUPPLIER_ADMIN) else world.trust_a
+    return Target({"order_id": order.pk}, order, "SECRET-PO-000001", member(role, owner_of))
+
+
+def _delivery_site(world: World) -> Target:
+    from tests.purchasing.factories import DeliverySiteFactory
+
+    site = DeliverySiteFactory(trust=world.trust_a, name="Secret loading bay")
+    return Target({"site_id": site.pk}, site, "Secret loading bay", member(Role.TRUST_ADMIN, world.trust_a))
+
+
+def _cost_centre(world: World) -> Target:
+    from tests.purchasing.factories import CostCentreFactory
+
+    centre = CostCentreFactory(trust=world.trust_a, code="SECRET1", name="Secret ward")
+    return Target({"centre_id": centre.pk}, centre, "Secret ward", member(Role.TRUST_ADMIN, world.trust_a))
+
+
 def _staff():
     return UserFactory(is_staff=True, is_superuser=True)
 
@@ -253,6 +279,11 @@ REGISTRY: list[tuple[str, Callable[[World], Target]]] = [
     ("invitation_admin:inspect", _invitation),
     ("audit_admin:inspect", _audit_event),
     ("organisations:invitation-list", lambda w: _organisation(w, role=Role.TRUST_ADMIN)),
+    ("purchasing:order", _purchase_order),
+    ("purchasing:approval-decision", lambda w: _purchase_order(w, role=Role.APPROVER)),
+    ("purchasing:supplier-*", lambda w: _purchase_order(w, role=Role.SUPPLIER_STAFF)),
+    ("purchasing:settings-site", _delivery_site),
+    ("purchasing:settings-centre", _cost_centre),
 ]
 
 

@@ -1,4 +1,4 @@
-"""Demo data for `make run`: organisations, people, catalogue and purchase history. Idempotent."""
+"""Demo data for `make run`: organisations, people, catalogue, purchase history and orders. Idempotent."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ SEEDERS = [
     "organisations.demo",
     "catalogue.demo",
     "pricing.demo",
+    "purchasing.demo",
 ]
 
 
