@@ -27,6 +27,7 @@ from pricing.selectors import peer_prices_many
 from purchasing.models import (
     Basket,
     BasketLine,
+    CheckoutRequest,
     CostCentre,
     DeliverySite,
     OrderEvent,
@@ -83,6 +84,12 @@ def cost_centres(*, trust: Organisation, include_inactive: bool = False) -> Quer
 def basket_of(*, buyer: User, trust: Organisation) -> Basket | None:
     """The buyer's basket for the trust, if they have started one."""
     return Basket.objects.filter(buyer=buyer, trust=trust).first()
+
+
+def checkout_key_used(*, trust: Organisation, key: str) -> bool:
+    """Whether a checkout of the trust already ran with this request key (the API answers a replay
+    200 rather than 201; `services.basket_checkout` is what makes the replay create nothing)."""
+    return CheckoutRequest.objects.filter(trust=trust, key=(key or "").strip()).exists()
 
 
 def _offers_for_pricing(queryset: QuerySet[Offer]) -> QuerySet[Offer]:
