@@ -707,15 +707,15 @@ class OrderListApi(GenericAPIView):
         filters = OrderFilterInput(data=request.query_params)
         filters.is_valid(raise_exception=True)
         wanted = filters.validated_data
-        orders = selectors.orders_for(
-            acting=acting_for(request),
-            state=wanted.get("state"),
-            supplier_id=wanted.get("supplier"),
-            created_from=wanted.get("created_from"),
-            created_to=wanted.get("created_to"),
-        )
-        page = self.paginate_queryset(orders)
-        data = [_order_summary(request, order) for order in page]
+        filters = {
+            "state": wanted.get("state"),
+            "supplier_id": wanted.get("supplier"),
+            "created_from": wanted.get("created_from"),
+            "created_to": wanted.get("created_to"),
+        }
+        orders = selectors.orders_for(acting=acting_for(request), **filters)
+        ids = self.paginate_queryset(orders.values_list("pk", flat=True))
+        data = [_order_summary(request, order) for order in selectors.orders_page(orders, ids)]
         return self.get_paginated_response(OrderSummaryOutput(data, many=True).data)
 
 
