@@ -21,7 +21,6 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
-from catalogue.browse.api import SupplierOutput
 from catalogue.models import Offer
 from common import bounds
 from common.api import UNIT_MONEY, AmountField, ErrorOutput, error_responses
@@ -45,6 +44,13 @@ def _id_field(model, name: str = "id", **kwargs) -> serializers.IntegerField:
 # --- Basket: output ----------------------------------------------------------------------------
 
 
+class PartyOutput(serializers.Serializer):
+    """A trust or supplier named in a basket or an order."""
+
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
 class BasketOfferOutput(serializers.Serializer):
     id = serializers.IntegerField()
     supplier_sku = serializers.CharField()
@@ -66,7 +72,7 @@ class PeerPricesOutput(serializers.Serializer):
 
 class CheaperEquivalentOutput(serializers.Serializer):
     offer = BasketOfferOutput()
-    supplier = SupplierOutput()
+    supplier = PartyOutput()
     same_product = serializers.BooleanField(help_text="The same product from another supplier.")
     quantity = serializers.IntegerField(help_text="Packs of it holding at least the line's units.")
     pack_price = AmountField(help_text="Per pack, excluding VAT.")
@@ -98,7 +104,7 @@ class BasketLineOutput(serializers.Serializer):
 
 
 class SupplierGroupOutput(serializers.Serializer):
-    supplier = SupplierOutput()
+    supplier = PartyOutput()
     lines = BasketLineOutput(many=True)
     total_excl_vat = AmountField()
     total_vat = AmountField()
@@ -109,7 +115,7 @@ class BasketOutput(serializers.Serializer):
     id = serializers.IntegerField()
     url = serializers.URLField()
     checkout_url = serializers.URLField()
-    trust = SupplierOutput(help_text="The trust the basket buys for.")
+    trust = PartyOutput(help_text="The trust the basket buys for.")
     groups = SupplierGroupOutput(many=True, help_text="Lines by supplier: each becomes one order.")
     total_excl_vat = AmountField()
     total_vat = AmountField()
@@ -387,8 +393,8 @@ class OrderSummaryOutput(serializers.Serializer):
     number = serializers.CharField(help_text="Unique in the trust, e.g. RR8-PO-000123.")
     state = serializers.ChoiceField(choices=OrderState.choices)
     state_label = serializers.CharField()
-    trust = SupplierOutput()
-    supplier = SupplierOutput()
+    trust = PartyOutput()
+    supplier = PartyOutput()
     buyer = serializers.CharField(help_text="Who placed the order.")
     cost_centre = serializers.CharField(help_text="The cost centre's code.")
     line_count = serializers.IntegerField()
