@@ -2,8 +2,10 @@
 
     python bench/purchasing_checkout.py [--lines 200] [--suppliers 20] [--baseline-lines 20] [--runs 5]
         [--database-url postgres://postgres@127.0.0.1:5432/mp_purchasing_bench]
+    python bench/purchasing_checkout.py --smoke    # 20 lines across 4 suppliers, one run (make bench-smoke)
 
-It (re)creates its own database, migrates it, and builds one trust with a buyer, a delivery site
+It (re)creates its own database (a copy of the migrated bench template, `bench/databases.py`), and
+builds one trust with a buyer, a delivery site
 and a cost centre, and `--suppliers` suppliers with offers (each with a volume tier). For each run
 it fills the buyer's basket (rows written directly: the bench times checkout, not adding) and runs
 `purchasing.services.basket_checkout` exactly as the API will: every line priced again through the
@@ -29,29 +31,33 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/mp_purchasing_bench"
-
-
-def recreate_database(url: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    name = url.rsplit("/", 1)[1]
-    admin_url = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as connection:
-        connection.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
-        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+SMOKE_URL = "postgres://postgres@127.0.0.1:5432/mp_purchasing_bench_smoke"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--lines", type=int, default=200)
-    parser.add_argument("--suppliers", type=int, default=20)
-    parser.add_argument("--baseline-lines", type=int, default=20)
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
+    parser.add_argument("--lines", type=int)
+    parser.add_argument("--suppliers", type=int)
+    parser.add_argument("--baseline-lines", type=int)
+    parser.add_argument("--runs", type=int)
+    parser.add_argument("--smoke", action="store_true", help="a tiny run, to check the bench still works")
+    parser.add_argument("--database-url")
     args = parser.parse_args()
+    # --smoke: the same checkout at a scale that runs in seconds, so the bench cannot rot unnoticed.
+    small = {"lines": 20, "suppliers": 4, "baseline_lines": 4, "runs": 1}
+    full = {"lines": 200, "suppliers": 20, "baseline_lines": 20, "runs": 5}
+    for name, value in (small if args.smoke else full).items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
+    args.database_url = (
+        args.database_url
+        or os.environ.get("BENCH_DATABASE_URL")
+        or (SMOKE_URL if args.smoke else DEFAULT_URL)
+    )
 
-    recreate_database(args.database_url)
+    from bench.databases import create_database
+
+    create_database(args.database_url, drop=True)
     os.environ["DATABASE_URL"] = args.database_url
     os.environ.pop("REDIS_URL", None)  # emails are queued to Celery's in-memory broker
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "marketplace.settings")

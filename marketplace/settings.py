@@ -363,6 +363,8 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "PREPROCESSING_HOOKS": ["marketplace.api.only_public_api"],
+    # One name for a choice set that several fields use (an order's state, an event's from and to).
+    "ENUM_NAME_OVERRIDES": {"OrderStateEnum": "purchasing.states.OrderState"},
     # Swagger UI's files come from drf-spectacular-sidecar, served by us: no CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -10,10 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import defaultdict
+from collections.abc import Sequence
 from decimal import Decimal
 
-from django.db.models import Count, JSONField, Prefetch, Q, QuerySet
+from django.db.models import Count, IntegerField, JSONField, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.fields.json import KeyTransform
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from catalogue.models import Offer
@@ -27,6 +29,7 @@ from pricing.selectors import peer_prices_many
 from purchasing.models import (
     Basket,
     BasketLine,
+    CheckoutRequest,
     CostCentre,
     DeliverySite,
     OrderEvent,
@@ -83,6 +86,12 @@ def cost_centres(*, trust: Organisation, include_inactive: bool = False) -> Quer
 def basket_of(*, buyer: User, trust: Organisation) -> Basket | None:
     """The buyer's basket for the trust, if they have started one."""
     return Basket.objects.filter(buyer=buyer, trust=trust).first()
+
+
+def checkout_key_used(*, trust: Organisation, key: str) -> bool:
+    """Whether a checkout of the trust already ran with this request key (the API answers a replay
+    200 rather than 201; `services.basket_checkout` is what makes the replay create nothing)."""
+    return CheckoutRequest.objects.filter(trust=trust, key=(key or "").strip()).exists()
 
 
 def _offers_for_pricing(queryset: QuerySet[Offer]) -> QuerySet[Offer]:
@@ -260,6 +269,18 @@ def basket_for(
 # --- Orders ----------------------------------------------------------------------------------
 
 
+def _midnight(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
+def orders_page(orders: QuerySet[PurchaseOrder], ids: Sequence[int]) -> list[PurchaseOrder]:
+    """The orders of `orders` with these ids, in their order: a page of a long list is paginated over
+    the ids alone (an index-only walk of the trust's orders by date, however deep the page), then
+    only its rows are loaded with everything they show (bench/purchasing_orders.py)."""
+    found = {order.pk: order for order in orders.filter(pk__in=list(ids))}
+    return [found[pk] for pk in ids if pk in found]
+
+
 def orders_for(
     *,
     acting: Acting,
@@ -285,13 +306,20 @@ def orders_for(
         orders = orders.filter(state=state)
     if supplier_id:
         orders = orders.filter(supplier_id=supplier_id)
+    # Days as bounds on the timestamp (midnight in the site's time zone), which the indexes on
+    # created_at serve; created_at__date would convert every row of the trust first.
     if created_from:
-        orders = orders.filter(created_at__date__gte=created_from)
+        orders = orders.filter(created_at__gte=_midnight(created_from))
     if created_to:
-        orders = orders.filter(created_at__date__lte=created_to)
+        orders = orders.filter(created_at__lt=_midnight(created_to + dt.timedelta(days=1)))
+    # The number of lines as a subquery per order shown, not a join grouped by order: the join
+    # made every page (and its count) group all of a trust's order lines (bench/purchasing_orders.py).
+    line_count = (
+        OrderLine.objects.filter(order=OuterRef("pk")).order_by().values("order").annotate(n=Count("*"))
+    )
     return (
         orders.select_related("trust", "supplier", "buyer", "cost_centre")
-        .annotate(line_count=Count("lines"))
+        .annotate(line_count=Coalesce(Subquery(line_count.values("n"), output_field=IntegerField()), 0))
         .order_by("-created_at", "-id")
     )
 

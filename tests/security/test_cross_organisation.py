@@ -40,6 +40,8 @@ from organisations.models import Invitation, Membership, Organisation, Role, Sup
 from organisations.scoping import scoped
 from pricing import analytics
 from pricing.imports import KIND as PURCHASE_HISTORY_IMPORT
+from purchasing.models import Basket, PurchaseOrder
+from purchasing.states import OrderState
 from tests.catalogue.factories import CategoryFactory, OfferFactory, ProductFactory
 from tests.organisations.factories import (
     CommissionerFactory,
@@ -50,6 +52,7 @@ from tests.organisations.factories import (
     member,
 )
 from tests.pricing.helpers import line
+from tests.purchasing.factories import BasketFactory, BasketLineFactory, order_in
 
 pytestmark = pytest.mark.django_db
 
@@ -242,6 +245,33 @@ def _cost_centre(world: World) -> Target:
     return Target({"centre_id": centre.pk}, centre, "Secret ward", member(Role.TRUST_ADMIN, world.trust_a))
 
 
+def _basket(world: World) -> Target:
+    """A buyer's basket at trust A with a line of supplier A's: only that buyer, acting for A."""
+    owner = member(Role.BUYER, world.trust_a)
+    basket = BasketFactory(trust=world.trust_a, buyer=owner)
+    product = ProductFactory(name="Basketed secret swab")
+    BasketLineFactory(basket=basket, offer=OfferFactory(product=product, supplier=world.supplier_a))
+    return Target({"pk": basket.pk}, basket, "Basketed secret swab", owner)
+
+
+def _basket_line(world: World) -> Target:
+    target = _basket(world)
+    line_id = target.instance.lines.get().pk
+    return Target({**target.kwargs, "line_id": line_id}, target.instance, target.marker, target.owner)
+
+
+def _order(world: World) -> Target:
+    """Trust A's order to supplier A, sent: its buyers see it, and the supplier (not another one)."""
+    order = order_in(
+        OrderState.SENT,
+        trust=world.trust_a,
+        supplier=world.supplier_a,
+        buyer=member(Role.BUYER, world.trust_a),
+        note="Secret order note",
+    )
+    return Target({"pk": order.pk}, order, "Secret order note", member(Role.BUYER, world.trust_a))
+
+
 def _staff():
     return UserFactory(is_staff=True, is_superuser=True)
 
@@ -265,6 +295,10 @@ REGISTRY: list[tuple[str, Callable[[World], Target]]] = [
     ("pricing-api-trust-savings", _trust),
     ("pricing:import-*", _trust_job),
     ("pricing-api-import", _trust_job),
+    ("purchasing-api-basket-line", _basket_line),
+    ("purchasing-api-basket-line-swap", _basket_line),
+    ("purchasing-api-basket*", _basket),
+    ("purchasing-api-order*", _order),
     # Our back office in the Wagtail admin: staff only.
     ("catalogue-categories:*", lambda w: _category(w, staff_only=True)),
     ("catalogue-products:*", lambda w: _product_not_on_sale(w, staff_only=True)),
@@ -359,7 +393,7 @@ def test_every_api_operation_that_names_an_object_is_covered():
         if "{" not in path:
             continue
         sample = path
-        for parameter in ("{id}", "{pk}", "{job_id}", "{product_id}"):
+        for parameter in ("{id}", "{pk}", "{job_id}", "{product_id}", "{line_id}"):
             sample = sample.replace(parameter, "1")
         sample = sample.replace("{ods_code}", "RR8")
         assert resolve(sample).view_name in covered, f"{path} is in the schema but not in REGISTRY"
@@ -438,6 +472,8 @@ OWNER_FIELDS: dict[type, str] = {
     Organisation: "pk",
     Membership: "organisation",
     Invitation: "organisation",
+    Basket: "trust",
+    PurchaseOrder: "trust",
 }
 OWNED = sorted({(route, name) for route, name, _ in COVERED if name})
 

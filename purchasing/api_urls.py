@@ -1,0 +1,30 @@
+"""Purchasing's API routes (included under /api/v1/ by marketplace.api_urls)."""
+
+from django.urls import path
+
+from purchasing import api
+
+urlpatterns = [
+    path("baskets/", api.BasketListApi.as_view(), name="purchasing-api-baskets"),
+    path("baskets/<int:pk>/", api.BasketDetailApi.as_view(), name="purchasing-api-basket"),
+    path("baskets/<int:pk>/lines/", api.BasketLineAddApi.as_view(), name="purchasing-api-basket-lines"),
+    path(
+        "baskets/<int:pk>/lines/<int:line_id>/",
+        api.BasketLineApi.as_view(),
+        name="purchasing-api-basket-line",
+    ),
+    path(
+        "baskets/<int:pk>/lines/<int:line_id>/swap/",
+        api.BasketLineSwapApi.as_view(),
+        name="purchasing-api-basket-line-swap",
+    ),
+    path(
+        "baskets/<int:pk>/checkout/", api.BasketCheckoutApi.as_view(), name="purchasing-api-basket-checkout"
+    ),
+    path("orders/", api.OrderListApi.as_view(), name="purchasing-api-orders"),
+    path("orders/<int:pk>/", api.OrderDetailApi.as_view(), name="purchasing-api-order"),
+    *(
+        path(f"orders/<int:pk>/{name}/", view.as_view(), name=f"purchasing-api-order-{name}")
+        for name, view in api.TRANSITION_APIS.items()
+    ),
+]
