@@ -26,7 +26,7 @@ from purchasing.models import PurchaseOrder
 from purchasing.states import OrderState
 from purchasing.types import OrderInput
 from tests.catalogue.factories import OfferFactory, ProductFactory
-from tests.purchasing.factories import acting
+from tests.purchasing.factories import acting, order_in
 
 S = OrderState
 NS = {"cac": ubl.NS_CAC, "cbc": ubl.NS_CBC, "o": ubl.NS_ORDER}
@@ -286,3 +286,12 @@ def test_the_shipped_schema_refuses_an_order_missing_what_ubl_requires():
         f'<Order xmlns="{ubl.NS_ORDER}" xmlns:cbc="{ubl.NS_CBC}"><cbc:ID>RR8-PO-000001</cbc:ID></Order>'
     ).encode()
     assert not order_schema().is_valid(io.BytesIO(broken))
+
+
+@pytest.mark.parametrize("lines", [1, 25])
+def test_an_orders_documents_are_read_in_two_queries_whatever_its_lines(db, lines, django_assert_num_queries):
+    order = order_in(S.SENT, lines=lines)
+    with django_assert_num_queries(2):
+        xml = ubl.order_ubl(order.pk)
+    assert len(ET.fromstring(xml).findall("cac:OrderLine", NS)) == lines  # noqa: S314 - our own document
+    order_schema().validate(io.BytesIO(xml))
