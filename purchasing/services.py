@@ -13,11 +13,11 @@ actor's side. `_move` records the `OrderEvent`, writes the audit log and queues 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings as django_settings
-from django.core.mail import send_mass_mail
+from django.core.mail import EmailMessage, get_connection, send_mass_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -1063,8 +1063,16 @@ def order_event_recipients(*, event: OrderEvent) -> list[str]:
     return []
 
 
-def order_event_notify(*, event_id: int) -> int:
-    """Email the people a step of an order concerns (plain text); returns how many were sent."""
+# A file to attach to an event's emails: (file name, content, MIME type).
+Attachment = tuple[str, bytes, str]
+
+
+def order_event_notify(
+    *, event_id: int, attachments: Callable[[OrderEvent], Sequence[Attachment]] | None = None
+) -> int:
+    """Email the people a step of an order concerns (plain text); returns how many were sent.
+    `attachments(event)` gives files to attach (the order's PDF when it is sent to the supplier:
+    purchasing.documents, which sits on top of this module, so the task passes it in)."""
     event = (
         OrderEvent.objects.select_related("order__buyer", "order__trust", "order__supplier")
         .filter(pk=event_id, notified_at__isnull=True)
@@ -1084,6 +1092,15 @@ def order_event_notify(*, event_id: int) -> int:
         + (f"Note: {event.note}\n" if event.note else "")
     )
     sender = django_settings.DEFAULT_FROM_EMAIL
-    sent = send_mass_mail([(subject, body, sender, [address]) for address in recipients], fail_silently=False)
+    files = list(attachments(event)) if attachments is not None else []
+    if files:
+        messages = [
+            EmailMessage(subject, body, sender, [address], attachments=files) for address in recipients
+        ]
+        sent = get_connection(fail_silently=False).send_messages(messages) or 0
+    else:
+        sent = send_mass_mail(
+            [(subject, body, sender, [address]) for address in recipients], fail_silently=False
+        )
     OrderEvent.objects.filter(pk=event.pk).update(notified_at=timezone.now())
     return sent

@@ -74,6 +74,7 @@ def test_every_demo_role_lands_on_real_work_and_seeding_again_changes_nothing():
     assert counts[S.ACKNOWLEDGED] >= 3 and counts[S.PART_DISPATCHED] >= 3
     # One Leeds order went through its approver before it was sent.
     assert OrderEvent.objects.filter(order__trust=leeds, transition="approve", actor=approver).exists()
+    assert OrderEvent.objects.filter(order__trust=leeds, transition="reject", actor=approver).exists()
 
     # The buyer has dispatched orders to receive and a basket of lines from several suppliers.
     buyer = User.objects.get(email="buyer@leeds.demo.example")
