@@ -142,10 +142,13 @@ class OrderResponseApi(DocumentApi):
         },
     )
     def post(self, request: Request, order_id: int) -> Response:
+        acting = acting_for(request)
+        # Someone else's order is a 404 before the body is even parsed (not a 415 that says it exists).
+        selectors.order_for(acting=acting, order_id=order_id)
         data = request.data
         if not isinstance(data, bytes):
             raise DomainError("Send the OrderResponse as application/xml.", field="document")
         order = ubl.order_response_apply(
-            order=order_id, actor=request.user, acting=acting_for(request), data=data
+            order=order_id, actor=request.user, acting=acting, data=data
         )
         return Response(OrderResponseResultSerializer(order).data)
