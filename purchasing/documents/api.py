@@ -148,7 +148,5 @@ class OrderResponseApi(DocumentApi):
         data = request.data
         if not isinstance(data, bytes):
             raise DomainError("Send the OrderResponse as application/xml.", field="document")
-        order = ubl.order_response_apply(
-            order=order_id, actor=request.user, acting=acting, data=data
-        )
+        order = ubl.order_response_apply(order=order_id, actor=request.user, acting=acting, data=data)
         return Response(OrderResponseResultSerializer(order).data)
