@@ -509,11 +509,9 @@ def _next_numbers(trust: Organisation, count: int) -> list[str]:
     (select_for_update) until the checkout commits, so two checkouts never share a number."""
     counter = OrderCounter.objects.select_for_update().filter(trust=trust).first()
     if counter is None:
-        try:
-            with transaction.atomic():
-                OrderCounter.objects.create(trust=trust)
-        except IntegrityError:
-            pass  # another checkout made it first
+        # The trust's first checkout makes its counter; get_or_create survives another checkout
+        # making it at the same moment (it reads the winner's row after the unique key refuses ours).
+        OrderCounter.objects.get_or_create(trust=trust)
         counter = OrderCounter.objects.select_for_update().get(trust=trust)
     first = counter.last_number + 1
     OrderCounter.objects.filter(pk=counter.pk).update(last_number=counter.last_number + count)
