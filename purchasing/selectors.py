@@ -429,6 +429,14 @@ def order_match(*, order: PurchaseOrder) -> MatchResult:
 # --- Pages -----------------------------------------------------------------------------------
 
 
+def offer_to_add(*, offer_id: int | None) -> Offer | None:
+    """The offer a buyer asks to put in the basket, with what the confirmation names (None if it
+    does not exist; whether it can be bought is the basket service's check)."""
+    if offer_id is None:
+        return None
+    return Offer.objects.select_related("product", "supplier").filter(pk=offer_id).first()
+
+
 def buyable_offers_of(*, product) -> list[Offer]:
     """The product's offers a buyer can put in a basket now, by supplier name, one query."""
     return list(

@@ -17,7 +17,6 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
-from catalogue.models import Offer
 from common.errors import DomainError, NotFound, PermissionDenied
 from organisations.acting import Acting, acting_for
 from organisations.models import OrganisationKind, Role
@@ -133,9 +132,7 @@ def product_panel_context(request: HttpRequest, product) -> dict | None:
 def basket_add(request: HttpRequest) -> HttpResponse:
     acting = _trust_acting(request, Role.BUYER)
     form = AddToBasketForm(request.POST)
-    offer = (
-        Offer.objects.select_related("product", "supplier").filter(pk=_int(request.POST.get("offer"))).first()
-    )
+    offer = selectors.offer_to_add(offer_id=_int(request.POST.get("offer")))
     if offer is None:
         raise Http404("No such offer.")
     if form.is_valid():
