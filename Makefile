@@ -40,8 +40,11 @@ worker: venv
 beat: venv
 	$(VENV)/bin/celery -A marketplace beat --loglevel=INFO
 
+# Two processes by default (pytest-xdist; TEST_WORKERS=0 runs in one); each has its own test database
+# and Redis database, and the tests that start a real Celery worker share one (xdist_group).
+TEST_WORKERS ?= 2
 test: venv
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadgroup) $(PYTEST_ARGS)
 
 FUZZ_EXAMPLES ?= 50
 fuzz: venv

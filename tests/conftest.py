@@ -37,6 +37,24 @@ def real_broker():
         celery_app.conf.task_always_eager = True
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _redis_database_per_worker(worker_id):
+    """Under pytest-xdist (`make test` runs two workers) each worker keeps its cache in a Redis database
+    of its own: `cache.clear()` empties the whole database, so a shared one would empty the other
+    worker's cache in the middle of its test."""
+    from django.conf import settings as django_settings
+    from django.test import override_settings
+
+    default = django_settings.CACHES["default"]
+    if worker_id == "master" or "RedisCache" not in default["BACKEND"]:
+        yield
+        return
+    base, _, database = default["LOCATION"].rpartition("/")
+    worker_database = int(database or 0) + 1 + int(worker_id.removeprefix("gw"))
+    with override_settings(CACHES={"default": {**default, "LOCATION": f"{base}/{worker_database}"}}):
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _isolated_cache(settings):
     """Each test sees an empty cache, on Redis too (its own key prefix)."""

@@ -38,6 +38,8 @@ pytestmark = [
         reason="REDIS_URL is not set: killing a real worker needs a Redis broker (CI sets it).",
     ),
     pytest.mark.django_db(transaction=True),
+    # One xdist worker runs every test that starts a real Celery worker (they share the broker's queue).
+    pytest.mark.xdist_group("real_celery_worker"),
 ]
 
 

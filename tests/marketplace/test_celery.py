@@ -32,6 +32,9 @@ def test_the_beat_schedule_comes_from_settings():
     assert celery_app.conf.beat_schedule == settings.CELERY_BEAT_SCHEDULE
 
 
+# Real workers share the Redis broker's queue: under pytest-xdist these tests run on one worker
+# (`--dist loadgroup`), so one test's Celery worker never takes another's tasks.
+@pytest.mark.xdist_group("real_celery_worker")
 @needs_redis
 def test_a_task_round_trips_through_a_real_worker_on_redis(real_broker):
     assert celery_app.conf.broker_url.startswith("redis://")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import runpy
-import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -25,7 +24,8 @@ VARIABLES = [
 ]  # fmt: skip
 PRODUCTION = {
     "DEBUG": "false",
-    "SECRET_KEY": secrets.token_urlsafe(50),
+    # Fixed, so the parametrised tests' ids are the same in every pytest-xdist worker.
+    "SECRET_KEY": "settings-test-only-0b7d4e9a2c61f38d5a7e0c94b2f16d83e5a9c07b41d6f2e8",
     "ALLOWED_HOSTS": "marketplace.example",
 }
 
