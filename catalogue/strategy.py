@@ -40,6 +40,10 @@ class Candidate:
     source: str
     pack_price: Decimal
     tier_min_packs: int | None = None
+    # What the buyer is shown ("Your contract price") and what the price rests on (a contract or
+    # round reference), kept on the order line so an order says where each price came from.
+    label: str = ""
+    reference: str = ""
 
 
 class PriceSource(Protocol):
@@ -129,6 +133,8 @@ class Strategy:
             offer_id=offer.pk,
             quantity=quantity,
             source=best.source,
+            source_label=best.label,
+            source_reference=best.reference,
             pack=pack,
             unit=Money(quantize_unit_price(pack.excl_vat.amount / units)),
             units_per_pack=units,

@@ -122,6 +122,8 @@ class BuyerPrice:
     next_tier: PriceBreak | None
     min_order_packs: int
     problems: tuple[str, ...] = ()
+    source_label: str = ""
+    source_reference: str = ""
 
     @property
     def orderable(self) -> bool:

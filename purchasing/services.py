@@ -652,6 +652,8 @@ def _order_create(*, number, trust, supplier, actor, request, details, lines, pr
                 line_excl_vat=total.excl_vat.rounded().amount,
                 line_vat=total.vat.amount,
                 line_total=total.incl_vat.amount,
+                price_source=price.source,
+                price_reference=price.source_reference[:100],
             )
         )
     OrderLine.objects.bulk_create(rows)

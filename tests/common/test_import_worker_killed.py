@@ -59,6 +59,10 @@ class Worker:
             "MEDIA_ROOT": str(media_root),
             "CELERY_TASK_ALWAYS_EAGER": "false",
             "CACHE_KEY_PREFIX": settings.CACHES["default"].get("KEY_PREFIX", ""),
+            # The worker's cache (progress and heartbeats) is the test's own: under xdist that is a
+            # Redis database of this test process's, while the broker stays the shared one.
+            "REDIS_URL": settings.CACHES["default"]["LOCATION"],
+            "CELERY_BROKER_URL": celery_app.conf.broker_url,
             "DJANGO_SETTINGS_MODULE": "marketplace.settings",
         }
         self.log = log.open("ab")

@@ -161,7 +161,10 @@ def test_a_price_change_since_the_basket_is_shown_and_nothing_made_until_confirm
     assert error.value.as_dict()["changes"][0]["key"] == change.key
     assert not PurchaseOrder.objects.exists() and not CheckoutRequest.objects.exists()
     (order,) = checkout(market, basket, confirmed_changes=[change.key])
-    assert order.lines.get().pack_price == Decimal("10.40")
+    line = order.lines.get()
+    assert line.pack_price == Decimal("10.40")
+    # The line says which price source set its price (here the supplier's list price).
+    assert (line.price_source, line.price_reference) == ("list", "")
 
 
 def test_a_confirmation_of_an_older_price_does_not_confirm_a_newer_one(market):
