@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -75,7 +76,7 @@ class Worker:
                 "marketplace",
                 "worker",
                 "--pool=solo",
-                "--loglevel=WARNING",
+                "--loglevel=INFO",
             ],
             cwd=ROOT,
             env=env,
@@ -100,14 +101,15 @@ class Worker:
         self.log.close()
 
 
-def wait_for(predicate, *, timeout: float, every: float = 0.05, what: str):
+def wait_for(predicate, *, timeout: float, every: float = 0.05, what: str | Callable[[], str]):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
         if value:
             return value
         time.sleep(every)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+    # `what` may be a callable so that a worker's log is read when the wait fails, not when it starts.
+    raise AssertionError(f"timed out after {timeout}s waiting for {what() if callable(what) else what}")
 
 
 def job_now(job_id: int) -> ImportJob:
@@ -149,7 +151,7 @@ def test_a_worker_killed_mid_import_leaves_a_job_that_is_taken_up_and_finishes(
         wait_for(
             lambda: (j := job_now(job.pk)).total_rows and j.heartbeat_at > j.started_at,
             timeout=120,
-            what=f"the import to be under way (log: {log.read_text(errors='replace')[-2000:]})",
+            what=lambda: f"the import to be under way (log: {log.read_text(errors='replace')[-3000:]})",
         )
         first.kill()
         killed = job_now(job.pk)
@@ -172,7 +174,7 @@ def test_a_worker_killed_mid_import_leaves_a_job_that_is_taken_up_and_finishes(
             lambda: (j := job_now(job.pk)).is_finished and j,
             timeout=300,
             every=0.5,
-            what=f"the job to finish (log: {log.read_text(errors='replace')[-2000:]})",
+            what=lambda: f"the job to finish (log: {log.read_text(errors='replace')[-3000:]})",
         )
     finally:
         if first.process.poll() is None:
