@@ -6,14 +6,16 @@ that has something for the person looking, in the order registered:
 
     register_product_panel(ProductPanel("peer-prices", "pricing/includes/peer_prices.html", context))
 
-`context(request, product)` returns the panel template's context, or None to show nothing. So
+`context(request, product)` returns the panel template's context, or None to show nothing. Cards
+on a results page take actions the same way (`register_card_action`), worked out once for the
+whole page's products, never a query per card. So
 every arrow between the apps is a Python import the layers contract can see, not a template tag
 loaded by name.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from django.http import HttpRequest
@@ -56,4 +58,42 @@ def product_panels(*, request: HttpRequest, product: Product) -> list[ShownPanel
         context = panel.context(request, product)
         if context is not None:
             shown.append(ShownPanel(panel.name, render_to_string(panel.template, context, request=request)))
+    return shown
+
+
+@dataclass(frozen=True)
+class CardAction:
+    """Something a higher app adds to each product card of a results page ("Add to basket").
+
+    `context(request, product_ids)` answers for the whole page at once: each product's template
+    context, leaving out the products with nothing to show (or None for nothing at all)."""
+
+    name: str
+    template: str
+    context: Callable[[HttpRequest, Sequence[int]], Mapping[int, dict] | None]
+
+
+_CARD_ACTIONS: dict[str, CardAction] = {}
+
+
+def register_card_action(action: CardAction) -> None:
+    """Add (or replace, by name) an action on every product card of the search results."""
+    _CARD_ACTIONS[action.name] = action
+
+
+def unregister_card_action(name: str) -> None:
+    _CARD_ACTIONS.pop(name, None)
+
+
+def card_actions(*, request: HttpRequest, product_ids: Sequence[int]) -> dict[int, list[ShownPanel]]:
+    """Each product's actions for this person, rendered with their own template (autoescaped)."""
+    shown: dict[int, list[ShownPanel]] = {}
+    if not product_ids:
+        return shown
+    for action in _CARD_ACTIONS.values():
+        contexts = action.context(request, product_ids) or {}
+        for product_id in product_ids:
+            if (context := contexts.get(product_id)) is not None:
+                html = render_to_string(action.template, context, request=request)
+                shown.setdefault(product_id, []).append(ShownPanel(action.name, html))
     return shown

@@ -21,6 +21,7 @@ from django.utils import timezone
 from catalogue.models import Offer
 from catalogue.selectors import buyable_offer_q
 from catalogue.strategy import Strategy, default_strategy
+from catalogue.types import BuyerPrice
 from common.errors import NotFound
 from common.money import Money, quantize_money
 from organisations.acting import Acting
@@ -444,6 +445,29 @@ def buyable_offers_of(*, product) -> list[Offer]:
         .select_related("supplier")
         .order_by("supplier__name", "pk")
     )
+
+
+def cheapest_offers_for(
+    *, product_ids: Sequence[int], trust: Organisation, strategy: Strategy | None = None
+) -> dict[int, tuple[Offer, BuyerPrice]]:
+    """For each product, the buyable offer that costs this trust least per unit at its minimum order,
+    with its price from the strategy: what a results card's "Add to basket" puts in the basket.
+    Two queries (offers, tiers) however many products."""
+    strategy = strategy or default_strategy()
+    offers = _offers_for_pricing(Offer.objects.filter(buyable_offer_q(), product_id__in=list(product_ids)))
+    by_product: dict[int, list[Offer]] = {}
+    for offer in offers:
+        by_product.setdefault(offer.product_id, []).append(offer)
+    cheapest: dict[int, tuple[Offer, BuyerPrice]] = {}
+    for product_id, candidates in by_product.items():
+        priced = [
+            (offer, strategy.price(offer=offer, buyer=trust, quantity=offer.min_order_packs))
+            for offer in candidates
+        ]
+        cheapest[product_id] = min(
+            priced, key=lambda pair: (pair[1].unit_price, pair[1].pack_price, pair[0].pk)
+        )
+    return cheapest
 
 
 def order_suppliers(*, acting: Acting) -> list[tuple[int, str]]:

@@ -127,6 +127,23 @@ def product_panel_context(request: HttpRequest, product) -> dict | None:
     }
 
 
+def card_action_context(request: HttpRequest, product_ids) -> dict[int, dict] | None:
+    """The search results' "Add to basket" on each card, for a buyer acting for a trust
+    (catalogue.panels): the offer that costs the trust least per unit, at its minimum order."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return None
+    acting = acting_for(request, kind=OrganisationKind.TRUST)
+    if acting.trust is None or not acting.has_role(Role.BUYER):
+        return None
+    cheapest = selectors.cheapest_offers_for(product_ids=product_ids, trust=acting.trust)
+    following = request.get_full_path()
+    return {
+        product_id: {"offer": offer, "price": price, "next": following}
+        for product_id, (offer, price) in cheapest.items()
+    }
+
+
 @require_POST
 @page_view
 def basket_add(request: HttpRequest) -> HttpResponse:

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET
 
 from catalogue.filters import filter_params
 from catalogue.indexing import PRODUCT_DOCUMENT
+from catalogue.panels import card_actions
 from catalogue.search import selectors as search_selectors
 from catalogue.search.forms import FILTERS, MAX_PAGE, PAGE_SIZE, SORT_CHOICES, SearchForm
 from search import selectors
@@ -62,11 +63,15 @@ def search_results(request: HttpRequest) -> HttpResponse:
     if found.exact:
         return redirect(reverse("catalogue:product-detail", kwargs={"slug": found.exact.slug}))
     results = found.results
+    cards = list(found.cards)
+    actions = card_actions(request=request, product_ids=[card.id for card in cards])
     last_page = max(1, min(-(-results.total // PAGE_SIZE), MAX_PAGE))
     context.update(
         searched=True,
         results=results,
-        products=list(found.cards),
+        products=cards,
+        # Each card beside what higher apps add to it for this person ("Add to basket").
+        results_rows=[{"product": card, "actions": actions.get(card.id, [])} for card in cards],
         facet_groups=[
             {
                 "name": field.name,

@@ -39,6 +39,10 @@ class Market:
 
 @pytest.fixture
 def market(db) -> Market:
+    return build_market()
+
+
+def build_market() -> Market:
     trust = TrustFactory(ods_code="RR8", name="Leeds Teaching Hospitals NHS Trust")
     other = TrustFactory(ods_code="RX1", name="Nottingham University Hospitals NHS Trust")
     suppliers = [
