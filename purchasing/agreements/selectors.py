@@ -10,7 +10,7 @@ from decimal import Decimal
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
-from catalogue.models import Offer, OfferStatus
+from catalogue.models import Offer
 from common.errors import NotFound
 from organisations.acting import Acting
 from organisations.models import Organisation, OrganisationKind
@@ -85,16 +85,13 @@ def trusts_named(prices: Iterable[NegotiatedPrice], *, acting: Acting) -> dict[i
     return named
 
 
-def offers_to_negotiate(*, supplier: Organisation) -> QuerySet[Offer]:
-    """The supplier's offers a negotiated price may be set on (not withdrawn), by SKU."""
-    return (
-        Offer.objects.filter(supplier=supplier)
-        .exclude(status=OfferStatus.WITHDRAWN)
-        .select_related("product")
-        .order_by("supplier_sku")
-    )
+def offer_of_supplier(*, supplier: Organisation, sku: str) -> Offer | None:
+    """The supplier's own offer with this SKU (any status), or None."""
+    return Offer.objects.filter(supplier=supplier, supplier_sku=sku.strip()).first()
 
 
-def trusts_to_name() -> QuerySet[Organisation]:
-    """The trusts a negotiated price may name: every active NHS trust, by name."""
-    return Organisation.objects.filter(kind=OrganisationKind.TRUST, is_active=True).order_by("name")
+def trusts_by_ods_code(*, codes: Iterable[str]) -> dict[str, Organisation]:
+    """The active NHS trusts with these ODS codes, by code (upper case)."""
+    wanted = {code.strip().upper() for code in codes if code.strip()}
+    found = Organisation.objects.filter(kind=OrganisationKind.TRUST, is_active=True, ods_code__in=wanted)
+    return {trust.ods_code.upper(): trust for trust in found}
