@@ -252,3 +252,83 @@ def test_a_supplier_staff_member_of_the_right_supplier_sets_a_price_for_several_
     ]
     assert price.created_by == staff and price.supplier == alpha_offer.supplier
     assert Offer.objects.get(pk=alpha_offer.pk).pack_price == Decimal("10.00")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_overlapping_prices_set_at_the_same_moment_give_one_price(market):
+    """Two connections set overlapping prices for Leeds on one offer at once: the offer's row lock
+    lets one in, and the other sees it and is refused, naming `valid_from`."""
+    import threading
+
+    from django.db import connection, connections
+
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks between connections are tested on PostgreSQL")
+    offer = market.offers[0]
+    barrier = threading.Barrier(2)
+    outcomes: dict[str, object] = {}
+
+    def set_price(reference):
+        try:
+            barrier.wait(timeout=10)
+            agreements.negotiated_price_set(
+                actor=market.staff[0],
+                acting=acting(offer.supplier),
+                offer=offer.pk,
+                trusts=[market.trust.pk],
+                pack_price=Decimal("9.00"),
+                valid_from=TODAY,
+                valid_to=TODAY + 30 * DAY,
+                reference=reference,
+            )
+            outcomes[reference] = "done"
+        except DomainError as error:
+            outcomes[reference] = error
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=set_price, args=(name,)) for name in ("FIRST", "SECOND")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(name for name, outcome in outcomes.items() if outcome == "done") in (["FIRST"], ["SECOND"])
+    loser = next(outcome for outcome in outcomes.values() if outcome != "done")
+    assert isinstance(loser, Conflict) and loser.field == "valid_from"
+    assert NegotiatedPrice.objects.count() == 1 and NegotiatedPriceTrust.objects.count() == 1
+
+
+@pytest.mark.postgres
+def test_postgresql_itself_refuses_two_live_overlapping_rows_for_a_trust_and_offer(market):
+    """The exclusion constraint of migration 0003 backs the service: rows written around it clash."""
+    from django.db import IntegrityError, connection, transaction
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the exclusion constraint is PostgreSQL's")
+    first = negotiated_price(offer=market.offers[0], trusts=[market.trust], valid_from=TODAY, valid_to=TODAY)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        NegotiatedPriceTrust.objects.create(
+            negotiated_price=first,
+            trust=market.other_trust,
+            offer=market.offers[0],
+            valid_from=TODAY,
+            valid_to=TODAY,
+        )
+        NegotiatedPriceTrust.objects.create(
+            negotiated_price=negotiated_price(
+                offer=market.offers[1], trusts=[market.trust], valid_from=TODAY, valid_to=TODAY
+            ),
+            trust=market.trust,
+            offer=market.offers[0],
+            valid_from=TODAY,
+            valid_to=TODAY,
+        )
+    # Once the first is not live, the same trust, offer and day are free.
+    NegotiatedPriceTrust.objects.filter(negotiated_price=first).update(live=False)
+    other = negotiated_price(
+        offer=market.offers[1], trusts=[market.other_trust], valid_from=TODAY, valid_to=TODAY
+    )
+    NegotiatedPriceTrust.objects.create(
+        negotiated_price=other, trust=market.trust, offer=market.offers[0], valid_from=TODAY, valid_to=TODAY
+    )
