@@ -91,7 +91,11 @@ def register_price_source(source: PriceSource) -> None:
 
 
 def default_sources() -> tuple[PriceSource, ...]:
-    return (ListPriceSource(), VolumeTierSource(), *_registered_sources)
+    # A registered source that loads a buyer's prices in one query and answers from memory (contract
+    # prices) gives each strategy a fresh copy (`for_strategy()`): a page's strategy loads once, and
+    # nothing loaded lives longer than the strategy.
+    fresh = (getattr(s, "for_strategy", lambda s=s: s)() for s in _registered_sources)
+    return (ListPriceSource(), VolumeTierSource(), *fresh)
 
 
 def _is_patient(buyer: Any) -> bool:

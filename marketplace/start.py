@@ -47,6 +47,11 @@ SUPPLIER_LINKS = [
         "catalogue:import-upload",
         "Add or update many offers at once from CSV or Excel.",
     ),
+    StartLink(
+        "Negotiated prices",
+        "purchasing:negotiated-prices",
+        "Give trusts a contract price for an offer between two dates, and withdraw it.",
+    ),
 ]
 PRICE_ANALYTICS = StartLink(
     "Where trusts could save", "pricing:national", "What every trust pays per unit, and the largest savings."
@@ -79,8 +84,20 @@ PURCHASING_SETTINGS = StartLink(
     "purchasing:settings",
     "Delivery sites, cost centres, approval bands and the invoice match tolerance.",
 )
+CONTRACT_PRICES = StartLink(
+    "Our contract prices",
+    "purchasing:contract-prices",
+    "The prices suppliers have agreed with your trust, and their dates.",
+)
 LINKS_BY_ROLE: dict[str, list[StartLink]] = {
-    Role.BUYER: [BROWSE_CATALOGUE, TRUST_SAVINGS, PRICE_ANALYTICS, UPLOAD_PURCHASE_HISTORY, LINES_TO_MAP],
+    Role.BUYER: [
+        BROWSE_CATALOGUE,
+        TRUST_SAVINGS,
+        PRICE_ANALYTICS,
+        UPLOAD_PURCHASE_HISTORY,
+        LINES_TO_MAP,
+        CONTRACT_PRICES,
+    ],
     Role.APPROVER: [BROWSE_CATALOGUE, TRUST_SAVINGS, PRICE_ANALYTICS],
     Role.TRUST_ADMIN: [
         PURCHASING_SETTINGS,
@@ -89,6 +106,7 @@ LINKS_BY_ROLE: dict[str, list[StartLink]] = {
         PRICE_ANALYTICS,
         UPLOAD_PURCHASE_HISTORY,
         LINES_TO_MAP,
+        CONTRACT_PRICES,
     ],
     Role.SUPPLIER_ADMIN: [*SUPPLIER_LINKS],
     Role.SUPPLIER_STAFF: [*SUPPLIER_LINKS],

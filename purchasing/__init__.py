@@ -9,6 +9,8 @@
   order's state.
 - `selectors.py`: settings, `basket_for` (priced lines by supplier with peers' prices and cheaper
   equivalents), order lists and pages scoped to the acting organisation, queues, `order_match`.
+- `agreements/`: negotiated prices, a supplier's price for its offer for named trusts between two
+  dates, priced by the strategy as the `contract` source (registered in `apps.py`).
 - `types.py`: the typed shapes pages, the API and documents use (`BasketView`, `OrderInput`,
   `ChangesToConfirm`, `MatchResult`, ...). `tasks.py`: the email of each step, on commit.
 

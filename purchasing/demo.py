@@ -37,6 +37,7 @@ from common import gs1
 from organisations.acting import Acting
 from organisations.models import Organisation, OrganisationKind, User
 from purchasing import services
+from purchasing.agreements import demo as agreements_demo
 from purchasing.models import (
     Basket,
     BasketLine,
@@ -335,6 +336,8 @@ def seed(stdout: TextIO) -> None:
             "The demo purchasing needs the catalogue demo's offers: run `manage.py seed_demo`."
         )
     basket_suppliers = [suppliers[s] for s in (SUPPLIER_SLUG, "albion-surgical", "thames-wound-care")]
+    # Pennine's contract price for Leeds (purchasing/agreements/demo.py), before the orders.
+    agreements = agreements_demo.seed(supplier=supplier, supplier_user=supplier_user)
 
     told = 0
     created_events: list[int] = []
@@ -368,5 +371,5 @@ def seed(stdout: TextIO) -> None:
     baskets = Basket.objects.filter(trust__ods_code__in=[t for t, _, _ in USER_TRUSTS]).count()
     stdout.write(
         f"Purchasing: {sites} delivery sites and {centres} cost centres for {len(trusts)} trusts; "
-        f"{told} demo orders made now ({in_all} in all), {baskets} baskets."
+        f"{told} demo orders made now ({in_all} in all), {baskets} baskets. {agreements}"
     )

@@ -325,3 +325,8 @@ class OrderEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_id}: {self.from_state} -> {self.to_state}"
+
+
+# Rooms of the purchasing app keep their models beside their code; imported here so Django sees
+# them as purchasing's (purchasing/agreements/: negotiated prices).
+from purchasing.agreements.models import NegotiatedPrice, NegotiatedPriceTrust  # noqa: E402, F401

@@ -12,7 +12,8 @@ from wagtail.admin.viewsets.model import ModelViewSet, ModelViewSetGroup
 from wagtail.permission_policies import ModelPermissionPolicy
 from wagtail.permissions import register_permission_policy
 
-from purchasing.models import CostCentre, DeliverySite, PurchaseOrder, PurchasingSettings
+from purchasing.agreements.wagtail_hooks import NegotiatedPriceViewSet
+from purchasing.models import CostCentre, DeliverySite, NegotiatedPrice, PurchaseOrder, PurchasingSettings
 
 
 class ViewOnlyPermissionPolicy(ModelPermissionPolicy):
@@ -34,7 +35,7 @@ class ViewOnlyPermissionPolicy(ModelPermissionPolicy):
         return super().users_with_any_permission([a for a in actions if a == "view"])
 
 
-for _model in (PurchaseOrder, PurchasingSettings, DeliverySite, CostCentre):
+for _model in (PurchaseOrder, PurchasingSettings, DeliverySite, CostCentre, NegotiatedPrice):
     register_permission_policy(_model, ViewOnlyPermissionPolicy(_model))
 
 
@@ -127,6 +128,7 @@ class PurchasingViewSetGroup(ModelViewSetGroup):
         PurchasingSettingsViewSet("purchasing-settings", url_prefix="purchasing/settings"),
         DeliverySiteViewSet("purchasing-sites", url_prefix="purchasing/delivery-sites"),
         CostCentreViewSet("purchasing-cost-centres", url_prefix="purchasing/cost-centres"),
+        NegotiatedPriceViewSet("purchasing-negotiated-prices", url_prefix="purchasing/negotiated-prices"),
     )
 
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 from decimal import Decimal
 
 import factory
+from django.utils import timezone
 
 from organisations.acting import Acting
-from organisations.models import Organisation
+from organisations.models import Organisation, Role
+from purchasing.agreements.services import negotiated_price_set
 from purchasing.models import (
     Basket,
     BasketLine,
@@ -20,7 +23,7 @@ from purchasing.models import (
 )
 from purchasing.states import OrderState
 from tests.catalogue.factories import OfferFactory
-from tests.organisations.factories import SupplierFactory, TrustFactory, UserFactory
+from tests.organisations.factories import SupplierFactory, TrustFactory, UserFactory, member
 
 
 def acting(organisation: Organisation) -> Acting:
@@ -152,3 +155,27 @@ def order_in(state: str, *, lines: int = 1, **kwargs) -> PurchaseOrder:
             line_total=Decimal("45.00"),
         )
     return order
+
+
+def negotiated_price(
+    *,
+    offer,
+    trusts,
+    pack_price: Decimal = Decimal("9.00"),
+    valid_from=None,
+    valid_to=None,
+    reference: str = "NHSSC-TEST-2026-001",
+    staff=None,
+):
+    """A negotiated price set through the service, as the offer's supplier staff would."""
+    today = timezone.localdate()
+    return negotiated_price_set(
+        actor=staff or member(Role.SUPPLIER_STAFF, offer.supplier),
+        acting=acting(offer.supplier),
+        offer=offer,
+        trusts=trusts,
+        pack_price=pack_price,
+        valid_from=valid_from or today - dt.timedelta(days=30),
+        valid_to=valid_to or today + dt.timedelta(days=335),
+        reference=reference,
+    )

@@ -11,15 +11,18 @@ from django.core.management import CommandError
 from django.forms.models import model_to_dict
 
 from catalogue import demo as catalogue_demo
+from catalogue.strategy import buyer_price
 from common import gs1
 from organisations import demo as organisations_demo
 from organisations.models import Organisation, OrganisationKind, User
 from purchasing import demo, selectors
+from purchasing.agreements import demo as agreements_demo
 from purchasing.models import (
     Basket,
     BasketLine,
     CostCentre,
     DeliverySite,
+    NegotiatedPrice,
     OrderEvent,
     OrderLine,
     PurchaseOrder,
@@ -37,7 +40,16 @@ RESTING_STATES = set(S) - {S.DRAFT, S.APPROVED}
 def snapshot() -> dict:
     return {
         model.__name__: {obj.pk: model_to_dict(obj) for obj in model.objects.all()}
-        for model in (DeliverySite, CostCentre, Basket, BasketLine, PurchaseOrder, OrderLine, OrderEvent)
+        for model in (
+            DeliverySite,
+            CostCentre,
+            Basket,
+            BasketLine,
+            PurchaseOrder,
+            OrderLine,
+            OrderEvent,
+            NegotiatedPrice,
+        )
     }
 
 
@@ -87,6 +99,16 @@ def test_every_demo_role_lands_on_real_work_and_seeding_again_changes_nothing():
     assert selectors.order_match(order=invoiced).matched
     # Nobody is emailed about the demo's history.
     assert not OrderEvent.objects.filter(notified_at__isnull=True).exists()
+
+    # Pennine gave Leeds a contract price on a stocking: the Leeds buyer pays it, York does not.
+    stocking = agreements_demo.contract_offer(pennine)
+    contract = buyer_price(offer=stocking, buyer=leeds)
+    assert (contract.source_label, contract.source_reference) == (
+        "Your contract price",
+        "NHSSC-DEMO-2026-014",
+    )
+    assert contract.pack_price < stocking.pack_price
+    assert buyer_price(offer=stocking, buyer=york).source != "contract"
 
     first = snapshot()
     demo.seed(io.StringIO())

@@ -40,7 +40,7 @@ from organisations.models import Invitation, Membership, Organisation, Role, Sup
 from organisations.scoping import scoped
 from pricing import analytics
 from pricing.imports import KIND as PURCHASE_HISTORY_IMPORT
-from purchasing.models import Basket, PurchaseOrder
+from purchasing.models import Basket, NegotiatedPrice, PurchaseOrder
 from purchasing.states import OrderState
 from tests.catalogue.factories import CategoryFactory, OfferFactory, ProductFactory
 from tests.organisations.factories import (
@@ -272,6 +272,22 @@ def _order(world: World) -> Target:
     return Target({"pk": order.pk}, order, "Secret order note", member(Role.BUYER, world.trust_a))
 
 
+def _negotiated_price(world: World) -> Target:
+    """Supplier A's negotiated price for trust A: the supplier's people see it (trust A's buyers too on
+    the API), no other organisation."""
+    from tests.purchasing.factories import negotiated_price
+
+    offer = OfferFactory(supplier=world.supplier_a)
+    price = negotiated_price(offer=offer, trusts=[world.trust_a], reference="SECRET-CONTRACT-001")
+    owner = member(Role.SUPPLIER_STAFF, world.supplier_a)
+    return Target({"price_id": price.pk}, price, "SECRET-CONTRACT-001", owner)
+
+
+def _negotiated_price_api(world: World) -> Target:
+    target = _negotiated_price(world)
+    return Target({"pk": target.instance.pk}, target.instance, target.marker, target.owner)
+
+
 def _staff():
     return UserFactory(is_staff=True, is_superuser=True)
 
@@ -303,6 +319,7 @@ REGISTRY: list[tuple[str, Callable[[World], Target]]] = [
     ("purchasing-api-order-ubl", _purchase_order),
     ("purchasing-api-order-response", lambda w: _purchase_order(w, role=Role.SUPPLIER_STAFF)),
     ("purchasing-api-order*", _order),
+    ("purchasing-api-negotiated-price*", _negotiated_price_api),
     # Our back office in the Wagtail admin: staff only.
     ("catalogue-categories:*", lambda w: _category(w, staff_only=True)),
     ("catalogue-products:*", lambda w: _product_not_on_sale(w, staff_only=True)),
@@ -322,6 +339,7 @@ REGISTRY: list[tuple[str, Callable[[World], Target]]] = [
     ("purchasing:supplier-*", lambda w: _purchase_order(w, role=Role.SUPPLIER_STAFF)),
     ("purchasing:settings-site", _delivery_site),
     ("purchasing:settings-centre", _cost_centre),
+    ("purchasing:negotiated-price", _negotiated_price),
 ]
 
 
@@ -479,6 +497,8 @@ OWNER_FIELDS: dict[type, str | tuple[str, ...]] = {
     Basket: "trust",
     # An order belongs to its trust and, once sent, to its supplier: either side's scope finds it.
     PurchaseOrder: ("trust", "supplier"),
+    # A negotiated price belongs to its supplier and applies to the trusts it names.
+    NegotiatedPrice: ("supplier", "applies_to__trust"),
 }
 OWNED = sorted({(route, name) for route, name, _ in COVERED if name})
 
