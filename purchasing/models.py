@@ -253,8 +253,9 @@ class OrderLine(models.Model):
     line_total = money_field(help_text="Including VAT.")
     # Which price source set the pack price (list, volume_tier, or a registered one such as a contract
     # or a pooled round) and its reference: prices from negotiation are data, never list-price edits.
-    price_source = models.CharField(max_length=32, default="list")
-    price_reference = models.CharField(max_length=100, blank=True)
+    # Defaults in the database too, so rows written in bulk SQL (benchmarks, data fixes) are valid.
+    price_source = models.CharField(max_length=32, default="list", db_default="list")
+    price_reference = models.CharField(max_length=100, blank=True, default="", db_default="")
     packs_dispatched = models.PositiveIntegerField(default=0)
     packs_received = models.PositiveIntegerField(default=0)
 

@@ -13,11 +13,11 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='orderline',
             name='price_reference',
-            field=models.CharField(blank=True, max_length=100),
+            field=models.CharField(blank=True, db_default='', default='', max_length=100),
         ),
         migrations.AddField(
             model_name='orderline',
             name='price_source',
-            field=models.CharField(default='list', max_length=32),
+            field=models.CharField(db_default='list', default='list', max_length=32),
         ),
     ]
