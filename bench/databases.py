@@ -57,8 +57,11 @@ def _migrate_template(base: str, template: str) -> None:
         ).fetchone()
         if row and row[0] == wanted:
             return
-        if not row:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(template)))
+        # Made afresh, not migrated on top: a migration edited before it landed would otherwise
+        # keep its old form in the template (migrate skips what it has applied).
+        if row:
+            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(template)))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(template)))
     print(f"Migrating the bench template database {template} (once per change of migrations)...", flush=True)
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "CELERY_BROKER_URL")}
     env.update(DATABASE_URL=f"{base}/{template}", DJANGO_SETTINGS_MODULE="marketplace.settings")
