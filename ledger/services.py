@@ -232,22 +232,34 @@ def _transfer_create_sql(wanted: Transfer) -> Transfer:
         "held": wanted.amount if wanted.pending else 0,
     }
     try:
-        # Outside a transaction the one statement is its own transaction (one round trip); inside a
-        # caller's, a savepoint, so a refusal leaves the caller's transaction usable.
+        # Outside a transaction the one statement is its own transaction (one round trip; a missing
+        # account fails its deferred foreign key at that commit); inside a caller's, a savepoint, so
+        # a refusal leaves the caller's transaction usable.
         if connection.in_atomic_block:
             with transaction.atomic():
                 inserted, moved = _execute_one(params)
+                if inserted and moved != 2:
+                    raise _AccountMissing
         else:
             inserted, moved = _execute_one(params)
     except IntegrityError as exc:
         raise _refusal(exc) from exc
+    except _AccountMissing:
+        field = (
+            "credit_account_id"
+            if Account.objects.filter(pk=wanted.debit_account_id).exists()
+            else "debit_account_id"
+        )
+        raise LedgerError("There is no such account.", code="account_not_found", field=field) from None
     if not inserted:
         return _same_or_reused(Transfer.objects.get(pk=wanted.id), wanted)
-    if moved != 2:  # the foreign keys make this impossible; never return a half-made transfer
-        raise RuntimeError(f"ledger transfer {wanted.id} moved {moved} accounts, not 2")
     wanted._state.adding = False
     wanted._state.db = connection.alias
     return wanted
+
+
+class _AccountMissing(Exception):
+    """The statement found fewer than two accounts to move (its savepoint is rolled back)."""
 
 
 def _execute_one(params: dict) -> tuple[int, int]:
