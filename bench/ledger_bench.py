@@ -157,8 +157,8 @@ def one_statement(url: str, wallet_ids: list[int], clients: int, seconds: float,
                     amount = rng.randint(1, 1_000)
                     params = {
                         "id": uuid.uuid4(),
-                        "debit": debit,
-                        "credit": credit,
+                        "debit_account_id": debit,
+                        "credit_account_id": credit,
                         "amount": amount,
                         "code": "bench",
                         "pending": False,
