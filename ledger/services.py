@@ -258,7 +258,7 @@ def _transfer_create_sql(conn, wanted: dict) -> Transfer:
         field = "credit_account_id" if debit_exists else "debit_account_id"
         raise LedgerError("There is no such account.", code="account_not_found", field=field) from None
     if not inserted:
-        return _same_or_reused(Transfer.objects.get(pk=wanted["id"]), wanted)
+        return _same_or_reused(_existing_sql(conn, wanted["id"]), wanted)
     return _transfer(wanted, saved=True)
 
 
@@ -271,14 +271,38 @@ def _execute_one(conn, params: dict) -> tuple[int, int]:
 
     Django binds parameters on the client and never prepares, so PostgreSQL would parse and plan
     the four-part statement on every transfer; a server-binding psycopg cursor on the same
-    connection (same transaction) with `prepare=True` plans it once (bench/ledger_bench.py:
-    about 1.5x the transfers per second).
+    connection (same transaction) with `prepare=True` plans it once. The cursor is kept on Django's
+    connection (one per thread) for as long as its driver connection lives: on a busy machine the
+    Python spent per transfer is what limits the rate (docs/ledger.md, "Speed").
     """
-    conn.ensure_connection()
+    cursor = _server_cursor(conn)
     # Django's own translation of driver errors (a CHECK violation becomes its IntegrityError).
-    with conn.wrap_database_errors, psycopg.Cursor(conn.connection) as cursor:
+    with conn.wrap_database_errors:
         cursor.execute(_TRANSFER_SQL, params, prepare=True)
         return cursor.fetchone()
+
+
+def _server_cursor(conn) -> psycopg.Cursor:
+    raw = conn.connection
+    if raw is None or raw.closed:
+        conn.ensure_connection()
+        raw = conn.connection
+    kept = getattr(conn, "_ledger_cursor", None)
+    if kept is None or kept.connection is not raw or kept.closed:
+        kept = conn._ledger_cursor = psycopg.Cursor(raw)
+    return kept
+
+
+_SELECT_TRANSFER_SQL = f"SELECT {', '.join(_FIELDS)} FROM ledger_transfer WHERE id = %s"  # noqa: S608 - the model's columns
+
+
+def _existing_sql(conn, transfer_id: uuid.UUID) -> Transfer:
+    """The transfer with this id, read on the same cursor (a replay's path: no ORM query to build)."""
+    cursor = _server_cursor(conn)
+    with conn.wrap_database_errors:
+        cursor.execute(_SELECT_TRANSFER_SQL, [transfer_id], prepare=True)
+        row = cursor.fetchone()
+    return _transfer(dict(zip(_FIELDS, row, strict=True)), saved=True)
 
 
 def _refusal(exc: IntegrityError) -> LedgerError | IntegrityError:
@@ -398,13 +422,15 @@ def pending_expire_due(*, now: datetime.datetime | None = None) -> int:
     """
     now = now or timezone.now()
     expired = 0
+    batch = 500
     while True:
+        before = expired
         due = list(
             Transfer.objects.filter(
                 kind=TransferKind.PENDING, state=TransferState.PENDING, expires_at__lte=now
             )
             .order_by("expires_at")
-            .values_list("pk", flat=True)[:500]
+            .values_list("pk", flat=True)[:batch]
         )
         for pending_id in due:
             try:
@@ -417,7 +443,8 @@ def pending_expire_due(*, now: datetime.datetime | None = None) -> int:
             except LedgerError:
                 continue  # posted or voided since we looked
             expired += 1
-        if len(due) < 500:
+        # A short batch was the last; a batch where nothing expired would only come back the same.
+        if len(due) < batch or expired == before:
             return expired
 
 
