@@ -289,8 +289,17 @@ def _server_cursor(conn) -> psycopg.Cursor:
         raw = conn.connection
     kept = getattr(conn, "_ledger_cursor", None)
     if kept is None or kept.connection is not raw or kept.closed:
+        # Django opens psycopg connections with prepared statements off (`prepare_threshold` None,
+        # for poolers), and then psycopg ignores `prepare=True`. Unless the settings chose a
+        # threshold themselves, only statements that ask are prepared: Django's own cursors bind on
+        # the client and never prepare.
+        if "prepare_threshold" not in conn.settings_dict.get("OPTIONS", {}):
+            raw.prepare_threshold = _ONLY_WHEN_ASKED
         kept = conn._ledger_cursor = psycopg.Cursor(raw)
     return kept
+
+
+_ONLY_WHEN_ASKED = 2**31  # executions before psycopg prepares a statement on its own: never
 
 
 _SELECT_TRANSFER_SQL = f"SELECT {', '.join(_FIELDS)} FROM ledger_transfer WHERE id = %s"  # noqa: S608 - the model's columns
