@@ -322,10 +322,13 @@ def main() -> None:
     print(f"Anomalies: {len(anomalies)}")
     for anomaly in anomalies[:20]:
         print(f"  {anomaly}")
-    print(
-        "Target: >= 1,000 transfers/s with 0 anomalies:",
-        "MET" if rate >= TARGET and not anomalies else "NOT MET",
-    )
+    if args.smoke:  # 4 clients for 2 s say whether the bench runs, not how fast the ledger is
+        print("Target: not judged at the smoke scale; anomalies:", "NONE" if not anomalies else "FOUND")
+    else:
+        print(
+            "Target: >= 1,000 transfers/s with 0 anomalies:",
+            "MET" if rate >= TARGET and not anomalies else "NOT MET",
+        )
     if anomalies:
         sys.exit(1)
 
