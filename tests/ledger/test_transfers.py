@@ -145,3 +145,21 @@ def test_derived_ids_are_stable_and_distinct():
     assert services.transfer_id("purchase", 1) == services.transfer_id("purchase", 1)
     assert services.transfer_id("purchase", 1) != services.transfer_id("refund", 1)
     assert services.transfer_id("purchase", 1, 2) != services.transfer_id("purchase", 12)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_any_transaction_each_transfer_commits_on_its_own_and_refusals_write_nothing():
+    wallet, supplier = WalletFactory(), SupplierPayableFactory()
+    allocate(wallet, 1_000)
+    key = uuid.uuid4()
+    buy(wallet, supplier, 400, id=key)
+    assert buy(wallet, supplier, 400, id=key).pk == key
+    with pytest.raises(LedgerError) as poor:
+        buy(wallet, supplier, 601)
+    assert poor.value.code == "insufficient_funds"
+    with pytest.raises(LedgerError) as missing:
+        buy(wallet, Account(pk=supplier.pk + 1000), 10)
+    assert (missing.value.code, missing.value.field) == ("account_not_found", "credit_account_id")
+    assert Transfer.objects.filter(debit_account=wallet).count() == 1
+    assert selectors.balance(wallet.pk).posted == 600
+    assert selectors.invariants_check() == []
