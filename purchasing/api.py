@@ -91,6 +91,11 @@ class BasketLineOutput(serializers.Serializer):
     total_vat = AmountField()
     total_incl_vat = AmountField()
     seen_pack_price = AmountField(help_text="The price per pack when the line was last changed.")
+    price_source = serializers.CharField(help_text="Which price applies: list, volume_tier, contract, ...")
+    price_label = serializers.CharField(
+        help_text='What the buyer is shown, e.g. "Your contract price" (or empty).'
+    )
+    price_reference = serializers.CharField(help_text="The contract or round the price rests on (or empty).")
     price_changed = serializers.BooleanField()
     problems = serializers.ListField(
         child=serializers.CharField(), help_text="Why the line cannot be ordered as it is (empty: it can)."
@@ -148,6 +153,9 @@ def _line_data(view: BasketLineView) -> dict:
         "total_vat": view.total.vat.amount,
         "total_incl_vat": view.total.incl_vat.amount,
         "seen_pack_price": view.seen_pack_price.amount,
+        "price_source": view.price.source,
+        "price_label": view.price.source_label,
+        "price_reference": view.price.source_reference,
         "price_changed": view.price_changed,
         "problems": list(view.problems),
         "peer": None
@@ -427,6 +435,8 @@ class OrderLineOutput(serializers.Serializer):
     packs_received = serializers.IntegerField()
     invoiced_packs = serializers.IntegerField(allow_null=True)
     invoiced_pack_price = AmountField(allow_null=True)
+    price_source = serializers.CharField(help_text="The price source that set the pack price at checkout.")
+    price_reference = serializers.CharField(help_text="Its contract or round reference (or empty).")
 
 
 class ApprovalOutput(serializers.Serializer):
@@ -505,6 +515,8 @@ def _order_line_data(line: OrderLine) -> dict:
         "packs_received": line.packs_received,
         "invoiced_packs": invoiced.packs if invoiced else None,
         "invoiced_pack_price": invoiced.pack_price if invoiced else None,
+        "price_source": line.price_source,
+        "price_reference": line.price_reference,
     }
 
 

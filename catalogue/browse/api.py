@@ -51,6 +51,10 @@ class BuyerPriceOutput(serializers.Serializer):
     """What the caller pays for one pack (the strategy's answer at quantity 1)."""
 
     source = serializers.CharField(help_text="Which price applies: list, volume_tier, or a contract source.")
+    source_label = serializers.CharField(
+        help_text='What the buyer is shown, e.g. "Your contract price" (or empty).'
+    )
+    source_reference = serializers.CharField(help_text="The contract or round the price rests on (or empty).")
     pack_price = AmountField(help_text="Per pack, excluding VAT.")
     unit_price = AmountField(**UNIT_MONEY, help_text="Per unit, excluding VAT.")
     units_per_pack = serializers.IntegerField()

@@ -141,6 +141,34 @@ def test_a_patient_cannot_buy_an_item_that_is_not_patient_eligible():
     assert buyer_price(offer=not_eligible, buyer=TrustFactory()).orderable
 
 
+def test_a_registered_source_that_loads_prices_gives_each_strategy_its_own_copy(monkeypatch):
+    """A source keeping what it loaded for a buyer (contract prices) must not share it between pages:
+    `for_strategy()` makes each default strategy a fresh copy; a source without it is used as is."""
+    from catalogue import strategy as strategy_module
+
+    class Loading:
+        name = "loading"
+
+        def for_strategy(self):
+            return Loading()
+
+        def candidates(self, *, offer, buyer, quantity, on_date):
+            return []
+
+    class Plain:
+        name = "plain"
+
+        def candidates(self, *, offer, buyer, quantity, on_date):
+            return []
+
+    registered, plain = Loading(), Plain()
+    monkeypatch.setattr(strategy_module, "_registered_sources", [registered, plain])
+    first, second = Strategy(), Strategy()
+    assert isinstance(first.sources[2], Loading) and first.sources[2] is not registered
+    assert first.sources[2] is not second.sources[2]
+    assert first.sources[3] is plain and second.sources[3] is plain
+
+
 def test_a_contract_price_source_plugs_in_and_the_lowest_price_wins(offer):
     trust = TrustFactory()
 

@@ -144,3 +144,13 @@ def test_contract_prices_on_every_offer_cost_the_product_page_and_basket_no_more
         negotiated_price(offer=each, trusts=[market.trust], pack_price=Decimal("5.00"))
     assert {url: queries(url) for url in pages} == without
     assert all("Your contract price" in text(buyer.get(url)) for url in pages)
+
+
+def test_a_category_card_whose_cheapest_offer_is_the_contract_price_says_so(market):
+    offer = market.offers[2]  # Gamma's, £12.00 a pack: the contract makes it the cheapest of its product
+    negotiated_price(offer=offer, trusts=[market.trust], pack_price=Decimal("4.00"), reference="CARD-REF")
+    url = reverse("catalogue:category-detail", kwargs={"slug": offer.product.category.slug})
+    leeds = text(signed_in(market.buyer).get(url))
+    assert "£4.00" in leeds and "Your contract price" in leeds and "CARD-REF" in leeds
+    nottingham = text(signed_in(member(Role.BUYER, market.other_trust)).get(url))
+    assert "Your contract price" not in nottingham

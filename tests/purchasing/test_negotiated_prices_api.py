@@ -4,6 +4,7 @@ lists it, and nobody else sees it: another trust gets an empty list, another sup
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 from django.utils import timezone
 
@@ -11,7 +12,7 @@ from organisations.models import Role
 from purchasing.models import NegotiatedPrice
 from tests.organisations.factories import member
 from tests.purchasing.factories import negotiated_price
-from tests.purchasing.test_api import api_as
+from tests.purchasing.test_api import api_as, basket_with, delivery
 
 TODAY = timezone.localdate()
 URL = "/api/v1/negotiated-prices/"
@@ -110,3 +111,43 @@ def test_the_list_takes_the_same_queries_whatever_its_length(market, django_asse
         )
     with django_assert_max_num_queries(len(few)):
         assert len(alpha.get(URL).json()["results"]) == 6
+
+
+def test_the_buyers_api_answers_say_the_price_is_the_contract_price(market):
+    """Leeds's system sees the label and reference on the product's offers, the basket line and,
+    after checkout, the order line."""
+    offer = market.offers[0]
+    negotiated_price(
+        offer=offer, trusts=[market.trust], pack_price=Decimal("8.40"), reference="NHSSC-DEMO-2026-014"
+    )
+    leeds = api_as(market.buyer)
+    product = leeds.get(f"/api/v1/products/{offer.product_id}/").json()
+    (offered,) = [o for o in product["offers"] if o["id"] == offer.pk]
+    assert (offered["price"]["source"], offered["price"]["source_label"], offered["price"]["pack_price"]) == (
+        "contract",
+        "Your contract price",
+        "8.40",
+    )
+    basket = basket_with(market, leeds, 2)
+    line = basket["groups"][0]["lines"][0]
+    assert (line["price_source"], line["price_label"], line["price_reference"]) == (
+        "contract",
+        "Your contract price",
+        "NHSSC-DEMO-2026-014",
+    )
+    placed = leeds.post(
+        f"/api/v1/baskets/{basket['id']}/checkout/",
+        delivery(market, basket),
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="c-1",
+    )
+    assert placed.status_code == 201, placed.json()
+    order = leeds.get(f"/api/v1/orders/{placed.json()['orders'][0]['id']}/").json()
+    assert (order["lines"][0]["price_source"], order["lines"][0]["price_reference"]) == (
+        "contract",
+        "NHSSC-DEMO-2026-014",
+    )
+    # Nottingham's system sees the list price, with no label.
+    other = api_as(member(Role.BUYER, market.other_trust)).get(f"/api/v1/products/{offer.product_id}/").json()
+    (offered,) = [o for o in other["offers"] if o["id"] == offer.pk]
+    assert (offered["price"]["source"], offered["price"]["source_label"]) == ("list", "")
