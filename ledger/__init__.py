@@ -1,6 +1,6 @@
-"""Ledger (coming): a generic double-entry ledger (accounts, balanced transfers, integer pence).
+"""Ledger: a generic double-entry ledger in integer pence, modelled on TigerBeetle.
 
-Empty for now so that the import-linter layers contract (pyproject.toml) already holds its place:
-a generic engine beside `search` and `payments`, independent of both, knowing nothing of the
-catalogue or of budgets (docs/architecture.md).
+Accounts with posted and pending debits and credits, transfers that are their own idempotency keys,
+pending transfers that post, void or expire exactly once. It knows nothing of budgets, the
+catalogue or purchasing (docs/ledger.md, docs/architecture.md).
 """

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "pricing",
     "catalogue",
     "search",
+    "ledger",
     "organisations",
     "common",
     # Wagtail: CMS pages and the back office.
@@ -265,6 +266,11 @@ CELERY_BEAT_SCHEDULE["catalogue-offers-changing-date"] = {
 CELERY_BEAT_SCHEDULE["common-sweep-import-jobs"] = {
     "task": "common.import_jobs_sweep",
     "schedule": timedelta(minutes=env.read_positive_int("IMPORT_SWEEP_MINUTES", 5)),
+}
+# Ledger: pending transfers past their timeout release what they held (ledger.services).
+CELERY_BEAT_SCHEDULE["ledger-expire-pending"] = {
+    "task": "ledger.expire_pending",
+    "schedule": timedelta(minutes=env.read_positive_int("LEDGER_EXPIRE_MINUTES", 1)),
 }
 CELERY_BEAT_SCHEDULE["pricing-nightly"] = {
     "task": "pricing.nightly",
