@@ -40,6 +40,7 @@ SITE_URL = env.read_url("SITE_URL", ("http", "https")) or "http://127.0.0.1:8000
 INSTALLED_APPS = [
     # Our apps, top layer first (see ARCHITECTURE.md).
     "marketplace",
+    "personal_budgets",
     "purchasing",
     "pricing",
     "catalogue",
