@@ -46,6 +46,7 @@ from personal_budgets.models import (
     SpendState,
     SupportPlan,
 )
+from personal_budgets.selectors import current_budget, current_plan
 from purchasing import services as purchasing
 from purchasing.models import PurchaseOrder
 from purchasing.states import OrderState
@@ -361,27 +362,6 @@ def plan_agree(*, plan: SupportPlan, actor: User) -> SupportPlan:
             data={"budget": locked.budget_id, "version": locked.version},
         )
     return locked
-
-
-def current_plan(*, budget: Budget) -> SupportPlan | None:
-    """The newest agreed version of the budget's plan (None until one is agreed)."""
-    return (
-        SupportPlan.objects.filter(budget=budget, patient_agreed_at__isnull=False)
-        .prefetch_related("categories", "approval_categories", "approval_products")
-        .order_by("-version")
-        .first()
-    )
-
-
-def current_budget(*, patient: PatientProfile, today: dt.date | None = None) -> Budget | None:
-    """The patient's budget whose period holds today (the newest if several)."""
-    today = today or timezone.localdate()
-    return (
-        Budget.objects.filter(patient=patient, period_start__lte=today, period_end__gte=today)
-        .select_related("patient__user", "commissioner", "wallet")
-        .order_by("-period_start", "-id")
-        .first()
-    )
 
 
 # --- The plan's rules -----------------------------------------------------------------------
