@@ -22,6 +22,7 @@ from catalogue.strategy import Strategy, default_strategy
 from common.errors import NotFound
 from common.money import Money, from_pence
 from ledger.selectors import account_holds, account_statement, balance
+from ledger.types import StatementLine
 from organisations.models import Organisation, PatientProfile, Role, User
 from organisations.permissions import commissioners_for, patients_for
 from personal_budgets.models import (
@@ -235,6 +236,11 @@ def _words(code: str, reference: str, commissioner: Organisation) -> str:
     if code == "refund":
         return f"Money back for order {order}"
     return code.replace("_", " ").capitalize()
+
+
+def wallet_lines(*, budget: Budget) -> list[StatementLine]:
+    """The wallet's posted ledger transfers, oldest first, with the ledger's running balance."""
+    return account_statement(budget.wallet_id)
 
 
 def statement_rows(*, budget: Budget) -> list[StatementRow]:

@@ -333,6 +333,11 @@ def _spend_waiting(world: World) -> Target:
     return Target({"spend_id": result.spend.pk}, result.spend, "Secret walking frame", coordinator)
 
 
+def _wallet(world: World) -> Target:
+    budget, _, _, _, _ = _budget_world()
+    return Target({"pk": budget.pk}, budget, "allocation:", budget.patient.user)
+
+
 def _budget(world: World) -> Target:
     budget, _, _, _, manager = _budget_world()
     return Target({"budget_id": budget.pk}, budget, "Secret Budget Holder", manager)
@@ -388,6 +393,7 @@ REGISTRY: list[tuple[str, Callable[[World], Target]]] = [
     ("personal_budgets:order", _patient_order),
     ("personal_budgets:decide", _spend_waiting),
     ("personal_budgets:allocate", _budget),
+    ("budgets-api-wallet-transactions", _wallet),
 ]
 
 
