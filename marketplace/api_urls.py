@@ -14,6 +14,7 @@ urlpatterns = [
     path("", include("purchasing.api_urls")),
     path("", include("purchasing.documents.api_urls")),
     path("", include("purchasing.agreements.api_urls")),
+    path("", include("personal_budgets.api_urls")),
     # Anything else under /api/v1/ answers in the API's own shape, not with an HTML page.
     re_path(r"^.*$", api_views.not_found),
 ]

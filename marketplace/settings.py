@@ -40,6 +40,7 @@ SITE_URL = env.read_url("SITE_URL", ("http", "https")) or "http://127.0.0.1:8000
 INSTALLED_APPS = [
     # Our apps, top layer first (see ARCHITECTURE.md).
     "marketplace",
+    "personal_budgets",
     "purchasing",
     "pricing",
     "catalogue",
@@ -272,6 +273,11 @@ CELERY_BEAT_SCHEDULE["ledger-expire-pending"] = {
     "task": "ledger.expire_pending",
     "schedule": timedelta(minutes=env.read_positive_int("LEDGER_EXPIRE_MINUTES", 1)),
 }
+# Personal budgets: scheduled allocations are paid into the wallets early each morning.
+CELERY_BEAT_SCHEDULE["personal-budgets-allocations-due"] = {
+    "task": "personal_budgets.allocations_due_pay",
+    "schedule": crontab(hour=1, minute=15),
+}
 CELERY_BEAT_SCHEDULE["pricing-nightly"] = {
     "task": "pricing.nightly",
     "schedule": crontab(hour=2, minute=30),
@@ -370,7 +376,11 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "PREPROCESSING_HOOKS": ["marketplace.api.only_public_api"],
     # One name for a choice set that several fields use (an order's state, an event's from and to).
-    "ENUM_NAME_OVERRIDES": {"OrderStateEnum": "purchasing.states.OrderState"},
+    "ENUM_NAME_OVERRIDES": {
+        "OrderStateEnum": "purchasing.states.OrderState",
+        "BudgetKindEnum": "personal_budgets.models.BudgetKind",
+        "AllocationKindEnum": "personal_budgets.models.AllocationKind",
+    },
     # Swagger UI's files come from drf-spectacular-sidecar, served by us: no CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

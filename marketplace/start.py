@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from organisations.models import Role
 from organisations.permissions import patients_for
+from personal_budgets import selectors as budgets
 from purchasing import selectors as purchasing
 from purchasing.states import OrderState
 
@@ -89,6 +90,23 @@ CONTRACT_PRICES = StartLink(
     "purchasing:contract-prices",
     "The prices suppliers have agreed with your trust, and their dates.",
 )
+COMMISSIONER_BUDGETS = StartLink(
+    "Personal health budgets",
+    "personal_budgets:commissioner",
+    "Your patients' budgets: allocate money to them and see what is left.",
+)
+COMMISSIONER_REPORT = StartLink(
+    "Personal health budgets report",
+    "personal_budgets:report",
+    "Allocations, spend by category and supplier, unspent money and budgets near their end (PDF, CSV).",
+)
+SUPPORTER_SUMMARY = (
+    'Choose the person you act for under "Acting for patient" at the top of the page, then find '
+    "equipment they may buy with their personal health budget."
+)
+STAFF_LINKS: list[StartLink] = [
+    StartLink("Back office", "wagtailadmin_home", "Manage pages, organisations, members and moderation."),
+]
 LINKS_BY_ROLE: dict[str, list[StartLink]] = {
     Role.BUYER: [
         BROWSE_CATALOGUE,
@@ -110,7 +128,12 @@ LINKS_BY_ROLE: dict[str, list[StartLink]] = {
     ],
     Role.SUPPLIER_ADMIN: [*SUPPLIER_LINKS],
     Role.SUPPLIER_STAFF: [*SUPPLIER_LINKS],
-    Role.BUDGET_MANAGER: [PATIENT_ELIGIBLE_EQUIPMENT, BROWSE_CATALOGUE],
+    Role.BUDGET_MANAGER: [
+        COMMISSIONER_BUDGETS,
+        COMMISSIONER_REPORT,
+        PATIENT_ELIGIBLE_EQUIPMENT,
+        BROWSE_CATALOGUE,
+    ],
     Role.CARE_COORDINATOR: [PATIENT_ELIGIBLE_EQUIPMENT, BROWSE_CATALOGUE],
 }
 # What each role can do today, in one sentence above its links. Only what works is said.
@@ -126,23 +149,30 @@ SUMMARY_BY_ROLE: dict[str, str] = {
     "one at a time or by file, see which wait for approval, and see who acts for your company.",
     Role.SUPPLIER_STAFF: "Acknowledge, dispatch and invoice trusts' orders; list and change your offers "
     "one at a time or by file, and see which wait for approval.",
-    Role.BUDGET_MANAGER: "Find equipment people with a personal health budget may buy, and compare "
-    "suppliers' prices for it.",
-    Role.CARE_COORDINATOR: "Find equipment the people you support may buy with a personal health "
-    "budget, and compare suppliers' prices for it.",
+    Role.BUDGET_MANAGER: "Allocate money to your patients' personal health budgets, see where it went "
+    "and what is unspent, and find equipment they may buy.",
+    Role.CARE_COORDINATOR: "Approve or decline orders that wait for you, see the budgets of the people "
+    "you support, and find equipment they may buy with a personal health budget.",
 }
-PATIENT_LINKS: list[StartLink] = [PATIENT_ELIGIBLE_EQUIPMENT]
-PATIENT_SUMMARY = (
-    "Find wheelchairs, aids and equipment you may buy with a personal health budget, and compare "
-    "suppliers' prices."
+YOUR_BUDGET = StartLink("Your budget", "personal_budgets:home", "How much you have left, and your plan.")
+BUDGET_SHOP = StartLink("Shop", "personal_budgets:shop", "Things your plan lets you buy with your budget.")
+BUDGET_ORDERS = StartLink(
+    "Your orders", "personal_budgets:orders", "What you bought, and what is on its way."
 )
-SUPPORTER_SUMMARY = (
-    'Choose the person you act for under "Acting for patient" at the top of the page, then find '
-    "equipment they may buy with their personal health budget."
+BUDGET_STATEMENT = StartLink(
+    "Money in and out", "personal_budgets:statement", "Every payment in and out, to save as PDF or CSV."
 )
-STAFF_LINKS: list[StartLink] = [
-    StartLink("Back office", "wagtailadmin_home", "Manage pages, organisations, members and moderation."),
+PATIENT_LINKS: list[StartLink] = [
+    YOUR_BUDGET,
+    BUDGET_SHOP,
+    BUDGET_ORDERS,
+    BUDGET_STATEMENT,
+    PATIENT_ELIGIBLE_EQUIPMENT,
 ]
+PATIENT_SUMMARY = (
+    "See what is left in your personal health budget, buy what your plan allows, and see your orders "
+    "and statement."
+)
 
 
 def _resolve(links: list[StartLink], organisation=None) -> list[dict]:
@@ -245,6 +275,21 @@ def _purchasing_links(membership, counts: dict) -> list[dict]:
     return links
 
 
+def _budget_links(membership, user) -> list[dict]:
+    """A care coordinator's queue of patients' orders waiting for them, with its count."""
+    if not (membership.organisation.is_commissioner and membership.role == Role.CARE_COORDINATOR):
+        return []
+    waiting = budgets.coordinator_queue(user=user).count()
+    return [
+        {
+            "title": f"Orders waiting for you ({waiting})",
+            "url": reverse("personal_budgets:coordinator"),
+            "description": f"{_count(waiting, 'order waits', 'orders wait')} for your decision; the "
+            "budgets of the people you support.",
+        }
+    ]
+
+
 def _start_counts(user, memberships) -> dict:
     def ids(test) -> set[int]:
         return {m.organisation_id for m in memberships if test(m)}
@@ -271,6 +316,7 @@ def start_page_for(user) -> dict:
         organisation = membership.organisation
         links = [
             *_purchasing_links(membership, counts),
+            *_budget_links(membership, user),
             *_resolve(LINKS_BY_ROLE.get(membership.role, []), organisation),
             *_organisation_links(membership),
         ]

@@ -517,15 +517,18 @@ CARER_UNLINKED = audit.register_kind("organisations.carer_unlinked", "Carer unli
 
 
 def _check_may_link_carers(*, patient: PatientProfile, actor: User) -> None:
-    """The back office, or the patient's care coordinator (while they coordinate for its ICB)."""
+    """The back office, the patient themselves, or the patient's care coordinator (while they
+    coordinate for its ICB)."""
     if getattr(actor, "is_staff", False) and actor.is_active:
+        return
+    if actor.pk == patient.user_id and actor.is_active:
         return
     coordinates = (
         patient.care_coordinator_id == actor.pk and patients_for(actor).filter(pk=patient.pk).exists()
     )
     if not coordinates:
         raise PermissionDenied(
-            "Only the patient's care coordinator or the back office links carers.", field="actor"
+            "Only the patient, their care coordinator or the back office links carers.", field="actor"
         )
 
 

@@ -1,5 +1,3 @@
-"""Personal budgets (coming): patients' wallets on the double-entry ledger and the patient shop.
-
-Empty for now so that the import-linter layers contract (pyproject.toml) already holds its place:
-above `purchasing`, below `marketplace` (docs/architecture.md).
-"""
+"""Personal health budgets: patients' wallets on the double-entry ledger, their support plans, the
+patient shop, the care coordinator's approvals and the commissioner's allocations and reports
+(docs/personal_budgets.md). Stands above `purchasing` (its orders) and `ledger` (its money)."""

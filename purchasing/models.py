@@ -15,10 +15,11 @@ from django.db.models import F, Q
 
 from catalogue.models import Offer, Product
 from common.money import money_field
-from organisations.models import Organisation, OrganisationKind
+from organisations.models import Organisation, OrganisationKind, PatientProfile
 from purchasing.states import OrderState
 
 TRUSTS = {"kind": OrganisationKind.TRUST}
+COMMISSIONERS = {"kind": OrganisationKind.COMMISSIONER}
 SUPPLIERS = {"kind": OrganisationKind.SUPPLIER}
 
 # Defaults of a trust that has not set its own (docs/purchasing.md, "Approval bands").
@@ -148,10 +149,19 @@ class BasketLine(models.Model):
 
 
 class CheckoutRequest(models.Model):
-    """One checkout, by its idempotency key: the same key again answers the same orders."""
+    """One checkout, by its idempotency key: the same key again answers the same orders. A trust's
+    checkout, or a patient's (personal health budget: `patient` set, `trust` empty)."""
 
     trust = models.ForeignKey(
-        Organisation, on_delete=models.CASCADE, related_name="checkout_requests", limit_choices_to=TRUSTS
+        Organisation,
+        on_delete=models.CASCADE,
+        related_name="checkout_requests",
+        limit_choices_to=TRUSTS,
+        null=True,
+        blank=True,
+    )
+    patient = models.ForeignKey(
+        PatientProfile, on_delete=models.CASCADE, related_name="checkout_requests", null=True, blank=True
     )
     key = models.CharField(max_length=100)
     buyer = models.ForeignKey(
@@ -162,6 +172,16 @@ class CheckoutRequest(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["trust", "key"], name="checkout_request_unique_key"),
+            models.UniqueConstraint(
+                fields=["patient", "key"],
+                condition=Q(patient__isnull=False),
+                name="checkout_request_unique_patient_key",
+            ),
+            models.CheckConstraint(
+                name="checkout_request_one_buyer",
+                condition=Q(trust__isnull=False, patient__isnull=True)
+                | Q(trust__isnull=True, patient__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -181,12 +201,30 @@ class OrderCounter(models.Model):
 
 
 class PurchaseOrder(models.Model):
-    """One trust's order to one supplier, priced at checkout. `state` changes only through the
-    transition services (`purchasing.states.TRANSITIONS`)."""
+    """One trust's order to one supplier, priced at checkout, or a patient's (a personal health
+    budget's): then `patient` and `commissioner` (whose ICB numbers it) are set and `trust`, the
+    delivery site and cost centre are empty. `state` changes only through the transition services
+    (`purchasing.states.TRANSITIONS`)."""
 
     number = models.CharField(max_length=30)
     trust = models.ForeignKey(
-        Organisation, on_delete=models.PROTECT, related_name="purchase_orders", limit_choices_to=TRUSTS
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="purchase_orders",
+        limit_choices_to=TRUSTS,
+        null=True,
+        blank=True,
+    )
+    patient = models.ForeignKey(
+        PatientProfile, on_delete=models.PROTECT, related_name="purchase_orders", null=True, blank=True
+    )
+    commissioner = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="patient_orders",
+        limit_choices_to=COMMISSIONERS,
+        null=True,
+        blank=True,
     )
     supplier = models.ForeignKey(
         Organisation, on_delete=models.PROTECT, related_name="supplier_orders", limit_choices_to=SUPPLIERS
@@ -199,12 +237,16 @@ class PurchaseOrder(models.Model):
         max_length=20, choices=OrderState.choices, default=OrderState.DRAFT, db_index=True
     )
     # Delivery: the site's address is copied, so a later change of the site does not rewrite orders.
-    delivery_site = models.ForeignKey(DeliverySite, on_delete=models.PROTECT, related_name="orders")
+    delivery_site = models.ForeignKey(
+        DeliverySite, on_delete=models.PROTECT, related_name="orders", null=True, blank=True
+    )
     delivery_name = models.CharField(max_length=120)
     delivery_address = models.TextField()
     delivery_postcode = models.CharField(max_length=10)
     delivery_gln = models.CharField(max_length=13, blank=True)
-    cost_centre = models.ForeignKey(CostCentre, on_delete=models.PROTECT, related_name="orders")
+    cost_centre = models.ForeignKey(
+        CostCentre, on_delete=models.PROTECT, related_name="orders", null=True, blank=True
+    )
     required_by = models.DateField(null=True, blank=True)
     note = models.TextField(blank=True)
     approvals_required = models.PositiveSmallIntegerField(default=0)
@@ -220,14 +262,33 @@ class PurchaseOrder(models.Model):
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["trust", "number"], name="purchase_order_unique_number"),
+            models.UniqueConstraint(
+                fields=["commissioner", "number"],
+                condition=Q(trust__isnull=True),
+                name="patient_order_unique_number",
+            ),
             models.CheckConstraint(
                 name="purchase_order_state_valid", condition=Q(state__in=[s.value for s in OrderState])
+            ),
+            # Exactly one kind of buyer: a trust (with its delivery site and cost centre), or a
+            # patient with their commissioner.
+            models.CheckConstraint(
+                name="purchase_order_one_buyer_kind",
+                condition=Q(
+                    trust__isnull=False,
+                    patient__isnull=True,
+                    commissioner__isnull=True,
+                    delivery_site__isnull=False,
+                    cost_centre__isnull=False,
+                )
+                | Q(trust__isnull=True, patient__isnull=False, commissioner__isnull=False),
             ),
         ]
         indexes = [
             models.Index(fields=["trust", "state", "-created_at"], name="po_trust_state_created"),
             models.Index(fields=["supplier", "state", "-created_at"], name="po_supplier_state_created"),
             models.Index(fields=["trust", "-created_at", "-id"], name="po_trust_created"),
+            models.Index(fields=["patient", "-created_at", "-id"], name="po_patient_created"),
         ]
 
     def __str__(self) -> str:

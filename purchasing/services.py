@@ -28,8 +28,8 @@ from common import audit, gs1
 from common.errors import Conflict, DomainError, NotFound, PermissionDenied
 from common.money import Money, Price
 from organisations.acting import Acting
-from organisations.models import Membership, Organisation, Role, User
-from organisations.permissions import roles_for
+from organisations.models import Membership, Organisation, PatientProfile, Role, User
+from organisations.permissions import patients_for, roles_for
 from pricing.services import purchase_lines_record
 from pricing.types import PurchaseLineInput
 from purchasing.models import (
@@ -48,7 +48,15 @@ from purchasing.models import (
 )
 from purchasing.selectors import approval_bands, basket_lines, equivalent_attributes, swap_quantity
 from purchasing.states import SIDE_ROLES, SUPPLIER_VISIBLE_STATES, TRANSITIONS, OrderState, Side
-from purchasing.types import ChangeKind, ChangesToConfirm, CheckoutChange, OrderInput, QuantityByLine
+from purchasing.types import (
+    ChangeKind,
+    ChangesToConfirm,
+    CheckoutChange,
+    OrderInput,
+    PatientDelivery,
+    PatientLine,
+    QuantityByLine,
+)
 
 S = OrderState
 
@@ -71,6 +79,9 @@ ORDER_KINDS: dict[str, str] = {
     "close": audit.register_kind("purchasing.order_closed", "Order closed"),
 }
 assert set(ORDER_KINDS) == set(TRANSITIONS), "every transition has its audit kind"
+
+# Called in the transaction of every order transition (see `register_order_listener`).
+_order_listeners: list[Callable[..., None]] = []
 
 MAX_KEY_LENGTH = CheckoutRequest._meta.get_field("key").max_length
 MAX_NOTE_LENGTH = 2000
@@ -728,7 +739,7 @@ def _move(
     audit.record(
         kind=ORDER_KINDS[name],
         actor=actor,
-        organisation_id=order.trust_id,
+        organisation_id=order.trust_id or order.commissioner_id,
         subject=order.number,
         data={
             "order": order.pk,
@@ -738,6 +749,9 @@ def _move(
             **(data or {}),
         },
     )
+    for listener in _order_listeners:
+        # In the transition's transaction: a listener that refuses (raises) undoes the transition.
+        listener(order=order, transition=name, source=source, target=target, actor=actor, note=note)
     transaction.on_commit(lambda: _queue_notification(event.pk))
     return event
 
@@ -1074,7 +1088,9 @@ def order_event_notify(
     `attachments(event)` gives files to attach (the order's PDF when it is sent to the supplier:
     purchasing.documents, which sits on top of this module, so the task passes it in)."""
     event = (
-        OrderEvent.objects.select_related("order__buyer", "order__trust", "order__supplier")
+        OrderEvent.objects.select_related(
+            "order__buyer", "order__trust", "order__commissioner", "order__supplier"
+        )
         .filter(pk=event_id, notified_at__isnull=True)
         .first()
     )
@@ -1085,8 +1101,9 @@ def order_event_notify(
     if not recipients:
         return 0
     subject = f"{order.number}: {TRANSITIONS[event.transition].label} ({order.get_state_display()})"
+    buyer = order.trust or order.commissioner  # a patient's order: their ICB
     body = (
-        f"Purchase order {order.number} from {order.trust.name} to {order.supplier.name} "
+        f"Purchase order {order.number} from {buyer.name} to {order.supplier.name} "
         f"is now {order.get_state_display().lower()}.\n"
         f"Total: {Money(order.total_incl_vat)} including VAT.\n"
         + (f"Note: {event.note}\n" if event.note else "")
@@ -1104,3 +1121,197 @@ def order_event_notify(
         )
     OrderEvent.objects.filter(pk=event.pk).update(notified_at=timezone.now())
     return sent
+
+
+# --- Patients' orders (personal health budgets) and transition listeners ----------------------
+
+
+def register_order_listener(listener: Callable[..., None]) -> None:
+    """Call `listener(order=, transition=, source=, target=, actor=, note=)` in the transaction of
+    every order transition, so a higher layer (personal budgets: post or void the held money) follows
+    orders without purchasing importing it. Call from the app's `ready()`; registering twice is once."""
+    if listener not in _order_listeners:
+        _order_listeners.append(listener)
+
+
+MAX_PATIENT_LINES = 50
+
+
+def _patient_numbers(commissioner: Organisation) -> str:
+    """The next patient order number of the ICB, e.g. QWO-PB-000012 (its own counter row, locked)."""
+    counter = OrderCounter.objects.select_for_update().filter(trust=commissioner).first()
+    if counter is None:
+        OrderCounter.objects.get_or_create(trust=commissioner)
+        counter = OrderCounter.objects.select_for_update().get(trust=commissioner)
+    OrderCounter.objects.filter(pk=counter.pk).update(last_number=counter.last_number + 1)
+    prefix = commissioner.ods_code or f"C{commissioner.pk}"
+    return f"{prefix}-PB-{counter.last_number + 1:06d}"
+
+
+def patient_order_place(
+    *,
+    patient: PatientProfile,
+    actor: User,
+    lines: Sequence[PatientLine],
+    delivery: PatientDelivery,
+    idempotency_key: str,
+    needs_approval: bool,
+    strategy: Strategy | None = None,
+) -> tuple[PurchaseOrder, bool]:
+    """A patient's order to one supplier (their personal health budget pays: the caller holds the
+    money), priced for the patient through the strategy: sent to the supplier at once, or waiting for
+    the patient's care coordinator when `needs_approval`. Idempotent on `idempotency_key` per patient:
+    the same key again answers the same order and `False` (not created). The actor is the patient or
+    someone who may act for them (a carer, their care coordinator)."""
+    key = (idempotency_key or "").strip()
+    if not key or len(key) > MAX_KEY_LENGTH:
+        raise DomainError(f"Send a request key of 1 to {MAX_KEY_LENGTH} characters.", field="idempotency_key")
+    if not patients_for(actor).filter(pk=patient.pk).exists():
+        raise NotFound("No such patient.", field="patient")
+    if not lines or len(lines) > MAX_PATIENT_LINES:
+        raise DomainError(f"Order 1 to {MAX_PATIENT_LINES} items.", field="lines")
+    name = _text(delivery.name, field="delivery_name", max_length=120)
+    address = _text(delivery.address, field="delivery_address", max_length=500)
+    postcode = _text(delivery.postcode, field="delivery_postcode", max_length=10)
+    note = _text(delivery.note, field="note", required=False)
+    strategy = strategy or default_strategy()
+    with transaction.atomic():
+        existing = CheckoutRequest.objects.filter(patient=patient, key=key).first()
+        if existing is not None:
+            return _replayed(existing, actor=actor)[0], False
+        offers = {
+            o.pk: o
+            for o in Offer.objects.select_related("product", "supplier")
+            .prefetch_related("tiers")
+            .filter(pk__in=[line.offer_id for line in lines])
+        }
+        packs: dict[int, int] = {}
+        for line in lines:
+            offer = offers.get(line.offer_id)
+            if offer is None:
+                raise DomainError("That item is not in the catalogue.", field="offer")
+            if line.offer_id in packs:
+                raise DomainError("Each item once per order.", field="offer")
+            packs[offer.pk] = _check_quantity(line.packs, offer=offer)
+        if len({o.supplier_id for o in offers.values()}) != 1:
+            raise DomainError("One supplier per order.", field="lines")
+        prices = {pk: strategy.price(offer=offers[pk], buyer=patient, quantity=n) for pk, n in packs.items()}
+        for pk, price in prices.items():
+            if price.problems:
+                raise DomainError(f"{offers[pk].product.name}: {' '.join(price.problems)}", field="offer")
+        try:
+            with transaction.atomic():
+                request = CheckoutRequest.objects.create(patient=patient, key=key, buyer=actor)
+        except IntegrityError:
+            return _replayed(CheckoutRequest.objects.get(patient=patient, key=key), actor=actor)[0], False
+        supplier = next(iter(offers.values())).supplier
+        totals = [prices[pk].total for pk in packs]
+        excl = sum((t.excl_vat for t in totals), Money.zero())
+        vat = sum((t.vat for t in totals), Money.zero())
+        order = PurchaseOrder.objects.create(
+            number=_patient_numbers(patient.commissioner),
+            patient=patient,
+            commissioner=patient.commissioner,
+            supplier=supplier,
+            buyer=actor,
+            checkout=request,
+            delivery_name=name,
+            delivery_address=address,
+            delivery_postcode=postcode.upper(),
+            note=note,
+            total_excl_vat=excl.rounded().amount,
+            total_vat=vat.rounded().amount,
+            total_incl_vat=(excl + vat).rounded().amount,
+        )
+        rows = []
+        for position, (pk, quantity) in enumerate(packs.items(), start=1):
+            price, offer = prices[pk], offers[pk]
+            total: Price = price.total
+            rows.append(
+                OrderLine(
+                    order=order,
+                    line_number=position,
+                    offer=offer,
+                    product=offer.product,
+                    description=offer.product.name[:200],
+                    supplier_sku=offer.supplier_sku,
+                    gtin=offer.product.gtin or "",
+                    packs=quantity,
+                    units_per_pack=offer.units_per_pack,
+                    pack_price=price.pack_price,
+                    vat_rate=price.vat_rate,
+                    line_excl_vat=total.excl_vat.rounded().amount,
+                    line_vat=total.vat.amount,
+                    line_total=total.incl_vat.amount,
+                    price_source=price.source,
+                    price_reference=price.source_reference[:100],
+                )
+            )
+        OrderLine.objects.bulk_create(rows)
+        audit.record(
+            kind=CHECKOUT,
+            actor=actor,
+            organisation_id=patient.commissioner_id,
+            subject=order.number,
+            data={"key": key, "orders": [order.pk], "lines": len(rows), "patient": patient.pk},
+        )
+        if needs_approval:
+            order.approvals_required = 1
+            _move(
+                order=order,
+                name="submit",
+                target=S.AWAITING_APPROVAL,
+                actor=actor,
+                data={"approvals_required": 1, "approver": "care_coordinator"},
+                update_fields=["approvals_required"],
+            )
+        else:
+            _move(order=order, name="submit", target=S.APPROVED, actor=actor, data={"approvals_required": 0})
+            _move(order=order, name="send", target=S.SENT, actor=None)
+    return order, True
+
+
+def _lock_patient_order_for_coordinator(*, order: PurchaseOrder | int, actor: User) -> PurchaseOrder:
+    """A patient's order, locked, if `actor` is that patient's care coordinator (at their ICB)."""
+    pk = order.pk if isinstance(order, PurchaseOrder) else order
+    locked = PurchaseOrder.objects.select_for_update().filter(pk=pk, patient__isnull=False).first()
+    if locked is None or not (
+        PatientProfile.objects.filter(pk=locked.patient_id, care_coordinator=actor).exists()
+        and patients_for(actor).filter(pk=locked.patient_id).exists()
+    ):
+        raise NotFound("No such order.", field="order")
+    if locked.state != S.AWAITING_APPROVAL:
+        raise Conflict(
+            f"Order {locked.number} is {locked.get_state_display().lower()}: it is not waiting for you.",
+            field="state",
+            code="transition_not_allowed",
+        )
+    return locked
+
+
+def patient_order_approve(*, order: PurchaseOrder | int, actor: User, note: str = "") -> PurchaseOrder:
+    """The patient's care coordinator approves an order waiting for them: it goes to the supplier."""
+    note = _text(note, field="note", required=False)
+    with transaction.atomic():
+        locked = _lock_patient_order_for_coordinator(order=order, actor=actor)
+        OrderApproval.objects.create(order=locked, approver=actor)
+        _move(
+            order=locked,
+            name="approve",
+            target=S.APPROVED,
+            actor=actor,
+            note=note,
+            data={"approval": 1, "of": 1},
+        )
+        _move(order=locked, name="send", target=S.SENT, actor=None)
+    return locked
+
+
+def patient_order_decline(*, order: PurchaseOrder | int, actor: User, reason: str) -> PurchaseOrder:
+    """The patient's care coordinator declines an order waiting for them, saying why (the patient
+    reads the reason)."""
+    reason = _text(reason, field="reason")
+    with transaction.atomic():
+        locked = _lock_patient_order_for_coordinator(order=order, actor=actor)
+        _move(order=locked, name="reject", target=S.REJECTED, actor=actor, note=reason)
+    return locked

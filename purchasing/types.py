@@ -24,6 +24,8 @@ __all__ = [
     "MatchResult",
     "OrderInput",
     "OrderState",
+    "PatientDelivery",
+    "PatientLine",
     "QuantityByLine",
     "SupplierGroup",
     "Tolerance",
@@ -237,3 +239,21 @@ class MatchResult:
     def discrepancies(self) -> list[str]:
         found = [] if self.invoice_number else ["No invoice has been submitted."]
         return found + [f"Line {line.line_number}: {d}" for line in self.lines for d in line.discrepancies]
+
+
+@dataclass(frozen=True)
+class PatientLine:
+    """One line of a patient's order (personal health budget): an offer and whole packs."""
+
+    offer_id: int
+    packs: int
+
+
+@dataclass(frozen=True)
+class PatientDelivery:
+    """Where a patient's order goes (their home, usually): copied onto the order."""
+
+    name: str
+    address: str
+    postcode: str
+    note: str = ""

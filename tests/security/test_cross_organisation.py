@@ -292,6 +292,73 @@ def _staff():
     return UserFactory(is_staff=True, is_superuser=True)
 
 
+def _budget_world():
+    """A patient of an ICB of their own with a budget, an agreed plan, and an order over the plan's
+    cap waiting for their care coordinator (personal budgets)."""
+    from personal_budgets import services as budgets
+    from purchasing.types import PatientDelivery, PatientLine
+
+    icb = CommissionerFactory()
+    coordinator = member(Role.CARE_COORDINATOR, icb)
+    manager = member(Role.BUDGET_MANAGER, icb)
+    patient = PatientProfileFactory(
+        commissioner=icb, care_coordinator=coordinator, user=UserFactory(full_name="Secret Budget Holder")
+    )
+    category = CategoryFactory(name="Secret mobility")
+    offer = OfferFactory(
+        product=ProductFactory(category=category, name="Secret walking frame"),
+        pack_price=Decimal("80.00"),
+        vat_rate=Decimal("0"),
+        patient_eligible=True,
+    )
+    today = timezone.localdate()
+    budget = budgets.budget_create(
+        patient=patient,
+        actor=manager,
+        name="Secret wheelchair budget",
+        kind="notional",
+        amount="500.00",
+        period_start=today,
+        period_end=today + dt.timedelta(days=365),
+    )
+    budgets.allocation_create(budget=budget, actor=manager, amount="500.00")
+    plan = budgets.plan_propose(budget=budget, actor=coordinator, categories=[category], item_cap="50.00")
+    budgets.plan_agree(plan=plan, actor=patient.user)
+    result = budgets.patient_checkout(
+        patient=patient,
+        actor=patient.user,
+        lines=[PatientLine(offer_id=offer.pk, packs=1)],
+        delivery=PatientDelivery(name="Secret Budget Holder", address="1 Secret Road", postcode="LS1 1AA"),
+        idempotency_key="secret",
+    )
+    return budget, offer, result, coordinator, manager
+
+
+def _shop_item(world: World) -> Target:
+    budget, offer, _, _, _ = _budget_world()
+    return Target({"offer_id": offer.pk}, budget, "Secret walking frame", budget.patient.user)
+
+
+def _patient_order(world: World) -> Target:
+    budget, _, result, _, _ = _budget_world()
+    return Target({"order_id": result.order.pk}, result.order, "Secret walking frame", budget.patient.user)
+
+
+def _spend_waiting(world: World) -> Target:
+    _, _, result, coordinator, _ = _budget_world()
+    return Target({"spend_id": result.spend.pk}, result.spend, "Secret walking frame", coordinator)
+
+
+def _wallet(world: World) -> Target:
+    budget, _, _, _, _ = _budget_world()
+    return Target({"pk": budget.pk}, budget, "allocation:", budget.patient.user)
+
+
+def _budget(world: World) -> Target:
+    budget, _, _, _, manager = _budget_world()
+    return Target({"budget_id": budget.pk}, budget, "Secret Budget Holder", manager)
+
+
 # Route name (fnmatch pattern, namespace:name) -> the object it names. First match wins.
 REGISTRY: list[tuple[str, Callable[[World], Target]]] = [
     ("organisations:organisation-detail", _organisation),
@@ -340,6 +407,11 @@ REGISTRY: list[tuple[str, Callable[[World], Target]]] = [
     ("purchasing:settings-site", _delivery_site),
     ("purchasing:settings-centre", _cost_centre),
     ("purchasing:negotiated-price", _negotiated_price),
+    ("personal_budgets:buy", _shop_item),
+    ("personal_budgets:order", _patient_order),
+    ("personal_budgets:decide", _spend_waiting),
+    ("personal_budgets:allocate", _budget),
+    ("budgets-api-wallet-transactions", _wallet),
 ]
 
 

@@ -1,0 +1,332 @@
+"""Personal budgets' REST API: wallets and their transactions, the commissioner's allocations, and the
+patient's checkout (with an `Idempotency-Key` header).
+
+Scoped like the pages (`personal_budgets.selectors.budgets_for`): a wallet is the patient's own, a
+patient's they care for or coordinate (`X-Acting-Patient` picks the patient for checkout), or one of
+the ICB's patients for its budget managers; anything else answers 404. Every rule is in
+`personal_budgets.services`; its domain errors answer in the API's error shape, naming the field.
+Amounts are strings in pounds; ledger transfers' ids are their idempotency keys.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.generics import GenericAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from common.api import AmountField, error_responses
+from common.errors import DomainError, NotFound, PermissionDenied
+from common.money import from_pence
+from organisations.acting import PATIENT_HEADER, acting_for
+from organisations.models import OrganisationKind, Role
+from personal_budgets import selectors, services
+from personal_budgets.models import Allocation, AllocationKind, Budget, BudgetKind
+from purchasing.models import PurchaseOrder
+from purchasing.states import OrderState
+from purchasing.types import PatientDelivery, PatientLine
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+KEY_LENGTH = 100
+WALLET_404 = "No such wallet for you: not yours, not a patient's you act for, nor your ICB's."
+
+
+# --- Wallets -------------------------------------------------------------------------------------
+
+
+class BudgetPartyOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class WalletOutput(serializers.Serializer):
+    id = serializers.IntegerField(help_text="The budget's id (its wallet is one ledger account).")
+    name = serializers.CharField()
+    kind = serializers.ChoiceField(choices=BudgetKind.choices)
+    patient = BudgetPartyOutput()
+    commissioner = BudgetPartyOutput()
+    amount = AmountField(help_text="The budget for its whole period.")
+    period_start = serializers.DateField()
+    period_end = serializers.DateField()
+    allocated = AmountField(help_text="Paid into the wallet so far.")
+    scheduled = AmountField(help_text="Allocations still to be paid in.")
+    held = AmountField(help_text="Put aside for orders waiting for the supplier or the coordinator.")
+    available = AmountField(help_text="What may be spent now.")
+    transactions_url = serializers.CharField()
+
+
+def _wallet(request: Request, budget: Budget) -> dict:
+    summary = selectors.budget_summary(budget=budget)
+    return {
+        "id": budget.pk,
+        "name": budget.name,
+        "kind": budget.kind,
+        "patient": {"id": budget.patient_id, "name": budget.patient.user.full_name},
+        "commissioner": {"id": budget.commissioner_id, "name": budget.commissioner.name},
+        "amount": budget.amount,
+        "period_start": budget.period_start,
+        "period_end": budget.period_end,
+        "allocated": summary.allocated.amount,
+        "scheduled": summary.scheduled.amount,
+        "held": summary.held.amount,
+        "available": summary.left.amount,
+        "transactions_url": request.build_absolute_uri(f"/api/v1/wallets/{budget.pk}/transactions/"),
+    }
+
+
+class WalletListApi(GenericAPIView):
+    queryset = Budget.objects.none()
+
+    @extend_schema(
+        operation_id="wallets_list",
+        responses={200: WalletOutput(many=True), **error_responses(401, 403)},
+        description="The personal budgets' wallets you may see, each with what is left.",
+    )
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(selectors.budgets_for(request.user).order_by("id"))
+        return self.get_paginated_response(WalletOutput([_wallet(request, b) for b in page], many=True).data)
+
+
+class TransactionOutput(serializers.Serializer):
+    id = serializers.UUIDField(help_text="The ledger transfer's id (its idempotency key).")
+    created_at = serializers.DateTimeField()
+    code = serializers.CharField(help_text="Why: allocation, purchase, refund, ...")
+    reference = serializers.CharField(help_text="e.g. order:QWO-PB-000012")
+    amount = AmountField(help_text="Positive into the wallet, negative out of it.")
+    balance = AmountField(help_text="The wallet's balance after it (posted transfers only).")
+
+
+class WalletTransactionsApi(GenericAPIView):
+    queryset = Budget.objects.none()
+
+    @extend_schema(
+        operation_id="wallets_transactions",
+        responses={200: TransactionOutput(many=True), **error_responses(401, 403, 404, e404=WALLET_404)},
+        description="Every posted ledger transfer of the wallet, oldest first, with the running balance.",
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        budget = selectors.budget_for(user=request.user, budget_id=pk)
+        rows = [
+            {
+                "id": line.transfer_id,
+                "created_at": line.created_at,
+                "code": line.code,
+                "reference": line.reference,
+                "amount": (
+                    from_pence(abs(line.amount_signed)).amount * (1 if line.amount_signed > 0 else -1)
+                ),
+                "balance": from_pence(line.balance).amount,
+            }
+            for line in selectors.wallet_lines(budget=budget)
+        ]
+        page = self.paginate_queryset(rows)
+        return self.get_paginated_response(TransactionOutput(page, many=True).data)
+
+
+# --- Allocations ---------------------------------------------------------------------------------
+
+
+class AllocationInput(serializers.Serializer):
+    budget = serializers.IntegerField(min_value=1, max_value=2**31 - 1, help_text="A budget of your ICB.")
+    amount = AmountField(help_text="More than 0, in pounds.")
+    kind = serializers.ChoiceField(choices=AllocationKind.choices, default=AllocationKind.ONE_OFF)
+    due_on = serializers.DateField(required=False, allow_null=True, default=None, help_text="Scheduled only.")
+    note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class AllocationOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    budget = serializers.IntegerField(source="budget_id")
+    amount = AmountField()
+    kind = serializers.ChoiceField(choices=AllocationKind.choices)
+    state = serializers.CharField()
+    due_on = serializers.DateField()
+    made_at = serializers.DateTimeField(allow_null=True)
+    transfer_id = serializers.UUIDField(help_text="The ledger transfer that pays it in.")
+    note = serializers.CharField()
+
+
+def _commissioner(request: Request):
+    acting = acting_for(request, kind=OrganisationKind.COMMISSIONER)
+    icb = acting.require()
+    if not acting.has_role(Role.BUDGET_MANAGER):
+        raise PermissionDenied("Only a budget manager of the ICB may do this.", field="acting")
+    return icb
+
+
+class AllocationListApi(GenericAPIView):
+    queryset = Allocation.objects.none()
+
+    @extend_schema(
+        operation_id="allocations_list",
+        responses={200: AllocationOutput(many=True), **error_responses(400, 401, 403)},
+        description="Your ICB's allocations to its patients' budgets, newest first (budget managers).",
+    )
+    def get(self, request: Request) -> Response:
+        icb = _commissioner(request)
+        found = Allocation.objects.filter(budget__commissioner=icb).order_by("-created_at", "-id")
+        page = self.paginate_queryset(found)
+        return self.get_paginated_response(AllocationOutput(page, many=True).data)
+
+    @extend_schema(
+        operation_id="allocations_create",
+        request=AllocationInput,
+        responses={201: AllocationOutput, **error_responses(400, 401, 403, 404)},
+        description="Allocate money to a budget: a one-off is paid into its wallet now, a scheduled one "
+        "on its day. Allocations never add up to more than the budget (400 `over_budget`).",
+    )
+    def post(self, request: Request) -> Response:
+        icb = _commissioner(request)
+        given = AllocationInput(data=request.data)
+        given.is_valid(raise_exception=True)
+        data = given.validated_data
+        budget = selectors.commissioner_budgets(commissioner=icb).filter(pk=data["budget"]).first()
+        if budget is None:
+            raise NotFound("No such budget of your ICB.", field="budget")
+        allocation = services.allocation_create(
+            budget=budget,
+            actor=request.user,
+            amount=data["amount"],
+            kind=data["kind"],
+            due_on=data["due_on"],
+            note=data["note"],
+        )
+        return Response(AllocationOutput(allocation).data, status=status.HTTP_201_CREATED)
+
+
+# --- Patient orders ------------------------------------------------------------------------------
+
+
+class PatientLineInput(serializers.Serializer):
+    offer = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
+    quantity = serializers.IntegerField(min_value=1, max_value=100, help_text="Packs.")
+
+
+class DeliveryInput(serializers.Serializer):
+    name = serializers.CharField(max_length=120)
+    address = serializers.CharField(max_length=500)
+    postcode = serializers.CharField(max_length=10)
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class PatientOrderInput(serializers.Serializer):
+    lines = PatientLineInput(many=True, min_length=1, max_length=50, help_text="Items from one supplier.")
+    delivery = DeliveryInput()
+
+
+class PatientOrderOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    number = serializers.CharField()
+    state = serializers.ChoiceField(choices=OrderState.values)
+    supplier = BudgetPartyOutput()
+    total_incl_vat = AmountField()
+    money = serializers.ChoiceField(
+        choices=["held", "paid", "released"], help_text="Held until the supplier accepts; released if not."
+    )
+    waits_for_approval = serializers.BooleanField()
+    approval_reasons = serializers.ListField(child=serializers.CharField())
+    decision_reason = serializers.CharField(help_text="The coordinator's or supplier's reason, if any.")
+    created_at = serializers.DateTimeField()
+
+
+def _patient_order(order: PurchaseOrder) -> dict:
+    spend = order.budget_spend
+    return {
+        "id": order.pk,
+        "number": order.number,
+        "state": order.state,
+        "supplier": {"id": order.supplier_id, "name": order.supplier.name},
+        "total_incl_vat": order.total_incl_vat,
+        "money": spend.state,
+        "waits_for_approval": order.state == OrderState.AWAITING_APPROVAL,
+        "approval_reasons": spend.approval_reasons,
+        "decision_reason": spend.decision_reason,
+        "created_at": order.created_at,
+    }
+
+
+IDEMPOTENCY_PARAMETER = OpenApiParameter(
+    IDEMPOTENCY_HEADER,
+    {"type": "string", "minLength": 1, "maxLength": KEY_LENGTH},
+    location=OpenApiParameter.HEADER,
+    required=True,
+    description="A key of your choosing, new for each checkout. The same key again (a retry, a "
+    "second tab) creates nothing, moves no money and answers the order the first request made.",
+)
+PATIENT_PARAMETER = OpenApiParameter(
+    PATIENT_HEADER,
+    str,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description="The patient's NHS number, for a carer or care coordinator acting for them.",
+)
+
+
+def _patient(request: Request):
+    patient = acting_for(request).patient
+    if patient is None:
+        raise DomainError(f"Send the {PATIENT_HEADER} header: the patient you act for.", field=PATIENT_HEADER)
+    return patient
+
+
+class PatientOrderListApi(GenericAPIView):
+    queryset = PurchaseOrder.objects.none()
+
+    @extend_schema(
+        operation_id="patient_orders_list",
+        parameters=[PATIENT_PARAMETER],
+        responses={200: PatientOrderOutput(many=True), **error_responses(400, 401, 403)},
+        description="The patient's orders paid from their budget, newest first.",
+    )
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(selectors.patient_orders(patient=_patient(request)))
+        return self.get_paginated_response(
+            PatientOrderOutput([_patient_order(o) for o in page], many=True).data
+        )
+
+    @extend_schema(
+        operation_id="patient_orders_create",
+        parameters=[IDEMPOTENCY_PARAMETER, PATIENT_PARAMETER],
+        request=PatientOrderInput,
+        responses={
+            201: OpenApiResponse(PatientOrderOutput, description="Ordered; the money is held in the wallet."),
+            200: OpenApiResponse(
+                PatientOrderOutput, description="A replayed key: the first request's order."
+            ),
+            409: OpenApiResponse(description="The key was used by someone else."),
+            **error_responses(400, 401, 403, 404),
+        },
+        description="Buy from one supplier with the patient's budget. The support plan's rules apply "
+        "(400 naming `offer`, `item_cap` or `period_cap`; `amount` when not enough is left). An item over "
+        "the cap per item, or one the plan flags, waits for the care coordinator with the money held.",
+    )
+    def post(self, request: Request) -> Response:
+        patient = _patient(request)
+        key = (request.headers.get(IDEMPOTENCY_HEADER) or "").strip()
+        if not key or len(key) > KEY_LENGTH:
+            raise DomainError(
+                f"Send an {IDEMPOTENCY_HEADER} header of 1 to {KEY_LENGTH} characters.",
+                field=IDEMPOTENCY_HEADER,
+            )
+        given = PatientOrderInput(data=request.data)
+        given.is_valid(raise_exception=True)
+        data = given.validated_data
+        delivery = data["delivery"]
+        result = services.patient_checkout(
+            patient=patient,
+            actor=request.user,
+            lines=[PatientLine(offer_id=line["offer"], packs=line["quantity"]) for line in data["lines"]],
+            delivery=PatientDelivery(
+                name=delivery["name"],
+                address=delivery["address"],
+                postcode=delivery["postcode"],
+                note=delivery["note"],
+            ),
+            idempotency_key=key,
+        )
+        order = selectors.patient_order(patient=patient, order_id=result.order.pk)
+        return Response(
+            PatientOrderOutput(_patient_order(order)).data,
+            status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
+        )

@@ -1,0 +1,16 @@
+"""Personal budgets' API routes (included under /api/v1/ by marketplace.api_urls)."""
+
+from django.urls import path
+
+from personal_budgets import api
+
+urlpatterns = [
+    path("wallets/", api.WalletListApi.as_view(), name="budgets-api-wallets"),
+    path(
+        "wallets/<int:pk>/transactions/",
+        api.WalletTransactionsApi.as_view(),
+        name="budgets-api-wallet-transactions",
+    ),
+    path("allocations/", api.AllocationListApi.as_view(), name="budgets-api-allocations"),
+    path("patient-orders/", api.PatientOrderListApi.as_view(), name="budgets-api-patient-orders"),
+]

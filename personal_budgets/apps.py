@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+
+
+class PersonalBudgetsConfig(AppConfig):
+    name = "personal_budgets"
+    verbose_name = "Personal health budgets"
+
+    def ready(self) -> None:
+        from personal_budgets import services
+        from purchasing.services import register_order_listener
+
+        # Post or void an order's held money as purchasing moves the order (services.order_transitioned).
+        register_order_listener(services.order_transitioned)

@@ -1,0 +1,715 @@
+"""Personal budgets' business rules: budgets and their wallets, allocations, support plans and their
+rules, the patient's checkout, the care coordinator's decisions and refunds.
+
+Money moves only through `ledger.services`, in integer pence, with ids derived from business keys
+(`ledger.services.transfer_id`): paying in an allocation, holding an order's money or giving it back
+twice moves it once. Ledger accounts: the commissioner's funding (`funding:commissioner:<id>`), the
+budget's wallet (never below zero: the ledger's CHECK), and each supplier's payable account
+(`payable:supplier:<id>`). An order's money is held (a pending transfer wallet -> payable) at
+checkout, posted when the supplier acknowledges the order and voided when the coordinator or the
+supplier turns it down or it is cancelled: purchasing calls `order_transitioned` (registered in
+`apps.py`) in the transaction of each transition.
+
+Each function takes keyword-only arguments, runs in one transaction and raises `common.errors`
+domain errors naming the field at fault; nothing changes when one is raised.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from catalogue.models import CATEGORY_SEPARATOR, Category, Offer, Product
+from catalogue.strategy import Strategy, default_strategy
+from common import audit
+from common.errors import Conflict, DomainError, NotFound, PermissionDenied
+from common.money import Money, to_pence
+from ledger import services as ledger
+from ledger.selectors import balance
+from organisations.models import Organisation, PatientProfile, Role, User
+from organisations.permissions import patients_for, roles_for
+from personal_budgets.models import (
+    Allocation,
+    AllocationKind,
+    AllocationState,
+    Budget,
+    BudgetKind,
+    Refund,
+    Spend,
+    SpendState,
+    SupportPlan,
+)
+from personal_budgets.selectors import current_budget, current_plan
+from purchasing import services as purchasing
+from purchasing.models import PurchaseOrder
+from purchasing.states import OrderState
+from purchasing.types import PatientDelivery, PatientLine
+
+BUDGET_CREATED = audit.register_kind("personal_budgets.budget_created", "Personal budget created")
+ALLOCATED = audit.register_kind("personal_budgets.allocated", "Money allocated to a personal budget")
+PLAN_PROPOSED = audit.register_kind("personal_budgets.plan_proposed", "Support plan written")
+PLAN_AGREED = audit.register_kind("personal_budgets.plan_agreed", "Support plan agreed by the patient")
+SPEND_APPROVED = audit.register_kind("personal_budgets.spend_approved", "Patient order approved")
+SPEND_DECLINED = audit.register_kind("personal_budgets.spend_declined", "Patient order declined")
+REFUNDED = audit.register_kind("personal_budgets.refunded", "Money given back to a personal budget")
+
+MAX_AMOUNT = Decimal(10**7)  # ten million pounds: no personal budget comes near it
+MAX_TEXT = 2000
+
+
+# --- Checks ---------------------------------------------------------------------------------
+
+
+def _amount(value, *, field: str) -> Decimal:
+    """A positive amount of pounds to the penny, below MAX_AMOUNT (zero and negatives refused)."""
+    try:
+        amount = Decimal(str(value)) if not isinstance(value, float | bool) else None
+    except (InvalidOperation, ValueError):
+        amount = None
+    if amount is None or not amount.is_finite() or amount.as_tuple().exponent < -2:
+        raise DomainError("Enter an amount in pounds, like 250 or 249.99.", field=field)
+    if not 0 < amount < MAX_AMOUNT:
+        raise DomainError(f"Enter an amount more than £0 and less than £{MAX_AMOUNT:,}.", field=field)
+    return amount
+
+
+def _cap(value, *, field: str) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    return _amount(value, field=field)
+
+
+def _text(value: str, *, field: str, required: bool = True, max_length: int = MAX_TEXT) -> str:
+    text = (value or "").strip()
+    if required and not text:
+        raise DomainError(f"Enter the {field.replace('_', ' ')}.", field=field)
+    if len(text) > max_length or "\x00" in text:
+        raise DomainError(f"The {field.replace('_', ' ')} is at most {max_length} characters.", field=field)
+    return text
+
+
+def _require_budget_manager(*, actor: User, commissioner: Organisation) -> None:
+    if not commissioner.is_active or Role.BUDGET_MANAGER not in roles_for(actor, commissioner):
+        raise PermissionDenied(
+            f"Only a budget manager of {commissioner.name} may do this.",
+            field="acting",
+            code="not_budget_manager",
+        )
+
+
+def is_coordinator_of(*, actor: User, patient: PatientProfile) -> bool:
+    """The actor is the patient's care coordinator, acting at the patient's ICB."""
+    return patient.care_coordinator_id == actor.pk and patients_for(actor).filter(pk=patient.pk).exists()
+
+
+def _require_coordinator(*, actor: User, patient: PatientProfile) -> None:
+    if not patients_for(actor).filter(pk=patient.pk).exists():
+        raise NotFound("No such patient.", field="patient")
+    if not is_coordinator_of(actor=actor, patient=patient):
+        raise PermissionDenied(
+            "Only the patient's care coordinator may do this.", field="acting", code="not_coordinator"
+        )
+
+
+def _require_acts_for(*, actor: User, patient: PatientProfile) -> None:
+    """The patient themselves, a carer they have, or their care coordinator; anyone else: 404."""
+    if not patients_for(actor).filter(pk=patient.pk).exists():
+        raise NotFound("No such patient.", field="patient")
+
+
+# --- Ledger accounts ------------------------------------------------------------------------
+
+
+def funding_account(*, commissioner: Organisation):
+    """The commissioner's funding account: allocations are debited here (it may go below zero)."""
+    return ledger.account_open(
+        code=f"funding:commissioner:{commissioner.pk}", kind="funding", name=f"Funding: {commissioner.name}"
+    )
+
+
+def payable_account(*, supplier: Organisation):
+    """What the marketplace owes a supplier for patients' orders."""
+    return ledger.account_open(
+        code=f"payable:supplier:{supplier.pk}", kind="supplier_payable", name=f"Payable: {supplier.name}"
+    )
+
+
+# --- Budgets and allocations ----------------------------------------------------------------
+
+
+def budget_create(
+    *,
+    patient: PatientProfile,
+    actor: User,
+    name: str,
+    kind: str,
+    amount,
+    period_start: dt.date,
+    period_end: dt.date,
+) -> Budget:
+    """A budget manager of the patient's ICB gives the patient a budget for a period; its wallet is
+    opened in the ledger, empty until money is allocated."""
+    _require_budget_manager(actor=actor, commissioner=patient.commissioner)
+    name = _text(name, field="name", max_length=120)
+    if kind not in BudgetKind.values:
+        raise DomainError("Choose the kind of budget.", field="kind")
+    amount = _amount(amount, field="amount")
+    if not isinstance(period_start, dt.date) or not isinstance(period_end, dt.date):
+        raise DomainError("Enter the first and last day of the budget.", field="period_start")
+    if period_end <= period_start:
+        raise DomainError("The budget ends after it starts.", field="period_end")
+    with transaction.atomic():
+        wallet = ledger.account_open(
+            code=f"wallet:budget:{uuid.uuid4().hex}",
+            kind="wallet",
+            name=f"{name}: {patient.user.full_name or patient.user.email}"[:200],
+            debits_must_not_exceed_credits=True,
+        )
+        budget = Budget.objects.create(
+            patient=patient,
+            commissioner=patient.commissioner,
+            name=name,
+            kind=kind,
+            amount=amount,
+            period_start=period_start,
+            period_end=period_end,
+            wallet=wallet,
+            created_by=actor,
+        )
+        audit.record(
+            kind=BUDGET_CREATED,
+            actor=actor,
+            organisation_id=budget.commissioner_id,
+            subject=f"budget:{budget.pk}",
+            data={"patient": patient.pk, "amount": str(amount), "kind": kind},
+        )
+    return budget
+
+
+def allocation_create(
+    *,
+    budget: Budget,
+    actor: User,
+    amount,
+    kind: str = AllocationKind.ONE_OFF,
+    due_on: dt.date | None = None,
+    note: str = "",
+) -> Allocation:
+    """A budget manager of the budget's ICB allocates money to it: a one-off is paid into the wallet
+    now; a scheduled one on its day (`allocations_due_pay`). Allocations never add up to more than
+    the budget."""
+    _require_budget_manager(actor=actor, commissioner=budget.commissioner)
+    amount = _amount(amount, field="amount")
+    note = _text(note, field="note", required=False, max_length=200)
+    today = timezone.localdate()
+    if kind not in AllocationKind.values:
+        raise DomainError("Choose one-off or scheduled.", field="kind")
+    if kind == AllocationKind.ONE_OFF:
+        due_on = today
+    elif not isinstance(due_on, dt.date) or due_on <= today:
+        raise DomainError("A scheduled allocation is paid in on a day after today.", field="due_on")
+    if due_on > budget.period_end:
+        raise DomainError(
+            f"The budget ends on {budget.period_end:%-d %B %Y}: choose a day before then.", field="due_on"
+        )
+    with transaction.atomic():
+        locked = Budget.objects.select_for_update().get(pk=budget.pk)
+        allocated = Allocation.objects.filter(budget=locked).aggregate(total=Sum("amount"))["total"] or 0
+        if allocated + amount > locked.amount:
+            raise DomainError(
+                f"That is more than the budget: £{locked.amount - allocated:,.2f} of £{locked.amount:,.2f} "
+                "is not allocated yet.",
+                field="amount",
+                code="over_budget",
+            )
+        allocation = Allocation.objects.create(
+            budget=locked,
+            kind=kind,
+            amount=amount,
+            due_on=due_on,
+            note=note,
+            created_by=actor,
+            # Derived from a fresh key, so it is known before the row exists and never reused.
+            transfer_id=ledger.transfer_id("allocation", uuid.uuid4().hex),
+        )
+        audit.record(
+            kind=ALLOCATED,
+            actor=actor,
+            organisation_id=locked.commissioner_id,
+            subject=f"allocation:{allocation.pk}",
+            data={"budget": locked.pk, "amount": str(amount), "kind": kind, "due_on": due_on.isoformat()},
+        )
+        if kind == AllocationKind.ONE_OFF:
+            _allocation_pay(allocation)
+    return allocation
+
+
+def _allocation_pay(allocation: Allocation) -> None:
+    locked = (
+        Allocation.objects.select_for_update().select_related("budget__commissioner").get(pk=allocation.pk)
+    )
+    if locked.state == AllocationState.MADE:
+        return
+    budget = locked.budget
+    ledger.transfer_create(
+        id=locked.transfer_id,
+        debit_account_id=funding_account(commissioner=budget.commissioner).pk,
+        credit_account_id=budget.wallet_id,
+        amount=to_pence(locked.amount),
+        code="allocation",
+        reference=f"allocation:{locked.pk}",
+    )
+    Allocation.objects.filter(pk=locked.pk).update(state=AllocationState.MADE, made_at=timezone.now())
+    allocation.state, allocation.made_at = AllocationState.MADE, timezone.now()
+
+
+def allocations_due_pay(*, today: dt.date | None = None) -> int:
+    """Pay in every scheduled allocation due by `today`; returns how many. Safe to run twice (the
+    transfer's id is the allocation's)."""
+    today = today or timezone.localdate()
+    paid = 0
+    for allocation in Allocation.objects.filter(state=AllocationState.SCHEDULED, due_on__lte=today):
+        with transaction.atomic():
+            _allocation_pay(allocation)
+        paid += 1
+    return paid
+
+
+# --- Support plans --------------------------------------------------------------------------
+
+
+def plan_propose(
+    *,
+    budget: Budget,
+    actor: User,
+    categories: Collection[Category],
+    item_cap=None,
+    period_cap=None,
+    over_cap_with_approval: bool = True,
+    approval_categories: Collection[Category] = (),
+    approval_products: Collection[Product] = (),
+    top_ups_allowed: bool = False,
+    notes: str = "",
+) -> SupportPlan:
+    """The patient's care coordinator writes a new version of the support plan (agreed by them as
+    they write it). It counts once the patient agrees (`plan_agree`); until then the last agreed
+    version stays the plan."""
+    _require_coordinator(actor=actor, patient=budget.patient)
+    categories = list(categories)
+    if not categories:
+        raise DomainError("Choose at least one kind of item the budget may buy.", field="categories")
+    item_cap = _cap(item_cap, field="item_cap")
+    period_cap = _cap(period_cap, field="period_cap")
+    if item_cap is not None and period_cap is not None and item_cap > period_cap:
+        raise DomainError("The cap per item is at most the cap for the whole period.", field="item_cap")
+    notes = _text(notes, field="notes", required=False)
+    with transaction.atomic():
+        locked = Budget.objects.select_for_update().get(pk=budget.pk)
+        last = SupportPlan.objects.filter(budget=locked).order_by("-version").first()
+        plan = SupportPlan.objects.create(
+            budget=locked,
+            version=(last.version + 1) if last else 1,
+            item_cap=item_cap,
+            period_cap=period_cap,
+            over_cap_with_approval=bool(over_cap_with_approval),
+            top_ups_allowed=bool(top_ups_allowed),
+            notes=notes,
+            proposed_by=actor,
+        )
+        plan.categories.set(categories)
+        plan.approval_categories.set(list(approval_categories))
+        plan.approval_products.set(list(approval_products))
+        audit.record(
+            kind=PLAN_PROPOSED,
+            actor=actor,
+            organisation_id=locked.commissioner_id,
+            subject=f"support_plan:{plan.pk}",
+            data={"budget": locked.pk, "version": plan.version},
+        )
+    return plan
+
+
+def plan_agree(*, plan: SupportPlan, actor: User) -> SupportPlan:
+    """The patient (or a carer acting for them) agrees the newest version of their plan."""
+    patient = plan.budget.patient
+    _require_acts_for(actor=actor, patient=patient)
+    if is_coordinator_of(actor=actor, patient=patient) and actor.pk != patient.user_id:
+        raise PermissionDenied(
+            "The patient, or someone caring for them, agrees the plan.", field="acting", code="not_patient"
+        )
+    with transaction.atomic():
+        locked = SupportPlan.objects.select_for_update().get(pk=plan.pk)
+        newest = SupportPlan.objects.filter(budget_id=locked.budget_id).order_by("-version").first()
+        if locked.is_agreed:
+            raise Conflict("This plan is agreed already.", field="plan", code="agreed_already")
+        if newest.pk != locked.pk:
+            raise Conflict("A newer version of this plan was written since.", field="plan", code="superseded")
+        locked.patient_agreed_by = actor
+        locked.patient_agreed_at = timezone.now()
+        locked.save(update_fields=["patient_agreed_by", "patient_agreed_at"])
+        audit.record(
+            kind=PLAN_AGREED,
+            actor=actor,
+            organisation_id=locked.budget.commissioner_id,
+            subject=f"support_plan:{locked.pk}",
+            data={"budget": locked.budget_id, "version": locked.version},
+        )
+    return locked
+
+
+# --- The plan's rules -----------------------------------------------------------------------
+
+
+def _under_any(category: Category, categories: Collection[Category]) -> bool:
+    """The category is one of `categories` or below one of them (by path: no queries)."""
+    return any(
+        category.path == c.path or category.path.startswith(c.path + CATEGORY_SEPARATOR) for c in categories
+    )
+
+
+def in_plan(*, plan: SupportPlan, category: Category) -> bool:
+    """The category, or one above it, is one the plan allows."""
+    return _under_any(category, plan.categories.all())
+
+
+@dataclass(frozen=True)
+class PlannedItem:
+    """An item a patient means to buy, as the plan's rules see it: one pack's price with VAT."""
+
+    offer: Offer
+    packs: int
+    pack_price_incl_vat: Decimal
+    total_incl_vat: Decimal
+
+
+def plan_check(*, plan: SupportPlan, items: Sequence[PlannedItem], spent: Decimal) -> list[str]:
+    """The plan's rules for one order. Raises a DomainError naming the rule broken (an item outside
+    the plan: `offer`; over the cap per item with no approval possible: `item_cap`; over the cap for
+    the period: `period_cap`). Returns why the order must wait for the care coordinator (empty: it
+    need not): an item over the cap per item, or one the plan says needs their approval."""
+    reasons: list[str] = []
+    approval_categories = list(plan.approval_categories.all())
+    approval_products = {p.pk for p in plan.approval_products.all()}
+    for item in items:
+        product = item.offer.product
+        if not item.offer.patient_eligible:
+            raise DomainError(
+                f"{product.name} cannot be bought with a personal health budget.",
+                field="offer",
+                code="not_eligible",
+            )
+        if not in_plan(plan=plan, category=product.category):
+            raise DomainError(
+                f"{product.name} is not in your support plan.", field="offer", code="not_in_plan"
+            )
+        if plan.item_cap is not None and item.pack_price_incl_vat > plan.item_cap:
+            if not plan.over_cap_with_approval:
+                raise DomainError(
+                    f"{product.name} costs £{item.pack_price_incl_vat:,.2f}: your plan allows up to "
+                    f"£{plan.item_cap:,.2f} for one item.",
+                    field="item_cap",
+                    code="over_item_cap",
+                )
+            reasons.append(f"{product.name} costs more than £{plan.item_cap:,.2f}, the most for one item.")
+        if product.pk in approval_products or _under_any(product.category, approval_categories):
+            reasons.append(f"Your plan says your care coordinator checks {product.name} first.")
+    total = sum((item.total_incl_vat for item in items), Decimal("0"))
+    if plan.period_cap is not None and spent + total > plan.period_cap:
+        left = max(plan.period_cap - spent, Decimal("0"))
+        raise DomainError(
+            f"This order costs £{total:,.2f}. Your plan lets you spend £{left:,.2f} more "
+            "in this budget's period.",
+            field="period_cap",
+            code="over_period_cap",
+        )
+    return reasons
+
+
+def spent_in_period(*, budget: Budget) -> Decimal:
+    """What the budget's orders hold or paid, less refunds: what counts against the period's cap."""
+    spent = Spend.objects.filter(budget=budget, state__in=[SpendState.HELD, SpendState.PAID]).aggregate(
+        total=Sum("amount")
+    )["total"] or Decimal("0")
+    refunded = Refund.objects.filter(spend__budget=budget).aggregate(total=Sum("amount"))["total"] or Decimal(
+        "0"
+    )
+    return spent - refunded
+
+
+# --- The patient's checkout -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CheckoutResult:
+    order: PurchaseOrder
+    spend: Spend
+    created: bool
+
+    @property
+    def waits_for_approval(self) -> bool:
+        return self.spend.state == SpendState.HELD and self.order.state == OrderState.AWAITING_APPROVAL
+
+
+def _priced(
+    *, patient: PatientProfile, lines: Sequence[PatientLine], strategy: Strategy
+) -> list[PlannedItem]:
+    offers = {
+        o.pk: o
+        for o in Offer.objects.select_related("product__category", "supplier")
+        .prefetch_related("tiers")
+        .filter(pk__in=[line.offer_id for line in lines])
+    }
+    items = []
+    for line in lines:
+        offer = offers.get(line.offer_id)
+        if offer is None:
+            raise DomainError("That item is not in the catalogue.", field="offer")
+        if isinstance(line.packs, bool) or not isinstance(line.packs, int) or line.packs < 1:
+            raise DomainError("Choose how many: 1 or more.", field="quantity")
+        price = strategy.price(offer=offer, buyer=patient, quantity=line.packs)
+        items.append(
+            PlannedItem(
+                offer=offer,
+                packs=line.packs,
+                pack_price_incl_vat=price.pack.incl_vat.amount,
+                total_incl_vat=price.total.incl_vat.amount,
+            )
+        )
+    return items
+
+
+def _replayed(*, patient: PatientProfile, key: str) -> CheckoutResult | None:
+    order = (
+        PurchaseOrder.objects.filter(patient=patient, checkout__key=key.strip())
+        .select_related("budget_spend")
+        .first()
+    )
+    if order is None:
+        return None
+    return CheckoutResult(order=order, spend=order.budget_spend, created=False)
+
+
+def patient_checkout(
+    *,
+    patient: PatientProfile,
+    actor: User,
+    lines: Sequence[PatientLine],
+    delivery: PatientDelivery,
+    idempotency_key: str,
+    strategy: Strategy | None = None,
+) -> CheckoutResult:
+    """The patient (or a carer, or their care coordinator) buys from one supplier with their budget.
+
+    The plan's rules are checked (`plan_check`), the order goes to the supplier through purchasing
+    (or waits for the care coordinator), and its total with VAT is held in the wallet as a pending
+    ledger transfer. Refused, with nothing changed, when the budget has not enough left. The same
+    `idempotency_key` again answers the same order and moves no money."""
+    _require_acts_for(actor=actor, patient=patient)
+    if not (idempotency_key or "").strip():
+        raise DomainError("Send a request key.", field="idempotency_key")
+    strategy = strategy or default_strategy()
+    budget = current_budget(patient=patient)
+    if budget is None:
+        raise DomainError(
+            "You do not have a personal health budget for today.", field="budget", code="no_budget"
+        )
+    with transaction.atomic():
+        # The budget's row lock puts two checkouts of one budget one after the other, so the
+        # period's cap and the balance are read after the other's hold.
+        Budget.objects.select_for_update().filter(pk=budget.pk).first()
+        if (replay := _replayed(patient=patient, key=idempotency_key)) is not None:
+            if replay.order.buyer_id != actor.pk:
+                raise Conflict("That request key was used for another order.", field="idempotency_key")
+            return replay
+        plan = current_plan(budget=budget)
+        if plan is None:
+            raise DomainError("Your support plan is not agreed yet.", field="plan", code="no_plan")
+        items = _priced(patient=patient, lines=lines, strategy=strategy)
+        reasons = plan_check(plan=plan, items=items, spent=spent_in_period(budget=budget))
+        total = sum((item.total_incl_vat for item in items), Decimal("0"))
+        left = Money(Decimal(balance(budget.wallet_id).available) / 100)
+        if total > left.amount:
+            raise DomainError(
+                f"This costs £{total:,.2f} but your budget has £{left.amount:,.2f} left.",
+                field="amount",
+                code="insufficient_funds",
+            )
+        order, created = purchasing.patient_order_place(
+            patient=patient,
+            actor=actor,
+            lines=lines,
+            delivery=delivery,
+            idempotency_key=idempotency_key,
+            needs_approval=bool(reasons),
+            strategy=strategy,
+        )
+        hold_id = ledger.transfer_id("purchase", order.pk)
+        try:
+            ledger.transfer_create(
+                id=hold_id,
+                debit_account_id=budget.wallet_id,
+                credit_account_id=payable_account(supplier=order.supplier).pk,
+                amount=to_pence(order.total_incl_vat),
+                code="purchase",
+                reference=f"order:{order.number}",
+                pending=True,
+            )
+        except ledger.LedgerError as error:
+            if error.code == "insufficient_funds":
+                raise DomainError(
+                    "Your budget does not have enough left for this.",
+                    field="amount",
+                    code="insufficient_funds",
+                ) from error
+            raise
+        spend = Spend.objects.create(
+            budget=budget,
+            order=order,
+            plan=plan,
+            amount=order.total_incl_vat,
+            hold_id=hold_id,
+            approval_reasons=reasons,
+        )
+    return CheckoutResult(order=order, spend=spend, created=created)
+
+
+# --- Following the order: post or void the held money ---------------------------------------
+
+_RELEASING = {"reject", "supplier_reject", "cancel"}
+
+
+def order_transitioned(
+    *, order: PurchaseOrder, transition: str, source: str, target: str, actor: User | None, note: str
+) -> None:
+    """Purchasing's listener (registered in apps.py): the supplier's acknowledgement pays the held
+    money; a refusal (coordinator, supplier) or a cancellation gives it back. Exactly once: the post
+    and the void have ids derived from the order, and the ledger refuses a void after a post."""
+    if order.patient_id is None or (transition != "acknowledge" and transition not in _RELEASING):
+        return
+    spend = Spend.objects.select_for_update().filter(order_id=order.pk).first()
+    if spend is None or spend.state != SpendState.HELD:
+        return
+    if transition == "acknowledge":
+        ledger.pending_post(id=ledger.transfer_id("purchase-post", order.pk), pending_id=spend.hold_id)
+        spend.state = SpendState.PAID
+        spend.save(update_fields=["state"])
+        return
+    ledger.pending_void(id=ledger.transfer_id("purchase-void", order.pk), pending_id=spend.hold_id)
+    spend.state = SpendState.RELEASED
+    fields = ["state"]
+    if transition == "supplier_reject":
+        spend.decision_reason, spend.decided_at = note, timezone.now()
+        fields += ["decision_reason", "decided_at"]
+    spend.save(update_fields=fields)
+
+
+# --- The care coordinator's decisions -------------------------------------------------------
+
+
+def _spend_for_coordinator(*, spend: Spend | int, actor: User) -> Spend:
+    pk = spend.pk if isinstance(spend, Spend) else spend
+    found = Spend.objects.select_related("budget__patient", "order").filter(pk=pk).first()
+    if found is None or not is_coordinator_of(actor=actor, patient=found.budget.patient):
+        raise NotFound("No such order.", field="order")
+    return found
+
+
+def spend_approve(*, spend: Spend | int, actor: User, note: str = "") -> Spend:
+    """The care coordinator approves an order waiting for them: it goes to the supplier, the money
+    stays held until the supplier accepts it."""
+    found = _spend_for_coordinator(spend=spend, actor=actor)
+    with transaction.atomic():
+        purchasing.patient_order_approve(order=found.order_id, actor=actor, note=note)
+        Spend.objects.filter(pk=found.pk).update(
+            decided_by=actor, decided_at=timezone.now(), decision_reason=(note or "").strip()
+        )
+        audit.record(
+            kind=SPEND_APPROVED,
+            actor=actor,
+            organisation_id=found.budget.commissioner_id,
+            subject=found.order.number,
+            data={"spend": found.pk},
+        )
+    found.refresh_from_db()
+    return found
+
+
+def spend_decline(*, spend: Spend | int, actor: User, reason: str) -> Spend:
+    """The care coordinator declines an order waiting for them, saying why (the patient reads it);
+    the held money goes back into the wallet."""
+    found = _spend_for_coordinator(spend=spend, actor=actor)
+    reason = _text(reason, field="reason")
+    with transaction.atomic():
+        purchasing.patient_order_decline(order=found.order_id, actor=actor, reason=reason)
+        Spend.objects.filter(pk=found.pk).update(
+            decided_by=actor, decided_at=timezone.now(), decision_reason=reason
+        )
+        audit.record(
+            kind=SPEND_DECLINED,
+            actor=actor,
+            organisation_id=found.budget.commissioner_id,
+            subject=found.order.number,
+            data={"spend": found.pk, "reason": reason},
+        )
+    found.refresh_from_db()
+    return found
+
+
+# --- Refunds --------------------------------------------------------------------------------
+
+
+def refund_create(*, order: PurchaseOrder | int, actor: User, amount, reason: str, key: str) -> Refund:
+    """The supplier of a paid patient order gives money back (an item returned): the wallet is
+    credited through the ledger. At most what was paid, less earlier refunds; the same `key` again
+    answers the same refund and moves nothing."""
+    pk = order.pk if isinstance(order, PurchaseOrder) else order
+    found = PurchaseOrder.objects.select_related("supplier").filter(pk=pk, patient__isnull=False).first()
+    if found is None or not set(roles_for(actor, found.supplier)) & {
+        Role.SUPPLIER_ADMIN,
+        Role.SUPPLIER_STAFF,
+    }:
+        raise NotFound("No such order.", field="order")
+    amount = _amount(amount, field="amount")
+    reason = _text(reason, field="reason", max_length=500)
+    key = _text(key, field="key", max_length=100)
+    with transaction.atomic():
+        spend = Spend.objects.select_for_update().select_related("budget").get(order=found)
+        existing = Refund.objects.filter(spend=spend, key=key).first()
+        if existing is not None:
+            return existing
+        if spend.state != SpendState.PAID:
+            raise Conflict("Only a paid order's money can be given back.", field="order", code="not_paid")
+        refunded = spend.refunds.aggregate(total=Sum("amount"))["total"] or Decimal("0")
+        if refunded + amount > spend.amount:
+            raise DomainError(
+                f"At most £{spend.amount - refunded:,.2f} can be given back for this order.",
+                field="amount",
+                code="over_paid",
+            )
+        transfer = ledger.transfer_id("refund", found.pk, key)
+        ledger.transfer_create(
+            id=transfer,
+            debit_account_id=payable_account(supplier=found.supplier).pk,
+            credit_account_id=spend.budget.wallet_id,
+            amount=to_pence(amount),
+            code="refund",
+            reference=f"order:{found.number}",
+        )
+        refund = Refund.objects.create(
+            spend=spend, amount=amount, reason=reason, key=key, transfer_id=transfer, created_by=actor
+        )
+        audit.record(
+            kind=REFUNDED,
+            actor=actor,
+            organisation_id=spend.budget.commissioner_id,
+            subject=found.number,
+            data={"refund": refund.pk, "amount": str(amount)},
+        )
+    return refund

@@ -1,0 +1,420 @@
+"""Personal budgets' pages: the patient's (their budget, shop, checkout, orders, statement, carers),
+the care coordinator's queue and decisions, and the commissioner's budgets, allocations and report.
+
+The patient pages are for the patient the request acts for (`organisations.acting`: the patient
+themselves, or the one a carer or coordinator chose); another patient's order is a 404. Copy on the
+patient pages is plain English for a reading age of about 9 (tests/personal_budgets/test_pages.py
+measures it).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied as Forbidden
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods
+
+from common.errors import DomainError, NotFound, PermissionDenied
+from common.pdf import render_pdf
+from organisations import services as org_services
+from organisations.acting import acting_for
+from organisations.models import CarerLink, OrganisationKind, PatientProfile, Role, User
+from personal_budgets import selectors, services
+from personal_budgets.charts import bar_chart
+from personal_budgets.forms import AllocateForm, BuyForm, CarerForm, DecisionForm, add_domain_error
+from purchasing.types import PatientDelivery, PatientLine
+
+
+def page_view(view):
+    """Signed in; a NotFound from a selector or service is a 404 and a refusal a 403."""
+
+    @login_required
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except NotFound as error:
+            raise Http404(error.message) from None
+        except PermissionDenied as error:
+            raise Forbidden(error.message) from None
+
+    return wrapped
+
+
+# --- The patient's pages --------------------------------------------------------------------
+
+
+def _patient(request: HttpRequest) -> PatientProfile | None:
+    return acting_for(request).patient
+
+
+def _no_patient(request: HttpRequest) -> HttpResponse:
+    return render(request, "personal_budgets/no_patient.html", status=200)
+
+
+def _patient_summary(request: HttpRequest):
+    """(patient, summary) for the patient pages; summary None when they have no budget today."""
+    patient = _patient(request)
+    if patient is None:
+        return None, None
+    budget = selectors.current_budget(patient=patient)
+    return patient, (selectors.budget_summary(budget=budget) if budget is not None else None)
+
+
+@page_view
+def home(request: HttpRequest) -> HttpResponse:
+    patient, summary = _patient_summary(request)
+    if patient is None:
+        return _no_patient(request)
+    waiting = selectors.plan_waiting(budget=summary.budget) if summary else None
+    return render(
+        request,
+        "personal_budgets/home.html",
+        {"patient": patient, "summary": summary, "plan_waiting": waiting},
+    )
+
+
+@page_view
+@require_http_methods(["POST"])
+def plan_agree(request: HttpRequest) -> HttpResponse:
+    patient, summary = _patient_summary(request)
+    if patient is None or summary is None:
+        raise Http404("No budget.")
+    waiting = selectors.plan_waiting(budget=summary.budget)
+    if waiting is None:
+        raise Http404("No plan waiting.")
+    try:
+        services.plan_agree(plan=waiting, actor=request.user)
+        messages.success(request, "Thank you. Your new plan is in use now.")
+    except DomainError as error:
+        messages.error(request, error.message)
+    return redirect("personal_budgets:home")
+
+
+@page_view
+def shop(request: HttpRequest) -> HttpResponse:
+    patient, summary = _patient_summary(request)
+    if patient is None:
+        return _no_patient(request)
+    items = selectors.shop_items(patient=patient, summary=summary) if summary else []
+    return render(
+        request, "personal_budgets/shop.html", {"patient": patient, "summary": summary, "items": items}
+    )
+
+
+@page_view
+@require_http_methods(["GET", "POST"])
+def buy(request: HttpRequest, offer_id: int) -> HttpResponse:
+    patient, summary = _patient_summary(request)
+    if patient is None or summary is None:
+        raise Http404("No budget.")
+    item = selectors.shop_offer(patient=patient, summary=summary, offer_id=offer_id)
+    initial = {"name": patient.user.full_name, "quantity": item.offer.min_order_packs}
+    form = BuyForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            result = services.patient_checkout(
+                patient=patient,
+                actor=request.user,
+                lines=[PatientLine(offer_id=item.offer.pk, packs=data["quantity"])],
+                delivery=PatientDelivery(
+                    name=data["name"], address=data["address"], postcode=data["postcode"]
+                ),
+                idempotency_key=data["request_key"],
+            )
+        except DomainError as error:
+            add_domain_error(
+                form,
+                error,
+                fields={
+                    "offer": "quantity",
+                    "amount": "quantity",
+                    "period_cap": "quantity",
+                    "item_cap": "quantity",
+                    "delivery_name": "name",
+                    "delivery_address": "address",
+                    "delivery_postcode": "postcode",
+                },
+            )
+        else:
+            if result.waits_for_approval:
+                messages.info(request, "We have asked your care coordinator. The money is put aside for now.")
+            else:
+                messages.success(request, "Done. Your order has gone to the shop.")
+            return redirect("personal_budgets:order", order_id=result.order.pk)
+    return render(
+        request,
+        "personal_budgets/buy.html",
+        {"patient": patient, "summary": summary, "item": item, "form": form},
+    )
+
+
+@page_view
+def orders(request: HttpRequest) -> HttpResponse:
+    patient = _patient(request)
+    if patient is None:
+        return _no_patient(request)
+    found = list(selectors.patient_orders(patient=patient)[:100])
+    return render(request, "personal_budgets/orders.html", {"patient": patient, "orders": found})
+
+
+@page_view
+def order(request: HttpRequest, order_id: int) -> HttpResponse:
+    patient = _patient(request)
+    if patient is None:
+        raise Http404("No such order.")
+    found = selectors.patient_order(patient=patient, order_id=order_id)
+    return render(request, "personal_budgets/order.html", {"patient": patient, "order": found})
+
+
+def _statement(request: HttpRequest):
+    patient, summary = _patient_summary(request)
+    if patient is None or summary is None:
+        raise Http404("No budget.")
+    rows = selectors.statement_rows(budget=summary.budget)
+    holds = selectors.statement_holds(budget=summary.budget)
+    return {
+        "patient": patient,
+        "summary": summary,
+        "rows": rows,
+        "holds": holds,
+        "today": timezone.localdate(),
+    }
+
+
+@page_view
+def statement(request: HttpRequest) -> HttpResponse:
+    patient, summary = _patient_summary(request)
+    if patient is None:
+        return _no_patient(request)
+    if summary is None:
+        return render(request, "personal_budgets/statement.html", {"patient": patient, "summary": None})
+    return render(request, "personal_budgets/statement.html", _statement(request))
+
+
+@page_view
+def statement_csv(request: HttpRequest) -> HttpResponse:
+    context = _statement(request)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["Date", "What", "Money in (GBP)", "Money out (GBP)", "Balance (GBP)", "Ledger transfer"])
+    for row in context["rows"]:
+        writer.writerow(
+            [
+                row.when.date().isoformat(),
+                _csv_text(row.what),
+                _pounds(row.money_in) if row.money_in else "",
+                _pounds(row.money_out) if row.money_out else "",
+                _pounds(row.balance),
+                row.transfer_id,
+            ]
+        )
+    response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="budget-statement.csv"'
+    return response
+
+
+def _pounds(money) -> str:
+    return f"{money.amount:.2f}"
+
+
+def _csv_text(value: str) -> str:
+    # A cell starting with = + - @ would run as a formula in a spreadsheet.
+    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
+
+
+@page_view
+def statement_pdf(request: HttpRequest) -> HttpResponse:
+    pdf = render_pdf("personal_budgets/statement_pdf.html", _statement(request))
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = 'attachment; filename="budget-statement.pdf"'
+    return response
+
+
+@page_view
+@require_http_methods(["GET", "POST"])
+def carers(request: HttpRequest) -> HttpResponse:
+    """The patient lets someone act for them, or stops it (only the patient themselves)."""
+    patient = _patient(request)
+    if patient is None or patient.user_id != request.user.pk:
+        raise Http404("No such page.")
+    form = CarerForm(request.POST or None)
+    if request.method == "POST":
+        if "remove" in request.POST:
+            link = CarerLink.objects.filter(patient=patient, pk=_int(request.POST.get("remove"))).first()
+            if link is None:
+                raise Http404("No such carer.")
+            org_services.carer_link_delete(link=link, actor=request.user)
+            messages.success(request, "Done. They can no longer act for you.")
+            return redirect("personal_budgets:carers")
+        if form.is_valid():
+            carer = User.objects.filter(email__iexact=form.cleaned_data["email"], is_active=True).first()
+            if carer is None:
+                form.add_error("email", "We cannot find anyone with that email address.")
+            else:
+                try:
+                    org_services.carer_link_create(patient=patient, carer=carer, actor=request.user)
+                except DomainError as error:
+                    form.add_error("email", error.message)
+                else:
+                    messages.success(request, "Done. They can now act for you.")
+                    return redirect("personal_budgets:carers")
+    links = CarerLink.objects.filter(patient=patient).select_related("carer")
+    return render(request, "personal_budgets/carers.html", {"patient": patient, "form": form, "links": links})
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+# --- The care coordinator -------------------------------------------------------------------
+
+
+def _coordinator(request: HttpRequest) -> None:
+    acting = acting_for(request, kind=OrganisationKind.COMMISSIONER)
+    if acting.organisation is None or not acting.has_role(Role.CARE_COORDINATOR):
+        raise Http404("No such page for the organisation you act for.")
+
+
+@page_view
+def coordinator(request: HttpRequest) -> HttpResponse:
+    _coordinator(request)
+    queue = list(selectors.coordinator_queue(user=request.user))
+    budgets = [selectors.budget_summary(budget=b) for b in selectors.coordinated_budgets(user=request.user)]
+    return render(request, "personal_budgets/coordinator.html", {"queue": queue, "budgets": budgets})
+
+
+@page_view
+@require_http_methods(["GET", "POST"])
+def decide(request: HttpRequest, spend_id: int) -> HttpResponse:
+    _coordinator(request)
+    spend = selectors.coordinator_spend(user=request.user, spend_id=spend_id)
+    form = DecisionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            if form.cleaned_data["decision"] == "approve":
+                services.spend_approve(spend=spend, actor=request.user, note=form.cleaned_data["reason"])
+                messages.success(request, f"Approved: {spend.order.number} has gone to the supplier.")
+            else:
+                services.spend_decline(spend=spend, actor=request.user, reason=form.cleaned_data["reason"])
+                messages.success(
+                    request, f"Declined: the money for {spend.order.number} is back in the budget."
+                )
+        except DomainError as error:
+            add_domain_error(form, error, fields={"note": "reason"})
+        else:
+            return redirect("personal_budgets:coordinator")
+    summary = selectors.budget_summary(budget=spend.budget)
+    return render(request, "personal_budgets/decide.html", {"spend": spend, "form": form, "summary": summary})
+
+
+# --- The commissioner -----------------------------------------------------------------------
+
+
+def _commissioner(request: HttpRequest):
+    acting = acting_for(request, kind=OrganisationKind.COMMISSIONER)
+    if acting.organisation is None or not acting.has_role(Role.BUDGET_MANAGER):
+        raise Http404("No such page for the organisation you act for.")
+    return acting.organisation
+
+
+@page_view
+def commissioner(request: HttpRequest) -> HttpResponse:
+    icb = _commissioner(request)
+    budgets = [selectors.budget_summary(budget=b) for b in selectors.commissioner_budgets(commissioner=icb)]
+    return render(request, "personal_budgets/commissioner.html", {"icb": icb, "budgets": budgets})
+
+
+@page_view
+@require_http_methods(["GET", "POST"])
+def allocate(request: HttpRequest, budget_id: int) -> HttpResponse:
+    icb = _commissioner(request)
+    budget = selectors.commissioner_budgets(commissioner=icb).filter(pk=budget_id).first()
+    if budget is None:
+        raise Http404("No such budget.")
+    form = AllocateForm(request.POST or None, initial={"kind": "one_off"})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.allocation_create(
+                budget=budget,
+                actor=request.user,
+                amount=data["amount"],
+                kind=data["kind"],
+                due_on=data["due_on"],
+                note=data["note"],
+            )
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            messages.success(request, f"£{data['amount']:,.2f} allocated to {budget.patient.user.full_name}.")
+            return redirect("personal_budgets:commissioner")
+    summary = selectors.budget_summary(budget=budget)
+    return render(request, "personal_budgets/allocate.html", {"icb": icb, "summary": summary, "form": form})
+
+
+def _report(request: HttpRequest) -> dict:
+    icb = _commissioner(request)
+    report = selectors.commissioner_report(commissioner=icb)
+    return {
+        "icb": icb,
+        "report": report,
+        "category_chart": bar_chart(report.by_category, title="Spend by category"),
+        "supplier_chart": bar_chart(report.by_supplier, title="Spend by supplier"),
+        "today": timezone.localdate(),
+    }
+
+
+@page_view
+def report(request: HttpRequest) -> HttpResponse:
+    return render(request, "personal_budgets/report.html", _report(request))
+
+
+@page_view
+def report_pdf(request: HttpRequest) -> HttpResponse:
+    pdf = render_pdf("personal_budgets/report_pdf.html", _report(request))
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = 'attachment; filename="personal-budgets-report.pdf"'
+    return response
+
+
+@page_view
+def report_csv(request: HttpRequest) -> HttpResponse:
+    context = _report(request)
+    report = context["report"]
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["Section", "Name", "Amount (GBP)", "Left (GBP)", "Held (GBP)", "Ends"])
+    writer.writerow(["Total", "Allocated", _pounds(report.allocated), "", "", ""])
+    writer.writerow(["Total", "Scheduled", _pounds(report.scheduled), "", "", ""])
+    writer.writerow(["Total", "Spent", _pounds(report.spent), "", "", ""])
+    writer.writerow(["Total", "Unspent", _pounds(report.unspent), "", "", ""])
+    for name, amount in report.by_category:
+        writer.writerow(["Spend by category", _csv_text(name), _pounds(amount), "", "", ""])
+    for name, amount in report.by_supplier:
+        writer.writerow(["Spend by supplier", _csv_text(name), _pounds(amount), "", "", ""])
+    for summary in report.budgets:
+        writer.writerow(
+            [
+                "Budget",
+                _csv_text(f"{summary.budget.patient.user.full_name}: {summary.budget.name}"),
+                f"{summary.budget.amount:.2f}",
+                _pounds(summary.left),
+                _pounds(summary.held),
+                summary.budget.period_end.isoformat(),
+            ]
+        )
+    response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="personal-budgets-report.csv"'
+    return response
