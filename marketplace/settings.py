@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "pricing",
     "catalogue",
     "search",
+    "payments",
     "organisations",
     "common",
     # Wagtail: CMS pages and the back office.
@@ -298,7 +299,8 @@ if SEARCH_BACKEND == "elasticsearch" and not ELASTICSEARCH_URL:
     raise ImproperlyConfigured("SEARCH_BACKEND is 'elasticsearch' but ELASTICSEARCH_URL is not set.")
 ELASTICSEARCH_INDEX_PREFIX = env.read("ELASTICSEARCH_INDEX_PREFIX", "marketplace")
 
-# Stripe: disabled unless the secret key is set (the top-up page says so).
+# Stripe: card payments are off unless all three are set (payments.selectors.card_payments_enabled;
+# the top-up page says so). Webhook set-up: infra/README.md, docs/payments.md.
 STRIPE_SECRET_KEY = env.read("STRIPE_SECRET_KEY")
 STRIPE_PUBLISHABLE_KEY = env.read("STRIPE_PUBLISHABLE_KEY")
 STRIPE_WEBHOOK_SECRET = env.read("STRIPE_WEBHOOK_SECRET")
@@ -316,6 +318,13 @@ if (
     )
 if STRIPE_WEBHOOK_SECRET and not STRIPE_WEBHOOK_SECRET.startswith("whsec_"):
     raise ImproperlyConfigured("STRIPE_WEBHOOK_SECRET must start with whsec_.")
+# How long a card payment may wait for the payer before it is cancelled at Stripe (and the wallet
+# hold it secures is released); the beat task below looks every minute.
+PAYMENT_HOLD_MINUTES = env.read_positive_int("PAYMENT_HOLD_MINUTES", 30)
+CELERY_BEAT_SCHEDULE["payments-expire-due"] = {
+    "task": "payments.expire_due",
+    "schedule": timedelta(minutes=1),
+}
 
 # Email: console unless an SMTP host is given.
 EMAIL_HOST = env.read("EMAIL_HOST")
