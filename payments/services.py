@@ -36,6 +36,7 @@ from payments.providers import configured_gateway
 from payments.registry import payment_listeners, register_payment_listener, register_reconciliation_source
 from payments.selectors import card_payments_enabled
 from payments.states import (
+    CLOSED_STATES,
     LIVE_STATES,
     PAID_STATES,
     RANK,
@@ -127,9 +128,17 @@ def _move(
         old_state, old_refunded = payment.state, payment.amount_refunded_pence
         target = state if state and advances(old_state, state) else old_state
         refunded = old_refunded
-        if amount_refunded_pence is not None and amount_refunded_pence > old_refunded:
+        if old_state in CLOSED_STATES:
+            if state in PAID_STATES or amount_refunded_pence:
+                logger.error(
+                    "payment %s is %s but Stripe reports %s: left to reconciliation",
+                    payment.pk,
+                    old_state,
+                    state or "a refund",
+                )
+        elif amount_refunded_pence is not None and amount_refunded_pence > old_refunded:
             refunded = min(amount_refunded_pence, payment.amount_pence)
-        if refunded:
+        if refunded and old_state not in CLOSED_STATES:
             # Money given back means money was taken, whichever event came first.
             by_amount = refunded_state(payment.amount_pence, refunded)
             target = by_amount if RANK[by_amount] > RANK[target] else target
@@ -571,6 +580,13 @@ def _apply_refund(payment: Payment, update: RefundUpdate) -> bool:
     return _refunds_now(payment) != before
 
 
+def _reports_money(event: GatewayEvent) -> bool:
+    update = event.update
+    if isinstance(update, PaymentUpdate):
+        return update.payment.state in PAID_STATES
+    return True  # a refund: there was money
+
+
 # What each kind of update does to a payment; the provider maps its event types onto these kinds.
 APPLY = {PaymentUpdate: _apply_payment, RefundedUpdate: _apply_refunded, RefundUpdate: _apply_refund}
 
@@ -604,6 +620,12 @@ def webhook_event_apply(*, event_pk: int) -> str:
                 else:
                     stored.payment = payment
                     changed = APPLY[type(event.update)](payment, event.update)
+                    payment.refresh_from_db(fields=["state"])
+                    if not changed and payment.state in CLOSED_STATES and _reports_money(event):
+                        stored.detail = (
+                            f"Stripe reports money on a payment already {payment.state}: "
+                            "see payments_reconcile."
+                        )
                     outcome = WebhookEvent.Outcome
                     stored.outcome = outcome.APPLIED if changed else outcome.NO_CHANGE
         stored.processed_at = timezone.now()

@@ -2,10 +2,12 @@
 
 Stripe delivers webhooks at least once and in no particular order, so a state only ever moves up a
 fixed ranking: applying the same events in any order, any number of times, ends in the same state.
-Money taken is never hidden: `succeeded` outranks a failed attempt, a cancellation and the expiry
-(Stripe cannot take money on a cancelled PaymentIntent, so the two never both happen; if they were
-ever both reported, the payment shows the money and reconciliation says the rest). The refund
-states come last and are derived from the amount refunded, which itself only grows.
+A failed attempt is not the end (the payer may try another card on the same PaymentIntent), so a
+later `succeeded` outranks it, and nothing late undoes a success. Cancelled and expired are the end:
+Stripe cannot take money on a PaymentIntent it has cancelled (our expiry cancels there first and
+takes Stripe's answer), so a success reported after them is not believed; it is recorded with its
+event and reconciliation shows the difference. The refund states come after `succeeded` and are
+derived from the amount refunded, which itself only grows.
 """
 
 from __future__ import annotations
@@ -51,8 +53,9 @@ CLOSED_STATES = frozenset({S.CANCELED, S.EXPIRED})
 
 
 def advances(current: str, new: str) -> bool:
-    """Whether `new` moves a payment on from `current` (it never moves back or sideways)."""
-    return RANK[new] > RANK[current]
+    """Whether `new` moves a payment on from `current` (it never moves back or sideways, and
+    nothing moves a cancelled or expired payment)."""
+    return current not in CLOSED_STATES and RANK[new] > RANK[current]
 
 
 def refunded_state(amount_pence: int, amount_refunded_pence: int) -> str:
