@@ -31,6 +31,15 @@ def card_payments_enabled() -> bool:
     return all(keys)
 
 
+def stripe_readable() -> bool:
+    """Stripe can be asked (reconciliation needs only the secret key)."""
+    return bool(settings.STRIPE_SECRET_KEY)
+
+
+def reconciliation_source_names() -> list[str]:
+    return sorted(reconciliation_sources())
+
+
 def payment_for_reference(reference: str) -> Payment | None:
     """The latest payment for `reference` (what it pays for), if any."""
     return Payment.objects.filter(reference=reference).order_by("-created_at", "-id").first()
