@@ -17,6 +17,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import threading
 import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
@@ -110,6 +111,7 @@ class RecordedStripe(stripe.HTTPClient):
         self.requests: list[StripeRequest] = []
         self._answers: dict[tuple[str, str], deque[tuple[dict, int]]] = defaultdict(deque)
         self._by_key: dict[str, tuple[dict[str, str], dict, int]] = {}
+        self._lock = threading.Lock()  # tests may call from several threads at once
 
     def answer(self, method: str, path: str, body: dict, status: int = 200) -> None:
         """Stripe's next answer to `method path` (answers are given in the order queued)."""
@@ -119,6 +121,10 @@ class RecordedStripe(stripe.HTTPClient):
         return [r for r in self.requests if r.method == method.upper() and r.path == path]
 
     def request(self, method, url, headers, post_data=None, *, _usage=None):
+        with self._lock:
+            return self._answer(method, url, headers, post_data)
+
+    def _answer(self, method, url, headers, post_data):
         parts = urlsplit(url)
         assert parts.netloc == "api.stripe.com", url
         raw = post_data.decode() if isinstance(post_data, bytes) else (post_data or parts.query)
