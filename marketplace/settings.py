@@ -325,6 +325,11 @@ CELERY_BEAT_SCHEDULE["payments-expire-due"] = {
     "task": "payments.expire_due",
     "schedule": timedelta(minutes=1),
 }
+# Stripe events stored but never applied (their task was lost with a broker outage) are queued again.
+CELERY_BEAT_SCHEDULE["payments-webhook-events-retry"] = {
+    "task": "payments.webhook_events_retry",
+    "schedule": timedelta(minutes=5),
+}
 
 # Email: console unless an SMTP host is given.
 EMAIL_HOST = env.read("EMAIL_HOST")
@@ -412,5 +417,8 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         # Axes logs every sign-in at INFO; failures and lockouts still show as WARNING.
         "axes": {"level": "WARNING"},
+        # The Stripe library logs whole response bodies at DEBUG, PaymentIntents' client secrets
+        # among them: never below INFO (method, path and status only), whatever LOG_LEVEL says.
+        "stripe": {"level": "INFO" if LOG_LEVEL == "DEBUG" else LOG_LEVEL},
     },
 }

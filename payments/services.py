@@ -59,6 +59,7 @@ __all__ = [
     "register_payment_listener",
     "register_reconciliation_source",
     "webhook_event_apply",
+    "webhook_events_retry",
     "webhook_receive",
 ]
 
@@ -523,6 +524,18 @@ def webhook_receive(*, payload: bytes, signature: str) -> tuple[WebhookEvent, bo
         # The same event delivered twice at once: the other delivery stored it.
         return WebhookEvent.objects.get(event_id=event.event_id), False
     return stored, True
+
+
+def webhook_events_retry(*, older_than: dt.timedelta = dt.timedelta(minutes=5)) -> int:
+    """Queue again each stored event not applied `older_than` after it arrived (its task was lost:
+    a broker outage, a worker killed past its retries). Applying twice is a no-op, so a task still
+    on its way does no harm. Returns how many were queued (the beat task
+    `payments-webhook-events-retry`)."""
+    stale = WebhookEvent.objects.filter(processed_at=None, received_at__lte=timezone.now() - older_than)
+    pks = list(stale.order_by("received_at", "id").values_list("pk", flat=True)[:1000])
+    for pk in pks:
+        _queue_apply(pk)
+    return len(pks)
 
 
 def _queue_apply(event_pk: int) -> None:

@@ -24,3 +24,9 @@ def webhook_event_apply(event_pk: int) -> str:
 def payments_expire_due() -> int:
     """Beat task: cancel abandoned PaymentIntents at Stripe and mark them expired, once each."""
     return services.payments_expire_due()
+
+
+@shared_task(name="payments.webhook_events_retry")
+def webhook_events_retry() -> int:
+    """Beat task: queue again the Stripe events whose task was lost."""
+    return services.webhook_events_retry()
