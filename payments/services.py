@@ -454,7 +454,12 @@ def payment_refund(*, payment: Payment, amount_pence: int, idempotency_key: str,
                 provider_id=locked.provider_id,
                 amount_pence=amount_pence,
                 idempotency_key=_stripe_key("refund", idempotency_key),
-                metadata={"payment_id": str(locked.pk), "reference": locked.reference},
+                # The refund's own key: its webhook may come before our record of Stripe's answer.
+                metadata={
+                    "payment_id": str(locked.pk),
+                    "reference": locked.reference,
+                    "refund_key": idempotency_key,
+                },
             )
         )
     except GatewayError as error:
@@ -472,6 +477,11 @@ def _refund_seen(payment_id: int, seen, *, own: Refund | None = None) -> Refund:
     with transaction.atomic():
         Payment.objects.select_for_update().get(pk=payment_id)
         refund = own or Refund.objects.filter(provider_id=seen.provider_id).first()
+        if refund is None and seen.metadata.get("refund_key"):
+            # Ours, whose webhook came before our record of Stripe's answer.
+            refund = Refund.objects.filter(
+                payment_id=payment_id, idempotency_key=seen.metadata["refund_key"], provider_id=None
+            ).first()
         if refund is None:
             refund = Refund.objects.create(
                 payment_id=payment_id,

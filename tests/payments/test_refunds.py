@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from common.errors import Conflict, DomainError
 from payments import services
 from payments.models import Refund
 from payments.states import PaymentState, RefundState
+from tests.payments.conftest import WEBHOOK_SECRET
 from tests.payments.factories import PaymentFactory
-from tests.payments.stripe_http import payment_intent, recorded, refund
+from tests.payments.stripe_http import event, payment_intent, recorded, refund, sign
 
 pytestmark = pytest.mark.django_db
 REFUNDS = "/v1/refunds"
@@ -116,3 +119,28 @@ def test_a_refund_that_is_not_whole_positive_pence_is_refused(stripe_http, amoun
         services.payment_refund(payment=payment, amount_pence=amount, idempotency_key="r")
 
     assert refused.value.field == "amount_pence" and not Refund.objects.exists()
+
+
+def test_a_refund_webhook_arriving_before_our_record_of_stripes_answer_is_matched_to_our_refund(
+    client, stripe_http, told, django_capture_on_commit_callbacks
+):
+    payment, intent = paid(amount_pence=12500)
+    ours = Refund.objects.create(payment=payment, amount_pence=2500, idempotency_key="return:1")  # in flight
+    answered = refund(intent, 2500, metadata={"payment_id": str(payment.pk), "refund_key": "return:1"})
+    payload = json.dumps(event("refund.updated", answered)).encode()
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            "/webhooks/stripe/",
+            payload,
+            content_type="application/json",
+            HTTP_STRIPE_SIGNATURE=sign(payload, WEBHOOK_SECRET),
+        )
+    stripe_http.answer("POST", REFUNDS, answered)
+
+    again = services.payment_refund(payment=payment, amount_pence=2500, idempotency_key="return:1")
+
+    assert again.pk == ours.pk
+    assert Refund.objects.get().provider_id == answered["id"]
+    payment.refresh_from_db()
+    assert payment.amount_refunded_pence == 2500  # counted once
+    assert [(c.state, c.refunded_now_pence) for c in told] == [("partially_refunded", 2500)]

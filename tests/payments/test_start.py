@@ -13,7 +13,7 @@ from payments import selectors, services
 from payments.models import Payment
 from payments.states import PaymentState
 from tests.payments.factories import PaymentFactory
-from tests.payments.stripe_http import payment_intent
+from tests.payments.stripe_http import payment_intent, recorded
 
 pytestmark = pytest.mark.django_db
 
@@ -182,3 +182,29 @@ def test_cancelling_a_payment_under_way_cancels_its_intent_once(stripe_http, tol
     assert request.idempotency_key == f"mp-cancel:{payment.pk}"
     assert request.params["cancellation_reason"] == "requested_by_customer"
     assert [c.state for c in told] == ["canceled"]
+
+
+def test_after_a_declined_card_the_payer_tries_again_on_the_same_payment(stripe_http):
+    failed = PaymentFactory(reference="order:11", amount_pence=3000, state=PaymentState.FAILED)
+
+    again = services.payment_start(reference="order:11", amount_pence=3000, idempotency_key="retry")
+
+    assert again.payment.pk == failed.pk and again.client_secret == failed.client_secret
+    assert stripe_http.requests == []
+
+
+def test_cancelling_a_payment_stripe_has_just_taken_keeps_it_paid_and_says_refund(stripe_http, told):
+    payment = PaymentFactory()
+    stripe_http.answer(
+        "POST", f"{INTENTS}/{payment.provider_id}/cancel", recorded("error_unexpected_state"), status=400
+    )
+    stripe_http.answer(
+        "GET", f"{INTENTS}/{payment.provider_id}", payment_intent(id=payment.provider_id, status="succeeded")
+    )
+
+    with pytest.raises(Conflict, match="refund it instead"):
+        services.payment_cancel(payment=payment)
+
+    payment.refresh_from_db()
+    assert payment.state == PaymentState.SUCCEEDED
+    assert [c.state for c in told] == ["succeeded"]

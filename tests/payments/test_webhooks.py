@@ -9,6 +9,7 @@ import random
 import time
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
 from payments.models import Payment, Refund, WebhookEvent
@@ -264,3 +265,15 @@ def test_a_late_failure_does_not_undo_a_success(
         "no_change",
         "no_change",
     ]
+
+
+def test_stripe_posts_without_a_csrf_token_and_other_posts_still_need_one(
+    stripe_http, django_capture_on_commit_callbacks
+):
+    strict = Client(enforce_csrf_checks=True)
+    payment = PaymentFactory()
+    body = event("payment_intent.succeeded", intent_of(payment, "succeeded"))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert deliver(strict, body).status_code == 200
+    assert strict.post("/accounts/sign-in/", {"username": "a", "password": "b"}).status_code == 403
