@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from common.errors import NotFound
 from payments import services
 
 
 @shared_task(
     name="payments.webhook_event_apply",
     autoretry_for=(Exception,),
+    dont_autoretry_for=(NotFound,),  # no such event: retrying cannot help
     retry_backoff=True,
     retry_backoff_max=600,
     max_retries=10,

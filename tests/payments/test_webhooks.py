@@ -277,3 +277,20 @@ def test_stripe_posts_without_a_csrf_token_and_other_posts_still_need_one(
     with django_capture_on_commit_callbacks(execute=True):
         assert deliver(strict, body).status_code == 200
     assert strict.post("/accounts/sign-in/", {"username": "a", "password": "b"}).status_code == 403
+
+
+@pytest.mark.parametrize("event_type", ["charge.refunded", "refund.updated"])
+def test_a_refund_event_for_a_payment_we_do_not_know_is_recorded_and_ignored(
+    client, stripe_http, told, django_capture_on_commit_callbacks, event_type
+):
+    stranger = payment_intent(status="succeeded")
+    body = event(
+        event_type,
+        charge(stranger, amount_refunded=500) if event_type == "charge.refunded" else refund(stranger, 500),
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert deliver(client, body).status_code == 200
+
+    assert WebhookEvent.objects.get().outcome == WebhookEvent.Outcome.UNKNOWN_PAYMENT
+    assert not Refund.objects.exists() and told == []
