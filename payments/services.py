@@ -258,6 +258,9 @@ def payment_start(
     payment = Payment.objects.filter(idempotency_key=idempotency_key).first()
     if payment is not None:
         _same_request(payment, reference, amount_pence)
+        if payment.state in LIVE_STATES and payment.expires_at <= now:
+            payment_expire(payment_id=payment.pk, now=now)
+            payment.refresh_from_db()
     else:
         payment = _existing_attempt(reference, amount_pence, now)
     if payment is None:
@@ -284,9 +287,13 @@ def payment_start(
                 ) from None
     if not payment.provider_id or not payment.client_secret:
         payment = _payment_intent_ensure(gateway, payment, description=description)
+    if payment.state in PAID_STATES:
+        raise Conflict("This has already been paid.", field="reference")
     if payment.state not in LIVE_STATES:
         raise Conflict(
-            f"This payment is {payment.get_state_display().lower()}; start a new one.", field="reference"
+            f"This payment was {payment.state.replace('canceled', 'cancelled')}; "
+            "start a new one with a new key.",
+            field="idempotency_key",
         )
     return PaymentStarted(
         payment=payment,

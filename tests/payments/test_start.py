@@ -208,3 +208,16 @@ def test_cancelling_a_payment_stripe_has_just_taken_keeps_it_paid_and_says_refun
     payment.refresh_from_db()
     assert payment.state == PaymentState.SUCCEEDED
     assert [c.state for c in told] == ["succeeded"]
+
+
+def test_the_same_key_after_the_payment_closed_or_was_paid_says_so(stripe_http):
+    PaymentFactory(reference="order:20", idempotency_key="closed", state=PaymentState.EXPIRED)
+    PaymentFactory(reference="order:21", idempotency_key="paid", state=PaymentState.SUCCEEDED)
+
+    with pytest.raises(Conflict, match="was expired; start a new one with a new key") as closed:
+        services.payment_start(reference="order:20", amount_pence=12500, idempotency_key="closed")
+    with pytest.raises(Conflict, match="already been paid") as paid:
+        services.payment_start(reference="order:21", amount_pence=12500, idempotency_key="paid")
+
+    assert closed.value.field == "idempotency_key" and paid.value.field == "reference"
+    assert stripe_http.requests == []
