@@ -337,9 +337,10 @@ def payment_cancel(*, payment: Payment, reason: str = "requested_by_customer") -
         if payment.state in PAID_STATES:
             raise Conflict("This payment has been made; refund it instead.", field="payment")
         return payment
-    if not payment.provider_id:
-        return _move(payment.pk, state=S.CANCELED)[0]
     gateway = _gateway()
+    if not payment.provider_id:
+        # Its answer was lost: the same key finds the PaymentIntent, so it is cancelled at Stripe too.
+        payment = _payment_intent_ensure(gateway, payment)
     try:
         seen = gateway.cancel(
             PaymentCancel(

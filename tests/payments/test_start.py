@@ -221,3 +221,19 @@ def test_the_same_key_after_the_payment_closed_or_was_paid_says_so(stripe_http):
 
     assert closed.value.field == "idempotency_key" and paid.value.field == "reference"
     assert stripe_http.requests == []
+
+
+def test_cancelling_a_payment_whose_stripe_answer_was_lost_finds_and_cancels_its_intent(stripe_http, told):
+    payment = PaymentFactory(provider_id=None, client_secret="")
+    intent = payment_intent(amount=payment.amount_pence)
+    stripe_http.answer("POST", INTENTS, intent)
+    stripe_http.answer("POST", f"{INTENTS}/{intent['id']}/cancel", {**intent, "status": "canceled"})
+
+    services.payment_cancel(payment=payment)
+
+    payment.refresh_from_db()
+    assert payment.provider_id == intent["id"] and payment.state == PaymentState.CANCELED
+    assert [r.idempotency_key for r in stripe_http.requests] == [
+        f"mp-payment:{payment.idempotency_key}",
+        f"mp-cancel:{payment.pk}",
+    ]
