@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     # Our apps, top layer first (see ARCHITECTURE.md).
     "marketplace",
     "personal_budgets",
+    "personal_budgets.topups",
     "purchasing",
     "pricing",
     "catalogue",
