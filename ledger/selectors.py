@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import uuid
 
 from django.db import connection
 from django.db.models import F, Q, Sum
@@ -158,8 +159,8 @@ def invariants_check() -> list[str]:
         for pending_id, state, resolutions, matching, elsewhere in cursor.fetchall():
             if state == TransferState.PENDING or resolutions != 1 or matching != 1 or elsewhere:
                 problems.append(
-                    f"Pending transfer {pending_id} is {state!r} with {resolutions} resolution(s), "
-                    f"{resolutions - matching} of them not matching it."
+                    f"Pending transfer {uuid.UUID(str(pending_id))} is {state!r} with {resolutions} "
+                    f"resolution(s), {matching} matching its state and amount."
                 )
     below = Account.objects.filter(
         debits_must_not_exceed_credits=True, credits_posted__lt=F("debits_posted") + F("debits_pending")

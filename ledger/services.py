@@ -13,7 +13,8 @@ from __future__ import annotations
 import datetime
 import uuid
 
-from django.db import IntegrityError, connection, transaction
+import psycopg
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -169,22 +170,36 @@ def transfer_create(
             "Only a pending transfer has a timeout, and it is positive.", code="invalid", field="timeout"
         )
     now = timezone.now()
-    wanted = Transfer(
-        id=id,
-        debit_account_id=debit_account_id,
-        credit_account_id=credit_account_id,
-        amount=amount,
-        code=code,
-        reference=reference,
-        pending=pending,
-        kind=TransferKind.PENDING if pending else TransferKind.SINGLE,
-        state=TransferState.PENDING if pending else "",
-        expires_at=now + timeout if timeout is not None else None,
-        created_at=now,
-    )
-    if connection.vendor == "postgresql":
-        return _transfer_create_sql(wanted)
+    wanted = {
+        "id": id,
+        "debit_account_id": debit_account_id,
+        "credit_account_id": credit_account_id,
+        "amount": amount,
+        "code": code,
+        "pending": pending,
+        "pending_of_id": None,
+        "kind": TransferKind.PENDING if pending else TransferKind.SINGLE,
+        "expires_at": now + timeout if timeout is not None else None,
+        "state": TransferState.PENDING if pending else "",
+        "reference": reference,
+        "created_at": now,
+    }
+    conn = connections[DEFAULT_DB_ALIAS]  # looked up once: each lookup goes through a thread-local
+    if conn.vendor == "postgresql":
+        return _transfer_create_sql(conn, wanted)
     return _transfer_create_orm(wanted)
+
+
+_FIELDS = tuple(field.attname for field in Transfer._meta.concrete_fields)
+
+
+def _transfer(values: dict, *, saved: bool) -> Transfer:
+    """A Transfer from its values, built positionally (Django's quicker path: this is per transfer)."""
+    transfer = Transfer(*(values[name] for name in _FIELDS))
+    if saved:
+        transfer._state.adding = False
+        transfer._state.db = DEFAULT_DB_ALIAS
+    return transfer
 
 
 # One statement: the transfer inserted unless its id exists; only if it was, both accounts locked in
@@ -193,21 +208,25 @@ _TRANSFER_SQL = """
 WITH inserted AS (
     INSERT INTO ledger_transfer (id, debit_account_id, credit_account_id, amount, code, pending,
                                  pending_of_id, kind, expires_at, state, reference, created_at)
-    VALUES (%(id)s, %(debit)s, %(credit)s, %(amount)s, %(code)s, %(pending)s,
+    VALUES (%(id)s, %(debit_account_id)s, %(credit_account_id)s, %(amount)s, %(code)s, %(pending)s,
             NULL, %(kind)s, %(expires_at)s, %(state)s, %(reference)s, %(created_at)s)
     ON CONFLICT (id) DO NOTHING
     RETURNING id
 ), locked AS (
     SELECT a.id FROM ledger_account a
-    WHERE a.id IN (%(debit)s, %(credit)s) AND EXISTS (SELECT FROM inserted)
+    WHERE a.id IN (%(debit_account_id)s, %(credit_account_id)s) AND EXISTS (SELECT FROM inserted)
     ORDER BY a.id
     FOR NO KEY UPDATE
 ), moved AS (
     UPDATE ledger_account a SET
-        debits_posted = a.debits_posted + CASE WHEN a.id = %(debit)s THEN %(posted)s ELSE 0 END,
-        credits_posted = a.credits_posted + CASE WHEN a.id = %(credit)s THEN %(posted)s ELSE 0 END,
-        debits_pending = a.debits_pending + CASE WHEN a.id = %(debit)s THEN %(held)s ELSE 0 END,
-        credits_pending = a.credits_pending + CASE WHEN a.id = %(credit)s THEN %(held)s ELSE 0 END
+        debits_posted = a.debits_posted
+            + CASE WHEN a.id = %(debit_account_id)s THEN %(posted)s ELSE 0 END,
+        credits_posted = a.credits_posted
+            + CASE WHEN a.id = %(credit_account_id)s THEN %(posted)s ELSE 0 END,
+        debits_pending = a.debits_pending
+            + CASE WHEN a.id = %(debit_account_id)s THEN %(held)s ELSE 0 END,
+        credits_pending = a.credits_pending
+            + CASE WHEN a.id = %(credit_account_id)s THEN %(held)s ELSE 0 END
     FROM locked WHERE a.id = locked.id
     RETURNING a.id
 )
@@ -215,45 +234,84 @@ SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM moved)
 """
 
 
-def _transfer_create_sql(wanted: Transfer) -> Transfer:
+def _transfer_create_sql(conn, wanted: dict) -> Transfer:
     params = {
-        "id": wanted.id,
-        "debit": wanted.debit_account_id,
-        "credit": wanted.credit_account_id,
-        "amount": wanted.amount,
-        "code": wanted.code,
-        "pending": wanted.pending,
-        "kind": wanted.kind,
-        "expires_at": wanted.expires_at,
-        "state": wanted.state,
-        "reference": wanted.reference,
-        "created_at": wanted.created_at,
-        "posted": 0 if wanted.pending else wanted.amount,
-        "held": wanted.amount if wanted.pending else 0,
+        **wanted,
+        "posted": 0 if wanted["pending"] else wanted["amount"],
+        "held": wanted["amount"] if wanted["pending"] else 0,
     }
     try:
-        # Outside a transaction the one statement is its own transaction (one round trip); inside a
-        # caller's, a savepoint, so a refusal leaves the caller's transaction usable.
-        if connection.in_atomic_block:
+        # Outside a transaction the one statement is its own transaction (one round trip; a missing
+        # account fails its deferred foreign key at that commit); inside a caller's, a savepoint, so
+        # a refusal leaves the caller's transaction usable.
+        if conn.in_atomic_block:
             with transaction.atomic():
-                inserted, moved = _execute_one(params)
+                inserted, moved = _execute_one(conn, params)
+                if inserted and moved != 2:
+                    raise _AccountMissing
         else:
-            inserted, moved = _execute_one(params)
+            inserted, moved = _execute_one(conn, params)
     except IntegrityError as exc:
         raise _refusal(exc) from exc
+    except _AccountMissing:
+        debit_exists = Account.objects.filter(pk=wanted["debit_account_id"]).exists()
+        field = "credit_account_id" if debit_exists else "debit_account_id"
+        raise LedgerError("There is no such account.", code="account_not_found", field=field) from None
     if not inserted:
-        return _same_or_reused(Transfer.objects.get(pk=wanted.id), wanted)
-    if moved != 2:  # the foreign keys make this impossible; never return a half-made transfer
-        raise RuntimeError(f"ledger transfer {wanted.id} moved {moved} accounts, not 2")
-    wanted._state.adding = False
-    wanted._state.db = connection.alias
-    return wanted
+        return _same_or_reused(_existing_sql(conn, wanted["id"]), wanted)
+    return _transfer(wanted, saved=True)
 
 
-def _execute_one(params: dict) -> tuple[int, int]:
-    with connection.cursor() as cursor:
-        cursor.execute(_TRANSFER_SQL, params)
+class _AccountMissing(Exception):
+    """The statement found fewer than two accounts to move (its savepoint is rolled back)."""
+
+
+def _execute_one(conn, params: dict) -> tuple[int, int]:
+    """The transfer statement, prepared once per connection on the server.
+
+    Django binds parameters on the client and never prepares, so PostgreSQL would parse and plan
+    the four-part statement on every transfer; a server-binding psycopg cursor on the same
+    connection (same transaction) with `prepare=True` plans it once. The cursor is kept on Django's
+    connection (one per thread) for as long as its driver connection lives: on a busy machine the
+    Python spent per transfer is what limits the rate (docs/ledger.md, "Speed").
+    """
+    cursor = _server_cursor(conn)
+    # Django's own translation of driver errors (a CHECK violation becomes its IntegrityError).
+    with conn.wrap_database_errors:
+        cursor.execute(_TRANSFER_SQL, params, prepare=True)
         return cursor.fetchone()
+
+
+def _server_cursor(conn) -> psycopg.Cursor:
+    raw = conn.connection
+    if raw is None or raw.closed:
+        conn.ensure_connection()
+        raw = conn.connection
+    kept = getattr(conn, "_ledger_cursor", None)
+    if kept is None or kept.connection is not raw or kept.closed:
+        # Django opens psycopg connections with prepared statements off (`prepare_threshold` None,
+        # for poolers), and then psycopg ignores `prepare=True`. Unless the settings chose a
+        # threshold themselves, only statements that ask are prepared: Django's own cursors bind on
+        # the client and never prepare.
+        if "prepare_threshold" not in conn.settings_dict.get("OPTIONS", {}):
+            raw.prepare_threshold = _ONLY_WHEN_ASKED
+        kept = conn._ledger_cursor = psycopg.Cursor(raw)
+    return kept
+
+
+_ONLY_WHEN_ASKED = 2**31  # executions before psycopg prepares a statement on its own: never
+
+
+_SELECT_TRANSFER_SQL = f"SELECT {', '.join(_FIELDS)} FROM ledger_transfer WHERE id = %s"  # noqa: S608 - the model's columns
+
+
+def _existing_sql(conn, transfer_id: uuid.UUID) -> Transfer:
+    """The transfer with this id, read on the same cursor (a replay's path: no ORM query to build)."""
+    cursor = _server_cursor(conn)
+    with conn.wrap_database_errors:
+        cursor.execute(_SELECT_TRANSFER_SQL, [transfer_id], prepare=True)
+        row = cursor.fetchone()
+    return _transfer(dict(zip(_FIELDS, row, strict=True)), saved=True)
 
 
 def _refusal(exc: IntegrityError) -> LedgerError | IntegrityError:
@@ -277,14 +335,17 @@ def _refusal(exc: IntegrityError) -> LedgerError | IntegrityError:
     return exc
 
 
-def _transfer_create_orm(wanted: Transfer) -> Transfer:
+def _transfer_create_orm(wanted: dict) -> Transfer:
     try:
         with transaction.atomic():
-            existing = Transfer.objects.filter(pk=wanted.id).first()
+            existing = Transfer.objects.filter(pk=wanted["id"]).first()
             if existing is not None:
                 return _same_or_reused(existing, wanted)
-            accounts = _lock_accounts(wanted.debit_account_id, wanted.credit_account_id)
-            debit, credit = accounts.get(wanted.debit_account_id), accounts.get(wanted.credit_account_id)
+            accounts = _lock_accounts(wanted["debit_account_id"], wanted["credit_account_id"])
+            debit, credit = (
+                accounts.get(wanted["debit_account_id"]),
+                accounts.get(wanted["credit_account_id"]),
+            )
             if debit is None:
                 raise LedgerError(
                     "There is no such debit account.", code="account_not_found", field="debit_account_id"
@@ -295,30 +356,31 @@ def _transfer_create_orm(wanted: Transfer) -> Transfer:
                 )
             # The CHECK constraints would refuse it too; saying so first keeps the message clear.
             if debit.debits_must_not_exceed_credits and (
-                debit.debits_posted + debit.debits_pending + wanted.amount > debit.credits_posted
+                debit.debits_posted + debit.debits_pending + wanted["amount"] > debit.credits_posted
             ):
                 code, message = _LIMITS["ledger_account_debits_within_credits"]
                 raise LedgerError(message, code=code, field="amount")
             if credit.credits_must_not_exceed_debits and (
-                credit.credits_posted + credit.credits_pending + wanted.amount > credit.debits_posted
+                credit.credits_posted + credit.credits_pending + wanted["amount"] > credit.debits_posted
             ):
                 code, message = _LIMITS["ledger_account_credits_within_debits"]
                 raise LedgerError(message, code=code, field="amount")
-            wanted.save(force_insert=True)
-            posted, held = (0, wanted.amount) if wanted.pending else (wanted.amount, 0)
+            transfer = _transfer(wanted, saved=False)
+            transfer.save(force_insert=True)
+            posted, held = (0, wanted["amount"]) if wanted["pending"] else (wanted["amount"], 0)
             Account.objects.filter(pk=debit.pk).update(
                 debits_posted=F("debits_posted") + posted, debits_pending=F("debits_pending") + held
             )
             Account.objects.filter(pk=credit.pk).update(
                 credits_posted=F("credits_posted") + posted, credits_pending=F("credits_pending") + held
             )
-            return wanted
+            return transfer
     except IntegrityError as exc:
         refusal = _refusal(exc)
         if isinstance(refusal, LedgerError):
             raise refusal from exc
         # Another transaction made a transfer with this id between our look and our insert.
-        existing = Transfer.objects.filter(pk=wanted.id).first()
+        existing = Transfer.objects.filter(pk=wanted["id"]).first()
         if existing is None:
             raise
         return _same_or_reused(existing, wanted)
@@ -342,10 +404,10 @@ _PAYLOAD = (
 )
 
 
-def _same_or_reused(existing: Transfer, wanted: Transfer) -> Transfer:
+def _same_or_reused(existing: Transfer, wanted: dict) -> Transfer:
     """The existing transfer when `wanted` is the same request again; `id_reused` when it is not."""
-    same = all(getattr(existing, name) == getattr(wanted, name) for name in _PAYLOAD)
-    if same and (existing.expires_at is None) == (wanted.expires_at is None):
+    same = all(getattr(existing, name) == wanted[name] for name in _PAYLOAD)
+    if same and (existing.expires_at is None) == (wanted["expires_at"] is None):
         return existing
     raise LedgerError(
         "This transfer id was already used for a different transfer.", code="id_reused", field="id"
@@ -369,13 +431,15 @@ def pending_expire_due(*, now: datetime.datetime | None = None) -> int:
     """
     now = now or timezone.now()
     expired = 0
+    batch = 500
     while True:
+        before = expired
         due = list(
             Transfer.objects.filter(
                 kind=TransferKind.PENDING, state=TransferState.PENDING, expires_at__lte=now
             )
             .order_by("expires_at")
-            .values_list("pk", flat=True)[:500]
+            .values_list("pk", flat=True)[:batch]
         )
         for pending_id in due:
             try:
@@ -388,7 +452,8 @@ def pending_expire_due(*, now: datetime.datetime | None = None) -> int:
             except LedgerError:
                 continue  # posted or voided since we looked
             expired += 1
-        if len(due) < 500:
+        # A short batch was the last; a batch where nothing expired would only come back the same.
+        if len(due) < batch or expired == before:
             return expired
 
 
@@ -420,19 +485,20 @@ def _pending_resolve(
                     code="exceeds_pending_amount",
                     field="amount",
                 )
-        wanted = Transfer(
-            id=id,
-            debit_account_id=pending.debit_account_id,
-            credit_account_id=pending.credit_account_id,
-            amount=amount,
-            code=pending.code,
-            reference=pending.reference,
-            pending=False,
-            kind=kind,
-            pending_of_id=pending.pk,
-            state="",
-            created_at=now,
-        )
+        wanted = {
+            "id": id,
+            "debit_account_id": pending.debit_account_id,
+            "credit_account_id": pending.credit_account_id,
+            "amount": amount,
+            "code": pending.code,
+            "pending": False,
+            "pending_of_id": pending.pk,
+            "kind": kind,
+            "expires_at": None,
+            "state": "",
+            "reference": pending.reference,
+            "created_at": now,
+        }
         existing = Transfer.objects.filter(pk=id).first()
         if existing is not None:
             return _same_or_reused(existing, wanted)
@@ -459,9 +525,10 @@ def _pending_resolve(
         )
         if changed != 1:  # impossible under the locks; never resolve twice
             raise RuntimeError(f"pending transfer {pending.pk} changed under its account locks")
+        resolution = _transfer(wanted, saved=False)
         try:
             with transaction.atomic():
-                wanted.save(force_insert=True)
+                resolution.save(force_insert=True)
         except IntegrityError as exc:
             raise LedgerError(
                 "This transfer id was already used for a different transfer.", code="id_reused", field="id"
@@ -473,4 +540,4 @@ def _pending_resolve(
         Account.objects.filter(pk=pending.credit_account_id).update(
             credits_pending=F("credits_pending") - pending.amount, credits_posted=F("credits_posted") + posted
         )
-        return wanted
+        return resolution

@@ -35,7 +35,6 @@ class DecisionForm(NHSForm):
     decision = forms.ChoiceField(
         label="Your decision",
         choices=[("approve", "Yes, buy it"), ("decline", "No, do not buy it")],
-        widget=forms.RadioSelect,
     )
     reason = forms.CharField(
         label="Tell the person why",
@@ -48,7 +47,7 @@ class DecisionForm(NHSForm):
 
 class AllocateForm(NHSForm):
     amount = forms.DecimalField(label="Amount in pounds", max_digits=12, decimal_places=2)
-    kind = forms.ChoiceField(label="When", choices=AllocationKind.choices, widget=forms.RadioSelect)
+    kind = forms.ChoiceField(label="When", choices=AllocationKind.choices)
     due_on = forms.DateField(
         label="Day to pay it in (scheduled only)",
         required=False,

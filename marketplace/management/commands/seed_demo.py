@@ -14,6 +14,7 @@ SEEDERS = [
     "catalogue.demo",
     "pricing.demo",
     "purchasing.demo",
+    "personal_budgets.demo",
 ]
 
 

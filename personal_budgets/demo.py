@@ -1,0 +1,195 @@
+"""Demo personal budgets for `seed_demo` (after purchasing): each demo patient of the West Yorkshire
+ICB has a budget, an agreed support plan and some history, made through the services as the demo
+people would make them:
+
+- Pat Patel (whose daughter Casey is their carer) has a five-year personal wheelchair budget: a
+  walking frame paid for, a cushion sent to the supplier (money held), and a bariatric wheelchair
+  over the plan's cap per item waiting in the care coordinator's queue;
+- Jo Jones has a year's budget for mobility aids: a walking stick paid for and half of it refunded,
+  and a frame the coordinator declined, with the reason Jo reads;
+- Kim Khan's budget ends in seven weeks with most of it unspent (the commissioner's report shows it).
+
+Orders are from Pennine Medical Supplies, whose demo staff acknowledge them. Idempotent: a patient
+whose budget exists is left as it is.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TextIO
+
+from django.utils import timezone
+
+from catalogue.models import Category, Offer
+from organisations.acting import Acting
+from organisations.models import Organisation, PatientProfile, User
+from personal_budgets import services
+from personal_budgets.models import AllocationKind, Budget, BudgetKind
+from purchasing import services as purchasing
+from purchasing.types import PatientDelivery, PatientLine
+
+MANAGER = "budget.manager@wy-icb.demo.example"
+COORDINATOR = "care.coordinator@wy-icb.demo.example"
+SUPPLIER = "pennine-medical-supplies"
+SUPPLIER_STAFF = "supplier.staff@pennine.demo.example"
+
+
+def _offer(name_starts: str) -> Offer:
+    offer = (
+        Offer.objects.filter(
+            supplier__slug=SUPPLIER,
+            patient_eligible=True,
+            buyable=True,
+            min_order_packs=1,
+            product__name__startswith=name_starts,
+        )
+        .select_related("product")
+        .order_by("pack_price", "id")
+        .first()
+    )
+    if offer is None:
+        raise LookupError(f"No demo offer of {name_starts!r} from {SUPPLIER}: run the catalogue demo first.")
+    return offer
+
+
+def _category(path: str) -> Category:
+    return Category.objects.get(path=path)
+
+
+def _buy(patient: PatientProfile, actor: User, offer: Offer, key: str):
+    return services.patient_checkout(
+        patient=patient,
+        actor=actor,
+        lines=[PatientLine(offer_id=offer.pk, packs=1)],
+        delivery=PatientDelivery(
+            name=patient.user.full_name, address="1 Demo Street\nLeeds", postcode="LS1 4AP"
+        ),
+        idempotency_key=f"demo-{key}",
+    )
+
+
+def _acknowledge(order, staff: User, supplier: Organisation) -> None:
+    purchasing.order_acknowledge(
+        order=order,
+        actor=staff,
+        acting=Acting(organisation=supplier, explicit=True, kind=supplier.kind),
+        expected_delivery=timezone.localdate() + dt.timedelta(days=5),
+    )
+
+
+def _budget(patient: PatientProfile, manager: User, *, name: str, amount: str, start: dt.date, end: dt.date):
+    return services.budget_create(
+        patient=patient,
+        actor=manager,
+        name=name,
+        kind=BudgetKind.NOTIONAL,
+        amount=amount,
+        period_start=start,
+        period_end=end,
+    )
+
+
+def seed(stdout: TextIO) -> None:
+    try:
+        manager = User.objects.get(email=MANAGER)
+        coordinator = User.objects.get(email=COORDINATOR)
+        staff = User.objects.get(email=SUPPLIER_STAFF)
+        supplier = Organisation.objects.get(slug=SUPPLIER)
+    except (User.DoesNotExist, Organisation.DoesNotExist):
+        stdout.write("Personal budgets: run the organisations demo first.")
+        return
+    today = timezone.localdate()
+    patients = {p.user.email: p for p in PatientProfile.objects.select_related("user", "commissioner")}
+    made = 0
+
+    pat = patients.get("patient1@demo.example")
+    if pat is not None and not Budget.objects.filter(patient=pat).exists():
+        budget = _budget(
+            pat,
+            manager,
+            name="Personal wheelchair budget",
+            amount="3000.00",
+            start=today - dt.timedelta(days=90),
+            end=today + dt.timedelta(days=5 * 365 - 90),
+        )
+        services.allocation_create(budget=budget, actor=manager, amount="2000.00", note="First payment")
+        services.allocation_create(
+            budget=budget,
+            actor=manager,
+            amount="1000.00",
+            kind=AllocationKind.SCHEDULED,
+            due_on=today + dt.timedelta(days=365),
+            note="Second payment",
+        )
+        plan = services.plan_propose(
+            budget=budget,
+            actor=coordinator,
+            categories=[_category("Wheelchairs"), _category("Mobility aids")],
+            item_cap="450.00",
+            period_cap="3000.00",
+            approval_categories=[_category("Wheelchairs > Powered wheelchairs")],
+            notes="A manual wheelchair, a cushion and walking aids. Powered chairs after an assessment.",
+        )
+        services.plan_agree(plan=plan, actor=pat.user)
+        frame = _buy(pat, pat.user, _offer("Walking frame"), "pat-frame")
+        _acknowledge(frame.order, staff, supplier)
+        carer = User.objects.filter(carer_links__patient=pat).first() or pat.user
+        _buy(pat, carer, _offer("Pressure-relieving cushion"), "pat-cushion")
+        _buy(pat, pat.user, _offer("Bariatric wheelchair"), "pat-wheelchair")  # over the cap: waits
+        made += 1
+
+    jo = patients.get("patient2@demo.example")
+    if jo is not None and not Budget.objects.filter(patient=jo).exists():
+        budget = _budget(
+            jo,
+            manager,
+            name="Personal health budget",
+            amount="800.00",
+            start=today - dt.timedelta(days=30),
+            end=today + dt.timedelta(days=335),
+        )
+        services.allocation_create(budget=budget, actor=manager, amount="800.00")
+        plan = services.plan_propose(
+            budget=budget, actor=coordinator, categories=[_category("Mobility aids")], item_cap="30.00"
+        )
+        services.plan_agree(plan=plan, actor=jo.user)
+        stick = _buy(jo, jo.user, _offer("Walking stick"), "jo-stick")
+        _acknowledge(stick.order, staff, supplier)
+        services.refund_create(
+            order=stick.order,
+            actor=staff,
+            amount=str(stick.order.total_incl_vat / 2),
+            reason="Returned",
+            key="demo",
+        )
+        frame = _buy(jo, jo.user, _offer("Walking frame, wide"), "jo-frame")
+        services.spend_decline(
+            spend=frame.spend,
+            actor=coordinator,
+            reason="Let us try the standard frame first, at your next visit.",
+        )
+        made += 1
+
+    kim = patients.get("patient3@demo.example")
+    if kim is not None and not Budget.objects.filter(patient=kim).exists():
+        budget = _budget(
+            kim,
+            manager,
+            name="Personal health budget",
+            amount="1200.00",
+            start=today - dt.timedelta(days=316),
+            end=today + dt.timedelta(days=49),
+        )
+        services.allocation_create(budget=budget, actor=manager, amount="1200.00")
+        plan = services.plan_propose(
+            budget=budget, actor=coordinator, categories=[_category("Mobility aids")]
+        )
+        services.plan_agree(plan=plan, actor=kim.user)
+        stick = _buy(kim, kim.user, _offer("Walking stick"), "kim-stick")
+        _acknowledge(stick.order, staff, supplier)
+        made += 1
+
+    stdout.write(
+        f"Personal budgets: {made} made now, {Budget.objects.count()} in all "
+        "(Pat Patel's wheelchair budget has an order waiting for the care coordinator)."
+    )

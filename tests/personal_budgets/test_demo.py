@@ -1,0 +1,48 @@
+"""The demo personal budgets: every demo patient has a budget, a plan and history; the coordinator
+has a queue; seeding again changes nothing."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from catalogue import demo as catalogue_demo
+from ledger.models import Transfer
+from ledger.selectors import invariants_check
+from organisations import demo as organisations_demo
+from organisations.models import PatientProfile, User
+from personal_budgets import demo, selectors
+from personal_budgets.models import Budget, SpendState
+
+pytestmark = pytest.mark.django_db
+
+
+def test_each_demo_patient_has_a_budget_plan_and_history_and_seeding_again_changes_nothing():
+    organisations_demo.seed(io.StringIO())
+    catalogue_demo.seed(io.StringIO())
+    demo.seed(io.StringIO())
+
+    for patient in PatientProfile.objects.all():
+        budget = selectors.current_budget(patient=patient)
+        assert budget is not None, patient
+        assert selectors.current_plan(budget=budget) is not None
+        assert selectors.wallet_lines(budget=budget), patient
+        assert budget.spends.exists()
+    pat = PatientProfile.objects.get(user__email="patient1@demo.example")
+    assert pat.carer_links.exists()
+    assert selectors.current_budget(patient=pat).name == "Personal wheelchair budget"
+    coordinator = User.objects.get(email=demo.COORDINATOR)
+    waiting = list(selectors.coordinator_queue(user=coordinator))
+    assert [s.budget.patient for s in waiting] == [pat]
+    assert Budget.objects.filter(spends__state=SpendState.RELEASED, spends__decision_reason__gt="").exists()
+    assert invariants_check() == []
+
+    transfers = Transfer.objects.count()
+    demo.seed(io.StringIO())
+    assert Transfer.objects.count() == transfers and Budget.objects.count() == 3
+
+    manager = User.objects.get(email=demo.MANAGER)
+    report = selectors.commissioner_report(commissioner=pat.commissioner)
+    assert report.ending_soon and report.by_supplier and report.unspent.amount > 0
+    assert selectors.budgets_for(manager).count() == 3
