@@ -18,6 +18,7 @@ class TopUpState(models.TextChoices):
     AWAITING_CARD = "awaiting_card", "Waiting for the card payment"
     PAID = "paid", "Paid"
     CANCELLED = "cancelled", "Cancelled: the card payment was not made"
+    RETURNED = "returned", "Card payment given back: the order was refused or cancelled"
 
 
 class TopUp(models.Model):

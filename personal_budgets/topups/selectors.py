@@ -51,6 +51,12 @@ def top_up_status(*, top_up: TopUp) -> TopUpStatus:
             "back in your budget.",
             True,
         )
+    if top_up.state == TopUpState.RETURNED:
+        return TopUpStatus(
+            "returned",
+            "The shop did not take this order, so we gave the money back to your budget and card.",
+            True,
+        )
     payment_state = top_up.payment.state if top_up.payment_id else PaymentState.CREATED
     if payment_state == PaymentState.FAILED:
         return TopUpStatus(

@@ -335,6 +335,58 @@ def top_up_cancelled_notify(*, top_up_id: int) -> int:
     return send_mail(f"Order {order.number} is cancelled", body, None, addresses, fail_silently=False)
 
 
+# --- A paid order refused or cancelled before the supplier accepted it ---------------------
+
+
+def order_transitioned(
+    *, order: PurchaseOrder, transition: str, source: str, target: str, actor: User | None, note: str
+) -> None:
+    """Purchasing's listener: when the wallet hold of a paid top-up order was just given back (the
+    supplier refused it or it was cancelled before they accepted it), the card part is given back
+    too: booked from the supplier's payable back to card clearing (once: its id is the top-up's) and
+    refunded at Stripe after the commit (a Celery task; the same key each time)."""
+    if order.patient_id is None or transition not in ("supplier_reject", "cancel"):
+        return
+    top_up = (
+        TopUp.objects.select_for_update(of=("self",))
+        .select_related("spend")
+        .filter(spend__order_id=order.pk, state=TopUpState.PAID)
+        .first()
+    )
+    if top_up is None or top_up.spend.state != SpendState.RELEASED:
+        return
+    ledger.transfer_create(
+        id=ledger.transfer_id("topup-card-return", top_up.pk),
+        debit_account_id=budgets.payable_account(supplier=order.supplier).pk,
+        credit_account_id=card_clearing_account().pk,
+        amount=top_up.card_pence,
+        code="card_refund",
+        reference=reference_for(order),
+    )
+    top_up.state = TopUpState.RETURNED
+    top_up.save(update_fields=["state"])
+    transaction.on_commit(lambda: _queue_card_return(top_up.pk))
+
+
+def _queue_card_return(top_up_id: int) -> None:
+    from personal_budgets.topups.tasks import top_up_card_return
+
+    top_up_card_return.delay(top_up_id)
+
+
+def top_up_card_return(*, top_up_id: int) -> None:
+    """Refund at Stripe the card part of a top-up whose order was refused (idempotent by its key)."""
+    top_up = TopUp.objects.select_related("payment", "spend__order").get(pk=top_up_id)
+    if top_up.state != TopUpState.RETURNED or top_up.payment is None:
+        return
+    payments.payment_refund(
+        payment=top_up.payment,
+        amount_pence=top_up.card_pence,
+        idempotency_key=f"topup-return:order:{top_up.spend.order_id}",
+        reason="Order refused or cancelled before the supplier accepted it",
+    )
+
+
 # --- Refunds --------------------------------------------------------------------------------
 
 

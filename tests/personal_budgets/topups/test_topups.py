@@ -381,3 +381,25 @@ def test_reconciliation_compares_the_card_payment_with_the_ledgers_card_clearing
 
     assert line.books["ledger"].paid_pence == 10000 and line.books["ledger"].refunded_pence == 0
     assert line.ok, line.differences
+
+
+def test_a_paid_order_the_supplier_refuses_gives_both_parts_back_once(
+    pat, stripe_http, client, django_capture_on_commit_callbacks
+):
+    result, started, _ = start_paying(pat, stripe_http)
+    with django_capture_on_commit_callbacks(execute=True):
+        deliver(client, event("payment_intent.succeeded", intent_of(started.payment, "succeeded")))
+    stripe_http.answer("POST", REFUNDS, refund(intent_of(started.payment, "succeeded"), 10000))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        purchasing.order_supplier_reject(
+            order=result.order, actor=pat.supplier_staff, acting=acting(pat.supplier), reason="Out of stock"
+        )
+
+    assert TopUp.objects.get().state == TopUpState.RETURNED
+    assert wallet(pat) == (30000, 30000)  # the hold voided; the card part in and back out
+    assert balance(Account.objects.get(code=services.CARD_CLEARING_CODE).pk).posted == 0
+    [asked] = stripe_http.requests_to("POST", REFUNDS)
+    assert asked.params["amount"] == "10000"
+    assert asked.idempotency_key == f"mp-refund:topup-return:order:{result.order.pk}"
+    assert invariants_check() == []
