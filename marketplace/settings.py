@@ -275,6 +275,11 @@ CELERY_BEAT_SCHEDULE["ledger-expire-pending"] = {
     "task": "ledger.expire_pending",
     "schedule": timedelta(minutes=env.read_positive_int("LEDGER_EXPIRE_MINUTES", 1)),
 }
+# Personal budgets: scheduled allocations are paid into the wallets early each morning.
+CELERY_BEAT_SCHEDULE["personal-budgets-allocations-due"] = {
+    "task": "personal_budgets.allocations_due_pay",
+    "schedule": crontab(hour=1, minute=15),
+}
 CELERY_BEAT_SCHEDULE["pricing-nightly"] = {
     "task": "pricing.nightly",
     "schedule": crontab(hour=2, minute=30),

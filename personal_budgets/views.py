@@ -116,7 +116,7 @@ def buy(request: HttpRequest, offer_id: int) -> HttpResponse:
     if patient is None or summary is None:
         raise Http404("No budget.")
     item = selectors.shop_offer(patient=patient, summary=summary, offer_id=offer_id)
-    initial = {"name": patient.user.full_name}
+    initial = {"name": patient.user.full_name, "quantity": item.offer.min_order_packs}
     form = BuyForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

@@ -267,3 +267,24 @@ def test_spent_in_period_counts_holds_and_payments_less_refunds(world):
     world.buy(world.walking_frame)
     services.refund_create(order=first.order, actor=world.supplier_staff, amount="20", reason="Part", key="a")
     assert services.spent_in_period(budget=world.budget) == Decimal("100.00")
+
+
+def test_the_nightly_task_pays_in_what_is_due(world, settings):
+    from personal_budgets import tasks
+    from personal_budgets.models import Allocation
+
+    assert (
+        settings.CELERY_BEAT_SCHEDULE["personal-budgets-allocations-due"]["task"]
+        == tasks.allocations_due_pay.name
+    )
+    world.give_budget(amount="1000.00", allocate="")
+    allocation = services.allocation_create(
+        budget=world.budget,
+        actor=world.manager,
+        amount="75.00",
+        kind=AllocationKind.SCHEDULED,
+        due_on=timezone.localdate() + dt.timedelta(days=1),
+    )
+    Allocation.objects.filter(pk=allocation.pk).update(due_on=timezone.localdate())  # a day later
+    assert tasks.allocations_due_pay.delay().get() == 1
+    assert pence(world) == (7500, 7500)
