@@ -8,6 +8,8 @@ page keeps the site's policy."""
 
 from __future__ import annotations
 
+from contextlib import suppress
+
 from csp.decorators import csp_update
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -65,6 +67,11 @@ def start(request: HttpRequest, offer_id: int) -> HttpResponse:
                 },
             )
         else:
+            # Start the card payment now, so that it (and its expiry, which gives the held money
+            # back) exists even if the card page is never opened; the card page gets the same one.
+            # Stripe unreachable or refusing: the card page asks again and says why.
+            with suppress(DomainError):
+                services.topup_payment_start(top_up=result.top_up)
             return redirect("topups:pay", order_id=result.order.pk)
     return render(
         request,
