@@ -6,11 +6,13 @@ them and delivered to /webhooks/stripe/."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import random
 
 import pytest
 from django.core import mail
+from django.core.management import call_command
 from django.utils import timezone
 
 from common.errors import Conflict, DomainError
@@ -403,3 +405,24 @@ def test_a_paid_order_the_supplier_refuses_gives_both_parts_back_once(
     assert asked.params["amount"] == "10000"
     assert asked.idempotency_key == f"mp-refund:topup-return:order:{result.order.pk}"
     assert invariants_check() == []
+
+
+def test_payments_reconcile_finds_the_ledger_agrees_after_a_partial_refund(
+    pat, stripe_http, client, django_capture_on_commit_callbacks
+):
+    result, started, _ = start_paying(pat, stripe_http)
+    paid = intent_of(started.payment, "succeeded")
+    with django_capture_on_commit_callbacks(execute=True):
+        deliver(client, event("payment_intent.succeeded", paid))
+    acknowledge(pat, result.order)
+    stripe_http.answer("POST", REFUNDS, refund(paid, 2500))
+    budget_services.refund_create(
+        order=result.order, actor=pat.supplier_staff, amount="100.00", reason="Cushion returned", key="r1"
+    )
+    out = io.StringIO()
+
+    call_command("payments_reconcile", "--no-stripe", stdout=out)
+
+    report = out.getvalue()
+    assert f"ok   {started.payment.reference}" in report
+    assert "1 card payment(s), 0 with a difference." in report
