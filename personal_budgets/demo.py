@@ -2,9 +2,9 @@
 ICB has a budget, an agreed support plan and some history, made through the services as the demo
 people would make them:
 
-- Pat Patel (whose daughter Casey is their carer) has a five-year personal wheelchair budget: a
-  walking frame paid for, a cushion sent to the supplier (money held), and a bariatric wheelchair
-  over the plan's cap per item waiting in the care coordinator's queue;
+- Pat Patel (whose daughter Casey is their carer) has a five-year personal wheelchair budget, £500
+  of it not allocated yet: a walking frame paid for, a cushion sent to the supplier (money held),
+  and a bariatric wheelchair over the plan's cap per item waiting in the care coordinator's queue;
 - Jo Jones has a year's budget for mobility aids: a walking stick paid for and half of it refunded,
   and a frame the coordinator declined, with the reason Jo reads;
 - Kim Khan's budget ends in seven weeks with most of it unspent (the commissioner's report shows it).
@@ -108,7 +108,7 @@ def seed(stdout: TextIO) -> None:
             pat,
             manager,
             name="Personal wheelchair budget",
-            amount="3000.00",
+            amount="3500.00",
             start=today - dt.timedelta(days=90),
             end=today + dt.timedelta(days=5 * 365 - 90),
         )
