@@ -238,3 +238,14 @@ def test_another_icbs_budget_manager_sees_no_budget(client, world):
     client.force_login(member(Role.BUDGET_MANAGER, CommissionerFactory()))
     assert client.get(reverse("personal_budgets:allocate", args=[world.budget.pk])).status_code == 404
     assert "Pat Patel" not in client.get(reverse("personal_budgets:commissioner")).content.decode()
+
+
+def test_the_supplier_finds_a_patients_order_in_its_inbox_and_opens_it(client, world):
+    world.give_budget(allocate="100.00")
+    order = world.buy(world.walking_frame).order
+    client.force_login(world.supplier_staff)
+    inbox = client.get(reverse("purchasing:supplier-orders")).content.decode()
+    assert order.number in inbox and "A patient (personal health budget)" in inbox
+    page = client.get(reverse("purchasing:supplier-order", args=[order.pk])).content.decode()
+    assert "1 Example Road" in page
+    assert balance(world.budget.wallet_id).debits_pending == 6000
