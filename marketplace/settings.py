@@ -41,11 +41,13 @@ INSTALLED_APPS = [
     # Our apps, top layer first (see ARCHITECTURE.md).
     "marketplace",
     "personal_budgets",
+    "personal_budgets.topups",
     "purchasing",
     "pricing",
     "catalogue",
     "search",
     "ledger",
+    "payments",
     "organisations",
     "common",
     # Wagtail: CMS pages and the back office.
@@ -310,7 +312,8 @@ if SEARCH_BACKEND == "elasticsearch" and not ELASTICSEARCH_URL:
     raise ImproperlyConfigured("SEARCH_BACKEND is 'elasticsearch' but ELASTICSEARCH_URL is not set.")
 ELASTICSEARCH_INDEX_PREFIX = env.read("ELASTICSEARCH_INDEX_PREFIX", "marketplace")
 
-# Stripe: disabled unless the secret key is set (the top-up page says so).
+# Stripe: card payments are off unless all three are set (payments.selectors.card_payments_enabled;
+# the top-up page says so). Webhook set-up: infra/README.md, docs/payments.md.
 STRIPE_SECRET_KEY = env.read("STRIPE_SECRET_KEY")
 STRIPE_PUBLISHABLE_KEY = env.read("STRIPE_PUBLISHABLE_KEY")
 STRIPE_WEBHOOK_SECRET = env.read("STRIPE_WEBHOOK_SECRET")
@@ -328,6 +331,18 @@ if (
     )
 if STRIPE_WEBHOOK_SECRET and not STRIPE_WEBHOOK_SECRET.startswith("whsec_"):
     raise ImproperlyConfigured("STRIPE_WEBHOOK_SECRET must start with whsec_.")
+# How long a card payment may wait for the payer before it is cancelled at Stripe (and the wallet
+# hold it secures is released); the beat task below looks every minute.
+PAYMENT_HOLD_MINUTES = env.read_positive_int("PAYMENT_HOLD_MINUTES", 30)
+CELERY_BEAT_SCHEDULE["payments-expire-due"] = {
+    "task": "payments.expire_due",
+    "schedule": timedelta(minutes=1),
+}
+# Stripe events stored but never applied (their task was lost with a broker outage) are queued again.
+CELERY_BEAT_SCHEDULE["payments-webhook-events-retry"] = {
+    "task": "payments.webhook_events_retry",
+    "schedule": timedelta(minutes=5),
+}
 
 # Email: console unless an SMTP host is given.
 EMAIL_HOST = env.read("EMAIL_HOST")
@@ -419,5 +434,8 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         # Axes logs every sign-in at INFO; failures and lockouts still show as WARNING.
         "axes": {"level": "WARNING"},
+        # The Stripe library logs whole response bodies at DEBUG, PaymentIntents' client secrets
+        # among them: never below INFO (method, path and status only), whatever LOG_LEVEL says.
+        "stripe": {"level": "INFO" if LOG_LEVEL == "DEBUG" else LOG_LEVEL},
     },
 }

@@ -24,6 +24,8 @@ urlpatterns = [
     path("pricing/", include("pricing.urls")),
     path("purchasing/", include("purchasing.urls")),
     path("budgets/", include("personal_budgets.urls")),
+    path("budgets/top-ups/", include("personal_budgets.topups.urls")),
+    path("webhooks/", include("payments.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),

@@ -235,6 +235,8 @@ def _words(code: str, reference: str, commissioner: Organisation) -> str:
         return f"Paid for order {order}"
     if code == "refund":
         return f"Money back for order {order}"
+    if code == "card_top_up":  # personal_budgets.topups: the card part of an order
+        return f"You paid by card for order {order}"
     return code.replace("_", " ").capitalize()
 
 

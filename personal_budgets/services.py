@@ -670,6 +670,11 @@ def refund_create(*, order: PurchaseOrder | int, actor: User, amount, reason: st
     credited through the ledger. At most what was paid, less earlier refunds; the same `key` again
     answers the same refund and moves nothing."""
     pk = order.pk if isinstance(order, PurchaseOrder) else order
+    from personal_budgets.topups import services as topups  # above this module: imported late
+
+    if topups.is_top_up_order(pk):
+        # Paid partly by card: split between the wallet and the card (personal_budgets.topups).
+        return topups.topup_refund(order=pk, actor=actor, amount=amount, reason=reason, key=key)
     found = PurchaseOrder.objects.select_related("supplier").filter(pk=pk, patient__isnull=False).first()
     if found is None or not set(roles_for(actor, found.supplier)) & {
         Role.SUPPLIER_ADMIN,

@@ -1157,10 +1157,13 @@ def patient_order_place(
     idempotency_key: str,
     needs_approval: bool,
     strategy: Strategy | None = None,
+    awaiting_payment: bool = False,
 ) -> tuple[PurchaseOrder, bool]:
     """A patient's order to one supplier (their personal health budget pays: the caller holds the
     money), priced for the patient through the strategy: sent to the supplier at once, or waiting for
-    the patient's care coordinator when `needs_approval`. Idempotent on `idempotency_key` per patient:
+    the patient's care coordinator when `needs_approval`, or approved but kept back until the patient's
+    card payment is made when `awaiting_payment` (`patient_order_send` / `patient_order_cancel_unpaid`
+    then). Idempotent on `idempotency_key` per patient:
     the same key again answers the same order and `False` (not created). The actor is the patient or
     someone who may act for them (a carer, their care coordinator)."""
     key = (idempotency_key or "").strip()
@@ -1267,8 +1270,36 @@ def patient_order_place(
             )
         else:
             _move(order=order, name="submit", target=S.APPROVED, actor=actor, data={"approvals_required": 0})
-            _move(order=order, name="send", target=S.SENT, actor=None)
+            if not awaiting_payment:
+                _move(order=order, name="send", target=S.SENT, actor=None)
     return order, True
+
+
+def _lock_unpaid_patient_order(order: PurchaseOrder | int) -> PurchaseOrder | None:
+    pk = order.pk if isinstance(order, PurchaseOrder) else order
+    return PurchaseOrder.objects.select_for_update().filter(pk=pk, patient__isnull=False).first()
+
+
+def patient_order_send(*, order: PurchaseOrder | int) -> bool:
+    """The marketplace sends a patient's order kept back for a card payment, now paid (a system
+    move, no person). Once: an order not approved-and-waiting is left alone (`False`)."""
+    with transaction.atomic():
+        locked = _lock_unpaid_patient_order(order)
+        if locked is None or locked.state != S.APPROVED:
+            return False
+        _move(order=locked, name="send", target=S.SENT, actor=None, note="Card payment made")
+    return True
+
+
+def patient_order_cancel_unpaid(*, order: PurchaseOrder | int, reason: str) -> bool:
+    """The marketplace cancels a patient's order kept back for a card payment that was cancelled or
+    never made. Once: an order already sent or ended is left alone (`False`)."""
+    with transaction.atomic():
+        locked = _lock_unpaid_patient_order(order)
+        if locked is None or locked.state != S.APPROVED:
+            return False
+        _move(order=locked, name="cancel", target=S.CANCELLED, actor=None, note=reason)
+    return True
 
 
 def _lock_patient_order_for_coordinator(*, order: PurchaseOrder | int, actor: User) -> PurchaseOrder:

@@ -1,0 +1,101 @@
+"""Card top-ups' reads: a patient's top-up (scoped to the patient the request acts for), what the
+page shows of its payment, and the ledger's view of card payments for reconciliation."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from django.db.models import Sum
+
+from common.errors import NotFound
+from ledger.models import Account, Transfer
+from organisations.models import PatientProfile
+from payments.models import Payment
+from payments.selectors import card_payments_enabled
+from payments.states import PaymentState
+from payments.types import LedgerFigure
+from personal_budgets.topups.models import TopUp, TopUpState
+
+
+def top_up_for_order(*, patient: PatientProfile, order_id: int) -> TopUp:
+    """The patient's top-up for one of their orders; another patient's (or none): NotFound."""
+    found = (
+        TopUp.objects.select_related("spend__order__supplier", "payment")
+        .filter(spend__order_id=order_id, spend__order__patient=patient)
+        .first()
+    )
+    if found is None:
+        raise NotFound("No such order.", field="order")
+    return found
+
+
+@dataclass(frozen=True)
+class TopUpStatus:
+    """What the patient's page says of the card part (also the status endpoint's answer)."""
+
+    state: str  # waiting, declined, processing, paid, cancelled
+    message: str
+    final: bool
+
+
+def top_up_status(*, top_up: TopUp) -> TopUpStatus:
+    if top_up.state == TopUpState.PAID:
+        return TopUpStatus(
+            "paid", "Thank you. Your card payment is made and your order has gone to the shop.", True
+        )
+    if top_up.state == TopUpState.CANCELLED:
+        return TopUpStatus(
+            "cancelled",
+            "Your order is cancelled because the card payment was not made. The money we put aside is "
+            "back in your budget.",
+            True,
+        )
+    if top_up.state == TopUpState.RETURNED:
+        return TopUpStatus(
+            "returned",
+            "The shop did not take this order, so we gave the money back to your budget and card.",
+            True,
+        )
+    payment_state = top_up.payment.state if top_up.payment_id else PaymentState.CREATED
+    if payment_state == PaymentState.FAILED:
+        return TopUpStatus(
+            "declined", "Your card was not accepted. You can try again with another card.", False
+        )
+    if payment_state in (PaymentState.PROCESSING, PaymentState.SUCCEEDED):
+        return TopUpStatus("processing", "We are checking your card payment. This page will update.", False)
+    return TopUpStatus("waiting", "We are waiting for your card payment.", False)
+
+
+def top_ups_enabled() -> bool:
+    return card_payments_enabled()
+
+
+def ledger_figures(payments: Sequence[Payment]) -> Mapping[int, LedgerFigure]:
+    """The ledger's figures for each card payment that is a top-up: card money in through the card
+    clearing account and card money given back to it (reconciliation source, registered in apps.py)."""
+    from personal_budgets.topups.services import CARD_CLEARING_CODE
+
+    tops = {
+        t.payment_id: t for t in TopUp.objects.filter(payment__in=payments).select_related("spend__order")
+    }
+    clearing = Account.objects.filter(code=CARD_CLEARING_CODE).first()
+    figures: dict[int, LedgerFigure] = {}
+    for payment_id, top_up in tops.items():
+        reference = f"order:{top_up.spend.order.number}"
+        paid = refunded = 0
+        if clearing is not None:
+            paid = (
+                Transfer.objects.filter(
+                    debit_account=clearing, code="card_top_up", reference=reference
+                ).aggregate(t=Sum("amount"))["t"]
+                or 0
+            )
+            refunded = (
+                Transfer.objects.filter(
+                    credit_account=clearing, code="card_refund", reference=reference
+                ).aggregate(t=Sum("amount"))["t"]
+                or 0
+            )
+        figures[payment_id] = LedgerFigure(paid_pence=paid, refunded_pence=refunded)
+    return figures

@@ -1,0 +1,152 @@
+"""Reconciliation: every card payment beside Stripe's state (read through the library) and the
+ledger's view (a source the shop registers); any difference is flagged, the command exits 1, and
+finance staff see the same on a back-office page."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Group, Permission
+from django.core.management import call_command
+
+from payments import selectors
+from payments.registry import register_reconciliation_source, unregister_reconciliation_source
+from payments.states import PaymentState
+from payments.types import LedgerFigure
+from tests.organisations.factories import UserFactory
+from tests.payments.factories import PaymentFactory
+from tests.payments.stripe_http import charge, payment_intent
+
+pytestmark = pytest.mark.django_db
+INTENTS = "/v1/payment_intents"
+
+
+@pytest.fixture
+def ledger_view():
+    """The books as personal_budgets will give them: card money received and refunded per payment."""
+    figures: dict[int, LedgerFigure] = {}
+
+    def source(payments):
+        return {p.pk: figures[p.pk] for p in payments if p.pk in figures}
+
+    register_reconciliation_source(source)
+    yield figures
+    unregister_reconciliation_source()
+
+
+def stripe_sees(stripe_http, payment, status, *, refunded=0):
+    intent = payment_intent(id=payment.provider_id, amount=payment.amount_pence, status=status)
+    if status == "succeeded":
+        intent["latest_charge"] = charge(intent, amount_refunded=refunded)
+    stripe_http.answer("GET", f"{INTENTS}/{payment.provider_id}", intent)
+
+
+def run(capsys, *args) -> tuple[int, str]:
+    try:
+        call_command("payments_reconcile", *args)
+    except SystemExit as exit_:
+        return exit_.code, capsys.readouterr().out
+    return 0, capsys.readouterr().out
+
+
+def test_payments_that_agree_everywhere_pass(stripe_http, ledger_view, capsys):
+    paid = PaymentFactory(
+        state=PaymentState.PARTIALLY_REFUNDED, amount_pence=8000, amount_refunded_pence=1000
+    )
+    waiting = PaymentFactory()
+    ledger_view[paid.pk] = LedgerFigure(paid_pence=8000, refunded_pence=1000)
+    stripe_sees(stripe_http, paid, "succeeded", refunded=1000)
+    stripe_sees(stripe_http, waiting, "requires_payment_method")
+
+    code, out = run(capsys)
+
+    assert code == 0
+    assert "2 card payment(s), 0 with a difference." in out
+    assert {r.params.get("expand[0]") for r in stripe_http.requests} == {"latest_charge"}
+    assert all(r.method == "GET" and r.idempotency_key is None for r in stripe_http.requests)
+
+
+def test_a_missed_webhook_and_a_ledger_that_disagrees_are_flagged_and_the_command_fails(
+    stripe_http, ledger_view, capsys
+):
+    missed = PaymentFactory(reference="order:missed")  # Stripe took the money; the webhook never came
+    short = PaymentFactory(reference="order:short", state=PaymentState.SUCCEEDED, amount_pence=5000)
+    ledger_view[short.pk] = LedgerFigure(paid_pence=4000)
+    stripe_sees(stripe_http, missed, "succeeded")
+    stripe_sees(stripe_http, short, "succeeded")
+
+    code, out = run(capsys)
+
+    assert code == 1
+    assert "DIFF order:missed" in out and "Stripe says succeeded, we say created" in out
+    assert "Stripe received 12500p, we expect 0p" in out
+    assert "DIFF order:short" in out and "the ledger shows 4000p paid, we took 5000p" in out
+    assert "2 card payment(s), 2 with a difference." in out
+
+
+def test_a_paid_payment_the_ledger_does_not_know_is_flagged_without_asking_stripe(
+    stripe_http, ledger_view, capsys
+):
+    PaymentFactory(reference="order:unbooked", state=PaymentState.SUCCEEDED)
+
+    code, out = run(capsys, "--no-stripe")
+
+    assert code == 1 and "the ledger has no record of it, we took 12500p" in out
+    assert stripe_http.requests == []
+
+
+def test_finance_staff_see_the_differences_in_the_back_office(client, stripe_http, ledger_view):
+    missed = PaymentFactory(reference="order:missed")
+    stripe_sees(stripe_http, missed, "succeeded")
+    finance = Group.objects.create(name="Finance")
+    finance.permissions.add(
+        Permission.objects.get(codename="access_admin"), Permission.objects.get(codename="view_payment")
+    )
+    person = UserFactory(email="finance@marketplace.example", is_staff=True)
+    person.groups.add(finance)
+    client.force_login(person)
+
+    before = client.get("/cms/payments/reconciliation/")
+    assert before.status_code == 200 and "order:missed" in before.content.decode()
+    assert "not asked" in before.content.decode() and stripe_http.requests == []  # only on the button
+
+    page = client.get("/cms/payments/reconciliation/?stripe=1").content.decode()
+
+    assert "Stripe says succeeded, we say created" in page and "1 with a difference" in page
+    assert client.get("/cms/payments/payments/").status_code == 200
+    assert client.get(f"/cms/payments/payments/inspect/{missed.pk}/").status_code == 200
+    assert (
+        missed.client_secret
+        not in client.get(f"/cms/payments/payments/inspect/{missed.pk}/").content.decode()
+    )
+    assert client.get("/cms/payments/payments/new/").status_code in {302, 403}
+
+
+def test_the_page_is_refused_to_staff_without_the_payments_permission(client, stripe_http):
+    editors = Group.objects.create(name="Content only")
+    editors.permissions.add(Permission.objects.get(codename="access_admin"))
+    person = UserFactory(email="editor@marketplace.example", is_staff=True)
+    person.groups.add(editors)
+    client.force_login(person)
+
+    assert client.get("/cms/payments/reconciliation/").status_code in {302, 403}
+
+
+def test_the_page_lists_many_payments_in_a_fixed_number_of_queries(
+    client, stripe_http, ledger_view, django_assert_max_num_queries
+):
+    PaymentFactory.create_batch(30)
+    client.force_login(UserFactory(email="admin@marketplace.example", is_staff=True, is_superuser=True))
+    client.get("/cms/payments/reconciliation/")
+
+    with django_assert_max_num_queries(12):
+        assert client.get("/cms/payments/reconciliation/").status_code == 200
+
+
+def test_reconciliation_without_keys_compares_the_books_only(settings, ledger_view):
+    settings.STRIPE_SECRET_KEY = None
+    paid = PaymentFactory(state=PaymentState.SUCCEEDED)
+    ledger_view[paid.pk] = LedgerFigure(paid_pence=paid.amount_pence)
+
+    [line] = selectors.reconciliation()
+
+    assert line.stripe is None and line.ok
