@@ -25,7 +25,7 @@ TEMPLATES = [
     if ".venv" not in path.parts and "node_modules" not in path.parts
 ]
 # WeasyPrint renders these to PDF on the server; no browser ever runs them under the policy.
-PDF_TEMPLATES = {"report_pdf.html", "order_pdf.html"}
+PDF_TEMPLATES = {"report_pdf.html", "order_pdf.html", "statement_pdf.html"}
 
 
 def test_pages_carry_a_policy_that_allows_only_this_sites_scripts(client):
