@@ -325,3 +325,15 @@ class OrderEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_id}: {self.from_state} -> {self.to_state}"
+
+
+# Aggregated purchasing rounds live in their own room; imported here so they belong to this app.
+from purchasing.rounds.models import (  # noqa: E402,F401
+    Commitment,
+    Round,
+    RoundAudience,
+    RoundOffer,
+    RoundStatus,
+    RoundTier,
+    RoundVolumePoint,
+)
