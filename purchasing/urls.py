@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from purchasing import views
 
@@ -17,4 +17,6 @@ urlpatterns = [
     path("settings/", views.settings, name="settings"),
     path("settings/delivery-sites/<int:site_id>/", views.settings_site, name="settings-site"),
     path("settings/cost-centres/<int:centre_id>/", views.settings_centre, name="settings-centre"),
+    # Purchasing rounds (purchasing/rounds/urls.py), in the same namespace.
+    path("", include("purchasing.rounds.urls")),
 ]
