@@ -41,6 +41,7 @@ from organisations.scoping import scoped
 from pricing import analytics
 from pricing.imports import KIND as PURCHASE_HISTORY_IMPORT
 from purchasing.models import Basket, PurchaseOrder
+from purchasing.rounds.models import Round
 from purchasing.states import OrderState
 from tests.catalogue.factories import CategoryFactory, OfferFactory, ProductFactory
 from tests.organisations.factories import (
@@ -276,6 +277,39 @@ def _staff():
     return UserFactory(is_staff=True, is_superuser=True)
 
 
+def _round(world: World, *, side: str = "trust") -> Target:
+    """Supplier A's purchasing round on its offer, open to trust A alone (invited): trust A's people
+    and supplier A's see it; another trust (not invited), another supplier, no one else. The back
+    office's (side "staff") is still proposed, waiting for the marketplace team."""
+    from purchasing.rounds import services as round_services
+    from tests.purchasing.factories import acting
+
+    offer = OfferFactory(supplier=world.supplier_a, pack_price=Decimal("10.00"))
+    proposer = member(Role.SUPPLIER_STAFF, world.supplier_a)
+    now = timezone.now()
+    found = round_services.round_propose(
+        actor=proposer,
+        acting=acting(world.supplier_a),
+        product=offer.product,
+        offers=[offer],
+        title="Secret pooled round",
+        description="",
+        opens_at=now - dt.timedelta(minutes=1),
+        closes_at=now + dt.timedelta(days=7),
+        delivery_from=timezone.localdate() + dt.timedelta(days=14),
+        delivery_to=timezone.localdate() + dt.timedelta(days=40),
+        minimum_packs=10,
+        tiers=[(10, Decimal("9.00")), (50, Decimal("8.00"))],
+        audience="invited",
+        invited=[world.trust_a],
+    )
+    if side == "staff":
+        return Target({"pk": found.pk}, found, "Secret pooled round", _staff())
+    found = round_services.round_approve(round=found, actor=_staff())
+    owner = proposer if side == "supplier" else member(Role.BUYER, world.trust_a)
+    return Target({"round_id": found.pk}, found, "Secret pooled round", owner)
+
+
 # Route name (fnmatch pattern, namespace:name) -> the object it names. First match wins.
 REGISTRY: list[tuple[str, Callable[[World], Target]]] = [
     ("organisations:organisation-detail", _organisation),
@@ -318,6 +352,10 @@ REGISTRY: list[tuple[str, Callable[[World], Target]]] = [
     ("audit_admin:inspect", _audit_event),
     ("organisations:invitation-list", lambda w: _organisation(w, role=Role.TRUST_ADMIN)),
     ("purchasing:order", _purchase_order),
+    ("purchasing:round", _round),
+    ("purchasing:round-live", _round),
+    ("purchasing:round-supplier", lambda w: _round(w, side="supplier")),
+    ("purchasing-rounds:*", lambda w: _round(w, side="staff")),
     ("purchasing:approval-decision", lambda w: _purchase_order(w, role=Role.APPROVER)),
     ("purchasing:supplier-*", lambda w: _purchase_order(w, role=Role.SUPPLIER_STAFF)),
     ("purchasing:settings-site", _delivery_site),
@@ -479,6 +517,8 @@ OWNER_FIELDS: dict[type, str | tuple[str, ...]] = {
     Basket: "trust",
     # An order belongs to its trust and, once sent, to its supplier: either side's scope finds it.
     PurchaseOrder: ("trust", "supplier"),
+    # A round belongs to whoever proposed it; an invited trust finds it by its invitation.
+    Round: ("proposed_by_organisation", "invited"),
 }
 OWNED = sorted({(route, name) for route, name, _ in COVERED if name})
 
