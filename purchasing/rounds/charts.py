@@ -64,7 +64,8 @@ def committed_volume(
         f'role="img" aria-labelledby="volume-title volume-desc" class="mp-chart" id="volume-chart">',
         f'<title id="volume-title">{escape(title)}</title>',
         f'<desc id="volume-desc">{current:,} packs committed by {timezone.localtime(end):%-d %b %Y %H:%M}, '
-        f"{len(points)} change{'s' if len(points) != 1 else ''} since {timezone.localtime(start):%-d %b %Y %H:%M}. "
+        f"{len(points)} change{'s' if len(points) != 1 else ''} since "
+        f"{timezone.localtime(start):%-d %b %Y %H:%M}. "
         f"Minimum {minimum:,} packs. "
         f"Tiers: {escape(tier_words) or 'none'}.</desc>",
         f'<line x1="{LEFT}" y1="{TOP + plot_h}" x2="{LEFT + plot_w}" y2="{TOP + plot_h}" stroke="{DARK}"/>',
