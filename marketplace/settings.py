@@ -266,6 +266,11 @@ CELERY_BEAT_SCHEDULE["common-sweep-import-jobs"] = {
     "task": "common.import_jobs_sweep",
     "schedule": timedelta(minutes=env.read_positive_int("IMPORT_SWEEP_MINUTES", 5)),
 }
+# Purchasing rounds: close each round whose closing time has come (exactly once, however late).
+CELERY_BEAT_SCHEDULE["purchasing-rounds-close"] = {
+    "task": "purchasing.rounds_close_due",
+    "schedule": timedelta(seconds=env.read_positive_int("ROUNDS_CLOSE_SECONDS", 60)),
+}
 CELERY_BEAT_SCHEDULE["pricing-nightly"] = {
     "task": "pricing.nightly",
     "schedule": crontab(hour=2, minute=30),

@@ -73,6 +73,8 @@ class Round(models.Model):
     # Why it was rejected or cancelled.
     decision_note = models.TextField(blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # Set once the participants have been emailed the outcome, so a retried task does not email again.
+    outcome_notified_at = models.DateTimeField(null=True, blank=True)
     committed_packs = models.PositiveIntegerField(default=0)
     # The list price per pack (excluding VAT) when proposed: what the pooled price is compared with.
     list_pack_price = money_field()

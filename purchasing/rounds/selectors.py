@@ -223,16 +223,19 @@ def round_live(*, round: Round, acting: Acting, now: dt.datetime | None = None) 
     )
 
 
-def pooled_prices_for(*, trust_id: int, offer_id: int, on_date: dt.date) -> list[tuple[Decimal, str]]:
-    """The final pack prices (with the round's reference) of the closed, met rounds the trust
-    committed to through this offer whose delivery window holds `on_date` (the pooled price source)."""
-    return list(
-        Commitment.objects.filter(
-            trust_id=trust_id,
-            offer_id=offer_id,
-            withdrawn_at__isnull=True,
-            round__status=RoundStatus.CLOSED_MET,
-            round__delivery_from__lte=on_date,
-            round__delivery_to__gte=on_date,
-        ).values_list("round__final_pack_price", "round__reference")
-    )
+def pooled_prices_of_trust(*, trust_id: int, on_date: dt.date) -> dict[int, tuple[Decimal, str]]:
+    """The trust's pooled prices on `on_date`, by offer id: the final pack price (and reference) of
+    each closed round that met its minimum, that the trust committed to through that offer, whose
+    delivery window holds the date; the lowest when two rounds cover one offer."""
+    found: dict[int, tuple[Decimal, str]] = {}
+    rows = Commitment.objects.filter(
+        trust_id=trust_id,
+        withdrawn_at__isnull=True,
+        round__status=RoundStatus.CLOSED_MET,
+        round__delivery_from__lte=on_date,
+        round__delivery_to__gte=on_date,
+    ).values_list("offer_id", "round__final_pack_price", "round__reference")
+    for offer_id, price, reference in rows:
+        if offer_id not in found or price < found[offer_id][0]:
+            found[offer_id] = (price, reference)
+    return found
