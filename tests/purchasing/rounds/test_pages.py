@@ -379,3 +379,43 @@ def test_more_trusts_in_the_audience_do_not_cost_more_on_the_propose_page(
         TrustFactory()
     with django_assert_max_num_queries(6):
         assert supplier.get(PROPOSE).status_code == 200
+
+
+# --- Demo ------------------------------------------------------------------------------------
+
+
+def test_the_demo_buyer_of_leeds_lands_on_an_open_round_to_join_and_a_closed_one_with_its_order(db):
+    import io
+
+    from catalogue import demo as catalogue_demo
+    from organisations import demo as organisations_demo
+    from organisations.models import User
+    from purchasing import demo as purchasing_demo
+    from purchasing.rounds import demo as rounds_demo
+
+    for module in (organisations_demo, catalogue_demo, purchasing_demo):
+        module.seed(io.StringIO())
+    open_round = Round.objects.get(title=rounds_demo.OPEN_TITLE)
+    closed_round = Round.objects.get(title=rounds_demo.CLOSED_TITLE)
+    assert open_round.status == RoundStatus.OPEN
+    assert closed_round.status == RoundStatus.CLOSED_MET
+    assert open_round.committed_packs == 55
+    assert sorted(open_round.commitments.values_list("trust__ods_code", flat=True)) == ["RCB", "RJ1"]
+    assert closed_round.commitments.filter(order__isnull=False).count() == 3
+
+    buyer = Client()
+    buyer.force_login(User.objects.get(email="buyer@leeds.demo.example"))
+    start = text(buyer.get(reverse("start")))
+    assert f'href="{ROUNDS}"' in start
+    listing = text(buyer.get(ROUNDS))
+    assert rounds_demo.OPEN_TITLE in listing
+    page = text(buyer.get(detail(open_round)))
+    assert "Your trust has not joined this round." in page
+    assert 'id="committed-packs">55<' in page and "25 more packs</strong> needed" in page  # one tier left
+    mine = text(buyer.get(COMMITMENTS))
+    leeds_order = closed_round.commitments.get(trust__ods_code="RR8").order
+    assert rounds_demo.CLOSED_TITLE in mine and leeds_order.number in mine
+
+    # Seeding again tells no round twice.
+    purchasing_demo.seed(io.StringIO())
+    assert Round.objects.count() == 2
