@@ -89,7 +89,8 @@ def committed_volume(
         parts.append(
             f'<line x1="{LEFT}" y1="{ty:.1f}" x2="{LEFT + plot_w}" y2="{ty:.1f}" stroke="{GREY}" '
             f'stroke-dasharray="{dash}"/>'
-            f'<text x="{LEFT + plot_w}" y="{ty - 4:.1f}" text-anchor="end" font-size="11" fill="{DARK}">'
+            # Tier labels on the left, clear of the current total labelled at the right end.
+            f'<text x="{LEFT + 6}" y="{ty - 4:.1f}" font-size="11" fill="{DARK}">'
             f"{escape(label)}</text>"
         )
     path = []

@@ -75,7 +75,7 @@ def _propose(*, title: str, offer: Offer, proposer: User, staff: User, opens_at,
         product=offer.product,
         offers=[offer],
         title=title,
-        description="Thigh-length graduated compression stockings for the wards, delivered in one "
+        description=f"{offer.product.name}: graduated compression for the wards, delivered in one "
         "drop to each trust's main stores. The more packs trusts commit between them, the lower "
         "the price per pack for every trust.",
         opens_at=opens_at,

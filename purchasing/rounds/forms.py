@@ -26,6 +26,22 @@ class DateTimeInput(forms.DateTimeInput):
         super().__init__(attrs=attrs, format=DATETIME_FORMAT)
 
 
+class _Group:
+    """A group of radios or checkboxes whose error-summary link goes to the group (its container
+    carries the field's id) rather than to nowhere (Django labels no single option of a group)."""
+
+    def id_for_label(self, id_, index=None):
+        return id_ if index is None else super().id_for_label(id_, index)
+
+
+class GroupRadios(_Group, forms.RadioSelect):
+    pass
+
+
+class GroupCheckboxes(_Group, forms.CheckboxSelectMultiple):
+    pass
+
+
 class CommitmentForm(NHSForm):
     """Join a round or change the packs committed; `offer` only when the round has several suppliers."""
 
@@ -90,7 +106,7 @@ class ProposeForm(NHSForm):
     )
     audience = forms.ChoiceField(
         label="Which trusts may join",
-        widget=forms.RadioSelect,
+        widget=GroupRadios,
         choices=RoundAudience.choices,
         initial=RoundAudience.ALL,
     )
@@ -104,7 +120,7 @@ class ProposeForm(NHSForm):
         label="Invited trusts",
         required=False,
         queryset=Organisation.objects.none(),
-        widget=forms.CheckboxSelectMultiple,
+        widget=GroupCheckboxes,
     )
 
     def __init__(self, *args, offers: Iterable, **kwargs):

@@ -152,6 +152,7 @@ def round_detail(request: HttpRequest, round_id: int) -> HttpResponse:
             "form": form,
             "commitment": current,
             "may_commit": may_commit,
+            "not_yet_open": round_.opens_at > timezone.now(),
             "offers": offers,
             "live_url": reverse("purchasing:round-live", kwargs={"round_id": round_.pk}),
             "poll_seconds": POLL_SECONDS,

@@ -315,6 +315,32 @@ def test_propose_errors_name_their_fields(market):
     assert not Round.objects.exists()
 
 
+def test_a_supplier_invites_trusts_and_only_they_see_the_round(market):
+    supplier = signed_in(market.staff[0])
+    data = propose_form(market, audience="invited", invited=[market.other_trust.pk])
+    data["opens_at"] = timezone.localtime().strftime("%Y-%m-%dT%H:%M")
+    assert supplier.post(PROPOSE, data).status_code == 302
+    round_ = Round.objects.get()
+    assert list(round_.invited.all()) == [market.other_trust]
+    services.round_approve(round=round_, actor=UserFactory(is_staff=True))
+    assert signed_in(market.buyer).get(detail(round_)).status_code == 404
+    nottingham = signed_in(member(Role.BUYER, market.other_trust))
+    assert round_.reference in text(nottingham.get(ROUNDS))
+
+
+def test_an_audience_error_links_to_its_group_of_choices(market):
+    supplier = signed_in(market.staff[0])
+    answer = supplier.post(PROPOSE, propose_form(market, audience="region", region=""))
+    assert answer.status_code == 400
+    page = text(answer)
+    assert re.search(r'href="#id_(region|audience)"', page)
+    answer = supplier.post(PROPOSE, propose_form(market, audience="invited"))
+    page = text(answer)
+    assert answer.status_code == 400 and re.search(r'href="#id_(invited|audience)"', page)
+    assert 'id="id_invited"' in page and 'id="id_audience"' in page
+    assert not Round.objects.exists()
+
+
 def test_the_supplier_follows_its_round_to_the_outcome_and_the_orders(market):
     round_ = opened(market)
     signed_in(market.buyer).post(detail(round_), {"action": "commit", "packs": "30"})
