@@ -602,6 +602,8 @@ def _close(*, round_id: int, now: dt.datetime) -> tuple[Round, bool]:
             for commitment, order in zip(commitments, orders, strict=True):
                 commitment.order = order
             Commitment.objects.bulk_update(commitments, ["order"])
+            # Now (this process reads its own write) and on commit (a read in between kept the old).
+            pooled.pooled_changed()
             transaction.on_commit(pooled.pooled_changed)
         audit.record(
             kind=ROUND_CLOSED,
