@@ -161,8 +161,8 @@ def round_propose(
     *,
     actor: User,
     acting: Acting,
-    product: Product,
-    offers: Sequence[Offer],
+    product: Product | int,
+    offers: Sequence[Offer | int],
     title: str,
     description: str,
     opens_at: dt.datetime,
@@ -173,7 +173,7 @@ def round_propose(
     tiers: Sequence[tuple[int, Decimal]],
     audience: str,
     region: str = "",
-    invited: Iterable[Organisation] = (),
+    invited: Iterable[Organisation | int] = (),
 ) -> Round:
     """A supplier (on its own offers) or a trust admin (on any buyable offers of the product)
     proposes a round; it waits for the marketplace team's approval (`round_approve`)."""
@@ -196,6 +196,8 @@ def round_propose(
         raise PermissionDenied("Suppliers and NHS trusts propose rounds.", field="acting")
     title = _text(title, field="title", max_length=200)
     description = _text(description, field="description", required=False, max_length=MAX_NOTE_LENGTH)
+    if isinstance(product, int) and not isinstance(product, bool):
+        product = Product.objects.filter(pk=product).first()
     if not isinstance(product, Product):
         raise DomainError("Choose the product.", field="product")
     offer_ids = {o.pk if isinstance(o, Offer) else o for o in offers}
