@@ -369,7 +369,10 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "PREPROCESSING_HOOKS": ["marketplace.api.only_public_api"],
     # One name for a choice set that several fields use (an order's state, an event's from and to).
-    "ENUM_NAME_OVERRIDES": {"OrderStateEnum": "purchasing.states.OrderState"},
+    "ENUM_NAME_OVERRIDES": {
+        "OrderStateEnum": "purchasing.states.OrderState",
+        "RoundStatusEnum": "purchasing.rounds.models.RoundStatus",
+    },
     # Swagger UI's files come from drf-spectacular-sidecar, served by us: no CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -19,6 +19,7 @@ from decimal import Decimal, InvalidOperation
 from django.conf import settings as django_settings
 from django.core.mail import EmailMessage, get_connection, send_mass_mail
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from catalogue.models import Offer
@@ -686,7 +687,12 @@ def _next_numbers_many(counts: Mapping[int, int]) -> dict[int, list[str]]:
         counter.last_number += counts[counter.trust_id]
         prefix = codes.get(counter.trust_id) or f"T{counter.trust_id}"
         numbers[counter.trust_id] = [f"{prefix}-PO-{n:06d}" for n in range(first, counter.last_number + 1)]
-    OrderCounter.objects.bulk_update(counters, ["last_number"])
+    # One UPDATE per distinct count (a round's close: one), not a CASE of every trust.
+    by_count: dict[int, list[int]] = {}
+    for trust_id, count in counts.items():
+        by_count.setdefault(count, []).append(trust_id)
+    for count, trust_ids in by_count.items():
+        OrderCounter.objects.filter(trust_id__in=trust_ids).update(last_number=F("last_number") + count)
     return numbers
 
 
@@ -951,7 +957,12 @@ def _move_many(
     if len(orders) == 1:
         orders[0].save(update_fields=fields)
     else:
-        PurchaseOrder.objects.bulk_update(orders, fields)
+        # One UPDATE per set of values the step wrote (one or two), not a CASE of every order.
+        groups: dict[tuple, list[int]] = {}
+        for order in orders:
+            groups.setdefault(tuple(getattr(order, f) for f in fields), []).append(order.pk)
+        for values, ids in groups.items():
+            PurchaseOrder.objects.filter(pk__in=ids).update(**dict(zip(fields, values, strict=True)))
     events = [
         OrderEvent(
             order=order,

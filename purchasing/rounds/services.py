@@ -22,6 +22,7 @@ from decimal import Decimal
 from django.conf import settings as django_settings
 from django.core.mail import send_mass_mail
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from catalogue.models import Offer, Product
@@ -32,7 +33,7 @@ from common.money import Money
 from organisations.acting import Acting
 from organisations.models import Membership, Organisation, Region, Role, User
 from organisations.permissions import roles_for
-from purchasing.models import CostCentre, DeliverySite
+from purchasing.models import CostCentre, DeliverySite, PurchaseOrder
 from purchasing.rounds import pooled
 from purchasing.rounds.models import (
     Commitment,
@@ -161,8 +162,8 @@ def round_propose(
     *,
     actor: User,
     acting: Acting,
-    product: Product,
-    offers: Sequence[Offer],
+    product: Product | int,
+    offers: Sequence[Offer | int],
     title: str,
     description: str,
     opens_at: dt.datetime,
@@ -173,7 +174,7 @@ def round_propose(
     tiers: Sequence[tuple[int, Decimal]],
     audience: str,
     region: str = "",
-    invited: Iterable[Organisation] = (),
+    invited: Iterable[Organisation | int] = (),
 ) -> Round:
     """A supplier (on its own offers) or a trust admin (on any buyable offers of the product)
     proposes a round; it waits for the marketplace team's approval (`round_approve`)."""
@@ -196,6 +197,8 @@ def round_propose(
         raise PermissionDenied("Suppliers and NHS trusts propose rounds.", field="acting")
     title = _text(title, field="title", max_length=200)
     description = _text(description, field="description", required=False, max_length=MAX_NOTE_LENGTH)
+    if isinstance(product, int) and not isinstance(product, bool):
+        product = Product.objects.filter(pk=product).first()
     if not isinstance(product, Product):
         raise DomainError("Choose the product.", field="product")
     offer_ids = {o.pk if isinstance(o, Offer) else o for o in offers}
@@ -580,7 +583,7 @@ def _close(*, round_id: int, now: dt.datetime) -> tuple[Round, bool]:
                 Placement(
                     trust_id=c.trust_id,
                     buyer_id=c.committed_by_id,
-                    key=f"round:{locked.reference}",
+                    key=f"round:{locked.reference}",  # unique per trust: placed once
                     delivery_site_id=c.delivery_site_id,
                     cost_centre_id=c.cost_centre_id,
                     lines=(
@@ -598,10 +601,18 @@ def _close(*, round_id: int, now: dt.datetime) -> tuple[Round, bool]:
                 )
                 for c in commitments
             ]
-            orders = orders_place(placements=placements)
-            for commitment, order in zip(commitments, orders, strict=True):
-                commitment.order = order
-            Commitment.objects.bulk_update(commitments, ["order"])
+            key = f"round:{locked.reference}"
+            orders_place(placements=placements)
+            # Each commitment takes its trust's order, the one placed under the round's key.
+            Commitment.objects.filter(round=locked, withdrawn_at__isnull=True).update(
+                order=Subquery(
+                    PurchaseOrder.objects.filter(trust_id=OuterRef("trust_id"), checkout__key=key).values(
+                        "pk"
+                    )[:1]
+                )
+            )
+            # Now (this process reads its own write) and on commit (a read in between kept the old).
+            pooled.pooled_changed()
             transaction.on_commit(pooled.pooled_changed)
         audit.record(
             kind=ROUND_CLOSED,

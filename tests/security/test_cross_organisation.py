@@ -40,8 +40,7 @@ from organisations.models import Invitation, Membership, Organisation, Role, Sup
 from organisations.scoping import scoped
 from pricing import analytics
 from pricing.imports import KIND as PURCHASE_HISTORY_IMPORT
-from purchasing.models import Basket, PurchaseOrder
-from purchasing.rounds.models import Round
+from purchasing.models import Basket, PurchaseOrder, Round
 from purchasing.states import OrderState
 from tests.catalogue.factories import CategoryFactory, OfferFactory, ProductFactory
 from tests.organisations.factories import (
@@ -273,11 +272,32 @@ def _order(world: World) -> Target:
     return Target({"pk": order.pk}, order, "Secret order note", member(Role.BUYER, world.trust_a))
 
 
+def _round(world: World) -> Target:
+    """Supplier A's pooled round, open to trust A only (invited), which has committed: the supplier
+    (its proposer) and trust A see it, no one else."""
+    from purchasing.models import RoundAudience
+    from purchasing.rounds.services import commitment_set
+    from tests.purchasing.factories import CostCentreFactory, DeliverySiteFactory, acting
+    from tests.purchasing.rounds.factories import round_on
+
+    offer = OfferFactory(supplier=world.supplier_a)
+    pooled = round_on(offer, audience=RoundAudience.INVITED, title="Secret pooled round")
+    pooled.invited.set([world.trust_a])
+    DeliverySiteFactory(trust=world.trust_a)
+    CostCentreFactory(trust=world.trust_a)
+    buyer = member(Role.BUYER, world.trust_a)
+    commitment_set(round=pooled, actor=buyer, acting=acting(world.trust_a), packs=10)
+    pooled.refresh_from_db()
+    return Target(
+        {"pk": pooled.pk}, pooled, "Secret pooled round", member(Role.SUPPLIER_STAFF, world.supplier_a)
+    )
+
+
 def _staff():
     return UserFactory(is_staff=True, is_superuser=True)
 
 
-def _round(world: World, *, side: str = "trust") -> Target:
+def _round_page(world: World, *, side: str = "trust") -> Target:
     """Supplier A's purchasing round on its offer, open to trust A alone (invited): trust A's people
     and supplier A's see it; another trust (not invited), another supplier, no one else. The back
     office's (side "staff") is still proposed, waiting for the marketplace team."""
@@ -337,6 +357,7 @@ REGISTRY: list[tuple[str, Callable[[World], Target]]] = [
     ("purchasing-api-order-ubl", _purchase_order),
     ("purchasing-api-order-response", lambda w: _purchase_order(w, role=Role.SUPPLIER_STAFF)),
     ("purchasing-api-order*", _order),
+    ("purchasing-api-round*", _round),
     # Our back office in the Wagtail admin: staff only.
     ("catalogue-categories:*", lambda w: _category(w, staff_only=True)),
     ("catalogue-products:*", lambda w: _product_not_on_sale(w, staff_only=True)),
@@ -352,10 +373,10 @@ REGISTRY: list[tuple[str, Callable[[World], Target]]] = [
     ("audit_admin:inspect", _audit_event),
     ("organisations:invitation-list", lambda w: _organisation(w, role=Role.TRUST_ADMIN)),
     ("purchasing:order", _purchase_order),
-    ("purchasing:round", _round),
-    ("purchasing:round-live", _round),
-    ("purchasing:round-supplier", lambda w: _round(w, side="supplier")),
-    ("purchasing-rounds:*", lambda w: _round(w, side="staff")),
+    ("purchasing:round", _round_page),
+    ("purchasing:round-live", _round_page),
+    ("purchasing:round-supplier", lambda w: _round_page(w, side="supplier")),
+    ("purchasing-rounds:*", lambda w: _round_page(w, side="staff")),
     ("purchasing:approval-decision", lambda w: _purchase_order(w, role=Role.APPROVER)),
     ("purchasing:supplier-*", lambda w: _purchase_order(w, role=Role.SUPPLIER_STAFF)),
     ("purchasing:settings-site", _delivery_site),
@@ -517,7 +538,8 @@ OWNER_FIELDS: dict[type, str | tuple[str, ...]] = {
     Basket: "trust",
     # An order belongs to its trust and, once sent, to its supplier: either side's scope finds it.
     PurchaseOrder: ("trust", "supplier"),
-    # A round belongs to whoever proposed it; an invited trust finds it by its invitation.
+    # A round belongs to whoever proposed it (the trusts of its audience see it once approved); an
+    # invited trust finds it by its invitation.
     Round: ("proposed_by_organisation", "invited"),
 }
 OWNED = sorted({(route, name) for route, name, _ in COVERED if name})
