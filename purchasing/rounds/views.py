@@ -41,7 +41,7 @@ def _chart(round_, live):
 
 
 def time_left(seconds: int | None) -> str:
-    """ "2 days 3 hours", "3 hours 5 minutes", "4 minutes", or "Closed"."""
+    """The time left in words: 2 days 3 hours, 3 hours 5 minutes, 4 minutes, or Closed."""
     if not seconds or seconds <= 0:
         return "Closed"
     minutes = seconds // 60
