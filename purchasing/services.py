@@ -676,17 +676,21 @@ def _order_create(*, number, trust, supplier, actor, request, details, lines, pr
 def _next_numbers_many(counts: Mapping[int, int]) -> dict[int, list[str]]:
     """`_next_numbers` for many trusts at once: their counter rows made if missing and locked in
     trust order (so two callers never deadlock), each moved on by its trust's count."""
-    OrderCounter.objects.bulk_create([OrderCounter(trust_id=t) for t in counts], ignore_conflicts=True)
-    counters = list(
-        OrderCounter.objects.select_for_update().filter(trust_id__in=list(counts)).order_by("trust_id")
+    # Rows (not model instances): a round's close numbers hundreds of trusts' orders at once.
+    have = set(OrderCounter.objects.filter(trust_id__in=list(counts)).values_list("trust_id", flat=True))
+    if missing := [t for t in counts if t not in have]:
+        OrderCounter.objects.bulk_create([OrderCounter(trust_id=t) for t in missing], ignore_conflicts=True)
+    counters = (
+        OrderCounter.objects.select_for_update()
+        .filter(trust_id__in=list(counts))
+        .order_by("trust_id")
+        .values_list("trust_id", "last_number")
     )
     codes = dict(Organisation.objects.filter(pk__in=list(counts)).values_list("pk", "ods_code"))
     numbers = {}
-    for counter in counters:
-        first = counter.last_number + 1
-        counter.last_number += counts[counter.trust_id]
-        prefix = codes.get(counter.trust_id) or f"T{counter.trust_id}"
-        numbers[counter.trust_id] = [f"{prefix}-PO-{n:06d}" for n in range(first, counter.last_number + 1)]
+    for trust_id, last in counters:
+        prefix = codes.get(trust_id) or f"T{trust_id}"
+        numbers[trust_id] = [f"{prefix}-PO-{n:06d}" for n in range(last + 1, last + counts[trust_id] + 1)]
     # One UPDATE per distinct count (a round's close: one), not a CASE of every trust.
     by_count: dict[int, list[int]] = {}
     for trust_id, count in counts.items():
@@ -749,14 +753,21 @@ def orders_place(*, placements: Sequence[Placement]) -> list[PurchaseOrder]:
 
 
 def _orders_create(placements: Sequence[Placement]) -> dict[tuple[int, str], PurchaseOrder]:
-    sites = DeliverySite.objects.in_bulk([p.delivery_site_id for p in placements])
-    centres = CostCentre.objects.in_bulk([p.cost_centre_id for p in placements])
-    buyers = User.objects.in_bulk([p.buyer_id for p in placements])
+    sites = {
+        row["pk"]: row
+        for row in DeliverySite.objects.filter(pk__in={p.delivery_site_id for p in placements}).values(
+            "pk", "trust_id", "name", "address", "postcode", "gln"
+        )
+    }
+    centres = dict(
+        CostCentre.objects.filter(pk__in={p.cost_centre_id for p in placements}).values_list("pk", "trust_id")
+    )
+    buyers = User.objects.in_bulk({p.buyer_id for p in placements})
     for p in placements:
-        site, centre = sites.get(p.delivery_site_id), centres.get(p.cost_centre_id)
-        if site is None or site.trust_id != p.trust_id:
+        site = sites.get(p.delivery_site_id)
+        if site is None or site["trust_id"] != p.trust_id:
             raise DomainError("Choose one of the trust's delivery sites.", field="delivery_site")
-        if centre is None or centre.trust_id != p.trust_id:
+        if centres.get(p.cost_centre_id) != p.trust_id:
             raise DomainError("Choose one of the trust's cost centres.", field="cost_centre")
         if p.buyer_id not in buyers:
             raise DomainError("No such buyer.", field="buyer")
@@ -771,7 +782,7 @@ def _orders_create(placements: Sequence[Placement]) -> dict[tuple[int, str], Pur
     stored = {s.trust_id: s for s in PurchasingSettings.objects.filter(trust_id__in=list(counts))}
     orders, rows = [], []
     for p, request in zip(placements, requests, strict=True):
-        site, centre = sites[p.delivery_site_id], centres[p.cost_centre_id]
+        site = sites[p.delivery_site_id]
         prices = [
             (
                 line,
@@ -787,12 +798,12 @@ def _orders_create(placements: Sequence[Placement]) -> dict[tuple[int, str], Pur
             supplier_id=p.lines[0].offer.supplier_id,
             buyer=buyers[p.buyer_id],
             checkout=request,
-            delivery_site=site,
-            delivery_name=site.name,
-            delivery_address=site.address,
-            delivery_postcode=site.postcode,
-            delivery_gln=site.gln,
-            cost_centre=centre,
+            delivery_site_id=site["pk"],
+            delivery_name=site["name"],
+            delivery_address=site["address"],
+            delivery_postcode=site["postcode"],
+            delivery_gln=site["gln"],
+            cost_centre_id=p.cost_centre_id,
             required_by=p.required_by,
             note=(p.note or "").strip(),
             total_excl_vat=excl.rounded().amount,
@@ -826,17 +837,13 @@ def _orders_create(placements: Sequence[Placement]) -> dict[tuple[int, str], Pur
     for row in rows:
         row.order_id = row.order.pk
     OrderLine.objects.bulk_create(rows)
-    audit.record_many(
+    # One record of the placing, as a checkout has one; each order's steps are audited below.
+    keys = sorted({p.key for p in placements})
+    audit.record(
         kind=PLACED,
-        entries=[
-            {
-                "actor": order.buyer,
-                "organisation_id": order.trust_id,
-                "subject": order.number,
-                "data": {"key": p.key, "order": order.pk, "lines": len(p.lines)},
-            }
-            for p, order in zip(placements, orders, strict=True)
-        ],
+        organisation_id=placements[0].trust_id if len(counts) == 1 else None,
+        subject=f"{len(orders)} order(s): {', '.join(keys)}"[:200],
+        data={"keys": keys, "orders": [o.pk for o in orders]},
     )
     # Submitted as a checkout's orders are: the bands of each trust, less the approvals given already.
     straight, waiting = [], []
@@ -854,9 +861,7 @@ def _orders_create(placements: Sequence[Placement]) -> dict[tuple[int, str], Pur
             targets=[S.APPROVED] * len(straight),
             actors=[o.buyer for o in straight],
             data=[{"approvals_required": 0}] * len(straight),
-        )
-        _move_many(
-            orders=straight, name="send", targets=[S.SENT] * len(straight), actors=[None] * len(straight)
+            then=("send", S.SENT),
         )
     if waiting:
         _move_many(
@@ -940,21 +945,40 @@ def _move_many(
     note: str = "",
     data: Sequence[dict | None] = (),
     update_fields: Sequence[str] = (),
+    then: tuple[str, str] | None = None,
 ) -> list[OrderEvent]:
     """THE one place an order changes state: event, audit and email (on commit). Many orders take
-    the same step in a fixed number of statements (a round's close submits hundreds)."""
-    transition = TRANSITIONS[name]
-    data = list(data) or [None] * len(orders)
-    sources = []
+    the same step in a fixed number of statements (a round's close submits hundreds); `then` is a
+    step of the marketplace's own (name, target) that follows at once (submit, then send), written
+    with it: one UPDATE to the last state, each step its event and audit."""
+    count = len(orders)
+    steps = [(name, list(targets), list(actors), list(data) or [None] * count, note)]
+    if then is not None:
+        steps.append((then[0], [then[1]] * count, [None] * count, [None] * count, ""))
     now = timezone.now()
-    for order, target in zip(orders, targets, strict=True):
-        if order.state not in transition.sources or target not in transition.targets:
-            raise Conflict(f"{order.number}: {order.state} -> {target} is not a {name}.", field="state")
-        sources.append(order.state)
-        order.state = target
+    events = []
+    for step, step_targets, step_actors, step_data, step_note in steps:
+        transition = TRANSITIONS[step]
+        for order, target, actor, carried in zip(orders, step_targets, step_actors, step_data, strict=True):
+            if order.state not in transition.sources or target not in transition.targets:
+                raise Conflict(f"{order.number}: {order.state} -> {target} is not a {step}.", field="state")
+            source = order.state
+            order.state = target
+            events.append(
+                OrderEvent(
+                    order=order,
+                    transition=step,
+                    from_state=source,
+                    to_state=target,
+                    actor=actor,
+                    note=step_note,
+                    data=carried or {},
+                )
+            )
+    for order in orders:
         order.updated_at = now
     fields = ["state", "updated_at", *update_fields]
-    if len(orders) == 1:
+    if count == 1:
         orders[0].save(update_fields=fields)
     else:
         # One UPDATE per set of values the step wrote (one or two), not a CASE of every order.
@@ -963,20 +987,9 @@ def _move_many(
             groups.setdefault(tuple(getattr(order, f) for f in fields), []).append(order.pk)
         for values, ids in groups.items():
             PurchaseOrder.objects.filter(pk__in=ids).update(**dict(zip(fields, values, strict=True)))
-    events = [
-        OrderEvent(
-            order=order,
-            transition=name,
-            from_state=source,
-            to_state=order.state,
-            actor=actor,
-            note=note,
-            data=carried or {},
-        )
-        for order, source, actor, carried in zip(orders, sources, actors, data, strict=True)
-    ]
     entries = [
         {
+            "kind": ORDER_KINDS[event.transition],
             "actor": event.actor,
             "organisation_id": event.order.trust_id,
             "subject": event.order.number,
@@ -984,7 +997,7 @@ def _move_many(
                 "order": event.order.pk,
                 "from": event.from_state,
                 "to": event.to_state,
-                **({"note": note} if note else {}),
+                **({"note": event.note} if event.note else {}),
                 **event.data,
             },
         }
@@ -992,11 +1005,11 @@ def _move_many(
     ]
     if len(events) == 1:
         events[0].save()
-        audit.record(kind=ORDER_KINDS[name], **entries[0])
+        audit.record(**entries[0])
         transaction.on_commit(lambda: _queue_notification(events[0].pk))
     else:
         OrderEvent.objects.bulk_create(events)
-        audit.record_many(kind=ORDER_KINDS[name], entries=entries)
+        audit.record_many(entries=entries)
         ids = [event.pk for event in events]
         transaction.on_commit(lambda: _queue_notifications(ids))
     return events

@@ -24,7 +24,7 @@ from organisations.acting import acting_for
 from organisations.models import Region
 from purchasing.api import PartyOutput
 from purchasing.rounds import selectors, services
-from purchasing.rounds.models import Commitment, Round, RoundAudience, RoundStatus, RoundTier
+from purchasing.rounds.models import Commitment, Round, RoundAudience, RoundOffer, RoundStatus, RoundTier
 from purchasing.rounds.types import RoundLive
 
 ROUND_404 = (
@@ -207,9 +207,11 @@ class TierInput(serializers.Serializer):
 
 
 class ProposeInput(serializers.Serializer):
-    product = serializers.IntegerField(min_value=1, help_text="The product's id (/api/v1/products/).")
+    product = serializers.IntegerField(
+        **bounds.integer(Round, "product", min_value=1), help_text="The product's id (/api/v1/products/)."
+    )
     offers = serializers.ListField(
-        child=serializers.IntegerField(min_value=1),
+        child=serializers.IntegerField(**bounds.integer(RoundOffer, "offer", min_value=1)),
         min_length=1,
         max_length=50,
         help_text="Offers of the product trusts commit through: a supplier its own; a trust admin any.",
@@ -227,7 +229,10 @@ class ProposeInput(serializers.Serializer):
     audience = serializers.ChoiceField(choices=RoundAudience.choices)
     region = serializers.ChoiceField(choices=Region.choices, required=False, allow_blank=True, default="")
     invited = serializers.ListField(
-        child=serializers.IntegerField(min_value=1), required=False, default=list, max_length=500
+        child=serializers.IntegerField(**bounds.integer(Round, "proposed_by_organisation", min_value=1)),
+        required=False,
+        default=list,
+        max_length=500,
     )
 
 
@@ -317,14 +322,24 @@ class CommitInput(serializers.Serializer):
         help_text="The trust's packs in all (a change replaces the commitment, it does not add to it).",
     )
     offer = serializers.IntegerField(
-        min_value=1,
+        **bounds.integer(Commitment, "offer", min_value=1),
         required=False,
         allow_null=True,
         default=None,
         help_text="Which supplier's offer, when several.",
     )
-    delivery_site = serializers.IntegerField(min_value=1, required=False, allow_null=True, default=None)
-    cost_centre = serializers.IntegerField(min_value=1, required=False, allow_null=True, default=None)
+    delivery_site = serializers.IntegerField(
+        **bounds.integer(Commitment, "delivery_site", min_value=1),
+        required=False,
+        allow_null=True,
+        default=None,
+    )
+    cost_centre = serializers.IntegerField(
+        **bounds.integer(Commitment, "cost_centre", min_value=1),
+        required=False,
+        allow_null=True,
+        default=None,
+    )
 
 
 COMMIT_ERRORS = error_responses(

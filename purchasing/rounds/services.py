@@ -554,10 +554,11 @@ def _close(*, round_id: int, now: dt.datetime) -> tuple[Round, bool]:
         locked = _locked(round_id)
         if locked.status != RoundStatus.OPEN or locked.closes_at > now:
             return locked, False  # closed already (a retry, another worker), or not due
+        # Rows, and each offer loaded once: a round of hundreds of trusts has one or a few offers.
         commitments = list(
             Commitment.objects.filter(round=locked, withdrawn_at__isnull=True)
-            .select_related("offer__product")
             .order_by("trust_id")
+            .only("trust_id", "offer_id", "packs", "committed_by_id", "delivery_site_id", "cost_centre_id")
         )
         total = sum(c.packs for c in commitments)
         if total != locked.committed_packs:  # both written under this lock: never expected
@@ -572,6 +573,7 @@ def _close(*, round_id: int, now: dt.datetime) -> tuple[Round, bool]:
         else:
             locked.status, locked.final_pack_price = RoundStatus.CLOSED_MET, reached.pack_price
             locked.save(update_fields=["status", "committed_packs", "closed_at", "final_pack_price"])
+            offers = Offer.objects.select_related("product").in_bulk({c.offer_id for c in commitments})
             approvers = set(
                 Membership.objects.filter(
                     user_id__in={c.committed_by_id for c in commitments},
@@ -588,7 +590,7 @@ def _close(*, round_id: int, now: dt.datetime) -> tuple[Round, bool]:
                     cost_centre_id=c.cost_centre_id,
                     lines=(
                         PlacedLine(
-                            offer=c.offer,
+                            offer=offers[c.offer_id],
                             packs=c.packs,
                             pack_price=reached.pack_price,
                             price_source=POOLED,
