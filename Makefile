@@ -92,6 +92,7 @@ bench-smoke: venv
 	run $(PY) bench/purchasing_orders.py --smoke \
 		--database-url $(BENCH_PG)/mp_purchasing_orders_bench_smoke$(BENCH_DB_SUFFIX); \
 	run $(PY) bench/ledger_bench.py --smoke --database-url $(BENCH_PG)/mp_ledger_bench_smoke$(BENCH_DB_SUFFIX); \
+	run $(PY) bench/rounds_close.py --smoke --database-url $(BENCH_PG)/mp_rounds_bench_smoke$(BENCH_DB_SUFFIX); \
 	if [ -f bench/browse_bench.py ]; then run $(PY) bench/browse_bench.py --smoke; \
 	else echo "== bench-smoke: bench/browse_bench.py is not here yet: skipped"; fi; \
 	echo "bench-smoke: every benchmark ran, in $$(( $$(date +%s) - all )) s"

@@ -280,6 +280,11 @@ CELERY_BEAT_SCHEDULE["personal-budgets-allocations-due"] = {
     "task": "personal_budgets.allocations_due_pay",
     "schedule": crontab(hour=1, minute=15),
 }
+# Purchasing rounds: close each round whose closing time has come (exactly once, however late).
+CELERY_BEAT_SCHEDULE["purchasing-rounds-close"] = {
+    "task": "purchasing.rounds_close_due",
+    "schedule": timedelta(seconds=env.read_positive_int("ROUNDS_CLOSE_SECONDS", 60)),
+}
 CELERY_BEAT_SCHEDULE["pricing-nightly"] = {
     "task": "pricing.nightly",
     "schedule": crontab(hour=2, minute=30),
@@ -395,6 +400,7 @@ SPECTACULAR_SETTINGS = {
         "OrderStateEnum": "purchasing.states.OrderState",
         "BudgetKindEnum": "personal_budgets.models.BudgetKind",
         "AllocationKindEnum": "personal_budgets.models.AllocationKind",
+        "RoundStatusEnum": "purchasing.rounds.models.RoundStatus",
     },
     # Swagger UI's files come from drf-spectacular-sidecar, served by us: no CDN.
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -107,18 +107,31 @@ SUPPORTER_SUMMARY = (
 STAFF_LINKS: list[StartLink] = [
     StartLink("Back office", "wagtailadmin_home", "Manage pages, organisations, members and moderation."),
 ]
+PURCHASING_ROUNDS = StartLink(
+    "Purchasing rounds",
+    "purchasing:rounds",
+    "Buy together with other trusts: the more packs committed, the lower the price for all. "
+    "Join, change or withdraw, and see your trust's commitments and orders.",
+)
+SUPPLIER_ROUNDS = StartLink(
+    "Your purchasing rounds",
+    "purchasing:rounds-supplier",
+    "Propose a round with volume tiers; follow trusts' commitments, the outcome and the orders.",
+)
 LINKS_BY_ROLE: dict[str, list[StartLink]] = {
     Role.BUYER: [
         BROWSE_CATALOGUE,
+        PURCHASING_ROUNDS,
         TRUST_SAVINGS,
         PRICE_ANALYTICS,
         UPLOAD_PURCHASE_HISTORY,
         LINES_TO_MAP,
         CONTRACT_PRICES,
     ],
-    Role.APPROVER: [BROWSE_CATALOGUE, TRUST_SAVINGS, PRICE_ANALYTICS],
+    Role.APPROVER: [BROWSE_CATALOGUE, PURCHASING_ROUNDS, TRUST_SAVINGS, PRICE_ANALYTICS],
     Role.TRUST_ADMIN: [
         PURCHASING_SETTINGS,
+        PURCHASING_ROUNDS,
         BROWSE_CATALOGUE,
         TRUST_SAVINGS,
         PRICE_ANALYTICS,
@@ -126,8 +139,8 @@ LINKS_BY_ROLE: dict[str, list[StartLink]] = {
         LINES_TO_MAP,
         CONTRACT_PRICES,
     ],
-    Role.SUPPLIER_ADMIN: [*SUPPLIER_LINKS],
-    Role.SUPPLIER_STAFF: [*SUPPLIER_LINKS],
+    Role.SUPPLIER_ADMIN: [*SUPPLIER_LINKS, SUPPLIER_ROUNDS],
+    Role.SUPPLIER_STAFF: [*SUPPLIER_LINKS, SUPPLIER_ROUNDS],
     Role.BUDGET_MANAGER: [
         COMMISSIONER_BUDGETS,
         COMMISSIONER_REPORT,
@@ -139,16 +152,17 @@ LINKS_BY_ROLE: dict[str, list[StartLink]] = {
 # What each role can do today, in one sentence above its links. Only what works is said.
 SUMMARY_BY_ROLE: dict[str, str] = {
     Role.BUYER: "Search one catalogue across suppliers, compare their offers at your trust's prices, "
-    "see what other trusts pay and where your trust could save, and order from several suppliers in "
-    "one basket.",
+    "see what other trusts pay and where your trust could save, order from several suppliers in "
+    "one basket, and buy together with other trusts in purchasing rounds.",
     Role.APPROVER: "Approve or reject your trust's orders above its limits, and see the catalogue at your "
     "trust's prices, what other trusts pay and where your trust could save.",
     Role.TRUST_ADMIN: "Set your trust's delivery sites, cost centres and approval bands, see its orders "
     "and who acts for your trust, and everything a buyer can see of prices and savings.",
     Role.SUPPLIER_ADMIN: "Acknowledge, dispatch and invoice trusts' orders; list and change your offers "
-    "one at a time or by file, see which wait for approval, and see who acts for your company.",
+    "one at a time or by file, see which wait for approval, propose purchasing rounds, and see who acts "
+    "for your company.",
     Role.SUPPLIER_STAFF: "Acknowledge, dispatch and invoice trusts' orders; list and change your offers "
-    "one at a time or by file, and see which wait for approval.",
+    "one at a time or by file, see which wait for approval, and propose purchasing rounds.",
     Role.BUDGET_MANAGER: "Allocate money to your patients' personal health budgets, see where it went "
     "and what is unspent, and find equipment they may buy.",
     Role.CARE_COORDINATOR: "Approve or decline orders that wait for you, see the budgets of the people "

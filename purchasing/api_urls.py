@@ -3,6 +3,7 @@
 from django.urls import path
 
 from purchasing import api
+from purchasing.rounds import api as rounds_api
 
 urlpatterns = [
     path("baskets/", api.BasketListApi.as_view(), name="purchasing-api-baskets"),
@@ -26,5 +27,13 @@ urlpatterns = [
     *(
         path(f"orders/<int:pk>/{name}/", view.as_view(), name=f"purchasing-api-order-{name}")
         for name, view in api.TRANSITION_APIS.items()
+    ),
+    # Aggregated purchasing rounds (purchasing/rounds/api.py).
+    path("rounds/", rounds_api.RoundListApi.as_view(), name="purchasing-api-rounds"),
+    path("rounds/<int:pk>/", rounds_api.RoundDetailApi.as_view(), name="purchasing-api-round"),
+    path(
+        "rounds/<int:pk>/commitments/",
+        rounds_api.RoundCommitmentsApi.as_view(),
+        name="purchasing-api-round-commitments",
     ),
 ]

@@ -5,7 +5,9 @@ in every state a person can leave one in, so each demo role lands on real work:
 - the Leeds approver finds orders awaiting approval;
 - the Pennine supplier people find sent orders to acknowledge and acknowledged ones to dispatch;
 - each buyer finds dispatched orders to receive, received ones the supplier will invoice, invoiced
-  ones to close, and a basket of a few lines from several suppliers (one with a cheaper equivalent).
+  ones to close, and a basket of a few lines from several suppliers (one with a cheaper equivalent);
+- the Leeds buyer finds an open purchasing round to join and a closed one with its order
+  (`purchasing/rounds/demo.py`, told last).
 
 Orders are made the way people make them: basket, checkout and the transition services, acting as
 the demo users of organisations/demo.py, from the catalogue demo's offers (so `seed_demo` runs this
@@ -47,6 +49,7 @@ from purchasing.models import (
     OrderEvent,
     PurchaseOrder,
 )
+from purchasing.rounds import demo as rounds_demo
 from purchasing.states import OrderState
 from purchasing.types import OrderInput
 
@@ -362,6 +365,12 @@ def seed(stdout: TextIO) -> None:
             told += 1
         created_events += OrderEvent.objects.filter(id__gt=first_event).values_list("id", flat=True)
         teller.fill_basket(basket_suppliers)
+
+    # Purchasing rounds (purchasing/rounds/demo.py): an open one to join and a closed one whose
+    # close made orders, whose steps are demo history too.
+    first_event = OrderEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    rounds_demo.seed(stdout)
+    created_events += OrderEvent.objects.filter(id__gt=first_event).values_list("id", flat=True)
 
     # The demo's history is not news: mark its steps as told, so nobody is emailed about them.
     OrderEvent.objects.filter(id__in=created_events, notified_at__isnull=True).update(

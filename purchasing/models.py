@@ -392,3 +392,14 @@ class OrderEvent(models.Model):
 # Rooms of the purchasing app keep their models beside their code; imported here so Django sees
 # them as purchasing's (purchasing/agreements/: negotiated prices).
 from purchasing.agreements.models import NegotiatedPrice, NegotiatedPriceTrust  # noqa: E402, F401
+
+# Aggregated purchasing rounds live in their own room; imported here so they belong to this app.
+from purchasing.rounds.models import (  # noqa: E402,F401
+    Commitment,
+    Round,
+    RoundAudience,
+    RoundOffer,
+    RoundStatus,
+    RoundTier,
+    RoundVolumePoint,
+)

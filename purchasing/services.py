@@ -19,6 +19,7 @@ from decimal import Decimal, InvalidOperation
 from django.conf import settings as django_settings
 from django.core.mail import EmailMessage, get_connection, send_mass_mail
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from catalogue.models import Offer
@@ -49,12 +50,14 @@ from purchasing.models import (
 from purchasing.selectors import approval_bands, basket_lines, equivalent_attributes, swap_quantity
 from purchasing.states import SIDE_ROLES, SUPPLIER_VISIBLE_STATES, TRANSITIONS, OrderState, Side
 from purchasing.types import (
+    ApprovalBands,
     ChangeKind,
     ChangesToConfirm,
     CheckoutChange,
     OrderInput,
     PatientDelivery,
     PatientLine,
+    Placement,
     QuantityByLine,
 )
 
@@ -62,6 +65,7 @@ S = OrderState
 
 SETTINGS_CHANGED = audit.register_kind("purchasing.settings_changed", "Purchasing settings changed")
 CHECKOUT = audit.register_kind("purchasing.checkout", "Basket checked out")
+PLACED = audit.register_kind("purchasing.order_placed", "Order placed for a trust (a closed round)")
 # One audit kind per transition, "purchasing.order_<past tense>".
 ORDER_KINDS: dict[str, str] = {
     "submit": audit.register_kind("purchasing.order_submitted", "Order submitted"),
@@ -671,6 +675,211 @@ def _order_create(*, number, trust, supplier, actor, request, details, lines, pr
     return order
 
 
+# --- Orders placed for trusts (a closed round) -------------------------------------------------
+
+
+def _next_numbers_many(counts: Mapping[int, int]) -> dict[int, list[str]]:
+    """`_next_numbers` for many trusts at once: their counter rows made if missing and locked in
+    trust order (so two callers never deadlock), each moved on by its trust's count."""
+    # Rows (not model instances): a round's close numbers hundreds of trusts' orders at once.
+    have = set(OrderCounter.objects.filter(trust_id__in=list(counts)).values_list("trust_id", flat=True))
+    if missing := [t for t in counts if t not in have]:
+        OrderCounter.objects.bulk_create([OrderCounter(trust_id=t) for t in missing], ignore_conflicts=True)
+    counters = (
+        OrderCounter.objects.select_for_update()
+        .filter(trust_id__in=list(counts))
+        .order_by("trust_id")
+        .values_list("trust_id", "last_number")
+    )
+    codes = dict(Organisation.objects.filter(pk__in=list(counts)).values_list("pk", "ods_code"))
+    numbers = {}
+    for trust_id, last in counters:
+        prefix = codes.get(trust_id) or f"T{trust_id}"
+        numbers[trust_id] = [f"{prefix}-PO-{n:06d}" for n in range(last + 1, last + counts[trust_id] + 1)]
+    # One UPDATE per distinct count (a round's close: one), not a CASE of every trust.
+    by_count: dict[int, list[int]] = {}
+    for trust_id, count in counts.items():
+        by_count.setdefault(count, []).append(trust_id)
+    for count, trust_ids in by_count.items():
+        OrderCounter.objects.filter(trust_id__in=trust_ids).update(last_number=F("last_number") + count)
+    return numbers
+
+
+def _check_placement(placement: Placement) -> None:
+    key = placement.key
+    if not key or len(key) > MAX_KEY_LENGTH:
+        raise DomainError(f"Give a key of 1 to {MAX_KEY_LENGTH} characters.", field="key")
+    if not placement.lines:
+        raise DomainError("An order has at least one line.", field="lines")
+    if len({line.offer.supplier_id for line in placement.lines}) != 1:
+        raise DomainError("An order's lines are all from one supplier.", field="lines")
+    for line in placement.lines:
+        if isinstance(line.packs, bool) or not isinstance(line.packs, int) or line.packs < 1:
+            raise DomainError("Enter a whole number of packs, 1 or more.", field="packs")
+        _amount(line.pack_price, field="pack_price")
+
+
+def orders_place(*, placements: Sequence[Placement]) -> list[PurchaseOrder]:
+    """Place purchase orders for trusts at prices set elsewhere (the orders of a closed round): each
+    placement one order to its lines' supplier, numbered from the trust's counter, with its lines
+    keeping their price source and reference, then submitted through the trust's approval bands
+    like a checkout's orders (straight to the supplier under the no-approval band, else to the
+    approvers), with events, audit and emails on commit.
+
+    Idempotent on each placement's key (unique per trust, as a checkout's request key): a key the
+    trust has used already answers that order and places nothing. Set-based: a fixed number of
+    statements however many orders, so a round of hundreds of trusts closes in one short transaction.
+    Answers the orders in the placements' order.
+    """
+    for placement in placements:
+        _check_placement(placement)
+    if len({(p.trust_id, p.key) for p in placements}) != len(placements):
+        raise DomainError("Each order placed for a trust has its own key.", field="key")
+    if not placements:
+        return []
+    trust_ids = sorted({p.trust_id for p in placements})
+    with transaction.atomic():
+        used = {
+            (r.trust_id, r.key): r
+            for r in CheckoutRequest.objects.filter(
+                trust_id__in=trust_ids, key__in={p.key for p in placements}
+            )
+        }
+        answered: dict[tuple[int, str], PurchaseOrder] = {}
+        if used:
+            by_request = {r.pk: k for k, r in used.items()}
+            for order in PurchaseOrder.objects.filter(checkout__in=list(by_request)):
+                answered[by_request[order.checkout_id]] = order
+        fresh = [p for p in placements if (p.trust_id, p.key) not in used]
+        if fresh:
+            for (trust_id, key), order in _orders_create(fresh).items():
+                answered[(trust_id, key)] = order
+    return [answered[(p.trust_id, p.key)] for p in placements if (p.trust_id, p.key) in answered]
+
+
+def _orders_create(placements: Sequence[Placement]) -> dict[tuple[int, str], PurchaseOrder]:
+    sites = {
+        row["pk"]: row
+        for row in DeliverySite.objects.filter(pk__in={p.delivery_site_id for p in placements}).values(
+            "pk", "trust_id", "name", "address", "postcode", "gln"
+        )
+    }
+    centres = dict(
+        CostCentre.objects.filter(pk__in={p.cost_centre_id for p in placements}).values_list("pk", "trust_id")
+    )
+    buyers = User.objects.in_bulk({p.buyer_id for p in placements})
+    for p in placements:
+        site = sites.get(p.delivery_site_id)
+        if site is None or site["trust_id"] != p.trust_id:
+            raise DomainError("Choose one of the trust's delivery sites.", field="delivery_site")
+        if centres.get(p.cost_centre_id) != p.trust_id:
+            raise DomainError("Choose one of the trust's cost centres.", field="cost_centre")
+        if p.buyer_id not in buyers:
+            raise DomainError("No such buyer.", field="buyer")
+    requests = CheckoutRequest.objects.bulk_create(
+        [CheckoutRequest(trust_id=p.trust_id, key=p.key, buyer_id=p.buyer_id) for p in placements]
+    )
+    counts: dict[int, int] = {}
+    for p in placements:
+        counts[p.trust_id] = counts.get(p.trust_id, 0) + 1
+    numbers = _next_numbers_many(counts)
+    given = {trust_id: iter(found) for trust_id, found in numbers.items()}
+    stored = {s.trust_id: s for s in PurchasingSettings.objects.filter(trust_id__in=list(counts))}
+    orders, rows = [], []
+    for p, request in zip(placements, requests, strict=True):
+        site = sites[p.delivery_site_id]
+        prices = [
+            (
+                line,
+                Price(excl_vat=Money(line.pack_price).rounded(), vat_rate=line.offer.vat_rate) * line.packs,
+            )
+            for line in p.lines
+        ]
+        excl = sum((t.excl_vat for _, t in prices), Money.zero())
+        vat = sum((t.vat for _, t in prices), Money.zero())
+        order = PurchaseOrder(
+            number=next(given[p.trust_id]),
+            trust_id=p.trust_id,
+            supplier_id=p.lines[0].offer.supplier_id,
+            buyer=buyers[p.buyer_id],
+            checkout=request,
+            delivery_site_id=site["pk"],
+            delivery_name=site["name"],
+            delivery_address=site["address"],
+            delivery_postcode=site["postcode"],
+            delivery_gln=site["gln"],
+            cost_centre_id=p.cost_centre_id,
+            required_by=p.required_by,
+            note=(p.note or "").strip(),
+            total_excl_vat=excl.rounded().amount,
+            total_vat=vat.rounded().amount,
+            total_incl_vat=(excl + vat).rounded().amount,
+        )
+        orders.append(order)
+        for position, (line, total) in enumerate(prices, start=1):
+            offer = line.offer
+            rows.append(
+                OrderLine(
+                    order=order,
+                    line_number=position,
+                    offer=offer,
+                    product_id=offer.product_id,
+                    description=offer.product.name[:200],
+                    supplier_sku=offer.supplier_sku,
+                    gtin=offer.product.gtin or "",
+                    packs=line.packs,
+                    units_per_pack=offer.units_per_pack,
+                    pack_price=Money(line.pack_price).rounded().amount,
+                    vat_rate=offer.vat_rate,
+                    line_excl_vat=total.excl_vat.rounded().amount,
+                    line_vat=total.vat.amount,
+                    line_total=total.incl_vat.amount,
+                    price_source=line.price_source,
+                    price_reference=line.price_reference[:100],
+                )
+            )
+    PurchaseOrder.objects.bulk_create(orders)
+    for row in rows:
+        row.order_id = row.order.pk
+    OrderLine.objects.bulk_create(rows)
+    # One record of the placing, as a checkout has one; each order's steps are audited below.
+    keys = sorted({p.key for p in placements})
+    audit.record(
+        kind=PLACED,
+        organisation_id=placements[0].trust_id if len(counts) == 1 else None,
+        subject=f"{len(orders)} order(s): {', '.join(keys)}"[:200],
+        data={"keys": keys, "orders": [o.pk for o in orders]},
+    )
+    # Submitted as a checkout's orders are: the bands of each trust, less the approvals given already.
+    straight, waiting = [], []
+    for p, order in zip(placements, orders, strict=True):
+        bands = stored.get(p.trust_id) or PurchasingSettings(trust_id=p.trust_id)
+        needed = ApprovalBands(
+            Money(bands.one_approver_above), Money(bands.two_approvers_above)
+        ).approvals_for(Money(order.total_excl_vat))
+        order.approvals_required = max(0, needed - p.approvals_given)
+        (waiting if order.approvals_required else straight).append(order)
+    if straight:
+        _move_many(
+            orders=straight,
+            name="submit",
+            targets=[S.APPROVED] * len(straight),
+            actors=[o.buyer for o in straight],
+            data=[{"approvals_required": 0}] * len(straight),
+            then=("send", S.SENT),
+        )
+    if waiting:
+        _move_many(
+            orders=waiting,
+            name="submit",
+            targets=[S.AWAITING_APPROVAL] * len(waiting),
+            actors=[o.buyer for o in waiting],
+            data=[{"approvals_required": o.approvals_required} for o in waiting],
+            update_fields=["approvals_required"],
+        )
+    return {(p.trust_id, p.key): order for p, order in zip(placements, orders, strict=True)}
+
+
 # --- Order transitions -----------------------------------------------------------------------
 
 
@@ -720,46 +929,120 @@ def _move(
     data: dict | None = None,
     update_fields: Sequence[str] = (),
 ) -> OrderEvent:
-    """THE one place an order changes state: event, audit and email (on commit)."""
-    transition = TRANSITIONS[name]
-    if order.state not in transition.sources or target not in transition.targets:
-        raise Conflict(f"{order.number}: {order.state} -> {target} is not a {name}.", field="state")
-    source = order.state
-    order.state = target
-    order.save(update_fields=["state", "updated_at", *update_fields])
-    event = OrderEvent.objects.create(
-        order=order,
-        transition=name,
-        from_state=source,
-        to_state=target,
-        actor=actor,
+    """One order's step (the usual case of `_move_many`)."""
+    return _move_many(
+        orders=[order],
+        name=name,
+        targets=[target],
+        actors=[actor],
         note=note,
-        data=data or {},
-    )
-    audit.record(
-        kind=ORDER_KINDS[name],
-        actor=actor,
-        organisation_id=order.trust_id or order.commissioner_id,
-        subject=order.number,
-        data={
-            "order": order.pk,
-            "from": source,
-            "to": target,
-            **({"note": note} if note else {}),
-            **(data or {}),
-        },
-    )
-    for listener in _order_listeners:
-        # In the transition's transaction: a listener that refuses (raises) undoes the transition.
-        listener(order=order, transition=name, source=source, target=target, actor=actor, note=note)
-    transaction.on_commit(lambda: _queue_notification(event.pk))
-    return event
+        data=[data],
+        update_fields=update_fields,
+    )[0]
+
+
+def _move_many(
+    *,
+    orders: Sequence[PurchaseOrder],
+    name: str,
+    targets: Sequence[str],
+    actors: Sequence[User | None],
+    note: str = "",
+    data: Sequence[dict | None] = (),
+    update_fields: Sequence[str] = (),
+    then: tuple[str, str] | None = None,
+) -> list[OrderEvent]:
+    """THE one place an order changes state: event, audit and email (on commit). Many orders take
+    the same step in a fixed number of statements (a round's close submits hundreds); `then` is a
+    step of the marketplace's own (name, target) that follows at once (submit, then send), written
+    with it: one UPDATE to the last state, each step its event and audit."""
+    count = len(orders)
+    steps = [(name, list(targets), list(actors), list(data) or [None] * count, note)]
+    if then is not None:
+        steps.append((then[0], [then[1]] * count, [None] * count, [None] * count, ""))
+    now = timezone.now()
+    events = []
+    for step, step_targets, step_actors, step_data, step_note in steps:
+        transition = TRANSITIONS[step]
+        for order, target, actor, carried in zip(orders, step_targets, step_actors, step_data, strict=True):
+            if order.state not in transition.sources or target not in transition.targets:
+                raise Conflict(f"{order.number}: {order.state} -> {target} is not a {step}.", field="state")
+            source = order.state
+            order.state = target
+            events.append(
+                OrderEvent(
+                    order=order,
+                    transition=step,
+                    from_state=source,
+                    to_state=target,
+                    actor=actor,
+                    note=step_note,
+                    data=carried or {},
+                )
+            )
+    for order in orders:
+        order.updated_at = now
+    fields = ["state", "updated_at", *update_fields]
+    if count == 1:
+        orders[0].save(update_fields=fields)
+    else:
+        # One UPDATE per set of values the step wrote (one or two), not a CASE of every order.
+        groups: dict[tuple, list[int]] = {}
+        for order in orders:
+            groups.setdefault(tuple(getattr(order, f) for f in fields), []).append(order.pk)
+        for values, ids in groups.items():
+            PurchaseOrder.objects.filter(pk__in=ids).update(**dict(zip(fields, values, strict=True)))
+    entries = [
+        {
+            "kind": ORDER_KINDS[event.transition],
+            "actor": event.actor,
+            "organisation_id": event.order.trust_id or event.order.commissioner_id,
+            "subject": event.order.number,
+            "data": {
+                "order": event.order.pk,
+                "from": event.from_state,
+                "to": event.to_state,
+                **({"note": event.note} if event.note else {}),
+                **event.data,
+            },
+        }
+        for event in events
+    ]
+    if len(events) == 1:
+        events[0].save()
+        audit.record(**entries[0])
+    else:
+        OrderEvent.objects.bulk_create(events)
+        audit.record_many(entries=entries)
+    for event in events:
+        for listener in _order_listeners:
+            # In the transition's transaction: a listener that refuses (raises) undoes the transition.
+            listener(
+                order=event.order,
+                transition=event.transition,
+                source=event.from_state,
+                target=event.to_state,
+                actor=event.actor,
+                note=event.note,
+            )
+    if len(events) == 1:
+        transaction.on_commit(lambda: _queue_notification(events[0].pk))
+    else:
+        ids = [event.pk for event in events]
+        transaction.on_commit(lambda: _queue_notifications(ids))
+    return events
 
 
 def _queue_notification(event_id: int) -> None:
     from purchasing.tasks import order_event_notify
 
     order_event_notify.delay(event_id)
+
+
+def _queue_notifications(event_ids: Sequence[int]) -> None:
+    from purchasing.tasks import order_events_notify
+
+    order_events_notify.delay(list(event_ids))
 
 
 def _submit(*, order: PurchaseOrder, actor: User, approvals: int) -> None:

@@ -26,6 +26,8 @@ __all__ = [
     "OrderState",
     "PatientDelivery",
     "PatientLine",
+    "PlacedLine",
+    "Placement",
     "QuantityByLine",
     "SupplierGroup",
     "Tolerance",
@@ -139,6 +141,36 @@ class OrderInput:
     supplier_id: int
     delivery_site_id: int
     cost_centre_id: int
+    required_by: dt.date | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class PlacedLine:
+    """One line of an order the marketplace places for a trust (`services.orders_place`), at a price
+    set elsewhere (a closed round's pooled price) and the source that set it."""
+
+    offer: Offer  # with its product loaded
+    packs: int
+    pack_price: Decimal
+    price_source: str
+    price_reference: str = ""
+
+
+@dataclass(frozen=True)
+class Placement:
+    """One purchase order to place for a trust: its lines (one supplier), who it is placed for
+    (`buyer`), its idempotency key (unique per trust, like a checkout's request key), where it goes
+    and what it is charged to. `approvals_given` counts approvals its value has had already (a
+    round commitment made by an approver within their band): the bands ask for that many fewer."""
+
+    trust_id: int
+    buyer_id: int
+    key: str
+    delivery_site_id: int
+    cost_centre_id: int
+    lines: tuple[PlacedLine, ...]
+    approvals_given: int = 0
     required_by: dt.date | None = None
     note: str = ""
 

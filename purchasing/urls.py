@@ -18,4 +18,6 @@ urlpatterns = [
     path("settings/delivery-sites/<int:site_id>/", views.settings_site, name="settings-site"),
     path("settings/cost-centres/<int:centre_id>/", views.settings_centre, name="settings-centre"),
     path("", include("purchasing.agreements.urls")),
+    # Purchasing rounds (purchasing/rounds/urls.py), in the same namespace.
+    path("", include("purchasing.rounds.urls")),
 ]

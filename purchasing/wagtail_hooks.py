@@ -1,19 +1,38 @@
-"""Purchasing in the back office (Wagtail admin at /cms/), read-only.
+"""Purchasing in the back office (Wagtail admin at /cms/), read-only but for one decision.
 
 Orders, baskets' results and trusts' purchasing settings change only through `purchasing.services`
 (transitions audited and emailed, settings by a trust's admin), so the back office lists and
-inspects them and never adds, changes or deletes.
+inspects them and never adds, changes or deletes. Proposed purchasing rounds wait at
+/cms/purchasing-rounds/ for the marketplace team to approve or reject them, through
+`purchasing.rounds.services.round_approve` / `round_reject` (the views only show and route).
 """
 
 from __future__ import annotations
 
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
 from wagtail import hooks
+from wagtail.admin.menu import MenuItem
+from wagtail.admin.ui.sidebar import LinkMenuItem
+from wagtail.admin.viewsets.base import ViewSet
 from wagtail.admin.viewsets.model import ModelViewSet, ModelViewSetGroup
 from wagtail.permission_policies import ModelPermissionPolicy
 from wagtail.permissions import register_permission_policy
 
+from common.errors import DomainError
 from purchasing.agreements.wagtail_hooks import NegotiatedPriceViewSet
 from purchasing.models import CostCentre, DeliverySite, NegotiatedPrice, PurchaseOrder, PurchasingSettings
+from purchasing.rounds import selectors as round_selectors
+from purchasing.rounds import services as round_services
+from purchasing.rounds.forms import RejectRoundForm
+from purchasing.rounds.models import Round
 
 
 class ViewOnlyPermissionPolicy(ModelPermissionPolicy):
@@ -132,6 +151,110 @@ class PurchasingViewSetGroup(ModelViewSetGroup):
     )
 
 
+# --- Purchasing rounds: the marketplace team approves or rejects proposed rounds ---------------
+
+ROUNDS_PER_PAGE = 50
+
+
+def _staff_or_403(request: HttpRequest) -> None:
+    if not request.user.is_staff:
+        raise PermissionDenied("Only the marketplace team approves purchasing rounds.")
+
+
+def _proposed_or_404(pk: int) -> Round:
+    found = round_selectors.rounds_proposed().filter(pk=pk).first()
+    if found is None:
+        raise Http404("No proposed round has this number.")
+    return found
+
+
+def rounds_queue(request: HttpRequest) -> HttpResponse:
+    _staff_or_403(request)
+    page = Paginator(round_selectors.rounds_proposed(), ROUNDS_PER_PAGE).get_page(request.GET.get("p"))
+    return TemplateResponse(
+        request,
+        "purchasing/admin/rounds_queue.html",
+        {
+            "page": page,
+            "page_title": "Proposed purchasing rounds",
+            "header_title": "Proposed purchasing rounds",
+        },
+    )
+
+
+@require_POST
+def round_approve(request: HttpRequest, pk: int) -> HttpResponse:
+    _staff_or_403(request)
+    found = _proposed_or_404(pk)
+    try:
+        round_services.round_approve(round=found, actor=request.user)
+    except DomainError as error:
+        messages.error(request, f"{found.reference}: {error.message}")
+    else:
+        opens = timezone.localtime(found.opens_at)
+        messages.success(request, f"{found.reference} is approved: trusts see it from {opens:%-d %b %H:%M}.")
+    return redirect("purchasing-rounds:index")
+
+
+@require_http_methods(["GET", "POST"])
+def round_reject(request: HttpRequest, pk: int) -> HttpResponse:
+    _staff_or_403(request)
+    found = _proposed_or_404(pk)
+    form = RejectRoundForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            round_services.round_reject(round=found, actor=request.user, reason=form.cleaned_data["reason"])
+        except DomainError as error:
+            form.add_error("reason" if error.field == "reason" else None, error.message)
+        else:
+            messages.success(request, f"{found.reference} was turned down; the proposer sees why.")
+            return redirect("purchasing-rounds:index")
+    return TemplateResponse(
+        request,
+        "purchasing/admin/round_reject.html",
+        {
+            "round": found,
+            "form": form,
+            "page_title": f"Reject {found.reference}",
+            "header_title": f"Reject {found.reference}",
+        },
+    )
+
+
+class RoundsMenuItem(MenuItem):
+    """'Purchasing rounds' with the number waiting, for the marketplace team."""
+
+    def is_shown(self, request: HttpRequest) -> bool:
+        return request.user.is_staff
+
+    def render_component(self, request: HttpRequest):
+        count = round_selectors.rounds_proposed().count()
+        label = f"{self.label} ({count})" if count else self.label
+        return LinkMenuItem(self.name, label, self.url, icon_name=self.icon_name, attrs=self.attrs)
+
+
+class RoundsViewSet(ViewSet):
+    name = "purchasing-rounds"
+    icon = "group"
+    menu_icon = "group"
+    menu_label = "Purchasing rounds"
+    menu_name = "purchasing-rounds"
+    menu_order = 225
+    add_to_admin_menu = True
+    menu_item_class = RoundsMenuItem
+
+    @property
+    def menu_url(self) -> str:
+        return reverse(self.get_url_name("index"))
+
+    def get_urlpatterns(self) -> list:
+        return [
+            path("", rounds_queue, name="index"),
+            path("<int:pk>/approve/", round_approve, name="approve"),
+            path("<int:pk>/reject/", round_reject, name="reject"),
+        ]
+
+
 @hooks.register("register_admin_viewset")
 def register_purchasing_viewsets():
-    return PurchasingViewSetGroup()
+    return [PurchasingViewSetGroup(), RoundsViewSet()]

@@ -283,8 +283,9 @@ def test_the_basket_page_takes_the_same_queries_whatever_its_lines(
     basket = services.basket_get_or_create(actor=market.buyer, acting=acting(market.trust))
     for index in range(lines):
         BasketLineFactory(basket=basket, offer=OfferFactory(supplier=market.suppliers[index % 3]))
-    # 11: one is the trust's contract prices, loaded once for every line (purchasing/agreements).
-    _count_queries(django_assert_max_num_queries, signed_in(market.buyer), BASKET, 11)
+    # 12: the trust's contract prices (purchasing/agreements) and its pooled round prices
+    # (purchasing.rounds.pooled), each loaded once for every line.
+    _count_queries(django_assert_max_num_queries, signed_in(market.buyer), BASKET, 12)
 
 
 @pytest.mark.parametrize("orders", [1, 12])

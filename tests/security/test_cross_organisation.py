@@ -40,7 +40,7 @@ from organisations.models import Invitation, Membership, Organisation, Role, Sup
 from organisations.scoping import scoped
 from pricing import analytics
 from pricing.imports import KIND as PURCHASE_HISTORY_IMPORT
-from purchasing.models import Basket, NegotiatedPrice, PurchaseOrder
+from purchasing.models import Basket, NegotiatedPrice, PurchaseOrder, Round
 from purchasing.states import OrderState
 from tests.catalogue.factories import CategoryFactory, OfferFactory, ProductFactory
 from tests.organisations.factories import (
@@ -293,6 +293,27 @@ def _negotiated_price_api(world: World) -> Target:
     return Target({"pk": target.instance.pk}, target.instance, target.marker, target.owner)
 
 
+def _round(world: World) -> Target:
+    """Supplier A's pooled round, open to trust A only (invited), which has committed: the supplier
+    (its proposer) and trust A see it, no one else."""
+    from purchasing.models import RoundAudience
+    from purchasing.rounds.services import commitment_set
+    from tests.purchasing.factories import CostCentreFactory, DeliverySiteFactory, acting
+    from tests.purchasing.rounds.factories import round_on
+
+    offer = OfferFactory(supplier=world.supplier_a)
+    pooled = round_on(offer, audience=RoundAudience.INVITED, title="Secret pooled round")
+    pooled.invited.set([world.trust_a])
+    DeliverySiteFactory(trust=world.trust_a)
+    CostCentreFactory(trust=world.trust_a)
+    buyer = member(Role.BUYER, world.trust_a)
+    commitment_set(round=pooled, actor=buyer, acting=acting(world.trust_a), packs=10)
+    pooled.refresh_from_db()
+    return Target(
+        {"pk": pooled.pk}, pooled, "Secret pooled round", member(Role.SUPPLIER_STAFF, world.supplier_a)
+    )
+
+
 def _staff():
     return UserFactory(is_staff=True, is_superuser=True)
 
@@ -364,6 +385,39 @@ def _budget(world: World) -> Target:
     return Target({"budget_id": budget.pk}, budget, "Secret Budget Holder", manager)
 
 
+def _round_page(world: World, *, side: str = "trust") -> Target:
+    """Supplier A's purchasing round on its offer, open to trust A alone (invited): trust A's people
+    and supplier A's see it; another trust (not invited), another supplier, no one else. The back
+    office's (side "staff") is still proposed, waiting for the marketplace team."""
+    from purchasing.rounds import services as round_services
+    from tests.purchasing.factories import acting
+
+    offer = OfferFactory(supplier=world.supplier_a, pack_price=Decimal("10.00"))
+    proposer = member(Role.SUPPLIER_STAFF, world.supplier_a)
+    now = timezone.now()
+    found = round_services.round_propose(
+        actor=proposer,
+        acting=acting(world.supplier_a),
+        product=offer.product,
+        offers=[offer],
+        title="Secret pooled round",
+        description="",
+        opens_at=now - dt.timedelta(minutes=1),
+        closes_at=now + dt.timedelta(days=7),
+        delivery_from=timezone.localdate() + dt.timedelta(days=14),
+        delivery_to=timezone.localdate() + dt.timedelta(days=40),
+        minimum_packs=10,
+        tiers=[(10, Decimal("9.00")), (50, Decimal("8.00"))],
+        audience="invited",
+        invited=[world.trust_a],
+    )
+    if side == "staff":
+        return Target({"pk": found.pk}, found, "Secret pooled round", _staff())
+    found = round_services.round_approve(round=found, actor=_staff())
+    owner = proposer if side == "supplier" else member(Role.BUYER, world.trust_a)
+    return Target({"round_id": found.pk}, found, "Secret pooled round", owner)
+
+
 # Route name (fnmatch pattern, namespace:name) -> the object it names. First match wins.
 REGISTRY: list[tuple[str, Callable[[World], Target]]] = [
     ("organisations:organisation-detail", _organisation),
@@ -392,6 +446,7 @@ REGISTRY: list[tuple[str, Callable[[World], Target]]] = [
     ("purchasing-api-order-response", lambda w: _purchase_order(w, role=Role.SUPPLIER_STAFF)),
     ("purchasing-api-order*", _order),
     ("purchasing-api-negotiated-price*", _negotiated_price_api),
+    ("purchasing-api-round*", _round),
     # Our back office in the Wagtail admin: staff only.
     ("catalogue-categories:*", lambda w: _category(w, staff_only=True)),
     ("catalogue-products:*", lambda w: _product_not_on_sale(w, staff_only=True)),
@@ -407,6 +462,10 @@ REGISTRY: list[tuple[str, Callable[[World], Target]]] = [
     ("audit_admin:inspect", _audit_event),
     ("organisations:invitation-list", lambda w: _organisation(w, role=Role.TRUST_ADMIN)),
     ("purchasing:order", _purchase_order),
+    ("purchasing:round", _round_page),
+    ("purchasing:round-live", _round_page),
+    ("purchasing:round-supplier", lambda w: _round_page(w, side="supplier")),
+    ("purchasing-rounds:*", lambda w: _round_page(w, side="staff")),
     ("purchasing:approval-decision", lambda w: _purchase_order(w, role=Role.APPROVER)),
     ("purchasing:supplier-*", lambda w: _purchase_order(w, role=Role.SUPPLIER_STAFF)),
     ("purchasing:settings-site", _delivery_site),
@@ -577,6 +636,9 @@ OWNER_FIELDS: dict[type, str | tuple[str, ...]] = {
     PurchaseOrder: ("trust", "supplier"),
     # A negotiated price belongs to its supplier and applies to the trusts it names.
     NegotiatedPrice: ("supplier", "applies_to__trust"),
+    # A round belongs to whoever proposed it (the trusts of its audience see it once approved); an
+    # invited trust finds it by its invitation.
+    Round: ("proposed_by_organisation", "invited"),
 }
 OWNED = sorted({(route, name) for route, name, _ in COVERED if name})
 

@@ -1,0 +1,16 @@
+"""The rounds pages, included under purchasing's namespace (`purchasing:rounds`, `purchasing:round`,
+...) by `purchasing/urls.py`."""
+
+from django.urls import path
+
+from purchasing.rounds import views
+
+urlpatterns = [
+    path("rounds/", views.rounds, name="rounds"),
+    path("rounds/commitments/", views.commitments, name="round-commitments"),
+    path("rounds/<int:round_id>/", views.round_detail, name="round"),
+    path("rounds/<int:round_id>/live/", views.round_live, name="round-live"),
+    path("supplier/rounds/", views.supplier_rounds, name="rounds-supplier"),
+    path("supplier/rounds/propose/", views.propose, name="round-propose"),
+    path("supplier/rounds/<int:round_id>/", views.supplier_round, name="round-supplier"),
+]
