@@ -16,5 +16,6 @@
 
 Layers: above `pricing` (peers' prices, received lines into purchase history) and `catalogue`
 (the buyable rule, the pricing strategy), below `personal_budgets` and `marketplace`. See
-docs/purchasing.md. Aggregated purchasing rounds will come here too.
+docs/purchasing.md. Aggregated purchasing rounds are the room `rounds/` (its own `__init__` says
+what is in it); the orders a closed round places go through `services.orders_place`.
 """

@@ -459,9 +459,11 @@ def commitment_set(
     the actor's approval band at the round's highest tier price. `offer` picks the supplier when the
     round has several; the delivery site and cost centre default to the trust's first active ones."""
     packs = _whole(packs, field="packs")
-    now = timezone.now()
     with transaction.atomic():
         locked = _locked(round)
+        # The time is read under the lock: changes queued on it are checked against the close, and
+        # their chart points recorded, in the order they happen.
+        now = timezone.now()
         trust, roles = _committer(round=locked, actor=actor, acting=acting)
         _check_open(locked, now)
         current = Commitment.objects.filter(round=locked, trust=trust).first()
@@ -524,9 +526,9 @@ def commitment_set(
 
 def commitment_withdraw(*, round: Round | int, actor: User, acting: Acting) -> Commitment:
     """The acting trust withdraws its commitment before the close (it may commit again later)."""
-    now = timezone.now()
     with transaction.atomic():
         locked = _locked(round)
+        now = timezone.now()  # under the lock, as in commitment_set
         trust, _ = _committer(round=locked, actor=actor, acting=acting)
         _check_open(locked, now)
         current = Commitment.objects.filter(round=locked, trust=trust, withdrawn_at__isnull=True).first()
