@@ -238,9 +238,13 @@ def test_a_strategy_loads_a_trusts_contract_prices_once_for_many_offers(market, 
         negotiated_price(offer=offer, trusts=[market.trust], pack_price=Decimal("5.00"))
     offers = list(Offer.objects.select_related("supplier", "product__category").prefetch_related("tiers"))
     strategy = Strategy()
-    with django_assert_num_queries(1):
+    # One query for the trust's contract prices and one for its pooled round prices (the other
+    # registered source, purchasing.rounds.pooled), however many offers.
+    with django_assert_num_queries(2):
         priced = strategy.prices(offers=offers, buyer=market.trust)
     assert {price.source for _, price in priced} == {CONTRACT}
+    with django_assert_num_queries(0):
+        strategy.prices(offers=offers, buyer=market.trust)  # loaded once per strategy
 
 
 def test_a_supplier_staff_member_of_the_right_supplier_sets_a_price_for_several_trusts(market, alpha_offer):
