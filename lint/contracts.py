@@ -379,7 +379,13 @@ class _WriteFinder:
     # -- scopes --
 
     def _bind(self, target: ast.AST, kind: Kind | None, scope: _Scope) -> bool:
-        if kind is None or not isinstance(target, ast.Name) or scope.names.get(target.id) == kind:
+        if kind is None or not isinstance(target, ast.Name):
+            return False
+        bound = scope.names.get(target.id)
+        # A name bound to two different things in one scope (`rows = A.objects...`, later
+        # `rows = B.objects...`) keeps the greater of the two: a binding only ever moves one way,
+        # so the fixed point below is reached (flipping between them never ended).
+        if bound is not None and bound >= kind:
             return False
         scope.names[target.id] = kind
         return True

@@ -129,6 +129,23 @@ def test_a_name_holds_another_apps_rows_only_in_the_function_that_binds_it():
     assert writes(source) == []
 
 
+def test_a_name_bound_to_two_models_in_one_function_is_read_and_the_reading_ends():
+    """`lint-imports` ran for ever on a function that bound one name to two models' rows (each pass
+    of the fixed point flipped it back): the analysis must end, still finding the write."""
+    source = """\
+        from catalogue.models import Offer, Product
+
+
+        def both() -> None:
+            rows = Product.objects.all()
+            rows = Offer.objects.filter(live=True)
+            rows.update(live=False)
+        """
+
+    # One of the two models is named (the analysis is flow-insensitive); the write is not missed.
+    assert [(line, call) for line, _model, call in writes(source)] == [(7, "rows.update(...)")]
+
+
 # --- model_writes: the contract over a package on disk --------------------------------------------
 
 
