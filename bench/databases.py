@@ -84,10 +84,17 @@ def create_database(url: str, *, drop: bool) -> bool:
 
     base, name = _split(url)
     template = template_name()
+    wanted = _fingerprint()
     with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-    if exists and not drop:
+        exists = conn.execute(
+            "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s", [name]
+        ).fetchone()
+    # A database kept for its data is reused only while the migrations are those it was made with:
+    # a migration renamed or edited since (a merge renumbers them) would not apply on top of it.
+    if exists and not drop and exists[0] == wanted:
         return False
+    if exists and not drop:
+        print(f"The migrations changed since {name} was made: making it again.", flush=True)
     _migrate_template(base, template)
     with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
         if exists:
@@ -95,5 +102,7 @@ def create_database(url: str, *, drop: bool) -> bool:
         conn.execute(
             sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(template))
         )
+        comment = sql.SQL("COMMENT ON DATABASE {} IS {}")
+        conn.execute(comment.format(sql.Identifier(name), sql.Literal(wanted)))
     print(f"Created database {name} (a copy of the migrated {template}).", flush=True)
     return True
