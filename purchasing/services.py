@@ -649,30 +649,46 @@ def _order_create(*, number, trust, supplier, actor, request, details, lines, pr
     rows = []
     for position, line in enumerate(lines, start=1):
         price = prices[line.pk]
-        total: Price = price.total
         offer = line.offer
         rows.append(
-            OrderLine(
+            _order_line(
                 order=order,
-                line_number=position,
+                position=position,
                 offer=offer,
-                product=offer.product,
-                description=offer.product.name[:200],
-                supplier_sku=offer.supplier_sku,
-                gtin=offer.product.gtin or "",
                 packs=line.quantity,
-                units_per_pack=offer.units_per_pack,
-                pack_price=price.pack_price,
-                vat_rate=price.vat_rate,
-                line_excl_vat=total.excl_vat.rounded().amount,
-                line_vat=total.vat.amount,
-                line_total=total.incl_vat.amount,
-                price_source=price.source,
-                price_reference=price.source_reference[:100],
+                pack=price.pack,
+                source=price.source,
+                reference=price.source_reference,
             )
         )
     OrderLine.objects.bulk_create(rows)
     return order
+
+
+def _order_line(
+    *, order: PurchaseOrder, position: int, offer: Offer, packs: int, pack: Price, source: str, reference: str
+) -> OrderLine:
+    """An order line at one pack's price (VAT charged on the line), with what the supplier and the
+    documents name it by and the price source that set it: checkout's and placed orders' alike."""
+    total = pack * packs
+    return OrderLine(
+        order=order,
+        line_number=position,
+        offer=offer,
+        product_id=offer.product_id,
+        description=offer.product.name[:200],
+        supplier_sku=offer.supplier_sku,
+        gtin=offer.product.gtin or "",
+        packs=packs,
+        units_per_pack=offer.units_per_pack,
+        pack_price=pack.excl_vat.amount,
+        vat_rate=pack.vat_rate,
+        line_excl_vat=total.excl_vat.rounded().amount,
+        line_vat=total.vat.amount,
+        line_total=total.incl_vat.amount,
+        price_source=source,
+        price_reference=reference[:100],
+    )
 
 
 # --- Orders placed for trusts (a closed round) -------------------------------------------------
@@ -788,15 +804,13 @@ def _orders_create(placements: Sequence[Placement]) -> dict[tuple[int, str], Pur
     orders, rows = [], []
     for p, request in zip(placements, requests, strict=True):
         site = sites[p.delivery_site_id]
-        prices = [
-            (
-                line,
-                Price(excl_vat=Money(line.pack_price).rounded(), vat_rate=line.offer.vat_rate) * line.packs,
-            )
+        packs_priced = [
+            (line, Price(excl_vat=Money(line.pack_price).rounded(), vat_rate=line.offer.vat_rate))
             for line in p.lines
         ]
-        excl = sum((t.excl_vat for _, t in prices), Money.zero())
-        vat = sum((t.vat for _, t in prices), Money.zero())
+        totals = [pack * line.packs for line, pack in packs_priced]
+        excl = sum((t.excl_vat for t in totals), Money.zero())
+        vat = sum((t.vat for t in totals), Money.zero())
         order = PurchaseOrder(
             number=next(given[p.trust_id]),
             trust_id=p.trust_id,
@@ -816,26 +830,16 @@ def _orders_create(placements: Sequence[Placement]) -> dict[tuple[int, str], Pur
             total_incl_vat=(excl + vat).rounded().amount,
         )
         orders.append(order)
-        for position, (line, total) in enumerate(prices, start=1):
-            offer = line.offer
+        for position, (line, pack) in enumerate(packs_priced, start=1):
             rows.append(
-                OrderLine(
+                _order_line(
                     order=order,
-                    line_number=position,
-                    offer=offer,
-                    product_id=offer.product_id,
-                    description=offer.product.name[:200],
-                    supplier_sku=offer.supplier_sku,
-                    gtin=offer.product.gtin or "",
+                    position=position,
+                    offer=line.offer,
                     packs=line.packs,
-                    units_per_pack=offer.units_per_pack,
-                    pack_price=Money(line.pack_price).rounded().amount,
-                    vat_rate=offer.vat_rate,
-                    line_excl_vat=total.excl_vat.rounded().amount,
-                    line_vat=total.vat.amount,
-                    line_total=total.incl_vat.amount,
-                    price_source=line.price_source,
-                    price_reference=line.price_reference[:100],
+                    pack=pack,
+                    source=line.price_source,
+                    reference=line.price_reference,
                 )
             )
     PurchaseOrder.objects.bulk_create(orders)
@@ -1512,25 +1516,15 @@ def patient_order_place(
         rows = []
         for position, (pk, quantity) in enumerate(packs.items(), start=1):
             price, offer = prices[pk], offers[pk]
-            total: Price = price.total
             rows.append(
-                OrderLine(
+                _order_line(
                     order=order,
-                    line_number=position,
+                    position=position,
                     offer=offer,
-                    product=offer.product,
-                    description=offer.product.name[:200],
-                    supplier_sku=offer.supplier_sku,
-                    gtin=offer.product.gtin or "",
                     packs=quantity,
-                    units_per_pack=offer.units_per_pack,
-                    pack_price=price.pack_price,
-                    vat_rate=price.vat_rate,
-                    line_excl_vat=total.excl_vat.rounded().amount,
-                    line_vat=total.vat.amount,
-                    line_total=total.incl_vat.amount,
-                    price_source=price.source,
-                    price_reference=price.source_reference[:100],
+                    pack=price.pack,
+                    source=price.source,
+                    reference=price.source_reference,
                 )
             )
         OrderLine.objects.bulk_create(rows)
