@@ -343,6 +343,14 @@ CELERY_BEAT_SCHEDULE["payments-expire-due"] = {
     "task": "payments.expire_due",
     "schedule": timedelta(minutes=1),
 }
+# A patient's top-up order the care coordinator approved waits this long for its card payment to be
+# started (an email gives the link) before its wallet hold is released.
+TOP_UP_PAY_AFTER_APPROVAL_HOURS = env.read_positive_int("TOP_UP_PAY_AFTER_APPROVAL_HOURS", 72)
+# Wallet holds of top-ups whose card payment ended, or never started in time, are released once.
+CELERY_BEAT_SCHEDULE["personal-budgets-top-up-holds-sweep"] = {
+    "task": "personal_budgets.top_up_holds_sweep",
+    "schedule": timedelta(minutes=5),
+}
 # Stripe events stored but never applied (their task was lost with a broker outage) are queued again.
 CELERY_BEAT_SCHEDULE["payments-webhook-events-retry"] = {
     "task": "payments.webhook_events_retry",

@@ -623,10 +623,17 @@ def _spend_for_coordinator(*, spend: Spend | int, actor: User) -> Spend:
 
 def spend_approve(*, spend: Spend | int, actor: User, note: str = "") -> Spend:
     """The care coordinator approves an order waiting for them: it goes to the supplier, the money
-    stays held until the supplier accepts it."""
+    stays held until the supplier accepts it. A top-up order (part by card) is kept back until the
+    patient has paid the card part."""
     found = _spend_for_coordinator(spend=spend, actor=actor)
+    from personal_budgets.topups import services as topups  # above this module: imported late
+
     with transaction.atomic():
-        purchasing.patient_order_approve(order=found.order_id, actor=actor, note=note)
+        # An order the patient pays partly by card stays kept back: the card part is asked for now
+        # (personal_budgets.topups, its order listener) and the order goes when it is paid.
+        purchasing.patient_order_approve(
+            order=found.order_id, actor=actor, note=note, send=not topups.waits_for_approval(found.order_id)
+        )
         Spend.objects.filter(pk=found.pk).update(
             decided_by=actor, decided_at=timezone.now(), decision_reason=(note or "").strip()
         )

@@ -1597,8 +1597,12 @@ def _lock_patient_order_for_coordinator(*, order: PurchaseOrder | int, actor: Us
     return locked
 
 
-def patient_order_approve(*, order: PurchaseOrder | int, actor: User, note: str = "") -> PurchaseOrder:
-    """The patient's care coordinator approves an order waiting for them: it goes to the supplier."""
+def patient_order_approve(
+    *, order: PurchaseOrder | int, actor: User, note: str = "", send: bool = True
+) -> PurchaseOrder:
+    """The patient's care coordinator approves an order waiting for them: it goes to the supplier,
+    or, with `send=False` (the patient still pays part by card), stays approved and kept back until
+    `patient_order_send` (card paid) or `patient_order_cancel_unpaid`."""
     note = _text(note, field="note", required=False)
     with transaction.atomic():
         locked = _lock_patient_order_for_coordinator(order=order, actor=actor)
@@ -1611,7 +1615,8 @@ def patient_order_approve(*, order: PurchaseOrder | int, actor: User, note: str 
             note=note,
             data={"approval": 1, "of": 1},
         )
-        _move(order=locked, name="send", target=S.SENT, actor=None)
+        if send:
+            _move(order=locked, name="send", target=S.SENT, actor=None)
     return locked
 
 

@@ -15,6 +15,7 @@ from personal_budgets.models import Refund, Spend
 
 
 class TopUpState(models.TextChoices):
+    AWAITING_APPROVAL = "awaiting_approval", "Waiting for the care coordinator (the card is asked after)"
     AWAITING_CARD = "awaiting_card", "Waiting for the card payment"
     PAID = "paid", "Paid"
     CANCELLED = "cancelled", "Cancelled: the card payment was not made"
@@ -35,8 +36,15 @@ class TopUp(models.Model):
         max_length=20, choices=TopUpState.choices, default=TopUpState.AWAITING_CARD, db_index=True
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # When the card part must have been started by: past it with no payment, the stuck-hold sweep
+    # (`services.top_up_holds_sweep`) cancels the order and voids the wallet hold. Set at checkout
+    # (PAYMENT_HOLD_MINUTES) or when the coordinator approves (TOP_UP_PAY_AFTER_APPROVAL_HOURS).
+    card_due_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    approved_at = models.DateTimeField(null=True, blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    # Why it ended without the order going ahead (the patient reads it), or why the card was given back.
+    ended_reason = models.CharField(max_length=300, blank=True)
 
     class Meta:
         constraints = [

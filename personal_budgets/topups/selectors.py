@@ -40,23 +40,32 @@ class TopUpStatus:
 
 
 def top_up_status(*, top_up: TopUp) -> TopUpStatus:
+    if top_up.state == TopUpState.AWAITING_APPROVAL:
+        return TopUpStatus(
+            "awaiting_approval",
+            "Your care coordinator checks this order first. Your budget part is put aside. "
+            "When they say yes, we will ask you to pay the rest by card.",
+            False,
+        )
     if top_up.state == TopUpState.PAID:
         return TopUpStatus(
             "paid", "Thank you. Your card payment is made and your order has gone to the shop.", True
         )
     if top_up.state == TopUpState.CANCELLED:
+        why = top_up.ended_reason or "The card payment was not made."
         return TopUpStatus(
             "cancelled",
-            "Your order is cancelled because the card payment was not made. The money we put aside is "
-            "back in your budget.",
+            f"Your order is cancelled. {why} The money we put aside is back in your budget.",
             True,
         )
     if top_up.state == TopUpState.RETURNED:
-        return TopUpStatus(
-            "returned",
-            "The shop did not take this order, so we gave the money back to your budget and card.",
-            True,
-        )
+        if not top_up.cancelled_at:
+            message = "The shop did not take this order, so we gave the money back to your budget and card."
+        else:
+            message = (
+                "Your order was cancelled before your card was paid, so we are giving the card payment back."
+            )
+        return TopUpStatus("returned", message, True)
     payment_state = top_up.payment.state if top_up.payment_id else PaymentState.CREATED
     if payment_state == PaymentState.FAILED:
         return TopUpStatus(
@@ -64,6 +73,13 @@ def top_up_status(*, top_up: TopUp) -> TopUpStatus:
         )
     if payment_state in (PaymentState.PROCESSING, PaymentState.SUCCEEDED):
         return TopUpStatus("processing", "We are checking your card payment. This page will update.", False)
+    if top_up.approved_at:
+        return TopUpStatus(
+            "waiting",
+            "Your care coordinator said yes. Please pay the rest by card. The order goes to the shop "
+            "when you have paid.",
+            False,
+        )
     return TopUpStatus("waiting", "We are waiting for your card payment.", False)
 
 
@@ -73,7 +89,8 @@ def top_ups_enabled() -> bool:
 
 def ledger_figures(payments: Sequence[Payment]) -> Mapping[int, LedgerFigure]:
     """The ledger's figures for each card payment that is a top-up: card money in through the card
-    clearing account and card money given back to it (reconciliation source, registered in apps.py)."""
+    clearing account (into the wallet, or, paid after the order was cancelled, to be given back) and
+    card money given back to it (reconciliation source, registered in apps.py)."""
     from personal_budgets.topups.services import CARD_CLEARING_CODE
 
     tops = {
@@ -87,7 +104,7 @@ def ledger_figures(payments: Sequence[Payment]) -> Mapping[int, LedgerFigure]:
         if clearing is not None:
             paid = (
                 Transfer.objects.filter(
-                    debit_account=clearing, code="card_top_up", reference=reference
+                    debit_account=clearing, code__in=("card_top_up", "card_late"), reference=reference
                 ).aggregate(t=Sum("amount"))["t"]
                 or 0
             )

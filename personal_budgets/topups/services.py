@@ -21,13 +21,15 @@ row is locked and its state checked, so events delivered again or out of order m
 
 from __future__ import annotations
 
+import datetime as dt
+from contextlib import suppress
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from catalogue.strategy import default_strategy
@@ -39,7 +41,7 @@ from organisations.models import PatientProfile, Role, User
 from organisations.permissions import roles_for
 from payments import services as payments
 from payments.selectors import card_payments_enabled
-from payments.states import PaymentState
+from payments.states import LIVE_STATES, PAID_STATES, PaymentState
 from payments.types import PaymentChange, PaymentStarted
 from personal_budgets import services as budgets
 from personal_budgets.models import Budget, Refund, Spend, SpendState
@@ -50,6 +52,7 @@ from purchasing.models import PurchaseOrder
 from purchasing.types import PatientDelivery, PatientLine
 
 CARD_CLEARING_CODE = "card_clearing:stripe"
+CARD_LATE_CODE = "card_clearing:stripe:late"
 SWITCHED_OFF = (
     "Card top-ups are not available: card payments are switched off on this service. "
     "You can still buy what your budget pays for in full."
@@ -123,8 +126,9 @@ def topup_checkout(
     card: the order is placed and kept back, the wallet's part held, and the top-up recorded. The
     card payment is then started with `topup_payment_start`. `card_pence` is what the patient was
     shown; it must be the order's total less what the wallet has left. Refused, nothing changed, when
-    the plan does not allow top-ups, the order needs the care coordinator, or the budget has enough.
-    The same key again answers the same order."""
+    the plan does not allow top-ups or the budget has enough. An order the plan sends to the care
+    coordinator waits for them with the wallet part held; the card part is asked for after they
+    approve. The same key again answers the same order."""
     _require_enabled()
     budgets._require_acts_for(actor=actor, patient=patient)
     if not (idempotency_key or "").strip():
@@ -154,14 +158,9 @@ def topup_checkout(
                 code="top_ups_not_allowed",
             )
         items = budgets._priced(patient=patient, lines=lines, strategy=default_strategy())
+        # An order the plan sends to the care coordinator is held the same way and waits for them;
+        # the card part is asked for only once they say yes (`order_transitioned`, "approve").
         reasons = budgets.plan_check(plan=plan, items=items, spent=budgets.spent_in_period(budget=budget))
-        if reasons:
-            raise DomainError(
-                "Your care coordinator must check this first, so you cannot pay the rest by card now. "
-                "Ask your care coordinator.",
-                field="plan",
-                code="needs_approval",
-            )
         total = to_pence(sum((item.total_incl_vat for item in items), Decimal("0")))
         split = split_for(budget=budget, total_pence=total)
         if split.card_pence == 0:
@@ -189,7 +188,7 @@ def topup_checkout(
             lines=lines,
             delivery=delivery,
             idempotency_key=idempotency_key,
-            needs_approval=False,
+            needs_approval=bool(reasons),
             awaiting_payment=True,
         )
         if to_pence(order.total_incl_vat) != total:
@@ -207,24 +206,44 @@ def topup_checkout(
             pending=True,
         )
         spend = Spend.objects.create(
-            budget=budget, order=order, plan=plan, amount=order.total_incl_vat, hold_id=hold_id
+            budget=budget,
+            order=order,
+            plan=plan,
+            amount=order.total_incl_vat,
+            hold_id=hold_id,
+            approval_reasons=reasons,
         )
         top_up = TopUp.objects.create(
-            spend=spend, wallet_pence=split.wallet_pence, card_pence=split.card_pence
+            spend=spend,
+            wallet_pence=split.wallet_pence,
+            card_pence=split.card_pence,
+            state=TopUpState.AWAITING_APPROVAL if reasons else TopUpState.AWAITING_CARD,
+            card_due_at=None if reasons else timezone.now() + _card_start_time(),
         )
     return TopUpCheckout(order=order, top_up=top_up, created=created)
 
 
+def _card_start_time() -> dt.timedelta:
+    """How long a top-up may wait for its card payment to be started at checkout."""
+    return dt.timedelta(minutes=settings.PAYMENT_HOLD_MINUTES)
+
+
+NOT_PAYABLE = {
+    TopUpState.AWAITING_APPROVAL: "Your care coordinator has not said yes yet. We will tell you when to pay.",
+    TopUpState.PAID: "This order is paid.",
+    TopUpState.CANCELLED: "This order was cancelled.",
+    TopUpState.RETURNED: "This order was cancelled and the card payment given back.",
+}
+
+
 def topup_payment_start(*, top_up: TopUp) -> PaymentStarted:
     """Start the card part, or give back the payment already started for this order (its key is the
-    order's): a second attempt is the same payment. A paid or cancelled top-up: `Conflict`."""
+    order's): a second attempt is the same payment. A top-up waiting for the coordinator, paid or
+    cancelled: `Conflict` (code `top_up_<state>`)."""
     _require_enabled()
+    top_up.refresh_from_db(fields=["state", "payment"])
     if top_up.state != TopUpState.AWAITING_CARD:
-        raise Conflict(
-            "This order is paid." if top_up.state == TopUpState.PAID else "This order was cancelled.",
-            field="order",
-            code=f"top_up_{top_up.state}",
-        )
+        raise Conflict(NOT_PAYABLE[top_up.state], field="order", code=f"top_up_{top_up.state}")
     order = top_up.spend.order
     started = payments.payment_start(
         reference=reference_for(order),
@@ -268,7 +287,10 @@ def payment_changed(change: PaymentChange) -> None:
     if top_up is None or top_up.payment_id != change.payment_id:
         return
     if change.state == PaymentState.SUCCEEDED:
-        _card_paid(top_up)
+        if top_up.state == TopUpState.CANCELLED:
+            _card_paid_too_late(top_up)
+        else:
+            _card_paid(top_up)
     elif change.state in (PaymentState.CANCELED, PaymentState.EXPIRED):
         _card_not_paid(top_up, expired=change.state == PaymentState.EXPIRED)
 
@@ -299,15 +321,58 @@ def _card_paid(top_up: TopUp) -> None:
     purchasing.patient_order_send(order=order.pk)
 
 
-def _card_not_paid(top_up: TopUp, *, expired: bool) -> None:
+def card_late_account():
+    """Card money that arrived for an order already cancelled: it waits here until it is given back."""
+    return ledger.account_open(
+        code=CARD_LATE_CODE, kind="card_clearing", name="Card payments for cancelled orders (to refund)"
+    )
+
+
+def _card_paid_too_late(top_up: TopUp) -> None:
+    """The card was paid after the order was cancelled (its hold voided): the money is booked in from
+    card clearing and straight back (to be refunded), once, and refunded at Stripe after the commit
+    (`top_up_card_return`, the same key each time). The wallet never sees it."""
+    order = top_up.spend.order
+    late = card_late_account().pk
+    clearing = card_clearing_account().pk
+    ledger.transfer_create(
+        id=ledger.transfer_id("topup-card-late", top_up.pk),
+        debit_account_id=clearing,
+        credit_account_id=late,
+        amount=top_up.card_pence,
+        code="card_late",
+        reference=reference_for(order),
+    )
+    ledger.transfer_create(
+        id=ledger.transfer_id("topup-card-late-return", top_up.pk),
+        debit_account_id=late,
+        credit_account_id=clearing,
+        amount=top_up.card_pence,
+        code="card_refund",
+        reference=reference_for(order),
+    )
+    top_up.state = TopUpState.RETURNED
+    top_up.ended_reason = (
+        f"{top_up.ended_reason} The card was paid after that, so we gave the card payment back."
+    ).strip()[:300]
+    top_up.save(update_fields=["state", "ended_reason"])
+    transaction.on_commit(lambda: _queue_card_return(top_up.pk))
+
+
+def _card_not_paid(top_up: TopUp, *, expired: bool, reason: str = "") -> bool:
+    """Cancel the kept-back order of a top-up still waiting for its card (which voids the wallet hold
+    once) and email the patient. False when it was no longer waiting (nothing done)."""
     if top_up.state != TopUpState.AWAITING_CARD:
-        return
-    top_up.state, top_up.cancelled_at = TopUpState.CANCELLED, timezone.now()
-    top_up.save(update_fields=["state", "cancelled_at"])
-    reason = "The card payment was not made in time." if expired else "The card payment was cancelled."
+        return False
+    reason = reason or (
+        "The card payment was not made in time." if expired else "The card payment was cancelled."
+    )
+    top_up.state, top_up.cancelled_at, top_up.ended_reason = TopUpState.CANCELLED, timezone.now(), reason
+    top_up.save(update_fields=["state", "cancelled_at", "ended_reason"])
     # Cancelling the kept-back order voids the wallet hold (personal_budgets.services.order_transitioned).
     purchasing.patient_order_cancel_unpaid(order=top_up.spend.order_id, reason=reason)
     transaction.on_commit(lambda: _queue_cancelled_email(top_up.pk))
+    return True
 
 
 def _queue_cancelled_email(top_up_id: int) -> None:
@@ -326,8 +391,9 @@ def top_up_cancelled_notify(*, top_up_id: int) -> int:
         return 0
     order = top_up.spend.order
     addresses = sorted({top_up.spend.budget.patient.user.email, order.buyer.email} - {""})
+    why = top_up.ended_reason or "The card payment was not made."
     body = (
-        f"Your order {order.number} is cancelled because the card payment was not made.\n\n"
+        f"Your order {order.number} is cancelled. {why}\n\n"
         f"The £{top_up.wallet_pence / 100:,.2f} we put aside is back in your budget. "
         "No money was taken from your card.\n\n"
         f"You can try again in the shop: {settings.SITE_URL}/budgets/shop/\n"
@@ -345,15 +411,23 @@ def order_transitioned(
     supplier refused it or it was cancelled before they accepted it), the card part is given back
     too: booked from the supplier's payable back to card clearing (once: its id is the top-up's) and
     refunded at Stripe after the commit (a Celery task; the same key each time)."""
-    if order.patient_id is None or transition not in ("supplier_reject", "cancel"):
+    if order.patient_id is None or transition not in ("approve", "reject", "supplier_reject", "cancel"):
         return
     top_up = (
         TopUp.objects.select_for_update(of=("self",))
-        .select_related("spend")
-        .filter(spend__order_id=order.pk, state=TopUpState.PAID)
+        .select_related("spend", "payment")
+        .filter(spend__order_id=order.pk)
         .first()
     )
-    if top_up is None or top_up.spend.state != SpendState.RELEASED:
+    if top_up is None:
+        return
+    if transition == "approve":
+        _approved(top_up)
+        return
+    if top_up.state in (TopUpState.AWAITING_APPROVAL, TopUpState.AWAITING_CARD):
+        _ended_unpaid(top_up, transition=transition, note=note)
+        return
+    if top_up.state != TopUpState.PAID or top_up.spend.state != SpendState.RELEASED:
         return
     ledger.transfer_create(
         id=ledger.transfer_id("topup-card-return", top_up.pk),
@@ -368,6 +442,81 @@ def order_transitioned(
     transaction.on_commit(lambda: _queue_card_return(top_up.pk))
 
 
+def _approved(top_up: TopUp) -> None:
+    """The coordinator said yes to an order waiting for them: the order stays kept back, the card
+    part is now asked for (the patient is emailed a link to the card page), and must be started
+    within TOP_UP_PAY_AFTER_APPROVAL_HOURS or the stuck-hold sweep gives the held money back."""
+    if top_up.state != TopUpState.AWAITING_APPROVAL:
+        return
+    now = timezone.now()
+    top_up.state, top_up.approved_at = TopUpState.AWAITING_CARD, now
+    top_up.card_due_at = now + dt.timedelta(hours=settings.TOP_UP_PAY_AFTER_APPROVAL_HOURS)
+    top_up.save(update_fields=["state", "approved_at", "card_due_at"])
+    transaction.on_commit(lambda: _queue_pay_now_email(top_up.pk))
+
+
+def _ended_unpaid(top_up: TopUp, *, transition: str, note: str) -> None:
+    """The order of a top-up not yet paid was declined by the coordinator, refused or cancelled: the
+    budgets' listener (before this one) has voided the wallet hold; the top-up is cancelled, the
+    patient emailed, and a card payment still under way is cancelled at Stripe after the commit (a
+    card paid meanwhile is given back: `payment_changed`)."""
+    reason = {
+        "reject": "Your care coordinator said no",
+        "supplier_reject": "The shop did not take the order",
+    }.get(transition, "The order was cancelled")
+    top_up.state, top_up.cancelled_at = TopUpState.CANCELLED, timezone.now()
+    top_up.ended_reason = f"{reason}: {note}"[:300] if note else f"{reason}."
+    top_up.save(update_fields=["state", "cancelled_at", "ended_reason"])
+    transaction.on_commit(lambda: _queue_cancelled_email(top_up.pk))
+    if top_up.payment_id and top_up.payment.state in LIVE_STATES:
+        transaction.on_commit(lambda: _queue_card_cancel(top_up.pk))
+
+
+def _queue_pay_now_email(top_up_id: int) -> None:
+    from personal_budgets.topups.tasks import top_up_pay_now_notify
+
+    top_up_pay_now_notify.delay(top_up_id)
+
+
+def _queue_card_cancel(top_up_id: int) -> None:
+    from personal_budgets.topups.tasks import top_up_card_cancel
+
+    top_up_card_cancel.delay(top_up_id)
+
+
+def top_up_card_cancel(*, top_up_id: int) -> None:
+    """Cancel at Stripe the card payment of a top-up whose order ended before it was paid. Paid
+    meanwhile: nothing here (its success is given back by `payment_changed`)."""
+    top_up = TopUp.objects.select_related("payment").get(pk=top_up_id)
+    if top_up.state != TopUpState.CANCELLED or top_up.payment is None:
+        return
+    with suppress(Conflict):  # paid meanwhile: refunded through the listener
+        payments.payment_cancel(payment=top_up.payment, reason="requested_by_customer")
+
+
+def top_up_pay_now_notify(*, top_up_id: int) -> int:
+    """Email the patient (and whoever placed the order for them) that their care coordinator said yes
+    and the rest is to be paid by card, with the card page's address; returns how many were sent."""
+    top_up = TopUp.objects.select_related("spend__order__buyer", "spend__budget__patient__user").get(
+        pk=top_up_id
+    )
+    if top_up.state != TopUpState.AWAITING_CARD:
+        return 0
+    order = top_up.spend.order
+    addresses = sorted({top_up.spend.budget.patient.user.email, order.buyer.email} - {""})
+    due = timezone.localtime(top_up.card_due_at).strftime("%-d %B %Y at %H:%M") if top_up.card_due_at else ""
+    body = (
+        f"Your care coordinator said yes to order {order.number}.\n\n"
+        f"Your budget pays £{top_up.wallet_pence / 100:,.2f}. Please pay the rest, "
+        f"£{top_up.card_pence / 100:,.2f}, by card here:\n"
+        f"{settings.SITE_URL}/budgets/top-ups/orders/{order.pk}/pay/\n\n"
+        "The order goes to the shop when your card payment is made.\n"
+    )
+    if due:
+        body += f"If it is not paid by {due}, we cancel the order and the money goes back to your budget.\n"
+    return send_mail(f"Order {order.number}: please pay the rest by card", body, None, addresses)
+
+
 def _queue_card_return(top_up_id: int) -> None:
     from personal_budgets.topups.tasks import top_up_card_return
 
@@ -379,6 +528,9 @@ def top_up_card_return(*, top_up_id: int) -> None:
     top_up = TopUp.objects.select_related("payment", "spend__order").get(pk=top_up_id)
     if top_up.state != TopUpState.RETURNED or top_up.payment is None:
         return
+    top_up.payment.refresh_from_db()
+    if top_up.payment.state not in PAID_STATES:
+        return  # nothing was taken
     payments.payment_refund(
         payment=top_up.payment,
         amount_pence=top_up.card_pence,
@@ -388,6 +540,11 @@ def top_up_card_return(*, top_up_id: int) -> None:
 
 
 # --- Refunds --------------------------------------------------------------------------------
+
+
+def waits_for_approval(order_id: int) -> bool:
+    """A top-up order waiting for the coordinator: on their yes it stays kept back for the card."""
+    return TopUp.objects.filter(spend__order_id=order_id, state=TopUpState.AWAITING_APPROVAL).exists()
 
 
 def is_top_up_order(order_id: int) -> bool:
@@ -480,3 +637,51 @@ def topup_refund(*, order: PurchaseOrder | int, actor: User, amount, reason: str
             reason=reason,
         )
     return existing
+
+
+# --- The stuck-hold sweep --------------------------------------------------------------------
+
+
+def _stuck(now: dt.datetime):
+    """Top-ups waiting for their card whose wallet hold nothing will release: the card payment ended
+    (cancelled or expired: its change was missed), failed and past its expiry by more than the hold
+    time (payments could not expire it, e.g. the keys were removed), or never started by its due
+    time (the request died between the checkout and the payment, or the patient never came back
+    after the coordinator's yes)."""
+    grace = now - _card_start_time()
+    return (
+        TopUp.objects.filter(state=TopUpState.AWAITING_CARD)
+        .filter(
+            Q(payment__state__in=[PaymentState.CANCELED, PaymentState.EXPIRED])
+            | Q(payment__state=PaymentState.FAILED, payment__expires_at__lte=grace)
+            | Q(payment__isnull=True, card_due_at__lte=now)
+            | Q(payment__isnull=True, card_due_at__isnull=True, created_at__lte=grace)
+        )
+        .order_by("pk")
+    )
+
+
+def top_up_holds_sweep(*, now: dt.datetime | None = None) -> int:
+    """The beat task `personal-budgets-top-up-holds-sweep`: cancel each stuck top-up's order, which
+    voids its wallet hold, exactly once (the row is locked and its state checked; the void's id is
+    the order's), and tell the patient. A card paid after that is given back (`payment_changed`).
+    Returns how many this run released."""
+    now = now or timezone.now()
+    released = 0
+    for pk in list(_stuck(now).values_list("pk", flat=True)[:500]):
+        with transaction.atomic():
+            top_up = (
+                _stuck(now).select_for_update(of=("self",)).select_related("payment").filter(pk=pk).first()
+            )
+            if top_up is None:
+                continue  # paid or released meanwhile
+            if top_up.payment_id is None:
+                reason = "The card payment was not started in time."
+            elif top_up.payment.state == PaymentState.FAILED:
+                reason = "The card was not accepted and the time to pay is over."
+            else:
+                reason = "The card payment was not made in time."
+            released += _card_not_paid(top_up, expired=True, reason=reason)
+            if top_up.payment_id and top_up.payment.state in LIVE_STATES:
+                transaction.on_commit(lambda pk=pk: _queue_card_cancel(pk))
+    return released

@@ -21,6 +21,7 @@ from personal_budgets import selectors as budget_selectors
 from personal_budgets.forms import add_domain_error
 from personal_budgets.topups import selectors, services
 from personal_budgets.topups.forms import TopUpForm
+from personal_budgets.topups.models import TopUpState
 from personal_budgets.views import _patient, _patient_summary, page_view
 from purchasing.types import PatientDelivery, PatientLine
 
@@ -67,6 +68,9 @@ def start(request: HttpRequest, offer_id: int) -> HttpResponse:
                 },
             )
         else:
+            if result.top_up.state == TopUpState.AWAITING_APPROVAL:
+                # The card is asked for after the coordinator's yes (an email and the status page).
+                return redirect("topups:status", order_id=result.order.pk)
             # Start the card payment now, so that it (and its expiry, which gives the held money
             # back) exists even if the card page is never opened; the card page gets the same one.
             # Stripe unreachable or refusing: the card page asks again and says why.
