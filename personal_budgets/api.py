@@ -18,7 +18,7 @@ from rest_framework.response import Response
 
 from common.api import AmountField, error_responses
 from common.errors import DomainError, NotFound, PermissionDenied
-from common.money import from_pence
+from common.money import from_pence, to_pence
 from organisations.acting import PATIENT_HEADER, acting_for
 from organisations.models import OrganisationKind, Role
 from personal_budgets import selectors, services
@@ -213,6 +213,14 @@ class DeliveryInput(serializers.Serializer):
 class PatientOrderInput(serializers.Serializer):
     lines = PatientLineInput(many=True, min_length=1, max_length=50, help_text="Items from one supplier.")
     delivery = DeliveryInput()
+    card_amount = AmountField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Pay the rest by card (a top-up): the order's total less what the budget has left, in "
+        "pounds, as the patient was shown it. Only when the plan allows top-ups; then start the card "
+        "payment with POST /api/v1/patient-orders/{id}/top-up/.",
+    )
 
 
 class PatientOrderOutput(serializers.Serializer):
@@ -228,6 +236,10 @@ class PatientOrderOutput(serializers.Serializer):
     approval_reasons = serializers.ListField(child=serializers.CharField())
     decision_reason = serializers.CharField(help_text="The coordinator's or supplier's reason, if any.")
     created_at = serializers.DateTimeField()
+    top_up = serializers.CharField(
+        allow_null=True,
+        help_text="Paid partly by card: its card payment's address (start it, read its state).",
+    )
 
 
 def _patient_order(order: PurchaseOrder) -> dict:
@@ -243,6 +255,7 @@ def _patient_order(order: PurchaseOrder) -> dict:
         "approval_reasons": spend.approval_reasons,
         "decision_reason": spend.decision_reason,
         "created_at": order.created_at,
+        "top_up": f"/api/v1/patient-orders/{order.pk}/top-up/" if hasattr(spend, "top_up") else None,
     }
 
 
@@ -299,7 +312,8 @@ class PatientOrderListApi(GenericAPIView):
         },
         description="Buy from one supplier with the patient's budget. The support plan's rules apply "
         "(400 naming `offer`, `item_cap` or `period_cap`; `amount` when not enough is left). An item over "
-        "the cap per item, or one the plan flags, waits for the care coordinator with the money held.",
+        "the cap per item, or one the plan flags, waits for the care coordinator with the money held. With "
+        "`card_amount` the patient pays the rest by card (a top-up; 400 naming `plan` or `card_pence`).",
     )
     def post(self, request: Request) -> Response:
         patient = _patient(request)
@@ -313,18 +327,24 @@ class PatientOrderListApi(GenericAPIView):
         given.is_valid(raise_exception=True)
         data = given.validated_data
         delivery = data["delivery"]
-        result = services.patient_checkout(
-            patient=patient,
-            actor=request.user,
-            lines=[PatientLine(offer_id=line["offer"], packs=line["quantity"]) for line in data["lines"]],
-            delivery=PatientDelivery(
+        arguments = {
+            "patient": patient,
+            "actor": request.user,
+            "lines": [PatientLine(offer_id=line["offer"], packs=line["quantity"]) for line in data["lines"]],
+            "delivery": PatientDelivery(
                 name=delivery["name"],
                 address=delivery["address"],
                 postcode=delivery["postcode"],
                 note=delivery["note"],
             ),
-            idempotency_key=key,
-        )
+            "idempotency_key": key,
+        }
+        if data["card_amount"] is not None:
+            from personal_budgets.topups import services as topups  # the room above: imported late
+
+            result = topups.topup_checkout(**arguments, card_pence=to_pence(data["card_amount"]))
+        else:
+            result = services.patient_checkout(**arguments)
         order = selectors.patient_order(patient=patient, order_id=result.order.pk)
         return Response(
             PatientOrderOutput(_patient_order(order)).data,

@@ -3,6 +3,7 @@
 from django.urls import path
 
 from personal_budgets import api
+from personal_budgets.topups import api as topups_api
 
 urlpatterns = [
     path("wallets/", api.WalletListApi.as_view(), name="budgets-api-wallets"),
@@ -13,4 +14,9 @@ urlpatterns = [
     ),
     path("allocations/", api.AllocationListApi.as_view(), name="budgets-api-allocations"),
     path("patient-orders/", api.PatientOrderListApi.as_view(), name="budgets-api-patient-orders"),
+    path(
+        "patient-orders/<int:pk>/top-up/",
+        topups_api.TopUpPaymentApi.as_view(),
+        name="budgets-api-patient-order-top-up",
+    ),
 ]

@@ -10,7 +10,7 @@ from django.db.models import Sum
 
 from common.errors import NotFound
 from ledger.models import Account, Transfer
-from organisations.models import PatientProfile
+from organisations.models import CarerLink, PatientProfile, User
 from payments.models import Payment
 from payments.selectors import card_payments_enabled
 from payments.states import PaymentState
@@ -28,6 +28,15 @@ def top_up_for_order(*, patient: PatientProfile, order_id: int) -> TopUp:
     if found is None:
         raise NotFound("No such order.", field="order")
     return found
+
+
+def top_up_for_payer(*, user: User, patient: PatientProfile, order_id: int) -> TopUp:
+    """The top-up of one of the patient's orders, for the one who pays it: the patient themselves or
+    a carer they granted (not their care coordinator, who approves but does not pay). Else NotFound."""
+    payer = patient.user_id == user.pk or CarerLink.objects.filter(patient=patient, carer=user).exists()
+    if not payer:
+        raise NotFound("No such order.", field="order")
+    return top_up_for_order(patient=patient, order_id=order_id)
 
 
 @dataclass(frozen=True)
