@@ -158,6 +158,10 @@ class PaymentGateway(Protocol):
 
     def retrieve(self, provider_id: str) -> GatewayPayment: ...
 
+    def list_refunds(self, provider_id: str) -> tuple[GatewayRefund, ...]:
+        """Every refund the provider has of the payment `provider_id` (a read: no key)."""
+        ...
+
     def verify_event(self, payload: bytes, signature: str) -> GatewayEvent:
         """The event, if `signature` proves the provider sent `payload` recently; else WebhookRejected."""
         ...

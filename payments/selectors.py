@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from django.conf import settings
 from django.db.models import QuerySet
@@ -11,8 +11,8 @@ from payments.gateway import GatewayError, PaymentGateway
 from payments.models import Payment, Refund, WebhookEvent
 from payments.providers import configured_gateway
 from payments.registry import reconciliation_sources, register_reconciliation_source
-from payments.states import CLOSED_STATES, LIVE_STATES, PAID_STATES
-from payments.types import LedgerFigure, ReconciliationLine, StripeView
+from payments.states import CLOSED_STATES, LIVE_STATES, PAID_STATES, REFUND_HOLDING_STATES
+from payments.types import LedgerFigure, ReconciliationLine, RefundLine, StripeRefundView, StripeView
 
 __all__ = [
     "card_payments_enabled",
@@ -74,12 +74,108 @@ def _money_class_stripe(status: str) -> str:
 def _stripe_view(gateway: PaymentGateway, payment: Payment) -> StripeView:
     try:
         seen = gateway.retrieve(payment.provider_id)
+        # Only a payment that took money can have refunds: one more request for those only.
+        listed = gateway.list_refunds(payment.provider_id) if seen.amount_received_pence else ()
     except GatewayError as error:
         return StripeView(error=error.message)
     return StripeView(
         status=seen.provider_status,
         amount_received_pence=seen.amount_received_pence,
         amount_refunded_pence=seen.amount_refunded_pence,
+        refunds=tuple(
+            StripeRefundView(
+                provider_id=r.provider_id,
+                status=r.provider_status,
+                state=r.state,
+                amount_pence=r.amount_pence,
+            )
+            for r in listed
+        ),
+    )
+
+
+def _refund_label(key: str, refund: Refund | None, seen: StripeRefundView | None) -> str:
+    return (refund and refund.provider_id) or (seen and seen.provider_id) or key
+
+
+def _refund_lines(
+    payment: Payment,
+    refunds: Sequence[Refund],
+    seen: StripeView | None,
+    figures: Mapping[str, LedgerFigure | None],
+) -> list[RefundLine]:
+    """Each refund of the payment (ours, Stripe's, or only the books') beside the others' view of it.
+
+    Stripe: a refund it has that we do not, one of ours it does not have (once Stripe has answered
+    it), another amount, or another outcome (given back or not). The books (those that itemise
+    refunds): another amount given back than the refund's, money given back for a refund that
+    failed, no record of a refund that stands, or money given back with no refund made."""
+    stripe_refunds = (
+        {r.provider_id: r for r in (seen.refunds or ())} if seen and seen.refunds is not None else None
+    )
+    books = {
+        name: figure.refunds for name, figure in figures.items() if figure and figure.refunds is not None
+    }
+    keys = [r.idempotency_key for r in refunds]
+    for itemised in books.values():
+        keys += [key for key in itemised if key not in keys]
+    ours_by_key = {r.idempotency_key: r for r in refunds}
+    lines = []
+    for key in keys:
+        refund = ours_by_key.get(key)
+        mine = (
+            stripe_refunds.pop(refund.provider_id, None)
+            if stripe_refunds and refund and refund.provider_id
+            else None
+        )
+        lines.append(_refund_line(key, refund, mine, stripe_refunds is not None, books))
+    for stranger in (stripe_refunds or {}).values():
+        lines.append(_refund_line(stranger.provider_id, None, stranger, True, books))
+    return lines
+
+
+def _refund_line(
+    key: str,
+    refund: Refund | None,
+    seen: StripeRefundView | None,
+    asked: bool,
+    books: Mapping[str, Mapping[str, int]],
+) -> RefundLine:
+    found = []
+    if asked:
+        if refund is None and seen is not None:
+            found.append(f"Stripe refunded {seen.amount_pence}p ({seen.status}) that we have no record of")
+        elif refund is not None and refund.provider_id and seen is None:
+            found.append("Stripe has no such refund")
+        elif refund is not None and seen is not None:
+            if seen.amount_pence != refund.amount_pence:
+                found.append(f"Stripe's refund is {seen.amount_pence}p, ours {refund.amount_pence}p")
+            if (seen.state in REFUND_HOLDING_STATES) != (refund.state in REFUND_HOLDING_STATES):
+                found.append(f"Stripe says {seen.status}, we say {refund.state}")
+    if refund is not None:
+        stands, amount = refund.state in REFUND_HOLDING_STATES, refund.amount_pence
+    elif seen is not None:
+        stands, amount = seen.state in REFUND_HOLDING_STATES, seen.amount_pence
+    else:
+        stands, amount = False, 0
+    given = {}
+    for name, itemised in books.items():
+        given[name] = itemised.get(key)
+        if given[name] is None:
+            if stands and amount:
+                found.append(f"the {name} has no record of it ({amount}p)")
+        elif not stands:
+            what = "no refund was made" if refund is None and seen is None else "the refund did not happen"
+            found.append(f"the {name} gave back {given[name]}p but {what}")
+        elif given[name] != amount:
+            found.append(f"the {name} gave back {given[name]}p, the refund is {amount}p")
+    label = _refund_label(key, refund, seen)
+    return RefundLine(
+        key=key,
+        refund=refund,
+        stripe=seen,
+        books=given,
+        differences=tuple(f"refund {label}: {difference}" for difference in found),
     )
 
 
@@ -117,11 +213,15 @@ def reconciliation(
     payments: Sequence[Payment] | QuerySet[Payment] | None = None, *, fetch: bool = True
 ) -> list[ReconciliationLine]:
     """Each card payment beside Stripe's view of it (retrieved through the library when `fetch` and
-    the keys are set) and each registered book's (`register_reconciliation_source`), with every
-    difference in words. No difference: the line is ok."""
+    the keys are set: the PaymentIntent and, if it took money, its refunds) and each registered
+    book's (`register_reconciliation_source`), with every difference in words, and each of its
+    refunds likewise (`RefundLine`). No difference: the line is ok."""
     rows = list(payments if payments is not None else payments_for_reconciliation())
     gateway = configured_gateway() if fetch else None
     books = {name: source(rows) for name, source in reconciliation_sources().items()}
+    refunds_by_payment: dict[int, list[Refund]] = {}
+    for refund in Refund.objects.filter(payment__in=rows).order_by("created_at", "id"):
+        refunds_by_payment.setdefault(refund.payment_id, []).append(refund)
     lines = []
     for payment in rows:
         seen = _stripe_view(gateway, payment) if gateway and payment.provider_id else None
@@ -130,7 +230,16 @@ def reconciliation(
         for name, figures_by_payment in books.items():
             figures[name] = figures_by_payment.get(payment.pk)
             differences += _differences_with_books(payment, name, figures[name])
+        refund_lines = _refund_lines(payment, refunds_by_payment.get(payment.pk, []), seen, figures)
+        for line in refund_lines:
+            differences += line.differences
         lines.append(
-            ReconciliationLine(payment=payment, stripe=seen, books=figures, differences=tuple(differences))
+            ReconciliationLine(
+                payment=payment,
+                stripe=seen,
+                books=figures,
+                differences=tuple(differences),
+                refunds=tuple(refund_lines),
+            )
         )
     return lines

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from payments.models import Payment
+from payments.models import Payment, Refund
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,9 @@ class LedgerFigure:
     paid_pence: int
     refunded_pence: int = 0
     note: str = ""
+    # What the books gave back for each of the payment's refunds, by the refund's idempotency key
+    # (`payment_refund`'s key); None: the books do not itemise refunds (only the total is compared).
+    refunds: Mapping[str, int] | None = None
 
 
 # Given the payments being reconciled, the ledger's figures for those it knows (by payment id).
@@ -69,6 +72,34 @@ class StripeView:
     amount_received_pence: int = 0
     amount_refunded_pence: int | None = None
     error: str = ""
+    # Stripe's refunds of the payment (None: not read).
+    refunds: tuple[StripeRefundView, ...] | None = None
+
+
+@dataclass(frozen=True)
+class StripeRefundView:
+    """One refund as Stripe lists it."""
+
+    provider_id: str
+    status: str
+    state: str
+    amount_pence: int
+
+
+@dataclass(frozen=True)
+class RefundLine:
+    """One refund of a payment: ours (None: only Stripe or the books know it), Stripe's (None: not
+    asked, or Stripe has no such refund), what each book gave back for it, and the differences."""
+
+    key: str
+    refund: Refund | None
+    stripe: StripeRefundView | None
+    books: Mapping[str, int | None]
+    differences: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.differences
 
 
 @dataclass(frozen=True)
@@ -77,7 +108,9 @@ class ReconciliationLine:
     stripe: StripeView | None  # None: not fetched
     # Each registered source's figure (None: it does not know the payment).
     books: Mapping[str, LedgerFigure | None]
+    # Every difference, the refunds' too (each beginning "refund <id>: ").
     differences: tuple[str, ...]
+    refunds: tuple[RefundLine, ...] = ()
 
     @property
     def ok(self) -> bool:

@@ -242,6 +242,13 @@ class StripeGateway:
             raise _gateway_error(error, "read the payment") from None
         return payment_from_intent(_plain(intent))
 
+    def list_refunds(self, provider_id: str) -> tuple[GatewayRefund, ...]:
+        try:
+            found = self.client.v1.refunds.list(params={"payment_intent": provider_id, "limit": 100})
+        except stripe.StripeError as error:
+            raise _gateway_error(error, "read the payment's refunds") from None
+        return tuple(refund_from_object(_plain(refund)) for refund in _plain(found).get("data") or [])
+
     def verify_event(self, payload: bytes, signature: str) -> GatewayEvent:
         if not self.webhook_secret:
             raise WebhookRejected("No webhook signing secret is set (STRIPE_WEBHOOK_SECRET).")

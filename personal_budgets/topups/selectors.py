@@ -10,12 +10,13 @@ from django.db.models import Sum
 
 from common.errors import NotFound
 from ledger.models import Account, Transfer
+from ledger.services import transfer_id
 from organisations.models import CarerLink, PatientProfile, User
 from payments.models import Payment
 from payments.selectors import card_payments_enabled
 from payments.states import PaymentState
 from payments.types import LedgerFigure
-from personal_budgets.topups.models import TopUp, TopUpState
+from personal_budgets.topups.models import TopUp, TopUpRefund, TopUpState
 
 
 def top_up_for_order(*, patient: PatientProfile, order_id: int) -> TopUp:
@@ -107,6 +108,7 @@ def ledger_figures(payments: Sequence[Payment]) -> Mapping[int, LedgerFigure]:
     }
     clearing = Account.objects.filter(code=CARD_CLEARING_CODE).first()
     figures: dict[int, LedgerFigure] = {}
+    booked = _card_refunds_booked(list(tops.values()))
     for payment_id, top_up in tops.items():
         reference = f"order:{top_up.spend.order.number}"
         paid = refunded = 0
@@ -123,5 +125,32 @@ def ledger_figures(payments: Sequence[Payment]) -> Mapping[int, LedgerFigure]:
                 ).aggregate(t=Sum("amount"))["t"]
                 or 0
             )
-        figures[payment_id] = LedgerFigure(paid_pence=paid, refunded_pence=refunded)
+        figures[payment_id] = LedgerFigure(
+            paid_pence=paid, refunded_pence=refunded, refunds=booked.get(top_up.pk, {})
+        )
     return figures
+
+
+def _card_refunds_booked(top_ups: Sequence[TopUp]) -> dict[int, dict[str, int]]:
+    """What the ledger gave back to card clearing for each card refund of each top-up, by the card
+    refund's key (`payments.payment_refund`'s): the split refunds of returned items, and the whole
+    card part of an order refused, cancelled or paid too late. Two queries for all of them."""
+    wanted: dict = {}
+    for top_up in top_ups:
+        order_id = top_up.spend.order_id
+        for kind in ("topup-card-return", "topup-card-late-return"):
+            wanted[transfer_id(kind, top_up.pk)] = (top_up.pk, f"topup-return:order:{order_id}")
+    splits = TopUpRefund.objects.filter(top_up__in=top_ups, card_pence__gt=0).select_related(
+        "refund", "top_up__spend"
+    )
+    for split in splits:
+        order_id = split.top_up.spend.order_id
+        wanted[transfer_id("topup-card-refund", order_id, split.refund.key)] = (
+            split.top_up_id,
+            split.card_key,
+        )
+    booked: dict[int, dict[str, int]] = {top_up.pk: {} for top_up in top_ups}
+    for transfer in Transfer.objects.filter(id__in=list(wanted), code="card_refund"):
+        top_up_id, key = wanted[transfer.id]
+        booked[top_up_id][key] = booked[top_up_id].get(key, 0) + transfer.amount
+    return booked

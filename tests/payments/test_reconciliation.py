@@ -9,16 +9,17 @@ from django.contrib.auth.models import Group, Permission
 from django.core.management import call_command
 
 from payments import selectors
+from payments.models import Refund
 from payments.registry import (
     reconciliation_sources,
     register_reconciliation_source,
     unregister_reconciliation_source,
 )
-from payments.states import PaymentState
+from payments.states import PaymentState, RefundState
 from payments.types import LedgerFigure
 from tests.organisations.factories import UserFactory
 from tests.payments.factories import PaymentFactory
-from tests.payments.stripe_http import charge, payment_intent
+from tests.payments.stripe_http import charge, payment_intent, refund
 
 pytestmark = pytest.mark.django_db
 INTENTS = "/v1/payment_intents"
@@ -42,11 +43,19 @@ def ledger_view():
         register_reconciliation_source(before)
 
 
-def stripe_sees(stripe_http, payment, status, *, refunded=0):
+def stripe_sees(stripe_http, payment, status, *, refunded=0, refunds=None):
+    """Stripe's answers for one payment: the PaymentIntent and, when it took money, its refunds (one
+    of `refunded` pence unless `refunds` lists them as (id, amount, status))."""
     intent = payment_intent(id=payment.provider_id, amount=payment.amount_pence, status=status)
     if status == "succeeded":
         intent["latest_charge"] = charge(intent, amount_refunded=refunded)
     stripe_http.answer("GET", f"{INTENTS}/{payment.provider_id}", intent)
+    if status == "succeeded":
+        if refunds is None:
+            refunds = [(f"re_{payment.provider_id[3:]}r1", refunded, "succeeded")] if refunded else []
+        listed = [refund(intent, amount, id=rid, status=state) for rid, amount, state in refunds]
+        stripe_http.answer("GET", "/v1/refunds", {"object": "list", "data": listed, "has_more": False})
+    return intent
 
 
 def run(capsys, *args) -> tuple[int, str]:
@@ -62,7 +71,14 @@ def test_payments_that_agree_everywhere_pass(stripe_http, ledger_view, capsys):
         state=PaymentState.PARTIALLY_REFUNDED, amount_pence=8000, amount_refunded_pence=1000
     )
     waiting = PaymentFactory()
-    ledger_view[paid.pk] = LedgerFigure(paid_pence=8000, refunded_pence=1000)
+    Refund.objects.create(
+        payment=paid,
+        amount_pence=1000,
+        idempotency_key="cushion",
+        provider_id=f"re_{paid.provider_id[3:]}r1",
+        state=RefundState.SUCCEEDED,
+    )
+    ledger_view[paid.pk] = LedgerFigure(paid_pence=8000, refunded_pence=1000, refunds={"cushion": 1000})
     stripe_sees(stripe_http, paid, "succeeded", refunded=1000)
     stripe_sees(stripe_http, waiting, "requires_payment_method")
 
@@ -70,7 +86,10 @@ def test_payments_that_agree_everywhere_pass(stripe_http, ledger_view, capsys):
 
     assert code == 0
     assert "2 card payment(s), 0 with a difference." in out
-    assert {r.params.get("expand[0]") for r in stripe_http.requests} == {"latest_charge"}
+    intents = [r for r in stripe_http.requests if r.path.startswith(INTENTS)]
+    assert {r.params.get("expand[0]") for r in intents} == {"latest_charge"}
+    [listed] = stripe_http.requests_to("GET", "/v1/refunds")  # only the payment that took money
+    assert listed.params["payment_intent"] == paid.provider_id
     assert all(r.method == "GET" and r.idempotency_key is None for r in stripe_http.requests)
 
 
@@ -159,3 +178,88 @@ def test_reconciliation_without_keys_compares_the_books_only(settings, ledger_vi
     [line] = selectors.reconciliation()
 
     assert line.stripe is None and line.ok
+
+
+def test_each_refund_is_shown_with_stripes_state_and_the_ledgers_and_differences_are_flagged(
+    client, stripe_http, ledger_view, capsys
+):
+    paid = PaymentFactory(
+        state=PaymentState.PARTIALLY_REFUNDED, amount_pence=10000, amount_refunded_pence=3000
+    )
+    stem = paid.provider_id[3:]
+
+    def ours(key, amount, number, state=RefundState.SUCCEEDED):
+        return Refund.objects.create(
+            payment=paid,
+            amount_pence=amount,
+            idempotency_key=key,
+            provider_id=f"re_{stem}r{number}",
+            state=state,
+        )
+
+    ours("agrees", 1000, 1)
+    ours("failed-at-stripe", 2000, 2)
+    ours("pending", 500, 3, state=RefundState.PENDING)
+    ledger_view[paid.pk] = LedgerFigure(
+        paid_pence=10000,
+        refunded_pence=3000,
+        refunds={"agrees": 1000, "failed-at-stripe": 2000, "pending": 400, "never-made": 700},
+    )
+    stripe_sees(
+        stripe_http,
+        paid,
+        "succeeded",
+        refunded=3000,
+        refunds=[
+            (f"re_{stem}r1", 1000, "succeeded"),
+            (f"re_{stem}r2", 2000, "failed"),
+            (f"re_{stem}r3", 500, "pending"),
+            (f"re_{stem}r9", 2000, "succeeded"),  # made in Stripe's dashboard
+        ],
+    )
+
+    [line] = selectors.reconciliation([paid])
+
+    by_key = {r.key: r for r in line.refunds}
+    assert by_key["agrees"].ok and by_key["agrees"].books == {"ledger": 1000}
+    assert by_key["agrees"].stripe.status == "succeeded"
+    assert by_key["failed-at-stripe"].differences == (
+        f"refund re_{stem}r2: Stripe says failed, we say succeeded",
+    )
+    assert by_key["pending"].differences == (
+        f"refund re_{stem}r3: the ledger gave back 400p, the refund is 500p",
+    )
+    assert by_key["never-made"].differences == (
+        "refund never-made: the ledger gave back 700p but no refund was made",
+    )
+    [dashboard] = [r for r in line.refunds if r.refund is None and r.stripe is not None]
+    assert dashboard.differences == (
+        f"refund re_{stem}r9: Stripe refunded 2000p (succeeded) that we have no record of",
+        f"refund re_{stem}r9: the ledger has no record of it (2000p)",
+    )
+    assert not line.ok and all(d in line.differences for r in line.refunds for d in r.differences)
+
+    stripe_sees(stripe_http, paid, "succeeded", refunded=3000, refunds=[(f"re_{stem}r1", 1000, "succeeded")])
+    client.force_login(UserFactory(email="admin@marketplace.example", is_staff=True, is_superuser=True))
+    page = client.get("/cms/payments/reconciliation/?stripe=1").content.decode()
+    assert "key agrees" in page and "ledger: gave back 700p" in page
+    assert f"refund re_{stem}r2: Stripe has no such refund" in page
+
+
+def test_without_stripe_the_refunds_are_compared_with_the_ledger_only(settings, ledger_view):
+    settings.STRIPE_SECRET_KEY = None
+    paid = PaymentFactory(
+        state=PaymentState.PARTIALLY_REFUNDED, amount_pence=10000, amount_refunded_pence=1000
+    )
+    Refund.objects.create(
+        payment=paid, amount_pence=1000, idempotency_key="gone", provider_id="re_x1", state=RefundState.FAILED
+    )
+    ledger_view[paid.pk] = LedgerFigure(paid_pence=10000, refunded_pence=1000, refunds={"gone": 1000})
+
+    [line] = selectors.reconciliation()
+
+    [refund_line] = line.refunds
+    assert refund_line.stripe is None
+    assert refund_line.differences == (
+        "refund re_x1: the ledger gave back 1000p but the refund did not happen",
+    )
