@@ -45,15 +45,15 @@ def ledger_view():
 
 def stripe_sees(stripe_http, payment, status, *, refunded=0, refunds=None):
     """Stripe's answers for one payment: the PaymentIntent and, when it took money, its refunds (one
-    of `refunded` pence unless `refunds` lists them as (id, amount, status))."""
+    of `refunded` pence unless `refunds` lists them as (number, amount, status): id re_<stem>r<number>)."""
     intent = payment_intent(id=payment.provider_id, amount=payment.amount_pence, status=status)
     if status == "succeeded":
         intent["latest_charge"] = charge(intent, amount_refunded=refunded)
     stripe_http.answer("GET", f"{INTENTS}/{payment.provider_id}", intent)
     if status == "succeeded":
         if refunds is None:
-            refunds = [(f"re_{payment.provider_id[3:]}r1", refunded, "succeeded")] if refunded else []
-        listed = [refund(intent, amount, id=rid, status=state) for rid, amount, state in refunds]
+            refunds = [(1, refunded, "succeeded")] if refunded else []
+        listed = [refund(intent, amount, number=n, status=state) for n, amount, state in refunds]
         stripe_http.answer("GET", "/v1/refunds", {"object": "list", "data": listed, "has_more": False})
     return intent
 
@@ -211,10 +211,10 @@ def test_each_refund_is_shown_with_stripes_state_and_the_ledgers_and_differences
         "succeeded",
         refunded=3000,
         refunds=[
-            (f"re_{stem}r1", 1000, "succeeded"),
-            (f"re_{stem}r2", 2000, "failed"),
-            (f"re_{stem}r3", 500, "pending"),
-            (f"re_{stem}r9", 2000, "succeeded"),  # made in Stripe's dashboard
+            (1, 1000, "succeeded"),
+            (2, 2000, "failed"),
+            (3, 500, "pending"),
+            (9, 2000, "succeeded"),  # made in Stripe's dashboard
         ],
     )
 
@@ -239,7 +239,7 @@ def test_each_refund_is_shown_with_stripes_state_and_the_ledgers_and_differences
     )
     assert not line.ok and all(d in line.differences for r in line.refunds for d in r.differences)
 
-    stripe_sees(stripe_http, paid, "succeeded", refunded=3000, refunds=[(f"re_{stem}r1", 1000, "succeeded")])
+    stripe_sees(stripe_http, paid, "succeeded", refunded=3000, refunds=[(1, 1000, "succeeded")])
     client.force_login(UserFactory(email="admin@marketplace.example", is_staff=True, is_superuser=True))
     page = client.get("/cms/payments/reconciliation/?stripe=1").content.decode()
     assert "key agrees" in page and "ledger: gave back 700p" in page
