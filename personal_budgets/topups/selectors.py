@@ -13,9 +13,9 @@ from ledger.models import Account, Transfer
 from ledger.services import transfer_id
 from organisations.models import CarerLink, PatientProfile, User
 from payments.models import Payment
-from payments.selectors import card_payments_enabled
+from payments.selectors import card_payments_enabled, reconciliation, refunds_for, webhook_events_for
 from payments.states import PaymentState
-from payments.types import LedgerFigure
+from payments.types import LedgerFigure, ReconciliationLine
 from personal_budgets.topups.models import TopUp, TopUpRefund, TopUpState
 
 
@@ -154,3 +154,55 @@ def _card_refunds_booked(top_ups: Sequence[TopUp]) -> dict[int, dict[str, int]]:
         top_up_id, key = wanted[transfer.id]
         booked[top_up_id][key] = booked[top_up_id].get(key, 0) + transfer.amount
     return booked
+
+
+# --- The back office (read-only, finance staff) ----------------------------------------------
+
+BACK_OFFICE_LIMIT = 200
+
+
+def top_ups_for_back_office(*, state: str = "", limit: int = BACK_OFFICE_LIMIT) -> list[TopUp]:
+    """The newest top-ups (of one state, if given) with their order, patient and card payment."""
+    found = TopUp.objects.select_related("spend__order__supplier", "spend__budget__patient__user", "payment")
+    if state in TopUpState.values:
+        found = found.filter(state=state)
+    return list(found.order_by("-created_at", "-pk")[:limit])
+
+
+@dataclass(frozen=True)
+class TopUpDetail:
+    """One top-up as finance staff see it: the card payment (our state and Stripe's last word), its
+    refunds and Stripe events, the refunds split between wallet and card, every ledger transfer of
+    the order, and the reconciliation line (Stripe asked only when `fetch`)."""
+
+    top_up: TopUp
+    transfers: list[Transfer]
+    refunds: list
+    events: list
+    splits: list[TopUpRefund]
+    line: ReconciliationLine | None
+
+
+def top_up_detail(*, top_up_id: int, fetch: bool = False) -> TopUpDetail:
+    top_up = (
+        TopUp.objects.select_related("spend__order__supplier", "spend__budget__patient__user", "payment")
+        .filter(pk=top_up_id)
+        .first()
+    )
+    if top_up is None:
+        raise NotFound("No such top-up.", field="top_up")
+    order = top_up.spend.order
+    transfers = list(
+        Transfer.objects.filter(reference=f"order:{order.number}")
+        .select_related("debit_account", "credit_account")
+        .order_by("created_at", "id")
+    )
+    payment = top_up.payment
+    return TopUpDetail(
+        top_up=top_up,
+        transfers=transfers,
+        refunds=list(refunds_for(payment)) if payment else [],
+        events=list(webhook_events_for(payment)) if payment else [],
+        splits=list(top_up.refunds.select_related("refund").order_by("created_at", "pk")),
+        line=reconciliation([payment], fetch=fetch)[0] if payment and payment.provider_id else None,
+    )
