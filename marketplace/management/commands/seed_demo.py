@@ -15,6 +15,7 @@ SEEDERS = [
     "pricing.demo",
     "purchasing.demo",
     "personal_budgets.demo",
+    "personal_budgets.topups.demo",
 ]
 
 
