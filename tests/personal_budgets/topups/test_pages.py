@@ -149,3 +149,40 @@ def test_another_patients_top_up_is_a_404(client, world, stripe_http):
     client.force_login(other.user)
     for name in ("topups:pay", "topups:status", "topups:status-json"):
         assert client.get(reverse(name, args=[order.pk])).status_code == 404, name
+
+
+def test_a_chair_the_coordinator_checks_first_is_asked_for_then_paid_after_their_yes(
+    client, world, stripe_http, django_capture_on_commit_callbacks
+):
+    from personal_budgets import services as budget_services
+
+    world.give_budget(
+        amount="1000.00",
+        allocate="300.00",
+        top_ups_allowed=True,
+        item_cap="350.00",
+        over_cap_with_approval=True,
+    )
+    client.force_login(world.patient.user)
+    start = client.get(reverse("topups:start", args=[world.wheelchair.pk])).content.decode()
+    assert "Ask my care coordinator" in start and "checks this first" in start
+
+    answer = start_form(client, world)
+
+    order = PurchaseOrder.objects.get()
+    assert answer.status_code == 302 and answer["Location"] == reverse("topups:status", args=[order.pk])
+    waiting = client.get(reverse("topups:status", args=[order.pk])).content.decode()
+    assert "checks this order first" in waiting and reverse("topups:pay", args=[order.pk]) not in waiting
+    assert client.get(reverse("topups:pay", args=[order.pk])).status_code == 302  # nothing to pay yet
+    assert stripe_http.requests == []
+
+    with django_capture_on_commit_callbacks(execute=True):
+        budget_services.spend_approve(spend=order.budget_spend.pk, actor=world.coordinator)
+
+    asked = client.get(reverse("topups:status", args=[order.pk])).content.decode()
+    assert "said yes" in asked and reverse("topups:pay", args=[order.pk]) in asked
+    stripe_http.answer("POST", "/v1/payment_intents", payment_intent(id=intent_id(), amount=10000))
+    pay = client.get(reverse("topups:pay", args=[order.pk])).content.decode()
+    assert "https://js.stripe.com/v3/" in pay and "Pay £100.00" in pay
+    text = main_text(asked).replace(order.number, "it").replace("Pat Patel", "it")
+    assert flesch_reading_ease(text) >= EASY
