@@ -173,6 +173,7 @@ def test_a_chair_the_coordinator_checks_first_is_asked_for_then_paid_after_their
     assert answer.status_code == 302 and answer["Location"] == reverse("topups:status", args=[order.pk])
     waiting = client.get(reverse("topups:status", args=[order.pk])).content.decode()
     assert "checks this order first" in waiting and reverse("topups:pay", args=[order.pk]) not in waiting
+    assert "topups.js" not in waiting  # days may pass: the page does not poll meanwhile
     assert client.get(reverse("topups:pay", args=[order.pk])).status_code == 302  # nothing to pay yet
     assert stripe_http.requests == []
 
