@@ -52,6 +52,7 @@ from payments.types import PaymentChange, PaymentStarted
 __all__ = [
     "PaymentsDisabled",
     "payment_cancel",
+    "payment_closed_but_paid",
     "payment_expire",
     "payment_refund",
     "payment_start",
@@ -514,6 +515,57 @@ def _refund_seen(payment_id: int, seen, *, own: Refund | None = None) -> Refund:
     return refund
 
 
+def closed_payment_refund_key(payment_id: int) -> str:
+    return f"closed-paid:{payment_id}"
+
+
+def payment_closed_but_paid(*, payment_id: int) -> Refund | None:
+    """Stripe reported money taken on a payment we had closed (expired or cancelled; nothing was
+    delivered against it). Stripe is asked: if it really holds money for it, all of it is given
+    back, once (our key `closed-paid:<id>`, Stripe's `mp-refund:closed-paid:<id>`), and the refund
+    recorded. The payment stays closed (its state never moves back): `payments_reconcile` shows
+    Stripe's success and the refund. Returns the refund, or None when Stripe took nothing.
+    The Celery task `payments.closed_payment_paid_check`, queued by the webhook, calls it."""
+    payment = Payment.objects.get(pk=payment_id)
+    if payment.state not in CLOSED_STATES or not payment.provider_id:
+        return None
+    gateway = _gateway()
+    key = closed_payment_refund_key(payment.pk)
+    refund = Refund.objects.filter(idempotency_key=key).first()
+    if refund is None:
+        seen = gateway.retrieve(payment.provider_id)
+        left = seen.amount_received_pence - (seen.amount_refunded_pence or 0)
+        if seen.state not in PAID_STATES or left <= 0:
+            return None
+        with transaction.atomic():
+            Payment.objects.select_for_update().get(pk=payment.pk)
+            refund, _ = Refund.objects.get_or_create(
+                idempotency_key=key,
+                defaults={
+                    "payment": payment,
+                    "amount_pence": left,
+                    "reason": f"Taken after the payment was {payment.state}: given back",
+                },
+            )
+    if refund.provider_id:
+        return refund
+    seen_refund = gateway.refund(
+        RefundCreate(
+            provider_id=payment.provider_id,
+            amount_pence=refund.amount_pence,
+            idempotency_key=_stripe_key("refund", key),
+            metadata={"payment_id": str(payment.pk), "reference": payment.reference, "refund_key": key},
+        )
+    )
+    return _refund_seen(payment.pk, seen_refund, own=refund)
+
+
+def _queue_closed_paid_check(payment_id: int) -> None:
+    from payments.tasks import closed_payment_paid_check as task
+
+    task.delay(payment_id)
+
+
 # --- webhooks ---------------------------------------------------------------------------------------
 
 
@@ -655,8 +707,10 @@ def webhook_event_apply(*, event_pk: int) -> str:
                     if not changed and payment.state in CLOSED_STATES and _reports_money(event):
                         stored.detail = (
                             f"Stripe reports money on a payment already {payment.state}: "
-                            "see payments_reconcile."
+                            "asked Stripe, and any money taken is given back; see payments_reconcile."
                         )
+                        if isinstance(event.update, PaymentUpdate):
+                            transaction.on_commit(lambda pk=payment.pk: _queue_closed_paid_check(pk))
                     outcome = WebhookEvent.Outcome
                     stored.outcome = outcome.APPLIED if changed else outcome.NO_CHANGE
         stored.processed_at = timezone.now()

@@ -32,3 +32,16 @@ def payments_expire_due() -> int:
 def webhook_events_retry() -> int:
     """Beat task: queue again the Stripe events whose task was lost."""
     return services.webhook_events_retry()
+
+
+@shared_task(
+    name="payments.closed_payment_paid_check",
+    autoretry_for=(Exception,),
+    dont_autoretry_for=(NotFound,),
+    retry_backoff=True,
+    retry_backoff_max=600,
+    max_retries=10,
+)
+def closed_payment_paid_check(payment_id: int) -> bool:
+    """Stripe reported money on a payment we had closed: ask Stripe and give back what it took."""
+    return services.payment_closed_but_paid(payment_id=payment_id) is not None

@@ -78,12 +78,14 @@ def test_the_cancelled_webhook_after_the_expiry_changes_nothing(
     assert WebhookEvent.objects.get().outcome == WebhookEvent.Outcome.NO_CHANGE
 
 
-def test_a_success_reported_after_the_expiry_is_not_believed_and_is_left_to_reconciliation(
+def test_a_success_reported_after_the_expiry_is_not_believed_stripe_is_asked_and_nothing_is_refunded(
     client, stripe_http, told, django_capture_on_commit_callbacks
 ):
     payment = abandoned()
     stripe_http.answer("POST", f"{INTENTS}/{payment.provider_id}/cancel", intent_of(payment, "canceled"))
     services.payments_expire_due()
+    # Asked, Stripe says what it said at the expiry: cancelled, nothing taken.
+    stripe_http.answer("GET", f"{INTENTS}/{payment.provider_id}", intent_of(payment, "canceled"))
 
     with django_capture_on_commit_callbacks(execute=True):
         deliver(client, event("payment_intent.succeeded", intent_of(payment, "succeeded")))
@@ -93,6 +95,8 @@ def test_a_success_reported_after_the_expiry_is_not_believed_and_is_left_to_reco
     assert [c.state for c in told] == ["expired"]
     stored = WebhookEvent.objects.get()
     assert stored.outcome == WebhookEvent.Outcome.NO_CHANGE and "payments_reconcile" in stored.detail
+    assert [r.method for r in stripe_http.requests_to("GET", f"{INTENTS}/{payment.provider_id}")] == ["GET"]
+    assert stripe_http.requests_to("POST", "/v1/refunds") == [] and not payment.refunds.exists()
 
 
 def test_a_payment_made_just_as_it_expires_is_kept_paid_and_its_webhook_changes_nothing(

@@ -290,22 +290,44 @@ def test_a_card_paid_after_its_order_was_released_is_refunded_once_and_recorded(
     assert invariants_check() == []
 
 
-def test_a_success_reported_after_our_expiry_changes_no_money(
-    world, stripe_http, client, django_capture_on_commit_callbacks
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_success_reported_after_our_expiry_is_checked_with_stripe_and_given_back_once(
+    world, stripe_http, client, django_capture_on_commit_callbacks, seed
 ):
-    """Our expiry cancels at Stripe first, so Stripe cannot take the card afterwards: a success
-    reported after it is recorded, not believed, and left to reconciliation; the hold is voided once."""
+    """Our expiry cancels at Stripe first, so Stripe should not take the card after it. If it reports
+    a success anyway, the payment stays expired, the hold stays voided (once), Stripe is asked, and
+    what it says it took is refunded once, whatever order and however often the events come."""
     world.give_budget(amount="1000.00", allocate="300.00", top_ups_allowed=True)
     result, started, _ = start_paying(world, stripe_http)
     payment = started.payment
     stripe_http.answer("POST", f"{INTENTS}/{payment.provider_id}/cancel", intent_of(payment, "canceled"))
     with django_capture_on_commit_callbacks(execute=True):
         assert payment_services.payments_expire_due(now=payment.expires_at + dt.timedelta(seconds=1)) == 1
-        for _ in range(3):
-            deliver(client, event("payment_intent.succeeded", intent_of(payment, "succeeded")))
+    paid = intent_of(Payment.objects.get(), "succeeded")
+    stripe_http.answer("GET", f"{INTENTS}/{payment.provider_id}", paid)
+    stripe_http.answer("POST", REFUNDS, refund(paid, 10000))
+    deliveries = [
+        event("payment_intent.succeeded", paid),
+        event("payment_intent.canceled", intent_of(payment, "canceled")),
+    ] * 3
+    random.Random(seed).shuffle(deliveries)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        for body in deliveries:
+            deliver(client, body)
+    with django_capture_on_commit_callbacks(execute=True):
         assert services.top_up_holds_sweep(now=payment.expires_at + dt.timedelta(hours=1)) == 0
 
+    assert Payment.objects.get().state == PaymentState.EXPIRED
     assert TopUp.objects.get().state == TopUpState.CANCELLED
     assert Transfer.objects.filter(pending_of_id=result.top_up.spend.hold_id).count() == 1
-    assert stripe_http.requests_to("POST", REFUNDS) == []
-    assert wallet(world) == (30000, 30000)
+    [asked] = stripe_http.requests_to("POST", REFUNDS)
+    assert asked.params["amount"] == "10000"
+    assert asked.idempotency_key == f"mp-refund:closed-paid:{payment.pk}"
+    [given] = Payment.objects.get().refunds.all()
+    assert given.state == "succeeded" and "given back" in given.reason
+    assert wallet(world) == (30000, 30000)  # the wallet never saw the card money
+    assert payment_services.payment_closed_but_paid(payment_id=payment.pk).pk == given.pk  # once
+    assert len(stripe_http.requests_to("POST", REFUNDS)) == 1
+    [line] = reconciliation([Payment.objects.get()], fetch=False)
+    assert not line.ok  # for a person to see: Stripe took and gave back money on an expired payment
