@@ -4,40 +4,55 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('payments', '0001_initial'),
-        ('personal_budgets', '0001_initial'),
-        ('personal_budgets_topups', '0001_initial'),
+        ("payments", "0001_initial"),
+        ("personal_budgets", "0001_initial"),
+        ("personal_budgets_topups", "0001_initial"),
     ]
 
     operations = [
         migrations.RemoveConstraint(
-            model_name='topup',
-            name='top_up_state_valid',
+            model_name="topup",
+            name="top_up_state_valid",
         ),
         migrations.AddField(
-            model_name='topup',
-            name='approved_at',
+            model_name="topup",
+            name="approved_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='topup',
-            name='card_due_at',
+            model_name="topup",
+            name="card_due_at",
             field=models.DateTimeField(blank=True, db_index=True, null=True),
         ),
         migrations.AddField(
-            model_name='topup',
-            name='ended_reason',
+            model_name="topup",
+            name="ended_reason",
             field=models.CharField(blank=True, max_length=300),
         ),
         migrations.AlterField(
-            model_name='topup',
-            name='state',
-            field=models.CharField(choices=[('awaiting_approval', 'Waiting for the care coordinator (the card is asked after)'), ('awaiting_card', 'Waiting for the card payment'), ('paid', 'Paid'), ('cancelled', 'Cancelled: the card payment was not made'), ('returned', 'Card payment given back: the order was refused or cancelled')], db_index=True, default='awaiting_card', max_length=20),
+            model_name="topup",
+            name="state",
+            field=models.CharField(
+                choices=[
+                    ("awaiting_approval", "Waiting for the care coordinator (the card is asked after)"),
+                    ("awaiting_card", "Waiting for the card payment"),
+                    ("paid", "Paid"),
+                    ("cancelled", "Cancelled: the card payment was not made"),
+                    ("returned", "Card payment given back: the order was refused or cancelled"),
+                ],
+                db_index=True,
+                default="awaiting_card",
+                max_length=20,
+            ),
         ),
         migrations.AddConstraint(
-            model_name='topup',
-            constraint=models.CheckConstraint(condition=models.Q(('state__in', ['awaiting_approval', 'awaiting_card', 'paid', 'cancelled', 'returned'])), name='top_up_state_valid'),
+            model_name="topup",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("state__in", ["awaiting_approval", "awaiting_card", "paid", "cancelled", "returned"])
+                ),
+                name="top_up_state_valid",
+            ),
         ),
     ]
