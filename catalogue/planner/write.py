@@ -20,6 +20,7 @@ from catalogue.indexing import products_changed
 from catalogue.models import Offer, Product, VolumeTier
 from catalogue.planner.plan import chunks, offer_values, product_values
 from catalogue.planner.types import OFFER_FIELDS, PRODUCT_FIELDS, OfferPlan, Write
+from catalogue.row_hashes import offer_input_hash
 from organisations.models import Organisation
 
 BATCH_SIZE = 1000
@@ -74,7 +75,7 @@ def offers_apply(*, plan: OfferPlan) -> dict[str, int]:
     )
     for write, saved_id in zip(creates, _insert(Offer, offer_columns, offer_rows), strict=True):
         offer_ids[id(write)] = saved_id
-    update_fields = [*OFFER_FIELDS, "supplier_sku", "status", "pending_changes", "updated_at"]
+    update_fields = [*OFFER_FIELDS, "supplier_sku", "status", "pending_changes", "row_hash", "updated_at"]
     for batch in chunks(updates, BATCH_SIZE):
         Offer.objects.bulk_create(
             [Offer(**_offer_row(plan.supplier, w), pending_changes=None) for w in batch],
@@ -126,6 +127,8 @@ def _offer_row(supplier: Organisation, write: Write) -> dict:
         "product_id": write.product.id,
         "status": write.status,
         **offer_values(write.item, write.existing),
+        # The terms and tiers written here are the item's (tiers are replaced when they differ).
+        "row_hash": write.item.row_hash or offer_input_hash(write.item.data),
     }
 
 
