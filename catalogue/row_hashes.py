@@ -26,11 +26,13 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from decimal import Decimal
 from typing import Any
 
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import post_delete, post_save, pre_save
 
 from catalogue.models import Offer, VolumeTier
 from catalogue.types import OfferInput
@@ -48,6 +50,8 @@ HASHED_FIELDS = (
     "patient_eligible",
 )
 CHUNK = 5000
+# Set while a bulk writer that writes the hashes itself deletes tiers (`hooks_suspended`).
+_suspended: ContextVar[bool] = ContextVar("row_hash_hooks_suspended", default=False)
 
 
 def _amount(value: Any) -> str:
@@ -135,21 +139,55 @@ def offer_row_hashes_refresh(
     return len(changed)
 
 
-# Hooks: single saves through the ORM, recomputed synchronously inside the saving transaction.
-def _offer_saved(sender, instance: Offer, update_fields=None, **kwargs) -> None:
+# Hooks: single saves through the ORM, inside the saving transaction. The offer's own save writes
+# its hash (worked out before it, from the instance and its saved tiers: no statement more for a new
+# offer, one for a changed one); a tier saved or deleted recomputes its offer's.
+def _offer_saving(sender, instance: Offer, update_fields=None, **kwargs) -> None:
     if update_fields is not None and not set(update_fields) & set(HASHED_FIELDS):
         return  # a status, a held change or a note: not what the hash covers
-    for pk, stored, computed in offer_row_hashes([instance.pk]):
-        if stored != computed:
-            Offer.objects.filter(pk=pk).update(row_hash=computed)
-        instance.row_hash = computed  # so a later save() of this instance writes it back unchanged
+    if instance.pk is None:
+        tiers: list = []  # a new offer has no tiers yet
+    else:
+        tiers = list(
+            VolumeTier.objects.filter(offer_id=instance.pk)
+            .order_by("min_packs")
+            .values_list("min_packs", "pack_price")
+        )
+    try:
+        instance.row_hash = terms_hash(
+            **{name: getattr(instance, name) for name in HASHED_FIELDS}, tiers=tiers
+        )
+    except (TypeError, ValueError, ArithmeticError):
+        instance.row_hash = ""  # values the database will refuse anyway; never a wrong hash
+
+
+def _offer_saved(sender, instance: Offer, update_fields=None, **kwargs) -> None:
+    if (
+        update_fields is not None
+        and set(update_fields) & set(HASHED_FIELDS)
+        and "row_hash" not in update_fields
+    ):
+        Offer.objects.filter(pk=instance.pk).update(row_hash=instance.row_hash)
 
 
 def _tier_changed(sender, instance: VolumeTier, **kwargs) -> None:
-    offer_row_hashes_refresh([instance.offer_id])
+    if not _suspended.get():
+        offer_row_hashes_refresh([instance.offer_id])
+
+
+@contextmanager
+def hooks_suspended() -> Iterator[None]:
+    """For a bulk writer that writes the hashes of the offers it touches itself (`offers_apply`):
+    the tiers it deletes on the way do not each recompute their offer's."""
+    token = _suspended.set(True)
+    try:
+        yield
+    finally:
+        _suspended.reset(token)
 
 
 def register() -> None:
+    pre_save.connect(_offer_saving, sender=Offer, dispatch_uid="row-hash-Offer-saving")
     post_save.connect(_offer_saved, sender=Offer, dispatch_uid="row-hash-Offer-save")
     post_save.connect(_tier_changed, sender=VolumeTier, dispatch_uid="row-hash-VolumeTier-save")
     post_delete.connect(_tier_changed, sender=VolumeTier, dispatch_uid="row-hash-VolumeTier-delete")

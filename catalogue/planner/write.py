@@ -15,6 +15,7 @@ from django.db import connection, models
 from django.utils import timezone
 from django.utils.text import slugify
 
+from catalogue import row_hashes
 from catalogue.browse_data import product_browse_refresh
 from catalogue.indexing import products_changed
 from catalogue.models import Offer, Product, VolumeTier
@@ -87,8 +88,9 @@ def offers_apply(*, plan: OfferPlan) -> dict[str, int]:
             offer_ids[id(write)] = write.existing.id
     # 3. Tiers: replaced for changed offers whose tiers changed, written for new offers.
     replaced = sorted(offer_ids[id(w)] for w in updates if w.tiers_changed)
-    for chunk in chunks(replaced):
-        VolumeTier.objects.filter(offer_id__in=chunk).delete()
+    with row_hashes.hooks_suspended():  # the offers' hashes, written above, count the new tiers
+        for chunk in chunks(replaced):
+            VolumeTier.objects.filter(offer_id__in=chunk).delete()
     tier_rows = (
         (offer_ids[id(w)], m, p)
         for w in (*creates, *updates)
