@@ -117,8 +117,9 @@ def offers_apply(*, plan: OfferPlan) -> dict[str, int]:
         touched.add(write.product.id)
         if write.existing is not None:
             touched.add(write.existing.product_id)
-    product_browse_refresh(touched)
-    products_changed(touched)
+    if touched:  # a plan that changes nothing buyers see (an unchanged file) leaves the caches be
+        product_browse_refresh(touched)
+        products_changed(touched)
     return plan.counts()
 
 

@@ -16,12 +16,14 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from catalogue import caching as catalogue_caching
 from catalogue import planner
 from catalogue.imports.importer import CatalogueImporter, catalogue_import_start
 from catalogue.models import Category, Offer, OfferStatus, Product, VolumeTier
 from catalogue.planner import plan as planner_plan
 from catalogue.row_hashes import offer_row_hashes_stale
 from common import staging
+from common.caching import shared_versions
 from common.errors import RowErrors
 from common.imports import UploadedFile
 from common.models import ImportJob
@@ -263,6 +265,7 @@ def catalogue_writes(queries: list[dict]) -> list[str]:
 def test_an_unchanged_re_upload_writes_nothing_and_loads_no_saved_offer(supplier, keys):
     upload(supplier, catalogue_file())
     before = saved_state()
+    cached_version = shared_versions([catalogue_caching.NAMESPACE])
 
     with CaptureQueriesContext(connection) as captured:
         job = upload(supplier, catalogue_file())
@@ -270,6 +273,7 @@ def test_an_unchanged_re_upload_writes_nothing_and_loads_no_saved_offer(supplier
     assert job.summary["unchanged"] == ROWS
     assert saved_state() == before
     assert catalogue_writes(captured.captured_queries) == []
+    assert shared_versions([catalogue_caching.NAMESPACE]) == cached_version  # buyers' pages are kept
     # Recognised in the join: no tier, no product identifier and no owner was read into Python.
     reads = [q["sql"] for q in captured.captured_queries if q["sql"].lstrip().upper().startswith("SELECT")]
     assert not any('FROM "catalogue_volumetier"' in sql for sql in reads)
