@@ -10,6 +10,7 @@ class CatalogueConfig(AppConfig):
         from catalogue import (
             browse_data,
             indexing,
+            row_hashes,
             services,  # noqa: F401 (declares the audit kinds catalogue records)
         )
         from catalogue.imports import importer
@@ -18,6 +19,7 @@ class CatalogueConfig(AppConfig):
 
         indexing.register()
         browse_data.register()
+        row_hashes.register()
         register_import_kind(
             ImportKind(
                 name=importer.KIND,

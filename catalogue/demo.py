@@ -30,6 +30,7 @@ from catalogue.models import (
     StockStatus,
     VolumeTier,
 )
+from catalogue.row_hashes import offer_row_hashes_refresh
 from catalogue.services import category_tree_ensure
 from common import gs1
 from common.money import quantize_money
@@ -999,8 +1000,9 @@ def seed(stdout: IO[str]) -> None:
     stale = [t.id for key, t in existing_tiers.items() if key not in wanted_keys and t.id]
     VolumeTier.objects.filter(id__in=stale).delete()
 
-    # The seed writes in bulk (no signals): recompute its products' browse data now, in its
-    # transaction, and bring the search index up to date once it commits.
+    # The seed writes in bulk (no signals): recompute its offers' row hashes and its products' browse
+    # data now, in its transaction, and bring the search index up to date once it commits.
+    offer_row_hashes_refresh(offers_by_id)
     product_browse_refresh([p.id for p in existing_products.values()])
     transaction.on_commit(index_bring_up_to_date)
     stdout.write(

@@ -167,6 +167,10 @@ class Offer(models.Model):
     pending_changes = models.JSONField(null=True, blank=True)
     # The moderator's reason when they last turned down this offer or its changes; shown to the supplier.
     moderation_note = models.CharField(max_length=500, blank=True)
+    # A digest of the offer's own terms and tiers as a file gives them (`catalogue.row_hashes`), kept
+    # by every write: a re-upload recognises its unchanged rows by comparing it in one join. Empty:
+    # not known, the row is compared the slow way.
+    row_hash = models.CharField(max_length=32, blank=True, default="", db_default="", editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -11,6 +11,10 @@ subquery `(SELECT value FROM that table)`, which the database answers with a joi
         rows = Product.objects.filter(gtin__in=staging.values(gtins, kind="text"))
         ...  # read the rows inside the block: the tables are dropped when it ends
 
+`staging.rows(columns, rows)` stages whole rows (several typed columns) and hands back the table's
+quoted name, for a statement that joins it (the catalogue re-upload's "which rows are unchanged",
+`catalogue.planner.plan`).
+
 The first table opens a transaction (a savepoint inside the caller's), so the tables go away with
 it even when something fails; a block that stages nothing runs no extra statement.
 """
@@ -18,7 +22,7 @@ it even when something fails; a block that stages nothing runs no extra statemen
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from contextlib import ExitStack
 from types import TracebackType
 from typing import Literal
@@ -83,13 +87,37 @@ class Staging:
                 cursor.executemany(insert, [(v,) for v in listed])
         return RawSQL(f"SELECT value FROM {quoted}", ())  # noqa: S608, S611 - our own table name
 
-    def _table(self, kind: Kind) -> str:
+    def rows(self, columns: Sequence[tuple[str, Kind]], rows: Iterable[Sequence]) -> str:
+        """Stage rows of values for `columns` ((name, kind) pairs, names ours, never input) in a
+        temporary table, whatever their number, and return its quoted name for a statement that
+        joins it. NULLs are kept (None)."""
+        table = self._table(columns)
+        connection = connections[self.using]
+        quoted = connection.ops.quote_name(table)
+        names = ", ".join(connection.ops.quote_name(name) for name, _ in columns)
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                with cursor.copy(f"COPY {quoted} ({names}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+            else:
+                marks = ", ".join(["%s"] * len(columns))
+                cursor.executemany(f"INSERT INTO {quoted} ({names}) VALUES ({marks})", list(rows))  # noqa: S608
+            if connection.vendor == "postgresql":
+                # A fresh temporary table has no statistics; the join is planned on its real size.
+                cursor.execute(f"ANALYZE {quoted}")
+        return quoted
+
+    def _table(self, kind: Kind | Sequence[tuple[str, Kind]]) -> str:
         connection = connections[self.using]
         if not self.tables:
             self._transaction.enter_context(transaction.atomic(using=self.using))
         types = _COLUMN_TYPES.get(connection.vendor, _COLUMN_TYPES["default"])
-        table = f"staged_{kind}_{next(_names)}"
+        columns = [("value", kind)] if isinstance(kind, str) else list(kind)
+        label = kind if isinstance(kind, str) else "rows"
+        table = f"staged_{label}_{next(_names)}"
+        definition = ", ".join(f"{connection.ops.quote_name(name)} {types[k]}" for name, k in columns)
         with connection.cursor() as cursor:
-            cursor.execute(f"CREATE TEMPORARY TABLE {connection.ops.quote_name(table)} (value {types[kind]})")
+            cursor.execute(f"CREATE TEMPORARY TABLE {connection.ops.quote_name(table)} ({definition})")
         self.tables.append(table)
         return table

@@ -180,9 +180,10 @@ class CatalogueImporter:
 
     def check_rows(self, rows: Iterator[tuple[int, OfferInput]], errors: RowErrors) -> Any:
         """The planner consumes the good rows a block at a time; it finds unknown categories and
-        identifier conflicts across them."""
+        identifier conflicts across them, and recognises the rows that change nothing by their
+        hashes in one join per block (`catalogue.row_hashes`), loading only the others."""
         items = (planner.PlanItem(data=data, row=number, has_validity=False) for number, data in rows)
-        plan = planner.offers_plan(supplier=self.supplier, items=items, relist=True)
+        plan = planner.offers_plan(supplier=self.supplier, items=items, relist=True, recognise_unchanged=True)
         errors.extend(RowError(e.row, column_for(e.error.field), e.error.message) for e in plan.errors)
         return plan
 

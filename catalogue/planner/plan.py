@@ -5,13 +5,20 @@ importer): it matches each offer to its product (`catalogue.matching`), compares
 saved, and applies the moderation rules. Items are consumed a block at a time, each block's saved
 offers and products loaded in a few queries, and rows that change nothing keep nothing, so a large
 re-upload stays small. `catalogue.planner.write` then writes the plan in bulk.
+
+A file's rows that change nothing are recognised first, in one join per block and without loading
+anything into Python (`recognise_unchanged`, `_unchanged_offers`): the row's hash against the saved
+offer's `row_hash`, the row's product details against the saved product's columns. Only the other
+rows are loaded, matched and compared.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 
+from django.db import connection
 from django.db.models import Q
 
 from catalogue.matching import IdentifierConflict, KnownProduct, ProductIndex, ProductKeys
@@ -25,6 +32,7 @@ from catalogue.planner.types import (
     PlanItem,
     Write,
 )
+from catalogue.row_hashes import offer_input_hash
 from catalogue.selectors import category_key, category_paths
 from catalogue.types import OfferInput
 from common.errors import DomainError
@@ -57,6 +65,66 @@ def _existing_offers(*, supplier: Organisation, skus: set[str], ids: set[int], s
     for offer_id, pairs in tiers.items():
         by_id[offer_id].tiers = tuple(pairs)
     return found
+
+
+@dataclass(frozen=True, slots=True)
+class _Unchanged:
+    """A saved offer a row leaves exactly as it is (by the unchanged-row join)."""
+
+    product_id: int
+    status: str
+
+
+# What the join stages per row: its SKU, its hash and its product's details (PRODUCT_FIELDS).
+_STAGED_COLUMNS = (
+    ("sku", "text"),
+    ("row_hash", "text"),
+    ("name", "text"),
+    ("description", "text"),
+    ("category_id", "integer"),
+    ("manufacturer", "text"),
+    ("manufacturer_part_number", "text"),
+    ("gtin", "text"),
+    ("npc", "text"),
+    ("unit_of_measure", "text"),
+    ("units_per_pack", "integer"),
+)
+_NULLABLE = {"gtin", "npc"}
+# An offer a file leaves alone is on sale (a file puts drafts and withdrawn offers back on sale)
+# with no change held for moderation (a file repeating the live terms takes a held change back).
+_UNCHANGED_STATUSES = (OfferStatus.LIVE, OfferStatus.PENDING)
+
+
+def _unchanged_offers(
+    *, supplier: Organisation, rows: list[tuple], staging: Staging
+) -> dict[str, _Unchanged]:
+    """The rows (staged as `_STAGED_COLUMNS`) whose saved offer has the row's hash, is on sale with
+    nothing held, and whose product has exactly the row's details: one join, by SKU."""
+    if not rows:
+        return {}
+    staged = staging.rows(_STAGED_COLUMNS, rows)
+    quote = connection.ops.quote_name
+    offer, product = quote(Offer._meta.db_table), quote(Product._meta.db_table)
+    same_product = " AND ".join(
+        f"(p.{quote(name)} = s.{quote(name)} OR (p.{quote(name)} IS NULL AND s.{quote(name)} IS NULL))"
+        if name in _NULLABLE
+        else f"p.{quote(name)} = s.{quote(name)}"
+        for name, _ in _STAGED_COLUMNS[2:]
+    )
+    # Table and column names are ours; the values are parameters.
+    sql = f"""
+        SELECT s.sku, o.product_id, o.status
+        FROM {staged} s
+        JOIN {offer} o ON o.supplier_id = %s AND o.supplier_sku = s.sku
+        JOIN {product} p ON p.id = o.product_id
+        WHERE o.row_hash = s.row_hash
+          AND o.status IN (%s, %s)
+          AND o.pending_changes IS NULL
+          AND {same_product}
+    """  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [supplier.pk, *_UNCHANGED_STATUSES])
+        return {sku: _Unchanged(product_id, status) for sku, product_id, status in cursor.fetchall()}
 
 
 def _product_owners(product_ids: set[int], *, staging: Staging) -> dict[int, set[int]]:
@@ -130,7 +198,9 @@ class OfferPlanner:
     `apply_directly` defaults to the supplier's trusted status (a moderator's approval passes
     True). `new_status` is the status of new offers (default: live if applied directly, else
     pending). `relist` puts draft and withdrawn offers back on sale (a file lists what the
-    supplier sells).
+    supplier sells). `recognise_unchanged` (files) first finds, per block, the rows that leave their
+    saved offer and its product exactly as they are (`_unchanged_offers`) and plans only the rest:
+    the plan is the same as comparing every row, without loading the unchanged ones.
     """
 
     def __init__(
@@ -140,6 +210,7 @@ class OfferPlanner:
         apply_directly: bool | None = None,
         new_status: str | None = None,
         relist: bool = False,
+        recognise_unchanged: bool = False,
     ) -> None:
         if supplier.kind != OrganisationKind.SUPPLIER:
             raise DomainError("Only suppliers have offers.", field="supplier")
@@ -148,6 +219,11 @@ class OfferPlanner:
         self.on_sale = OfferStatus.LIVE if self.direct else OfferStatus.PENDING
         self.new_status = new_status or self.on_sale
         self.relist = relist
+        # A supplier's first file has nothing to leave unchanged: no join then.
+        self.recognise_unchanged = recognise_unchanged and Offer.objects.filter(supplier=supplier).exists()
+        # Saved products an earlier row of this plan re-keyed or gave details: a later row of the
+        # same product is planned in full, as its outcome may depend on those rows.
+        self.touched_products: set[int] = set()
         self.categories = category_paths()
         self.index = ProductIndex()
         self.owners_known: set[int] = set()
@@ -179,31 +255,62 @@ class OfferPlanner:
     def _load(self, block: list[PlanItem]) -> None:
         # A block's keys are staged in temporary tables and joined, never written into the SQL.
         with Staging() as staging:
-            existing_by_sku = _existing_offers(
-                supplier=self.supplier,
-                skus={i.data.supplier_sku for i in block},
-                ids={i.offer_id for i in block if i.offer_id},
-                staging=staging,
-            )
-            self.index.load(
-                (_keys(i.data) for i in block),
-                product_ids={e.product_id for e in existing_by_sku.values()},
-                staging=staging,
-            )
-            unknown = set(self.index.by_id) - self.owners_known
-            self.owners_known |= unknown
-            owners = _product_owners(unknown, staging=staging)
-            block_writable = {pid for pid, who in owners.items() if who == {self.supplier.pk}}
-            self.writable_ids |= block_writable
-            self.stored_products.update(_product_details(block_writable, staging=staging))
-        existing_by_id = {e.id: e for e in existing_by_sku.values()}
+            unchanged = self._unchanged(block, staging=staging) if self.recognise_unchanged else {}
+            rest = [i for i in block if i.offer_id or i.data.supplier_sku not in unchanged]
+            existing_by_sku, existing_by_id = self._fetch(rest, staging=staging)
         for item in block:
+            same = None if item.offer_id else unchanged.get(item.data.supplier_sku)
+            if same is not None and same.product_id not in self.touched_products:
+                self.writes.append(Write(None, None, "unchanged", same.status))
+                continue
+            if same is not None:
+                # Its product was changed by an earlier row: plan it in full, as comparing every row would.
+                with Staging() as staging:
+                    found, _ = self._fetch([item], staging=staging)
+                self._plan_item(item, found.get(item.data.supplier_sku))
+                continue
             existing = (
                 existing_by_id.get(item.offer_id)
                 if item.offer_id
                 else existing_by_sku.get(item.data.supplier_sku)
             )
             self._plan_item(item, existing)
+
+    def _unchanged(self, block: list[PlanItem], *, staging: Staging) -> dict[str, _Unchanged]:
+        """The block's file rows (no offer id, no dates) that change nothing, by SKU."""
+        rows = []
+        for item in block:
+            data = item.data
+            category_id = self.categories.get(category_key(data.category_path))
+            if item.offer_id or item.has_validity or category_id is None:
+                continue
+            item.row_hash = item.row_hash or offer_input_hash(data)
+            rows.append((data.supplier_sku, item.row_hash, *product_values(data, category_id)))
+        return _unchanged_offers(supplier=self.supplier, rows=rows, staging=staging)
+
+    def _fetch(self, items: list[PlanItem], *, staging: Staging) -> tuple[dict, dict]:
+        """The items' saved offers (by SKU and by id), with their products known to the index and,
+        for products only this supplier sells, their saved details."""
+        if not items:
+            return {}, {}
+        existing_by_sku = _existing_offers(
+            supplier=self.supplier,
+            skus={i.data.supplier_sku for i in items},
+            ids={i.offer_id for i in items if i.offer_id},
+            staging=staging,
+        )
+        self.index.load(
+            (_keys(i.data) for i in items),
+            product_ids={e.product_id for e in existing_by_sku.values()},
+            staging=staging,
+        )
+        unknown = set(self.index.by_id) - self.owners_known
+        self.owners_known |= unknown
+        owners = _product_owners(unknown, staging=staging)
+        block_writable = {pid for pid, who in owners.items() if who == {self.supplier.pk}}
+        self.writable_ids |= block_writable
+        self.stored_products.update(_product_details(block_writable, staging=staging))
+        return existing_by_sku, {e.id: e for e in existing_by_sku.values()}
 
     def _writable(self, product: KnownProduct) -> bool:
         return product.id is None or product.id in self.writable_ids
@@ -272,10 +379,12 @@ class OfferPlanner:
             self.index.add(product)
         elif rekey:
             self.index.rekey(product, keys)
+            self.touched_products.add(product.id)
         if product.id is None:
             product.planned = (data, category_id)  # the last row for a new product describes it
         elif product.id in self.writable_ids:
             self.product_targets[product.id] = target
+            self.touched_products.add(product.id)
         status = existing.status if existing is not None else self.new_status
         if existing is not None and self.relist and status in (OfferStatus.DRAFT, OfferStatus.WITHDRAWN):
             status = self.on_sale
@@ -316,11 +425,16 @@ def offers_plan(
     apply_directly: bool | None = None,
     new_status: str | None = None,
     relist: bool = False,
+    recognise_unchanged: bool = False,
 ) -> OfferPlan:
     """Work out what writing these (cleaned) offers would do, without writing anything (see
     `OfferPlanner` for the arguments)."""
     planner = OfferPlanner(
-        supplier=supplier, apply_directly=apply_directly, new_status=new_status, relist=relist
+        supplier=supplier,
+        apply_directly=apply_directly,
+        new_status=new_status,
+        relist=relist,
+        recognise_unchanged=recognise_unchanged,
     )
     return planner.plan(items)
 

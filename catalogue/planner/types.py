@@ -50,6 +50,8 @@ class PlanItem:
     offer_id: int | None = None
     # Files have no validity columns: keep the offer's dates rather than clearing them.
     has_validity: bool = True
+    # `catalogue.row_hashes.offer_input_hash(data)` once worked out (the planner's unchanged-row join).
+    row_hash: str = ""
 
 
 @dataclass(slots=True)

@@ -15,11 +15,13 @@ from django.db import connection, models
 from django.utils import timezone
 from django.utils.text import slugify
 
+from catalogue import row_hashes
 from catalogue.browse_data import product_browse_refresh
 from catalogue.indexing import products_changed
 from catalogue.models import Offer, Product, VolumeTier
 from catalogue.planner.plan import chunks, offer_values, product_values
 from catalogue.planner.types import OFFER_FIELDS, PRODUCT_FIELDS, OfferPlan, Write
+from catalogue.row_hashes import offer_input_hash
 from organisations.models import Organisation
 
 BATCH_SIZE = 1000
@@ -74,7 +76,7 @@ def offers_apply(*, plan: OfferPlan) -> dict[str, int]:
     )
     for write, saved_id in zip(creates, _insert(Offer, offer_columns, offer_rows), strict=True):
         offer_ids[id(write)] = saved_id
-    update_fields = [*OFFER_FIELDS, "supplier_sku", "status", "pending_changes", "updated_at"]
+    update_fields = [*OFFER_FIELDS, "supplier_sku", "status", "pending_changes", "row_hash", "updated_at"]
     for batch in chunks(updates, BATCH_SIZE):
         Offer.objects.bulk_create(
             [Offer(**_offer_row(plan.supplier, w), pending_changes=None) for w in batch],
@@ -86,8 +88,9 @@ def offers_apply(*, plan: OfferPlan) -> dict[str, int]:
             offer_ids[id(write)] = write.existing.id
     # 3. Tiers: replaced for changed offers whose tiers changed, written for new offers.
     replaced = sorted(offer_ids[id(w)] for w in updates if w.tiers_changed)
-    for chunk in chunks(replaced):
-        VolumeTier.objects.filter(offer_id__in=chunk).delete()
+    with row_hashes.hooks_suspended():  # the offers' hashes, written above, count the new tiers
+        for chunk in chunks(replaced):
+            VolumeTier.objects.filter(offer_id__in=chunk).delete()
     tier_rows = (
         (offer_ids[id(w)], m, p)
         for w in (*creates, *updates)
@@ -114,8 +117,9 @@ def offers_apply(*, plan: OfferPlan) -> dict[str, int]:
         touched.add(write.product.id)
         if write.existing is not None:
             touched.add(write.existing.product_id)
-    product_browse_refresh(touched)
-    products_changed(touched)
+    if touched:  # a plan that changes nothing buyers see (an unchanged file) leaves the caches be
+        product_browse_refresh(touched)
+        products_changed(touched)
     return plan.counts()
 
 
@@ -126,6 +130,8 @@ def _offer_row(supplier: Organisation, write: Write) -> dict:
         "product_id": write.product.id,
         "status": write.status,
         **offer_values(write.item, write.existing),
+        # The terms and tiers written here are the item's (tiers are replaced when they differ).
+        "row_hash": write.item.row_hash or offer_input_hash(write.item.data),
     }
 
 
