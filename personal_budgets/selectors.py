@@ -95,6 +95,11 @@ def plan_waiting(*, budget: Budget) -> SupportPlan | None:
 class CapPeriodSpent:
     period: CapPeriod
     spent: Decimal  # pounds
+    cap: Decimal | None = None  # the plan's cap per period (None: no cap)
+
+    @property
+    def left(self) -> Decimal | None:
+        return None if self.cap is None else max(self.cap - self.spent, Decimal("0"))
 
 
 def cap_period_spent(
@@ -120,7 +125,9 @@ def cap_period_spent(
     refunded = Refund.objects.filter(spend__in=in_period).aggregate(total=Sum("amount"))["total"] or Decimal(
         "0"
     )
-    return CapPeriodSpent(period=period, spent=spent - refunded)
+    return CapPeriodSpent(
+        period=period, spent=spent - refunded, cap=plan.period_cap if plan is not None else None
+    )
 
 
 # --- What a budget has ----------------------------------------------------------------------
