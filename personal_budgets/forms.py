@@ -178,8 +178,7 @@ class PlanForm(NHSForm):
         label="Items the care coordinator checks first (optional)",
         required=False,
         queryset=Product.objects.none(),
-        widget=forms.SelectMultiple(attrs={"size": 8}),
-        help_text="Hold Ctrl (or Cmd) to choose more than one.",
+        widget=forms.CheckboxSelectMultiple,
     )
     top_ups_allowed = forms.BooleanField(
         label="The patient may pay the rest by card when an item costs more than is left", required=False

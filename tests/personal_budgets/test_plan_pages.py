@@ -48,6 +48,7 @@ def test_the_coordinator_revises_the_plan_and_the_patient_agrees_it(coordinator_
     write = reverse("personal_budgets:plan-write", args=[world.budget.pk])
     page = coordinator_client.get(write).content.decode()
     assert "Write version 2 of the plan" in page and 'value="300.00"' in page  # starts from version 1
+    assert f'value="{world.mobility.pk}" id="id_categories_1" checked>' in page
 
     response = coordinator_client.post(write, plan_form(world))
     assert response.url == reverse("personal_budgets:plan", args=[world.budget.pk])
