@@ -2,12 +2,15 @@
 ICB has a budget, an agreed support plan and some history, made through the services as the demo
 people would make them:
 
-- Pat Patel (whose daughter Casey is their carer) has a five-year personal wheelchair budget, £500
-  of it not allocated yet: a walking frame paid for, a cushion sent to the supplier (money held),
-  and a bariatric wheelchair over the plan's cap per item waiting in the care coordinator's queue;
+- Pat Patel (whose daughter Casey is their carer) has a five-year personal wheelchair budget: £2,000
+  paid in, four quarterly instalments of £250 to come and £500 not allocated yet; a support plan in
+  its second version (the first, for a manual wheelchair only, is kept in its history); a walking
+  frame paid for, a cushion sent to the supplier (money held), and a bariatric wheelchair over the
+  plan's cap per item waiting in the care coordinator's queue;
 - Jo Jones has a year's budget for mobility aids: a walking stick paid for and half of it refunded,
   and a frame the coordinator declined, with the reason Jo reads;
-- Kim Khan's budget ends in seven weeks with most of it unspent (the commissioner's report shows it).
+- Kim Khan's budget ends in seven weeks with most of it unspent (the commissioner's report shows it;
+  the budget manager may give Kim the next one, starting the day after).
 
 Orders are from Pennine Medical Supplies, whose demo staff acknowledge them. Idempotent: a patient
 whose budget exists is left as it is.
@@ -24,7 +27,8 @@ from catalogue.models import Category, Offer
 from organisations.acting import Acting
 from organisations.models import Organisation, PatientProfile, User
 from personal_budgets import services
-from personal_budgets.models import AllocationKind, Budget, BudgetKind
+from personal_budgets.models import Budget, BudgetKind
+from personal_budgets.periods import add_months
 from purchasing import services as purchasing
 from purchasing.types import PatientDelivery, PatientLine
 
@@ -113,20 +117,30 @@ def seed(stdout: TextIO) -> None:
             end=today + dt.timedelta(days=5 * 365 - 90),
         )
         services.allocation_create(budget=budget, actor=manager, amount="2000.00", note="First payment")
-        services.allocation_create(
+        services.allocation_schedule_create(
             budget=budget,
             actor=manager,
-            amount="1000.00",
-            kind=AllocationKind.SCHEDULED,
-            due_on=today + dt.timedelta(days=365),
-            note="Second payment",
+            amount="250.00",
+            first_on=add_months(today, 3),
+            instalments=4,
+            every_months=3,
+            note="Quarterly",
         )
+        first = services.plan_propose(
+            budget=budget,
+            actor=coordinator,
+            categories=[_category("Wheelchairs")],
+            item_cap="400.00",
+            notes="A manual wheelchair first.",
+        )
+        services.plan_agree(plan=first, actor=pat.user)
         plan = services.plan_propose(
             budget=budget,
             actor=coordinator,
             categories=[_category("Wheelchairs"), _category("Mobility aids")],
             item_cap="450.00",
-            period_cap="3000.00",
+            period_cap="1500.00",
+            cap_period_months=12,
             approval_categories=[_category("Wheelchairs > Powered wheelchairs")],
             notes="A manual wheelchair, a cushion and walking aids. Powered chairs after an assessment.",
         )

@@ -45,10 +45,18 @@ class Budget(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    request_key = models.CharField(
+        max_length=100, blank=True, help_text="The page's request key: a second press makes nothing new."
+    )
 
     class Meta:
         ordering = ["patient__user__full_name", "period_start", "id"]
         constraints = [
+            models.UniqueConstraint(
+                fields=["commissioner", "request_key"],
+                condition=~Q(request_key=""),
+                name="budget_unique_request_key",
+            ),
             models.CheckConstraint(name="budget_amount_positive", condition=Q(amount__gt=0)),
             models.CheckConstraint(
                 name="budget_period_ordered", condition=Q(period_end__gt=F("period_start"))
@@ -90,10 +98,20 @@ class Allocation(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     made_at = models.DateTimeField(null=True, blank=True)
+    request_key = models.CharField(
+        max_length=120,
+        blank=True,
+        help_text="The page's request key (with the instalment's number): a second press adds nothing.",
+    )
 
     class Meta:
         ordering = ["budget_id", "due_on", "id"]
         constraints = [
+            models.UniqueConstraint(
+                fields=["budget", "request_key"],
+                condition=~Q(request_key=""),
+                name="allocation_unique_request_key",
+            ),
             models.CheckConstraint(name="allocation_amount_positive", condition=Q(amount__gt=0)),
             models.CheckConstraint(
                 name="allocation_made_has_time",
@@ -121,7 +139,14 @@ class SupportPlan(models.Model):
         default=True, help_text="An item over the cap may be bought if the care coordinator approves it."
     )
     period_cap = money_field(
-        null=True, blank=True, help_text="The most spent over the budget's period; empty: no cap."
+        null=True,
+        blank=True,
+        help_text="The most spent in each cap period (see cap_period_months); empty: no cap.",
+    )
+    cap_period_months = models.PositiveSmallIntegerField(
+        default=12,
+        help_text="How long each cap period is, in months, counted from the budget's first day "
+        "(12: each budget year). Spending starts again from nothing in each new period.",
     )
     approval_categories = models.ManyToManyField(
         Category, related_name="+", blank=True, help_text="Items in these need the coordinator's approval."
@@ -137,11 +162,23 @@ class SupportPlan(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
     patient_agreed_at = models.DateTimeField(null=True, blank=True)
+    request_key = models.CharField(
+        max_length=100, blank=True, help_text="The page's request key: a second press writes no new version."
+    )
 
     class Meta:
         ordering = ["budget_id", "-version"]
         constraints = [
             models.UniqueConstraint(fields=["budget", "version"], name="support_plan_unique_version"),
+            models.UniqueConstraint(
+                fields=["budget", "request_key"],
+                condition=~Q(request_key=""),
+                name="support_plan_unique_request_key",
+            ),
+            models.CheckConstraint(
+                name="support_plan_cap_period_months",
+                condition=Q(cap_period_months__gte=1, cap_period_months__lte=120),
+            ),
             models.CheckConstraint(
                 name="support_plan_caps_positive",
                 condition=(Q(item_cap__isnull=True) | Q(item_cap__gt=0))

@@ -16,7 +16,7 @@ from decimal import Decimal
 from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
-from catalogue.models import Offer
+from catalogue.models import CATEGORY_SEPARATOR, Category, Offer, Product
 from catalogue.selectors import in_category_q, listed_offers
 from catalogue.strategy import Strategy, default_strategy
 from common.errors import NotFound
@@ -34,6 +34,7 @@ from personal_budgets.models import (
     SpendState,
     SupportPlan,
 )
+from personal_budgets.periods import CapPeriod, cap_period
 from purchasing.models import OrderLine, PurchaseOrder
 from purchasing.states import OrderState
 
@@ -88,6 +89,45 @@ def plan_waiting(*, budget: Budget) -> SupportPlan | None:
         SupportPlan.objects.filter(budget=budget).prefetch_related("categories").order_by("-version").first()
     )
     return newest if newest is not None and not newest.is_agreed else None
+
+
+@dataclass(frozen=True)
+class CapPeriodSpent:
+    period: CapPeriod
+    spent: Decimal  # pounds
+    cap: Decimal | None = None  # the plan's cap per period (None: no cap)
+
+    @property
+    def left(self) -> Decimal | None:
+        return None if self.cap is None else max(self.cap - self.spent, Decimal("0"))
+
+
+def cap_period_spent(
+    *, budget: Budget, plan: SupportPlan | None = None, on: dt.date | None = None
+) -> CapPeriodSpent:
+    """What counts against the plan's cap per period: the money held or paid for the orders made in
+    the cap period holding `on` (today when not given), less what was given back for them (an
+    order's refund counts in the period the order was made). The cap period is the plan's (`plan`,
+    else the budget's agreed plan; a budget year without one)."""
+    plan = plan or current_plan(budget=budget)
+    period = cap_period(
+        period_start=budget.period_start,
+        period_end=budget.period_end,
+        months=plan.cap_period_months if plan is not None else 12,
+        on=on or timezone.localdate(),
+    )
+    in_period = Spend.objects.filter(
+        budget=budget, created_at__date__gte=period.first_day, created_at__date__lte=period.last_day
+    )
+    spent = in_period.filter(state__in=[SpendState.HELD, SpendState.PAID]).aggregate(total=Sum("amount"))[
+        "total"
+    ] or Decimal("0")
+    refunded = Refund.objects.filter(spend__in=in_period).aggregate(total=Sum("amount"))["total"] or Decimal(
+        "0"
+    )
+    return CapPeriodSpent(
+        period=period, spent=spent - refunded, cap=plan.period_cap if plan is not None else None
+    )
 
 
 # --- What a budget has ----------------------------------------------------------------------
@@ -308,11 +348,56 @@ def coordinator_spend(*, user: User, spend_id: int) -> Spend:
     return found
 
 
-def coordinated_budgets(*, user: User) -> QuerySet[Budget]:
+def coordinated_budgets(*, user: User, commissioner: Organisation | None = None) -> QuerySet[Budget]:
+    """The budgets of the patients this care coordinator supports (at `commissioner` only, when
+    given: the ICB they act for)."""
+    found = Budget.objects.filter(patient__care_coordinator=user, patient__in=patients_for(user).values("pk"))
+    if commissioner is not None:
+        found = found.filter(commissioner=commissioner)
+    return found.select_related("patient__user", "commissioner", "wallet").order_by(
+        "patient__user__full_name", "id"
+    )
+
+
+def coordinated_budget(*, user: User, commissioner: Organisation, budget_id: int) -> Budget:
+    """One budget of a patient this coordinator supports at the ICB they act for; else NotFound."""
+    found = coordinated_budgets(user=user, commissioner=commissioner).filter(pk=budget_id).first()
+    if found is None:
+        raise NotFound("No such budget.", field="budget")
+    return found
+
+
+def plan_versions(*, budget: Budget) -> list[SupportPlan]:
+    """Every version of the budget's support plan, newest first, with who wrote and agreed it."""
+    return list(
+        SupportPlan.objects.filter(budget=budget)
+        .select_related("proposed_by", "patient_agreed_by")
+        .prefetch_related("categories", "approval_categories", "approval_products")
+        .order_by("-version")
+    )
+
+
+def plan_category_choices() -> QuerySet[Category]:
+    """The categories a plan may name: those holding (at or below them) an offer sold to patients."""
+    paths = set(
+        Offer.objects.filter(patient_eligible=True)
+        .values_list("product__category__path", flat=True)
+        .distinct()
+    )
+    wanted = set()
+    for path in paths:
+        parts = path.split(CATEGORY_SEPARATOR)
+        wanted.update(CATEGORY_SEPARATOR.join(parts[: n + 1]) for n in range(len(parts)))
+    return Category.objects.filter(path__in=wanted).order_by("path")
+
+
+def plan_product_choices() -> QuerySet[Product]:
+    """The products a plan may flag for the coordinator's approval: those sold to patients."""
     return (
-        Budget.objects.filter(patient__care_coordinator=user, patient__in=patients_for(user).values("pk"))
-        .select_related("patient__user", "commissioner", "wallet")
-        .order_by("patient__user__full_name", "id")
+        Product.objects.filter(offers__patient_eligible=True)
+        .select_related("category")
+        .distinct()
+        .order_by("name", "id")
     )
 
 
@@ -335,6 +420,28 @@ class CommissionerReport:
 
 def _ranked(totals: dict[str, Decimal]) -> list[tuple[str, Money]]:
     return [(name, Money(amount)) for name, amount in sorted(totals.items(), key=lambda kv: (-kv[1], kv[0]))]
+
+
+def commissioner_patients(*, commissioner: Organisation) -> QuerySet[PatientProfile]:
+    """The patients of this ICB (whom its budget managers may give a budget), by name."""
+    return (
+        PatientProfile.objects.filter(commissioner=commissioner, user__is_active=True)
+        .select_related("user")
+        .order_by("user__full_name", "id")
+    )
+
+
+def commissioner_budget(*, commissioner: Organisation, budget_id: int) -> Budget:
+    found = commissioner_budgets(commissioner=commissioner).filter(pk=budget_id).first()
+    if found is None:
+        raise NotFound("No such budget.", field="budget")
+    return found
+
+
+def budget_allocations(*, budget: Budget) -> list[Allocation]:
+    """The budget's allocations, soonest first: paid in and scheduled."""
+    found = Allocation.objects.filter(budget=budget).select_related("created_by")
+    return list(found.order_by("due_on", "id"))
 
 
 def commissioner_budgets(*, commissioner: Organisation) -> QuerySet[Budget]:

@@ -46,7 +46,8 @@ from personal_budgets.models import (
     SpendState,
     SupportPlan,
 )
-from personal_budgets.selectors import current_budget, current_plan
+from personal_budgets.periods import CapPeriod, add_months, cap_period
+from personal_budgets.selectors import cap_period_spent, current_budget, current_plan
 from purchasing import services as purchasing
 from purchasing.models import PurchaseOrder
 from purchasing.states import OrderState
@@ -144,6 +145,13 @@ def payable_account(*, supplier: Organisation):
 # --- Budgets and allocations ----------------------------------------------------------------
 
 
+def _key(value: str) -> str:
+    key = (value or "").strip()
+    if len(key) > 100 or "\x00" in key:
+        raise DomainError("The request key is at most 100 characters.", field="request_key")
+    return key
+
+
 def budget_create(
     *,
     patient: PatientProfile,
@@ -153,19 +161,55 @@ def budget_create(
     amount,
     period_start: dt.date,
     period_end: dt.date,
+    commissioner: Organisation | None = None,
+    request_key: str = "",
 ) -> Budget:
     """A budget manager of the patient's ICB gives the patient a budget for a period; its wallet is
-    opened in the ledger, empty until money is allocated."""
-    _require_budget_manager(actor=actor, commissioner=patient.commissioner)
+    opened in the ledger, empty until money is allocated.
+
+    `commissioner` is the ICB the manager acts for (the page's): a patient of another ICB is
+    refused (`patient`). A patient has one budget of a kind at a time: a second of the same kind
+    whose period overlaps one they have is refused (`period_start`). The same `request_key` again
+    (a second press of the page's button) answers the budget it made."""
+    _require_budget_manager(actor=actor, commissioner=commissioner or patient.commissioner)
+    if commissioner is not None and patient.commissioner_id != commissioner.pk:
+        raise DomainError(f"This person is not a patient of {commissioner.name}.", field="patient")
+    request_key = _key(request_key)
+    if request_key and (
+        replay := Budget.objects.filter(commissioner=patient.commissioner, request_key=request_key).first()
+    ):
+        if replay.patient_id != patient.pk:
+            raise Conflict("That request key was used for another budget.", field="request_key")
+        return replay
     name = _text(name, field="name", max_length=120)
     if kind not in BudgetKind.values:
         raise DomainError("Choose the kind of budget.", field="kind")
     amount = _amount(amount, field="amount")
-    if not isinstance(period_start, dt.date) or not isinstance(period_end, dt.date):
-        raise DomainError("Enter the first and last day of the budget.", field="period_start")
+    if not isinstance(period_start, dt.date):
+        raise DomainError("Enter the first day of the budget.", field="period_start")
+    if not isinstance(period_end, dt.date):
+        raise DomainError("Enter the last day of the budget.", field="period_end")
     if period_end <= period_start:
         raise DomainError("The budget ends after it starts.", field="period_end")
     with transaction.atomic():
+        # The patient's row lock puts two new budgets for one patient one after the other, so the
+        # second sees the first when it looks for an overlap.
+        PatientProfile.objects.select_for_update().filter(pk=patient.pk).first()
+        replayed = Budget.objects.filter(commissioner=patient.commissioner, request_key=request_key)
+        if request_key and (replay := replayed.first()):
+            return replay
+        overlapping = Budget.objects.filter(
+            patient=patient, kind=kind, period_start__lte=period_end, period_end__gte=period_start
+        ).first()
+        if overlapping is not None:
+            what = overlapping.get_kind_display().split(" (")[0].lower()
+            raise DomainError(
+                f"{patient.user.full_name or 'This patient'} already has a {what} from "
+                f"{overlapping.period_start:%-d %B %Y} to {overlapping.period_end:%-d %B %Y}. "
+                "Start this one after that ends.",
+                field="period_start",
+                code="overlaps",
+            )
         wallet = ledger.account_open(
             code=f"wallet:budget:{uuid.uuid4().hex}",
             kind="wallet",
@@ -182,6 +226,7 @@ def budget_create(
             period_end=period_end,
             wallet=wallet,
             created_by=actor,
+            request_key=request_key,
         )
         audit.record(
             kind=BUDGET_CREATED,
@@ -193,6 +238,80 @@ def budget_create(
     return budget
 
 
+MAX_INSTALMENTS = 60
+MAX_EVERY_MONTHS = 12
+
+
+@dataclass(frozen=True)
+class _Planned:
+    amount: Decimal
+    kind: str
+    due_on: dt.date
+    request_key: str
+
+
+def _allocations_add(
+    *, budget: Budget, actor: User, planned: Sequence[_Planned], note: str
+) -> list[Allocation]:
+    """Adds the allocations in one transaction with the budget's row locked (so two managers never
+    allocate more than the budget between them), paying the one-off ones in now. Replayed request
+    keys answer the allocations they made."""
+    with transaction.atomic():
+        locked = Budget.objects.select_for_update().get(pk=budget.pk)
+        keys = [p.request_key for p in planned if p.request_key]
+        if keys:
+            existing = list(
+                Allocation.objects.filter(budget=locked, request_key__in=keys).order_by("due_on", "id")
+            )
+            if existing:
+                return existing
+        allocated = Allocation.objects.filter(budget=locked).aggregate(total=Sum("amount"))["total"] or 0
+        total = sum((p.amount for p in planned), Decimal("0"))
+        if allocated + total > locked.amount:
+            raise DomainError(
+                f"That is more than the budget: £{locked.amount - allocated:,.2f} of £{locked.amount:,.2f} "
+                f"is not allocated yet, and this is £{total:,.2f}.",
+                field="amount",
+                code="over_budget",
+            )
+        made = []
+        for item in planned:
+            allocation = Allocation.objects.create(
+                budget=locked,
+                kind=item.kind,
+                amount=item.amount,
+                due_on=item.due_on,
+                note=note,
+                created_by=actor,
+                request_key=item.request_key,
+                # Derived from a fresh key, so it is known before the row exists and never reused.
+                transfer_id=ledger.transfer_id("allocation", uuid.uuid4().hex),
+            )
+            audit.record(
+                kind=ALLOCATED,
+                actor=actor,
+                organisation_id=locked.commissioner_id,
+                subject=f"allocation:{allocation.pk}",
+                data={
+                    "budget": locked.pk,
+                    "amount": str(item.amount),
+                    "kind": item.kind,
+                    "due_on": item.due_on.isoformat(),
+                },
+            )
+            if item.kind == AllocationKind.ONE_OFF:
+                _allocation_pay(allocation)
+            made.append(allocation)
+    return made
+
+
+def _due_in_budget(*, budget: Budget, due_on: dt.date, field: str) -> None:
+    if due_on > budget.period_end:
+        raise DomainError(
+            f"The budget ends on {budget.period_end:%-d %B %Y}: choose a day before then.", field=field
+        )
+
+
 def allocation_create(
     *,
     budget: Budget,
@@ -201,11 +320,13 @@ def allocation_create(
     kind: str = AllocationKind.ONE_OFF,
     due_on: dt.date | None = None,
     note: str = "",
+    request_key: str = "",
 ) -> Allocation:
     """A budget manager of the budget's ICB allocates money to it: a one-off is paid into the wallet
     now; a scheduled one on its day (`allocations_due_pay`). Allocations never add up to more than
-    the budget."""
+    the budget. The same `request_key` again answers the same allocation and moves nothing."""
     _require_budget_manager(actor=actor, commissioner=budget.commissioner)
+    request_key = _key(request_key)
     amount = _amount(amount, field="amount")
     note = _text(note, field="note", required=False, max_length=200)
     today = timezone.localdate()
@@ -215,40 +336,71 @@ def allocation_create(
         due_on = today
     elif not isinstance(due_on, dt.date) or due_on <= today:
         raise DomainError("A scheduled allocation is paid in on a day after today.", field="due_on")
-    if due_on > budget.period_end:
+    _due_in_budget(budget=budget, due_on=due_on, field="due_on")
+    return _allocations_add(
+        budget=budget,
+        actor=actor,
+        planned=[_Planned(amount=amount, kind=kind, due_on=due_on, request_key=request_key)],
+        note=note,
+    )[0]
+
+
+def _whole(value, *, field: str, low: int, high: int, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise DomainError(f"Enter {what}: a whole number from {low} to {high}.", field=field)
+    return value
+
+
+def allocation_schedule_create(
+    *,
+    budget: Budget,
+    actor: User,
+    amount,
+    first_on: dt.date,
+    instalments: int,
+    every_months: int,
+    note: str = "",
+    request_key: str = "",
+) -> list[Allocation]:
+    """A budget manager sets up instalments: `instalments` allocations of `amount` each, the first on
+    `first_on` (after today) and then every `every_months` months, each paid in on its day by
+    `allocations_due_pay`. All or none: together they may not be more than the budget has not
+    allocated yet (`amount`), nor the last fall after the budget ends (`instalments`). The same
+    `request_key` again answers the same instalments and adds none."""
+    _require_budget_manager(actor=actor, commissioner=budget.commissioner)
+    request_key = _key(request_key)
+    amount = _amount(amount, field="amount")
+    note = _text(note, field="note", required=False, max_length=200)
+    instalments = _whole(
+        instalments, field="instalments", low=1, high=MAX_INSTALMENTS, what="how many instalments"
+    )
+    every_months = _whole(
+        every_months, field="every_months", low=1, high=MAX_EVERY_MONTHS, what="how many months apart"
+    )
+    if not isinstance(first_on, dt.date) or first_on <= timezone.localdate():
+        raise DomainError("The first instalment is paid in on a day after today.", field="due_on")
+    _due_in_budget(budget=budget, due_on=first_on, field="due_on")
+    days = [add_months(first_on, n * every_months) for n in range(instalments)]
+    if days[-1] > budget.period_end:
         raise DomainError(
-            f"The budget ends on {budget.period_end:%-d %B %Y}: choose a day before then.", field="due_on"
+            f"The last instalment would be on {days[-1]:%-d %B %Y}, after the budget ends on "
+            f"{budget.period_end:%-d %B %Y}. Choose fewer instalments or fewer months apart.",
+            field="instalments",
         )
-    with transaction.atomic():
-        locked = Budget.objects.select_for_update().get(pk=budget.pk)
-        allocated = Allocation.objects.filter(budget=locked).aggregate(total=Sum("amount"))["total"] or 0
-        if allocated + amount > locked.amount:
-            raise DomainError(
-                f"That is more than the budget: £{locked.amount - allocated:,.2f} of £{locked.amount:,.2f} "
-                "is not allocated yet.",
-                field="amount",
-                code="over_budget",
+    return _allocations_add(
+        budget=budget,
+        actor=actor,
+        planned=[
+            _Planned(
+                amount=amount,
+                kind=AllocationKind.SCHEDULED,
+                due_on=day,
+                request_key=f"{request_key}:{n + 1}" if request_key else "",
             )
-        allocation = Allocation.objects.create(
-            budget=locked,
-            kind=kind,
-            amount=amount,
-            due_on=due_on,
-            note=note,
-            created_by=actor,
-            # Derived from a fresh key, so it is known before the row exists and never reused.
-            transfer_id=ledger.transfer_id("allocation", uuid.uuid4().hex),
-        )
-        audit.record(
-            kind=ALLOCATED,
-            actor=actor,
-            organisation_id=locked.commissioner_id,
-            subject=f"allocation:{allocation.pk}",
-            data={"budget": locked.pk, "amount": str(amount), "kind": kind, "due_on": due_on.isoformat()},
-        )
-        if kind == AllocationKind.ONE_OFF:
-            _allocation_pay(allocation)
-    return allocation
+            for n, day in enumerate(days)
+        ],
+        note=note,
+    )
 
 
 def _allocation_pay(allocation: Allocation) -> None:
@@ -297,31 +449,44 @@ def plan_propose(
     approval_products: Collection[Product] = (),
     top_ups_allowed: bool = False,
     notes: str = "",
+    cap_period_months: int = 12,
+    request_key: str = "",
 ) -> SupportPlan:
     """The patient's care coordinator writes a new version of the support plan (agreed by them as
     they write it). It counts once the patient agrees (`plan_agree`); until then the last agreed
-    version stays the plan."""
+    version stays the plan. The cap per period counts each `cap_period_months` from the budget's
+    first day (12: each budget year). The same `request_key` again (a second press of the page's
+    button) answers the version it wrote."""
     _require_coordinator(actor=actor, patient=budget.patient)
+    request_key = _key(request_key)
     categories = list(categories)
     if not categories:
         raise DomainError("Choose at least one kind of item the budget may buy.", field="categories")
     item_cap = _cap(item_cap, field="item_cap")
     period_cap = _cap(period_cap, field="period_cap")
+    cap_period_months = _whole(
+        cap_period_months, field="cap_period_months", low=1, high=120, what="how long each cap period is"
+    )
     if item_cap is not None and period_cap is not None and item_cap > period_cap:
-        raise DomainError("The cap per item is at most the cap for the whole period.", field="item_cap")
+        raise DomainError("The cap per item is at most the cap per period.", field="item_cap")
     notes = _text(notes, field="notes", required=False)
     with transaction.atomic():
         locked = Budget.objects.select_for_update().get(pk=budget.pk)
+        replayed = SupportPlan.objects.filter(budget=locked, request_key=request_key)
+        if request_key and (replay := replayed.first()):
+            return replay
         last = SupportPlan.objects.filter(budget=locked).order_by("-version").first()
         plan = SupportPlan.objects.create(
             budget=locked,
             version=(last.version + 1) if last else 1,
             item_cap=item_cap,
             period_cap=period_cap,
+            cap_period_months=cap_period_months,
             over_cap_with_approval=bool(over_cap_with_approval),
             top_ups_allowed=bool(top_ups_allowed),
             notes=notes,
             proposed_by=actor,
+            request_key=request_key,
         )
         plan.categories.set(categories)
         plan.approval_categories.set(list(approval_categories))
@@ -334,6 +499,16 @@ def plan_propose(
             data={"budget": locked.pk, "version": plan.version},
         )
     return plan
+
+
+def budget_cap_period(*, budget: Budget, plan: SupportPlan, on: dt.date | None = None) -> CapPeriod:
+    """The plan's cap period holding `on` (today when not given)."""
+    return cap_period(
+        period_start=budget.period_start,
+        period_end=budget.period_end,
+        months=plan.cap_period_months,
+        on=on or timezone.localdate(),
+    )
 
 
 def plan_agree(*, plan: SupportPlan, actor: User) -> SupportPlan:
@@ -423,24 +598,20 @@ def plan_check(*, plan: SupportPlan, items: Sequence[PlannedItem], spent: Decima
     total = sum((item.total_incl_vat for item in items), Decimal("0"))
     if plan.period_cap is not None and spent + total > plan.period_cap:
         left = max(plan.period_cap - spent, Decimal("0"))
+        period = budget_cap_period(budget=plan.budget, plan=plan)
         raise DomainError(
             f"This order costs £{total:,.2f}. Your plan lets you spend £{left:,.2f} more "
-            "in this budget's period.",
+            f"until {period.last_day:%-d %B %Y}.",
             field="period_cap",
             code="over_period_cap",
         )
     return reasons
 
 
-def spent_in_period(*, budget: Budget) -> Decimal:
-    """What the budget's orders hold or paid, less refunds: what counts against the period's cap."""
-    spent = Spend.objects.filter(budget=budget, state__in=[SpendState.HELD, SpendState.PAID]).aggregate(
-        total=Sum("amount")
-    )["total"] or Decimal("0")
-    refunded = Refund.objects.filter(spend__budget=budget).aggregate(total=Sum("amount"))["total"] or Decimal(
-        "0"
-    )
-    return spent - refunded
+def spent_in_period(*, budget: Budget, plan: SupportPlan | None = None, on: dt.date | None = None) -> Decimal:
+    """What counts against the plan's cap per period today (or `on`): see
+    `selectors.cap_period_spent`, which this reads."""
+    return cap_period_spent(budget=budget, plan=plan, on=on).spent
 
 
 # --- The patient's checkout -----------------------------------------------------------------
@@ -532,7 +703,7 @@ def patient_checkout(
         if plan is None:
             raise DomainError("Your support plan is not agreed yet.", field="plan", code="no_plan")
         items = _priced(patient=patient, lines=lines, strategy=strategy)
-        reasons = plan_check(plan=plan, items=items, spent=spent_in_period(budget=budget))
+        reasons = plan_check(plan=plan, items=items, spent=spent_in_period(budget=budget, plan=plan))
         total = sum((item.total_incl_vat for item in items), Decimal("0"))
         left = Money(Decimal(balance(budget.wallet_id).available) / 100)
         if total > left.amount:

@@ -28,7 +28,18 @@ from organisations.acting import acting_for
 from organisations.models import CarerLink, OrganisationKind, PatientProfile, Role, User
 from personal_budgets import selectors, services
 from personal_budgets.charts import bar_chart
-from personal_budgets.forms import AllocateForm, BuyForm, CarerForm, DecisionForm, add_domain_error
+from personal_budgets.forms import (
+    AllocateForm,
+    AllocateKind,
+    BudgetForm,
+    BuyForm,
+    CarerForm,
+    DecisionForm,
+    PlanForm,
+    add_domain_error,
+    plan_initial,
+)
+from personal_budgets.models import AllocationKind, BudgetKind
 from purchasing.types import PatientDelivery, PatientLine
 
 
@@ -74,10 +85,13 @@ def home(request: HttpRequest) -> HttpResponse:
     if patient is None:
         return _no_patient(request)
     waiting = selectors.plan_waiting(budget=summary.budget) if summary else None
+    period_spent = None
+    if summary is not None and summary.plan is not None and summary.plan.period_cap is not None:
+        period_spent = selectors.cap_period_spent(budget=summary.budget, plan=summary.plan)
     return render(
         request,
         "personal_budgets/home.html",
-        {"patient": patient, "summary": summary, "plan_waiting": waiting},
+        {"patient": patient, "summary": summary, "plan_waiting": waiting, "period_spent": period_spent},
     )
 
 
@@ -281,17 +295,22 @@ def _int(value) -> int | None:
 # --- The care coordinator -------------------------------------------------------------------
 
 
-def _coordinator(request: HttpRequest) -> None:
+def _coordinator(request: HttpRequest):
+    """The ICB the care coordinator acts for (a 404 for anyone else)."""
     acting = acting_for(request, kind=OrganisationKind.COMMISSIONER)
     if acting.organisation is None or not acting.has_role(Role.CARE_COORDINATOR):
         raise Http404("No such page for the organisation you act for.")
+    return acting.organisation
 
 
 @page_view
 def coordinator(request: HttpRequest) -> HttpResponse:
-    _coordinator(request)
+    icb = _coordinator(request)
     queue = list(selectors.coordinator_queue(user=request.user))
-    budgets = [selectors.budget_summary(budget=b) for b in selectors.coordinated_budgets(user=request.user)]
+    budgets = [
+        selectors.budget_summary(budget=b)
+        for b in selectors.coordinated_budgets(user=request.user, commissioner=icb)
+    ]
     return render(request, "personal_budgets/coordinator.html", {"queue": queue, "budgets": budgets})
 
 
@@ -319,6 +338,69 @@ def decide(request: HttpRequest, spend_id: int) -> HttpResponse:
     return render(request, "personal_budgets/decide.html", {"spend": spend, "form": form, "summary": summary})
 
 
+@page_view
+def plan(request: HttpRequest, budget_id: int) -> HttpResponse:
+    """The care coordinator's view of one person's support plan: in use, waiting, and every version."""
+    icb = _coordinator(request)
+    budget = selectors.coordinated_budget(user=request.user, commissioner=icb, budget_id=budget_id)
+    summary = selectors.budget_summary(budget=budget)
+    return render(
+        request,
+        "personal_budgets/plan.html",
+        {
+            "summary": summary,
+            "versions": selectors.plan_versions(budget=budget),
+            "spent": selectors.cap_period_spent(budget=budget, plan=summary.plan) if summary.plan else None,
+        },
+    )
+
+
+@page_view
+@require_http_methods(["GET", "POST"])
+def plan_write(request: HttpRequest, budget_id: int) -> HttpResponse:
+    """The care coordinator writes a new version of the plan, starting from the newest one."""
+    icb = _coordinator(request)
+    budget = selectors.coordinated_budget(user=request.user, commissioner=icb, budget_id=budget_id)
+    versions = selectors.plan_versions(budget=budget)
+    form = PlanForm(
+        request.POST or None,
+        initial=plan_initial(versions[0] if versions else None),
+        categories=selectors.plan_category_choices(),
+        products=selectors.plan_product_choices(),
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            written = services.plan_propose(
+                budget=budget,
+                actor=request.user,
+                categories=data["categories"],
+                item_cap=data["item_cap"],
+                over_cap_with_approval=data["over_cap_with_approval"],
+                period_cap=data["period_cap"],
+                cap_period_months=data["cap_period_months"],
+                approval_categories=data["approval_categories"],
+                approval_products=data["approval_products"],
+                top_ups_allowed=data["top_ups_allowed"],
+                notes=data["notes"],
+                request_key=data["request_key"],
+            )
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            messages.success(
+                request,
+                f"Version {written.version} is written. It is used once {budget.patient.user.full_name} "
+                "agrees it on their budget page.",
+            )
+            return redirect("personal_budgets:plan", budget_id=budget.pk)
+    return render(
+        request,
+        "personal_budgets/plan_write.html",
+        {"budget": budget, "form": form, "newest": versions[0] if versions else None},
+    )
+
+
 # --- The commissioner -----------------------------------------------------------------------
 
 
@@ -338,30 +420,92 @@ def commissioner(request: HttpRequest) -> HttpResponse:
 
 @page_view
 @require_http_methods(["GET", "POST"])
-def allocate(request: HttpRequest, budget_id: int) -> HttpResponse:
+def budget_new(request: HttpRequest) -> HttpResponse:
+    """A budget manager gives a patient of the ICB they act for a budget; then allocates into it."""
     icb = _commissioner(request)
-    budget = selectors.commissioner_budgets(commissioner=icb).filter(pk=budget_id).first()
-    if budget is None:
-        raise Http404("No such budget.")
-    form = AllocateForm(request.POST or None, initial={"kind": "one_off"})
+    form = BudgetForm(
+        request.POST or None,
+        initial={"kind": BudgetKind.NOTIONAL, "period_start": timezone.localdate()},
+        patients=selectors.commissioner_patients(commissioner=icb),
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            services.allocation_create(
-                budget=budget,
+            budget = services.budget_create(
+                patient=data["patient"],
                 actor=request.user,
-                amount=data["amount"],
+                commissioner=icb,
+                name=data["name"],
                 kind=data["kind"],
-                due_on=data["due_on"],
-                note=data["note"],
+                amount=data["amount"],
+                period_start=data["period_start"],
+                period_end=data["period_end"],
+                request_key=data["request_key"],
             )
         except DomainError as error:
             add_domain_error(form, error)
         else:
-            messages.success(request, f"£{data['amount']:,.2f} allocated to {budget.patient.user.full_name}.")
+            messages.success(
+                request,
+                f"Budget made for {budget.patient.user.full_name}. Now allocate money into it.",
+            )
+            return redirect("personal_budgets:allocate", budget_id=budget.pk)
+    return render(request, "personal_budgets/budget_new.html", {"icb": icb, "form": form})
+
+
+@page_view
+@require_http_methods(["GET", "POST"])
+def allocate(request: HttpRequest, budget_id: int) -> HttpResponse:
+    icb = _commissioner(request)
+    budget = selectors.commissioner_budget(commissioner=icb, budget_id=budget_id)
+    form = AllocateForm(request.POST or None, initial={"kind": AllocationKind.ONE_OFF})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            if data["kind"] == AllocateKind.INSTALMENTS:
+                made = services.allocation_schedule_create(
+                    budget=budget,
+                    actor=request.user,
+                    amount=data["amount"],
+                    first_on=data["due_on"],
+                    instalments=data["instalments"],
+                    every_months=data["every_months"],
+                    note=data["note"],
+                    request_key=data["request_key"],
+                )
+                done = (
+                    f"{len(made)} instalments of £{data['amount']:,.2f} scheduled for "
+                    f"{budget.patient.user.full_name}, the first on {made[0].due_on:%-d %B %Y}."
+                )
+            else:
+                made = [
+                    services.allocation_create(
+                        budget=budget,
+                        actor=request.user,
+                        amount=data["amount"],
+                        kind=data["kind"],
+                        due_on=data["due_on"],
+                        note=data["note"],
+                        request_key=data["request_key"],
+                    )
+                ]
+                done = f"£{data['amount']:,.2f} allocated to {budget.patient.user.full_name}."
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            messages.success(request, done)
             return redirect("personal_budgets:commissioner")
     summary = selectors.budget_summary(budget=budget)
-    return render(request, "personal_budgets/allocate.html", {"icb": icb, "summary": summary, "form": form})
+    return render(
+        request,
+        "personal_budgets/allocate.html",
+        {
+            "icb": icb,
+            "summary": summary,
+            "form": form,
+            "allocations": selectors.budget_allocations(budget=budget),
+        },
+    )
 
 
 def _report(request: HttpRequest) -> dict:

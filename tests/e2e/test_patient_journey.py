@@ -1,16 +1,21 @@
 """Personal health budgets in the browser: a patient on a phone buys a walking aid within their
-budget and downloads their statement; the care coordinator approves an item over the plan's cap; the
-ICB's budget manager allocates money to a budget. Every page is checked by axe (conftest)."""
+budget and downloads their statement; the care coordinator approves an item over the plan's cap and
+revises a support plan, which the patient then agrees; the ICB's budget manager allocates money to a
+budget and gives a patient their next budget in quarterly instalments. Every page is checked by axe
+(conftest)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
 
 from organisations import demo as organisations_demo
 from personal_budgets import demo as budgets_demo
+from personal_budgets import selectors
 from personal_budgets.models import Budget
+from personal_budgets.periods import add_months
 from purchasing.models import PurchaseOrder
 
 pytestmark = pytest.mark.e2e
@@ -67,11 +72,75 @@ def test_the_budget_manager_allocates_to_a_budget(demo, journey):
     page.get_by_role("link", name="Allocate to Pat Patel").click()
     journey.check("allocate")
     page.get_by_label("Amount in pounds").fill("250.00")
-    page.get_by_label("When").select_option(label="One-off")
+    page.get_by_label("When").select_option(label="One-off, paid in now")
     page.get_by_role("button", name="Allocate").click()
     page.wait_for_url(re.compile(r"/budgets/commissioner/$"))
     journey.check("allocated")
-    assert budget.allocations.count() == 3
+    assert budget.allocations.count() == 6  # the demo's first payment and four instalments, and this
     page.get_by_role("link", name=re.compile(r"^The report")).click()
     journey.check("the report")
+    journey.assert_no_problems()
+
+
+def test_the_budget_manager_gives_a_patient_their_next_budget_in_quarterly_instalments(demo, journey):
+    page = journey.page
+    ending = Budget.objects.get(patient__user__email="patient3@demo.example")  # Kim's ends in 7 weeks
+    start = ending.period_end + dt.timedelta(days=1)
+    journey.sign_in(budgets_demo.MANAGER, PASSWORD)
+    page.get_by_role("link", name="Personal health budgets", exact=True).click()
+    page.get_by_role("link", name="Give a patient a budget").click()
+    journey.check("a new budget")
+    page.get_by_label("Patient").select_option(label=f"Kim Khan (NHS number {ending.patient.nhs_number})")
+    page.get_by_label("Name of the budget").fill("Personal health budget")
+    page.get_by_label("Amount in pounds").fill("1200")
+    page.get_by_label("First day").fill(start.isoformat())
+    page.get_by_label("Last day").fill((start + dt.timedelta(days=364)).isoformat())
+    page.get_by_role("button", name="Make the budget").click()
+    page.wait_for_url(re.compile(r"/budgets/commissioner/budgets/\d+/allocate/$"))
+    journey.check("allocate to the new budget")
+    assert page.get_by_text("Nothing is allocated yet.").is_visible()
+
+    page.get_by_label("Amount in pounds").fill("300")
+    page.get_by_label("When").select_option(label="In instalments, paid in every few months")
+    page.get_by_label(re.compile(r"^Day to pay it in")).fill(start.isoformat())
+    page.get_by_label(re.compile(r"^How many instalments")).fill("4")
+    page.get_by_label(re.compile(r"^Months between instalments")).fill("3")
+    page.get_by_role("button", name="Allocate").click()
+    page.wait_for_url(re.compile(r"/budgets/commissioner/$"))
+    journey.check("instalments scheduled")
+    assert page.get_by_text("4 instalments of £300.00 scheduled for Kim Khan").is_visible()
+    following = Budget.objects.exclude(pk=ending.pk).get(patient__user__email="patient3@demo.example")
+    assert [a.due_on for a in following.allocations.all()] == [
+        start,
+        add_months(start, 3),
+        add_months(start, 6),
+        add_months(start, 9),
+    ]
+    journey.assert_no_problems()
+
+
+def test_the_care_coordinator_revises_a_plan_and_the_patient_agrees_it(demo, journey):
+    page = journey.page
+    budget = Budget.objects.get(patient__user__email="patient1@demo.example")
+    journey.sign_in(budgets_demo.COORDINATOR, PASSWORD)
+    page.get_by_role("link", name=re.compile(r"^Orders waiting for you")).click()
+    page.get_by_role("link", name="Version 2 for Pat Patel").click()
+    journey.check("the plan and its history")
+    assert page.get_by_role("heading", name="Version 1: replaced").is_visible()
+    page.get_by_role("link", name="Write a new version").click()
+    journey.check("write version 3")
+    page.get_by_label(re.compile(r"^Most one item may cost")).fill("500.00")
+    page.get_by_label("Notes (optional)").fill("A cushion and a wheelchair up to £500.")
+    page.get_by_role("button", name="Save this version").click()
+    page.wait_for_url(re.compile(r"/budgets/coordinator/budgets/\d+/plan/$"))
+    journey.check("version 3 waits for Pat")
+    assert page.get_by_role("heading", name="Version 3: waiting for the patient to agree").is_visible()
+    page.get_by_role("button", name="Sign out").click()
+
+    journey.sign_in("patient1@demo.example", PASSWORD)
+    journey.goto("/budgets/", "the new plan to agree")
+    assert page.get_by_text("Your new plan is ready").is_visible()
+    page.get_by_role("button", name="Yes, I agree to the new plan").click()
+    journey.check("the plan agreed")
+    assert selectors.current_plan(budget=budget).version == 3
     journey.assert_no_problems()

@@ -31,7 +31,10 @@ def test_each_demo_patient_has_a_budget_plan_and_history_and_seeding_again_chang
         assert budget.spends.exists()
     pat = PatientProfile.objects.get(user__email="patient1@demo.example")
     assert pat.carer_links.exists()
-    assert selectors.current_budget(patient=pat).name == "Personal wheelchair budget"
+    pats = selectors.current_budget(patient=pat)
+    assert pats.name == "Personal wheelchair budget"
+    assert [p.version for p in selectors.plan_versions(budget=pats)] == [2, 1]  # the history kept
+    assert [a.state for a in selectors.budget_allocations(budget=pats)] == ["made"] + ["scheduled"] * 4
     coordinator = User.objects.get(email=demo.COORDINATOR)
     waiting = list(selectors.coordinator_queue(user=coordinator))
     assert [s.budget.patient for s in waiting] == [pat]

@@ -213,12 +213,14 @@ def test_the_commissioner_allocates_and_reads_the_report(client, world, django_a
     client.force_login(world.manager)
     assert "Pat Patel" in client.get(reverse("personal_budgets:commissioner")).content.decode()
     response = client.post(
-        reverse("personal_budgets:allocate", args=[world.budget.pk]), {"amount": "250.00", "kind": "one_off"}
+        reverse("personal_budgets:allocate", args=[world.budget.pk]),
+        {"amount": "250.00", "kind": "one_off", "request_key": "a1"},
     )
     assert response.status_code == 302
     assert balance(world.budget.wallet_id).posted == 75000
     refused = client.post(
-        reverse("personal_budgets:allocate", args=[world.budget.pk]), {"amount": "5000.00", "kind": "one_off"}
+        reverse("personal_budgets:allocate", args=[world.budget.pk]),
+        {"amount": "5000.00", "kind": "one_off", "request_key": "a2"},
     )
     assert "more than the budget" in refused.content.decode()
     order = world.buy(world.walking_frame).order

@@ -385,6 +385,12 @@ def _budget(world: World) -> Target:
     return Target({"budget_id": budget.pk}, budget, "Secret Budget Holder", manager)
 
 
+def _coordinated_budget(world: World) -> Target:
+    """The support plan pages of a budget: the patient's own care coordinator alone."""
+    budget, _, _, coordinator, _ = _budget_world()
+    return Target({"budget_id": budget.pk}, budget, "Secret Budget Holder", coordinator)
+
+
 def _round_page(world: World, *, side: str = "trust") -> Target:
     """Supplier A's purchasing round on its offer, open to trust A alone (invited): trust A's people
     and supplier A's see it; another trust (not invited), another supplier, no one else. The back
@@ -476,6 +482,8 @@ REGISTRY: list[tuple[str, Callable[[World], Target]]] = [
     ("personal_budgets:order", _patient_order),
     ("personal_budgets:decide", _spend_waiting),
     ("personal_budgets:allocate", _budget),
+    ("personal_budgets:plan", _coordinated_budget),
+    ("personal_budgets:plan-write", _coordinated_budget),
     ("budgets-api-wallet-transactions", _wallet),
 ]
 
