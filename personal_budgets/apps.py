@@ -7,7 +7,10 @@ class PersonalBudgetsConfig(AppConfig):
 
     def ready(self) -> None:
         from personal_budgets import services
+        from purchasing.returns.services import register_return_listener
         from purchasing.services import register_order_listener
 
         # Post or void an order's held money as purchasing moves the order (services.order_transitioned).
         register_order_listener(services.order_transitioned)
+        # An accepted return gives the money back (services.return_accepted): wallet and card parts.
+        register_return_listener(services.return_accepted)
