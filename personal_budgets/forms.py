@@ -63,7 +63,7 @@ class CarerForm(NHSForm):
 
 class ReturnForm(NHSForm):
     """Send something back: which item, how many, and why. `lines` are the order's items that may go
-    back, as (line id, words) pairs; `most` the most of any of them."""
+    back, as (line id, words) pairs."""
 
     line = forms.TypedChoiceField(
         label="What do you want to send back?", coerce=int, widget=forms.RadioSelect
