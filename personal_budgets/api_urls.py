@@ -13,4 +13,9 @@ urlpatterns = [
     ),
     path("allocations/", api.AllocationListApi.as_view(), name="budgets-api-allocations"),
     path("patient-orders/", api.PatientOrderListApi.as_view(), name="budgets-api-patient-orders"),
+    path(
+        "patient-orders/<int:order_id>/returns/",
+        api.PatientOrderReturnsApi.as_view(),
+        name="budgets-api-patient-order-returns",
+    ),
 ]
