@@ -381,6 +381,14 @@ RETURN_IDEMPOTENCY_PARAMETER = OpenApiParameter(
 )
 
 
+def _patients_order(request: Request, order_id: int) -> PurchaseOrder:
+    """One of the acting patient's orders; 404 for anyone acting for no patient or another one."""
+    patient = acting_for(request).patient
+    if patient is None:
+        raise NotFound("No such order.", field="order")
+    return selectors.patient_order(patient=patient, order_id=order_id)
+
+
 class PatientOrderReturnsApi(GenericAPIView):
     """The returns of one of the patient's orders, and asking for a new one. Another patient's order
     is a 404 whatever is sent."""
@@ -396,7 +404,7 @@ class PatientOrderReturnsApi(GenericAPIView):
         "money given back) or refused (with the supplier's reason).",
     )
     def get(self, request: Request, order_id: int) -> Response:
-        order = selectors.patient_order(patient=_patient(request), order_id=order_id)
+        order = _patients_order(request, order_id)
         found = return_selectors.returns_of(order=order)
         return Response(ReturnOutput([return_data(r) for r in found], many=True).data)
 
@@ -418,7 +426,7 @@ class PatientOrderReturnsApi(GenericAPIView):
         "money comes back when the supplier accepts.",
     )
     def post(self, request: Request, order_id: int) -> Response:
-        order = selectors.patient_order(patient=_patient(request), order_id=order_id)
+        order = _patients_order(request, order_id)
         key = (request.headers.get(IDEMPOTENCY_HEADER) or "").strip()
         if not key or len(key) > 100:
             raise DomainError(
