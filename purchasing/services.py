@@ -1506,6 +1506,28 @@ def register_order_listener(listener: Callable[..., None]) -> None:
         _order_listeners.append(listener)
 
 
+_buyer_references: list[Callable[[PurchaseOrder], str | None]] = []
+
+
+def register_buyer_reference(reference: Callable[[PurchaseOrder], str | None]) -> None:
+    """Register `reference(order)`: what a higher layer calls the account a patient's order is paid
+    from (personal budgets: the budget's reference), printed on the order's documents as the buyer's
+    reference. Call from the app's `ready()`; registering twice is once."""
+    if reference not in _buyer_references:
+        _buyer_references.append(reference)
+
+
+def buyer_reference(*, order: PurchaseOrder) -> str:
+    """The buyer's reference for an order: a trust's cost centre code, or for a patient's order what
+    the registered references answer (empty when none does)."""
+    if order.trust_id is not None:
+        return order.cost_centre.code if order.cost_centre_id else ""
+    for reference in _buyer_references:
+        if found := reference(order):
+            return found
+    return ""
+
+
 MAX_PATIENT_LINES = 50
 
 
