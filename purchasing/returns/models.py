@@ -50,12 +50,13 @@ class OrderReturn(models.Model):
             models.UniqueConstraint(fields=["order", "key"], name="order_return_unique_key"),
             models.CheckConstraint(
                 name="order_return_decided_whole",
-                condition=Q(state=ReturnState.REQUESTED, decided_at__isnull=True)
-                | Q(~Q(state=ReturnState.REQUESTED), decided_at__isnull=False),
+                condition=Q(state__in=[ReturnState.REQUESTED], decided_at__isnull=True)
+                | Q(state__in=[ReturnState.ACCEPTED, ReturnState.REFUSED], decided_at__isnull=False),
             ),
             models.CheckConstraint(
                 name="order_return_accepted_has_amount",
-                condition=~Q(state=ReturnState.ACCEPTED) | Q(refund_amount__isnull=False),
+                condition=Q(state__in=[ReturnState.REQUESTED, ReturnState.REFUSED])
+                | Q(refund_amount__isnull=False),
             ),
         ]
         indexes = [models.Index(fields=["state", "order"], name="order_return_state_order")]
