@@ -236,7 +236,7 @@ def seed(stdout: TextIO) -> None:
 
     _returns(staff, supplier)
     # The demo's history is not news: its order steps are marked as told, so nobody is emailed.
-    OrderEvent.objects.filter(id__gt=first_event, notified_at__isnull=True).update(notified_at=timezone.now())
+    purchasing.order_events_mark_told(after_id=first_event)
     stdout.write(
         f"Personal budgets: {made} made now, {Budget.objects.count()} in all "
         "(Pat Patel's wheelchair budget has an order waiting for the care coordinator; Pat's walking "

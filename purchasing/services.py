@@ -1495,6 +1495,15 @@ def order_event_notify(
     return sent
 
 
+def order_events_mark_told(*, after_id: int) -> int:
+    """Mark every order step after the event `after_id` as told, so nobody is emailed about them (a
+    demo's history is not news); returns how many. Run inside the transaction that made them: the
+    emails queued on its commit then find them told."""
+    return OrderEvent.objects.filter(id__gt=after_id, notified_at__isnull=True).update(
+        notified_at=timezone.now()
+    )
+
+
 # --- Patients' orders (personal health budgets) and transition listeners ----------------------
 
 
