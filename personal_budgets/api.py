@@ -24,6 +24,8 @@ from organisations.models import OrganisationKind, Role
 from personal_budgets import selectors, services
 from personal_budgets.models import Allocation, AllocationKind, Budget, BudgetKind
 from purchasing.models import PurchaseOrder
+from purchasing.returns import selectors as return_selectors
+from purchasing.returns import services as return_services
 from purchasing.states import OrderState
 from purchasing.types import PatientDelivery, PatientLine
 
@@ -349,4 +351,120 @@ class PatientOrderListApi(GenericAPIView):
         return Response(
             PatientOrderOutput(_patient_order(order)).data,
             status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
+        )
+
+
+# --- Returns of a patient's order ----------------------------------------------------------------
+
+
+class ReturnRequestInput(serializers.Serializer):
+    line = serializers.IntegerField(min_value=1, max_value=2**31 - 1, help_text="The order line's id.")
+    packs = serializers.IntegerField(min_value=1, max_value=100)
+    reason = serializers.CharField(max_length=500)
+
+
+class ReturnOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    line = serializers.IntegerField(help_text="The order line's id.")
+    description = serializers.CharField()
+    packs = serializers.IntegerField()
+    reason = serializers.CharField()
+    state = serializers.ChoiceField(choices=["requested", "accepted", "refused"])
+    refund_amount = AmountField(allow_null=True, help_text="Given back with VAT, once accepted.")
+    decision_note = serializers.CharField(help_text="The supplier's note, or why it said no.")
+    requested_at = serializers.DateTimeField()
+    decided_at = serializers.DateTimeField(allow_null=True)
+
+
+def return_data(found) -> dict:
+    return {
+        "id": found.pk,
+        "line": found.line_id,
+        "description": found.line.description,
+        "packs": found.packs,
+        "reason": found.reason,
+        "state": found.state,
+        "refund_amount": found.refund_amount,
+        "decision_note": found.decision_note,
+        "requested_at": found.requested_at,
+        "decided_at": found.decided_at,
+    }
+
+
+RETURN_IDEMPOTENCY_PARAMETER = OpenApiParameter(
+    IDEMPOTENCY_HEADER,
+    {"type": "string", "minLength": 1, "maxLength": 100},
+    location=OpenApiParameter.HEADER,
+    required=True,
+    description="A key of your choosing, new for each return. The same key again answers the same "
+    "return and asks nothing twice.",
+)
+
+
+def _patients_order(request: Request, order_id: int) -> PurchaseOrder:
+    """One of the acting patient's orders; 404 for anyone acting for no patient or another one."""
+    patient = acting_for(request).patient
+    if patient is None:
+        raise NotFound("No such order.", field="order")
+    return selectors.patient_order(patient=patient, order_id=order_id)
+
+
+class PatientOrderReturnsApi(GenericAPIView):
+    """The returns of one of the patient's orders, and asking for a new one. Another patient's order
+    is a 404 whatever is sent."""
+
+    queryset = PurchaseOrder.objects.none()
+    pagination_class = None
+
+    @extend_schema(
+        operation_id="patient_order_returns_list",
+        parameters=[PATIENT_PARAMETER],
+        responses={200: ReturnOutput(many=True), **error_responses(400, 401, 403, 404)},
+        description="The order's returns, oldest first: waiting for the supplier, accepted (with the "
+        "money given back) or refused (with the supplier's reason).",
+    )
+    def get(self, request: Request, order_id: int) -> Response:
+        order = _patients_order(request, order_id)
+        found = return_selectors.returns_of(order=order)
+        return Response(ReturnOutput([return_data(r) for r in found], many=True).data)
+
+    @extend_schema(
+        operation_id="patient_order_returns_create",
+        parameters=[RETURN_IDEMPOTENCY_PARAMETER, PATIENT_PARAMETER],
+        request=ReturnRequestInput,
+        responses={
+            201: OpenApiResponse(ReturnOutput, description="Asked; the supplier is told."),
+            200: OpenApiResponse(ReturnOutput, description="A replayed key: the first request's return."),
+            409: OpenApiResponse(
+                description="`not_dispatched`: that line has not been sent yet; or the key "
+                "was used by someone else."
+            ),
+            **error_responses(400, 401, 403, 404),
+        },
+        description="Ask to send back some packs of a dispatched line, saying why (400 naming `line`, "
+        "`packs` (`too_many`: more than was sent less what is already going back) or `reason`). The "
+        "money comes back when the supplier accepts.",
+    )
+    def post(self, request: Request, order_id: int) -> Response:
+        order = _patients_order(request, order_id)
+        key = (request.headers.get(IDEMPOTENCY_HEADER) or "").strip()
+        if not key or len(key) > 100:
+            raise DomainError(
+                f"Send an {IDEMPOTENCY_HEADER} header of 1 to 100 characters.", field=IDEMPOTENCY_HEADER
+            )
+        given = ReturnRequestInput(data=request.data)
+        given.is_valid(raise_exception=True)
+        data = given.validated_data
+        found, created = return_services.return_request(
+            order=order.pk,
+            actor=request.user,
+            line=data["line"],
+            packs=data["packs"],
+            reason=data["reason"],
+            idempotency_key=key,
+        )
+        fresh = return_selectors.returns_of(order=order).get(pk=found.pk)
+        return Response(
+            ReturnOutput(return_data(fresh)).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )

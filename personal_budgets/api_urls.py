@@ -19,4 +19,9 @@ urlpatterns = [
         topups_api.TopUpPaymentApi.as_view(),
         name="budgets-api-patient-order-top-up",
     ),
+    path(
+        "patient-orders/<int:order_id>/returns/",
+        api.PatientOrderReturnsApi.as_view(),
+        name="budgets-api-patient-order-returns",
+    ),
 ]

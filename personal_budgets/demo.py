@@ -12,8 +12,12 @@ people would make them:
 - Kim Khan's budget ends in seven weeks with most of it unspent (the commissioner's report shows it;
   the budget manager may give Kim the next one, starting the day after).
 
+Returns: Pat's walking frame has been sent (dispatched), so Pat can send it back; Kim's walking stick
+was sent and Kim asked to send it back, so Pennine has a return waiting for its answer.
+
 Orders are from Pennine Medical Supplies, whose demo staff acknowledge them. Idempotent: a patient
-whose budget exists is left as it is.
+whose budget exists is left as it is; the returns' steps are taken only where not taken yet. The
+demo's order steps are not news: nobody is emailed about them.
 """
 
 from __future__ import annotations
@@ -30,6 +34,9 @@ from personal_budgets import services
 from personal_budgets.models import Budget, BudgetKind
 from personal_budgets.periods import add_months
 from purchasing import services as purchasing
+from purchasing.models import OrderEvent, PurchaseOrder
+from purchasing.returns import services as returns
+from purchasing.states import OrderState
 from purchasing.types import PatientDelivery, PatientLine
 
 MANAGER = "budget.manager@wy-icb.demo.example"
@@ -93,6 +100,43 @@ def _budget(patient: PatientProfile, manager: User, *, name: str, amount: str, s
     )
 
 
+def _shop(supplier: Organisation) -> Acting:
+    return Acting(organisation=supplier, explicit=True, kind=supplier.kind)
+
+
+def _sent(order: PurchaseOrder, staff: User, supplier: Organisation) -> None:
+    """The shop sends everything of an acknowledged order (once: a sent order is left alone)."""
+    if order.state == OrderState.ACKNOWLEDGED:
+        purchasing.order_dispatch(
+            order=order, actor=staff, acting=_shop(supplier), tracking_reference=f"DEMO-{order.number}"
+        )
+
+
+def _returns(staff: User, supplier: Organisation) -> None:
+    """Pat's frame sent (she may send it back); Kim's stick sent and asked back (Pennine's answer
+    waits). Each step only where it was not taken yet."""
+    orders = {
+        o.checkout.key: o
+        for o in PurchaseOrder.objects.filter(
+            checkout__key__in=["demo-pat-frame", "demo-kim-stick"], patient__isnull=False
+        ).select_related("checkout", "patient__user")
+    }
+    if (frame := orders.get("demo-pat-frame")) is not None:
+        _sent(frame, staff, supplier)
+    if (stick := orders.get("demo-kim-stick")) is not None:
+        _sent(stick, staff, supplier)
+        stick.refresh_from_db()
+        if stick.state == OrderState.DISPATCHED:
+            returns.return_request(
+                order=stick,
+                actor=stick.patient.user,
+                line=stick.lines.get().pk,
+                packs=1,
+                reason="It is too short for me. I need a taller one.",
+                idempotency_key="demo-kim-return",
+            )
+
+
 def seed(stdout: TextIO) -> None:
     try:
         manager = User.objects.get(email=MANAGER)
@@ -103,6 +147,7 @@ def seed(stdout: TextIO) -> None:
         stdout.write("Personal budgets: run the organisations demo first.")
         return
     today = timezone.localdate()
+    first_event = OrderEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
     patients = {p.user.email: p for p in PatientProfile.objects.select_related("user", "commissioner")}
     made = 0
 
@@ -203,7 +248,11 @@ def seed(stdout: TextIO) -> None:
         _acknowledge(stick.order, staff, supplier)
         made += 1
 
+    _returns(staff, supplier)
+    # The demo's history is not news: its order steps are marked as told, so nobody is emailed.
+    purchasing.order_events_mark_told(after_id=first_event)
     stdout.write(
         f"Personal budgets: {made} made now, {Budget.objects.count()} in all "
-        "(Pat Patel's wheelchair budget has an order waiting for the care coordinator)."
+        "(Pat Patel's wheelchair budget has an order waiting for the care coordinator; Pat's walking "
+        "frame can be sent back; Pennine has Kim Khan's return waiting)."
     )

@@ -220,3 +220,27 @@ def plan_initial(plan: SupportPlan | None) -> dict:
 
 class CarerForm(NHSForm):
     email = forms.EmailField(label="Their email address", help_text="They must have an account already.")
+
+
+class ReturnForm(NHSForm):
+    """Send something back: which item, how many, and why. `lines` are the order's items that may go
+    back, as (line id, words) pairs."""
+
+    line = forms.TypedChoiceField(
+        label="What do you want to send back?", coerce=int, widget=forms.RadioSelect
+    )
+    packs = forms.IntegerField(label="How many", min_value=1, max_value=MAX_PACKS, initial=1)
+    reason = forms.CharField(
+        label="Why are you sending it back?",
+        help_text="For example, it is the wrong size, or it came broken.",
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    # A new key each time the page is shown: pressing Send twice (or going back) asks once.
+    request_key = forms.CharField(widget=forms.HiddenInput, max_length=100, initial=lambda: uuid.uuid4().hex)
+
+    def __init__(self, *args, lines: list[tuple[int, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["line"].choices = lines
+        if len(lines) == 1:
+            self.fields["line"].initial = lines[0][0]

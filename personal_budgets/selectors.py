@@ -254,6 +254,14 @@ def patient_order(*, patient: PatientProfile, order_id: int) -> PurchaseOrder:
     return found
 
 
+def budget_reference(order: PurchaseOrder) -> str | None:
+    """The reference of the personal health budget a patient's order is paid from (e.g. PHB-000012),
+    printed on the order's documents as the buyer's reference (registered with purchasing in
+    apps.py); None for an order no budget pays."""
+    budget_id = Spend.objects.filter(order_id=order.pk).values_list("budget_id", flat=True).first()
+    return f"PHB-{budget_id:06d}" if budget_id is not None else None
+
+
 # --- Statements -----------------------------------------------------------------------------
 
 

@@ -896,3 +896,25 @@ def refund_create(*, order: PurchaseOrder | int, actor: User, amount, reason: st
             data={"refund": refund.pk, "amount": str(amount)},
         )
     return refund
+
+
+# --- Returns --------------------------------------------------------------------------------
+
+
+def return_accepted(*, order_return, actor: User) -> None:
+    """Purchasing's return listener (registered in apps.py), in the transaction of the supplier's
+    acceptance: the money for the packs sent back goes back through `refund_create` (the wallet
+    through the ledger; a top-up order's card part through the split refund), keyed by the return,
+    so it is given back once. A trust's order (no patient) moves no budget money."""
+    order = order_return.order
+    if order.patient_id is None or not order_return.refund_amount:
+        return
+    line = order_return.line
+    reason = f"Returned {order_return.packs} x {line.description}: {order_return.reason}"
+    refund_create(
+        order=order.pk,
+        actor=actor,
+        amount=order_return.refund_amount,
+        reason=reason[:500],
+        key=f"return:{order_return.pk}",
+    )

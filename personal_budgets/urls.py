@@ -10,6 +10,7 @@ urlpatterns = [
     path("shop/<int:offer_id>/", views.buy, name="buy"),
     path("orders/", views.orders, name="orders"),
     path("orders/<int:order_id>/", views.order, name="order"),
+    path("orders/<int:order_id>/send-back/", views.send_back, name="send-back"),
     path("statement/", views.statement, name="statement"),
     path("statement.csv", views.statement_csv, name="statement-csv"),
     path("statement.pdf", views.statement_pdf, name="statement-pdf"),

@@ -36,10 +36,13 @@ from personal_budgets.forms import (
     CarerForm,
     DecisionForm,
     PlanForm,
+    ReturnForm,
     add_domain_error,
     plan_initial,
 )
 from personal_budgets.models import AllocationKind, BudgetKind
+from purchasing.returns import selectors as return_selectors
+from purchasing.returns import services as return_services
 from purchasing.types import PatientDelivery, PatientLine
 
 
@@ -186,7 +189,51 @@ def order(request: HttpRequest, order_id: int) -> HttpResponse:
     if patient is None:
         raise Http404("No such order.")
     found = selectors.patient_order(patient=patient, order_id=order_id)
-    return render(request, "personal_budgets/order.html", {"patient": patient, "order": found})
+    context = {
+        "patient": patient,
+        "order": found,
+        "returns": list(return_selectors.returns_of(order=found)),
+        "can_return": bool(return_selectors.returnable_lines(order=found)),
+    }
+    return render(request, "personal_budgets/order.html", context)
+
+
+@page_view
+@require_http_methods(["GET", "POST"])
+def send_back(request: HttpRequest, order_id: int) -> HttpResponse:
+    """Send something back: the patient (or whoever acts for them) asks the shop to take it back."""
+    patient = _patient(request)
+    if patient is None:
+        raise Http404("No such order.")
+    found = selectors.patient_order(patient=patient, order_id=order_id)
+    lines = return_selectors.returnable_lines(order=found)
+    if not lines:
+        messages.info(request, "There is nothing in this order you can send back now.")
+        return redirect("personal_budgets:order", order_id=found.pk)
+    choices = [(item.line.pk, f"{item.line.description} (you can send back {item.packs})") for item in lines]
+    form = ReturnForm(request.POST or None, lines=choices)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            return_services.return_request(
+                order=found.pk,
+                actor=request.user,
+                line=data["line"],
+                packs=data["packs"],
+                reason=data["reason"],
+                idempotency_key=data["request_key"],
+            )
+        except DomainError as error:
+            add_domain_error(form, error, fields={"idempotency_key": None, "state": None})
+        else:
+            messages.success(request, "Done. We have asked the shop to take it back.")
+            return redirect("personal_budgets:order", order_id=found.pk)
+    return render(
+        request,
+        "personal_budgets/send_back.html",
+        {"patient": patient, "order": found, "form": form},
+        status=400 if form.is_bound and form.errors else 200,
+    )
 
 
 def _statement(request: HttpRequest):

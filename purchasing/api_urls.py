@@ -3,6 +3,7 @@
 from django.urls import path
 
 from purchasing import api
+from purchasing.returns import api as returns_api
 from purchasing.rounds import api as rounds_api
 
 urlpatterns = [
@@ -27,6 +28,22 @@ urlpatterns = [
     *(
         path(f"orders/<int:pk>/{name}/", view.as_view(), name=f"purchasing-api-order-{name}")
         for name, view in api.TRANSITION_APIS.items()
+    ),
+    # Returns (purchasing/returns/api.py): the order's returns, the supplier's answer.
+    path(
+        "orders/<int:pk>/returns/",
+        returns_api.OrderReturnListApi.as_view(),
+        name="purchasing-api-order-returns",
+    ),
+    path(
+        "orders/<int:pk>/returns/<int:return_id>/accept/",
+        returns_api.ReturnAcceptApi.as_view(),
+        name="purchasing-api-return-accept",
+    ),
+    path(
+        "orders/<int:pk>/returns/<int:return_id>/refuse/",
+        returns_api.ReturnRefuseApi.as_view(),
+        name="purchasing-api-return-refuse",
     ),
     # Aggregated purchasing rounds (purchasing/rounds/api.py).
     path("rounds/", rounds_api.RoundListApi.as_view(), name="purchasing-api-rounds"),

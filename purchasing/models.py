@@ -16,7 +16,7 @@ from django.db.models import F, Q
 from catalogue.models import Offer, Product
 from common.money import money_field
 from organisations.models import Organisation, OrganisationKind, PatientProfile
-from purchasing.states import OrderState
+from purchasing.states import RETURN_EVENTS, OrderState, event_label
 
 TRUSTS = {"kind": OrganisationKind.TRUST}
 COMMISSIONERS = {"kind": OrganisationKind.COMMISSIONER}
@@ -319,6 +319,8 @@ class OrderLine(models.Model):
     price_reference = models.CharField(max_length=100, blank=True, default="", db_default="")
     packs_dispatched = models.PositiveIntegerField(default=0)
     packs_received = models.PositiveIntegerField(default=0)
+    # Packs the supplier took back (accepted returns); never more than were dispatched.
+    packs_returned = models.PositiveIntegerField(default=0, db_default=0)
 
     class Meta:
         ordering = ["order_id", "line_number"]
@@ -331,6 +333,10 @@ class OrderLine(models.Model):
             models.CheckConstraint(
                 name="order_line_received_within_dispatched",
                 condition=Q(packs_received__lte=F("packs_dispatched")),
+            ),
+            models.CheckConstraint(
+                name="order_line_returned_within_dispatched",
+                condition=Q(packs_returned__lte=F("packs_dispatched")),
             ),
         ]
 
@@ -388,10 +394,20 @@ class OrderEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.order_id}: {self.from_state} -> {self.to_state}"
 
+    @property
+    def heading(self) -> str:
+        """The step as the timeline names it: the state reached, or a return's step."""
+        if self.transition in RETURN_EVENTS:
+            return event_label(self.transition)
+        return self.get_to_state_display()
+
 
 # Rooms of the purchasing app keep their models beside their code; imported here so Django sees
 # them as purchasing's (purchasing/agreements/: negotiated prices).
 from purchasing.agreements.models import NegotiatedPrice, NegotiatedPriceTrust  # noqa: E402, F401
+
+# Returns (purchasing/returns/): packs of a line sent back, accepted or refused by the supplier.
+from purchasing.returns.models import OrderReturn, ReturnState  # noqa: E402,F401
 
 # Aggregated purchasing rounds live in their own room; imported here so they belong to this app.
 from purchasing.rounds.models import (  # noqa: E402,F401

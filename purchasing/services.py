@@ -29,7 +29,7 @@ from common import audit, gs1
 from common.errors import Conflict, DomainError, NotFound, PermissionDenied
 from common.money import Money, Price
 from organisations.acting import Acting
-from organisations.models import Membership, Organisation, PatientProfile, Role, User
+from organisations.models import CarerLink, Membership, Organisation, PatientProfile, Role, User
 from organisations.permissions import patients_for, roles_for
 from pricing.services import purchase_lines_record
 from pricing.types import PurchaseLineInput
@@ -48,7 +48,7 @@ from purchasing.models import (
     PurchasingSettings,
 )
 from purchasing.selectors import approval_bands, basket_lines, equivalent_attributes, swap_quantity
-from purchasing.states import SIDE_ROLES, SUPPLIER_VISIBLE_STATES, TRANSITIONS, OrderState, Side
+from purchasing.states import SIDE_ROLES, SUPPLIER_VISIBLE_STATES, TRANSITIONS, OrderState, Side, event_label
 from purchasing.types import (
     ApprovalBands,
     ChangeKind,
@@ -1349,19 +1349,98 @@ def _emails(organisation_id: int, roles: Sequence[str]) -> list[str]:
 
 
 def order_event_recipients(*, event: OrderEvent) -> list[str]:
-    """Who is told of a step: approvers of an order waiting for them, the supplier of an order sent
-    or received (or cancelled after it had it), the buyer of everything else that concerns them."""
+    """Who of the organisations is told of a step: approvers of a trust's order waiting for them, the
+    supplier of an order sent or received (or cancelled after it had it) or of a return asked for,
+    the buyer of a trust's order of everything else that concerns them. A patient's own emails are
+    `patient_event_message`'s."""
     order = event.order
     supplier_roles = SIDE_ROLES[Side.SUPPLIER]
-    if event.to_state == S.AWAITING_APPROVAL and event.transition == "submit":
-        return [e for e in _emails(order.trust_id, [Role.APPROVER]) if e != order.buyer.email]
-    if event.transition in {"send", "receive"} or (
+    if event.transition in {"send", "receive", "return_request"} or (
         event.transition == "cancel" and event.from_state in SUPPLIER_VISIBLE_STATES
     ):
         return _emails(order.supplier_id, supplier_roles)
-    if event.transition in {"approve", "reject", "acknowledge", "supplier_reject", "dispatch", "invoice"}:
+    if order.patient_id is not None:
+        return []
+    if event.to_state == S.AWAITING_APPROVAL and event.transition == "submit":
+        return [e for e in _emails(order.trust_id, [Role.APPROVER]) if e != order.buyer.email]
+    if event.transition in {
+        "approve",
+        "reject",
+        "acknowledge",
+        "supplier_reject",
+        "dispatch",
+        "invoice",
+        "return_accept",
+        "return_refuse",
+    }:
         return [order.buyer.email]
     return []
+
+
+def patient_recipients(*, order: PurchaseOrder) -> list[str]:
+    """The patient of a patient's order and the carers they granted (active people with an email)."""
+    patient = PatientProfile.objects.select_related("user").get(pk=order.patient_id)
+    carers = CarerLink.objects.filter(patient=patient, carer__is_active=True).values_list(
+        "carer__email", flat=True
+    )
+    people = [patient.user.email] if patient.user.is_active else []
+    return sorted({*people, *carers} - {""})
+
+
+def _pounds(amount) -> str:
+    return f"£{Decimal(amount):,.2f}"
+
+
+def patient_event_message(*, event: OrderEvent) -> tuple[str, str] | None:
+    """The plain-English email (subject, body) a patient and their carers get for a step of their
+    order: placed, waiting for the care coordinator, approved or declined (with the reason), refused
+    by the shop (with the reason), on its way, money given back for a return, a return refused.
+    None for the other steps."""
+    order = event.order
+    number, shop = order.number, order.supplier.name
+    link = f"{django_settings.SITE_URL}/budgets/orders/{order.pk}/"
+    why = f"\n\nThe reason they gave:\n{event.note}" if event.note else ""
+    name, to = event.transition, event.to_state
+    if name == "submit" and to == S.AWAITING_APPROVAL:
+        subject = f"Your order {number} is waiting for your care coordinator"
+        text = (
+            f"We have your order {number} from {shop}. Your care coordinator needs to check it first. "
+            "We will email you when they say yes or no. The money is put aside for now."
+        )
+    elif name == "submit":
+        subject = f"We have your order {number}"
+        cost = _pounds(order.total_incl_vat)
+        text = f"Thank you. We have your order {number} from {shop}. It costs {cost}."
+    elif name == "approve":
+        subject = f"Your care coordinator said yes to order {number}"
+        text = f"Good news. Your care coordinator said yes. Your order {number} has gone to {shop}."
+        why = f"\n\nA note for you:\n{event.note}" if event.note else ""
+    elif name == "reject":
+        subject = f"Your care coordinator said no to order {number}"
+        text = f"Your care coordinator said no to order {number}. The money is back in your budget."
+    elif name == "supplier_reject":
+        subject = f"{shop} cannot send order {number}"
+        text = f"{shop} cannot send your order {number}. The money is back in your budget."
+    elif name == "dispatch":
+        subject = f"Your order {number} is on its way"
+        text = f"{shop} has sent your order {number}."
+        if event.data.get("tracking_reference"):
+            text += f" The tracking number is {event.data['tracking_reference']}."
+        why = ""
+    elif name == "return_accept":
+        refund = _pounds(event.data.get("refund") or 0)
+        subject = f"{refund} is back in your budget"
+        text = (
+            f"{shop} has the item you sent back from order {number}. "
+            f"We gave {refund} back to you. If you paid part by card, that part goes back to your card."
+        )
+        why = ""
+    elif name == "return_refuse":
+        subject = f"{shop} said no to your return"
+        text = f"{shop} said no to the item you sent back from order {number}."
+    else:
+        return None
+    return subject, f"{text}{why}\n\nSee your order: {link}\n"
 
 
 # A file to attach to an event's emails: (file name, content, MIME type).
@@ -1373,7 +1452,8 @@ def order_event_notify(
 ) -> int:
     """Email the people a step of an order concerns (plain text); returns how many were sent.
     `attachments(event)` gives files to attach (the order's PDF when it is sent to the supplier:
-    purchasing.documents, which sits on top of this module, so the task passes it in)."""
+    purchasing.documents, which sits on top of this module, so the task passes it in). A patient's
+    order also tells the patient and their carers in plain English (`patient_event_message`)."""
     event = (
         OrderEvent.objects.select_related(
             "order__buyer", "order__trust", "order__commissioner", "order__supplier"
@@ -1385,29 +1465,43 @@ def order_event_notify(
         return 0
     order = event.order
     recipients = order_event_recipients(event=event)
-    if not recipients:
-        return 0
-    subject = f"{order.number}: {TRANSITIONS[event.transition].label} ({order.get_state_display()})"
-    buyer = order.trust or order.commissioner  # a patient's order: their ICB
-    body = (
-        f"Purchase order {order.number} from {buyer.name} to {order.supplier.name} "
-        f"is now {order.get_state_display().lower()}.\n"
-        f"Total: {Money(order.total_incl_vat)} including VAT.\n"
-        + (f"Note: {event.note}\n" if event.note else "")
-    )
     sender = django_settings.DEFAULT_FROM_EMAIL
-    files = list(attachments(event)) if attachments is not None else []
-    if files:
-        messages = [
-            EmailMessage(subject, body, sender, [address], attachments=files) for address in recipients
-        ]
-        sent = get_connection(fail_silently=False).send_messages(messages) or 0
-    else:
-        sent = send_mass_mail(
-            [(subject, body, sender, [address]) for address in recipients], fail_silently=False
+    sent = 0
+    if recipients:
+        subject = f"{order.number}: {event_label(event.transition)} ({order.get_state_display()})"
+        buyer = order.trust or order.commissioner  # a patient's order: their ICB
+        body = (
+            f"Purchase order {order.number} from {buyer.name} to {order.supplier.name} "
+            f"is now {order.get_state_display().lower()}.\n"
+            f"Total: {Money(order.total_incl_vat)} including VAT.\n"
+            + (f"Note: {event.note}\n" if event.note else "")
         )
+        files = list(attachments(event)) if attachments is not None else []
+        if files:
+            messages = [
+                EmailMessage(subject, body, sender, [address], attachments=files) for address in recipients
+            ]
+            sent += get_connection(fail_silently=False).send_messages(messages) or 0
+        else:
+            sent += send_mass_mail(
+                [(subject, body, sender, [address]) for address in recipients], fail_silently=False
+            )
+    if order.patient_id is not None and (message := patient_event_message(event=event)) is not None:
+        people = patient_recipients(order=order)
+        sent += send_mass_mail([(*message, sender, [address]) for address in people], fail_silently=False)
+    if not sent and not recipients:
+        return 0
     OrderEvent.objects.filter(pk=event.pk).update(notified_at=timezone.now())
     return sent
+
+
+def order_events_mark_told(*, after_id: int) -> int:
+    """Mark every order step after the event `after_id` as told, so nobody is emailed about them (a
+    demo's history is not news); returns how many. Run inside the transaction that made them: the
+    emails queued on its commit then find them told."""
+    return OrderEvent.objects.filter(id__gt=after_id, notified_at__isnull=True).update(
+        notified_at=timezone.now()
+    )
 
 
 # --- Patients' orders (personal health budgets) and transition listeners ----------------------
@@ -1419,6 +1513,28 @@ def register_order_listener(listener: Callable[..., None]) -> None:
     orders without purchasing importing it. Call from the app's `ready()`; registering twice is once."""
     if listener not in _order_listeners:
         _order_listeners.append(listener)
+
+
+_buyer_references: list[Callable[[PurchaseOrder], str | None]] = []
+
+
+def register_buyer_reference(reference: Callable[[PurchaseOrder], str | None]) -> None:
+    """Register `reference(order)`: what a higher layer calls the account a patient's order is paid
+    from (personal budgets: the budget's reference), printed on the order's documents as the buyer's
+    reference. Call from the app's `ready()`; registering twice is once."""
+    if reference not in _buyer_references:
+        _buyer_references.append(reference)
+
+
+def buyer_reference(*, order: PurchaseOrder) -> str:
+    """The buyer's reference for an order: a trust's cost centre code, or for a patient's order what
+    the registered references answer (empty when none does)."""
+    if order.trust_id is not None:
+        return order.cost_centre.code if order.cost_centre_id else ""
+    for reference in _buyer_references:
+        if found := reference(order):
+            return found
+    return ""
 
 
 MAX_PATIENT_LINES = 50

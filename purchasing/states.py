@@ -110,6 +110,22 @@ TRANSITIONS: dict[str, Transition] = {
 }
 
 
+# Steps on an order's timeline that are not transitions (the order's state stays): returns
+# (purchasing/returns/services.py).
+RETURN_EVENTS: dict[str, str] = {
+    "return_request": "Return asked for",
+    "return_accept": "Return accepted: money given back",
+    "return_refuse": "Return refused",
+}
+
+
+def event_label(name: str) -> str:
+    """What a timeline step is called: a transition's label, or a return step's."""
+    if name in RETURN_EVENTS:
+        return RETURN_EVENTS[name]
+    return TRANSITIONS[name].label
+
+
 def transitions_from(state: str) -> list[Transition]:
     """The transitions the table allows from `state` (whoever makes them)."""
     return [t for t in TRANSITIONS.values() if state in t.sources]

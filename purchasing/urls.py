@@ -18,6 +18,8 @@ urlpatterns = [
     path("settings/delivery-sites/<int:site_id>/", views.settings_site, name="settings-site"),
     path("settings/cost-centres/<int:centre_id>/", views.settings_centre, name="settings-centre"),
     path("", include("purchasing.agreements.urls")),
+    # Returns (purchasing/returns/urls.py), in the same namespace.
+    path("", include("purchasing.returns.urls")),
     # Purchasing rounds (purchasing/rounds/urls.py), in the same namespace.
     path("", include("purchasing.rounds.urls")),
 ]

@@ -41,6 +41,7 @@ from purchasing.forms import (
     add_domain_error,
 )
 from purchasing.models import PurchaseOrder
+from purchasing.returns import selectors as return_selectors
 from purchasing.states import SIDE_ROLES, TRANSITIONS, OrderState, Side
 from purchasing.types import ChangesToConfirm, OrderInput
 
@@ -489,6 +490,7 @@ def supplier_orders(request: HttpRequest) -> HttpResponse:
             "supplier": acting.supplier,
             "counts": _counts(acting),
             "state_label": OrderState(chosen).label if chosen else "",
+            "waiting_returns": list(return_selectors.supplier_returns(acting=acting)[:50]),
         },
     )
 
@@ -546,7 +548,14 @@ def supplier_order(request: HttpRequest, order_id: int) -> HttpResponse:
             else:
                 messages.success(request, done)
                 return redirect("purchasing:supplier-order", order_id=order.pk)
-    return _order_page(request, "purchasing/supplier_order.html", acting=acting, order=order, forms=forms)
+    return _order_page(
+        request,
+        "purchasing/supplier_order.html",
+        acting=acting,
+        order=order,
+        forms=forms,
+        returns=list(return_selectors.returns_of(order=order)),
+    )
 
 
 @require_http_methods(["GET", "POST"])

@@ -1,4 +1,5 @@
-"""The purchase order as a PDF (WeasyPrint through `common.pdf.render_pdf`): the trust's header, the
+"""The purchase order as a PDF (WeasyPrint through `common.pdf.render_pdf`): the buyer's header (the
+trust, or the ICB paying from a patient's personal health budget), the
 PO number, the supplier, the lines with VAT, the totals, where to deliver and the terms. The same
 document for the trust, the supplier and the email that sends it."""
 
@@ -8,7 +9,7 @@ from django.utils import timezone
 
 from common.money import Money
 from common.pdf import render_pdf
-from purchasing.documents.loading import order_for_document, vat_breakdown
+from purchasing.documents.loading import document_buyer, order_for_document, vat_breakdown
 from purchasing.models import PurchaseOrder
 
 # Printed on every order: the terms the supplier accepts by acknowledging it.
@@ -20,7 +21,7 @@ TERMS = (
     "Deliver only the goods and quantities ordered, to the delivery address, by the required-by "
     "date where one is given. Part deliveries are accepted and recorded line by line.",
     "Prices are fixed as ordered, excluding VAT; VAT is charged at the rate shown per line. The "
-    "trust pays correctly matched invoices within 30 days of receipt.",
+    "buyer named above pays correctly matched invoices within 30 days of receipt.",
 )
 
 
@@ -36,6 +37,7 @@ def order_pdf(order: PurchaseOrder | int) -> bytes:
         "purchasing/documents/order_pdf.html",
         {
             "order": order,
+            "buyer": document_buyer(order),
             "lines": lines,
             "vat_breakdown": vat_breakdown(order),
             "total_excl_vat": Money(order.total_excl_vat),

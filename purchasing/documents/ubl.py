@@ -28,7 +28,7 @@ from common.errors import DomainError, NotFound
 from organisations.acting import Acting
 from organisations.models import User
 from purchasing import selectors, services
-from purchasing.documents.loading import order_for_document
+from purchasing.documents.loading import document_buyer, order_for_document
 from purchasing.models import PurchaseOrder
 
 CUSTOMIZATION_ID = "urn:fdc:peppol.eu:poacc:trns:order:3"
@@ -107,7 +107,7 @@ def order_ubl_tree(order: PurchaseOrder | int) -> ET.Element:
     """The order as a PEPPOL BIS Ordering 3.0 Order element (see `order_ubl` for the bytes)."""
     order = order_for_document(order)
     lines = list(order.lines.all())
-    trust, supplier = order.trust, order.supplier
+    supplier = order.supplier
     root = ET.Element(f"{{{NS_ORDER}}}Order")
     _cbc(root, "CustomizationID", CUSTOMIZATION_ID)
     _cbc(root, "ProfileID", PROFILE_ID)
@@ -117,17 +117,23 @@ def order_ubl_tree(order: PurchaseOrder | int) -> ET.Element:
     if order.note:
         _cbc(root, "Note", order.note)
     _cbc(root, "DocumentCurrencyCode", CURRENCY)
-    _cbc(root, "AccountingCost", order.cost_centre.code)
+    buyer_of = document_buyer(order)
+    if buyer_of.on_behalf_of_patient and buyer_of.reference:
+        # The buyer's reference: the personal health budget the ICB pays from.
+        _cbc(root, "CustomerReference", buyer_of.reference)
+    if buyer_of.reference:
+        _cbc(root, "AccountingCost", buyer_of.reference)
 
-    # The buyer: the trust. Its endpoint is the delivery site's GLN where one is known (the trust's
-    # own GLN is not held); its ODS code identifies it.
+    # The buyer: the trust, or for a patient's order the commissioner (ICB) paying from the
+    # patient's budget on their behalf. A trust's endpoint is the delivery site's GLN where one is
+    # known (the trust's own GLN is not held); a patient's home has none. The ODS code identifies it.
     buyer = _cac(_cac(root, "BuyerCustomerParty"), "Party")
     if order.delivery_gln and gs1.is_valid_gln(order.delivery_gln):
         _cbc(buyer, "EndpointID", order.delivery_gln, schemeID=SCHEME_GLN)
-    if trust.ods_code:
-        _cbc(_cac(buyer, "PartyIdentification"), "ID", trust.ods_code)
-    _cbc(_cac(buyer, "PartyName"), "Name", trust.name)
-    _cbc(_cac(buyer, "PartyLegalEntity"), "RegistrationName", trust.name)
+    if buyer_of.ods_code:
+        _cbc(_cac(buyer, "PartyIdentification"), "ID", buyer_of.ods_code)
+    _cbc(_cac(buyer, "PartyName"), "Name", buyer_of.name)
+    _cbc(_cac(buyer, "PartyLegalEntity"), "RegistrationName", buyer_of.name)
 
     # The seller: the supplier, reached by its UK VAT number where it has one (no GLN is held).
     seller = _cac(_cac(root, "SellerSupplierParty"), "Party")

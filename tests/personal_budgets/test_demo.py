@@ -11,9 +11,13 @@ from catalogue import demo as catalogue_demo
 from ledger.models import Transfer
 from ledger.selectors import invariants_check
 from organisations import demo as organisations_demo
-from organisations.models import PatientProfile, User
+from organisations.acting import Acting
+from organisations.models import Organisation, PatientProfile, User
 from personal_budgets import demo, selectors
 from personal_budgets.models import Budget, SpendState
+from purchasing.models import OrderEvent, OrderReturn, PurchaseOrder
+from purchasing.returns.selectors import returnable_lines, supplier_returns
+from purchasing.states import OrderState
 
 pytestmark = pytest.mark.django_db
 
@@ -41,9 +45,19 @@ def test_each_demo_patient_has_a_budget_plan_and_history_and_seeding_again_chang
     assert Budget.objects.filter(spends__state=SpendState.RELEASED, spends__decision_reason__gt="").exists()
     assert invariants_check() == []
 
+    # Pat can send her walking frame back; Pennine has Kim's return waiting for its answer.
+    frame = PurchaseOrder.objects.get(checkout__key="demo-pat-frame")
+    assert frame.state == OrderState.DISPATCHED and returnable_lines(order=frame)
+    pennine = Organisation.objects.get(slug=demo.SUPPLIER)
+    shop = Acting(organisation=pennine, explicit=True, kind=pennine.kind)
+    [waiting_return] = supplier_returns(acting=shop)
+    assert waiting_return.order.patient.user.email == "patient3@demo.example"
+    assert not OrderEvent.objects.filter(notified_at__isnull=True).exists()  # nobody emailed
+
     transfers = Transfer.objects.count()
     demo.seed(io.StringIO())
     assert Transfer.objects.count() == transfers and Budget.objects.count() == 3
+    assert OrderReturn.objects.count() == 1
 
     manager = User.objects.get(email=demo.MANAGER)
     report = selectors.commissioner_report(commissioner=pat.commissioner)

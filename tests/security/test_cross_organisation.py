@@ -36,11 +36,27 @@ from common.imports import UploadedFile, import_job_create
 from common.models import ImportJob
 from organisations import services as org_services
 from organisations.acting import acting_for
-from organisations.models import Invitation, Membership, Organisation, Role, SupplierRegistration
+from organisations.models import (
+    Invitation,
+    Membership,
+    Organisation,
+    PatientProfile,
+    Role,
+    SupplierRegistration,
+)
 from organisations.scoping import scoped
+from personal_budgets.models import Budget, Spend
 from pricing import analytics
 from pricing.imports import KIND as PURCHASE_HISTORY_IMPORT
-from purchasing.models import Basket, NegotiatedPrice, PurchaseOrder, Round
+from purchasing.models import (
+    Basket,
+    CostCentre,
+    DeliverySite,
+    NegotiatedPrice,
+    OrderReturn,
+    PurchaseOrder,
+    Round,
+)
 from purchasing.states import OrderState
 from tests.catalogue.factories import CategoryFactory, OfferFactory, ProductFactory
 from tests.organisations.factories import (
@@ -391,6 +407,44 @@ def _coordinated_budget(world: World) -> Target:
     return Target({"budget_id": budget.pk}, budget, "Secret Budget Holder", coordinator)
 
 
+def _return_world():
+    """The budget world's order, approved by the coordinator, accepted and sent by its supplier, with
+    the patient asking to send one back: (budget, order, return, the supplier's staff)."""
+    from personal_budgets import services as budgets
+    from purchasing import services as purchasing
+    from purchasing.returns import services as returns
+    from tests.purchasing.factories import acting
+
+    budget, offer, result, coordinator, _ = _budget_world()
+    budgets.spend_approve(spend=result.spend, actor=coordinator)
+    staff = member(Role.SUPPLIER_STAFF, offer.supplier)
+    shop = acting(offer.supplier)
+    order = result.order
+    purchasing.order_acknowledge(
+        order=order.pk, actor=staff, acting=shop, expected_delivery=timezone.localdate()
+    )
+    purchasing.order_dispatch(order=order.pk, actor=staff, acting=shop, tracking_reference="SECRET-TRK")
+    found, _ = returns.return_request(
+        order=order.pk,
+        actor=budget.patient.user,
+        line=order.lines.get().pk,
+        packs=1,
+        reason="Secret reason for the return",
+        idempotency_key="secret-return",
+    )
+    return budget, order, found, staff
+
+
+def _patient_return(world: World) -> Target:
+    budget, order, _, _ = _return_world()
+    return Target({"order_id": order.pk}, order, "Secret walking frame", budget.patient.user)
+
+
+def _supplier_return(world: World, *, key: str = "order_id") -> Target:
+    _, order, found, staff = _return_world()
+    return Target({key: order.pk, "return_id": found.pk}, found, "Secret reason for the return", staff)
+
+
 def _round_page(world: World, *, side: str = "trust") -> Target:
     """Supplier A's purchasing round on its offer, open to trust A alone (invited): trust A's people
     and supplier A's see it; another trust (not invited), another supplier, no one else. The back
@@ -451,6 +505,7 @@ REGISTRY: list[tuple[str, Callable[[World], Target]]] = [
     ("purchasing-api-order-ubl", _purchase_order),
     ("purchasing-api-order-response", lambda w: _purchase_order(w, role=Role.SUPPLIER_STAFF)),
     ("purchasing-api-order*", _order),
+    ("purchasing-api-return-*", lambda w: _supplier_return(w, key="pk")),
     ("purchasing-api-negotiated-price*", _negotiated_price_api),
     ("purchasing-api-round*", _round),
     # Our back office in the Wagtail admin: staff only.
@@ -473,6 +528,7 @@ REGISTRY: list[tuple[str, Callable[[World], Target]]] = [
     ("purchasing:round-supplier", lambda w: _round_page(w, side="supplier")),
     ("purchasing-rounds:*", lambda w: _round_page(w, side="staff")),
     ("purchasing:approval-decision", lambda w: _purchase_order(w, role=Role.APPROVER)),
+    ("purchasing:supplier-return", _supplier_return),
     ("purchasing:supplier-*", lambda w: _purchase_order(w, role=Role.SUPPLIER_STAFF)),
     ("purchasing:settings-site", _delivery_site),
     ("purchasing:settings-centre", _cost_centre),
@@ -480,6 +536,8 @@ REGISTRY: list[tuple[str, Callable[[World], Target]]] = [
     ("personal_budgets:buy", _shop_item),
     ("topups:start", _shop_item),
     ("personal_budgets:order", _patient_order),
+    ("personal_budgets:send-back", _patient_return),
+    ("budgets-api-patient-order-returns", _patient_return),
     ("personal_budgets:decide", _spend_waiting),
     ("personal_budgets:allocate", _budget),
     ("personal_budgets:plan", _coordinated_budget),
@@ -560,7 +618,15 @@ def test_every_api_operation_that_names_an_object_is_covered():
         if "{" not in path:
             continue
         sample = path
-        for parameter in ("{id}", "{pk}", "{job_id}", "{product_id}", "{line_id}", "{order_id}"):
+        for parameter in (
+            "{id}",
+            "{pk}",
+            "{job_id}",
+            "{product_id}",
+            "{line_id}",
+            "{order_id}",
+            "{return_id}",
+        ):
             sample = sample.replace(parameter, "1")
         sample = sample.replace("{ods_code}", "RR8")
         assert resolve(sample).view_name in covered, f"{path} is in the schema but not in REGISTRY"
@@ -647,6 +713,25 @@ OWNER_FIELDS: dict[type, str | tuple[str, ...]] = {
     # A round belongs to whoever proposed it (the trusts of its audience see it once approved); an
     # invited trust finds it by its invitation.
     Round: ("proposed_by_organisation", "invited"),
+    # A personal budget (and so its wallet and the money each order takes) belongs to its ICB.
+    Budget: "commissioner",
+    Spend: "budget__commissioner",
+    # A patient belongs to their ICB; a trust's delivery sites and cost centres to the trust.
+    PatientProfile: "commissioner",
+    DeliverySite: "trust",
+    CostCentre: "trust",
+    # A return belongs to its order's sides: the trust (a trust's order) and the supplier.
+    OrderReturn: ("order__trust", "order__supplier"),
+}
+
+# How each kind of object names the patient it belongs to: what the patient (or a carer or care
+# coordinator acting for them) finds through `acting.patient`, and no other patient.
+PATIENT_FIELDS: dict[type, str] = {
+    PatientProfile: "pk",
+    Budget: "patient",
+    Spend: "budget__patient",
+    PurchaseOrder: "patient",
+    OrderReturn: "order__patient",
 }
 OWNED = sorted({(route, name) for route, name, _ in COVERED if name})
 
@@ -663,16 +748,32 @@ def test_scoping_to_the_acting_organisation_finds_the_object_only_for_its_own(wo
     """The one-line scope a new app uses (`scoped(queryset, acting, field=...)`) keeps the object
     from every other kind of user and gives it to its owner."""
     target = _factory(name)(world)
-    field = OWNER_FIELDS.get(type(target.instance)) or OWNER_FIELDS.get(type(target.instance).__mro__[1])
+    model = type(target.instance)
+    field = OWNER_FIELDS.get(model) or OWNER_FIELDS.get(model.__mro__[1])
     if field is None:
-        pytest.skip(f"{type(target.instance).__name__} belongs to no organisation (shared or staff-only)")
-    objects = type(target.instance).objects.filter(pk=target.instance.pk)
+        pytest.skip(f"{model.__name__} belongs to no organisation (shared or staff-only)")
+    objects = model.objects.filter(pk=target.instance.pk)
     fields = field if isinstance(field, tuple) else (field,)
+    patient_field = PATIENT_FIELDS.get(model)
+    patient_owned = (
+        patient_field is not None and objects.filter(**{f"{patient_field}__isnull": False}).exists()
+    )
 
     def found_by(user) -> bool:
-        return any(scoped(objects, _acting_of(user), field=name).exists() for name in fields)
+        acting = _acting_of(user)
+        if any(scoped(objects, acting, field=name).exists() for name in fields):
+            return True
+        # A patient's object: found by whoever acts for that patient.
+        return (
+            patient_owned
+            and acting.patient is not None
+            and objects.filter(**{patient_field: acting.patient.pk}).exists()
+        )
 
     for kind in SIGNED_IN - target.allowed:
         assert not found_by(world.users[kind]), kind
-    if target.owner is not None and target.owner.memberships.exists():
+    acts_for_a_patient = target.owner is not None and _acting_of(target.owner).patient is not None
+    if target.owner is not None and (
+        target.owner.memberships.exists() or (patient_owned and acts_for_a_patient)
+    ):
         assert found_by(target.owner)
