@@ -18,6 +18,7 @@ from django.db.models.fields.json import KeyTransform
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from catalogue.caching import catalogue_cached
 from catalogue.models import Offer
 from catalogue.selectors import buyable_offer_q
 from catalogue.strategy import Strategy, default_strategy
@@ -452,16 +453,23 @@ def cheapest_offers_for(
 ) -> dict[int, tuple[Offer, BuyerPrice]]:
     """For each product, the buyable offer that costs this trust least per unit at its minimum order,
     with its price from the strategy: what a results card's "Add to basket" puts in the basket.
-    Two queries (offers, tiers) however many products."""
+    The offers, unpriced, are the same for every buyer and kept in the shared cache
+    (`catalogue.caching`, two queries when missing: offers, tiers); they are priced for this trust
+    on every call."""
     strategy = strategy or default_strategy()
-    offers = _offers_for_pricing(Offer.objects.filter(buyable_offer_q(), product_id__in=list(product_ids)))
+    ids = tuple(sorted(set(product_ids)))
+    offers = catalogue_cached(
+        ("buyable-offers-for-pricing", ids),
+        lambda: list(_offers_for_pricing(Offer.objects.filter(buyable_offer_q(), product_id__in=ids))),
+    )
     by_product: dict[int, list[Offer]] = {}
     for offer in offers:
         by_product.setdefault(offer.product_id, []).append(offer)
     cheapest: dict[int, tuple[Offer, BuyerPrice]] = {}
+    today = timezone.localdate()
     for product_id, candidates in by_product.items():
         priced = [
-            (offer, strategy.price(offer=offer, buyer=trust, quantity=offer.min_order_packs))
+            (offer, strategy.price(offer=offer, buyer=trust, quantity=offer.min_order_packs, on_date=today))
             for offer in candidates
         ]
         cheapest[product_id] = min(
