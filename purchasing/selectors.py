@@ -440,7 +440,12 @@ def offer_to_add(*, offer_id: int | None) -> Offer | None:
 
 
 def buyable_offers_of(*, product) -> list[Offer]:
-    """The product's offers a buyer can put in a basket now, by supplier name, one query."""
+    """The product's offers a buyer can put in a basket now, by supplier name: those the product
+    page loaded (`live_offers`: catalogue.selectors.live_offers_prefetch, the same rule, kept in the
+    shared cache) when it has them, else one query."""
+    loaded = getattr(product, "live_offers", None)
+    if loaded is not None:
+        return sorted(loaded, key=lambda offer: (offer.supplier.name, offer.pk))
     return list(
         Offer.objects.filter(buyable_offer_q(), product=product)
         .select_related("supplier")
