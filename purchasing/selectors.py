@@ -463,9 +463,17 @@ def cheapest_offers_for(
     on every call."""
     strategy = strategy or default_strategy()
     ids = tuple(sorted(set(product_ids)))
+    # What the strategy and the card read (the offer, its tiers, supplier and product's name and
+    # whether they are active), not the product's category, description or attributes: every
+    # request unpickles these.
     offers = catalogue_cached(
-        ("buyable-offers-for-pricing", ids),
-        lambda: list(_offers_for_pricing(Offer.objects.filter(buyable_offer_q(), product_id__in=ids))),
+        ("buyable-offers-for-cards", ids),
+        lambda: list(
+            Offer.objects.filter(buyable_offer_q(), product_id__in=ids)
+            .select_related("supplier", "product")
+            .defer("product__description", "product__attributes")
+            .prefetch_related("tiers")
+        ),
     )
     by_product: dict[int, list[Offer]] = {}
     for offer in offers:
