@@ -1,6 +1,7 @@
 """What the catalogue keeps for every buyer alike in the shared cache (`common.caching`): categories,
 product pages' public part (the product, its category path, its buyable offers with supplier and
-tiers), pages of listed products with their offers, facet counts, search results.
+tiers), pages of listed products with their offers, facet counts, a category page's rendered filters,
+search results and the offers their cards' "Add to basket" prices.
 
 One namespace, `catalogue`, whose version moves on the commit of every change buyers could see: the
 browse data's refresh (`catalogue.browse_data`: every offer, product, supplier and category change,

@@ -19,7 +19,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from django.http import HttpRequest
-from django.template.loader import render_to_string
+from django.middleware.csrf import get_token
+from django.template.loader import get_template, render_to_string
 from django.utils.safestring import SafeString
 
 from catalogue.models import Product
@@ -86,14 +87,22 @@ def unregister_card_action(name: str) -> None:
 
 
 def card_actions(*, request: HttpRequest, product_ids: Sequence[int]) -> dict[int, list[ShownPanel]]:
-    """Each product's actions for this person, rendered with their own template (autoescaped)."""
+    """Each product's actions for this person, rendered with their own template (autoescaped).
+
+    A card's template sees its action's context and the page's CSRF token (`{% csrf_token %}`), not
+    the request's context processors: they would run once per card (a new masked token each time,
+    the messages, the switcher), most of a results page's rendering for nothing the card shows."""
     shown: dict[int, list[ShownPanel]] = {}
     if not product_ids:
         return shown
     for action in _CARD_ACTIONS.values():
         contexts = action.context(request, product_ids) or {}
+        if not contexts:
+            continue
+        template = get_template(action.template)
+        token = get_token(request)
         for product_id in product_ids:
             if (context := contexts.get(product_id)) is not None:
-                html = render_to_string(action.template, context, request=request)
+                html = template.render({**context, "csrf_token": token})
                 shown.setdefault(product_id, []).append(ShownPanel(action.name, html))
     return shown

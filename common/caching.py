@@ -12,8 +12,11 @@ it commits (a reader between the write and the commit reads the old rows and may
 the first new version; the second drops them), so the next read misses and recomputes. Entries of
 old versions are never read again and expire.
 
-Nothing that depends on who asks (a trust's contract price, a patient's eligibility, a basket) may be
-kept with `shared_cached`: cache the public rows and compute the buyer's part on every request.
+Nothing that depends on who asks (a price for a buyer, a patient's eligibility, a basket) may be
+kept under a key every user reads: cache the public rows and compute the buyer's part on every
+request. What belongs to one user or one trust (a user's memberships, a trust's contract prices) may
+be kept under a key naming them, read only when acting for them, and only in a namespace that every
+write of it moves.
 """
 
 from __future__ import annotations

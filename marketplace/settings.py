@@ -228,7 +228,7 @@ CELERY_BROKER_URL = env.read_url("CELERY_BROKER_URL", ("redis", "rediss", "amqp"
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "common.redis_cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.read("CACHE_KEY_PREFIX", "marketplace"),
             "TIMEOUT": 300,
@@ -432,6 +432,9 @@ if not DEBUG:
     X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = 60 * 60 * 8
+# Sessions are read from the cache (Redis when REDIS_URL is set) and written through to the database,
+# so a signed-in page costs no session query while a cache flush signs no one out.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 LOG_LEVEL = (env.read("LOG_LEVEL") or "INFO").upper()
 if LOG_LEVEL not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):

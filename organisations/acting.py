@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from django.http import HttpRequest
 from rest_framework.permissions import IsAuthenticated
 
-from common.caching import request_forget, request_memo
+from common.caching import request_forget, request_memo, shared_cached, shared_changed
 from common.errors import DomainError, PermissionDenied
 from organisations.models import Membership, Organisation, OrganisationKind, PatientProfile
 from organisations.permissions import patients_for
@@ -37,9 +37,17 @@ PATIENT_HEADER = "X-Acting-Patient"
 SESSION_KEY = "acting_organisation_id"
 PATIENT_SESSION_KEY = "acting_patient_id"
 # Lookups memoised for the request (common.caching.request_memo).
-_MEMBERSHIPS = "acting.memberships"
-_PATIENTS = "acting.patients"
 _RESOLVED = "acting.resolved"
+_INPUTS = "acting.inputs"
+# The shared cache's namespace of each user's memberships and patients (`_inputs`): its version moves
+# on the commit of every save or delete of a user, organisation, membership, patient or carer link
+# (organisations.signals), so no one acts on a membership that has ended.
+NAMESPACE = "organisations"
+
+
+def people_changed() -> None:
+    """Someone's memberships, organisations or patients changed: every user's kept inputs go."""
+    shared_changed(NAMESPACE)
 
 
 class ActingRefused(PermissionDenied):
@@ -115,36 +123,39 @@ def _base(request) -> HttpRequest:
     return getattr(request, "_request", request)
 
 
-def memberships(request) -> list[Membership]:
-    """The user's memberships of active organisations, with the organisation, by organisation name:
-    one query per request, shared by the switcher and `acting_for`."""
+def _inputs(request) -> tuple[list[Membership], list[PatientProfile]]:
+    """The user's memberships and the patients they may act for: once per request, from the shared
+    cache under the user's id (what only that user is shown, never served to anyone else), else two
+    queries."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated or not user.is_active:
-        return []
+        return [], []
+
+    def load() -> tuple[list[Membership], list[PatientProfile]]:
+        return (
+            list(
+                Membership.objects.filter(user=user, organisation__is_active=True)
+                .select_related("organisation")
+                .order_by("organisation__name", "organisation_id", "role")
+            ),
+            list(patients_for(user).select_related("user", "commissioner").order_by("user__full_name", "pk")),
+        )
+
     return request_memo(
-        request,
-        (_MEMBERSHIPS, user.pk),
-        lambda: list(
-            Membership.objects.filter(user=user, organisation__is_active=True)
-            .select_related("organisation")
-            .order_by("organisation__name", "organisation_id", "role")
-        ),
+        request, (_INPUTS, user.pk), lambda: shared_cached(NAMESPACE, ("acting-inputs", user.pk), load)
     )
+
+
+def memberships(request) -> list[Membership]:
+    """The user's memberships of active organisations, with the organisation, by organisation name:
+    shared by the switcher and `acting_for`."""
+    return _inputs(request)[0]
 
 
 def patients(request) -> list[PatientProfile]:
-    """The patients the user may act for (themselves included, if a patient), by name: one query per
-    request, shared by the switcher and `acting_for`."""
-    user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated or not user.is_active:
-        return []
-    return request_memo(
-        request,
-        (_PATIENTS, user.pk),
-        lambda: list(
-            patients_for(user).select_related("user", "commissioner").order_by("user__full_name", "pk")
-        ),
-    )
+    """The patients the user may act for (themselves included, if a patient), by name: shared by the
+    switcher and `acting_for`."""
+    return _inputs(request)[1]
 
 
 def chosen_patient(request) -> PatientProfile | None:

@@ -19,3 +19,5 @@ class PurchasingConfig(AppConfig):
         # round's pooled price as "pooled", for the trusts that committed to it (purchasing.rounds).
         register_price_source(NegotiatedPriceSource())
         register_price_source(PooledPriceSource())
+        # Kept prices per trust dropped when negotiated prices, rounds or commitments change.
+        from purchasing import signals  # noqa: F401

@@ -18,6 +18,7 @@ from django.db.models.fields.json import KeyTransform
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from catalogue.caching import catalogue_cached
 from catalogue.models import Offer
 from catalogue.selectors import buyable_offer_q
 from catalogue.strategy import Strategy, default_strategy
@@ -439,7 +440,12 @@ def offer_to_add(*, offer_id: int | None) -> Offer | None:
 
 
 def buyable_offers_of(*, product) -> list[Offer]:
-    """The product's offers a buyer can put in a basket now, by supplier name, one query."""
+    """The product's offers a buyer can put in a basket now, by supplier name: those the product
+    page loaded (`live_offers`: catalogue.selectors.live_offers_prefetch, the same rule, kept in the
+    shared cache) when it has them, else one query."""
+    loaded = getattr(product, "live_offers", None)
+    if loaded is not None:
+        return sorted(loaded, key=lambda offer: (offer.supplier.name, offer.pk))
     return list(
         Offer.objects.filter(buyable_offer_q(), product=product)
         .select_related("supplier")
@@ -452,16 +458,31 @@ def cheapest_offers_for(
 ) -> dict[int, tuple[Offer, BuyerPrice]]:
     """For each product, the buyable offer that costs this trust least per unit at its minimum order,
     with its price from the strategy: what a results card's "Add to basket" puts in the basket.
-    Two queries (offers, tiers) however many products."""
+    The offers, unpriced, are the same for every buyer and kept in the shared cache
+    (`catalogue.caching`, two queries when missing: offers, tiers); they are priced for this trust
+    on every call."""
     strategy = strategy or default_strategy()
-    offers = _offers_for_pricing(Offer.objects.filter(buyable_offer_q(), product_id__in=list(product_ids)))
+    ids = tuple(sorted(set(product_ids)))
+    # What the strategy and the card read (the offer, its tiers, supplier and product's name and
+    # whether they are active), not the product's category, description or attributes: every
+    # request unpickles these.
+    offers = catalogue_cached(
+        ("buyable-offers-for-cards", ids),
+        lambda: list(
+            Offer.objects.filter(buyable_offer_q(), product_id__in=ids)
+            .select_related("supplier", "product")
+            .defer("product__description", "product__attributes")
+            .prefetch_related("tiers")
+        ),
+    )
     by_product: dict[int, list[Offer]] = {}
     for offer in offers:
         by_product.setdefault(offer.product_id, []).append(offer)
     cheapest: dict[int, tuple[Offer, BuyerPrice]] = {}
+    today = timezone.localdate()
     for product_id, candidates in by_product.items():
         priced = [
-            (offer, strategy.price(offer=offer, buyer=trust, quantity=offer.min_order_packs))
+            (offer, strategy.price(offer=offer, buyer=trust, quantity=offer.min_order_packs, on_date=today))
             for offer in candidates
         ]
         cheapest[product_id] = min(

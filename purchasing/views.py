@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied as Forbidden
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -139,8 +140,9 @@ def card_action_context(request: HttpRequest, product_ids) -> dict[int, dict] | 
         return None
     cheapest = selectors.cheapest_offers_for(product_ids=product_ids, trust=acting.trust)
     following = request.get_full_path()
+    action = reverse("purchasing:basket-add")
     return {
-        product_id: {"offer": offer, "price": price, "next": following}
+        product_id: {"offer": offer, "price": price, "next": following, "action": action}
         for product_id, (offer, price) in cheapest.items()
     }
 

@@ -12,6 +12,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.utils.safestring import SafeString
 from django.views.decorators.http import require_GET
 
 from catalogue import panels, selectors
@@ -81,14 +83,22 @@ def category_detail(request: HttpRequest, slug: str) -> HttpResponse:
     params = filter_params(request.GET).copy()
     params.pop("category", None)
     page_param = params.pop("page", [None])[-1]
-    product_filter = ProductFilter(params, queryset=Product.objects.all(), category=category)
-    filter_form = product_filter.form
-    # Facets and pages of products (with their offers, unpriced) are the same for every buyer: kept
-    # in the shared cache by category and filters. Prices are worked out below for this buyer.
+    built: list[ProductFilter] = []
+
+    def product_filter() -> ProductFilter:
+        """The filters parsed, built only when something below is not in the shared cache (django-
+        filter deep-copies every filter and form field for each one)."""
+        if not built:
+            built.append(ProductFilter(params, queryset=Product.objects.all(), category=category))
+        return built[0]
+
+    # Facets, pages of products (with their offers, unpriced) and the filters' markup are the same
+    # for every buyer: kept in the shared cache by category and filters. Prices are worked out below
+    # for this buyer.
     try:
         facets = catalogue_cached(
             ("category-facets", category.pk, _params_key(_without(params, "sort"))),
-            lambda: selectors.product_facets(filters=product_filter, category=category),
+            lambda: selectors.product_facets(filters=product_filter(), category=category),
         )
     except InvalidFilters:
         facets = None
@@ -100,10 +110,33 @@ def category_detail(request: HttpRequest, slug: str) -> HttpResponse:
     def load_page() -> list[Product]:
         if not total:
             return []
-        products = selectors.product_list(filters=product_filter)
+        products = selectors.product_list(filters=product_filter())
         return list(CountedPaginator(products, PRODUCTS_PER_PAGE, count=total).page(number).object_list)
 
     rows = catalogue_cached(("category-products", category.pk, _params_key(params), number), load_page)
+    query = request.GET.copy()
+    query.pop("page", None)
+
+    def render_filters() -> tuple[SafeString, SafeString, bool]:
+        form = product_filter().form
+        context = {
+            "category": category,
+            "facets": facets,
+            "filter_form": form,
+            "query": query,
+            "selected_suppliers": set(params.getlist("supplier")),
+            "selected_stock": set(params.getlist("stock")),
+        }
+        return (
+            render_to_string("catalogue/includes/category_filters.html", context),
+            render_to_string("includes/error_summary.html", {"form": form}),
+            bool(form.errors),
+        )
+
+    # Keyed by the query as sent (less the page), which is all the markup reads.
+    filters_html, error_summary_html, filter_errors = catalogue_cached(
+        ("category-filters", category.pk, _params_key(query)), render_filters
+    )
     page = Page(rows, number, paginator)
     buyer = acting_for(request, kind=OrganisationKind.TRUST).buyer
     return render(
@@ -112,12 +145,12 @@ def category_detail(request: HttpRequest, slug: str) -> HttpResponse:
         {
             "category": category,
             "ancestors": ancestors,
-            "filter_form": filter_form,
-            "facets": facets,
+            # Rendered (autoescaped) by render_filters: SafeStrings, which stay safe through the cache.
+            "filters_html": filters_html,
+            "error_summary_html": error_summary_html,
+            "filter_errors": filter_errors,
             "page": page,
             "rows": priced_products(page.object_list, buyer=buyer),
-            "selected_suppliers": set(params.getlist("supplier")),
-            "selected_stock": set(params.getlist("stock")),
             "filtered": any(value for name, value in request.GET.items() if name not in ("page", "sort")),
         },
     )

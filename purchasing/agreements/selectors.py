@@ -11,6 +11,7 @@ from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
 from catalogue.models import Offer
+from common.caching import shared_cached, shared_changed
 from common.errors import NotFound
 from organisations.acting import Acting
 from organisations.models import Organisation, OrganisationKind
@@ -26,9 +27,30 @@ class LiveContractPrice:
     reference: str
 
 
+# The shared cache's namespace of each trust's live contract prices (`live_contract_prices`, keyed by
+# the trust and the day: read only when pricing for that trust). It moves on the commit of every save
+# or delete of a negotiated price or of its rows per trust (purchasing.signals) and after the
+# services' bulk writes (`contract_prices_changed`).
+CONTRACT_PRICES = "contract-prices"
+
+
+def contract_prices_changed() -> None:
+    """Some trust's negotiated prices changed: every trust's kept prices go (see common.caching)."""
+    shared_changed(CONTRACT_PRICES)
+
+
 def live_contract_prices(*, trust_id: int, on_date: dt.date) -> dict[int, LiveContractPrice]:
-    """The trust's live negotiated prices on `on_date`, by offer id, in one query (the lowest, should
-    a supplier's data ever hold two: the service and PostgreSQL refuse overlaps)."""
+    """The trust's live negotiated prices on `on_date`, by offer id (the lowest, should a supplier's
+    data ever hold two: the service and PostgreSQL refuse overlaps): kept in the shared cache under
+    the trust and the day, else one query."""
+    return shared_cached(
+        CONTRACT_PRICES,
+        ("live-contract-prices", trust_id, on_date.isoformat()),
+        lambda: _live_contract_prices(trust_id=trust_id, on_date=on_date),
+    )
+
+
+def _live_contract_prices(*, trust_id: int, on_date: dt.date) -> dict[int, LiveContractPrice]:
     rows = (
         NegotiatedPriceTrust.objects.filter(
             trust_id=trust_id, live=True, valid_from__lte=on_date, valid_to__gte=on_date

@@ -20,6 +20,7 @@ from common.errors import Conflict, DomainError, NotFound, PermissionDenied
 from organisations.acting import Acting
 from organisations.models import Organisation, OrganisationKind, User
 from purchasing.agreements.models import NegotiatedPrice, NegotiatedPriceTrust
+from purchasing.agreements.selectors import contract_prices_changed
 from purchasing.services import _amount, _require_member, _text
 from purchasing.states import SIDE_ROLES, Side
 
@@ -155,6 +156,7 @@ def negotiated_price_set(
                     )
                     for trust in named
                 )
+                contract_prices_changed()  # bulk_create sends no signals
         except IntegrityError:  # PostgreSQL's exclusion constraint: the lock above makes this rare
             raise Conflict(
                 "A trust named has a negotiated price for this offer on some of these days.",
@@ -194,6 +196,7 @@ def negotiated_price_withdraw(
         locked.withdrawn_at = timezone.now()
         locked.save(update_fields=["withdrawn_at"])
         NegotiatedPriceTrust.objects.filter(negotiated_price=locked).update(live=False)
+        contract_prices_changed()  # update() sends no signals
         audit.record(
             kind=PRICE_WITHDRAWN,
             actor=actor,

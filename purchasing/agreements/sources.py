@@ -1,8 +1,9 @@
 """The "contract" price source: a trust's negotiated prices, offered to the pricing strategy.
 
 Registered with `catalogue.strategy.register_price_source` in `purchasing.apps`. Each strategy gets
-its own copy (`for_strategy`), which loads the buyer's live negotiated prices on the day once (one
-query) and answers every offer of a page, a basket or a checkout from memory.
+its own copy (`for_strategy`), which loads the buyer's live negotiated prices on the day once (from the
+shared cache under the trust and the day, else one query: `selectors.live_contract_prices`) and
+answers every offer of a page, a basket or a checkout from memory.
 """
 
 from __future__ import annotations

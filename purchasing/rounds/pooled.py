@@ -16,8 +16,9 @@ from typing import Any
 
 from catalogue.models import Offer
 from catalogue.strategy import Candidate
+from common.caching import shared_changed
 from organisations.models import Organisation
-from purchasing.rounds.selectors import pooled_prices_of_trust
+from purchasing.rounds.selectors import POOLED_PRICES, pooled_prices_of_trust
 
 POOLED = "pooled"
 LABEL = "Your pooled round price"
@@ -28,8 +29,10 @@ _generation = 0
 
 
 def pooled_changed() -> None:
+    """A round closed: this process's memos and every trust's kept pooled prices go."""
     global _generation
     _generation += 1
+    shared_changed(POOLED_PRICES)
 
 
 def _prices(trust: Organisation, on_date: dt.date) -> dict[int, tuple[Decimal, str]]:

@@ -13,6 +13,7 @@ from decimal import Decimal
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
+from common.caching import shared_cached
 from common.errors import NotFound
 from common.money import quantize_money
 from organisations.acting import Acting
@@ -223,10 +224,26 @@ def round_live(*, round: Round, acting: Acting, now: dt.datetime | None = None) 
     )
 
 
+# The shared cache's namespace of each trust's pooled prices (`pooled_prices_of_trust`, keyed by the
+# trust and the day: read only when pricing for that trust). It moves when a round closes
+# (`purchasing.rounds.pooled.pooled_changed`) and on the commit of every save or delete of a round or
+# a commitment (purchasing.signals).
+POOLED_PRICES = "pooled-prices"
+
+
 def pooled_prices_of_trust(*, trust_id: int, on_date: dt.date) -> dict[int, tuple[Decimal, str]]:
     """The trust's pooled prices on `on_date`, by offer id: the final pack price (and reference) of
     each closed round that met its minimum, that the trust committed to through that offer, whose
-    delivery window holds the date; the lowest when two rounds cover one offer."""
+    delivery window holds the date; the lowest when two rounds cover one offer. Kept in the shared
+    cache under the trust and the day, else one query."""
+    return shared_cached(
+        POOLED_PRICES,
+        ("pooled-prices", trust_id, on_date.isoformat()),
+        lambda: _pooled_prices_of_trust(trust_id=trust_id, on_date=on_date),
+    )
+
+
+def _pooled_prices_of_trust(*, trust_id: int, on_date: dt.date) -> dict[int, tuple[Decimal, str]]:
     found: dict[int, tuple[Decimal, str]] = {}
     rows = Commitment.objects.filter(
         trust_id=trust_id,

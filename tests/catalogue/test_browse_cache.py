@@ -1,4 +1,5 @@
-"""What every buyer sees alike is kept in the shared cache; no buyer's price ever is.
+"""What every buyer sees alike is kept in the shared cache; no buyer's price ever is, and what is
+kept for one user (their memberships and patients) is never anyone else's.
 
 Two trusts hold different contract prices for the same offer. With real caching on (a local-memory
 cache, as Redis in production), each sees its own price on the category page, the product page and
@@ -23,9 +24,15 @@ from catalogue.models import OfferStatus
 from catalogue.services import offer_withdraw
 from catalogue.strategy import Candidate
 from common import caching
-from organisations.models import Organisation, Role
+from organisations.models import CarerLink, Membership, Organisation, Role
 from tests.catalogue.factories import CategoryFactory, OfferFactory, ProductFactory
-from tests.organisations.factories import SupplierFactory, TrustFactory, member
+from tests.organisations.factories import (
+    PatientProfileFactory,
+    SupplierFactory,
+    TrustFactory,
+    UserFactory,
+    member,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -195,6 +202,79 @@ def test_a_new_offer_from_another_supplier_shows_on_the_next_request(
     assert "Other Supplies" in page.get(url).content.decode()
 
 
+def test_a_changed_contract_price_shows_on_the_next_request_from_a_warm_cache(shop, contracts):
+    """Nothing priced is kept, so a price source needs no version of its own to be seen at once."""
+    north = signed_in(shop["north"])
+    before = seen(shop, *north)
+    assert before["api"] == "31.70"
+    contracts.packs[(shop["north"].pk, shop["offer"].pk)] = D("29.90")
+
+    after = seen(shop, *north)
+    for name in ("category", "product", "search"):
+        assert "£29.90" in after[name] and "£31.70" not in after[name]
+    assert (after["api"], after["api_detail"]) == ("29.90", "29.90")
+
+
+def test_a_patient_sees_list_prices_and_what_a_budget_cannot_buy_on_pages_a_trust_warmed(shop):
+    shop["offer"].patient_eligible = False
+    shop["offer"].save()
+    trust_page, _ = signed_in(shop["north"])
+    patient_page = Client()
+    patient_page.force_login(PatientProfileFactory().user)
+    product = reverse("catalogue:product-detail", kwargs={"slug": "zephyr-bandage"})
+    category = reverse("catalogue:category-detail", kwargs={"slug": "cache-ward"})
+    refused = "cannot be bought from a personal health budget"
+
+    for _ in range(2):  # cold, then warm
+        for_trust = trust_page.get(product).content.decode()
+        for_patient = patient_page.get(product).content.decode()
+        assert "£31.70" in for_trust and refused not in for_trust
+        assert "£50.00" in for_patient and refused in for_patient and "£31.70" not in for_patient
+        listed = patient_page.get(category).content.decode()
+        assert "£50.00" in listed and "£31.70" not in listed and "£27.30" not in listed
+
+
+def test_an_ended_membership_stops_acting_for_the_trust_on_the_next_request(shop):
+    """Each user's memberships are kept in the shared cache; ending one drops them on commit."""
+    page, _ = signed_in(shop["north"])
+    url = reverse("catalogue:product-detail", kwargs={"slug": "zephyr-bandage"})
+    assert "£31.70" in page.get(url).content.decode()
+    assert "£31.70" in page.get(url).content.decode()  # warm
+
+    Membership.objects.get(organisation=shop["north"]).delete()
+
+    after = page.get(url).content.decode()
+    assert "£50.00" in after and "£31.70" not in after
+
+
+def test_a_new_membership_shows_in_the_switcher_on_the_next_request_and_only_for_its_user(shop):
+    north_page, _ = signed_in(shop["north"])
+    other_page, _ = signed_in(shop["north"])
+    url = reverse("catalogue:category-detail", kwargs={"slug": "cache-ward"})
+    assert "Acting for" not in north_page.get(url).content.decode()  # one trust: no switcher
+    other_page.get(url)  # the other user's inputs kept too
+
+    user = Membership.objects.filter(organisation=shop["north"]).order_by("pk").first().user
+    Membership.objects.create(user=user, organisation=shop["south"], role=Role.BUYER)
+
+    assert "South Trust" in north_page.get(url).content.decode()
+    assert "South Trust" not in other_page.get(url).content.decode()
+
+
+def test_a_carer_link_made_or_ended_shows_in_the_switcher_on_the_next_request(shop):
+    carer = UserFactory()
+    patient = PatientProfileFactory(user=UserFactory(full_name="Petra Quill"))
+    page = Client()
+    page.force_login(carer)
+    url = reverse("catalogue:category-detail", kwargs={"slug": "cache-ward"})
+    assert "Petra Quill" not in page.get(url).content.decode()
+
+    link = CarerLink.objects.create(patient=patient, carer=carer)
+    assert "Petra Quill" in page.get(url).content.decode()
+    link.delete()
+    assert "Petra Quill" not in page.get(url).content.decode()
+
+
 @pytest.mark.parametrize(
     "url",
     [
@@ -209,10 +289,11 @@ def test_a_warm_cache_costs_only_the_buyers_own_lookups(shop, url, django_assert
     client = api if url.startswith("/api/") else page
     client.get(url)  # warms the session and the shared cache
 
-    # The session, the user, their memberships and the patients they may act for: nothing of the
-    # catalogue (the product page adds its peer-prices panel, which is the trust's own; search cards
-    # their "Add to basket", priced for this buyer: offers, tiers and the trust's contract prices).
-    limit = {"/catalogue/products/zephyr-bandage/": 6, "/search/?q=zephyr": 7}.get(url, 4)
+    # The user (the session, their memberships and the patients they may act for come from the
+    # cache): nothing of the catalogue. The product page adds its peer-prices panel and its "Add to
+    # basket" panel, which are the trust's own; search cards price their "Add to basket" for this
+    # buyer from cached offers.
+    limit = {"/catalogue/products/zephyr-bandage/": 4}.get(url, 1)
     with django_assert_max_num_queries(limit):
         assert client.get(url).status_code == 200
 
