@@ -13,6 +13,8 @@ from decimal import Decimal
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
+from catalogue.models import Offer
+from catalogue.selectors import buyable_offers
 from common.errors import NotFound
 from common.money import quantize_money
 from organisations.acting import Acting
@@ -85,6 +87,25 @@ def rounds_of_supplier(*, acting: Acting) -> QuerySet[Round]:
         return Round.objects.none()
     ids = Round.objects.filter(_visible_q(supplier)).values("pk")
     return _loaded(Round.objects.filter(pk__in=ids)).order_by("-closes_at", "-id")
+
+
+def rounds_proposed_by(*, acting: Acting) -> QuerySet[Round]:
+    """The rounds the acting organisation proposed (any status), newest first."""
+    organisation = acting.organisation
+    if organisation is None:
+        return Round.objects.none()
+    return _loaded(Round.objects.filter(proposed_by_organisation=organisation)).order_by("-id")
+
+
+def offers_to_propose(*, acting: Acting, product_id: int | None = None) -> QuerySet[Offer]:
+    """The offers a round may be proposed on (the service checks again): a supplier's own offers on
+    sale; for a trust, every offer on sale of `product_id` (none without one)."""
+    offers = buyable_offers().select_related("product", "supplier")
+    if acting.supplier is not None:
+        return offers.filter(supplier=acting.supplier).order_by("product__name", "supplier_sku")
+    if acting.trust is not None and product_id is not None:
+        return offers.filter(product_id=product_id).order_by("supplier__name", "supplier_sku")
+    return offers.none()
 
 
 def rounds_proposed(*, status: str = RoundStatus.PROPOSED) -> QuerySet[Round]:

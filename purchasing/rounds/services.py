@@ -324,8 +324,10 @@ def round_reject(*, round: Round | int, actor: User, reason: str) -> Round:
 
 
 def round_cancel(*, round: Round | int, actor: User, acting: Acting, reason: str) -> Round:
-    """Whoever proposed the round (its staff, or a trust admin), or the marketplace team, calls it off
-    before it closes; its participants are told and nothing is ordered."""
+    """Whoever proposed the round (its supplier's staff, or its trust's admin), or the marketplace
+    team, calls it off before it closes, saying why. The active commitments end (withdrawn at the
+    moment of the cancellation, so the round's total is 0 and no pooled price is given), nothing is
+    ordered, and the participants and the suppliers are told (`round_outcome_notify`, on commit)."""
     reason = _text(reason, field="reason")
     with transaction.atomic():
         locked = _locked(round)
@@ -336,15 +338,31 @@ def round_cancel(*, round: Round | int, actor: User, acting: Acting, reason: str
                 actor=actor, acting=acting, organisation=proposer, roles=roles, what="the proposer"
             )
         if locked.status not in (RoundStatus.PROPOSED, RoundStatus.OPEN):
-            raise Conflict(f"{locked.reference} is {locked.get_status_display().lower()}.", field="status")
-        locked.status, locked.decision_note, locked.closed_at = RoundStatus.CANCELLED, reason, timezone.now()
+            raise Conflict(
+                f"{locked.reference} is {locked.get_status_display().lower()}: it cannot be cancelled.",
+                field="status",
+                code="round_not_cancellable",
+            )
+        now = timezone.now()  # under the lock: a commitment queued behind it finds the round cancelled
+        before = locked.committed_packs
+        ended = Commitment.objects.filter(round=locked, withdrawn_at__isnull=True).update(
+            withdrawn_at=now, updated_at=now
+        )
+        if before or ended:
+            _volume_changed(locked, 0, now)
+        locked.status, locked.decision_note, locked.closed_at = RoundStatus.CANCELLED, reason, now
         locked.save(update_fields=["status", "decision_note", "closed_at"])
         audit.record(
             kind=ROUND_CANCELLED,
             actor=actor,
             organisation_id=locked.proposed_by_organisation_id,
             subject=locked.reference,
-            data={"round": locked.pk, "reason": reason},
+            data={
+                "round": locked.pk,
+                "reason": reason,
+                "commitments_ended": ended,
+                "committed_packs": before,
+            },
         )
         _queue_outcome(locked.pk)
     return locked
@@ -703,11 +721,17 @@ def _queue_outcome(round_id: int) -> None:
 
 
 def round_outcome_recipients(*, round: Round) -> list[str]:
-    """Who hears a round's outcome: each participant (whoever made the commitment) and the staff of
-    the round's suppliers."""
-    committed = Commitment.objects.filter(
-        round=round, withdrawn_at__isnull=True, committed_by__is_active=True
-    )
+    """Who hears a round's outcome: each participant (whoever made the commitment; for a cancelled
+    round, the commitments its cancellation ended) and the staff of the round's suppliers."""
+    if round.status == RoundStatus.CANCELLED:
+        # The commitments the cancellation ended (withdrawn at that moment), not earlier withdrawals.
+        committed = Commitment.objects.filter(
+            round=round, withdrawn_at=round.closed_at, committed_by__is_active=True
+        )
+    else:
+        committed = Commitment.objects.filter(
+            round=round, withdrawn_at__isnull=True, committed_by__is_active=True
+        )
     people = set(committed.values_list("committed_by__email", flat=True))
     people |= set(
         Membership.objects.filter(
