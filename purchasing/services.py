@@ -5,9 +5,10 @@ domain errors naming the field at fault. Who acts is explicit: `actor` (the pers
 (the organisation the request acts for, `organisations.acting.Acting`); the person's roles there
 are read from their memberships here, never taken on trust.
 
-An order's state changes only in `_move`, called by the transition services below after they have
-locked the order row, checked the transition table (`purchasing.states.TRANSITIONS`) and the
-actor's side. `_move` records the `OrderEvent`, writes the audit log and queues the email.
+An order's state changes only in `_steps` (through `_move`, called by the transition services below
+after they have locked the order row, checked the transition table (`purchasing.states.TRANSITIONS`)
+and the actor's side, or `orders_place` for orders it writes at the state reached); `_steps_record`
+records the `OrderEvent`, writes the audit log, calls the order listeners and queues the email.
 """
 
 from __future__ import annotations
