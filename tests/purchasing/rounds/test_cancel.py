@@ -178,3 +178,25 @@ def test_the_proposer_cancels_through_the_api(pool):
     assert twice.status_code == 409 and twice.json()["code"] == "round_not_cancellable"
     stranger = api_as(member(Role.SUPPLIER_STAFF, SupplierFactory()))
     assert stranger.post(url, {"reason": "x"}, format="json").status_code == 404
+
+
+def test_the_marketplace_team_cancels_an_open_round_in_the_back_office(pool):
+    stockings = round_on(pool.offer)
+    commit(pool.leeds, stockings, 60)
+    queue = reverse("purchasing-rounds:index")
+    cancel_page = reverse("purchasing-rounds:cancel", kwargs={"pk": stockings.pk})
+    team = signed_in(UserFactory(is_staff=True, is_superuser=True))
+    assert cancel_page in team.get(queue).content.decode()  # listed among the open rounds
+
+    assert team.post(cancel_page, {"reason": ""}).status_code == 200  # the form again, with the error
+    assert Round.objects.get(pk=stockings.pk).status == RoundStatus.OPEN
+    done = team.post(cancel_page, {"reason": "Duplicate of another round."})
+
+    assert done.status_code == 302
+    cancelled = Round.objects.get(pk=stockings.pk)
+    assert (cancelled.status, cancelled.decision_note) == (
+        RoundStatus.CANCELLED,
+        "Duplicate of another round.",
+    )
+    assert team.get(cancel_page).status_code == 404  # nothing left to cancel
+    assert signed_in(pool.supplier_staff).get(cancel_page).status_code == 302  # to the sign-in
