@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Collection, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import NamedTuple
 
 from django.conf import settings as django_settings
@@ -834,7 +835,6 @@ _ORDER_COLUMNS = (
     "supplier_id",
     "buyer_id",
     "checkout_id",
-    "state",
     "delivery_site_id",
     "delivery_name",
     "delivery_address",
@@ -849,59 +849,81 @@ _ORDER_COLUMNS = (
     "total_incl_vat",
     "created_at",
     "updated_at",
+    "state",  # last: the state the steps reached, known only after them
 )
-_LINE_COLUMNS = (
-    "order_id",
-    "line_number",
+_DESCRIBED_COLUMNS = (
     "offer_id",
     "product_id",
     "description",
     "supplier_sku",
     "gtin",
-    "packs",
     "units_per_pack",
-    "pack_price",
-    "vat_rate",
-    "line_excl_vat",
-    "line_vat",
-    "line_total",
     "price_source",
     "price_reference",
 )
+_AMOUNT_COLUMNS = ("packs", "pack_price", "vat_rate", "line_excl_vat", "line_vat", "line_total")
+_LINE_COLUMNS = ("order_id", "line_number", *_DESCRIBED_COLUMNS, *_AMOUNT_COLUMNS)
+
+
+@lru_cache(maxsize=8192)
+def _placed_amounts(pack_price: Decimal, vat_rate: Decimal, packs: int) -> tuple[tuple, Price]:
+    """A placed line's money columns (in `_LINE_COLUMNS`' order) and its total as a `Price`, for a
+    price per pack, VAT rate and number of packs: pure, so kept for the process (a round's orders,
+    and the next round's, repeat them)."""
+    pack = Price(excl_vat=Money(pack_price).rounded(), vat_rate=vat_rate)
+    amounts = _line_amounts(pack, packs)
+    return tuple(amounts[c] for c in _AMOUNT_COLUMNS), pack * packs
+
+
+@lru_cache(maxsize=8192)
+def _placed_totals(keys: tuple[tuple[Decimal, Decimal, int], ...]) -> tuple[Decimal, Decimal, Decimal]:
+    """An order's totals excluding VAT, VAT and including it, from its lines' `_placed_amounts` keys
+    (summed unrounded, then rounded, as a checkout's)."""
+    totals = [_placed_amounts(*key)[1] for key in keys]
+    excl = sum((t.excl_vat for t in totals), Money.zero())
+    vat = sum((t.vat for t in totals), Money.zero())
+    return excl.rounded().amount, vat.rounded().amount, (excl + vat).rounded().amount
+
+
+@lru_cache(maxsize=1)
+def _order_fields() -> tuple[list[str], dict[str, object]]:
+    """PurchaseOrder's columns in its fields' order, and the defaults of those `orders_place` does
+    not set."""
+    names = [f.attname for f in PurchaseOrder._meta.concrete_fields]
+    defaults = {
+        f.attname: None if f.primary_key else f.get_default()
+        for f in PurchaseOrder._meta.concrete_fields
+        if f.attname not in _ORDER_COLUMNS
+    }
+    return names, defaults
+
+
+def _order_instance(row: tuple) -> PurchaseOrder:
+    """The order for a row of `_ORDER_COLUMNS`, made as Django makes one it has read (its fields'
+    values in order): no keyword handling, no related objects set."""
+    names, defaults = _order_fields()
+    values = {**defaults, **dict(zip(_ORDER_COLUMNS, row, strict=True))}
+    return PurchaseOrder(*[values[name] for name in names])
 
 
 def _priced_lines(placement: Placement, cache: dict) -> tuple[list[tuple], Decimal, Decimal, Decimal]:
     """A placement's line rows (less the order id) and its totals excluding VAT, VAT and including
     it, worked out as a checkout's (`_line_described`, `_line_amounts`, `Price`). A round's orders
-    share their offer and price and differ in packs: each offer is described once, each price and
-    number of packs worked out once, and each set of those an order's totals once."""
-    rows, amounts_key = [], []
+    share their offer and price and differ in packs: each offer is described once a call, each price
+    and number of packs (`_placed_amounts`) and each order's set of them (`_placed_totals`) once."""
+    rows, keys = [], []
     for position, line in enumerate(placement.lines, start=1):
         described_key = (line.offer.pk, line.price_source, line.price_reference)
         described = cache.get(described_key)
         if described is None:
-            described = cache[described_key] = _line_described(
+            values = _line_described(
                 offer=line.offer, source=line.price_source, reference=line.price_reference
             )
-        key = (line.pack_price, line.offer.vat_rate, line.packs)
-        amounts = cache.get(key)
-        if amounts is None:
-            pack = Price(excl_vat=Money(line.pack_price).rounded(), vat_rate=line.offer.vat_rate)
-            amounts = cache[key] = (_line_amounts(pack, line.packs), pack * line.packs)
-        values = {**described, **amounts[0], "line_number": position}
-        rows.append(tuple(values[column] for column in _LINE_COLUMNS[1:]))
-        amounts_key.append(key)
-    totals_key = ("totals", *amounts_key)
-    totals = cache.get(totals_key)
-    if totals is None:
-        excl = sum((cache[k][1].excl_vat for k in amounts_key), Money.zero())
-        vat = sum((cache[k][1].vat for k in amounts_key), Money.zero())
-        totals = cache[totals_key] = (
-            excl.rounded().amount,
-            vat.rounded().amount,
-            (excl + vat).rounded().amount,
-        )
-    return (rows, *totals)
+            described = cache[described_key] = tuple(values[c] for c in _DESCRIBED_COLUMNS)
+        key = (Decimal(line.pack_price), Decimal(line.offer.vat_rate), line.packs)
+        rows.append((position, *described, *_placed_amounts(*key)[0]))
+        keys.append(key)
+    return (rows, *_placed_totals(tuple(keys)))
 
 
 def _orders_create(placements: Sequence[Placement]) -> dict[tuple[int, str], PurchaseOrder]:
@@ -945,35 +967,38 @@ def _orders_create(placements: Sequence[Placement]) -> dict[tuple[int, str], Pur
         bands[trust_id] = ApprovalBands(Money(kept.one_approver_above), Money(kept.two_approvers_above))
     now = timezone.now()
     cache: dict = {}
-    orders, line_rows = [], []
+    orders, order_rows, line_rows = [], [], []
     straight, waiting = [], []
     for p, request_id in zip(placements, request_ids, strict=True):
         site = sites[p.delivery_site_id]
         rows, excl, vat, incl = _priced_lines(p, cache)
         # Submitted as a checkout's orders are: the trust's bands, less the approvals given already.
         required = max(0, bands[p.trust_id].approvals_for(Money(excl)) - p.approvals_given)
-        order = PurchaseOrder(
-            number=next(given[p.trust_id]),
-            trust_id=p.trust_id,
-            supplier_id=p.lines[0].offer.supplier_id,
-            buyer=buyers[p.buyer_id],
-            checkout_id=request_id,
-            delivery_site_id=site["pk"],
-            delivery_name=site["name"],
-            delivery_address=site["address"],
-            delivery_postcode=site["postcode"],
-            delivery_gln=site["gln"],
-            cost_centre_id=p.cost_centre_id,
-            required_by=p.required_by,
-            note=(p.note or "").strip(),
-            approvals_required=required,
-            total_excl_vat=excl,
-            total_vat=vat,
-            total_incl_vat=incl,
-            created_at=now,
-            updated_at=now,
+        base = (
+            next(given[p.trust_id]),
+            p.trust_id,
+            p.lines[0].offer.supplier_id,
+            p.buyer_id,
+            request_id,
+            site["pk"],
+            site["name"],
+            site["address"],
+            site["postcode"],
+            site["gln"],
+            p.cost_centre_id,
+            p.required_by,
+            (p.note or "").strip(),
+            required,
+            excl,
+            vat,
+            incl,
+            now,
+            now,
+            S.DRAFT,
         )
+        order = _order_instance(base)
         orders.append(order)
+        order_rows.append(base[:-1])
         line_rows.append(rows)
         (waiting if required else straight).append(order)
     steps: list[_Step] = []
@@ -982,7 +1007,7 @@ def _orders_create(placements: Sequence[Placement]) -> dict[tuple[int, str], Pur
             orders=straight,
             name="submit",
             targets=[S.APPROVED] * len(straight),
-            actors=[o.buyer for o in straight],
+            actors=[buyers[o.buyer_id] for o in straight],
             data=[{"approvals_required": 0}] * len(straight),
             then=("send", S.SENT),
         )
@@ -991,12 +1016,14 @@ def _orders_create(placements: Sequence[Placement]) -> dict[tuple[int, str], Pur
             orders=waiting,
             name="submit",
             targets=[S.AWAITING_APPROVAL] * len(waiting),
-            actors=[o.buyer for o in waiting],
+            actors=[buyers[o.buyer_id] for o in waiting],
             data=[{"approvals_required": o.approvals_required} for o in waiting],
         )
     # Each order written once, at the state its steps reached (no draft row updated twice).
     ids = insert_rows(
-        PurchaseOrder, _ORDER_COLUMNS, [tuple(getattr(o, c) for c in _ORDER_COLUMNS) for o in orders]
+        PurchaseOrder,
+        _ORDER_COLUMNS,
+        [(*row, order.state) for row, order in zip(order_rows, orders, strict=True)],
     )
     for order, pk in zip(orders, ids, strict=True):
         order.pk = pk
