@@ -35,7 +35,7 @@ from purchasing.models import CostCentre, DeliverySite, NegotiatedPrice, Purchas
 from purchasing.rounds import selectors as round_selectors
 from purchasing.rounds import services as round_services
 from purchasing.rounds.forms import CancelRoundForm, RejectRoundForm
-from purchasing.rounds.models import Round, RoundStatus
+from purchasing.rounds.models import Round
 
 
 class ViewOnlyPermissionPolicy(ModelPermissionPolicy):
@@ -172,19 +172,17 @@ def _proposed_or_404(pk: int) -> Round:
 
 
 def _cancellable_or_404(pk: int) -> Round:
-    for status in (RoundStatus.PROPOSED, RoundStatus.OPEN):
-        found = round_selectors.rounds_proposed(status=status).filter(pk=pk).first()
-        if found is not None:
-            return found
+    found = round_selectors.rounds_proposed().filter(pk=pk).first()
+    found = found or round_selectors.rounds_open().filter(pk=pk).first()
+    if found is not None:
+        return found
     raise Http404("No proposed or open round has this number.")
 
 
 def rounds_queue(request: HttpRequest) -> HttpResponse:
     _staff_or_403(request)
     page = Paginator(round_selectors.rounds_proposed(), ROUNDS_PER_PAGE).get_page(request.GET.get("p"))
-    open_page = Paginator(round_selectors.rounds_proposed(status=RoundStatus.OPEN), ROUNDS_PER_PAGE).get_page(
-        request.GET.get("open")
-    )
+    open_page = Paginator(round_selectors.rounds_open(), ROUNDS_PER_PAGE).get_page(request.GET.get("open"))
     return TemplateResponse(
         request,
         "purchasing/admin/rounds_queue.html",

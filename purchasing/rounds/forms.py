@@ -127,7 +127,7 @@ class ProposeForm(NHSForm):
 
     def __init__(self, *args, offers: Iterable, multiple: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
-        self.offers = {o.pk: o for o in offers}
+        self.offers_by_id = {o.pk: o for o in offers}
         if multiple:
             del self.fields["offer"]
             self.fields["offers"] = forms.TypedMultipleChoiceField(
@@ -140,7 +140,7 @@ class ProposeForm(NHSForm):
                         f"{o.supplier.name}: SKU {o.supplier_sku}, {o.units_per_pack} per pack, "
                         f"£{o.pack_price:,.2f} a pack",
                     )
-                    for o in self.offers.values()
+                    for o in self.offers_by_id.values()
                 ],
                 help_text="One or more, of the same pack size: each trust chooses one when it joins.",
             )
@@ -149,7 +149,7 @@ class ProposeForm(NHSForm):
         else:
             self.fields["offer"].choices = [("", "Choose an offer")] + [
                 (o.pk, f"{o.product.name} (SKU {o.supplier_sku}), £{o.pack_price:,.2f} a pack")
-                for o in self.offers.values()
+                for o in self.offers_by_id.values()
             ]
         self.fields["invited"].queryset = Organisation.objects.filter(
             kind=OrganisationKind.TRUST, is_active=True
@@ -204,8 +204,8 @@ class ProposeForm(NHSForm):
 
     def chosen_offers(self) -> list:
         if "offers" in self.fields:
-            return [self.offers[pk] for pk in self.cleaned_data["offers"]]
-        return [self.offers[self.cleaned_data["offer"]]]
+            return [self.offers_by_id[pk] for pk in self.cleaned_data["offers"]]
+        return [self.offers_by_id[self.cleaned_data["offer"]]]
 
 
 class CancelRoundForm(NHSForm):

@@ -113,6 +113,16 @@ def rounds_proposed(*, status: str = RoundStatus.PROPOSED) -> QuerySet[Round]:
     return _loaded(Round.objects.filter(status=status)).order_by("created_at", "id")
 
 
+def rounds_open() -> QuerySet[Round]:
+    """Every open round, closing soonest first (the back office's list, to cancel one): the round,
+    its product and its proposer, nothing more."""
+    return (
+        Round.objects.filter(status=RoundStatus.OPEN)
+        .select_related("product", "proposed_by_organisation")
+        .order_by("closes_at", "id")
+    )
+
+
 def round_for(*, acting: Acting, round_id: int) -> Round:
     """One round the acting organisation may see, else NotFound (another's round is a 404)."""
     try:
