@@ -118,6 +118,11 @@ SUPPLIER_ROUNDS = StartLink(
     "purchasing:rounds-supplier",
     "Propose a round with volume tiers; follow trusts' commitments, the outcome and the orders.",
 )
+PROPOSE_ROUND = StartLink(
+    "Propose a purchasing round",
+    "purchasing:round-propose-trust",
+    "Pool your trust's demand for a product with other trusts, and follow the rounds your trust proposed.",
+)
 LINKS_BY_ROLE: dict[str, list[StartLink]] = {
     Role.BUYER: [
         BROWSE_CATALOGUE,
@@ -132,6 +137,7 @@ LINKS_BY_ROLE: dict[str, list[StartLink]] = {
     Role.TRUST_ADMIN: [
         PURCHASING_SETTINGS,
         PURCHASING_ROUNDS,
+        PROPOSE_ROUND,
         BROWSE_CATALOGUE,
         TRUST_SAVINGS,
         PRICE_ANALYTICS,

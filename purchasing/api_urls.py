@@ -48,6 +48,7 @@ urlpatterns = [
     # Aggregated purchasing rounds (purchasing/rounds/api.py).
     path("rounds/", rounds_api.RoundListApi.as_view(), name="purchasing-api-rounds"),
     path("rounds/<int:pk>/", rounds_api.RoundDetailApi.as_view(), name="purchasing-api-round"),
+    path("rounds/<int:pk>/cancel/", rounds_api.RoundCancelApi.as_view(), name="purchasing-api-round-cancel"),
     path(
         "rounds/<int:pk>/commitments/",
         rounds_api.RoundCommitmentsApi.as_view(),

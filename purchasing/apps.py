@@ -10,11 +10,12 @@ class PurchasingConfig(AppConfig):
         from catalogue.strategy import register_price_source
         from purchasing.agreements import services as agreement_services  # noqa: F401 (audit kinds)
         from purchasing.agreements.sources import NegotiatedPriceSource
-        from purchasing.panels import ADD_TO_BASKET, ADD_TO_BASKET_CARD
+        from purchasing.panels import ADD_TO_BASKET, ADD_TO_BASKET_CARD, PROPOSE_ROUND
         from purchasing.rounds.pooled import PooledPriceSource
 
         register_product_panel(ADD_TO_BASKET)
         register_card_action(ADD_TO_BASKET_CARD)
+        register_product_panel(PROPOSE_ROUND)
         # Negotiated prices enter the one pricing strategy as the "contract" source, and a closed
         # round's pooled price as "pooled", for the trusts that committed to it (purchasing.rounds).
         register_price_source(NegotiatedPriceSource())

@@ -1,5 +1,5 @@
 """Purchasing's "Add to basket" for a buyer on the catalogue's product page and on each search result
-card (catalogue.panels)."""
+card (catalogue.panels), and "Propose a purchasing round" for a trust admin on the product page."""
 
 from __future__ import annotations
 
@@ -22,3 +22,15 @@ def _card_context(request, product_ids):
 
 
 ADD_TO_BASKET_CARD = CardAction("add-to-basket", "purchasing/includes/add_to_basket_card.html", _card_context)
+
+
+def _propose_context(request, product):
+    from purchasing.rounds.views import propose_panel_context
+
+    return propose_panel_context(request, product)
+
+
+# A trust admin proposes a purchasing round on the product (purchasing.rounds).
+PROPOSE_ROUND = ProductPanel(
+    "propose-round", "purchasing/rounds/includes/propose_panel.html", _propose_context
+)

@@ -5,9 +5,10 @@ domain errors naming the field at fault. Who acts is explicit: `actor` (the pers
 (the organisation the request acts for, `organisations.acting.Acting`); the person's roles there
 are read from their memberships here, never taken on trust.
 
-An order's state changes only in `_move`, called by the transition services below after they have
-locked the order row, checked the transition table (`purchasing.states.TRANSITIONS`) and the
-actor's side. `_move` records the `OrderEvent`, writes the audit log and queues the email.
+An order's state changes only in `_steps` (through `_move`, called by the transition services below
+after they have locked the order row, checked the transition table (`purchasing.states.TRANSITIONS`)
+and the actor's side, or `orders_place` for orders it writes at the state reached); `_steps_record`
+records the `OrderEvent`, writes the audit log, calls the order listeners and queues the email.
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Collection, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from typing import NamedTuple
 
 from django.conf import settings as django_settings
 from django.core.mail import EmailMessage, get_connection, send_mass_mail
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -26,6 +29,7 @@ from catalogue.models import Offer
 from catalogue.selectors import unbuyable_reasons
 from catalogue.strategy import Strategy, default_strategy
 from common import audit, gs1
+from common.bulk import insert_rows
 from common.errors import Conflict, DomainError, NotFound, PermissionDenied
 from common.money import Money, Price
 from organisations.acting import Acting
@@ -670,25 +674,42 @@ def _order_line(
 ) -> OrderLine:
     """An order line at one pack's price (VAT charged on the line), with what the supplier and the
     documents name it by and the price source that set it: checkout's and placed orders' alike."""
+    values = _line_values(offer=offer, packs=packs, pack=pack, source=source, reference=reference)
+    del values["offer_id"]  # the offer itself, so the line keeps it loaded
+    return OrderLine(order=order, line_number=position, offer=offer, **values)
+
+
+def _line_values(*, offer: Offer, packs: int, pack: Price, source: str, reference: str) -> dict:
+    """The columns of an order line but its order and number (`_order_line`'s; `orders_place`
+    writes the same two halves as rows, without instances)."""
+    return {**_line_described(offer=offer, source=source, reference=reference), **_line_amounts(pack, packs)}
+
+
+def _line_described(*, offer: Offer, source: str, reference: str) -> dict:
+    """What names a line's goods and where its price came from."""
+    return {
+        "offer_id": offer.pk,
+        "product_id": offer.product_id,
+        "description": offer.product.name[:200],
+        "supplier_sku": offer.supplier_sku,
+        "gtin": offer.product.gtin or "",
+        "units_per_pack": offer.units_per_pack,
+        "price_source": source,
+        "price_reference": reference[:100],
+    }
+
+
+def _line_amounts(pack: Price, packs: int) -> dict:
+    """A line's packs and money: VAT charged on the line's total."""
     total = pack * packs
-    return OrderLine(
-        order=order,
-        line_number=position,
-        offer=offer,
-        product_id=offer.product_id,
-        description=offer.product.name[:200],
-        supplier_sku=offer.supplier_sku,
-        gtin=offer.product.gtin or "",
-        packs=packs,
-        units_per_pack=offer.units_per_pack,
-        pack_price=pack.excl_vat.amount,
-        vat_rate=pack.vat_rate,
-        line_excl_vat=total.excl_vat.rounded().amount,
-        line_vat=total.vat.amount,
-        line_total=total.incl_vat.amount,
-        price_source=source,
-        price_reference=reference[:100],
-    )
+    return {
+        "packs": packs,
+        "pack_price": pack.excl_vat.amount,
+        "vat_rate": pack.vat_rate,
+        "line_excl_vat": total.excl_vat.rounded().amount,
+        "line_vat": total.vat.amount,
+        "line_total": total.incl_vat.amount,
+    }
 
 
 # --- Orders placed for trusts (a closed round) -------------------------------------------------
@@ -696,8 +717,12 @@ def _order_line(
 
 def _next_numbers_many(counts: Mapping[int, int]) -> dict[int, list[str]]:
     """`_next_numbers` for many trusts at once: their counter rows made if missing and locked in
-    trust order (so two callers never deadlock), each moved on by its trust's count."""
-    # Rows (not model instances): a round's close numbers hundreds of trusts' orders at once.
+    trust order (so two callers never deadlock), each moved on by its trust's count. On PostgreSQL
+    two statements whatever the number of trusts: the missing rows inserted, then one UPDATE that
+    locks the rows in trust order, moves each on by its count and answers the new last numbers with
+    the trusts' ODS codes."""
+    if connection.vendor == "postgresql":
+        return _next_numbers_many_pg(counts)
     have = set(OrderCounter.objects.filter(trust_id__in=list(counts)).values_list("trust_id", flat=True))
     if missing := [t for t in counts if t not in have]:
         OrderCounter.objects.bulk_create([OrderCounter(trust_id=t) for t in missing], ignore_conflicts=True)
@@ -718,6 +743,35 @@ def _next_numbers_many(counts: Mapping[int, int]) -> dict[int, list[str]]:
         by_count.setdefault(count, []).append(trust_id)
     for count, trust_ids in by_count.items():
         OrderCounter.objects.filter(trust_id__in=trust_ids).update(last_number=F("last_number") + count)
+    return numbers
+
+
+def _next_numbers_many_pg(counts: Mapping[int, int]) -> dict[int, list[str]]:
+    counter = OrderCounter._meta.db_table
+    organisation = Organisation._meta.db_table
+    trust_ids = sorted(counts)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {counter} (trust_id, last_number) SELECT unnest(%s::bigint[]), 0 "
+            "ON CONFLICT (trust_id) DO NOTHING",
+            [trust_ids],
+        )
+        # The CTE takes the row locks in trust order (a LockRows above the sort), before the UPDATE.
+        cursor.execute(
+            # Names from the models only; every value is a parameter.
+            f"WITH locked AS MATERIALIZED (SELECT trust_id FROM {counter} WHERE trust_id = ANY(%s) "  # noqa: S608
+            "ORDER BY trust_id FOR UPDATE) "
+            f"UPDATE {counter} AS c SET last_number = c.last_number + v.n "
+            f"FROM locked, unnest(%s::bigint[], %s::integer[]) AS v(trust_id, n), {organisation} AS o "
+            "WHERE c.trust_id = locked.trust_id AND v.trust_id = c.trust_id AND o.id = c.trust_id "
+            "RETURNING c.trust_id, c.last_number, o.ods_code",
+            [trust_ids, trust_ids, [counts[t] for t in trust_ids]],
+        )
+        numbers = {}
+        for trust_id, last, code in cursor.fetchall():
+            first = last - counts[trust_id] + 1
+            prefix = code or f"T{trust_id}"
+            numbers[trust_id] = [f"{prefix}-PO-{n:06d}" for n in range(first, last + 1)]
     return numbers
 
 
@@ -773,7 +827,110 @@ def orders_place(*, placements: Sequence[Placement]) -> list[PurchaseOrder]:
     return [answered[(p.trust_id, p.key)] for p in placements if (p.trust_id, p.key) in answered]
 
 
+# The columns `orders_place` writes for its orders and their lines (`common.bulk.insert_rows`: rows,
+# not instances); the rest take their defaults.
+_ORDER_COLUMNS = (
+    "number",
+    "trust_id",
+    "supplier_id",
+    "buyer_id",
+    "checkout_id",
+    "delivery_site_id",
+    "delivery_name",
+    "delivery_address",
+    "delivery_postcode",
+    "delivery_gln",
+    "cost_centre_id",
+    "required_by",
+    "note",
+    "approvals_required",
+    "total_excl_vat",
+    "total_vat",
+    "total_incl_vat",
+    "created_at",
+    "updated_at",
+    "state",  # last: the state the steps reached, known only after them
+)
+_DESCRIBED_COLUMNS = (
+    "offer_id",
+    "product_id",
+    "description",
+    "supplier_sku",
+    "gtin",
+    "units_per_pack",
+    "price_source",
+    "price_reference",
+)
+_AMOUNT_COLUMNS = ("packs", "pack_price", "vat_rate", "line_excl_vat", "line_vat", "line_total")
+_LINE_COLUMNS = ("order_id", "line_number", *_DESCRIBED_COLUMNS, *_AMOUNT_COLUMNS)
+
+
+@lru_cache(maxsize=8192)
+def _placed_amounts(pack_price: Decimal, vat_rate: Decimal, packs: int) -> tuple[tuple, Price]:
+    """A placed line's money columns (in `_LINE_COLUMNS`' order) and its total as a `Price`, for a
+    price per pack, VAT rate and number of packs: pure, so kept for the process (a round's orders,
+    and the next round's, repeat them)."""
+    pack = Price(excl_vat=Money(pack_price).rounded(), vat_rate=vat_rate)
+    amounts = _line_amounts(pack, packs)
+    return tuple(amounts[c] for c in _AMOUNT_COLUMNS), pack * packs
+
+
+@lru_cache(maxsize=8192)
+def _placed_totals(keys: tuple[tuple[Decimal, Decimal, int], ...]) -> tuple[Decimal, Decimal, Decimal]:
+    """An order's totals excluding VAT, VAT and including it, from its lines' `_placed_amounts` keys
+    (summed unrounded, then rounded, as a checkout's)."""
+    totals = [_placed_amounts(*key)[1] for key in keys]
+    excl = sum((t.excl_vat for t in totals), Money.zero())
+    vat = sum((t.vat for t in totals), Money.zero())
+    return excl.rounded().amount, vat.rounded().amount, (excl + vat).rounded().amount
+
+
+@lru_cache(maxsize=1)
+def _order_fields() -> tuple[list[str], dict[str, object]]:
+    """PurchaseOrder's columns in its fields' order, and the defaults of those `orders_place` does
+    not set."""
+    names = [f.attname for f in PurchaseOrder._meta.concrete_fields]
+    defaults = {
+        f.attname: None if f.primary_key else f.get_default()
+        for f in PurchaseOrder._meta.concrete_fields
+        if f.attname not in _ORDER_COLUMNS
+    }
+    return names, defaults
+
+
+def _order_instance(row: tuple) -> PurchaseOrder:
+    """The order for a row of `_ORDER_COLUMNS`, made as Django makes one it has read (its fields'
+    values in order): no keyword handling, no related objects set."""
+    names, defaults = _order_fields()
+    values = {**defaults, **dict(zip(_ORDER_COLUMNS, row, strict=True))}
+    return PurchaseOrder(*[values[name] for name in names])
+
+
+def _priced_lines(placement: Placement, cache: dict) -> tuple[list[tuple], Decimal, Decimal, Decimal]:
+    """A placement's line rows (less the order id) and its totals excluding VAT, VAT and including
+    it, worked out as a checkout's (`_line_described`, `_line_amounts`, `Price`). A round's orders
+    share their offer and price and differ in packs: each offer is described once a call, each price
+    and number of packs (`_placed_amounts`) and each order's set of them (`_placed_totals`) once."""
+    rows, keys = [], []
+    for position, line in enumerate(placement.lines, start=1):
+        described_key = (line.offer.pk, line.price_source, line.price_reference)
+        described = cache.get(described_key)
+        if described is None:
+            values = _line_described(
+                offer=line.offer, source=line.price_source, reference=line.price_reference
+            )
+            described = cache[described_key] = tuple(values[c] for c in _DESCRIBED_COLUMNS)
+        key = (Decimal(line.pack_price), Decimal(line.offer.vat_rate), line.packs)
+        rows.append((position, *described, *_placed_amounts(*key)[0]))
+        keys.append(key)
+    return (rows, *_placed_totals(tuple(keys)))
+
+
 def _orders_create(placements: Sequence[Placement]) -> dict[tuple[int, str], PurchaseOrder]:
+    """Write the placements' orders. Rows, not instances, for everything but the orders themselves
+    (the listeners and the caller get those): the checkout requests, lines, events and audit go in
+    with `common.bulk.insert_rows` (COPY on PostgreSQL), a statement or two each however many orders,
+    and each order is written once, at the state its submit (and send) reached."""
     sites = {
         row["pk"]: row
         for row in DeliverySite.objects.filter(pk__in={p.delivery_site_id for p in placements}).values(
@@ -792,8 +949,10 @@ def _orders_create(placements: Sequence[Placement]) -> dict[tuple[int, str], Pur
             raise DomainError("Choose one of the trust's cost centres.", field="cost_centre")
         if p.buyer_id not in buyers:
             raise DomainError("No such buyer.", field="buyer")
-    requests = CheckoutRequest.objects.bulk_create(
-        [CheckoutRequest(trust_id=p.trust_id, key=p.key, buyer_id=p.buyer_id) for p in placements]
+    request_ids = insert_rows(
+        CheckoutRequest,
+        ("trust_id", "key", "buyer_id"),
+        [(p.trust_id, p.key, p.buyer_id) for p in placements],
     )
     counts: dict[int, int] = {}
     for p in placements:
@@ -801,86 +960,87 @@ def _orders_create(placements: Sequence[Placement]) -> dict[tuple[int, str], Pur
     numbers = _next_numbers_many(counts)
     given = {trust_id: iter(found) for trust_id, found in numbers.items()}
     stored = {s.trust_id: s for s in PurchasingSettings.objects.filter(trust_id__in=list(counts))}
-    orders, rows = [], []
-    for p, request in zip(placements, requests, strict=True):
+    default = PurchasingSettings()  # the defaults, for trusts that have not set their own
+    bands: dict[int, ApprovalBands] = {}
+    for trust_id in counts:
+        kept = stored.get(trust_id, default)
+        bands[trust_id] = ApprovalBands(Money(kept.one_approver_above), Money(kept.two_approvers_above))
+    now = timezone.now()
+    cache: dict = {}
+    orders, order_rows, line_rows = [], [], []
+    straight, waiting = [], []
+    for p, request_id in zip(placements, request_ids, strict=True):
         site = sites[p.delivery_site_id]
-        packs_priced = [
-            (line, Price(excl_vat=Money(line.pack_price).rounded(), vat_rate=line.offer.vat_rate))
-            for line in p.lines
-        ]
-        totals = [pack * line.packs for line, pack in packs_priced]
-        excl = sum((t.excl_vat for t in totals), Money.zero())
-        vat = sum((t.vat for t in totals), Money.zero())
-        order = PurchaseOrder(
-            number=next(given[p.trust_id]),
-            trust_id=p.trust_id,
-            supplier_id=p.lines[0].offer.supplier_id,
-            buyer=buyers[p.buyer_id],
-            checkout=request,
-            delivery_site_id=site["pk"],
-            delivery_name=site["name"],
-            delivery_address=site["address"],
-            delivery_postcode=site["postcode"],
-            delivery_gln=site["gln"],
-            cost_centre_id=p.cost_centre_id,
-            required_by=p.required_by,
-            note=(p.note or "").strip(),
-            total_excl_vat=excl.rounded().amount,
-            total_vat=vat.rounded().amount,
-            total_incl_vat=(excl + vat).rounded().amount,
+        rows, excl, vat, incl = _priced_lines(p, cache)
+        # Submitted as a checkout's orders are: the trust's bands, less the approvals given already.
+        required = max(0, bands[p.trust_id].approvals_for(Money(excl)) - p.approvals_given)
+        base = (
+            next(given[p.trust_id]),
+            p.trust_id,
+            p.lines[0].offer.supplier_id,
+            p.buyer_id,
+            request_id,
+            site["pk"],
+            site["name"],
+            site["address"],
+            site["postcode"],
+            site["gln"],
+            p.cost_centre_id,
+            p.required_by,
+            (p.note or "").strip(),
+            required,
+            excl,
+            vat,
+            incl,
+            now,
+            now,
+            S.DRAFT,
         )
+        order = _order_instance(base)
         orders.append(order)
-        for position, (line, pack) in enumerate(packs_priced, start=1):
-            rows.append(
-                _order_line(
-                    order=order,
-                    position=position,
-                    offer=line.offer,
-                    packs=line.packs,
-                    pack=pack,
-                    source=line.price_source,
-                    reference=line.price_reference,
-                )
-            )
-    PurchaseOrder.objects.bulk_create(orders)
-    for row in rows:
-        row.order_id = row.order.pk
-    OrderLine.objects.bulk_create(rows)
-    # One record of the placing, as a checkout has one; each order's steps are audited below.
+        order_rows.append(base[:-1])
+        line_rows.append(rows)
+        (waiting if required else straight).append(order)
+    steps: list[_Step] = []
+    if straight:
+        steps += _steps(
+            orders=straight,
+            name="submit",
+            targets=[S.APPROVED] * len(straight),
+            actors=[buyers[o.buyer_id] for o in straight],
+            data=[{"approvals_required": 0}] * len(straight),
+            then=("send", S.SENT),
+        )
+    if waiting:
+        steps += _steps(
+            orders=waiting,
+            name="submit",
+            targets=[S.AWAITING_APPROVAL] * len(waiting),
+            actors=[buyers[o.buyer_id] for o in waiting],
+            data=[{"approvals_required": o.approvals_required} for o in waiting],
+        )
+    # Each order written once, at the state its steps reached (no draft row updated twice).
+    ids = insert_rows(
+        PurchaseOrder,
+        _ORDER_COLUMNS,
+        [(*row, order.state) for row, order in zip(order_rows, orders, strict=True)],
+    )
+    for order, pk in zip(orders, ids, strict=True):
+        order.pk = pk
+    insert_rows(
+        OrderLine,
+        _LINE_COLUMNS,
+        [(order.pk, *row) for order, rows in zip(orders, line_rows, strict=True) for row in rows],
+    )
+    # One record of the placing naming every order, as a checkout has one; each step is audited too.
     keys = sorted({p.key for p in placements})
     audit.record(
         kind=PLACED,
         organisation_id=placements[0].trust_id if len(counts) == 1 else None,
         subject=f"{len(orders)} order(s): {', '.join(keys)}"[:200],
-        data={"keys": keys, "orders": [o.pk for o in orders]},
+        data={"keys": keys, "orders": ids},
     )
-    # Submitted as a checkout's orders are: the bands of each trust, less the approvals given already.
-    straight, waiting = [], []
-    for p, order in zip(placements, orders, strict=True):
-        bands = stored.get(p.trust_id) or PurchasingSettings(trust_id=p.trust_id)
-        needed = ApprovalBands(
-            Money(bands.one_approver_above), Money(bands.two_approvers_above)
-        ).approvals_for(Money(order.total_excl_vat))
-        order.approvals_required = max(0, needed - p.approvals_given)
-        (waiting if order.approvals_required else straight).append(order)
-    if straight:
-        _move_many(
-            orders=straight,
-            name="submit",
-            targets=[S.APPROVED] * len(straight),
-            actors=[o.buyer for o in straight],
-            data=[{"approvals_required": 0}] * len(straight),
-            then=("send", S.SENT),
-        )
-    if waiting:
-        _move_many(
-            orders=waiting,
-            name="submit",
-            targets=[S.AWAITING_APPROVAL] * len(waiting),
-            actors=[o.buyer for o in waiting],
-            data=[{"approvals_required": o.approvals_required} for o in waiting],
-            update_fields=["approvals_required"],
-        )
+    _steps_record(steps)
     return {(p.trust_id, p.key): order for p, order in zip(placements, orders, strict=True)}
 
 
@@ -923,6 +1083,117 @@ def _check(*, order: PurchaseOrder, name: str, actor: User, acting: Acting) -> N
         )
 
 
+class _Step(NamedTuple):
+    """One order's step, taken in memory by `_steps` and written by `_steps_record`."""
+
+    order: PurchaseOrder
+    transition: str
+    from_state: str
+    to_state: str
+    actor: User | None
+    note: str
+    data: dict
+
+
+def _steps(
+    *,
+    orders: Sequence[PurchaseOrder],
+    name: str,
+    targets: Sequence[str],
+    actors: Sequence[User | None],
+    note: str = "",
+    data: Sequence[dict | None] = (),
+    then: tuple[str, str] | None = None,
+) -> list[_Step]:
+    """THE one place an order changes state, checked against the transition table; the caller writes
+    the orders (`_move_many` updates them, `orders_place` inserts new ones at the state reached) and
+    `_steps_record` the rest. `then` is a step of the marketplace's own (name, target) that follows
+    at once (submit, then send)."""
+    count = len(orders)
+    plan = [(name, list(targets), list(actors), list(data) or [None] * count, note)]
+    if then is not None:
+        plan.append((then[0], [then[1]] * count, [None] * count, [None] * count, ""))
+    taken = []
+    for step, step_targets, step_actors, step_data, step_note in plan:
+        transition = TRANSITIONS[step]
+        for order, target, actor, carried in zip(orders, step_targets, step_actors, step_data, strict=True):
+            if order.state not in transition.sources or target not in transition.targets:
+                raise Conflict(f"{order.number}: {order.state} -> {target} is not a {step}.", field="state")
+            source = order.state
+            order.state = target
+            taken.append(_Step(order, step, source, target, actor, step_note, carried or {}))
+    return taken
+
+
+def _steps_record(steps: Sequence[_Step]) -> list[int]:
+    """What follows every step of an order: its `OrderEvent`, its audit record, the order listeners
+    (in this transaction: one that raises undoes the step) and the email, queued on commit. Many
+    steps are written in a statement or two each (`common.bulk.insert_rows`); the event ids."""
+    entries = [
+        {
+            "kind": ORDER_KINDS[step.transition],
+            "actor": step.actor,
+            "organisation_id": step.order.trust_id or step.order.commissioner_id,
+            "subject": step.order.number,
+            "data": {
+                "order": step.order.pk,
+                "from": step.from_state,
+                "to": step.to_state,
+                **({"note": step.note} if step.note else {}),
+                **step.data,
+            },
+        }
+        for step in steps
+    ]
+    if len(steps) == 1:
+        step = steps[0]
+        event = OrderEvent.objects.create(
+            order=step.order,
+            transition=step.transition,
+            from_state=step.from_state,
+            to_state=step.to_state,
+            actor=step.actor,
+            note=step.note,
+            data=step.data,
+        )
+        audit.record(**entries[0])
+        ids = [event.pk]
+    else:
+        ids = insert_rows(
+            OrderEvent,
+            ("order_id", "transition", "from_state", "to_state", "actor_id", "note", "data"),
+            [
+                (
+                    s.order.pk,
+                    s.transition,
+                    s.from_state,
+                    s.to_state,
+                    s.actor.pk if s.actor is not None else None,
+                    s.note,
+                    s.data,
+                )
+                for s in steps
+            ],
+        )
+        audit.record_many(entries=entries)
+    for step in steps:
+        for listener in _order_listeners:
+            # In the transition's transaction: a listener that refuses (raises) undoes the transition.
+            listener(
+                order=step.order,
+                transition=step.transition,
+                source=step.from_state,
+                target=step.to_state,
+                actor=step.actor,
+                note=step.note,
+            )
+    if len(ids) == 1:
+        transaction.on_commit(lambda: _queue_notification(ids[0]))
+    else:
+        transaction.on_commit(lambda: _queue_notifications(ids))
+    return ids
+
+
 def _move(
     *,
     order: PurchaseOrder,
@@ -932,9 +1203,9 @@ def _move(
     note: str = "",
     data: dict | None = None,
     update_fields: Sequence[str] = (),
-) -> OrderEvent:
+) -> None:
     """One order's step (the usual case of `_move_many`)."""
-    return _move_many(
+    _move_many(
         orders=[order],
         name=name,
         targets=[target],
@@ -942,7 +1213,7 @@ def _move(
         note=note,
         data=[data],
         update_fields=update_fields,
-    )[0]
+    )
 
 
 def _move_many(
@@ -955,39 +1226,15 @@ def _move_many(
     data: Sequence[dict | None] = (),
     update_fields: Sequence[str] = (),
     then: tuple[str, str] | None = None,
-) -> list[OrderEvent]:
-    """THE one place an order changes state: event, audit and email (on commit). Many orders take
-    the same step in a fixed number of statements (a round's close submits hundreds); `then` is a
-    step of the marketplace's own (name, target) that follows at once (submit, then send), written
-    with it: one UPDATE to the last state, each step its event and audit."""
-    count = len(orders)
-    steps = [(name, list(targets), list(actors), list(data) or [None] * count, note)]
-    if then is not None:
-        steps.append((then[0], [then[1]] * count, [None] * count, [None] * count, ""))
+) -> None:
+    """Orders already written take a step (`_steps`, then `then`): one UPDATE to the last state, and
+    each step its event, audit and email (`_steps_record`), in a fixed number of statements."""
+    steps = _steps(orders=orders, name=name, targets=targets, actors=actors, note=note, data=data, then=then)
     now = timezone.now()
-    events = []
-    for step, step_targets, step_actors, step_data, step_note in steps:
-        transition = TRANSITIONS[step]
-        for order, target, actor, carried in zip(orders, step_targets, step_actors, step_data, strict=True):
-            if order.state not in transition.sources or target not in transition.targets:
-                raise Conflict(f"{order.number}: {order.state} -> {target} is not a {step}.", field="state")
-            source = order.state
-            order.state = target
-            events.append(
-                OrderEvent(
-                    order=order,
-                    transition=step,
-                    from_state=source,
-                    to_state=target,
-                    actor=actor,
-                    note=step_note,
-                    data=carried or {},
-                )
-            )
     for order in orders:
         order.updated_at = now
     fields = ["state", "updated_at", *update_fields]
-    if count == 1:
+    if len(orders) == 1:
         orders[0].save(update_fields=fields)
     else:
         # One UPDATE per set of values the step wrote (one or two), not a CASE of every order.
@@ -996,45 +1243,7 @@ def _move_many(
             groups.setdefault(tuple(getattr(order, f) for f in fields), []).append(order.pk)
         for values, ids in groups.items():
             PurchaseOrder.objects.filter(pk__in=ids).update(**dict(zip(fields, values, strict=True)))
-    entries = [
-        {
-            "kind": ORDER_KINDS[event.transition],
-            "actor": event.actor,
-            "organisation_id": event.order.trust_id or event.order.commissioner_id,
-            "subject": event.order.number,
-            "data": {
-                "order": event.order.pk,
-                "from": event.from_state,
-                "to": event.to_state,
-                **({"note": event.note} if event.note else {}),
-                **event.data,
-            },
-        }
-        for event in events
-    ]
-    if len(events) == 1:
-        events[0].save()
-        audit.record(**entries[0])
-    else:
-        OrderEvent.objects.bulk_create(events)
-        audit.record_many(entries=entries)
-    for event in events:
-        for listener in _order_listeners:
-            # In the transition's transaction: a listener that refuses (raises) undoes the transition.
-            listener(
-                order=event.order,
-                transition=event.transition,
-                source=event.from_state,
-                target=event.to_state,
-                actor=event.actor,
-                note=event.note,
-            )
-    if len(events) == 1:
-        transaction.on_commit(lambda: _queue_notification(events[0].pk))
-    else:
-        ids = [event.pk for event in events]
-        transaction.on_commit(lambda: _queue_notifications(ids))
-    return events
+    _steps_record(steps)
 
 
 def _queue_notification(event_id: int) -> None:

@@ -4,7 +4,9 @@ Orders, baskets' results and trusts' purchasing settings change only through `pu
 (transitions audited and emailed, settings by a trust's admin), so the back office lists and
 inspects them and never adds, changes or deletes. Proposed purchasing rounds wait at
 /cms/purchasing-rounds/ for the marketplace team to approve or reject them, through
-`purchasing.rounds.services.round_approve` / `round_reject` (the views only show and route).
+`purchasing.rounds.services.round_approve` / `round_reject` (the views only show and route); the
+same page lists the open rounds, and the team may cancel a proposed or open round with a reason
+(`round_cancel`).
 """
 
 from __future__ import annotations
@@ -27,11 +29,12 @@ from wagtail.permission_policies import ModelPermissionPolicy
 from wagtail.permissions import register_permission_policy
 
 from common.errors import DomainError
+from organisations.acting import Acting
 from purchasing.agreements.wagtail_hooks import NegotiatedPriceViewSet
 from purchasing.models import CostCentre, DeliverySite, NegotiatedPrice, PurchaseOrder, PurchasingSettings
 from purchasing.rounds import selectors as round_selectors
 from purchasing.rounds import services as round_services
-from purchasing.rounds.forms import RejectRoundForm
+from purchasing.rounds.forms import CancelRoundForm, RejectRoundForm
 from purchasing.rounds.models import Round
 
 
@@ -168,14 +171,24 @@ def _proposed_or_404(pk: int) -> Round:
     return found
 
 
+def _cancellable_or_404(pk: int) -> Round:
+    found = round_selectors.rounds_proposed().filter(pk=pk).first()
+    found = found or round_selectors.rounds_open().filter(pk=pk).first()
+    if found is not None:
+        return found
+    raise Http404("No proposed or open round has this number.")
+
+
 def rounds_queue(request: HttpRequest) -> HttpResponse:
     _staff_or_403(request)
     page = Paginator(round_selectors.rounds_proposed(), ROUNDS_PER_PAGE).get_page(request.GET.get("p"))
+    open_page = Paginator(round_selectors.rounds_open(), ROUNDS_PER_PAGE).get_page(request.GET.get("open"))
     return TemplateResponse(
         request,
         "purchasing/admin/rounds_queue.html",
         {
             "page": page,
+            "open_page": open_page,
             "page_title": "Proposed purchasing rounds",
             "header_title": "Proposed purchasing rounds",
         },
@@ -221,6 +234,40 @@ def round_reject(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+@require_http_methods(["GET", "POST"])
+def round_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    """The marketplace team calls off a proposed or open round; the trusts that joined and the
+    suppliers are emailed the reason."""
+    _staff_or_403(request)
+    found = _cancellable_or_404(pk)
+    form = CancelRoundForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            round_services.round_cancel(
+                round=found,
+                actor=request.user,
+                acting=Acting(organisation=None),
+                reason=form.cleaned_data["reason"],
+            )
+        except DomainError as error:
+            form.add_error("reason" if error.field == "reason" else None, error.message)
+        else:
+            messages.success(
+                request, f"{found.reference} is cancelled; its trusts and suppliers are told why."
+            )
+            return redirect("purchasing-rounds:index")
+    return TemplateResponse(
+        request,
+        "purchasing/admin/round_cancel.html",
+        {
+            "round": found,
+            "form": form,
+            "page_title": f"Cancel {found.reference}",
+            "header_title": f"Cancel {found.reference}",
+        },
+    )
+
+
 class RoundsMenuItem(MenuItem):
     """'Purchasing rounds' with the number waiting, for the marketplace team."""
 
@@ -252,6 +299,7 @@ class RoundsViewSet(ViewSet):
             path("", rounds_queue, name="index"),
             path("<int:pk>/approve/", round_approve, name="approve"),
             path("<int:pk>/reject/", round_reject, name="reject"),
+            path("<int:pk>/cancel/", round_cancel, name="cancel"),
         ]
 
 

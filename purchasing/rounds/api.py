@@ -313,6 +313,43 @@ class RoundDetailApi(APIView):
         return _detail_response(request, selectors.round_for(acting=acting_for(request), round_id=pk))
 
 
+class CancelInput(serializers.Serializer):
+    reason = serializers.CharField(
+        max_length=2000, help_text="Why: every trust that joined, and the suppliers, are emailed it."
+    )
+
+
+class RoundCancelApi(APIView):
+    @extend_schema(
+        operation_id="rounds_cancel",
+        request=CancelInput,
+        responses={
+            200: RoundDetailOutput,
+            **error_responses(
+                403,
+                404,
+                409,
+                e403="Not the proposer's staff (a supplier's) or trust admin (a trust's).",
+                e404=ROUND_404,
+                e409="The round is not proposed or open (`round_not_cancellable`, field `status`).",
+            ),
+        },
+        description="Cancel a proposed or open round before it closes (its proposer, or the marketplace "
+        "team): the trusts' commitments end, nothing is ordered, and the participants and suppliers are "
+        "emailed the reason.",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        acting = acting_for(request)
+        acting.require()
+        found = selectors.round_for(acting=acting, round_id=pk)
+        given = CancelInput(data=request.data)
+        given.is_valid(raise_exception=True)
+        services.round_cancel(
+            round=found, actor=request.user, acting=acting, reason=given.validated_data["reason"]
+        )
+        return _detail_response(request, selectors.round_for(acting=acting, round_id=pk))
+
+
 # --- Commitments ---------------------------------------------------------------------------------
 
 

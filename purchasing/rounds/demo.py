@@ -8,6 +8,11 @@
 - **Closed, minimum met**: an earlier round on stockings that Leeds, Guy's and St Thomas' and York
   joined, closed through the close service: one price for all, a purchase order for each trust in
   the ordinary workflow (approval over the trust's band, the supplier's inbox).
+- **Proposed by a trust**: Leeds's trust admin proposes a spring round on the same stockings (every
+  supplier's offer of them on sale, of one pack size); it waits in the back office's queue.
+- **Cancelled**: Pennine called off a round on the stockings after York had joined ("Manufacturer's
+  recall of this batch"): York's commitment ended, nothing was ordered, and York and Pennine were
+  told.
 
 Idempotent: a round is found by its title and told only when missing (a closed round's orders come
 from its close, which closes once).
@@ -29,6 +34,10 @@ from purchasing.rounds import services
 from purchasing.rounds.models import Round, RoundAudience, RoundStatus
 
 OPEN_TITLE = "Anti-embolism stockings: pooled winter order"
+TRUST_TITLE = "Anti-embolism stockings: Yorkshire spring order"
+CANCELLED_TITLE = "Anti-embolism stockings: pooled December top-up"
+CANCEL_REASON = "Manufacturer's recall of this batch: we will propose a new round when stock is back."
+TRUST_ADMIN = ("RR8", "trust.admin@leeds.demo.example")
 CLOSED_TITLE = "Anti-embolism stockings: pooled autumn order"
 PRODUCT_NAME = "Anti-embolism stocking, thigh length, medium, regular"
 SUPPLIER_SLUG = "pennine-medical-supplies"
@@ -66,27 +75,37 @@ def _tiers(offer: Offer) -> list[tuple[int, Decimal]]:
     return [(packs, (offer.pack_price * share).quantize(Decimal("0.01"))) for packs, share in TIER_STEPS]
 
 
-def _propose(*, title: str, offer: Offer, proposer: User, staff: User, opens_at, closes_at) -> Round:
-    supplier = offer.supplier
+def _propose(
+    *,
+    title: str,
+    offer: Offer,
+    proposer: User,
+    staff: User | None,
+    opens_at,
+    closes_at,
+    acting_for: Organisation | None = None,
+    offers: list[Offer] | None = None,
+) -> Round:
+    """Proposed by the supplier (or `acting_for` a trust, on `offers`), approved when `staff` is given."""
     today = timezone.localdate()
     proposed = services.round_propose(
         actor=proposer,
-        acting=_acting(supplier),
+        acting=_acting(acting_for or offer.supplier),
         product=offer.product,
-        offers=[offer],
+        offers=offers or [offer],
         title=title,
         description=f"{offer.product.name}: graduated compression for the wards, delivered in one "
         "drop to each trust's main stores. The more packs trusts commit between them, the lower "
         "the price per pack for every trust.",
         opens_at=opens_at,
         closes_at=closes_at,
-        delivery_from=today + dt.timedelta(days=14),
-        delivery_to=today + dt.timedelta(days=60),
+        delivery_from=max(today + dt.timedelta(days=14), timezone.localdate(closes_at)),
+        delivery_to=max(today + dt.timedelta(days=14), timezone.localdate(closes_at)) + dt.timedelta(days=46),
         minimum_packs=MINIMUM,
         tiers=_tiers(offer),
         audience=RoundAudience.ALL,
     )
-    return services.round_approve(round=proposed, actor=staff)
+    return services.round_approve(round=proposed, actor=staff) if staff is not None else proposed
 
 
 def _commit(round_: Round, commitments, trusts: dict[str, Organisation]) -> int:
@@ -142,7 +161,37 @@ def seed(stdout: TextIO) -> None:
         )
         _commit(opened, OPEN_COMMITMENTS, trusts)
         told.append("open")
-    in_all = Round.objects.filter(title__in=[OPEN_TITLE, CLOSED_TITLE]).count()
+    if not Round.objects.filter(title=CANCELLED_TITLE).exists():
+        called_off = _propose(
+            title=CANCELLED_TITLE,
+            offer=offer,
+            proposer=proposer,
+            staff=staff,
+            opens_at=now - dt.timedelta(minutes=1),
+            closes_at=now + dt.timedelta(days=3),
+        )
+        _commit(called_off, OPEN_COMMITMENTS[1:], trusts)
+        services.round_cancel(
+            round=called_off, actor=proposer, acting=_acting(offer.supplier), reason=CANCEL_REASON
+        )
+        told.append("cancelled")
+    leeds, admin = trusts.get(TRUST_ADMIN[0]), User.objects.filter(email=TRUST_ADMIN[1]).first()
+    if leeds is not None and admin is not None and not Round.objects.filter(title=TRUST_TITLE).exists():
+        same_packs = Offer.objects.filter(
+            buyable_offer_q(), product=offer.product, units_per_pack=offer.units_per_pack
+        ).order_by("id")
+        _propose(
+            title=TRUST_TITLE,
+            offer=offer,
+            offers=list(same_packs),
+            proposer=admin,
+            staff=None,  # waits for the marketplace team
+            acting_for=leeds,
+            opens_at=now + dt.timedelta(days=7),
+            closes_at=now + dt.timedelta(days=21),
+        )
+        told.append("proposed by Leeds")
+    in_all = Round.objects.filter(title__in=[OPEN_TITLE, CLOSED_TITLE, CANCELLED_TITLE, TRUST_TITLE]).count()
     stdout.write(
         f"Purchasing rounds: {len(told)} demo rounds made now ({', '.join(told) or 'none'}), {in_all} in all."
     )

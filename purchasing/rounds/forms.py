@@ -78,7 +78,9 @@ class CommitmentForm(NHSForm):
 
 
 class ProposeForm(NHSForm):
-    """A supplier proposes a round on one of its offers; the back office approves it before it opens."""
+    """A supplier proposes a round on one of its offers, or a trust admin on one or more offers of a
+    product (`multiple`: checkboxes `offers` instead of the choice `offer`); the back office approves
+    it before it opens."""
 
     offer = forms.TypedChoiceField(label="Offer", coerce=int, help_text="One of your live offers.")
     title = forms.CharField(label="Title", max_length=200)
@@ -123,13 +125,32 @@ class ProposeForm(NHSForm):
         widget=GroupCheckboxes,
     )
 
-    def __init__(self, *args, offers: Iterable, **kwargs):
+    def __init__(self, *args, offers: Iterable, multiple: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
-        self.offers = {o.pk: o for o in offers}
-        self.fields["offer"].choices = [("", "Choose an offer")] + [
-            (o.pk, f"{o.product.name} (SKU {o.supplier_sku}), £{o.pack_price:,.2f} a pack")
-            for o in self.offers.values()
-        ]
+        self.offers_by_id = {o.pk: o for o in offers}
+        if multiple:
+            del self.fields["offer"]
+            self.fields["offers"] = forms.TypedMultipleChoiceField(
+                label="Suppliers' offers trusts may commit through",
+                coerce=int,
+                widget=GroupCheckboxes,
+                choices=[
+                    (
+                        o.pk,
+                        f"{o.supplier.name}: SKU {o.supplier_sku}, {o.units_per_pack} per pack, "
+                        f"£{o.pack_price:,.2f} a pack",
+                    )
+                    for o in self.offers_by_id.values()
+                ],
+                help_text="One or more, of the same pack size: each trust chooses one when it joins.",
+            )
+            # The fields in the page's order: the offers first, as the supplier's offer is.
+            self.order_fields(["offers"])
+        else:
+            self.fields["offer"].choices = [("", "Choose an offer")] + [
+                (o.pk, f"{o.product.name} (SKU {o.supplier_sku}), £{o.pack_price:,.2f} a pack")
+                for o in self.offers_by_id.values()
+            ]
         self.fields["invited"].queryset = Organisation.objects.filter(
             kind=OrganisationKind.TRUST, is_active=True
         ).order_by("name")
@@ -181,8 +202,19 @@ class ProposeForm(NHSForm):
                 rows.append((packs, price))
         return rows
 
-    def chosen_offer(self):
-        return self.offers[self.cleaned_data["offer"]]
+    def chosen_offers(self) -> list:
+        if "offers" in self.fields:
+            return [self.offers_by_id[pk] for pk in self.cleaned_data["offers"]]
+        return [self.offers_by_id[self.cleaned_data["offer"]]]
+
+
+class CancelRoundForm(NHSForm):
+    reason = forms.CharField(
+        label="Why the round is cancelled",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Every trust that joined, and the suppliers, are told this.",
+    )
 
 
 class RejectRoundForm(NHSForm):

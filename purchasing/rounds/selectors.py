@@ -13,6 +13,8 @@ from decimal import Decimal
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
+from catalogue.models import Offer
+from catalogue.selectors import buyable_offers
 from common.caching import shared_cached
 from common.errors import NotFound
 from common.money import quantize_money
@@ -88,9 +90,38 @@ def rounds_of_supplier(*, acting: Acting) -> QuerySet[Round]:
     return _loaded(Round.objects.filter(pk__in=ids)).order_by("-closes_at", "-id")
 
 
+def rounds_proposed_by(*, acting: Acting) -> QuerySet[Round]:
+    """The rounds the acting organisation proposed (any status), newest first."""
+    organisation = acting.organisation
+    if organisation is None:
+        return Round.objects.none()
+    return _loaded(Round.objects.filter(proposed_by_organisation=organisation)).order_by("-id")
+
+
+def offers_to_propose(*, acting: Acting, product_id: int | None = None) -> QuerySet[Offer]:
+    """The offers a round may be proposed on (the service checks again): a supplier's own offers on
+    sale; for a trust, every offer on sale of `product_id` (none without one)."""
+    offers = buyable_offers().select_related("product", "supplier")
+    if acting.supplier is not None:
+        return offers.filter(supplier=acting.supplier).order_by("product__name", "supplier_sku")
+    if acting.trust is not None and product_id is not None:
+        return offers.filter(product_id=product_id).order_by("supplier__name", "supplier_sku")
+    return offers.none()
+
+
 def rounds_proposed(*, status: str = RoundStatus.PROPOSED) -> QuerySet[Round]:
     """Rounds waiting for the marketplace team (the back office), oldest first."""
     return _loaded(Round.objects.filter(status=status)).order_by("created_at", "id")
+
+
+def rounds_open() -> QuerySet[Round]:
+    """Every open round, closing soonest first (the back office's list, to cancel one): the round,
+    its product and its proposer, nothing more."""
+    return (
+        Round.objects.filter(status=RoundStatus.OPEN)
+        .select_related("product", "proposed_by_organisation")
+        .order_by("closes_at", "id")
+    )
 
 
 def round_for(*, acting: Acting, round_id: int) -> Round:

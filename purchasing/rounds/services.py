@@ -18,22 +18,24 @@ import datetime as dt
 import logging
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.conf import settings as django_settings
 from django.core.mail import send_mass_mail
 from django.db import transaction
-from django.db.models import OuterRef, Subquery
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from catalogue.models import Offer, Product
 from catalogue.selectors import unbuyable_reasons
 from common import audit
+from common.bulk import set_column
 from common.errors import Conflict, DomainError, NotFound, PermissionDenied
 from common.money import Money
 from organisations.acting import Acting
 from organisations.models import Membership, Organisation, Region, Role, User
 from organisations.permissions import roles_for
-from purchasing.models import CostCentre, DeliverySite, PurchaseOrder
+from purchasing.models import CostCentre, DeliverySite
 from purchasing.rounds import pooled
 from purchasing.rounds.models import (
     Commitment,
@@ -322,8 +324,10 @@ def round_reject(*, round: Round | int, actor: User, reason: str) -> Round:
 
 
 def round_cancel(*, round: Round | int, actor: User, acting: Acting, reason: str) -> Round:
-    """Whoever proposed the round (its staff, or a trust admin), or the marketplace team, calls it off
-    before it closes; its participants are told and nothing is ordered."""
+    """Whoever proposed the round (its supplier's staff, or its trust's admin), or the marketplace
+    team, calls it off before it closes, saying why. The active commitments end (withdrawn at the
+    moment of the cancellation, so the round's total is 0 and no pooled price is given), nothing is
+    ordered, and the participants and the suppliers are told (`round_outcome_notify`, on commit)."""
     reason = _text(reason, field="reason")
     with transaction.atomic():
         locked = _locked(round)
@@ -334,15 +338,31 @@ def round_cancel(*, round: Round | int, actor: User, acting: Acting, reason: str
                 actor=actor, acting=acting, organisation=proposer, roles=roles, what="the proposer"
             )
         if locked.status not in (RoundStatus.PROPOSED, RoundStatus.OPEN):
-            raise Conflict(f"{locked.reference} is {locked.get_status_display().lower()}.", field="status")
-        locked.status, locked.decision_note, locked.closed_at = RoundStatus.CANCELLED, reason, timezone.now()
+            raise Conflict(
+                f"{locked.reference} is {locked.get_status_display().lower()}: it cannot be cancelled.",
+                field="status",
+                code="round_not_cancellable",
+            )
+        now = timezone.now()  # under the lock: a commitment queued behind it finds the round cancelled
+        before = locked.committed_packs
+        ended = Commitment.objects.filter(round=locked, withdrawn_at__isnull=True).update(
+            withdrawn_at=now, updated_at=now
+        )
+        if before or ended:
+            _volume_changed(locked, 0, now)
+        locked.status, locked.decision_note, locked.closed_at = RoundStatus.CANCELLED, reason, now
         locked.save(update_fields=["status", "decision_note", "closed_at"])
         audit.record(
             kind=ROUND_CANCELLED,
             actor=actor,
             organisation_id=locked.proposed_by_organisation_id,
             subject=locked.reference,
-            data={"round": locked.pk, "reason": reason},
+            data={
+                "round": locked.pk,
+                "reason": reason,
+                "commitments_ended": ended,
+                "committed_packs": before,
+            },
         )
         _queue_outcome(locked.pk)
     return locked
@@ -550,6 +570,19 @@ def commitment_withdraw(*, round: Round | int, actor: User, acting: Acting) -> C
 # --- Close -----------------------------------------------------------------------------------
 
 
+class _Committed(NamedTuple):
+    """An active commitment as the close reads it (a row, not an instance)."""
+
+    pk: int
+    trust_id: int
+    offer_id: int
+    packs: int
+    committed_by_id: int
+    delivery_site_id: int
+    cost_centre_id: int
+    by_approver: bool
+
+
 def _close(*, round_id: int, now: dt.datetime) -> tuple[Round, bool]:
     """Close the round if it is open and due; (the round, whether this call closed it)."""
     with transaction.atomic():
@@ -557,11 +590,31 @@ def _close(*, round_id: int, now: dt.datetime) -> tuple[Round, bool]:
         if locked.status != RoundStatus.OPEN or locked.closes_at > now:
             return locked, False  # closed already (a retry, another worker), or not due
         # Rows, and each offer loaded once: a round of hundreds of trusts has one or a few offers.
-        commitments = list(
-            Commitment.objects.filter(round=locked, withdrawn_at__isnull=True)
+        # Whether the committer is an approver of the trust comes with each row.
+        commitments = [
+            _Committed(*row)
+            for row in Commitment.objects.filter(round=locked, withdrawn_at__isnull=True)
+            .annotate(
+                by_approver=Exists(
+                    Membership.objects.filter(
+                        user_id=OuterRef("committed_by_id"),
+                        organisation_id=OuterRef("trust_id"),
+                        role=Role.APPROVER,
+                    )
+                )
+            )
             .order_by("trust_id")
-            .only("trust_id", "offer_id", "packs", "committed_by_id", "delivery_site_id", "cost_centre_id")
-        )
+            .values_list(
+                "pk",
+                "trust_id",
+                "offer_id",
+                "packs",
+                "committed_by_id",
+                "delivery_site_id",
+                "cost_centre_id",
+                "by_approver",
+            )
+        ]
         total = sum(c.packs for c in commitments)
         if total != locked.committed_packs:  # both written under this lock: never expected
             logger.error(
@@ -576,13 +629,6 @@ def _close(*, round_id: int, now: dt.datetime) -> tuple[Round, bool]:
             locked.status, locked.final_pack_price = RoundStatus.CLOSED_MET, reached.pack_price
             locked.save(update_fields=["status", "committed_packs", "closed_at", "final_pack_price"])
             offers = Offer.objects.select_related("product").in_bulk({c.offer_id for c in commitments})
-            approvers = set(
-                Membership.objects.filter(
-                    user_id__in={c.committed_by_id for c in commitments},
-                    organisation_id__in={c.trust_id for c in commitments},
-                    role=Role.APPROVER,
-                ).values_list("user_id", "organisation_id")
-            )
             placements = [
                 Placement(
                     trust_id=c.trust_id,
@@ -600,21 +646,14 @@ def _close(*, round_id: int, now: dt.datetime) -> tuple[Round, bool]:
                         ),
                     ),
                     # The commitment passed the committer's band at a price at least this one.
-                    approvals_given=1 if (c.committed_by_id, c.trust_id) in approvers else 0,
+                    approvals_given=1 if c.by_approver else 0,
                     note=f"Pooled purchasing round {locked.reference}: {locked.title}"[:MAX_NOTE_LENGTH],
                 )
                 for c in commitments
             ]
-            key = f"round:{locked.reference}"
-            orders_place(placements=placements)
-            # Each commitment takes its trust's order, the one placed under the round's key.
-            Commitment.objects.filter(round=locked, withdrawn_at__isnull=True).update(
-                order=Subquery(
-                    PurchaseOrder.objects.filter(trust_id=OuterRef("trust_id"), checkout__key=key).values(
-                        "pk"
-                    )[:1]
-                )
-            )
+            placed = orders_place(placements=placements)
+            # Each commitment takes its trust's order (answered in the placements' order).
+            set_column(Commitment, "order_id", {c.pk: o.pk for c, o in zip(commitments, placed, strict=True)})
             # Now (this process reads its own write) and on commit (a read in between kept the old).
             pooled.pooled_changed()
             transaction.on_commit(pooled.pooled_changed)
@@ -682,11 +721,17 @@ def _queue_outcome(round_id: int) -> None:
 
 
 def round_outcome_recipients(*, round: Round) -> list[str]:
-    """Who hears a round's outcome: each participant (whoever made the commitment) and the staff of
-    the round's suppliers."""
-    committed = Commitment.objects.filter(
-        round=round, withdrawn_at__isnull=True, committed_by__is_active=True
-    )
+    """Who hears a round's outcome: each participant (whoever made the commitment; for a cancelled
+    round, the commitments its cancellation ended) and the staff of the round's suppliers."""
+    if round.status == RoundStatus.CANCELLED:
+        # The commitments the cancellation ended (withdrawn at that moment), not earlier withdrawals.
+        committed = Commitment.objects.filter(
+            round=round, withdrawn_at=round.closed_at, committed_by__is_active=True
+        )
+    else:
+        committed = Commitment.objects.filter(
+            round=round, withdrawn_at__isnull=True, committed_by__is_active=True
+        )
     people = set(committed.values_list("committed_by__email", flat=True))
     people |= set(
         Membership.objects.filter(

@@ -14,20 +14,20 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from catalogue.selectors import buyable_offers
 from common.errors import DomainError
-from organisations.acting import Acting
-from organisations.models import Role
+from organisations.acting import Acting, acting_for
+from organisations.models import OrganisationKind, Role
 from purchasing import selectors as purchasing_selectors
 from purchasing.forms import add_domain_error
 from purchasing.rounds import charts, selectors, services
-from purchasing.rounds.forms import TIER_ROWS, CommitmentForm, ProposeForm
-from purchasing.rounds.models import FINAL_STATUSES
+from purchasing.rounds.forms import TIER_ROWS, CancelRoundForm, CommitmentForm, ProposeForm
+from purchasing.rounds.models import FINAL_STATUSES, Round, RoundStatus
 from purchasing.views import _paged, _supplier_acting, _trust_acting, page_view
 
 # Who may commit their trust to a round (the service checks each one's approval limit).
 COMMITTING_ROLES = (Role.BUYER, Role.APPROVER, Role.TRUST_ADMIN)
 POLL_SECONDS = 5
+CANCELLABLE = (RoundStatus.PROPOSED, RoundStatus.OPEN)
 
 
 def _chart(round_, live):
@@ -152,6 +152,9 @@ def round_detail(request: HttpRequest, round_id: int) -> HttpResponse:
             "form": form,
             "commitment": current,
             "may_commit": may_commit,
+            "may_cancel": round_.status in CANCELLABLE
+            and round_.proposed_by_organisation_id == acting.trust.pk
+            and acting.has_role(Role.TRUST_ADMIN),
             "not_yet_open": round_.opens_at > timezone.now(),
             "offers": offers,
             "live_url": reverse("purchasing:round-live", kwargs={"round_id": round_.pk}),
@@ -203,8 +206,47 @@ def supplier_round(request: HttpRequest, round_id: int) -> HttpResponse:
             **_live_context(round_, acting),
             "supplier": acting.supplier,
             "commitments": selectors.round_commitments(round=round_, acting=acting),
+            "may_cancel": round_.status in CANCELLABLE
+            and round_.proposed_by_organisation_id == acting.supplier.pk,
         },
     )
+
+
+def _proposing(request: HttpRequest, acting: Acting, form: ProposeForm) -> Round | None:
+    """The proposal of a valid form through `round_propose` (a supplier's or a trust admin's alike);
+    the round, or None with the service's error on the form."""
+    if not (form.is_bound and form.is_valid()):
+        return None
+    offers = form.chosen_offers()
+    data = form.cleaned_data
+    try:
+        made = services.round_propose(
+            actor=request.user,
+            acting=acting,
+            product=offers[0].product,
+            offers=offers,
+            title=data["title"],
+            description=data["description"],
+            opens_at=data["opens_at"],
+            closes_at=data["closes_at"],
+            delivery_from=data["delivery_from"],
+            delivery_to=data["delivery_to"],
+            minimum_packs=data["minimum_packs"],
+            tiers=form.tiers(),
+            audience=data["audience"],
+            region=data["region"],
+            invited=list(data["invited"]),
+        )
+    except DomainError as error:
+        offer_field = "offers" if "offers" in form.fields else "offer"
+        add_domain_error(
+            form, error, fields={"tiers": "tier_1_packs", "offers": offer_field, "product": offer_field}
+        )
+        return None
+    messages.success(
+        request, f"Round {made.reference} is proposed. The marketplace team approves it before it opens."
+    )
+    return made
 
 
 @require_http_methods(["GET", "POST"])
@@ -214,45 +256,119 @@ def propose(request: HttpRequest) -> HttpResponse:
     form = ProposeForm(
         request.POST if request.method == "POST" else None,
         # The supplier's own offers on sale, to choose one (the service checks it again).
-        offers=buyable_offers()
-        .filter(supplier=acting.supplier)
-        .select_related("product")
-        .order_by("product__name", "supplier_sku"),
+        offers=selectors.offers_to_propose(acting=acting),
     )
-    if form.is_bound and form.is_valid():
-        offer = form.chosen_offer()
-        data = form.cleaned_data
-        try:
-            round_ = services.round_propose(
-                actor=request.user,
-                acting=acting,
-                product=offer.product,
-                offers=[offer],
-                title=data["title"],
-                description=data["description"],
-                opens_at=data["opens_at"],
-                closes_at=data["closes_at"],
-                delivery_from=data["delivery_from"],
-                delivery_to=data["delivery_to"],
-                minimum_packs=data["minimum_packs"],
-                tiers=form.tiers(),
-                audience=data["audience"],
-                region=data["region"],
-                invited=list(data["invited"]),
-            )
-        except DomainError as error:
-            add_domain_error(
-                form, error, fields={"tiers": "tier_1_packs", "offers": "offer", "product": "offer"}
-            )
-        else:
-            messages.success(
-                request,
-                f"Round {round_.reference} is proposed. The marketplace team approves it before it opens.",
-            )
-            return redirect("purchasing:round-supplier", round_id=round_.pk)
+    if made := _proposing(request, acting, form):
+        return redirect("purchasing:round-supplier", round_id=made.pk)
     return render(
         request,
         "purchasing/rounds/propose.html",
-        {"form": form, "supplier": acting.supplier, "tier_rows": TIER_ROWS},
+        {
+            "form": form,
+            "organisation": acting.supplier,
+            "tier_rows": TIER_ROWS,
+            "back_url": reverse("purchasing:rounds-supplier"),
+            "back_text": "Back to your rounds",
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+# --- Trust admins propose too ------------------------------------------------------------------
+
+
+def propose_panel_context(request: HttpRequest, product) -> dict | None:
+    """The product page's "Propose a purchasing round" panel, for a trust admin acting for a trust
+    when the product has an offer on sale (purchasing.panels)."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return None
+    acting = acting_for(request, kind=OrganisationKind.TRUST)
+    if acting.trust is None or not acting.has_role(Role.TRUST_ADMIN):
+        return None
+    if not selectors.offers_to_propose(acting=acting, product_id=product.pk).exists():
+        return None
+    return {"trust": acting.trust, "product": product}
+
+
+@require_http_methods(["GET", "POST"])
+@page_view
+def propose_for_trust(request: HttpRequest) -> HttpResponse:
+    """A trust admin's proposal, on one or more suppliers' offers of a product (`?product=`, from
+    the product page's panel). Without a product: the rounds the trust proposed, and where to start."""
+    acting = _trust_acting(request, Role.TRUST_ADMIN)
+    product_id = request.GET.get("product", "")
+    if not product_id:
+        return render(
+            request,
+            "purchasing/rounds/trust_proposals.html",
+            {"trust": acting.trust, "page": _paged(request, selectors.rounds_proposed_by(acting=acting))},
+        )
+    if not product_id.isdigit():
+        raise Http404("No such product.")
+    offers = list(selectors.offers_to_propose(acting=acting, product_id=int(product_id)))
+    if not offers:
+        raise Http404("No offer of this product is on sale.")
+    form = ProposeForm(request.POST if request.method == "POST" else None, offers=offers, multiple=True)
+    if made := _proposing(request, acting, form):
+        return redirect("purchasing:round", round_id=made.pk)
+    return render(
+        request,
+        "purchasing/rounds/propose.html",
+        {
+            "form": form,
+            "organisation": acting.trust,
+            "product": offers[0].product,
+            "tier_rows": TIER_ROWS,
+            "back_url": reverse("purchasing:round-propose-trust"),
+            "back_text": "Your trust's proposed rounds",
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+# --- Calling a round off -----------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@page_view
+def round_cancel(request: HttpRequest, round_id: int) -> HttpResponse:
+    """The proposer (its supplier's staff, or its trust's admin) cancels a proposed or open round,
+    with the reason the participants are told."""
+    acting = acting_for(request)
+    organisation = acting.organisation
+    if organisation is None:
+        raise Http404("No such page for the organisation you act for.")
+    round_ = selectors.round_for(acting=acting, round_id=round_id)
+    if round_.proposed_by_organisation_id != organisation.pk:
+        raise Http404("Only the organisation that proposed a round cancels it.")
+    back = reverse(
+        "purchasing:round-supplier" if organisation.is_supplier else "purchasing:round",
+        kwargs={"round_id": round_.pk},
+    )
+    form = CancelRoundForm(request.POST if request.method == "POST" else None)
+    if form.is_bound and form.is_valid():
+        try:
+            services.round_cancel(
+                round=round_, actor=request.user, acting=acting, reason=form.cleaned_data["reason"]
+            )
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            messages.success(
+                request,
+                f"{round_.reference} is cancelled. The trusts that joined and the suppliers are told.",
+            )
+            return redirect(back)
+    return render(
+        request,
+        "purchasing/rounds/cancel.html",
+        {
+            "round": round_,
+            "organisation": organisation,
+            "form": form,
+            "back_url": back,
+            "cancellable": round_.status in CANCELLABLE,
+        },
         status=400 if form.errors else 200,
     )

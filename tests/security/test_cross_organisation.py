@@ -526,6 +526,8 @@ REGISTRY: list[tuple[str, Callable[[World], Target]]] = [
     ("purchasing:round", _round_page),
     ("purchasing:round-live", _round_page),
     ("purchasing:round-supplier", lambda w: _round_page(w, side="supplier")),
+    # The proposer's cancel page: any other organisation (a trust it is open to too) gets a 404.
+    ("purchasing:round-cancel", lambda w: _round_page(w, side="supplier")),
     ("purchasing-rounds:*", lambda w: _round_page(w, side="staff")),
     ("purchasing:approval-decision", lambda w: _purchase_order(w, role=Role.APPROVER)),
     ("purchasing:supplier-return", _supplier_return),

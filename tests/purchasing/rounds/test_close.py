@@ -9,16 +9,20 @@ from decimal import Decimal
 
 import pytest
 from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from catalogue.strategy import buyer_price
 from common.models import AuditEvent
+from organisations.models import Role
 from purchasing.models import Commitment, OrderEvent, OrderLine, PurchaseOrder, Round, RoundStatus
 from purchasing.rounds import services
 from purchasing.rounds.tasks import rounds_close_due
 from purchasing.states import OrderState
-from tests.purchasing.factories import acting
-from tests.purchasing.rounds.factories import round_on
+from tests.organisations.factories import member
+from tests.purchasing.factories import CostCentreFactory, DeliverySiteFactory, acting
+from tests.purchasing.rounds.factories import CommitmentFactory, round_on
 
 
 def commit(trust, round, packs, person=None):
@@ -195,3 +199,38 @@ def test_a_cancelled_round_orders_nothing_and_tells_its_participants(
     )
     assert not PurchaseOrder.objects.exists()
     assert any(pool.leeds.approver.email in m.to and "Stock recalled" in m.body for m in mail.outbox)
+
+
+def _round_of(offer, trusts: int) -> Round:
+    """A round on `offer` with `trusts` trusts committed (rows written directly), half by approvers."""
+    made = round_on(offer)
+    for n in range(trusts):
+        site = DeliverySiteFactory()
+        person = member(Role.APPROVER if n % 2 else Role.BUYER, site.trust)
+        CommitmentFactory(
+            round=made,
+            delivery_site=site,
+            cost_centre=CostCentreFactory(trust=site.trust),
+            committed_by=person,
+            packs=60,
+        )
+    Round.objects.filter(pk=made.pk).update(committed_packs=60 * trusts)
+    return made
+
+
+def test_closing_a_round_costs_the_same_queries_however_many_trusts_committed(
+    pool, django_assert_max_num_queries
+):
+    """Set-based: the close's statements (the COPYs of `common.bulk` counted too) do not grow with
+    the number of orders it places."""
+    small, large = _round_of(pool.offer, 3), _round_of(pool.offer, 12)
+    with CaptureQueriesContext(connection) as few:
+        services.round_close(round_id=small.pk, now=after_close(small))
+    with django_assert_max_num_queries(len(few)):
+        services.round_close(round_id=large.pk, now=after_close(large))
+    assert len(few) <= 40
+    assert PurchaseOrder.objects.filter(checkout__key=f"round:{large.reference}").count() == 12
+    placed = PurchaseOrder.objects.filter(checkout__key=f"round:{large.reference}")
+    assert set(placed.values_list("state", flat=True)) == {OrderState.SENT}
+    assert OrderEvent.objects.filter(order__in=placed).count() == 24  # submit and send, each
+    assert not Commitment.objects.filter(round=large, order__isnull=True).exists()

@@ -390,7 +390,7 @@ def test_the_lists_cost_the_same_queries_however_many_rounds(market, django_asse
         (buyer, detail(round_), 13),
         (buyer, live(round_), 11),
         (supplier, reverse("purchasing:round-supplier", args=[round_.pk]), 10),
-        (staff, BACK_OFFICE, 12),
+        (staff, BACK_OFFICE, 14),  # the proposed rounds, and the open ones (to cancel): 2 more
     ]
     for client, url, limit in pages:
         with django_assert_max_num_queries(limit):
@@ -442,6 +442,20 @@ def test_the_demo_buyer_of_leeds_lands_on_an_open_round_to_join_and_a_closed_one
     leeds_order = closed_round.commitments.get(trust__ods_code="RR8").order
     assert rounds_demo.CLOSED_TITLE in mine and leeds_order.number in mine
 
+    # Leeds's trust admin follows the round Leeds proposed, waiting for the marketplace team; York
+    # finds its commitment to the cancelled round ended, with the reason.
+    proposed = Round.objects.get(title=rounds_demo.TRUST_TITLE)
+    assert (proposed.status, proposed.proposed_by_organisation.ods_code) == (RoundStatus.PROPOSED, "RR8")
+    admin = Client()
+    admin.force_login(User.objects.get(email="trust.admin@leeds.demo.example"))
+    assert rounds_demo.TRUST_TITLE in text(admin.get(reverse("purchasing:round-propose-trust")))
+    cancelled = Round.objects.get(title=rounds_demo.CANCELLED_TITLE)
+    assert (cancelled.status, cancelled.committed_packs) == (RoundStatus.CANCELLED, 0)
+    york = Client()
+    york.force_login(User.objects.get(email="buyer@yorkshire.demo.example"))
+    york_page = text(york.get(detail(cancelled), headers={"X-Acting-Organisation": "RCB"}))
+    assert "recall of this batch" in york_page and 'id="commitment-ended"' in york_page
+
     # Seeding again tells no round twice.
     purchasing_demo.seed(io.StringIO())
-    assert Round.objects.count() == 2
+    assert Round.objects.count() == 4
