@@ -409,6 +409,7 @@ SPECTACULAR_SETTINGS = {
         "BudgetKindEnum": "personal_budgets.models.BudgetKind",
         "AllocationKindEnum": "personal_budgets.models.AllocationKind",
         "RoundStatusEnum": "purchasing.rounds.models.RoundStatus",
+        "ReturnStateEnum": "purchasing.returns.models.ReturnState",
     },
     # Swagger UI's files come from drf-spectacular-sidecar, served by us: no CDN.
     "SWAGGER_UI_DIST": "SIDECAR",

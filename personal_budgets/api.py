@@ -26,6 +26,7 @@ from personal_budgets.models import Allocation, AllocationKind, Budget, BudgetKi
 from purchasing.models import PurchaseOrder
 from purchasing.returns import selectors as return_selectors
 from purchasing.returns import services as return_services
+from purchasing.returns.models import ReturnState
 from purchasing.states import OrderState
 from purchasing.types import PatientDelivery, PatientLine
 
@@ -363,13 +364,13 @@ class ReturnRequestInput(serializers.Serializer):
     reason = serializers.CharField(max_length=500)
 
 
-class ReturnOutput(serializers.Serializer):
+class PatientReturnOutput(serializers.Serializer):
     id = serializers.IntegerField()
     line = serializers.IntegerField(help_text="The order line's id.")
     description = serializers.CharField()
     packs = serializers.IntegerField()
     reason = serializers.CharField()
-    state = serializers.ChoiceField(choices=["requested", "accepted", "refused"])
+    state = serializers.ChoiceField(choices=ReturnState.choices)
     refund_amount = AmountField(allow_null=True, help_text="Given back with VAT, once accepted.")
     decision_note = serializers.CharField(help_text="The supplier's note, or why it said no.")
     requested_at = serializers.DateTimeField()
@@ -419,22 +420,24 @@ class PatientOrderReturnsApi(GenericAPIView):
     @extend_schema(
         operation_id="patient_order_returns_list",
         parameters=[PATIENT_PARAMETER],
-        responses={200: ReturnOutput(many=True), **error_responses(400, 401, 403, 404)},
+        responses={200: PatientReturnOutput(many=True), **error_responses(400, 401, 403, 404)},
         description="The order's returns, oldest first: waiting for the supplier, accepted (with the "
         "money given back) or refused (with the supplier's reason).",
     )
     def get(self, request: Request, order_id: int) -> Response:
         order = _patients_order(request, order_id)
         found = return_selectors.returns_of(order=order)
-        return Response(ReturnOutput([return_data(r) for r in found], many=True).data)
+        return Response(PatientReturnOutput([return_data(r) for r in found], many=True).data)
 
     @extend_schema(
         operation_id="patient_order_returns_create",
         parameters=[RETURN_IDEMPOTENCY_PARAMETER, PATIENT_PARAMETER],
         request=ReturnRequestInput,
         responses={
-            201: OpenApiResponse(ReturnOutput, description="Asked; the supplier is told."),
-            200: OpenApiResponse(ReturnOutput, description="A replayed key: the first request's return."),
+            201: OpenApiResponse(PatientReturnOutput, description="Asked; the supplier is told."),
+            200: OpenApiResponse(
+                PatientReturnOutput, description="A replayed key: the first request's return."
+            ),
             409: OpenApiResponse(
                 description="`not_dispatched`: that line has not been sent yet; or the key "
                 "was used by someone else."
@@ -465,6 +468,6 @@ class PatientOrderReturnsApi(GenericAPIView):
         )
         fresh = return_selectors.returns_of(order=order).get(pk=found.pk)
         return Response(
-            ReturnOutput(return_data(fresh)).data,
+            PatientReturnOutput(return_data(fresh)).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )

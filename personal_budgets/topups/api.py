@@ -17,10 +17,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from common.api import AmountField, error_responses
-from common.errors import DomainError
+from common.errors import DomainError, NotFound
 from common.money import from_pence
+from organisations.acting import acting_for
 from payments.states import PaymentState
-from personal_budgets.api import IDEMPOTENCY_HEADER, KEY_LENGTH, PATIENT_PARAMETER, _patient
+from personal_budgets.api import IDEMPOTENCY_HEADER, KEY_LENGTH, PATIENT_PARAMETER
 from personal_budgets.topups import selectors, services
 from personal_budgets.topups.models import TopUp, TopUpState
 
@@ -97,6 +98,15 @@ def _state(top_up: TopUp) -> dict:
     }
 
 
+def _payer(request: Request):
+    """The patient the request acts for; 404, as for another patient's order, when it acts for none:
+    a top-up names one order, and a stranger learns nothing of it."""
+    patient = acting_for(request).patient
+    if patient is None:
+        raise NotFound("No such order.", field="order")
+    return patient
+
+
 class TopUpPaymentApi(GenericAPIView):
     queryset = TopUp.objects.none()
 
@@ -108,7 +118,7 @@ class TopUpPaymentApi(GenericAPIView):
         "cancelled (and why) or given back. Never the client secret.",
     )
     def get(self, request: Request, pk: int) -> Response:
-        top_up = selectors.top_up_for_payer(user=request.user, patient=_patient(request), order_id=pk)
+        top_up = selectors.top_up_for_payer(user=request.user, patient=_payer(request), order_id=pk)
         return Response(TopUpPaymentStateOutput(_state(top_up)).data)
 
     @extend_schema(
@@ -131,9 +141,10 @@ class TopUpPaymentApi(GenericAPIView):
         "SDK. 400 `card_pence` (`payments_disabled`) when card payments are switched off here.",
     )
     def post(self, request: Request, pk: int) -> Response:
-        patient = _patient(request)
-        _key(request)
+        patient = _payer(request)
+        # Whose order it is first: a stranger learns nothing, not even that a key is missing.
         top_up = selectors.top_up_for_payer(user=request.user, patient=patient, order_id=pk)
+        _key(request)
         started = services.topup_payment_start(top_up=top_up)
         order = top_up.spend.order
         body = {

@@ -27,7 +27,7 @@ class ReturnOutput(serializers.Serializer):
     description = serializers.CharField()
     packs = serializers.IntegerField()
     reason = serializers.CharField()
-    state = serializers.ChoiceField(choices=ReturnState.values)
+    state = serializers.ChoiceField(choices=ReturnState.choices)
     refund_amount = AmountField(allow_null=True, help_text="Given back with VAT, once accepted.")
     decision_note = serializers.CharField(help_text="The supplier's note, or why it refused.")
     requested_at = serializers.DateTimeField()

@@ -376,6 +376,50 @@ def _budget_world():
     return budget, offer, result, coordinator, manager
 
 
+def _top_up_order(world: World) -> Target:
+    """A patient whose plan allows top-ups ordering a chair dearer than their budget has left, the rest
+    to be paid by card (Stripe's keys set while the order is placed; nothing asks Stripe)."""
+    from django.test import override_settings
+
+    from personal_budgets import services as budgets
+    from personal_budgets.topups import services as topups
+    from purchasing.types import PatientDelivery, PatientLine
+
+    budget, frame, _, coordinator, _ = _budget_world()
+    category = frame.product.category
+    chair = OfferFactory(
+        product=ProductFactory(category=category, name="Secret chair"),
+        pack_price=Decimal("600.00"),
+        vat_rate=Decimal("0"),
+        patient_eligible=True,
+    )
+    plan = budgets.plan_propose(
+        budget=budget,
+        actor=coordinator,
+        categories=[category],
+        top_ups_allowed=True,
+        over_cap_with_approval=False,
+    )
+    budgets.plan_agree(plan=plan, actor=budget.patient.user)
+    keys = {
+        "STRIPE_SECRET_KEY": "sk_test_cross_organisation",
+        "STRIPE_PUBLISHABLE_KEY": "pk_test_cross_organisation",
+        "STRIPE_WEBHOOK_SECRET": "whsec_cross_organisation",
+    }
+    with override_settings(**keys):
+        result = topups.topup_checkout(
+            patient=budget.patient,
+            actor=budget.patient.user,
+            lines=[PatientLine(offer_id=chair.pk, packs=1)],
+            delivery=PatientDelivery(
+                name="Secret Budget Holder", address="1 Secret Road", postcode="LS1 1AA"
+            ),
+            idempotency_key="secret-chair",
+            card_pence=topups.split_for(budget=budget, total_pence=60000).card_pence,
+        )
+    return Target({"pk": result.order.pk}, result.order, "Secret chair", budget.patient.user)
+
+
 def _shop_item(world: World) -> Target:
     budget, offer, _, _, _ = _budget_world()
     return Target({"offer_id": offer.pk}, budget, "Secret walking frame", budget.patient.user)
@@ -537,6 +581,7 @@ REGISTRY: list[tuple[str, Callable[[World], Target]]] = [
     ("purchasing:negotiated-price", _negotiated_price),
     ("personal_budgets:buy", _shop_item),
     ("topups:start", _shop_item),
+    ("budgets-api-patient-order-top-up", _top_up_order),
     ("personal_budgets:order", _patient_order),
     ("personal_budgets:send-back", _patient_return),
     ("budgets-api-patient-order-returns", _patient_return),
