@@ -96,6 +96,8 @@ def prepare(n_products: int, n_suppliers: int, regenerate: bool) -> None:
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE catalogue_offer")
         cursor.execute("VACUUM ANALYZE catalogue_productbrowse")
+        cursor.execute("VACUUM ANALYZE catalogue_productbrowsesubset")
+        cursor.execute("VACUUM ANALYZE catalogue_categoryfacetcount")
 
 
 def buyer_client():

@@ -25,6 +25,7 @@ from drf_spectacular.utils import extend_schema_field
 from catalogue.models import Category, CategoryFacetCount, Offer, Product, ProductBrowseSubset, StockStatus
 from catalogue.selectors import (
     StoredRows,
+    categories_with_children_known,
     category_facet_counts,
     in_category_q,
     listed_in,
@@ -35,11 +36,13 @@ from common import bounds
 from common.errors import DomainError
 from organisations.models import Organisation, OrganisationKind
 
-# Single offer filters a stored browse row answers as a condition on its figures: (filter, lookup).
+# Single offer filters a stored browse row answers as a condition on its figures: (filter, lookup,
+# the sorts whose figures stay those of the matching offers: the name sort reads none; under "at most
+# £X" the lowest price is a matching offer's, under "at least £X" or a lead time it need not be).
 _ROW_BOUNDS = (
-    ("unit_price_min", "max_unit_price__gte"),
-    ("unit_price_max", "min_unit_price__lte"),
-    ("lead_time_max", "min_lead_time_days__lte"),
+    ("unit_price_min", "max_unit_price__gte", {"name"}),
+    ("unit_price_max", "min_unit_price__lte", {"name", "price"}),
+    ("lead_time_max", "min_lead_time_days__lte", {"name"}),
 )
 # The one filter vocabulary of category pages, search pages and both APIs (docs/catalogue.md,
 # docs/api.md): `stock` (repeatable StockStatus values) and `patient_eligible=true`.
@@ -125,7 +128,7 @@ class ProductFilterForm(forms.Form):
 
 class ProductFilter(django_filters.FilterSet):
     category = bounds.BoundedModelChoiceFilter(
-        queryset=Category.objects.all(),
+        queryset=categories_with_children_known(Category.objects.all()),
         to_field_name="slug",
         method="filter_category",
         label="Category",
@@ -234,12 +237,15 @@ class ProductFilter(django_filters.FilterSet):
             q &= Q(**{f"{prefix}patient_eligible": data[PATIENT_ELIGIBLE] == TRUE})
         return q
 
-    def stored_rows(self, *, without: str | None = None, bound: bool = False) -> StoredRows | None:
+    def stored_rows(
+        self, *, without: str | None = None, bound: bool = False, sort: str | None = None
+    ) -> StoredRows | None:
         """The stored browse rows that answer the chosen offer filters (leaving out `without`), or
         None when only the offers can: with no offer filter, every product's row; with just
         `patient_eligible=true` or just `stock=in_stock`, that subset's rows; with `bound`, also at
         most one of `unit_price_min`, `unit_price_max`, `lead_time_max`, as a condition on the row
-        (exact for a list and its count; a facet by supplier or stock is not, so facets pass no bound)."""
+        (exact for a count, and for a list in a `sort` the bound keeps exact; a facet by supplier or
+        stock is not, so facets pass no bound)."""
         data = {
             name: value
             for name, value in self.form.cleaned_data.items()
@@ -257,8 +263,14 @@ class ProductFilter(django_filters.FilterSet):
             if subset or set(data[STOCK]) != {StockStatus.IN_STOCK}:
                 return None
             subset = ProductBrowseSubset.IN_STOCK
-        bounds = [(lookup, data[name]) for name, lookup in _ROW_BOUNDS if name in data]
+        bounds = [(lookup, data[name]) for name, lookup, _ in _ROW_BOUNDS if name in data]
         if len(bounds) > (1 if bound else 0):
+            return None
+        if (
+            bounds
+            and sort is not None
+            and not any(sort in sorts for name, _, sorts in _ROW_BOUNDS if name in data)
+        ):
             return None
         return StoredRows(subset=subset, categories=self.categories(), bound=bounds[0] if bounds else None)
 
@@ -275,7 +287,7 @@ class ProductFilter(django_filters.FilterSet):
             listed = stored.facet(CategoryFacetCount.LISTED)
             return sum(category_facet_counts(self.categories(), [listed]).get((listed, ""), {}).values())
         if stored is not None:
-            return listed_in(stored).count()
+            return listed_in(stored.categories, subset=stored.subset, bound=stored.bound).count()
         offers = offers_listed_in(self.categories(), self.offer_conditions())
         return offers.aggregate(n=Count("product_id", distinct=True))["n"]
 
@@ -287,7 +299,8 @@ class ProductFilter(django_filters.FilterSet):
         queryset = super().filter_queryset(queryset)
         conditions = self.offer_conditions()
         self.matching_offers = listed_offers().filter(conditions)
-        stored = self.stored_rows(bound=True)
+        sort = self.form.cleaned_data.get("sort") or ProductSort.PRICE
+        stored = self.stored_rows(bound=True, sort=sort)
         if stored is not None:
             if stored.subset:
                 # One row per product at most: the subset's, joined on product and subset.
@@ -299,12 +312,15 @@ class ProductFilter(django_filters.FilterSet):
                 prefix = "shown__"
             else:
                 prefix = "browse__"
-            queryset = queryset.filter(**{f"{prefix}offer_count__gt": 0})
+            # One filter() call: every condition on the one joined row (another call would join the
+            # subset's rows again).
+            rows = Q(**{f"{prefix}offer_count__gt": 0})
             for chosen in self.categories():
-                queryset = queryset.filter(in_category_q(chosen, prefix=f"{prefix}category_"))
+                rows &= in_category_q(chosen, prefix=f"{prefix}category_")
             if stored.bound is not None:
                 lookup, value = stored.bound
-                queryset = queryset.filter(**{f"{prefix}{lookup}": value})
+                rows &= Q(**{f"{prefix}{lookup}": value})
+            queryset = queryset.filter(rows)
             queryset = queryset.annotate(
                 min_unit_price=F(f"{prefix}min_unit_price"),
                 min_lead_time_days=F(f"{prefix}min_lead_time_days"),
@@ -326,7 +342,6 @@ class ProductFilter(django_filters.FilterSet):
                 offer_count=Count("offers"),
                 sort_name=F("browse__name_key"),
             )
-        sort = self.form.cleaned_data.get("sort") or ProductSort.PRICE
         if sort == ProductSort.NAME:
             return queryset.order_by("sort_name", "id")
         if sort == ProductSort.LEAD_TIME:

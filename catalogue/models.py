@@ -282,30 +282,38 @@ class ProductBrowse(BrowseFigures):
         # in product order, every page holding every category, and would all be read otherwise.
         indexes = [
             # Each sort of the whole list (GET /api/v1/products/), and of a category with descendants
-            # (the category path is checked in the index as it is walked in order).
+            # (the category path is checked in the index as it is walked in order). Each carries every
+            # figure a list reads, so a far page skips its offset without reading the table.
             models.Index(
                 fields=["min_unit_price", "name_key", "product"],
                 condition=LISTED,
-                include=["category_path"],
+                include=["category_path", "min_lead_time_days", "offer_count"],
                 name="browse_by_price",
             ),
             models.Index(
                 fields=["name_key", "product"],
                 condition=LISTED,
-                include=["category_path"],
+                include=["category_path", "min_unit_price", "min_lead_time_days", "offer_count"],
                 name="browse_by_name",
             ),
             models.Index(
                 fields=["min_lead_time_days", "min_unit_price", "product"],
                 condition=LISTED,
-                include=["category_path", "name_key"],
+                include=["category_path", "name_key", "offer_count"],
                 name="browse_by_lead_time",
             ),
-            # A leaf category in price order.
+            # A leaf category (its path alone, `in_category_q`) in price and in name order.
             models.Index(
                 fields=["category_path", "min_unit_price", "name_key", "product"],
                 condition=LISTED,
+                include=["min_lead_time_days", "offer_count"],
                 name="browse_category_by_price",
+            ),
+            models.Index(
+                fields=["category_path", "name_key", "product"],
+                condition=LISTED,
+                include=["min_unit_price", "min_lead_time_days", "offer_count"],
+                name="browse_category_by_name",
             ),
             # A category with its descendants: a prefix range (pattern ops, so LIKE 'path > %' is a range
             # in any collation), with every facet's column.
@@ -357,17 +365,23 @@ class ProductBrowseSubset(BrowseFigures):
         indexes = [
             models.Index(
                 fields=["subset", "min_unit_price", "name_key", "product"],
-                include=["category_path"],
+                include=["category_path", "max_unit_price", "min_lead_time_days", "offer_count"],
                 name="browse_subset_by_price",
             ),
             models.Index(
                 fields=["subset", "name_key", "product"],
-                include=["category_path"],
+                include=[
+                    "category_path",
+                    "min_unit_price",
+                    "max_unit_price",
+                    "min_lead_time_days",
+                    "offer_count",
+                ],
                 name="browse_subset_by_name",
             ),
             models.Index(
                 fields=["subset", "min_lead_time_days", "min_unit_price", "product"],
-                include=["category_path", "name_key"],
+                include=["category_path", "name_key", "max_unit_price", "offer_count"],
                 name="browse_subset_by_lead_time",
             ),
             models.Index(
@@ -402,11 +416,13 @@ class CategoryFacetCount(models.Model):
             models.UniqueConstraint(fields=["category_path", "facet", "value"], name="category_facet_unique")
         ]
         indexes = [
+            # A page reads a few facets (those of its filters' subsets) of a category's subtree: each
+            # facet a range of this index, not every facet's rows.
             models.Index(
-                fields=["category_path"],
-                opclasses=["varchar_pattern_ops"],
-                include=["facet", "value", "count"],
-                name="category_facet_prefix",
+                fields=["facet", "category_path"],
+                opclasses=["varchar_pattern_ops", "varchar_pattern_ops"],
+                include=["value", "count"],
+                name="category_facet_by_facet",
             )
         ]
 

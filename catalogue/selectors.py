@@ -115,9 +115,16 @@ def supplier_product_ids(*, supplier_id: int) -> list[int]:
 
 
 def in_category_q(category: Category, *, prefix: str = "category__") -> Q:
-    """The category and all its descendants, by path prefix (one indexed comparison, no recursion)."""
-    return Q(**{f"{prefix}path": category.path}) | Q(
-        **{f"{prefix}path__startswith": category.path + CATEGORY_SEPARATOR}
+    """The category and all its descendants, by path prefix (one indexed range, no recursion): the
+    paths starting with the category's (the range an index walks; a sibling "Gloves (latex)" of
+    "Gloves" is in it), of which the category's own and those below it (checked on the index entry,
+    so a covering index answers alone). A category loaded by `categories_with_children_known` with no
+    children is its path alone: one equality, which an index on (path, sort) walks in sort order."""
+    if getattr(category, "has_children", True) is False:
+        return Q(**{f"{prefix}path": category.path})
+    return Q(**{f"{prefix}path__startswith": category.path}) & (
+        Q(**{f"{prefix}path": category.path})
+        | Q(**{f"{prefix}path__startswith": category.path + CATEGORY_SEPARATOR})
     )
 
 
@@ -165,8 +172,15 @@ def category_tree(*, today: dt.date | None = None) -> list[CategoryNode]:
     return roots
 
 
+def categories_with_children_known(categories: QuerySet[Category]) -> QuerySet[Category]:
+    """These categories, each with `has_children` (in the same query), for `in_category_q`."""
+    return categories.annotate(has_children=Exists(Category.objects.filter(parent=OuterRef("pk"))))
+
+
 def category_by_slug(*, slug: str) -> Category:
-    category = Category.objects.select_related("parent").filter(slug=slug).first()
+    category = (
+        categories_with_children_known(Category.objects.select_related("parent")).filter(slug=slug).first()
+    )
     if category is None:
         raise NotFound("No such category.", field="slug")
     return category
