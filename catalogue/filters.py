@@ -301,7 +301,12 @@ class ProductFilter(django_filters.FilterSet):
         self.matching_offers = listed_offers().filter(conditions)
         sort = self.form.cleaned_data.get("sort") or ProductSort.PRICE
         stored = self.stored_rows(bound=True, sort=sort)
+        self.page_keys = None
         if stored is not None:
+            keys = listed_in(stored.categories, subset=stored.subset, bound=stored.bound)
+            self.page_keys = _sorted(keys, sort, name="name_key", pk="product_id").values_list(
+                "product_id", flat=True
+            )
             if stored.subset:
                 # One row per product at most: the subset's, joined on product and subset.
                 queryset = queryset.annotate(
@@ -342,8 +347,13 @@ class ProductFilter(django_filters.FilterSet):
                 offer_count=Count("offers"),
                 sort_name=F("browse__name_key"),
             )
-        if sort == ProductSort.NAME:
-            return queryset.order_by("sort_name", "id")
-        if sort == ProductSort.LEAD_TIME:
-            return queryset.order_by(F("min_lead_time_days").asc(nulls_last=True), "min_unit_price", "id")
-        return queryset.order_by("min_unit_price", "sort_name", "id")
+        return _sorted(queryset, sort, name="sort_name", pk="id")
+
+
+def _sorted(queryset: QuerySet, sort: str, *, name: str, pk: str) -> QuerySet:
+    """Products (or their browse rows: `name` and `pk` are the columns) in the sort's order."""
+    if sort == ProductSort.NAME:
+        return queryset.order_by(name, pk)
+    if sort == ProductSort.LEAD_TIME:
+        return queryset.order_by(F("min_lead_time_days").asc(nulls_last=True), "min_unit_price", pk)
+    return queryset.order_by("min_unit_price", name, pk)

@@ -250,13 +250,17 @@ def product_list(
     product_filter = _product_filter(filters, category=category)
     products = product_filter.qs
     # Show each product's matching offers only (e.g. only supplier A's when filtered by A).
-    return products.select_related("category").prefetch_related(
+    products = products.select_related("category").prefetch_related(
         Prefetch(
             "offers",
             queryset=product_filter.matching_offers.select_related("supplier").prefetch_related("tiers"),
             to_attr="live_offers",
         )
     )
+    # For `catalogue.browse.paging.CountedPaginator`: the same list as browse rows alone (when stored
+    # rows answer the filters), so a far page skips its offset in an index, then joins its products.
+    products.page_keys = product_filter.page_keys
+    return products
 
 
 @dataclass(frozen=True)
