@@ -9,6 +9,10 @@ from __future__ import annotations
 from django.core.paginator import Page, Paginator
 from django.utils.functional import cached_property
 
+# Pages starting within this many rows are one statement (the join walks few rows to skip); past it,
+# two (the page's keys, then its products).
+NEAR = 200
+
 
 class CountedPaginator(Paginator):
     def __init__(self, object_list, per_page, *args, count: int, **kwargs) -> None:
@@ -21,10 +25,10 @@ class CountedPaginator(Paginator):
 
     def page(self, number) -> Page:
         keys = getattr(self.object_list, "page_keys", None)
-        if keys is None:
-            return super().page(number)
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
+        if keys is None or bottom < NEAR:
+            return super().page(number)
         top = bottom + self.per_page
         if top + self.orphans >= self.count:
             top = self.count

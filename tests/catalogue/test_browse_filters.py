@@ -11,6 +11,7 @@ from decimal import Decimal
 import pytest
 
 from catalogue import selectors
+from catalogue.browse import paging
 from catalogue.browse.paging import CountedPaginator
 from catalogue.filters import ProductFilter
 from catalogue.models import Category, Offer, OfferStatus, Product, StockStatus
@@ -129,7 +130,8 @@ def brute_force(category: Category, params: dict) -> dict:
     }
 
 
-def test_lists_and_facets_equal_a_brute_force_count_for_random_filters(market):
+def test_lists_and_facets_equal_a_brute_force_count_for_random_filters(market, monkeypatch):
+    monkeypatch.setattr(paging, "NEAR", 0)  # every page past the first through the deferred join
     rng = market["rng"]
     for _ in range(60):
         category = rng.choice(market["shelves"])
