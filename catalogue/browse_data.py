@@ -25,7 +25,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 
 from django.db import connection, models, transaction
-from django.db.models import Count, Min, Q, QuerySet
+from django.db.models import Count, Max, Min, Q, QuerySet
 from django.db.models.functions import Coalesce, Lower
 from django.db.models.lookups import GreaterThan
 from django.db.models.signals import post_delete, post_save
@@ -38,6 +38,7 @@ from catalogue.models import (
     Offer,
     Product,
     ProductBrowse,
+    ProductBrowseSubset,
     VolumeTier,
 )
 from catalogue.selectors import buyable_offer_q
@@ -65,47 +66,72 @@ class _IdArray(models.Aggregate):
         return self.as_sql(compiler, connection, function="jsonb_agg", **extra_context)
 
 
-# The columns of a ProductBrowse row and how each is computed from the product and its buyable offers.
-_COLUMNS: dict[str, models.Expression] = {
-    "product_id": models.F("id"),
-    "category_path": models.F("category__path"),
-    "name_key": Lower("name"),
-    "min_unit_price": Min("offers__unit_price", filter=_BUYABLE),
-    "min_lead_time_days": Min("offers__lead_time_days", filter=_BUYABLE),
-    "offer_count": Count("offers", filter=_BUYABLE),
-    "supplier_count": Count("offers__supplier_id", filter=_BUYABLE, distinct=True),
-    **{
-        column: Count("offers", filter=_BUYABLE & Q(offers__stock_status=status))
-        for status, column in STOCK_COUNTS.items()
-    },
-    "patient_eligible": GreaterThan(Count("offers", filter=_BUYABLE & Q(offers__patient_eligible=True)), 0),
-    "supplier_ids": Coalesce(
-        _IdArray("offers__supplier_id", filter=_BUYABLE, distinct=True),
-        models.Value([], output_field=models.JSONField()),
-    ),
-}
+def _columns(offers: Q) -> dict[str, models.Expression]:
+    """The columns of a browse row and how each is computed from the product and its offers that
+    meet `offers` (lookups from the product: "offers__...")."""
+    return {
+        "product_id": models.F("id"),
+        "category_path": models.F("category__path"),
+        "name_key": Lower("name"),
+        "min_unit_price": Min("offers__unit_price", filter=offers),
+        "max_unit_price": Max("offers__unit_price", filter=offers),
+        "min_lead_time_days": Min("offers__lead_time_days", filter=offers),
+        "offer_count": Count("offers", filter=offers),
+        "supplier_count": Count("offers__supplier_id", filter=offers, distinct=True),
+        **{
+            column: Count("offers", filter=offers & Q(offers__stock_status=status))
+            for status, column in STOCK_COUNTS.items()
+        },
+        "patient_eligible": GreaterThan(Count("offers", filter=offers & Q(offers__patient_eligible=True)), 0),
+        "supplier_ids": Coalesce(
+            _IdArray("offers__supplier_id", filter=offers, distinct=True),
+            models.Value([], output_field=models.JSONField()),
+        ),
+    }
 
 
-def _rows(products: QuerySet[Product]) -> QuerySet:
-    """The browse rows of these products as a SELECT, columns in `_COLUMNS` order."""
-    aliases = {f"b_{name}": expression for name, expression in _COLUMNS.items()}
-    return products.order_by().annotate(**aliases).values_list(*aliases)
+def _subset_offers(subset: str) -> Q:
+    """A subset's buyable offers, from the product."""
+    return _BUYABLE & Q(
+        **{f"offers__{name}": value for name, value in ProductBrowseSubset.SUBSETS[subset].items()}
+    )
 
 
-def _insert(products: QuerySet, browse_model: type[models.Model]) -> None:
-    select_sql, params = _rows(products).query.sql_with_params()
+def _insert(products: QuerySet, browse_model: type[models.Model], subset: str | None = None) -> None:
+    """INSERT ... SELECT of these products' rows: every product into `browse_model`, or, for a
+    subset, the products with at least one of its offers (with the subset's name)."""
+    # Only the columns the table has (a data migration's model may predate some).
+    stored = {field.attname for field in browse_model._meta.concrete_fields}
+    columns = {
+        name: expression
+        for name, expression in _columns(_BUYABLE if subset is None else _subset_offers(subset)).items()
+        if name in stored
+    }
+    aliases = {f"b_{name}": expression for name, expression in columns.items()}
+    rows = products.order_by().annotate(**aliases)
+    names = list(columns)
+    if subset is not None:
+        rows = rows.filter(b_offer_count__gt=0).annotate(b_subset=models.Value(subset))
+        aliases["b_subset"] = None
+        names.append("subset")
+    select_sql, params = rows.values_list(*aliases).query.sql_with_params()
     table = connection.ops.quote_name(browse_model._meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(c) for c in _COLUMNS)
+    quoted = ", ".join(connection.ops.quote_name(c) for c in names)
     with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {table} ({columns}) {select_sql}", params)
+        cursor.execute(f"INSERT INTO {table} ({quoted}) {select_sql}", params)
 
 
-def facet_counts(rows: QuerySet) -> Counter:
-    """{(category path, facet, value): listed products} over these browse rows: two grouped queries
-    (the counts, and the suppliers unnested from their JSON arrays by the database)."""
+def facet_counts(rows: QuerySet, subset: str = "") -> Counter:
+    """{(category path, facet, value): listed products} over these browse rows (of `subset`, whose
+    name prefixes the facets): two grouped queries (the counts, and the suppliers unnested from their
+    JSON arrays by the database)."""
     listed = rows.filter(offer_count__gt=0).order_by()
     counts: Counter = Counter()
     C = CategoryFacetCount
+    listed_facet, stock_facet, patient_facet, supplier_facet = (
+        C.named(subset, facet) for facet in (C.LISTED, C.STOCK, C.PATIENT, C.SUPPLIER)
+    )
+
     aggregates = {
         "n": Count("pk"),
         "patient": Count("pk", filter=Q(patient_eligible=True)),
@@ -113,10 +139,10 @@ def facet_counts(rows: QuerySet) -> Counter:
     }
     for row in listed.values("category_path").annotate(**aggregates):
         path = row["category_path"]
-        counts[(path, C.LISTED, "")] += row["n"]
-        counts[(path, C.PATIENT, "true")] += row["patient"]
+        counts[(path, listed_facet, "")] += row["n"]
+        counts[(path, patient_facet, "true")] += row["patient"]
         for status in STOCK_COUNTS:
-            counts[(path, C.STOCK, str(status))] += row[status]
+            counts[(path, stock_facet, str(status))] += row[status]
     sql, params = listed.values("category_path", "supplier_ids").query.sql_with_params()
     each = (
         "jsonb_array_elements_text(listed.supplier_ids)"
@@ -131,7 +157,7 @@ def facet_counts(rows: QuerySet) -> Counter:
             params,
         )
         for path, supplier, n in cursor.fetchall():
-            counts[(path, C.SUPPLIER, str(supplier))] += n
+            counts[(path, supplier_facet, str(supplier))] += n
     return Counter({key: n for key, n in counts.items() if n})
 
 
@@ -156,15 +182,19 @@ def _add_facet_counts(delta: Counter, facet_model: type[models.Model] = Category
 
 
 def _write(products: QuerySet[Product]) -> None:
-    """Replace the rows of these products with their recomputation (DELETE, then INSERT ... SELECT),
-    and move their categories' facet counts by the difference."""
-    rows = ProductBrowse.objects.filter(product__in=products.values("id"))
-    before = facet_counts(rows)
-    rows.delete()
-    _insert(products, ProductBrowse)
-    after = facet_counts(rows)
-    after.subtract(before)
-    _add_facet_counts(after)
+    """Replace the rows of these products (all offers, and each subset) with their recomputation
+    (DELETE, then INSERT ... SELECT), and move their categories' facet counts by the difference."""
+    delta: Counter = Counter()
+    for subset in ("", *ProductBrowseSubset.SUBSETS):
+        if subset:
+            rows = ProductBrowseSubset.objects.filter(subset=subset, product__in=products.values("id"))
+        else:
+            rows = ProductBrowse.objects.filter(product__in=products.values("id"))
+        delta.subtract(facet_counts(rows, subset))
+        rows.delete()
+        _insert(products, ProductBrowseSubset if subset else ProductBrowse, subset or None)
+        delta.update(facet_counts(rows, subset))
+    _add_facet_counts(delta)
 
 
 def _flag(offers: QuerySet[Offer]) -> None:
@@ -193,17 +223,27 @@ def product_browse_rebuild(
     product_model: type[models.Model] = Product,
     browse_model: type[models.Model] = ProductBrowse,
     facet_model: type[models.Model] = CategoryFacetCount,
+    subset_model: type[models.Model] | None = None,
 ) -> int:
-    """Recompute every flag, every browse row and every category's facet counts (the data migration,
-    after a restore, or to check nothing drifted). Returns the number of products. The models may be
-    a migration's own."""
+    """Recompute every flag, every browse row (all offers and each subset) and every category's facet
+    counts (the data migrations, after a restore, or to check nothing drifted). Returns the number of
+    products. The models may be a migration's own; `subset_model` None is `ProductBrowseSubset` with
+    the project's own models, and no subsets with a migration's made before the subsets were."""
+    if subset_model is None and browse_model is ProductBrowse:
+        subset_model = ProductBrowseSubset
     catalogue_changed()
     with transaction.atomic():
         _flag(offer_model.objects.all())
         browse_model.objects.all().delete()
         _insert(product_model.objects.all(), browse_model)
         facet_model.objects.all().delete()
-        _add_facet_counts(facet_counts(browse_model.objects.all()), facet_model)
+        counts = facet_counts(browse_model.objects.all())
+        if subset_model is not None:
+            subset_model.objects.all().delete()
+            for subset in ProductBrowseSubset.SUBSETS:
+                _insert(product_model.objects.all(), subset_model, subset)
+                counts.update(facet_counts(subset_model.objects.filter(subset=subset), subset))
+        _add_facet_counts(counts, facet_model)
         return browse_model.objects.count()
 
 
@@ -222,10 +262,15 @@ def product_browse_refresh_stale() -> list[int]:
     return product_ids
 
 
-def browse_expected(product_id: int) -> dict:
+def browse_expected(product_id: int, subset: str = "") -> dict | None:
     """One product's browse row recomputed from its offers with `buyable_offer_q` itself (not the
-    flag), for checks and tests: the values `ProductBrowse` must hold."""
+    flag), for checks and tests: the values `ProductBrowse` must hold (or its `ProductBrowseSubset`
+    row of `subset`: None when it has no such offer)."""
     live = Offer.objects.filter(buyable_offer_q(), product_id=product_id)
+    if subset:
+        live = live.filter(**ProductBrowseSubset.SUBSETS[subset])
+        if not live.exists():
+            return None
     offers = list(
         live.values("unit_price", "lead_time_days", "supplier_id", "stock_status", "patient_eligible")
     )
@@ -235,6 +280,7 @@ def browse_expected(product_id: int) -> dict:
         "category_path": product.category.path,
         "name_key": product.name.lower(),
         "min_unit_price": min((o["unit_price"] for o in offers), default=None),
+        "max_unit_price": max((o["unit_price"] for o in offers), default=None),
         "min_lead_time_days": min(leads, default=None),
         "offer_count": len(offers),
         "supplier_count": len({o["supplier_id"] for o in offers}),
@@ -257,12 +303,18 @@ def facet_counts_stored() -> Counter:
     )
 
 
-def browse_stored(product_id: int) -> dict:
-    row = ProductBrowse.objects.get(product_id=product_id)
+def browse_stored(product_id: int, subset: str = "") -> dict | None:
+    if subset:
+        row = ProductBrowseSubset.objects.filter(product_id=product_id, subset=subset).first()
+        if row is None:
+            return None
+    else:
+        row = ProductBrowse.objects.get(product_id=product_id)
     return {
         "category_path": row.category_path,
         "name_key": row.name_key,
         "min_unit_price": row.min_unit_price,
+        "max_unit_price": row.max_unit_price,
         "min_lead_time_days": row.min_lead_time_days,
         "offer_count": row.offer_count,
         "supplier_count": row.supplier_count,

@@ -5,7 +5,10 @@ price range, stock, lead time, patient eligibility), so "in stock from supplier 
 matches a product whose in-stock offer is B's and whose cheap offer is A's. Price filters and the
 price sort use the offers' list prices excluding VAT; the price a buyer pays comes from the strategy.
 Without offer filters a list reads each product's stored browse data (`catalogue.models.ProductBrowse`)
-and counts no offers; with them it reads the flagged offers (`Offer.buyable`) that meet them.
+and counts no offers; so it does with just one common filter (patient eligible, or in stock only:
+`ProductBrowseSubset`), and, for the list and its count, with at most one price or lead-time bound
+besides (an offer at most £X exists when the lowest is at most £X). Other combinations read the
+flagged offers (`Offer.buyable`) that meet them.
 """
 
 from __future__ import annotations
@@ -14,18 +17,33 @@ from decimal import Decimal
 
 import django_filters
 from django import forms
-from django.db.models import Count, F, Min, Q, QuerySet
+from django.db.models import Count, F, FilteredRelation, Min, Q, QuerySet
 from django.http import QueryDict
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
-from catalogue.models import Category, CategoryFacetCount, Offer, Product, StockStatus
-from catalogue.selectors import category_facet_counts, in_category_q, listed_offers, offers_listed_in
+from catalogue.models import Category, CategoryFacetCount, Offer, Product, ProductBrowseSubset, StockStatus
+from catalogue.selectors import (
+    StoredRows,
+    categories_with_children_known,
+    category_facet_counts,
+    in_category_q,
+    listed_in,
+    listed_offers,
+    offers_listed_in,
+)
 from common import bounds
 from common.errors import DomainError
 from organisations.models import Organisation, OrganisationKind
 
-BROWSE_CATEGORY = "browse__category_"  # in_category_q on ProductBrowse.category_path, no join to categories
+# Single offer filters a stored browse row answers as a condition on its figures: (filter, lookup,
+# the sorts whose figures stay those of the matching offers: the name sort reads none; under "at most
+# £X" the lowest price is a matching offer's, under "at least £X" or a lead time it need not be).
+_ROW_BOUNDS = (
+    ("unit_price_min", "max_unit_price__gte", {"name"}),
+    ("unit_price_max", "min_unit_price__lte", {"name", "price"}),
+    ("lead_time_max", "min_lead_time_days__lte", {"name"}),
+)
 # The one filter vocabulary of category pages, search pages and both APIs (docs/catalogue.md,
 # docs/api.md): `stock` (repeatable StockStatus values) and `patient_eligible=true`.
 STOCK = "stock"
@@ -110,7 +128,7 @@ class ProductFilterForm(forms.Form):
 
 class ProductFilter(django_filters.FilterSet):
     category = bounds.BoundedModelChoiceFilter(
-        queryset=Category.objects.all(),
+        queryset=categories_with_children_known(Category.objects.all()),
         to_field_name="slug",
         method="filter_category",
         label="Category",
@@ -191,7 +209,7 @@ class ProductFilter(django_filters.FilterSet):
         return queryset
 
     def filter_category(self, queryset: QuerySet, name: str, value: Category | None) -> QuerySet:
-        return queryset.filter(in_category_q(value, prefix=BROWSE_CATEGORY)) if value else queryset
+        return queryset  # filter_queryset narrows by `categories()` on the browse rows it reads
 
     def filter_sort(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset
@@ -219,6 +237,43 @@ class ProductFilter(django_filters.FilterSet):
             q &= Q(**{f"{prefix}patient_eligible": data[PATIENT_ELIGIBLE] == TRUE})
         return q
 
+    def stored_rows(
+        self, *, without: str | None = None, bound: bool = False, sort: str | None = None
+    ) -> StoredRows | None:
+        """The stored browse rows that answer the chosen offer filters (leaving out `without`), or
+        None when only the offers can: with no offer filter, every product's row; with just
+        `patient_eligible=true` or just `stock=in_stock`, that subset's rows; with `bound`, also at
+        most one of `unit_price_min`, `unit_price_max`, `lead_time_max`, as a condition on the row
+        (exact for a count, and for a list in a `sort` the bound keeps exact; a facet by supplier or
+        stock is not, so facets pass no bound)."""
+        data = {
+            name: value
+            for name, value in self.form.cleaned_data.items()
+            if name != without and value not in (None, "", [])
+        }
+        if data.get("supplier") or any(name in data for name in ("pack_price_min", "pack_price_max")):
+            return None
+        subset = ""
+        patient = data.get(PATIENT_ELIGIBLE)
+        if patient == "false":
+            return None
+        if patient == TRUE:
+            subset = ProductBrowseSubset.PATIENT
+        if data.get(STOCK):
+            if subset or set(data[STOCK]) != {StockStatus.IN_STOCK}:
+                return None
+            subset = ProductBrowseSubset.IN_STOCK
+        bounds = [(lookup, data[name]) for name, lookup, _ in _ROW_BOUNDS if name in data]
+        if len(bounds) > (1 if bound else 0):
+            return None
+        if (
+            bounds
+            and sort is not None
+            and not any(sort in sorts for name, _, sorts in _ROW_BOUNDS if name in data)
+        ):
+            return None
+        return StoredRows(subset=subset, categories=self.categories(), bound=bounds[0] if bounds else None)
+
     def categories(self) -> list[Category]:
         """The page's category and the `category` parameter's, each narrowing the list."""
         return [c for c in (self.page_category, self.form.cleaned_data.get("category")) if c is not None]
@@ -226,29 +281,62 @@ class ProductFilter(django_filters.FilterSet):
     def count(self) -> int:
         """How many products `qs` lists, without the list's joins: from the categories' stored counts
         when no offer filter is chosen, else on the browse rows and the flagged offers."""
-        conditions = self.offer_conditions()
-        if not conditions:  # the categories' stored counts: a few rows, whatever the catalogue's size
-            listed = category_facet_counts(self.categories()).get((CategoryFacetCount.LISTED, ""), {})
-            return sum(listed.values())
-        offers = offers_listed_in(self.categories(), conditions)
+        stored = self.stored_rows(bound=True)
+        if stored is not None and stored.bound is None:
+            # The categories' stored counts: a few rows, whatever the catalogue's size.
+            listed = stored.facet(CategoryFacetCount.LISTED)
+            return sum(category_facet_counts(self.categories(), [listed]).get((listed, ""), {}).values())
+        if stored is not None:
+            return listed_in(stored.categories, subset=stored.subset, bound=stored.bound).count()
+        offers = offers_listed_in(self.categories(), self.offer_conditions())
         return offers.aggregate(n=Count("product_id", distinct=True))["n"]
 
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
         """Listed products (`ProductBrowse.offer_count` > 0: at least one buyable offer, so the product
-        is active too), in the chosen categories, sorted. Without offer filters every figure is the
-        product's stored browse data; with them, the figures are over the offers that meet them."""
-        queryset = super().filter_queryset(queryset).filter(browse__offer_count__gt=0)
-        if self.page_category is not None:
-            queryset = queryset.filter(in_category_q(self.page_category, prefix=BROWSE_CATEGORY))
+        is active too), in the chosen categories, sorted. When stored rows answer the filters
+        (`stored_rows`) every figure is theirs; otherwise the figures are over the offers that meet
+        the filters."""
+        queryset = super().filter_queryset(queryset)
         conditions = self.offer_conditions()
         self.matching_offers = listed_offers().filter(conditions)
-        if not conditions:
+        sort = self.form.cleaned_data.get("sort") or ProductSort.PRICE
+        stored = self.stored_rows(bound=True, sort=sort)
+        self.page_keys = None
+        if stored is not None:
+            keys = listed_in(stored.categories, subset=stored.subset, bound=stored.bound)
+            self.page_keys = _sorted(keys, sort, name="name_key", pk="product_id").values_list(
+                "product_id", flat=True
+            )
+            if stored.subset:
+                # One row per product at most: the subset's, joined on product and subset.
+                queryset = queryset.annotate(
+                    shown=FilteredRelation(
+                        "browse_subsets", condition=Q(browse_subsets__subset=stored.subset)
+                    )
+                )
+                prefix = "shown__"
+            else:
+                prefix = "browse__"
+            # One filter() call: every condition on the one joined row (another call would join the
+            # subset's rows again).
+            rows = Q(**{f"{prefix}offer_count__gt": 0})
+            for chosen in self.categories():
+                rows &= in_category_q(chosen, prefix=f"{prefix}category_")
+            if stored.bound is not None:
+                lookup, value = stored.bound
+                rows &= Q(**{f"{prefix}{lookup}": value})
+            queryset = queryset.filter(rows)
             queryset = queryset.annotate(
-                min_unit_price=F("browse__min_unit_price"),
-                min_lead_time_days=F("browse__min_lead_time_days"),
-                offer_count=F("browse__offer_count"),
+                min_unit_price=F(f"{prefix}min_unit_price"),
+                min_lead_time_days=F(f"{prefix}min_lead_time_days"),
+                offer_count=F(f"{prefix}offer_count"),
+                sort_name=F(f"{prefix}name_key"),
             )
         else:
+            queryset = queryset.filter(browse__offer_count__gt=0)
+            for chosen in self.categories():
+                queryset = queryset.filter(in_category_q(chosen, prefix="browse__category_"))
+
             # One pass over the matching offers, grouped by product (filter, then annotate: the
             # aggregates read the same join the filter narrowed), not three subqueries per product.
             queryset = queryset.filter(
@@ -257,10 +345,15 @@ class ProductFilter(django_filters.FilterSet):
                 min_unit_price=Min("offers__unit_price"),
                 min_lead_time_days=Min("offers__lead_time_days"),
                 offer_count=Count("offers"),
+                sort_name=F("browse__name_key"),
             )
-        sort = self.form.cleaned_data.get("sort") or ProductSort.PRICE
-        if sort == ProductSort.NAME:
-            return queryset.order_by("browse__name_key", "id")
-        if sort == ProductSort.LEAD_TIME:
-            return queryset.order_by(F("min_lead_time_days").asc(nulls_last=True), "min_unit_price", "id")
-        return queryset.order_by("min_unit_price", "browse__name_key", "id")
+        return _sorted(queryset, sort, name="sort_name", pk="id")
+
+
+def _sorted(queryset: QuerySet, sort: str, *, name: str, pk: str) -> QuerySet:
+    """Products (or their browse rows: `name` and `pk` are the columns) in the sort's order."""
+    if sort == ProductSort.NAME:
+        return queryset.order_by(name, pk)
+    if sort == ProductSort.LEAD_TIME:
+        return queryset.order_by(F("min_lead_time_days").asc(nulls_last=True), "min_unit_price", pk)
+    return queryset.order_by("min_unit_price", name, pk)

@@ -235,22 +235,19 @@ STOCK_COUNTS = {
 }
 
 
-class ProductBrowse(models.Model):
-    """What buyers browse a product by, kept as data (one row per product) by `catalogue.browse_data`
-    in the same transaction as every change to its offers, the product, its suppliers or its category.
+class BrowseFigures(models.Model):
+    """What a list sorts, filters and counts a product by, over a set of its BUYABLE offers
+    (`Offer.buyable`, i.e. `buyable_offer_q`): all of them (`ProductBrowse`) or those meeting one
+    common offer filter (`ProductBrowseSubset`)."""
 
-    Everything here is over the product's BUYABLE offers (`Offer.buyable`, i.e. `buyable_offer_q`).
-    A product with none (or an inactive product) has `offer_count` 0 and is not listed. A separate
-    table rather than columns on Product: the numbers change with every offer write, and Product's
-    `updated_at` (part of the search document's version) and its row stay the supplier's own.
-    """
-
-    product = models.OneToOneField(Product, primary_key=True, on_delete=models.CASCADE, related_name="browse")
     # The category's path ('Wound care > Dressings'): a category page is this column equal to the
     # category's path or starting with it and ' > ' - an indexed range, no join, no recursion.
     category_path = models.CharField(max_length=500)
     name_key = models.CharField(max_length=200)  # lower(name), the name sort
     min_unit_price = unit_price_field(null=True)
+    # The dearest offer per unit: "an offer at £X or more" is `max_unit_price >= X` (and "at £X or
+    # less" `min_unit_price <= X`), so one price bound needs no offer read.
+    max_unit_price = unit_price_field(null=True)
     min_lead_time_days = models.PositiveIntegerField(null=True)
     offer_count = models.PositiveIntegerField(default=0)
     supplier_count = models.PositiveIntegerField(default=0)
@@ -264,35 +261,63 @@ class ProductBrowse(models.Model):
     STOCK_COUNTS = STOCK_COUNTS
 
     class Meta:
+        abstract = True
+
+    @property
+    def stock_statuses(self) -> list[str]:
+        return [status for status, name in self.STOCK_COUNTS.items() if getattr(self, name)]
+
+
+class ProductBrowse(BrowseFigures):
+    """What buyers browse a product by, kept as data (one row per product) by `catalogue.browse_data`
+    in the same transaction as every change to its offers, the product, its suppliers or its category.
+
+    Everything here is over the product's BUYABLE offers (`Offer.buyable`, i.e. `buyable_offer_q`).
+    A product with none (or an inactive product) has `offer_count` 0 and is not listed. A separate
+    table rather than columns on Product: the numbers change with every offer write, and Product's
+    `updated_at` (part of the search document's version) and its row stay the supplier's own.
+    """
+
+    product = models.OneToOneField(Product, primary_key=True, on_delete=models.CASCADE, related_name="browse")
+
+    class Meta:
         # Listed rows only (partial). On PostgreSQL each index also carries (INCLUDE) what its readers
         # need, so sorts, counts and facets over a category are index-only scans: the table's rows are
         # in product order, every page holding every category, and would all be read otherwise.
         indexes = [
             # Each sort of the whole list (GET /api/v1/products/), and of a category with descendants
-            # (the category path is checked in the index as it is walked in order).
+            # (the category path is checked in the index as it is walked in order). Each carries every
+            # figure a list reads, so a far page skips its offset without reading the table.
             models.Index(
                 fields=["min_unit_price", "name_key", "product"],
                 condition=LISTED,
-                include=["category_path"],
+                include=["category_path", "min_lead_time_days", "offer_count"],
                 name="browse_by_price",
             ),
             models.Index(
                 fields=["name_key", "product"],
                 condition=LISTED,
-                include=["category_path"],
+                include=["category_path", "min_unit_price", "min_lead_time_days", "offer_count"],
                 name="browse_by_name",
             ),
             models.Index(
                 fields=["min_lead_time_days", "min_unit_price", "product"],
                 condition=LISTED,
-                include=["category_path", "name_key"],
+                include=["category_path", "name_key", "offer_count"],
                 name="browse_by_lead_time",
             ),
-            # A leaf category in price order.
+            # A leaf category (its path alone, `in_category_q`) in price and in name order.
             models.Index(
                 fields=["category_path", "min_unit_price", "name_key", "product"],
                 condition=LISTED,
+                include=["min_lead_time_days", "offer_count"],
                 name="browse_category_by_price",
+            ),
+            models.Index(
+                fields=["category_path", "name_key", "product"],
+                condition=LISTED,
+                include=["min_unit_price", "min_lead_time_days", "offer_count"],
+                name="browse_category_by_name",
             ),
             # A category with its descendants: a prefix range (pattern ops, so LIKE 'path > %' is a range
             # in any collation), with every facet's column.
@@ -305,6 +330,9 @@ class ProductBrowse(models.Model):
                     *STOCK_COUNTS.values(),
                     "patient_eligible",
                     "supplier_ids",
+                    "min_unit_price",
+                    "max_unit_price",
+                    "min_lead_time_days",
                 ],
                 name="browse_category_prefix",
             ),
@@ -313,16 +341,72 @@ class ProductBrowse(models.Model):
     def __str__(self) -> str:
         return f"{self.product_id}: {self.offer_count} offers from {self.min_unit_price}"
 
-    @property
-    def stock_statuses(self) -> list[str]:
-        return [status for status, name in self.STOCK_COUNTS.items() if getattr(self, name)]
+
+class ProductBrowseSubset(BrowseFigures):
+    """A product's browse figures over the buyable offers that meet one common filter on their own
+    (`SUBSETS`: patient eligible; in stock), one row per product with at least one such offer, kept
+    with `ProductBrowse` in the same transaction. A list or a facet count filtered by just that (and at
+    most one price or lead-time bound) reads these rows and `CategoryFacetCount`'s rows for the subset
+    instead of the offers: "patient eligible" over a top-level category is then a range of rows in
+    price order, not 100,000 offers grouped by product."""
+
+    PATIENT = "patient"
+    IN_STOCK = "in_stock"
+    # Each subset and the offers in it (field lookups on Offer).
+    SUBSETS: dict[str, dict] = {
+        PATIENT: {"patient_eligible": True},
+        IN_STOCK: {"stock_status": StockStatus.IN_STOCK},
+    }
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="browse_subsets")
+    subset = models.CharField(max_length=20)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["product", "subset"], name="browse_subset_unique_product"),
+        ]
+        # As ProductBrowse's, each led by the subset (only rows with an offer are kept).
+        indexes = [
+            models.Index(
+                fields=["subset", "min_unit_price", "name_key", "product"],
+                include=["category_path", "max_unit_price", "min_lead_time_days", "offer_count"],
+                name="browse_subset_by_price",
+            ),
+            models.Index(
+                fields=["subset", "name_key", "product"],
+                include=[
+                    "category_path",
+                    "min_unit_price",
+                    "max_unit_price",
+                    "min_lead_time_days",
+                    "offer_count",
+                ],
+                name="browse_subset_by_name",
+            ),
+            models.Index(
+                fields=["subset", "min_lead_time_days", "min_unit_price", "product"],
+                include=["category_path", "name_key", "max_unit_price", "offer_count"],
+                name="browse_subset_by_lead_time",
+            ),
+            models.Index(
+                fields=["subset", "category_path"],
+                opclasses=["varchar_pattern_ops", "varchar_pattern_ops"],
+                include=["product", "min_unit_price", "max_unit_price", "min_lead_time_days"],
+                name="browse_subset_category",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_id} ({self.subset}): {self.offer_count} offers from {self.min_unit_price}"
 
 
 class CategoryFacetCount(models.Model):
     """How many listed products one category holds directly (not its descendants'), in total and by
-    facet value: a category page's unfiltered counts are the sum of its subtree's rows (at most a few
-    thousand, whatever the number of products). Kept by `catalogue.browse_data` with the browse rows:
-    each refresh adds the difference between the products' rows before and after."""
+    facet value, over all buyable offers and over each `ProductBrowseSubset` subset (its facets named
+    "patient:listed", "patient:supplier"...): a category page's unfiltered counts are the sum of its
+    subtree's rows (at most a few thousand, whatever the number of products). Kept by
+    `catalogue.browse_data` with the browse rows: each refresh adds the difference between the
+    products' rows before and after."""
 
     LISTED, STOCK, PATIENT, SUPPLIER = "listed", "stock", "patient", "supplier"
 
@@ -336,13 +420,21 @@ class CategoryFacetCount(models.Model):
             models.UniqueConstraint(fields=["category_path", "facet", "value"], name="category_facet_unique")
         ]
         indexes = [
+            # A page reads a few facets (those of its filters' subsets) of a category's subtree: each
+            # facet a range of this index, not every facet's rows.
             models.Index(
-                fields=["category_path"],
-                opclasses=["varchar_pattern_ops"],
-                include=["facet", "value", "count"],
-                name="category_facet_prefix",
+                fields=["facet", "category_path"],
+                opclasses=["varchar_pattern_ops", "varchar_pattern_ops"],
+                include=["value", "count"],
+                name="category_facet_by_facet",
             )
         ]
 
     def __str__(self) -> str:
         return f"{self.category_path} {self.facet}={self.value}: {self.count}"
+
+    @staticmethod
+    def named(subset: str, facet: str) -> str:
+        """A facet's name for a `ProductBrowseSubset` subset's rows ("" for every listed product):
+        "supplier", "patient:supplier"."""
+        return f"{subset}:{facet}" if subset else facet

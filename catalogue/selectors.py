@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Case, Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Sum, Value, When
 from django.utils import timezone
 
 from catalogue.models import (
@@ -24,6 +24,7 @@ from catalogue.models import (
     OfferStatus,
     Product,
     ProductBrowse,
+    ProductBrowseSubset,
     StockStatus,
 )
 from catalogue.types import OfferInput
@@ -114,9 +115,16 @@ def supplier_product_ids(*, supplier_id: int) -> list[int]:
 
 
 def in_category_q(category: Category, *, prefix: str = "category__") -> Q:
-    """The category and all its descendants, by path prefix (one indexed comparison, no recursion)."""
-    return Q(**{f"{prefix}path": category.path}) | Q(
-        **{f"{prefix}path__startswith": category.path + CATEGORY_SEPARATOR}
+    """The category and all its descendants, by path prefix (one indexed range, no recursion): the
+    paths starting with the category's (the range an index walks; a sibling "Gloves (latex)" of
+    "Gloves" is in it), of which the category's own and those below it (checked on the index entry,
+    so a covering index answers alone). A category loaded by `categories_with_children_known` with no
+    children is its path alone: one equality, which an index on (path, sort) walks in sort order."""
+    if getattr(category, "has_children", True) is False:
+        return Q(**{f"{prefix}path": category.path})
+    return Q(**{f"{prefix}path__startswith": category.path}) & (
+        Q(**{f"{prefix}path": category.path})
+        | Q(**{f"{prefix}path__startswith": category.path + CATEGORY_SEPARATOR})
     )
 
 
@@ -164,8 +172,15 @@ def category_tree(*, today: dt.date | None = None) -> list[CategoryNode]:
     return roots
 
 
+def categories_with_children_known(categories: QuerySet[Category]) -> QuerySet[Category]:
+    """These categories, each with `has_children` (in the same query), for `in_category_q`."""
+    return categories.annotate(has_children=Exists(Category.objects.filter(parent=OuterRef("pk"))))
+
+
 def category_by_slug(*, slug: str) -> Category:
-    category = Category.objects.select_related("parent").filter(slug=slug).first()
+    category = (
+        categories_with_children_known(Category.objects.select_related("parent")).filter(slug=slug).first()
+    )
     if category is None:
         raise NotFound("No such category.", field="slug")
     return category
@@ -235,13 +250,17 @@ def product_list(
     product_filter = _product_filter(filters, category=category)
     products = product_filter.qs
     # Show each product's matching offers only (e.g. only supplier A's when filtered by A).
-    return products.select_related("category").prefetch_related(
+    products = products.select_related("category").prefetch_related(
         Prefetch(
             "offers",
             queryset=product_filter.matching_offers.select_related("supplier").prefetch_related("tiers"),
             to_attr="live_offers",
         )
     )
+    # For `catalogue.browse.paging.CountedPaginator`: the same list as browse rows alone (when stored
+    # rows answer the filters), so a far page skips its offset in an index, then joins its products.
+    products.page_keys = product_filter.page_keys
+    return products
 
 
 @dataclass(frozen=True)
@@ -260,11 +279,33 @@ class ProductFacets:
     total: int
 
 
-def listed_in(categories: list[Category]) -> QuerySet[ProductBrowse]:
-    """The listed products' browse rows in every one of these categories (with descendants)."""
-    rows = ProductBrowse.objects.filter(offer_count__gt=0)
+@dataclass(frozen=True)
+class StoredRows:
+    """The stored browse rows that answer a product filter (`ProductFilter.stored_rows`): every
+    listed product's (`subset` "") or one `ProductBrowseSubset` subset's, in these categories, with at
+    most one condition on their figures (`bound`: a lookup and its value)."""
+
+    subset: str
+    categories: list[Category]
+    bound: tuple[str, object] | None = None
+
+    def facet(self, facet: str) -> str:
+        return CategoryFacetCount.named(self.subset, facet)
+
+
+def listed_in(
+    categories: list[Category], *, subset: str = "", bound: tuple[str, object] | None = None
+) -> QuerySet:
+    """The listed products' browse rows (or those of a subset) in every one of these categories
+    (with descendants), meeting `bound` if given."""
+    if subset:
+        rows = ProductBrowseSubset.objects.filter(subset=subset)
+    else:
+        rows = ProductBrowse.objects.filter(offer_count__gt=0)
     for chosen in categories:
         rows = rows.filter(in_category_q(chosen, prefix="category_"))
+    if bound is not None:
+        rows = rows.filter(**{bound[0]: bound[1]})
     return rows
 
 
@@ -278,15 +319,27 @@ def offers_listed_in(categories: list[Category], conditions: Q) -> QuerySet[Offe
     return offers
 
 
-def category_facet_counts(categories: list[Category]) -> dict[tuple[str, str], dict[str, int]]:
-    """{(facet, value): {category path: listed products}} over the categories' subtrees (all of them
-    when none is given), read from `CategoryFacetCount`: one query over at most a few thousand rows
-    whatever the number of products (no product or offer is read)."""
-    rows = CategoryFacetCount.objects.filter(count__gt=0)
+def category_facet_counts(
+    categories: list[Category], facets: list[str]
+) -> dict[tuple[str, str], dict[str, int]]:
+    """{(facet, value): {category path: listed products}} of these facets (names as stored, e.g.
+    "supplier", "patient:listed") over the categories' subtrees (all of them when none is given), read
+    from `CategoryFacetCount`: one query over at most a few thousand rows whatever the number of
+    products (no product or offer is read). Only the listed counts are kept per category path (the
+    sub-category facet); the others are summed by the database, under the path ""."""
+    rows = CategoryFacetCount.objects.filter(count__gt=0, facet__in=facets)
     for chosen in categories:
         rows = rows.filter(in_category_q(chosen, prefix="category_"))
+    per_path = Case(
+        When(facet__endswith=CategoryFacetCount.LISTED, then=F("category_path")), default=Value("")
+    )
     counts: dict[tuple[str, str], dict[str, int]] = {}
-    for path, facet, value, n in rows.values_list("category_path", "facet", "value", "count"):
+    for path, facet, value, n in (
+        rows.order_by()
+        .values("facet", "value", path=per_path)
+        .annotate(n=Sum("count"))
+        .values_list("path", "facet", "value", "n")
+    ):
         counts.setdefault((facet, value), {})[path] = n
     return counts
 
@@ -295,40 +348,49 @@ def product_facets(*, filters: Mapping | ProductFilter, category: Category | Non
     """Counts of matching products by sub-category, supplier, stock status and patient eligibility.
 
     Each of supplier, stock and patient eligibility is counted with every filter but its own, so
-    choosing one supplier still shows how many products the others would add. A count with no offer
-    filter left reads the categories' stored counts (`CategoryFacetCount`: one query for all of
-    them, no product or offer read); one with offer filters counts the flagged offers that meet them
-    in one grouped query. At most six queries whatever the size of the catalogue, and the filters
-    are parsed once.
+    choosing one supplier still shows how many products the others would add. A count whose filters
+    left are answered by stored rows (none; patient eligible; in stock: `ProductFilter.stored_rows`)
+    reads the categories' stored counts (`CategoryFacetCount`, the subset's: one query for all of
+    them, no product or offer read); one with other offer filters counts the flagged offers that
+    meet them in one grouped query. At most six queries whatever the size of the catalogue, and the
+    filters are parsed once.
     """
     product_filter = _product_filter(filters, category=category)
-    stored = None  # the categories' stored counts, read once if any facet has no offer filter left
+    C = CategoryFacetCount
+    # For the total and each facet: the stored rows answering its filters (None: count offers).
+    plans = {
+        "total": product_filter.stored_rows(),
+        "supplier": product_filter.stored_rows(without="supplier"),
+        "stock": product_filter.stored_rows(without=STOCK),
+        "patient": product_filter.stored_rows(without=PATIENT_ELIGIBLE),
+    }
+    wanted = {
+        "total": C.LISTED,
+        "supplier": C.SUPPLIER,
+        "stock": C.STOCK,
+        "patient": C.PATIENT,
+    }
+    names = {key: plan.facet(wanted[key]) for key, plan in plans.items() if plan is not None}
+    stored = category_facet_counts(product_filter.categories(), sorted(set(names.values()))) if names else {}
 
-    def stored_counts() -> dict[tuple[str, str], dict[str, int]]:
-        nonlocal stored
-        if stored is None:
-            stored = category_facet_counts(product_filter.categories())
-        return stored
-
-    def stored_total(facet: str, value: str) -> int:
-        return sum(stored_counts().get((facet, value), {}).values())
+    def stored_sum(key: str, value: str) -> int:
+        return sum(stored.get((names[key], value), {}).values())
 
     def offers_meeting(conditions: Q) -> QuerySet[Offer]:
         return offers_listed_in(product_filter.categories(), conditions)
 
     # Sub-categories of the current one (or top-level categories), counting their descendants.
     children = list(category_children(category=category))
-    everything = product_filter.offer_conditions()
-    if everything:
+    if plans["total"] is None:
         by_path = dict(
-            offers_meeting(everything)
+            offers_meeting(product_filter.offer_conditions())
             .order_by()
             .values("product__browse__category_path")
             .annotate(n=Count("product_id", distinct=True))
             .values_list("product__browse__category_path", "n")
         )
     else:
-        by_path = stored_counts().get((CategoryFacetCount.LISTED, ""), {})
+        by_path = stored.get((names["total"], ""), {})
     category_values = []
     for child in children:
         prefix = child.path + CATEGORY_SEPARATOR
@@ -337,10 +399,9 @@ def product_facets(*, filters: Mapping | ProductFilter, category: Category | Non
             category_values.append(FacetValue(child.slug, child.name, n))
     total = sum(by_path.values())
 
-    conditions = product_filter.offer_conditions(without="supplier")
-    if conditions:
+    if plans["supplier"] is None:
         supplier_counts = dict(
-            offers_meeting(conditions)
+            offers_meeting(product_filter.offer_conditions(without="supplier"))
             .order_by()
             .values("supplier_id")
             .annotate(n=Count("product_id", distinct=True))
@@ -349,39 +410,42 @@ def product_facets(*, filters: Mapping | ProductFilter, category: Category | Non
     else:
         supplier_counts = {
             int(value): sum(by_category.values())
-            for (facet, value), by_category in stored_counts().items()
-            if facet == CategoryFacetCount.SUPPLIER
+            for (facet, value), by_category in stored.items()
+            if facet == names["supplier"]
         }
-    names = dict(Organisation.objects.filter(id__in=list(supplier_counts)).values_list("id", "name"))
+    supplier_names = dict(Organisation.objects.filter(id__in=list(supplier_counts)).values_list("id", "name"))
     suppliers = sorted(
-        (FacetValue(str(pk), names[pk], n) for pk, n in supplier_counts.items() if pk in names),
+        (
+            FacetValue(str(pk), supplier_names[pk], n)
+            for pk, n in supplier_counts.items()
+            if pk in supplier_names
+        ),
         key=lambda facet: facet.label,
     )
 
-    conditions = product_filter.offer_conditions(without=STOCK)
-    if conditions:
+    if plans["stock"] is None:
         stock_counts = dict(
-            offers_meeting(conditions)
+            offers_meeting(product_filter.offer_conditions(without=STOCK))
             .order_by()
             .values("stock_status")
             .annotate(n=Count("product_id", distinct=True))
             .values_list("stock_status", "n")
         )
     else:
-        stock_counts = {status: stored_total(CategoryFacetCount.STOCK, status) for status in STOCK_COUNTS}
+        stock_counts = {status: stored_sum("stock", status) for status in STOCK_COUNTS}
     stock_statuses = [
         FacetValue(value, label, stock_counts[value])
         for value, label in StockStatus.choices
         if stock_counts.get(value)
     ]
 
-    conditions = product_filter.offer_conditions(without=PATIENT_ELIGIBLE)
-    if conditions:
+    if plans["patient"] is None:
+        conditions = product_filter.offer_conditions(without=PATIENT_ELIGIBLE)
         patient_eligible = offers_meeting(conditions & Q(patient_eligible=True)).aggregate(
             n=Count("product_id", distinct=True)
         )["n"]
     else:
-        patient_eligible = stored_total(CategoryFacetCount.PATIENT, "true")
+        patient_eligible = stored_sum("patient", "true")
     return ProductFacets(
         categories=category_values,
         suppliers=suppliers,

@@ -20,7 +20,15 @@ from catalogue.browse_data import (
     product_browse_rebuild,
 )
 from catalogue.imports.importer import catalogue_import_start
-from catalogue.models import CategoryFacetCount, Offer, OfferStatus, Product, ProductBrowse, StockStatus
+from catalogue.models import (
+    CategoryFacetCount,
+    Offer,
+    OfferStatus,
+    Product,
+    ProductBrowse,
+    ProductBrowseSubset,
+    StockStatus,
+)
 from catalogue.selectors import buyable_offer_q
 from common.imports import UploadedFile
 from common.models import ImportJob
@@ -90,8 +98,18 @@ def assert_browse_data_is_recomputable() -> None:
     assert set(ProductBrowse.objects.values_list("product_id", flat=True)) == set(product_ids)
     for product_id in product_ids:
         assert browse_stored(product_id) == browse_expected(product_id), product_id
-    # The categories' facet counts are the sum of their products' rows (kept by differences).
-    assert facet_counts_stored() == facet_counts(ProductBrowse.objects.all())
+        # Each subset's row (patient eligible, in stock): there exactly when it has such an offer.
+        for subset in ProductBrowseSubset.SUBSETS:
+            assert browse_stored(product_id, subset) == browse_expected(product_id, subset), (
+                product_id,
+                subset,
+            )
+    # The categories' facet counts are the sum of their products' rows (kept by differences), for
+    # every listed product and for each subset's.
+    expected = facet_counts(ProductBrowse.objects.all())
+    for subset in ProductBrowseSubset.SUBSETS:
+        expected.update(facet_counts(ProductBrowseSubset.objects.filter(subset=subset), subset))
+    assert facet_counts_stored() == expected
 
 
 def test_the_browse_data_of_a_shop_holds_what_buyers_browse_by(shop, trusted):
@@ -104,10 +122,30 @@ def test_the_browse_data_of_a_shop_holds_what_buyers_browse_by(shop, trusted):
     assert sorted(row.supplier_ids) == sorted([trusted.id, shop["other"].id])
     assert row.category_path == "Browse ward > Browse hosiery"
     assert row.stock_statuses == [StockStatus.IN_STOCK, StockStatus.LOW_STOCK]
+    assert row.max_unit_price == D("9.0000")
+    # Its patient-eligible offer is the other supplier's, low in stock, £3 a unit, 5 days away; its
+    # in-stock offer is the trusted supplier's at £9.
+    patient = ProductBrowseSubset.objects.get(product=shop["stocking"], subset=ProductBrowseSubset.PATIENT)
+    assert (patient.min_unit_price, patient.max_unit_price, patient.min_lead_time_days) == (
+        D("3.0000"),
+        D("3.0000"),
+        5,
+    )
+    assert (patient.supplier_ids, patient.stock_statuses) == ([shop["other"].id], [StockStatus.LOW_STOCK])
+    in_stock = ProductBrowseSubset.objects.get(product=shop["stocking"], subset=ProductBrowseSubset.IN_STOCK)
+    assert (in_stock.min_unit_price, in_stock.supplier_ids, in_stock.patient_eligible) == (
+        D("9.0000"),
+        [trusted.id],
+        False,
+    )
+    assert not ProductBrowseSubset.objects.filter(product=shop["gloves"], subset=ProductBrowseSubset.PATIENT)
     counts = facet_counts_stored()
     assert counts[(row.category_path, CategoryFacetCount.LISTED, "")] == 1
     assert counts[(row.category_path, CategoryFacetCount.SUPPLIER, str(trusted.id))] == 1
     assert counts[(row.category_path, CategoryFacetCount.STOCK, "low_stock")] == 1
+    assert counts[(row.category_path, "patient:supplier", str(shop["other"].id))] == 1
+    assert counts[(row.category_path, "in_stock:listed", "")] == 1
+    assert (row.category_path, "patient:supplier", str(trusted.id)) not in counts
 
 
 def test_a_new_offer_from_the_service(shop, trusted):

@@ -1,0 +1,171 @@
+"""A buyer filtering a category page or the products API gets exactly the products, counts and facet
+counts that the offers give, whichever filters they combine: whether the answer is read from the
+stored browse rows (no filter; patient eligible; in stock; with one price or lead-time bound) or from
+the offers, it equals a brute-force count over the buyable offers."""
+
+from __future__ import annotations
+
+import random
+from decimal import Decimal
+
+import pytest
+
+from catalogue import selectors
+from catalogue.browse import paging
+from catalogue.browse.paging import CountedPaginator
+from catalogue.filters import ProductFilter
+from catalogue.models import Category, Offer, OfferStatus, Product, StockStatus
+from catalogue.selectors import buyable_offer_q
+from tests.catalogue.factories import CategoryFactory, OfferFactory, ProductFactory
+from tests.organisations.factories import SupplierFactory
+
+pytestmark = pytest.mark.django_db
+
+D = Decimal
+STOCK_STATES = [status for status, _ in StockStatus.choices]
+
+
+@pytest.fixture
+def market():
+    """Three categories (a ward with two shelves), four suppliers, 36 products with 0 to 4 offers of
+    every kind: prices, stock states, lead times, patient eligibility, some withdrawn."""
+    rng = random.Random(11)
+    ward = CategoryFactory(name="Filter ward", slug="filter-ward")
+    shelves = [ward, *(CategoryFactory(name=f"Shelf {n}", parent=ward) for n in "AB")]
+    suppliers = [SupplierFactory(name=f"Supplier {n}") for n in range(4)]
+    for n in range(36):
+        product = ProductFactory(name=f"Item {rng.choice('abcdefgh')}{n}", category=shelves[n % 3])
+        for supplier in rng.sample(suppliers, rng.randint(0, 4)):
+            OfferFactory(
+                product=product,
+                supplier=supplier,
+                pack_price=D(rng.randint(100, 2000)) / 100,
+                units_per_pack=rng.choice([1, 2, 10]),
+                stock_status=rng.choice(STOCK_STATES),
+                lead_time_days=rng.choice([None, 1, 3, 7, 14]),
+                patient_eligible=rng.random() < 0.4,
+                status=OfferStatus.LIVE if rng.random() < 0.85 else OfferStatus.WITHDRAWN,
+            )
+    return {"ward": ward, "shelves": shelves, "suppliers": suppliers, "rng": rng}
+
+
+def random_filters(rng: random.Random, suppliers) -> dict:
+    """A buyer's choice of zero to three filters from the whole vocabulary, often the stored ones."""
+    choices = [
+        lambda: {"patient_eligible": "true"},
+        lambda: {"patient_eligible": "true"},
+        lambda: {"patient_eligible": "false"},
+        lambda: {"stock": ["in_stock"]},
+        lambda: {"stock": ["in_stock"]},
+        lambda: {"stock": rng.sample(STOCK_STATES, rng.randint(1, 2))},
+        lambda: {"supplier": [str(rng.choice(suppliers).pk)]},
+        lambda: {"unit_price_max": str(rng.choice([2, 5, 9]))},
+        lambda: {"unit_price_min": str(rng.choice([1, 4, 8]))},
+        lambda: {"lead_time_max": str(rng.choice([1, 3, 7]))},
+        lambda: {"pack_price_max": "12"},
+    ]
+    params: dict = {}
+    for choose in rng.sample(choices, rng.randint(0, 3)):
+        params.update(choose())
+    params["sort"] = rng.choice(["price", "name", "lead_time"])
+    return params
+
+
+def meets(offer: Offer, params: dict, without: str | None = None) -> bool:
+    """One offer against every chosen filter but `without`, read from the offer in Python."""
+    p = {name: value for name, value in params.items() if name != without}
+    checks = [
+        "supplier" not in p or str(offer.supplier_id) in p["supplier"],
+        "stock" not in p or offer.stock_status in p["stock"],
+        "patient_eligible" not in p or offer.patient_eligible == (p["patient_eligible"] == "true"),
+        "unit_price_max" not in p or offer.unit_price <= D(p["unit_price_max"]),
+        "unit_price_min" not in p or offer.unit_price >= D(p["unit_price_min"]),
+        "pack_price_max" not in p or offer.pack_price <= D(p["pack_price_max"]),
+        "lead_time_max" not in p
+        or (offer.lead_time_days is not None and offer.lead_time_days <= int(p["lead_time_max"])),
+    ]
+    return all(checks)
+
+
+def brute_force(category: Category, params: dict) -> dict:
+    """What the offers say: the matching products in order, and every facet count."""
+    offers = [
+        offer
+        for offer in Offer.objects.filter(buyable_offer_q()).select_related("product__category")
+        if offer.product.category.path == category.path
+        or offer.product.category.path.startswith(category.path + " > ")
+    ]
+
+    def products(without: str | None = None, extra=lambda offer: True) -> set[int]:
+        return {o.product_id for o in offers if meets(o, params, without) and extra(o)}
+
+    matching = [o for o in offers if meets(o, params)]
+    names = dict(Product.objects.values_list("id", "name"))
+    by_product: dict[int, list[Offer]] = {}
+    for offer in matching:
+        by_product.setdefault(offer.product_id, []).append(offer)
+
+    def key(pk: int):
+        prices = min(o.unit_price for o in by_product[pk])
+        leads = [o.lead_time_days for o in by_product[pk] if o.lead_time_days is not None]
+        if params["sort"] == "name":
+            return (names[pk].lower(), pk)
+        if params["sort"] == "lead_time":
+            return (min(leads) if leads else 10**6, prices, pk)
+        return (prices, names[pk].lower(), pk)
+
+    return {
+        "order": sorted(by_product, key=key),
+        "suppliers": {
+            str(s): n
+            for s in {o.supplier_id for o in offers}
+            if (n := len(products("supplier", lambda o, s=s: o.supplier_id == s)))
+        },
+        "stock": {
+            state: n
+            for state in STOCK_STATES
+            if (n := len(products("stock", lambda o, state=state: o.stock_status == state)))
+        },
+        "patient": len(products("patient_eligible", lambda o: o.patient_eligible)),
+    }
+
+
+def test_lists_and_facets_equal_a_brute_force_count_for_random_filters(market, monkeypatch):
+    monkeypatch.setattr(paging, "NEAR", 0)  # every page past the first through the deferred join
+    rng = market["rng"]
+    for _ in range(60):
+        category = rng.choice(market["shelves"])
+        params = random_filters(rng, market["suppliers"])
+        expected = brute_force(category, params)
+        facets = selectors.product_facets(filters=params, category=category)
+        listed = list(selectors.product_list(filters=params, category=category).values_list("id", flat=True))
+        assert listed == expected["order"], params
+        # A page found through the browse rows' index (the deferred join) is the same slice.
+        products = selectors.product_list(filters=params, category=category)
+        if len(listed) > 4:
+            page = CountedPaginator(products, 4, count=len(listed)).page(2)
+            assert [p.pk for p in page.object_list] == listed[4:8], params
+        assert facets.total == len(expected["order"]), params
+        counted = ProductFilter(params, queryset=Product.objects.all(), category=category)
+        assert counted.is_valid()
+        assert counted.count() == len(expected["order"]), params
+        assert {f.value: f.count for f in facets.suppliers} == expected["suppliers"], params
+        assert {f.value: f.count for f in facets.stock_statuses} == expected["stock"], params
+        assert facets.patient_eligible == expected["patient"], params
+
+
+def test_the_stored_rows_answer_the_common_filters_and_the_offers_the_rest(market):
+    def stored(params):
+        product_filter = ProductFilter(params, queryset=Product.objects.all(), category=market["ward"])
+        assert product_filter.is_valid()
+        return product_filter.stored_rows(bound=True)
+
+    assert stored({}).subset == ""
+    assert stored({"patient_eligible": "true"}).subset == "patient"
+    assert stored({"stock": ["in_stock"], "unit_price_max": "5"}).bound == ("min_unit_price__lte", D("5"))
+    assert stored({"lead_time_max": "3"}).bound == ("min_lead_time_days__lte", D("3"))
+    # Two bounds, or two subsets, or a supplier must meet in one offer: only the offers can tell.
+    assert stored({"unit_price_min": "1", "unit_price_max": "5"}) is None
+    assert stored({"patient_eligible": "true", "stock": ["in_stock"]}) is None
+    assert stored({"stock": ["in_stock", "low_stock"]}) is None
+    assert stored({"supplier": [str(market["suppliers"][0].pk)]}) is None
