@@ -11,30 +11,10 @@ from __future__ import annotations
 from wagtail import hooks
 from wagtail.admin.views.generic import InspectView
 from wagtail.admin.viewsets.model import ModelViewSet, ModelViewSetGroup
-from wagtail.permission_policies import ModelPermissionPolicy
 from wagtail.permissions import register_permission_policy
 
+from common.back_office import ViewOnlyPermissionPolicy
 from personal_budgets.models import Allocation, Budget, SupportPlan
-
-
-class ViewOnlyPermissionPolicy(ModelPermissionPolicy):
-    """Django's "view" permission and nothing else."""
-
-    def user_has_permission(self, user, action: str) -> bool:
-        return action == "view" and super().user_has_permission(user, action)
-
-    def user_has_permission_for_instance(self, user, action: str, instance) -> bool:
-        return self.user_has_permission(user, action)
-
-    def user_has_any_permission(self, user, actions) -> bool:
-        return any(self.user_has_permission(user, action) for action in actions)
-
-    def user_has_any_permission_for_instance(self, user, actions, instance) -> bool:
-        return self.user_has_any_permission(user, actions)
-
-    def users_with_any_permission(self, actions):
-        return super().users_with_any_permission([a for a in actions if a == "view"])
-
 
 for _model in (Budget, Allocation, SupportPlan):
     register_permission_policy(_model, ViewOnlyPermissionPolicy(_model))

@@ -25,9 +25,9 @@ from wagtail.admin.menu import MenuItem
 from wagtail.admin.ui.sidebar import LinkMenuItem
 from wagtail.admin.viewsets.base import ViewSet
 from wagtail.admin.viewsets.model import ModelViewSet, ModelViewSetGroup
-from wagtail.permission_policies import ModelPermissionPolicy
 from wagtail.permissions import register_permission_policy
 
+from common.back_office import ViewOnlyPermissionPolicy
 from common.errors import DomainError
 from organisations.acting import Acting
 from purchasing.agreements.wagtail_hooks import NegotiatedPriceViewSet
@@ -36,26 +36,6 @@ from purchasing.rounds import selectors as round_selectors
 from purchasing.rounds import services as round_services
 from purchasing.rounds.forms import CancelRoundForm, RejectRoundForm
 from purchasing.rounds.models import Round
-
-
-class ViewOnlyPermissionPolicy(ModelPermissionPolicy):
-    """Django's "view" permission and nothing else."""
-
-    def user_has_permission(self, user, action: str) -> bool:
-        return action == "view" and super().user_has_permission(user, action)
-
-    def user_has_permission_for_instance(self, user, action: str, instance) -> bool:
-        return self.user_has_permission(user, action)
-
-    def user_has_any_permission(self, user, actions) -> bool:
-        return any(self.user_has_permission(user, action) for action in actions)
-
-    def user_has_any_permission_for_instance(self, user, actions, instance) -> bool:
-        return self.user_has_any_permission(user, actions)
-
-    def users_with_any_permission(self, actions):
-        return super().users_with_any_permission([a for a in actions if a == "view"])
-
 
 for _model in (PurchaseOrder, PurchasingSettings, DeliverySite, CostCentre, NegotiatedPrice):
     register_permission_policy(_model, ViewOnlyPermissionPolicy(_model))
