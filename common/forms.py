@@ -10,11 +10,12 @@ from __future__ import annotations
 from django import forms
 from django.forms.widgets import Input
 
-# Widget class -> (NHS.UK class, error modifier). The first match in the widget's MRO wins.
+# Widget class -> (NHS.UK class, error modifier). The first entry the widget is an instance of wins,
+# so a subclass comes before its base (CheckboxSelectMultiple is a RadioSelect in Django).
 _WIDGET_CLASSES: list[tuple[type[forms.Widget], str, str]] = [
     (forms.CheckboxInput, "nhsuk-checkboxes__input", ""),
-    (forms.RadioSelect, "nhsuk-radios__input", ""),
     (forms.CheckboxSelectMultiple, "nhsuk-checkboxes__input", ""),
+    (forms.RadioSelect, "nhsuk-radios__input", ""),
     (forms.Textarea, "nhsuk-textarea", "nhsuk-textarea--error"),
     (forms.Select, "nhsuk-select", "nhsuk-select--error"),
     (forms.ClearableFileInput, "nhsuk-file-upload", ""),

@@ -15,6 +15,10 @@ class ExampleForm(NHSForm):
     agree = forms.BooleanField(required=False)
     upload = forms.FileField(required=False)
     secret = forms.CharField(widget=forms.HiddenInput, required=False)
+    colour = forms.ChoiceField(choices=[("r", "Red"), ("b", "Blue")], widget=forms.RadioSelect)
+    sizes = forms.MultipleChoiceField(
+        choices=[("s", "Small"), ("l", "Large")], widget=forms.CheckboxSelectMultiple, required=False
+    )
 
 
 def test_widgets_carry_the_nhs_classes():
@@ -26,6 +30,13 @@ def test_widgets_carry_the_nhs_classes():
     assert 'class="nhsuk-checkboxes__input"' in str(form["agree"])
     assert 'class="nhsuk-file-upload"' in str(form["upload"])
     assert "class=" not in str(form["secret"])
+
+
+def test_a_choice_of_several_is_ticked_in_checkboxes_and_a_choice_of_one_in_radios():
+    form = ExampleForm()
+    assert 'class="nhsuk-radios__input"' in str(form["colour"])
+    assert 'class="nhsuk-checkboxes__input"' in str(form["sizes"])
+    assert "nhsuk-radios__input" not in str(form["sizes"])
 
 
 def test_a_field_with_errors_is_marked_and_described():
