@@ -5,6 +5,8 @@ whatever is sent. Rules are `purchasing.returns.services`'."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -12,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.api import AmountField, error_responses
-from organisations.acting import acting_for
+from organisations.acting import Acting, acting_for
 from purchasing import selectors as order_selectors
 from purchasing.returns import selectors, services
 from purchasing.returns.models import OrderReturn, ReturnState
@@ -81,21 +83,22 @@ class OrderReturnListApi(APIView):
         return Response(ReturnOutput([return_data(r) for r in found], many=True).data)
 
 
-class _Decision(APIView):
-    input_class: type[serializers.Serializer]
+# What an answer does: given who acts, the return and the checked input, the service's result.
+Decide = Callable[[Acting, OrderReturn, dict], tuple[OrderReturn, bool]]
 
-    def decide(self, request: Request, acting, found: OrderReturn, data: dict) -> tuple[OrderReturn, bool]:
-        raise NotImplementedError
 
-    def post(self, request: Request, pk: int, return_id: int) -> Response:
-        acting = acting_for(request)
-        acting.require()
-        found = selectors.supplier_return(acting=acting, order_id=pk, return_id=return_id)
-        given = self.input_class(data=request.data)
-        given.is_valid(raise_exception=True)
-        decided, _ = self.decide(request, acting, found, given.validated_data)
-        fresh = selectors.supplier_return(acting=acting, order_id=pk, return_id=decided.pk)
-        return Response(ReturnOutput(return_data(fresh)).data, status=status.HTTP_200_OK)
+def _answer(
+    request: Request, pk: int, return_id: int, given: serializers.Serializer, decide: Decide
+) -> Response:
+    """The supplier's answer to a return: found in the acting supplier's scope first (404 for anyone
+    else, whatever is sent), then the input checked, then the service, then the return as it is."""
+    acting = acting_for(request)
+    acting.require()
+    found = selectors.supplier_return(acting=acting, order_id=pk, return_id=return_id)
+    given.is_valid(raise_exception=True)
+    decided, _ = decide(acting, found, given.validated_data)
+    fresh = selectors.supplier_return(acting=acting, order_id=pk, return_id=decided.pk)
+    return Response(ReturnOutput(return_data(fresh)).data, status=status.HTTP_200_OK)
 
 
 DECISION_RESPONSES = {
@@ -104,9 +107,7 @@ DECISION_RESPONSES = {
 }
 
 
-class ReturnAcceptApi(_Decision):
-    input_class = AcceptInput
-
+class ReturnAcceptApi(APIView):
     @extend_schema(
         operation_id="orders_returns_accept",
         request=AcceptInput,
@@ -116,17 +117,18 @@ class ReturnAcceptApi(_Decision):
         "Accepting again answers the same return and gives nothing back twice.",
     )
     def post(self, request: Request, pk: int, return_id: int) -> Response:
-        return super().post(request, pk, return_id)
-
-    def decide(self, request, acting, found, data):
-        return services.return_accept(
-            order_return=found.pk, actor=request.user, acting=acting, note=data["note"]
+        return _answer(
+            request,
+            pk,
+            return_id,
+            AcceptInput(data=request.data),
+            lambda acting, found, data: services.return_accept(
+                order_return=found.pk, actor=request.user, acting=acting, note=data["note"]
+            ),
         )
 
 
-class ReturnRefuseApi(_Decision):
-    input_class = RefuseInput
-
+class ReturnRefuseApi(APIView):
     @extend_schema(
         operation_id="orders_returns_refuse",
         request=RefuseInput,
@@ -134,9 +136,12 @@ class ReturnRefuseApi(_Decision):
         description="The supplier refuses the return, saying why (the buyer reads it).",
     )
     def post(self, request: Request, pk: int, return_id: int) -> Response:
-        return super().post(request, pk, return_id)
-
-    def decide(self, request, acting, found, data):
-        return services.return_refuse(
-            order_return=found.pk, actor=request.user, acting=acting, reason=data["reason"]
+        return _answer(
+            request,
+            pk,
+            return_id,
+            RefuseInput(data=request.data),
+            lambda acting, found, data: services.return_refuse(
+                order_return=found.pk, actor=request.user, acting=acting, reason=data["reason"]
+            ),
         )
