@@ -22,7 +22,7 @@ from common.money import from_pence, to_pence
 from organisations.acting import PATIENT_HEADER, acting_for
 from organisations.models import OrganisationKind, Role
 from personal_budgets import selectors, services
-from personal_budgets.models import Allocation, AllocationKind, Budget, BudgetKind
+from personal_budgets.models import Allocation, AllocationKind, AllocationState, Budget, BudgetKind
 from purchasing.models import PurchaseOrder
 from purchasing.returns import selectors as return_selectors
 from purchasing.returns import services as return_services
@@ -143,11 +143,17 @@ class AllocationOutput(serializers.Serializer):
     budget = serializers.IntegerField(source="budget_id")
     amount = AmountField()
     kind = serializers.ChoiceField(choices=AllocationKind.choices)
-    state = serializers.CharField()
+    state = serializers.ChoiceField(choices=AllocationState.choices)
     due_on = serializers.DateField()
     made_at = serializers.DateTimeField(allow_null=True)
     transfer_id = serializers.UUIDField(help_text="The ledger transfer that pays it in.")
     note = serializers.CharField()
+    cancelled_at = serializers.DateTimeField(allow_null=True)
+    cancel_reason = serializers.CharField()
+
+
+class AllocationCancelInput(serializers.Serializer):
+    reason = serializers.CharField(max_length=200, help_text="Why it is called off (kept in the audit log).")
 
 
 def _commissioner(request: Request):
@@ -196,6 +202,30 @@ class AllocationListApi(GenericAPIView):
             note=data["note"],
         )
         return Response(AllocationOutput(allocation).data, status=status.HTTP_201_CREATED)
+
+
+class AllocationCancelApi(GenericAPIView):
+    queryset = Allocation.objects.none()
+
+    @extend_schema(
+        operation_id="allocations_cancel",
+        request=AllocationCancelInput,
+        responses={200: AllocationOutput, **error_responses(400, 401, 403, 404, 409)},
+        description="Call off a scheduled allocation before its day: it is never paid in and its amount "
+        "may be allocated again. Cancelling it again answers the same allocation; one already paid in "
+        "is 409 `already_paid_in`.",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        icb = _commissioner(request)
+        found = Allocation.objects.filter(pk=pk, budget__commissioner=icb).first()
+        if found is None:
+            raise NotFound("No such allocation of your ICB.", field="allocation")
+        given = AllocationCancelInput(data=request.data)
+        given.is_valid(raise_exception=True)
+        allocation = services.allocation_cancel(
+            allocation=found, actor=request.user, reason=given.validated_data["reason"]
+        )
+        return Response(AllocationOutput(allocation).data)
 
 
 # --- Patient orders ------------------------------------------------------------------------------

@@ -13,6 +13,11 @@ urlpatterns = [
         name="budgets-api-wallet-transactions",
     ),
     path("allocations/", api.AllocationListApi.as_view(), name="budgets-api-allocations"),
+    path(
+        "allocations/<int:pk>/cancel/",
+        api.AllocationCancelApi.as_view(),
+        name="budgets-api-allocation-cancel",
+    ),
     path("patient-orders/", api.PatientOrderListApi.as_view(), name="budgets-api-patient-orders"),
     path(
         "patient-orders/<int:pk>/top-up/",

@@ -218,6 +218,14 @@ def plan_initial(plan: SupportPlan | None) -> dict:
     }
 
 
+class AllocationCancelForm(NHSForm):
+    reason = forms.CharField(
+        label="Why are you cancelling it?",
+        help_text="Kept in the audit log, for example: the patient moved to another ICB.",
+        max_length=200,
+    )
+
+
 class CarerForm(NHSForm):
     email = forms.EmailField(label="Their email address", help_text="They must have an account already.")
 

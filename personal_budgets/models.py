@@ -79,6 +79,7 @@ class AllocationKind(models.TextChoices):
 class AllocationState(models.TextChoices):
     SCHEDULED = "scheduled", "Scheduled"
     MADE = "made", "Paid in"
+    CANCELLED = "cancelled", "Cancelled"
 
 
 class Allocation(models.Model):
@@ -103,6 +104,13 @@ class Allocation(models.Model):
         blank=True,
         help_text="The page's request key (with the instalment's number): a second press adds nothing.",
     )
+    # A scheduled allocation the budget manager called off before its day: never paid in, and its
+    # amount is free to allocate again.
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    cancel_reason = models.CharField(max_length=200, blank=True)
 
     class Meta:
         ordering = ["budget_id", "due_on", "id"]
@@ -115,8 +123,15 @@ class Allocation(models.Model):
             models.CheckConstraint(name="allocation_amount_positive", condition=Q(amount__gt=0)),
             models.CheckConstraint(
                 name="allocation_made_has_time",
-                condition=Q(state=AllocationState.SCHEDULED, made_at__isnull=True)
+                condition=Q(
+                    state__in=[AllocationState.SCHEDULED, AllocationState.CANCELLED], made_at__isnull=True
+                )
                 | Q(state=AllocationState.MADE, made_at__isnull=False),
+            ),
+            models.CheckConstraint(
+                name="allocation_cancelled_has_time",
+                condition=Q(state=AllocationState.CANCELLED, cancelled_at__isnull=False)
+                | (~Q(state=AllocationState.CANCELLED) & Q(cancelled_at__isnull=True)),
             ),
         ]
 

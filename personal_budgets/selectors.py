@@ -447,9 +447,21 @@ def commissioner_budget(*, commissioner: Organisation, budget_id: int) -> Budget
 
 
 def budget_allocations(*, budget: Budget) -> list[Allocation]:
-    """The budget's allocations, soonest first: paid in and scheduled."""
+    """The budget's allocations, soonest first: paid in, scheduled and cancelled."""
     found = Allocation.objects.filter(budget=budget).select_related("created_by")
     return list(found.order_by("due_on", "id"))
+
+
+def commissioner_allocation(*, commissioner: Organisation, budget_id: int, allocation_id: int) -> Allocation:
+    """One allocation to a budget of this ICB; NotFound for any other (never reveal it exists)."""
+    found = (
+        Allocation.objects.filter(pk=allocation_id, budget_id=budget_id, budget__commissioner=commissioner)
+        .select_related("budget__patient__user")
+        .first()
+    )
+    if found is None:
+        raise NotFound("No such allocation.", field="allocation")
+    return found
 
 
 def commissioner_budgets(*, commissioner: Organisation) -> QuerySet[Budget]:

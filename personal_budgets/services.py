@@ -55,6 +55,9 @@ from purchasing.types import PatientDelivery, PatientLine
 
 BUDGET_CREATED = audit.register_kind("personal_budgets.budget_created", "Personal budget created")
 ALLOCATED = audit.register_kind("personal_budgets.allocated", "Money allocated to a personal budget")
+ALLOCATION_CANCELLED = audit.register_kind(
+    "personal_budgets.allocation_cancelled", "Scheduled allocation to a personal budget cancelled"
+)
 PLAN_PROPOSED = audit.register_kind("personal_budgets.plan_proposed", "Support plan written")
 PLAN_AGREED = audit.register_kind("personal_budgets.plan_agreed", "Support plan agreed by the patient")
 SPEND_APPROVED = audit.register_kind("personal_budgets.spend_approved", "Patient order approved")
@@ -265,7 +268,12 @@ def _allocations_add(
             )
             if existing:
                 return existing
-        allocated = Allocation.objects.filter(budget=locked).aggregate(total=Sum("amount"))["total"] or 0
+        allocated = (
+            Allocation.objects.filter(budget=locked)
+            .exclude(state=AllocationState.CANCELLED)
+            .aggregate(total=Sum("amount"))["total"]
+            or 0
+        )
         total = sum((p.amount for p in planned), Decimal("0"))
         if allocated + total > locked.amount:
             raise DomainError(
@@ -407,8 +415,8 @@ def _allocation_pay(allocation: Allocation) -> None:
     locked = (
         Allocation.objects.select_for_update().select_related("budget__commissioner").get(pk=allocation.pk)
     )
-    if locked.state == AllocationState.MADE:
-        return
+    if locked.state != AllocationState.SCHEDULED:
+        return  # paid in already, or cancelled while the nightly task was on its way to it
     budget = locked.budget
     ledger.transfer_create(
         id=locked.transfer_id,
@@ -420,6 +428,53 @@ def _allocation_pay(allocation: Allocation) -> None:
     )
     Allocation.objects.filter(pk=locked.pk).update(state=AllocationState.MADE, made_at=timezone.now())
     allocation.state, allocation.made_at = AllocationState.MADE, timezone.now()
+
+
+def allocation_cancel(*, allocation: Allocation | int, actor: User, reason: str) -> Allocation:
+    """A budget manager of the budget's ICB calls off a scheduled allocation before its day: it is
+    never paid in, and its amount may be allocated again. Money already paid in is not taken back
+    here (that would be a transfer out of the patient's wallet, not a cancellation). Cancelling a
+    cancelled allocation again changes nothing, so a second press or a retried request is harmless."""
+    allocation_id = allocation.pk if isinstance(allocation, Allocation) else allocation
+    reason = _text(reason, field="reason", max_length=200)
+    with transaction.atomic():
+        locked = (
+            Allocation.objects.select_for_update(of=("self",))
+            .select_related("budget__commissioner")
+            .filter(pk=allocation_id)
+            .first()
+        )
+        if locked is None:
+            raise NotFound("No such allocation.", field="allocation")
+        _require_budget_manager(actor=actor, commissioner=locked.budget.commissioner)
+        if locked.state == AllocationState.CANCELLED:
+            return locked
+        if locked.state == AllocationState.MADE:
+            paid_on = timezone.localtime(locked.made_at)
+            raise Conflict(
+                f"This allocation was paid into the wallet on {paid_on:%-d %B %Y}: "
+                "it can no longer be cancelled.",
+                field="allocation",
+                code="already_paid_in",
+            )
+        locked.state = AllocationState.CANCELLED
+        locked.cancelled_at = timezone.now()
+        locked.cancelled_by = actor
+        locked.cancel_reason = reason
+        locked.save(update_fields=["state", "cancelled_at", "cancelled_by", "cancel_reason"])
+        audit.record(
+            kind=ALLOCATION_CANCELLED,
+            actor=actor,
+            organisation_id=locked.budget.commissioner_id,
+            subject=f"allocation:{locked.pk}",
+            data={
+                "budget": locked.budget_id,
+                "amount": str(locked.amount),
+                "due_on": locked.due_on.isoformat(),
+                "reason": reason,
+            },
+        )
+    return locked
 
 
 def allocations_due_pay(*, today: dt.date | None = None) -> int:

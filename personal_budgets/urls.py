@@ -22,6 +22,11 @@ urlpatterns = [
     path("commissioner/", views.commissioner, name="commissioner"),
     path("commissioner/budgets/new/", views.budget_new, name="budget-new"),
     path("commissioner/budgets/<int:budget_id>/allocate/", views.allocate, name="allocate"),
+    path(
+        "commissioner/budgets/<int:budget_id>/allocations/<int:allocation_id>/cancel/",
+        views.allocation_cancel,
+        name="allocation-cancel",
+    ),
     path("commissioner/report/", views.report, name="report"),
     path("commissioner/report.csv", views.report_csv, name="report-csv"),
     path("commissioner/report.pdf", views.report_pdf, name="report-pdf"),

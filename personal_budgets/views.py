@@ -31,6 +31,7 @@ from personal_budgets.charts import bar_chart
 from personal_budgets.forms import (
     AllocateForm,
     AllocateKind,
+    AllocationCancelForm,
     BudgetForm,
     BuyForm,
     CarerForm,
@@ -552,6 +553,37 @@ def allocate(request: HttpRequest, budget_id: int) -> HttpResponse:
             "form": form,
             "allocations": selectors.budget_allocations(budget=budget),
         },
+    )
+
+
+@page_view
+@require_http_methods(["GET", "POST"])
+def allocation_cancel(request: HttpRequest, budget_id: int, allocation_id: int) -> HttpResponse:
+    """Call off a scheduled allocation before its day, with a reason (budget managers)."""
+    icb = _commissioner(request)
+    allocation = selectors.commissioner_allocation(
+        commissioner=icb, budget_id=budget_id, allocation_id=allocation_id
+    )
+    form = AllocationCancelForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.allocation_cancel(
+                allocation=allocation, actor=request.user, reason=form.cleaned_data["reason"]
+            )
+        except DomainError as error:
+            add_domain_error(form, error, fields={"allocation": None})
+        else:
+            messages.success(
+                request,
+                f"The £{allocation.amount:,.2f} due on {allocation.due_on:%-d %B %Y} is cancelled: "
+                "it will not be paid in.",
+            )
+            return redirect("personal_budgets:allocate", budget_id=budget_id)
+    return render(
+        request,
+        "personal_budgets/allocation_cancel.html",
+        {"icb": icb, "allocation": allocation, "form": form},
+        status=400 if form.is_bound and form.errors else 200,
     )
 
 

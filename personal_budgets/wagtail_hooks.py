@@ -72,6 +72,9 @@ class AllocationViewSet(ModelViewSet):
         "note",
         "created_by",
         "created_at",
+        "cancelled_at",
+        "cancelled_by",
+        "cancel_reason",
     ]
 
     def get_index_view_kwargs(self, **kwargs):

@@ -45,7 +45,7 @@ from organisations.models import (
     SupplierRegistration,
 )
 from organisations.scoping import scoped
-from personal_budgets.models import Budget, Spend
+from personal_budgets.models import Allocation, Budget, Spend
 from pricing import analytics
 from pricing.imports import KIND as PURCHASE_HISTORY_IMPORT
 from purchasing.models import (
@@ -445,6 +445,28 @@ def _budget(world: World) -> Target:
     return Target({"budget_id": budget.pk}, budget, "Secret Budget Holder", manager)
 
 
+def _scheduled_allocation(world: World, *, api: bool = False) -> Target:
+    """A scheduled allocation to the budget world's budget: its ICB's budget managers alone may call
+    it off (the page names it by budget and allocation, the API by pk)."""
+    from personal_budgets import services as budgets
+
+    budget, _, _, _, manager = _budget_world()
+    Budget.objects.filter(pk=budget.pk).update(amount=Decimal("900.00"))
+    budget.refresh_from_db()
+    allocation = budgets.allocation_create(
+        budget=budget,
+        actor=manager,
+        amount="400.00",
+        kind="scheduled",
+        due_on=timezone.localdate() + dt.timedelta(days=30),
+        note="Secret instalment",
+    )
+    if api:
+        return Target({"pk": allocation.pk}, allocation, "Secret instalment", manager)
+    kwargs = {"budget_id": budget.pk, "allocation_id": allocation.pk}
+    return Target(kwargs, allocation, "Secret Budget Holder", manager)
+
+
 def _coordinated_budget(world: World) -> Target:
     """The support plan pages of a budget: the patient's own care coordinator alone."""
     budget, _, _, coordinator, _ = _budget_world()
@@ -587,6 +609,8 @@ REGISTRY: list[tuple[str, Callable[[World], Target]]] = [
     ("budgets-api-patient-order-returns", _patient_return),
     ("personal_budgets:decide", _spend_waiting),
     ("personal_budgets:allocate", _budget),
+    ("personal_budgets:allocation-cancel", _scheduled_allocation),
+    ("budgets-api-allocation-cancel", lambda w: _scheduled_allocation(w, api=True)),
     ("personal_budgets:plan", _coordinated_budget),
     ("personal_budgets:plan-write", _coordinated_budget),
     ("budgets-api-wallet-transactions", _wallet),
@@ -763,6 +787,7 @@ OWNER_FIELDS: dict[type, str | tuple[str, ...]] = {
     # A personal budget (and so its wallet and the money each order takes) belongs to its ICB.
     Budget: "commissioner",
     Spend: "budget__commissioner",
+    Allocation: "budget__commissioner",
     # A patient belongs to their ICB; a trust's delivery sites and cost centres to the trust.
     PatientProfile: "commissioner",
     DeliverySite: "trust",
