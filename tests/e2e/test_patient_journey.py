@@ -1,8 +1,8 @@
 """Personal health budgets in the browser: a patient on a phone buys a walking aid within their
 budget and downloads their statement; the care coordinator approves an item over the plan's cap and
 revises a support plan, which the patient then agrees; the ICB's budget manager allocates money to a
-budget and gives a patient their next budget in quarterly instalments. Every page is checked by axe
-(conftest)."""
+budget and gives a patient their next budget in quarterly instalments, calling off the last. Every
+page is checked by axe (conftest)."""
 
 from __future__ import annotations
 
@@ -116,6 +116,20 @@ def test_the_budget_manager_gives_a_patient_their_next_budget_in_quarterly_insta
         add_months(start, 6),
         add_months(start, 9),
     ]
+
+    # Kim's care changes: the last instalment is called off before its day.
+    last = following.allocations.order_by("due_on").last()
+    origin = page.url.split("/budgets/")[0]
+    page.goto(f"{origin}/budgets/commissioner/budgets/{following.pk}/allocate/")
+    page.get_by_role("link", name=f"Cancel the £300.00 due on {last.due_on:%-d %b %Y}").click()
+    journey.check("cancel an instalment")
+    page.get_by_label("Why are you cancelling it?").fill("Kim's plan is reviewed before then")
+    page.get_by_role("button", name="Cancel this allocation").click()
+    page.wait_for_url(re.compile(r"/budgets/commissioner/budgets/\d+/allocate/$"))
+    journey.check("instalment cancelled")
+    assert page.get_by_text("Cancelled: Kim's plan is reviewed before then").is_visible()
+    last.refresh_from_db()
+    assert last.state == "cancelled"
     journey.assert_no_problems()
 
 
