@@ -16,6 +16,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from catalogue.models import Category, Product
 from common.api import AmountField, error_responses
 from common.errors import DomainError, NotFound, PermissionDenied
 from common.money import from_pence, to_pence
@@ -78,8 +79,74 @@ def _wallet(request: Request, budget: Budget) -> dict:
     }
 
 
+class BudgetInput(serializers.Serializer):
+    patient = serializers.IntegerField(
+        min_value=1, max_value=2**31 - 1, help_text="The id of a patient of your ICB."
+    )
+    name = serializers.CharField(max_length=120)
+    kind = serializers.ChoiceField(choices=BudgetKind.choices)
+    amount = AmountField(help_text="The budget for its whole period, in pounds; more than 0.")
+    period_start = serializers.DateField()
+    period_end = serializers.DateField(help_text="After period_start.")
+
+
+BUDGET_KEY_PARAMETER = OpenApiParameter(
+    IDEMPOTENCY_HEADER,
+    {"type": "string", "minLength": 1, "maxLength": KEY_LENGTH},
+    location=OpenApiParameter.HEADER,
+    required=True,
+    description="A key of your choosing, new for each budget. The same key again (a retry) makes "
+    "nothing and answers the budget the first request made.",
+)
+
+
+def _request_key(request: Request) -> str:
+    key = (request.headers.get(IDEMPOTENCY_HEADER) or "").strip()
+    if not key or len(key) > KEY_LENGTH:
+        raise DomainError(
+            f"Send an {IDEMPOTENCY_HEADER} header of 1 to {KEY_LENGTH} characters.", field=IDEMPOTENCY_HEADER
+        )
+    return key
+
+
 class WalletListApi(GenericAPIView):
     queryset = Budget.objects.none()
+
+    @extend_schema(
+        operation_id="wallets_create",
+        request=BudgetInput,
+        parameters=[BUDGET_KEY_PARAMETER],
+        responses={
+            201: WalletOutput,
+            409: OpenApiResponse(description="The key was used for another patient's budget."),
+            **error_responses(400, 401, 403),
+        },
+        description="Give a patient of your ICB a personal budget (budget managers). Its wallet opens "
+        "empty: allocate into it with POST /api/v1/allocations/. A patient has one budget of a kind "
+        "at a time (400 naming `period_start` when the periods overlap); a patient of another ICB is "
+        "400 naming `patient`.",
+    )
+    def post(self, request: Request) -> Response:
+        icb = _commissioner(request)
+        key = _request_key(request)
+        given = BudgetInput(data=request.data)
+        given.is_valid(raise_exception=True)
+        data = given.validated_data
+        patient = selectors.commissioner_patients(commissioner=icb).filter(pk=data["patient"]).first()
+        if patient is None:
+            raise DomainError(f"No patient of {icb.name} has that id.", field="patient")
+        budget = services.budget_create(
+            patient=patient,
+            actor=request.user,
+            commissioner=icb,
+            name=data["name"],
+            kind=data["kind"],
+            amount=data["amount"],
+            period_start=data["period_start"],
+            period_end=data["period_end"],
+            request_key=key,
+        )
+        return Response(WalletOutput(_wallet(request, budget)).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
         operation_id="wallets_list",
@@ -125,6 +192,173 @@ class WalletTransactionsApi(GenericAPIView):
         ]
         page = self.paginate_queryset(rows)
         return self.get_paginated_response(TransactionOutput(page, many=True).data)
+
+
+# --- Support plans -------------------------------------------------------------------------------
+
+
+class PlanOutput(serializers.Serializer):
+    version = serializers.IntegerField()
+    state = serializers.ChoiceField(
+        choices=[("in_use", "In use"), ("waiting", "Waiting for the patient"), ("replaced", "Replaced")]
+    )
+    categories = serializers.ListField(child=serializers.CharField(), help_text="Category slugs.")
+    item_cap = AmountField(allow_null=True)
+    period_cap = AmountField(allow_null=True)
+    cap_period_months = serializers.IntegerField()
+    over_cap_with_approval = serializers.BooleanField()
+    approval_categories = serializers.ListField(child=serializers.CharField())
+    approval_products = serializers.ListField(child=serializers.IntegerField())
+    top_ups_allowed = serializers.BooleanField()
+    notes = serializers.CharField()
+    proposed_at = serializers.DateTimeField()
+    patient_agreed_at = serializers.DateTimeField(allow_null=True)
+
+
+class PlanCategoryField(serializers.SlugRelatedField):
+    """A category a plan may name, by slug: as on the coordinator's page (read when checked)."""
+
+    def __init__(self, **kwargs) -> None:
+        # The queryset names the model for the schema; get_queryset narrows it when a request is checked.
+        super().__init__(slug_field="slug", queryset=Category.objects.all(), **kwargs)
+
+    def get_queryset(self):
+        return selectors.plan_category_choices()
+
+
+class PlanProductField(serializers.PrimaryKeyRelatedField):
+    """A product sold to patients, by id, that the coordinator checks first."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(queryset=Product.objects.all(), **kwargs)
+
+    def get_queryset(self):
+        return selectors.plan_product_choices()
+
+
+class PlanInput(serializers.Serializer):
+    categories = PlanCategoryField(
+        many=True,
+        allow_empty=False,
+        help_text="Slugs of what the budget may buy (a category covers the ones below it).",
+    )
+    item_cap = AmountField(required=False, allow_null=True, default=None)
+    period_cap = AmountField(required=False, allow_null=True, default=None)
+    cap_period_months = serializers.IntegerField(min_value=1, max_value=120, default=12)
+    over_cap_with_approval = serializers.BooleanField(default=True)
+    approval_categories = PlanCategoryField(many=True, required=False)
+    approval_products = PlanProductField(many=True, required=False)
+    top_ups_allowed = serializers.BooleanField(default=False)
+    notes = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+def _plans(budget: Budget) -> list[dict]:
+    versions = selectors.plan_versions(budget=budget)
+    in_use = next((plan.pk for plan in versions if plan.is_agreed), None)
+    return [
+        {
+            "version": plan.version,
+            "state": "in_use"
+            if plan.pk == in_use
+            else ("waiting" if not plan.is_agreed and plan is versions[0] else "replaced"),
+            "categories": [c.slug for c in plan.categories.all()],
+            "item_cap": plan.item_cap,
+            "period_cap": plan.period_cap,
+            "cap_period_months": plan.cap_period_months,
+            "over_cap_with_approval": plan.over_cap_with_approval,
+            "approval_categories": [c.slug for c in plan.approval_categories.all()],
+            "approval_products": [p.pk for p in plan.approval_products.all()],
+            "top_ups_allowed": plan.top_ups_allowed,
+            "notes": plan.notes,
+            "proposed_at": plan.proposed_at,
+            "patient_agreed_at": plan.patient_agreed_at,
+        }
+        for plan in versions
+    ]
+
+
+PLAN_KEY_PARAMETER = OpenApiParameter(
+    IDEMPOTENCY_HEADER,
+    {"type": "string", "minLength": 1, "maxLength": KEY_LENGTH},
+    location=OpenApiParameter.HEADER,
+    required=True,
+    description="A key of your choosing, new for each version. The same key again writes nothing and "
+    "answers the version the first request wrote.",
+)
+
+
+class PlanListApi(GenericAPIView):
+    queryset = Budget.objects.none()
+
+    @extend_schema(
+        operation_id="wallets_plans_list",
+        responses={200: PlanOutput(many=True), **error_responses(401, 403, 404, e404=WALLET_404)},
+        description="Every version of the budget's support plan, newest first: the one in use, one "
+        "waiting for the patient to agree it, and those replaced.",
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        budget = selectors.budget_for(user=request.user, budget_id=pk)
+        return Response(PlanOutput(_plans(budget), many=True).data)
+
+    @extend_schema(
+        operation_id="wallets_plans_create",
+        request=PlanInput,
+        parameters=[PLAN_KEY_PARAMETER],
+        responses={201: PlanOutput, **error_responses(400, 401, 403, 404, e404=WALLET_404)},
+        description="The patient's care coordinator writes a new version of the plan. It is used once "
+        "the patient (or a carer they chose) agrees it: POST .../plans/{version}/agree/. 400 names the "
+        "field (`categories`, `item_cap` over `period_cap`, ...); anyone but the coordinator is 403.",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        budget = selectors.budget_for(user=request.user, budget_id=pk)
+        if not services.is_coordinator_of(actor=request.user, patient=budget.patient):
+            # Someone who may see the budget (the patient, a carer, the ICB's managers) but not write it.
+            raise PermissionDenied(
+                "Only the patient's care coordinator writes their support plan.",
+                field="acting",
+                code="not_coordinator",
+            )
+        key = _request_key(request)
+        given = PlanInput(data=request.data)
+        given.is_valid(raise_exception=True)
+        data = given.validated_data
+        plan = services.plan_propose(
+            budget=budget,
+            actor=request.user,
+            categories=data["categories"],
+            item_cap=data["item_cap"],
+            period_cap=data["period_cap"],
+            cap_period_months=data["cap_period_months"],
+            over_cap_with_approval=data["over_cap_with_approval"],
+            approval_categories=data.get("approval_categories", []),
+            approval_products=data.get("approval_products", []),
+            top_ups_allowed=data["top_ups_allowed"],
+            notes=data["notes"],
+            request_key=key,
+        )
+        written = next(row for row in _plans(budget) if row["version"] == plan.version)
+        return Response(PlanOutput(written).data, status=status.HTTP_201_CREATED)
+
+
+class PlanAgreeApi(GenericAPIView):
+    queryset = Budget.objects.none()
+
+    @extend_schema(
+        operation_id="wallets_plans_agree",
+        request=None,
+        responses={200: PlanOutput, **error_responses(401, 403, 404, 409, e404=WALLET_404)},
+        description="The patient, or a carer they chose, agrees the waiting version: it is the plan from "
+        "now. 409 `agreed_already`, or `superseded` when a newer version was written since; the care "
+        "coordinator is 403 (`not_patient`).",
+    )
+    def post(self, request: Request, pk: int, version: int) -> Response:
+        budget = selectors.budget_for(user=request.user, budget_id=pk)
+        plan = budget.plans.filter(version=version).first()
+        if plan is None:
+            raise NotFound("No such version of this budget's plan.", field="version")
+        services.plan_agree(plan=plan, actor=request.user)
+        agreed = next(row for row in _plans(budget) if row["version"] == plan.version)
+        return Response(PlanOutput(agreed).data)
 
 
 # --- Allocations ---------------------------------------------------------------------------------
@@ -350,12 +584,7 @@ class PatientOrderListApi(GenericAPIView):
     )
     def post(self, request: Request) -> Response:
         patient = _patient(request)
-        key = (request.headers.get(IDEMPOTENCY_HEADER) or "").strip()
-        if not key or len(key) > KEY_LENGTH:
-            raise DomainError(
-                f"Send an {IDEMPOTENCY_HEADER} header of 1 to {KEY_LENGTH} characters.",
-                field=IDEMPOTENCY_HEADER,
-            )
+        key = _request_key(request)
         given = PatientOrderInput(data=request.data)
         given.is_valid(raise_exception=True)
         data = given.validated_data
@@ -480,11 +709,7 @@ class PatientOrderReturnsApi(GenericAPIView):
     )
     def post(self, request: Request, order_id: int) -> Response:
         order = _patients_order(request, order_id)
-        key = (request.headers.get(IDEMPOTENCY_HEADER) or "").strip()
-        if not key or len(key) > 100:
-            raise DomainError(
-                f"Send an {IDEMPOTENCY_HEADER} header of 1 to 100 characters.", field=IDEMPOTENCY_HEADER
-            )
+        key = _request_key(request)
         given = ReturnRequestInput(data=request.data)
         given.is_valid(raise_exception=True)
         data = given.validated_data

@@ -12,6 +12,12 @@ urlpatterns = [
         api.WalletTransactionsApi.as_view(),
         name="budgets-api-wallet-transactions",
     ),
+    path("wallets/<int:pk>/plans/", api.PlanListApi.as_view(), name="budgets-api-wallet-plans"),
+    path(
+        "wallets/<int:pk>/plans/<int:version>/agree/",
+        api.PlanAgreeApi.as_view(),
+        name="budgets-api-wallet-plan-agree",
+    ),
     path("allocations/", api.AllocationListApi.as_view(), name="budgets-api-allocations"),
     path(
         "allocations/<int:pk>/cancel/",

@@ -45,7 +45,7 @@ from organisations.models import (
     SupplierRegistration,
 )
 from organisations.scoping import scoped
-from personal_budgets.models import Allocation, Budget, Spend
+from personal_budgets.models import Allocation, Budget, Spend, SupportPlan
 from pricing import analytics
 from pricing.imports import KIND as PURCHASE_HISTORY_IMPORT
 from purchasing.models import (
@@ -440,6 +440,22 @@ def _wallet(world: World) -> Target:
     return Target({"pk": budget.pk}, budget, "allocation:", budget.patient.user)
 
 
+def _plan_waiting(world: World, *, agree: bool = False) -> Target:
+    """A new version of the budget world's plan, waiting for the patient: its versions are seen by
+    those who see the budget; the patient (or a carer they chose) alone agrees it."""
+    from personal_budgets import services as budgets
+
+    budget, _, _, coordinator, _ = _budget_world()
+    waiting = budgets.plan_propose(
+        budget=budget,
+        actor=coordinator,
+        categories=list(budget.plans.get(version=1).categories.all()),
+        notes="Secret plan notes",
+    )
+    kwargs = {"pk": budget.pk, "version": waiting.version} if agree else {"pk": budget.pk}
+    return Target(kwargs, waiting, "Secret plan notes", budget.patient.user)
+
+
 def _budget(world: World) -> Target:
     budget, _, _, _, manager = _budget_world()
     return Target({"budget_id": budget.pk}, budget, "Secret Budget Holder", manager)
@@ -614,6 +630,8 @@ REGISTRY: list[tuple[str, Callable[[World], Target]]] = [
     ("personal_budgets:plan", _coordinated_budget),
     ("personal_budgets:plan-write", _coordinated_budget),
     ("budgets-api-wallet-transactions", _wallet),
+    ("budgets-api-wallet-plans", _plan_waiting),
+    ("budgets-api-wallet-plan-agree", lambda w: _plan_waiting(w, agree=True)),
 ]
 
 
@@ -697,6 +715,7 @@ def test_every_api_operation_that_names_an_object_is_covered():
             "{line_id}",
             "{order_id}",
             "{return_id}",
+            "{version}",
         ):
             sample = sample.replace(parameter, "1")
         sample = sample.replace("{ods_code}", "RR8")
@@ -788,6 +807,7 @@ OWNER_FIELDS: dict[type, str | tuple[str, ...]] = {
     Budget: "commissioner",
     Spend: "budget__commissioner",
     Allocation: "budget__commissioner",
+    SupportPlan: "budget__commissioner",
     # A patient belongs to their ICB; a trust's delivery sites and cost centres to the trust.
     PatientProfile: "commissioner",
     DeliverySite: "trust",
@@ -802,6 +822,7 @@ PATIENT_FIELDS: dict[type, str] = {
     PatientProfile: "pk",
     Budget: "patient",
     Spend: "budget__patient",
+    SupportPlan: "budget__patient",
     PurchaseOrder: "patient",
     OrderReturn: "order__patient",
 }
