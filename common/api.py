@@ -1,11 +1,14 @@
-"""API pieces every app shares: pagination, error shapes, upload job status, and amounts as strings."""
+"""API pieces every app shares: pagination, error shapes, upload job status, amounts as strings, and
+the Idempotency-Key header."""
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import metadata, pagination, serializers
 from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.request import Request
 
+from common.errors import DomainError
 from common.models import ImportJob
 
 
@@ -90,6 +93,34 @@ def error_responses(*statuses: int, **descriptions: str) -> dict:
         )
         for status in statuses
     }
+
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+IDEMPOTENCY_KEY_LENGTH = 100  # the request-key columns that store it are this long
+
+
+def idempotency_parameter(description: str) -> OpenApiParameter:
+    """The schema of a required Idempotency-Key header; `description` says what the same key again does."""
+    return OpenApiParameter(
+        IDEMPOTENCY_HEADER,
+        {"type": "string", "minLength": 1, "maxLength": IDEMPOTENCY_KEY_LENGTH},
+        location=OpenApiParameter.HEADER,
+        required=True,
+        description=description,
+    )
+
+
+def idempotency_key(request: Request, *, for_each: str = "") -> str:
+    """The request's Idempotency-Key header, or a 400 naming the header (`for_each`: "checkout" words
+    the error "..., new for each checkout")."""
+    key = (request.headers.get(IDEMPOTENCY_HEADER) or "").strip()
+    if not key or len(key) > IDEMPOTENCY_KEY_LENGTH:
+        new = f", new for each {for_each}" if for_each else ""
+        raise DomainError(
+            f"Send an {IDEMPOTENCY_HEADER} header of 1 to {IDEMPOTENCY_KEY_LENGTH} characters{new}.",
+            field=IDEMPOTENCY_HEADER,
+        )
+    return key
 
 
 MONEY = {"max_digits": 14, "decimal_places": 2}

@@ -17,7 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from catalogue.models import Category, Product
-from common.api import AmountField, error_responses
+from common.api import AmountField, error_responses, idempotency_key, idempotency_parameter
 from common.errors import DomainError, NotFound, PermissionDenied
 from common.money import from_pence, to_pence
 from organisations.acting import PATIENT_HEADER, acting_for
@@ -31,8 +31,6 @@ from purchasing.returns.models import ReturnState
 from purchasing.states import OrderState
 from purchasing.types import PatientDelivery, PatientLine
 
-IDEMPOTENCY_HEADER = "Idempotency-Key"
-KEY_LENGTH = 100
 WALLET_404 = "No such wallet for you: not yours, not a patient's you act for, nor your ICB's."
 
 
@@ -90,23 +88,10 @@ class BudgetInput(serializers.Serializer):
     period_end = serializers.DateField(help_text="After period_start.")
 
 
-BUDGET_KEY_PARAMETER = OpenApiParameter(
-    IDEMPOTENCY_HEADER,
-    {"type": "string", "minLength": 1, "maxLength": KEY_LENGTH},
-    location=OpenApiParameter.HEADER,
-    required=True,
-    description="A key of your choosing, new for each budget. The same key again (a retry) makes "
-    "nothing and answers the budget the first request made.",
+BUDGET_KEY_PARAMETER = idempotency_parameter(
+    "A key of your choosing, new for each budget. The same key again (a retry) makes "
+    "nothing and answers the budget the first request made."
 )
-
-
-def _request_key(request: Request) -> str:
-    key = (request.headers.get(IDEMPOTENCY_HEADER) or "").strip()
-    if not key or len(key) > KEY_LENGTH:
-        raise DomainError(
-            f"Send an {IDEMPOTENCY_HEADER} header of 1 to {KEY_LENGTH} characters.", field=IDEMPOTENCY_HEADER
-        )
-    return key
 
 
 class WalletListApi(GenericAPIView):
@@ -128,7 +113,7 @@ class WalletListApi(GenericAPIView):
     )
     def post(self, request: Request) -> Response:
         icb = _commissioner(request)
-        key = _request_key(request)
+        key = idempotency_key(request)
         given = BudgetInput(data=request.data)
         given.is_valid(raise_exception=True)
         data = given.validated_data
@@ -277,13 +262,9 @@ def _plans(budget: Budget) -> list[dict]:
     ]
 
 
-PLAN_KEY_PARAMETER = OpenApiParameter(
-    IDEMPOTENCY_HEADER,
-    {"type": "string", "minLength": 1, "maxLength": KEY_LENGTH},
-    location=OpenApiParameter.HEADER,
-    required=True,
-    description="A key of your choosing, new for each version. The same key again writes nothing and "
-    "answers the version the first request wrote.",
+PLAN_KEY_PARAMETER = idempotency_parameter(
+    "A key of your choosing, new for each version. The same key again writes nothing and "
+    "answers the version the first request wrote."
 )
 
 
@@ -318,7 +299,7 @@ class PlanListApi(GenericAPIView):
                 field="acting",
                 code="not_coordinator",
             )
-        key = _request_key(request)
+        key = idempotency_key(request)
         given = PlanInput(data=request.data)
         given.is_valid(raise_exception=True)
         data = given.validated_data
@@ -526,13 +507,9 @@ def _patient_order(order: PurchaseOrder) -> dict:
     }
 
 
-IDEMPOTENCY_PARAMETER = OpenApiParameter(
-    IDEMPOTENCY_HEADER,
-    {"type": "string", "minLength": 1, "maxLength": KEY_LENGTH},
-    location=OpenApiParameter.HEADER,
-    required=True,
-    description="A key of your choosing, new for each checkout. The same key again (a retry, a "
-    "second tab) creates nothing, moves no money and answers the order the first request made.",
+IDEMPOTENCY_PARAMETER = idempotency_parameter(
+    "A key of your choosing, new for each checkout. The same key again (a retry, a "
+    "second tab) creates nothing, moves no money and answers the order the first request made."
 )
 PATIENT_PARAMETER = OpenApiParameter(
     PATIENT_HEADER,
@@ -584,7 +561,7 @@ class PatientOrderListApi(GenericAPIView):
     )
     def post(self, request: Request) -> Response:
         patient = _patient(request)
-        key = _request_key(request)
+        key = idempotency_key(request)
         given = PatientOrderInput(data=request.data)
         given.is_valid(raise_exception=True)
         data = given.validated_data
@@ -651,13 +628,9 @@ def return_data(found) -> dict:
     }
 
 
-RETURN_IDEMPOTENCY_PARAMETER = OpenApiParameter(
-    IDEMPOTENCY_HEADER,
-    {"type": "string", "minLength": 1, "maxLength": 100},
-    location=OpenApiParameter.HEADER,
-    required=True,
-    description="A key of your choosing, new for each return. The same key again answers the same "
-    "return and asks nothing twice.",
+RETURN_IDEMPOTENCY_PARAMETER = idempotency_parameter(
+    "A key of your choosing, new for each return. The same key again answers the same "
+    "return and asks nothing twice."
 )
 
 
@@ -709,7 +682,7 @@ class PatientOrderReturnsApi(GenericAPIView):
     )
     def post(self, request: Request, order_id: int) -> Response:
         order = _patients_order(request, order_id)
-        key = _request_key(request)
+        key = idempotency_key(request)
         given = ReturnRequestInput(data=request.data)
         given.is_valid(raise_exception=True)
         data = given.validated_data

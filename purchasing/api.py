@@ -23,17 +23,22 @@ from rest_framework.views import APIView
 
 from catalogue.models import Offer
 from common import bounds
-from common.api import UNIT_MONEY, AmountField, ErrorOutput, error_responses
-from common.errors import DomainError, NotFound
+from common.api import (
+    UNIT_MONEY,
+    AmountField,
+    ErrorOutput,
+    error_responses,
+    idempotency_key,
+    idempotency_parameter,
+)
+from common.errors import NotFound
 from organisations.acting import Acting, acting_for
 from organisations.models import OrganisationKind
 from purchasing import selectors, services
-from purchasing.models import Basket, BasketLine, CheckoutRequest, OrderLine, PurchaseOrder
+from purchasing.models import Basket, BasketLine, OrderLine, PurchaseOrder
 from purchasing.states import OrderState
 from purchasing.types import BasketLineView, BasketView, OrderInput
 
-IDEMPOTENCY_HEADER = "Idempotency-Key"
-KEY_LENGTH = CheckoutRequest._meta.get_field("key").max_length
 NOTE = {"max_length": services.MAX_NOTE_LENGTH, "allow_blank": True, "required": False, "default": ""}
 
 
@@ -609,25 +614,11 @@ class ChangesToConfirmOutput(ErrorOutput):
     )
 
 
-IDEMPOTENCY_PARAMETER = OpenApiParameter(
-    IDEMPOTENCY_HEADER,
-    {"type": "string", "minLength": 1, "maxLength": KEY_LENGTH},
-    location=OpenApiParameter.HEADER,
-    required=True,
-    description="A key of your choosing, new for each checkout (a UUID, say). Sending the same key "
+IDEMPOTENCY_PARAMETER = idempotency_parameter(
+    "A key of your choosing, new for each checkout (a UUID, say). Sending the same key "
     "again (a retry, a double submit) creates nothing and answers the orders the first request made. "
-    "Missing: 400 naming the header.",
+    "Missing: 400 naming the header."
 )
-
-
-def _idempotency_key(request: Request) -> str:
-    key = (request.headers.get(IDEMPOTENCY_HEADER) or "").strip()
-    if not key or len(key) > KEY_LENGTH:
-        raise DomainError(
-            f"Send an {IDEMPOTENCY_HEADER} header of 1 to {KEY_LENGTH} characters, new for each checkout.",
-            field=IDEMPOTENCY_HEADER,
-        )
-    return key
 
 
 class BasketCheckoutApi(APIView):
@@ -657,7 +648,7 @@ class BasketCheckoutApi(APIView):
     def post(self, request: Request, pk: int) -> Response:
         basket, acting = _basket_or_404(request, pk)
         acting.require()
-        key = _idempotency_key(request)
+        key = idempotency_key(request, for_each="checkout")
         given = CheckoutInput(data=request.data)
         given.is_valid(raise_exception=True)
         replayed = selectors.checkout_key_used(trust=basket.trust, key=key)

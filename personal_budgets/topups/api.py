@@ -10,39 +10,26 @@ the API's error shape, naming the field.
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from common.api import AmountField, error_responses
-from common.errors import DomainError, NotFound
+from common.api import AmountField, error_responses, idempotency_key, idempotency_parameter
+from common.errors import NotFound
 from common.money import from_pence
 from organisations.acting import acting_for
 from payments.states import PaymentState
-from personal_budgets.api import IDEMPOTENCY_HEADER, KEY_LENGTH, PATIENT_PARAMETER
+from personal_budgets.api import PATIENT_PARAMETER
 from personal_budgets.topups import selectors, services
 from personal_budgets.topups.models import TopUp, TopUpState
 
-KEY_PARAMETER = OpenApiParameter(
-    IDEMPOTENCY_HEADER,
-    {"type": "string", "minLength": 1, "maxLength": KEY_LENGTH},
-    location=OpenApiParameter.HEADER,
-    required=True,
-    description="A key of your choosing. There is one card payment per order: the same request again, "
-    "with this key or another, answers the same PaymentIntent and asks Stripe nothing new.",
+KEY_PARAMETER = idempotency_parameter(
+    "A key of your choosing. There is one card payment per order: the same request again, "
+    "with this key or another, answers the same PaymentIntent and asks Stripe nothing new."
 )
 ORDER_404 = "No such top-up order for you: not the patient's, or you are not the patient or their carer."
-
-
-def _key(request: Request) -> str:
-    key = (request.headers.get(IDEMPOTENCY_HEADER) or "").strip()
-    if not key or len(key) > KEY_LENGTH:
-        raise DomainError(
-            f"Send an {IDEMPOTENCY_HEADER} header of 1 to {KEY_LENGTH} characters.", field=IDEMPOTENCY_HEADER
-        )
-    return key
 
 
 class TopUpPaymentOutput(serializers.Serializer):
@@ -144,7 +131,7 @@ class TopUpPaymentApi(GenericAPIView):
         patient = _payer(request)
         # Whose order it is first: a stranger learns nothing, not even that a key is missing.
         top_up = selectors.top_up_for_payer(user=request.user, patient=patient, order_id=pk)
-        _key(request)
+        idempotency_key(request)
         started = services.topup_payment_start(top_up=top_up)
         order = top_up.spend.order
         body = {
