@@ -93,6 +93,28 @@ class BudgetForm(NHSForm):
         )
 
 
+class BudgetChangeForm(NHSForm):
+    """A budget manager renames a budget, changes its amount or moves its last day (ends it early)."""
+
+    name = forms.CharField(label="Name of the budget", max_length=120)
+    amount = forms.DecimalField(
+        label="Amount in pounds",
+        max_digits=12,
+        decimal_places=2,
+        help_text="No less than is allocated already.",
+    )
+    period_end = _date(
+        "Last day",
+        help_text="To end the budget early, today or a later day. "
+        "Scheduled allocations after it are cancelled.",
+    )
+    reason = forms.CharField(
+        label="Why are you changing it?",
+        max_length=200,
+        help_text="Kept in the audit log, for example: the support plan's review.",
+    )
+
+
 class AllocateKind(models.TextChoices):
     ONE_OFF = AllocationKind.ONE_OFF.value, "One-off, paid in now"
     SCHEDULED = AllocationKind.SCHEDULED.value, "Scheduled, paid in on one day"

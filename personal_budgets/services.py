@@ -55,6 +55,7 @@ from purchasing.types import PatientDelivery, PatientLine
 
 BUDGET_CREATED = audit.register_kind("personal_budgets.budget_created", "Personal budget created")
 ALLOCATED = audit.register_kind("personal_budgets.allocated", "Money allocated to a personal budget")
+BUDGET_CHANGED = audit.register_kind("personal_budgets.budget_changed", "Personal budget changed or ended")
 ALLOCATION_CANCELLED = audit.register_kind(
     "personal_budgets.allocation_cancelled", "Scheduled allocation to a personal budget cancelled"
 )
@@ -239,6 +240,110 @@ def budget_create(
             data={"patient": patient.pk, "amount": str(amount), "kind": kind},
         )
     return budget
+
+
+def budget_change(
+    *,
+    budget: Budget | int,
+    actor: User,
+    reason: str,
+    name: str | None = None,
+    amount=None,
+    period_end: dt.date | None = None,
+) -> Budget:
+    """A budget manager of the budget's ICB renames it, changes its amount or moves its last day
+    (ending it early: the last day today or later). The amount never goes below what is allocated
+    (`amount`); the last day is after the first and not in the past, and a later one may not run
+    into the patient's next budget of the same kind (`period_end`). Scheduled allocations due after
+    a new last day are cancelled with the same reason, in the same transaction; money already in the
+    wallet stays there (it is spent only while the budget's period holds today). Everything changed
+    is in one audit row with its reason; a change to nothing changes nothing."""
+    budget_id = budget.pk if isinstance(budget, Budget) else budget
+    reason = _text(reason, field="reason", max_length=200)
+    with transaction.atomic():
+        locked = (
+            Budget.objects.select_for_update()
+            .select_related("commissioner", "patient__user")
+            .filter(pk=budget_id)
+            .first()
+        )
+        if locked is None:
+            raise NotFound("No such budget.", field="budget")
+        _require_budget_manager(actor=actor, commissioner=locked.commissioner)
+        changes: dict[str, list[str]] = {}
+        if name is not None and (name := _text(name, field="name", max_length=120)) != locked.name:
+            changes["name"] = [locked.name, name]
+            locked.name = name
+        if amount is not None and (amount := _amount(amount, field="amount")) != locked.amount:
+            allocated = (
+                Allocation.objects.filter(budget=locked)
+                .exclude(state=AllocationState.CANCELLED)
+                .aggregate(total=Sum("amount"))["total"]
+                or 0
+            )
+            if amount < allocated:
+                raise DomainError(
+                    f"£{allocated:,.2f} is allocated to this budget already: the amount can be no less. "
+                    "Cancel scheduled allocations first to lower it further.",
+                    field="amount",
+                    code="below_allocated",
+                )
+            changes["amount"] = [str(locked.amount), str(amount)]
+            locked.amount = amount
+        cancelled: list[Allocation] = []
+        if period_end is not None and period_end != locked.period_end:
+            if not isinstance(period_end, dt.date):
+                raise DomainError("Enter the last day of the budget.", field="period_end")
+            if period_end <= locked.period_start:
+                raise DomainError("The budget ends after it starts.", field="period_end")
+            if period_end < timezone.localdate():
+                raise DomainError(
+                    "The last day is today or later: a budget is not ended in the past.", field="period_end"
+                )
+            following = (
+                Budget.objects.filter(
+                    patient=locked.patient,
+                    kind=locked.kind,
+                    period_start__gt=locked.period_start,
+                    period_start__lte=period_end,
+                )
+                .exclude(pk=locked.pk)
+                .first()
+            )
+            if following is not None:
+                raise DomainError(
+                    f"{locked.patient.user.full_name or 'This patient'}'s next budget starts on "
+                    f"{following.period_start:%-d %B %Y}: end this one before then.",
+                    field="period_end",
+                    code="overlaps",
+                )
+            changes["period_end"] = [locked.period_end.isoformat(), period_end.isoformat()]
+            locked.period_end = period_end
+            cancelled = list(
+                Allocation.objects.select_for_update()
+                .filter(budget=locked, state=AllocationState.SCHEDULED, due_on__gt=period_end)
+                .order_by("due_on", "id")
+            )
+        if not changes:
+            return locked
+        locked.save(update_fields=[*changes])
+        now = timezone.now()
+        for allocation in cancelled:
+            allocation.state, allocation.cancelled_at = AllocationState.CANCELLED, now
+            allocation.cancelled_by, allocation.cancel_reason = actor, reason
+            allocation.save(update_fields=["state", "cancelled_at", "cancelled_by", "cancel_reason"])
+        audit.record(
+            kind=BUDGET_CHANGED,
+            actor=actor,
+            organisation_id=locked.commissioner_id,
+            subject=f"budget:{locked.pk}",
+            data={
+                "changes": changes,
+                "reason": reason,
+                "allocations_cancelled": [allocation.pk for allocation in cancelled],
+            },
+        )
+    return locked
 
 
 MAX_INSTALMENTS = 60

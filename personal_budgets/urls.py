@@ -22,6 +22,7 @@ urlpatterns = [
     path("commissioner/", views.commissioner, name="commissioner"),
     path("commissioner/budgets/new/", views.budget_new, name="budget-new"),
     path("commissioner/budgets/<int:budget_id>/allocate/", views.allocate, name="allocate"),
+    path("commissioner/budgets/<int:budget_id>/change/", views.budget_change, name="budget-change"),
     path(
         "commissioner/budgets/<int:budget_id>/allocations/<int:allocation_id>/cancel/",
         views.allocation_cancel,

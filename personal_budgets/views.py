@@ -32,6 +32,7 @@ from personal_budgets.forms import (
     AllocateForm,
     AllocateKind,
     AllocationCancelForm,
+    BudgetChangeForm,
     BudgetForm,
     BuyForm,
     CarerForm,
@@ -553,6 +554,49 @@ def allocate(request: HttpRequest, budget_id: int) -> HttpResponse:
             "form": form,
             "allocations": selectors.budget_allocations(budget=budget),
         },
+    )
+
+
+@page_view
+@require_http_methods(["GET", "POST"])
+def budget_change(request: HttpRequest, budget_id: int) -> HttpResponse:
+    """Rename a budget, change its amount or end it early, with a reason (budget managers)."""
+    icb = _commissioner(request)
+    budget = selectors.commissioner_budget(commissioner=icb, budget_id=budget_id)
+    form = BudgetChangeForm(
+        request.POST or None,
+        initial={"name": budget.name, "amount": budget.amount, "period_end": budget.period_end},
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            changed = services.budget_change(
+                budget=budget,
+                actor=request.user,
+                reason=data["reason"],
+                name=data["name"],
+                amount=data["amount"],
+                period_end=data["period_end"],
+            )
+        except DomainError as error:
+            add_domain_error(form, error)
+        else:
+            messages.success(
+                request,
+                f"{changed.name} for {changed.patient.user.full_name}: £{changed.amount:,.2f} until "
+                f"{changed.period_end:%-d %B %Y}.",
+            )
+            return redirect("personal_budgets:allocate", budget_id=budget.pk)
+    return render(
+        request,
+        "personal_budgets/budget_change.html",
+        {
+            "icb": icb,
+            "summary": selectors.budget_summary(budget=budget),
+            "form": form,
+            "scheduled": selectors.budget_allocations(budget=budget),
+        },
+        status=400 if form.is_bound and form.errors else 200,
     )
 
 

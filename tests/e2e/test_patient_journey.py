@@ -130,6 +130,17 @@ def test_the_budget_manager_gives_a_patient_their_next_budget_in_quarterly_insta
     assert page.get_by_text("Cancelled: Kim's plan is reviewed before then").is_visible()
     last.refresh_from_db()
     assert last.state == "cancelled"
+
+    # The money not needed any more comes off the budget.
+    page.get_by_role("link", name="Change or end this budget").click()
+    journey.check("change a budget")
+    page.get_by_label("Amount in pounds").fill("900")
+    page.get_by_label("Why are you changing it?").fill("Three instalments are enough")
+    page.get_by_role("button", name="Save the changes").click()
+    page.wait_for_url(re.compile(r"/budgets/commissioner/budgets/\d+/allocate/$"))
+    journey.check("budget changed")
+    following.refresh_from_db()
+    assert following.amount == 900
     journey.assert_no_problems()
 
 

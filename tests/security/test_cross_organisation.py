@@ -625,6 +625,7 @@ REGISTRY: list[tuple[str, Callable[[World], Target]]] = [
     ("budgets-api-patient-order-returns", _patient_return),
     ("personal_budgets:decide", _spend_waiting),
     ("personal_budgets:allocate", _budget),
+    ("personal_budgets:budget-change", _budget),
     ("personal_budgets:allocation-cancel", _scheduled_allocation),
     ("budgets-api-allocation-cancel", lambda w: _scheduled_allocation(w, api=True)),
     ("personal_budgets:plan", _coordinated_budget),
