@@ -126,7 +126,7 @@ COMPACT = [
 
 # Broad searches (this many matches or more) keep their result until the next compaction
 # (search_resultcache), exact at any time: see CACHED.
-CACHE_MIN_MATCHES = 5_000
+CACHE_MIN_MATCHES = 2_000
 # How many of a cached search's best documents are kept; pages beyond them are searched live.
 CACHE_TOP = 200
 # At most this many cached searches per document type until the next compaction.
@@ -445,7 +445,8 @@ class PostgresBackend(DatabaseBackend):
                 self._narrow.move_to_end(narrow_key)
                 if len(self._narrow) > NARROW_REMEMBERED:
                     self._narrow.popitem(last=False)
-            elif cacheable:
+            elif cacheable and query.with_facets:
+                # Results pages fill the cache; autocomplete (no facets) only reads it.
                 self._narrow.pop(narrow_key, None)
                 if kept is not None:
                     self._keep(cursor, statement, kept, total, facets or {})
