@@ -137,7 +137,10 @@ def test_postgres_cached_broad_results_equal_live_ones_across_writes_and_compact
     documents = {d.object_id: d for d in random_corpus(rng, 700, common=0.9)}
     backend.rebuild(DOCUMENT_TYPE, [list(documents.values())])
     common = RandomQuery((COMMON_WORD,), {}, None, None)
+    # The same bound as a minimum and as a maximum must not share a cached result.
     queries = [common, RandomQuery((), {}, None, None)]
+    queries += [RandomQuery((COMMON_WORD,), {}, Decimal(200), None)]
+    queries += [RandomQuery((COMMON_WORD,), {}, None, Decimal(200))]
     queries += [random_query(rng, list(documents.values())) for _ in range(20)]
 
     def run(query: RandomQuery, offset: int, sort: SortOrder, *, live: bool):

@@ -424,8 +424,9 @@ class PostgresBackend(DatabaseBackend):
             where=" AND ".join(where),
             where_params=where_params,
             order=order,
-            # What the cached result depends on besides the words (whose tsquery is added in SQL).
-            key="|" + json.dumps([str(query.sort), where_params[1:]], default=str),
+            # What the cached result depends on besides the words (whose tsquery is added in SQL): the
+            # conditions with their values (a price bound alone says nothing of its side) and the order.
+            key="|" + json.dumps([order, where, where_params[1:]], default=str),
         )
         cacheable = query.offset + query.limit <= CACHE_TOP
         with connection.cursor() as cursor:
