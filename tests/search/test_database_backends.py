@@ -129,7 +129,7 @@ def test_postgres_cached_broad_results_equal_live_ones_across_writes_and_compact
 
     def counting_cached(self, *args):
         result = cached(self, *args)
-        served["cache"] += result is not None
+        served["cache"] += result[1] is not None
         return result
 
     monkeypatch.setattr(PostgresBackend, "_cached", counting_cached)

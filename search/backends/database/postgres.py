@@ -127,8 +127,9 @@ COMPACT = [
 # Broad searches (this many matches or more) keep their result until the next compaction
 # (search_resultcache), exact at any time: see CACHED.
 CACHE_MIN_MATCHES = 2_000
-# How many of a cached search's best documents are kept; pages beyond them are searched live.
-CACHE_TOP = 200
+# How many of a cached search's best documents are kept; pages beyond them are searched live, as are
+# searches whose best documents were mostly changed since the last compaction.
+CACHE_TOP = 500
 # At most this many cached searches per document type until the next compaction.
 CACHE_MAX_ROWS = 5_000
 # How many narrow searches a process remembers, to skip their cache lookup.
@@ -434,8 +435,9 @@ class PostgresBackend(DatabaseBackend):
             # the materialised matches of a common word outgrow the default 4 MB work_mem.
             cursor.execute("SELECT set_config('jit', 'off', false), set_config('work_mem', '64MB', false)")
             narrow_key = (statement.type, statement.tsquery, tuple(statement.tsquery_params), statement.key)
+            found = False
             if cacheable and narrow_key not in self._narrow:
-                cached = self._cached(cursor, statement, query)
+                found, cached = self._cached(cursor, statement, query)
                 if cached is not None:
                     return cached
             total, hits, facets, kept = self._live(
@@ -446,8 +448,10 @@ class PostgresBackend(DatabaseBackend):
                 self._narrow.move_to_end(narrow_key)
                 if len(self._narrow) > NARROW_REMEMBERED:
                     self._narrow.popitem(last=False)
-            elif cacheable and query.with_facets:
-                # Results pages fill the cache; autocomplete (no facets) only reads it.
+            elif cacheable and query.with_facets and not found:
+                # Results pages fill the cache; autocomplete (no facets) only reads it. A result cached
+                # but unusable (its best documents changed since) would be made again the same: it
+                # waits for the next compaction.
                 self._narrow.pop(narrow_key, None)
                 if kept is not None:
                     self._keep(cursor, statement, kept, total, facets or {})
@@ -455,9 +459,9 @@ class PostgresBackend(DatabaseBackend):
                     self._fill(cursor, statement)
         return total, hits, facets
 
-    def _cached(self, cursor, s: Statement, query: SearchQuery) -> Raw | None:
-        """The cached result of a broad search corrected for the rows written since, or None (not
-        cached, or too many of its best documents changed since)."""
+    def _cached(self, cursor, s: Statement, query: SearchQuery) -> tuple[bool, Raw | None]:
+        """(whether the search has a cached result, that result corrected for the rows written since
+        or None when too many of its best documents changed since to fill the page)."""
         need = query.offset + query.limit
         cursor.execute(
             CACHED.format(
@@ -482,9 +486,9 @@ class PostgresBackend(DatabaseBackend):
             ],
         )
         total, usable, hits_json, facets_json = cursor.fetchone()
-        if total is None or not usable:
-            return None
-        return self._result(total, hits_json, facets_json)
+        if total is None:
+            return False, None
+        return True, (self._result(total, hits_json, facets_json) if usable else None)
 
     def _live(
         self, cursor, s: Statement, query: SearchQuery, *, keep: bool
