@@ -17,6 +17,7 @@ corrected words go through full-text search, which stays on the GIN index.
 from __future__ import annotations
 
 import json
+import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -268,14 +269,24 @@ WRITER_LOCK = "LOCK TABLE search_searchdocument IN ROW EXCLUSIVE MODE"
 
 class PostgresBackend(DatabaseBackend):
     vendor = "postgresql"
-    _rebuilding = False
 
     def __init__(self) -> None:
         super().__init__()
+        # Whether this thread is rebuilding: one backend serves every thread of a process, and a write
+        # from another thread during a rebuild is an ordinary write (not in the bitmaps, superseding).
+        self._local = threading.local()
         # Searches this process found narrow (fewer than CACHE_MIN_MATCHES matches), most recent last:
         # they skip the cache lookup. Only a hint: a search that has grown broad since is still exact,
         # only answered live until it ages out.
         self._narrow: OrderedDict[tuple, None] = OrderedDict()
+
+    @property
+    def _rebuilding(self) -> bool:
+        return getattr(self._local, "rebuilding", False)
+
+    @_rebuilding.setter
+    def _rebuilding(self, value: bool) -> None:
+        self._local.rebuilding = value
 
     def facet_ids(self, keys: set[str]) -> dict[str, int]:
         if not keys:
@@ -444,10 +455,13 @@ class PostgresBackend(DatabaseBackend):
                 cursor, statement, query, keep=cacheable and query.with_facets
             )
             if total < CACHE_MIN_MATCHES:
+                self._narrow.pop(narrow_key, None)
                 self._narrow[narrow_key] = None
-                self._narrow.move_to_end(narrow_key)
-                if len(self._narrow) > NARROW_REMEMBERED:
-                    self._narrow.popitem(last=False)
+                while len(self._narrow) > NARROW_REMEMBERED:
+                    try:
+                        self._narrow.popitem(last=False)
+                    except KeyError:  # emptied meanwhile by another thread
+                        break
             elif cacheable and query.with_facets and not found:
                 # Results pages fill the cache; autocomplete (no facets) only reads it. A result cached
                 # but unusable (its best documents changed since) would be made again the same: it
