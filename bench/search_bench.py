@@ -368,7 +368,10 @@ def compare(queries, passes: int, checkout: str) -> None:
                 backend.search(document_type, query)
                 if n:
                     timings[name].setdefault(kind, []).append((time.perf_counter() - started) * 1000)
-    print(f"\nInterleaved comparison, {passes} passes of {len(searches)} searches (identifiers left out):")
+    print(
+        f"\nInterleaved comparison, {passes} passes of {len(searches)} searches after one warming pass"
+        " (identifiers left out):"
+    )
     for name, by_kind in timings.items():
         every = [t for values in by_kind.values() for t in values]
         print(f"  {name}: p50 {statistics.median(every):6.1f} ms   p95 {percentile(every, 95):6.1f} ms")
@@ -376,6 +379,14 @@ def compare(queries, passes: int, checkout: str) -> None:
             print(
                 f"    {kind:13} p50 {statistics.median(values):6.1f} ms  p95 {percentile(values, 95):6.1f} ms"
             )
+
+
+def empty_result_cache() -> None:
+    """Forget the cached broad results, as a compaction does, so the next pass starts cold."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM search_resultcache")
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -424,6 +435,11 @@ def main() -> None:
         "query by query in turn with this one's, then stop.",
     )
     parser.add_argument(
+        "--without-result-cache",
+        action="store_true",
+        help="Search every broad query live, as before the result cache (search_resultcache).",
+    )
+    parser.add_argument(
         "--smoke",
         action="store_true",
         help=f"{SMOKE_PRODUCTS:,} products, one pass, a 10-query baseline; fails if searches find nothing",
@@ -469,9 +485,26 @@ def main() -> None:
         )
 
     if args.compare_with:
+        empty_result_cache()
         compare(queries, args.passes, args.compare_with)
         return
-    measure(engine_call, queries, 1)  # warm up: caches and statistics
+    if args.without_result_cache:
+        from search.backends.database import postgres
+
+        postgres.CACHE_TOP = 0  # no search is cacheable: every one reads and ranks its matches
+    # The first pass after a compaction: each broad search is answered live and its result cached.
+    empty_result_cache()
+    cold, cold_by_kind, _ = measure(engine_call, queries, 1)
+    print(
+        "\nFirst pass after a compaction (broad results not cached yet"
+        f"{'; result cache off' if args.without_result_cache else ''}):"
+    )
+    print(f"  p50 {statistics.median(cold):6.1f} ms   p95 {percentile(cold, 95):6.1f} ms")
+    for kind, values in cold_by_kind.items():
+        print(
+            f"  {kind:13} n={len(values):3}  p50 {statistics.median(values):6.1f} ms"
+            f"  max {max(values):6.1f} ms"
+        )
     timings, by_kind, slowest = measure(engine_call, queries, args.passes)
     p50, p95 = statistics.median(timings), percentile(timings, 95)
     print(f"\nSearch (database backend, PostgreSQL FTS), {args.passes} passes, exact facets included:")

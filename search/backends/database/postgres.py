@@ -17,13 +17,18 @@ corrected words go through full-text search, which stays on the GIN index.
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from django.db import connection, transaction
 
 from search.backends.base import document_facet_keys, document_text_by_weight, facet_key
 from search.backends.database.common import DatabaseBackend, Groups
 from search.types import Document, DocumentType, Hit, SearchQuery, SortOrder
+
+Raw = tuple[int, list[Hit], dict[str, int] | None]
 
 CONFIG = "english"
 # From this many matches that are in the bitmaps, their facets are counted with bitmaps (a fixed cost
@@ -79,7 +84,8 @@ MATCHES_BITMAP = """
 """
 # Folding written documents into the bitmaps (see `compact`), in one transaction.
 COMPACT = [
-    # One compaction at a time; searches keep reading the bitmaps meanwhile.
+    # One compaction at a time, and no writer meanwhile (writers wait); searches keep reading.
+    "LOCK TABLE search_searchdocument IN SHARE ROW EXCLUSIVE MODE",
     "LOCK TABLE search_facetbitmap IN EXCLUSIVE MODE",
     # Dropped first too: a caller's transaction may build twice before it commits.
     "DROP TABLE IF EXISTS pg_temp.facet_documents",
@@ -113,12 +119,174 @@ COMPACT = [
                  AS gap
           FROM blocks) g
     CROSS JOIN base GROUP BY k, base.blocks""",
+    # The new state is the bitmaps' state: nothing is superseded, cached results start again.
+    "DELETE FROM search_supersededdocument WHERE object_type = %(type)s",
+    "DELETE FROM search_resultcache WHERE object_type = %(type)s",
 ]
+
+
+# Broad searches (this many matches or more) keep their result until the next compaction
+# (search_resultcache), exact at any time: see CACHED.
+CACHE_MIN_MATCHES = 2_000
+# How many of a cached search's best documents are kept; pages beyond them are searched live, as are
+# searches whose best documents were mostly changed since the last compaction.
+CACHE_TOP = 500
+# At most this many cached searches per document type until the next compaction.
+CACHE_MAX_ROWS = 5_000
+# How many narrow searches a process remembers, to skip their cache lookup.
+NARROW_REMEMBERED = 10_000
+
+
+@dataclass(frozen=True)
+class Statement:
+    """The parts of a search the live, cached and filling statements share."""
+
+    type: str
+    tsquery: str
+    tsquery_params: list[str]
+    score: str
+    where: str
+    where_params: list
+    order: str
+    key: str
+
+
+# A broad search read from its cached result, made at the last compaction's state (the rows in the
+# bitmaps, and the superseded rows as they were then), corrected for what was written since: the
+# superseded rows that matched then are taken out (`gone`), the rows not in the bitmaps are matched
+# live (`fresh`). Its best documents that were superseded are skipped; the page is ranked from the
+# remaining best ones and the fresh matches. `usable` is false when too many of the best were
+# superseded to fill the page; the caller then searches live. Every part is gated on the cached row
+# (`EXISTS (SELECT 1 FROM c)`), so a miss costs one index lookup.
+CACHED = """
+WITH q AS (SELECT {tsquery} AS q),
+c AS (
+    SELECT c.total, c.top, c.facet_value_ids, c.facet_counts
+    FROM search_resultcache c
+    JOIN search_facetbitmapbase b ON b.object_type = c.object_type AND b.generation = c.generation
+    CROSS JOIN q
+    WHERE c.object_type = %s AND c.key = coalesce(q.q::text, '') || %s
+),
+gone AS MATERIALIZED (
+    SELECT d.facet_ids FROM search_supersededdocument d CROSS JOIN q
+    WHERE {where} AND EXISTS (SELECT 1 FROM c)
+),
+fresh AS MATERIALIZED (
+    SELECT d.object_id, d.price, d.facet_ids, {score} AS score, d.title, char_length(d.title) AS title_length
+    FROM (SELECT * FROM search_searchdocument WHERE object_type = %s AND NOT in_bitmaps OFFSET 0) d
+    CROSS JOIN q
+    WHERE {where} AND EXISTS (SELECT 1 FROM c)
+),
+kept AS MATERIALIZED (
+    SELECT t.id FROM c CROSS JOIN unnest(c.top) WITH ORDINALITY t(id, ord)
+    WHERE NOT EXISTS (SELECT 1 FROM search_supersededdocument s WHERE s.id = t.id)
+    ORDER BY t.ord LIMIT %s
+),
+page AS (
+    SELECT d.object_id, d.price, {score} AS score, d.title, char_length(d.title) AS title_length
+    FROM kept JOIN search_searchdocument d ON d.id = kept.id CROSS JOIN q
+    UNION ALL
+    SELECT object_id, price, score, title, title_length FROM fresh
+)
+SELECT (SELECT total FROM c) - (SELECT count(*) FROM gone) + (SELECT count(*) FROM fresh),
+       coalesce((SELECT total <= %s FROM c), false) OR (SELECT count(*) FROM kept) >= %s,
+       (SELECT coalesce(json_agg(json_build_array(p.object_id, p.title, p.score) ORDER BY {order}), '[]')
+        FROM (SELECT * FROM page ORDER BY {order} LIMIT %s OFFSET %s) p),
+       {facets}
+"""
+CACHED_FACETS = """(SELECT coalesce(json_object_agg(v.key, x.n), '{}') FROM (
+    SELECT k, sum(n) AS n FROM (
+        SELECT unnest(facet_value_ids) AS k, unnest(facet_counts) AS n FROM c
+        UNION ALL SELECT unnest(facet_ids), -1 FROM gone
+        UNION ALL SELECT unnest(facet_ids), 1 FROM fresh
+    ) parts GROUP BY k
+) x JOIN search_searchfacetvalue v ON v.id = x.k WHERE x.n > 0)"""
+# A broad search's result at the last compaction's state, kept: its total, its CACHE_TOP best rows in
+# order and its facet counts (every row of that state is in the facet bitmaps). A row made from a
+# snapshot older than the current generation replaces nothing newer and is never read.
+FILL = """
+WITH q AS (SELECT {tsquery} AS q),
+base AS (SELECT first_id, blocks, generation FROM search_facetbitmapbase WHERE object_type = %s),
+m AS MATERIALIZED (
+    SELECT d.id, d.object_id, d.price, {score} AS score, d.title, char_length(d.title) AS title_length
+    FROM search_searchdocument d CROSS JOIN q WHERE {where} AND d.in_bitmaps
+    UNION ALL
+    SELECT d.id, d.object_id, d.price, {score}, d.title, char_length(d.title)
+    FROM search_supersededdocument d CROSS JOIN q WHERE {where}
+),
+counts AS MATERIALIZED (
+    SELECT fb.facet_value_id AS k, bit_count(fb.bits & mb.bits)::integer AS n
+    FROM ({bitmap}) mb JOIN search_facetbitmap fb ON fb.object_type = %s
+)
+INSERT INTO search_resultcache AS rc (object_type, key, generation, total, top, facet_value_ids, facet_counts)
+SELECT %s, coalesce(q.q::text, '') || %s, base.generation, (SELECT count(*) FROM m),
+       coalesce((SELECT array_agg(t.id ORDER BY {order}) FROM (SELECT * FROM m ORDER BY {order} LIMIT %s) t),
+                '{{}}'),
+       coalesce((SELECT array_agg(k ORDER BY k) FROM counts WHERE n > 0), '{{}}'),
+       coalesce((SELECT array_agg(n ORDER BY k) FROM counts WHERE n > 0), '{{}}')
+FROM q CROSS JOIN base
+WHERE (SELECT count(*) FROM search_resultcache WHERE object_type = %s) < %s
+ON CONFLICT (object_type, key) DO UPDATE SET
+    generation = EXCLUDED.generation, total = EXCLUDED.total, top = EXCLUDED.top,
+    facet_value_ids = EXCLUDED.facet_value_ids, facet_counts = EXCLUDED.facet_counts, created_at = now()
+    WHERE rc.generation < EXCLUDED.generation
+"""
+# Appended to the live statement of a broad search: when nothing was written since the last compaction,
+# its matches are that compaction's state, so its result can be cached without reading them again.
+KEEP = """
+    (SELECT json_build_array(coalesce((SELECT q.q::text FROM q), '') || %s, b.generation,
+            (SELECT array_agg(t.id ORDER BY {order}) FROM (SELECT * FROM m ORDER BY {order} LIMIT %s) t))
+     FROM search_facetbitmapbase b
+     WHERE b.object_type = %s AND (SELECT total FROM counts) >= %s
+       AND NOT EXISTS (SELECT 1 FROM search_searchdocument WHERE object_type = %s AND NOT in_bitmaps)
+       AND NOT EXISTS (SELECT 1 FROM search_supersededdocument WHERE object_type = %s))
+"""
+KEEP_INSERT = """
+INSERT INTO search_resultcache AS rc (object_type, key, generation, total, top, facet_value_ids, facet_counts)
+SELECT %s, %s, %s, %s, %s::bigint[], f.ids, f.counts
+FROM (SELECT coalesce(array_agg(v.id ORDER BY v.id), '{}') AS ids,
+             coalesce(array_agg(x.n::integer ORDER BY v.id), '{}') AS counts
+      FROM json_each_text(%s::json) x(key, n) JOIN search_searchfacetvalue v ON v.key = x.key) f
+WHERE (SELECT count(*) FROM search_resultcache WHERE object_type = %s) < %s
+ON CONFLICT (object_type, key) DO UPDATE SET
+    generation = EXCLUDED.generation, total = EXCLUDED.total, top = EXCLUDED.top,
+    facet_value_ids = EXCLUDED.facet_value_ids, facet_counts = EXCLUDED.facet_counts, created_at = now()
+    WHERE rc.generation < EXCLUDED.generation
+"""
+# Before a row in the bitmaps is overwritten or deleted, its compacted state is kept (once: a row
+# changed twice keeps its first state). The row lock makes a concurrent writer of the same row wait
+# and then find it no longer in the bitmaps.
+SUPERSEDE = """
+INSERT INTO search_supersededdocument (id, object_type, object_id, title, price, facet_ids, vector)
+SELECT id, object_type, object_id, title, price, facet_ids, vector FROM search_searchdocument
+WHERE {rows} AND in_bitmaps FOR UPDATE
+ON CONFLICT (id) DO NOTHING
+"""
+# Writers and compactions exclude each other (a compaction holds SHARE ROW EXCLUSIVE), so a
+# compaction sees the rows, the superseded rows and the bitmaps in one state.
+WRITER_LOCK = "LOCK TABLE search_searchdocument IN ROW EXCLUSIVE MODE"
 
 
 class PostgresBackend(DatabaseBackend):
     vendor = "postgresql"
-    _rebuilding = False
+
+    def __init__(self) -> None:
+        super().__init__()
+        # Whether this thread is rebuilding: one backend serves every thread of a process, and a write
+        # from another thread during a rebuild is an ordinary write (not in the bitmaps, superseding).
+        self._local = threading.local()
+        # Searches this process found narrow (fewer than CACHE_MIN_MATCHES matches), most recent last:
+        # they skip the cache lookup. Only a hint: a search that has grown broad since is still exact,
+        # only answered live until it ages out.
+        self._narrow: OrderedDict[tuple, None] = OrderedDict()
+
+    @property
+    def _rebuilding(self) -> bool:
+        return getattr(self._local, "rebuilding", False)
+
+    @_rebuilding.setter
+    def _rebuilding(self, value: bool) -> None:
+        self._local.rebuilding = value
 
     def facet_ids(self, keys: set[str]) -> dict[str, int]:
         if not keys:
@@ -161,6 +329,14 @@ class PostgresBackend(DatabaseBackend):
                 )
             )
         with connection.cursor() as cursor:
+            if not self._rebuilding:
+                # A rebuild compacts everything before it commits; any other write keeps the compacted
+                # state of the rows it overwrites, for the cached results (see CACHED).
+                cursor.execute(WRITER_LOCK)
+                cursor.execute(
+                    SUPERSEDE.format(rows="object_type = %s AND object_id = ANY(%s)"),
+                    [document_type.name, [d.object_id for d in documents]],
+                )
             cursor.executemany(UPSERT, rows)
 
     def rebuild(self, document_type: DocumentType, batches, progress=None) -> int:
@@ -169,6 +345,8 @@ class PostgresBackend(DatabaseBackend):
         the facet bitmaps, which after_rebuild builds before this transaction commits."""
         with transaction.atomic():
             with connection.cursor() as cursor:
+                # Writers wait for the rebuild (taken first, as compactions do, so neither deadlocks).
+                cursor.execute("LOCK TABLE search_searchdocument IN SHARE ROW EXCLUSIVE MODE")
                 cursor.execute("ALTER INDEX search_document_vector SET (fastupdate = on)")
             self._rebuilding = True
             try:
@@ -181,8 +359,13 @@ class PostgresBackend(DatabaseBackend):
         return written
 
     def delete_text(self, row_ids: list[int]) -> None:
-        # The vector lives on the document row, which the caller deletes.
-        return None
+        # The vector lives on the document row, which the caller deletes; outside a rebuild, the row's
+        # compacted state is kept for the cached results (see CACHED).
+        if self._rebuilding:
+            return
+        with connection.cursor() as cursor:
+            cursor.execute(WRITER_LOCK)
+            cursor.execute(SUPERSEDE.format(rows="id = ANY(%s)"), [row_ids])
 
     def after_rebuild(self, document_type: DocumentType) -> None:
         # Fresh statistics so the planner sees the new vectors and vocabulary; inside the rebuild's
@@ -193,12 +376,14 @@ class PostgresBackend(DatabaseBackend):
         self.build_facet_bitmaps(document_type.name)
 
     def compact(self, document_type: DocumentType) -> None:
-        """Rebuild the facet bitmaps when documents were written since they were built."""
+        """Rebuild the facet bitmaps (and start the cached results again) when documents were written
+        or deleted since they were built."""
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT EXISTS (SELECT 1 FROM search_searchdocument "
-                "WHERE object_type = %s AND NOT in_bitmaps)",
-                [document_type.name],
+                "WHERE object_type = %s AND NOT in_bitmaps) "
+                "OR EXISTS (SELECT 1 FROM search_supersededdocument WHERE object_type = %s)",
+                [document_type.name, document_type.name],
             )
             stale = cursor.fetchone()[0]
         if stale:
@@ -209,18 +394,14 @@ class PostgresBackend(DatabaseBackend):
             for statement in COMPACT:
                 cursor.execute(statement, {"type": object_type})
 
-    def execute(
+    def _where(
         self, document_type: DocumentType, query: SearchQuery, groups: Groups
-    ) -> tuple[int, list[Hit], dict[str, int] | None]:
+    ) -> tuple[list[str], list]:
+        """The conditions a row `d` (a document, or a superseded one) must meet, and their parameters."""
         where = ["d.object_type = %s"]
-        where_params: list = [document_type.name]
+        params: list = [document_type.name]
         if groups:
-            tsquery, tsquery_params = tsquery_sql(groups)
             where.append("d.vector @@ q.q")
-            score = "ts_rank(d.vector, q.q, 1)"
-        else:
-            tsquery, tsquery_params = "NULL::tsquery", []
-            score = "0.0"
         known = (
             self.known_facet_ids({facet_key(n, v) for n, values in query.filters.items() for v in values})
             if query.filters
@@ -233,14 +414,102 @@ class PostgresBackend(DatabaseBackend):
             where.append(
                 "coalesce(d.facet_ids && %s::integer[], false)" if groups else "d.facet_ids && %s::integer[]"
             )
-            where_params.append(ids)
+            params.append(ids)
         if query.price_min is not None:
             where.append("d.price >= %s")
-            where_params.append(query.price_min)
+            params.append(query.price_min)
         if query.price_max is not None:
             where.append("d.price <= %s")
-            where_params.append(query.price_max)
+            params.append(query.price_max)
+        return where, params
+
+    def execute(self, document_type: DocumentType, query: SearchQuery, groups: Groups) -> Raw:
+        tsquery, tsquery_params = tsquery_sql(groups) if groups else ("NULL::tsquery", [])
+        score = "ts_rank(d.vector, q.q, 1)" if groups else "0.0"
+        where, where_params = self._where(document_type, query, groups)
         order = BROWSE_ORDER if not groups and query.sort == SortOrder.RELEVANCE else ORDER_BY[query.sort]
+        statement = Statement(
+            type=document_type.name,
+            tsquery=tsquery,
+            tsquery_params=tsquery_params,
+            score=score,
+            where=" AND ".join(where),
+            where_params=where_params,
+            order=order,
+            # What the cached result depends on besides the words (whose tsquery is added in SQL): the
+            # conditions with their values (a price bound alone says nothing of its side) and the order.
+            key="|" + json.dumps([order, where, where_params[1:]], default=str),
+        )
+        cacheable = query.offset + query.limit <= CACHE_TOP
+        with connection.cursor() as cursor:
+            # JIT compilation costs more than it saves on statements this short (100+ ms at worst), and
+            # the materialised matches of a common word outgrow the default 4 MB work_mem.
+            cursor.execute("SELECT set_config('jit', 'off', false), set_config('work_mem', '64MB', false)")
+            narrow_key = (statement.type, statement.tsquery, tuple(statement.tsquery_params), statement.key)
+            found = False
+            if cacheable and narrow_key not in self._narrow:
+                found, cached = self._cached(cursor, statement, query)
+                if cached is not None:
+                    return cached
+            total, hits, facets, kept = self._live(
+                cursor, statement, query, keep=cacheable and query.with_facets
+            )
+            if total < CACHE_MIN_MATCHES:
+                self._narrow.pop(narrow_key, None)
+                self._narrow[narrow_key] = None
+                while len(self._narrow) > NARROW_REMEMBERED:
+                    try:
+                        self._narrow.popitem(last=False)
+                    except KeyError:  # emptied meanwhile by another thread
+                        break
+            elif cacheable and query.with_facets and not found:
+                # Results pages fill the cache; autocomplete (no facets) only reads it. A result cached
+                # but unusable (its best documents changed since) would be made again the same: it
+                # waits for the next compaction.
+                self._narrow.pop(narrow_key, None)
+                if kept is not None:
+                    self._keep(cursor, statement, kept, total, facets or {})
+                else:
+                    self._fill(cursor, statement)
+        return total, hits, facets
+
+    def _cached(self, cursor, s: Statement, query: SearchQuery) -> tuple[bool, Raw | None]:
+        """(whether the search has a cached result, that result corrected for the rows written since
+        or None when too many of its best documents changed since to fill the page)."""
+        need = query.offset + query.limit
+        cursor.execute(
+            CACHED.format(
+                tsquery=s.tsquery,
+                where=s.where,
+                score=s.score,
+                order=s.order,
+                facets=CACHED_FACETS if query.with_facets else "NULL",
+            ),
+            [
+                *s.tsquery_params,
+                s.type,
+                s.key,
+                *s.where_params,
+                s.type,
+                *s.where_params,
+                need,
+                CACHE_TOP,
+                need,
+                query.limit,
+                query.offset,
+            ],
+        )
+        total, usable, hits_json, facets_json = cursor.fetchone()
+        if total is None:
+            return False, None
+        return True, (self._result(total, hits_json, facets_json) if usable else None)
+
+    def _live(
+        self, cursor, s: Statement, query: SearchQuery, *, keep: bool
+    ) -> tuple[int, list[Hit], dict[str, int] | None, list | None]:
+        """Every match read and ranked; facets counted exactly (bitmaps for many matches). With `keep`,
+        a broad search read when nothing was written since the last compaction (so its matches are that
+        compaction's state) also returns what caching its result needs: [key, generation, best ids]."""
         # Exact counts, in two parts added together: the matches in the bitmaps, counted with bitmaps when
         # there are many of them, and the others (written since, or few matches) by unnesting their facet
         # ids (unnest in the select list is several times faster than a lateral join). The gate is one
@@ -265,41 +534,77 @@ class PostgresBackend(DatabaseBackend):
         # The matches keep only what ranking, sorting and counting need: the title (and its length)
         # breaks ties between identical scores and sorts by title.
         sql = f"""
-            WITH q AS (SELECT {tsquery} AS q),
+            WITH q AS (SELECT {s.tsquery} AS q),
             base AS (SELECT first_id, blocks FROM search_facetbitmapbase WHERE object_type = %s),
             m AS MATERIALIZED (
-                SELECT d.id, d.object_id, d.price, d.facet_ids, d.in_bitmaps, {score} AS score,
+                SELECT d.id, d.object_id, d.price, d.facet_ids, d.in_bitmaps, {s.score} AS score,
                        d.title, char_length(d.title) AS title_length
                 FROM search_searchdocument d CROSS JOIN q
-                WHERE {" AND ".join(where)}
+                WHERE {s.where}
             ),
             counts AS (SELECT count(*) AS total, count(*) FILTER (WHERE in_bitmaps) AS bitmapped FROM m)
             SELECT (SELECT total FROM counts),
                    (SELECT coalesce(json_agg(json_build_array(
-                        p.object_id, p.title, p.score) ORDER BY {order}), '[]')
+                        p.object_id, p.title, p.score) ORDER BY {s.order}), '[]')
                     FROM (SELECT id, object_id, score, price, title, title_length FROM m
-                          ORDER BY {order} LIMIT %s OFFSET %s) p),
-                   {facets_sql if query.with_facets else "NULL"}
+                          ORDER BY {s.order} LIMIT %s OFFSET %s) p),
+                   {facets_sql if query.with_facets else "NULL"},
+                   {KEEP.format(order=s.order) if keep else "NULL"}
         """  # noqa: S608 - only fixed fragments are formatted in; every value is a parameter
-        with connection.cursor() as cursor:
-            # JIT compilation costs more than it saves on statements this short (100+ ms at worst), and
-            # the materialised matches of a common word outgrow the default 4 MB work_mem.
-            cursor.execute("SELECT set_config('jit', 'off', false), set_config('work_mem', '64MB', false)")
-            facet_params = (
-                [document_type.name, BITMAP_MIN_MATCHES, BITMAP_MIN_MATCHES] if query.with_facets else []
-            )
-            cursor.execute(
-                sql,
-                [
-                    *tsquery_params,
-                    document_type.name,
-                    *where_params,
-                    query.limit,
-                    query.offset,
-                    *facet_params,
-                ],
-            )
-            total, hits_json, facets_json = cursor.fetchone()
+        facet_params = [s.type, BITMAP_MIN_MATCHES, BITMAP_MIN_MATCHES] if query.with_facets else []
+        keep_params = [s.key, CACHE_TOP, s.type, CACHE_MIN_MATCHES, s.type, s.type] if keep else []
+        cursor.execute(
+            sql,
+            [
+                *s.tsquery_params,
+                s.type,
+                *s.where_params,
+                query.limit,
+                query.offset,
+                *facet_params,
+                *keep_params,
+            ],
+        )
+        total, hits_json, facets_json, kept = cursor.fetchone()
+        kept = json.loads(kept) if isinstance(kept, str) else kept
+        return (*self._result(total, hits_json, facets_json), kept)
+
+    def _keep(self, cursor, s: Statement, kept: list, total: int, facets: dict[str, int]) -> None:
+        """Cache a broad search's result from its live reading (see _live's `keep`)."""
+        key, generation, best = kept
+        cursor.execute(
+            KEEP_INSERT,
+            [s.type, key, generation, total, best or [], json.dumps(facets), s.type, CACHE_MAX_ROWS],
+        )
+
+    def _fill(self, cursor, s: Statement) -> None:
+        """Keep a broad search's result as of the last compaction: the rows still in the bitmaps and the
+        superseded ones, as they were then. Made in one snapshot, under that snapshot's generation: a
+        result made while a compaction commits is never read."""
+        cursor.execute(
+            FILL.format(
+                tsquery=s.tsquery,
+                where=s.where,
+                score=s.score,
+                order=s.order,
+                bitmap=MATCHES_BITMAP.format(rows="SELECT id FROM m"),
+            ),
+            [
+                *s.tsquery_params,
+                s.type,
+                *s.where_params,
+                *s.where_params,
+                s.type,
+                s.type,
+                s.key,
+                CACHE_TOP,
+                s.type,
+                CACHE_MAX_ROWS,
+            ],
+        )
+
+    @staticmethod
+    def _result(total, hits_json, facets_json) -> Raw:
         hits_rows = json.loads(hits_json) if isinstance(hits_json, str) else hits_json
         facets = json.loads(facets_json) if isinstance(facets_json, str) else facets_json
         hits = [Hit(object_id=int(i), title=t, score=float(s or 0)) for i, t, s in hits_rows]
