@@ -16,7 +16,8 @@ Each buyable offer also has its row (`OfferBrowse`: the offer's filtered terms w
 category path), rewritten with its product's.
 
 Everything is set-based SQL: two UPDATEs for the flags and one INSERT ... SELECT per table and chunk
-of products, whatever their number. `manage.py browse_rebuild` (`product_browse_rebuild`) recomputes all of it.
+of products, whatever their number. `manage.py browse_rebuild` (`product_browse_rebuild`) recomputes
+all of it.
 
 Every refresh also moves the version of what is kept for every buyer (`catalogue.caching`) when
 its transaction commits, so no cached page outlives the change.
@@ -143,7 +144,10 @@ _OFFER_ROW_COLUMNS: dict[str, str | models.Expression] = {
 def _insert_offer_rows(offers: QuerySet, rows_model: type[models.Model] = OfferBrowse) -> None:
     """INSERT ... SELECT of these offers' browse rows (the flagged ones among them)."""
     select_sql, params = (
-        offers.filter(buyable=True).order_by().values_list(*_OFFER_ROW_COLUMNS.values()).query.sql_with_params()
+        offers.filter(buyable=True)
+        .order_by()
+        .values_list(*_OFFER_ROW_COLUMNS.values())
+        .query.sql_with_params()
     )
     table = connection.ops.quote_name(rows_model._meta.db_table)
     quoted = ", ".join(connection.ops.quote_name(c) for c in _OFFER_ROW_COLUMNS)

@@ -356,8 +356,8 @@ def product_facets(*, filters: Mapping | ProductFilter, category: Category | Non
     left are answered by stored rows (none; patient eligible; in stock: `ProductFilter.stored_rows`)
     reads the categories' stored counts (`CategoryFacetCount`, the subset's: one query for all of
     them, no product or offer read); one with other offer filters counts the products of the buyable
-    offers' browse rows that meet them (`OfferBrowse`, an index range) in one grouped query. At most six queries whatever the size of the catalogue, and the
-    filters are parsed once.
+    offers' browse rows that meet them (`OfferBrowse`, an index range) in one grouped query. At most
+    six queries whatever the size of the catalogue, and the filters are parsed once.
     """
     product_filter = _product_filter(filters, category=category)
     C = CategoryFacetCount

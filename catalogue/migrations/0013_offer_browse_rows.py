@@ -15,29 +15,97 @@ def fill(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('catalogue', '0012_browse_filters'),
-        ('organisations', '0003_carers_act_for_patients'),
+        ("catalogue", "0012_browse_filters"),
+        ("organisations", "0003_carers_act_for_patients"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='OfferBrowse',
+            name="OfferBrowse",
             fields=[
-                ('offer', models.OneToOneField(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, primary_key=True, related_name='browse_row', serialize=False, to='catalogue.offer')),
-                ('category_path', models.CharField(max_length=500)),
-                ('name_key', models.CharField(max_length=200)),
-                ('unit_price', models.DecimalField(decimal_places=4, max_digits=18)),
-                ('pack_price', models.DecimalField(decimal_places=2, max_digits=14)),
-                ('lead_time_days', models.PositiveIntegerField(null=True)),
-                ('stock_status', models.CharField(choices=[('in_stock', 'In stock'), ('low_stock', 'Low stock'), ('out_of_stock', 'Out of stock'), ('made_to_order', 'Made to order')], max_length=20)),
-                ('patient_eligible', models.BooleanField(default=False)),
-                ('product', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='offer_rows', to='catalogue.product')),
-                ('supplier', models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='organisations.organisation')),
+                (
+                    "offer",
+                    models.OneToOneField(
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        primary_key=True,
+                        related_name="browse_row",
+                        serialize=False,
+                        to="catalogue.offer",
+                    ),
+                ),
+                ("category_path", models.CharField(max_length=500)),
+                ("name_key", models.CharField(max_length=200)),
+                ("unit_price", models.DecimalField(decimal_places=4, max_digits=18)),
+                ("pack_price", models.DecimalField(decimal_places=2, max_digits=14)),
+                ("lead_time_days", models.PositiveIntegerField(null=True)),
+                (
+                    "stock_status",
+                    models.CharField(
+                        choices=[
+                            ("in_stock", "In stock"),
+                            ("low_stock", "Low stock"),
+                            ("out_of_stock", "Out of stock"),
+                            ("made_to_order", "Made to order"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("patient_eligible", models.BooleanField(default=False)),
+                (
+                    "product",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="offer_rows",
+                        to="catalogue.product",
+                    ),
+                ),
+                (
+                    "supplier",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        db_index=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="organisations.organisation",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['product'], name='offer_browse_product'), models.Index(fields=['supplier', 'category_path'], include=('product', 'name_key', 'unit_price', 'pack_price', 'lead_time_days', 'stock_status', 'patient_eligible'), name='offer_browse_supplier', opclasses=['int8_ops', 'varchar_pattern_ops']), models.Index(fields=['category_path'], include=('product', 'supplier', 'name_key', 'unit_price', 'pack_price', 'lead_time_days', 'stock_status', 'patient_eligible'), name='offer_browse_category', opclasses=['varchar_pattern_ops'])],
+                "indexes": [
+                    models.Index(fields=["product"], name="offer_browse_product"),
+                    models.Index(
+                        fields=["supplier", "category_path"],
+                        include=(
+                            "product",
+                            "name_key",
+                            "unit_price",
+                            "pack_price",
+                            "lead_time_days",
+                            "stock_status",
+                            "patient_eligible",
+                        ),
+                        name="offer_browse_supplier",
+                        opclasses=["int8_ops", "varchar_pattern_ops"],
+                    ),
+                    models.Index(
+                        fields=["category_path"],
+                        include=(
+                            "product",
+                            "supplier",
+                            "name_key",
+                            "unit_price",
+                            "pack_price",
+                            "lead_time_days",
+                            "stock_status",
+                            "patient_eligible",
+                        ),
+                        name="offer_browse_category",
+                        opclasses=["varchar_pattern_ops"],
+                    ),
+                ],
             },
         ),
         migrations.RunPython(fill, migrations.RunPython.noop),
