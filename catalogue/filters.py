@@ -240,7 +240,12 @@ class ProductFilter(django_filters.FilterSet):
         return q
 
     def stored_rows(
-        self, *, without: str | None = None, bound: bool = False, sort: str | None = None
+        self,
+        *,
+        without: str | None = None,
+        bound: bool = False,
+        sort: str | None = None,
+        also: dict | None = None,
     ) -> StoredRows | None:
         """The stored browse rows that answer the chosen offer filters (leaving out `without`), or
         None when only the offers can: with no offer filter, every product's row; with just
@@ -253,6 +258,7 @@ class ProductFilter(django_filters.FilterSet):
             for name, value in self.form.cleaned_data.items()
             if name != without and value not in (None, "", [])
         }
+        data.update(also or {})  # a filter added (a facet's value: `patient_eligible=true`)
         if data.get("supplier") or any(name in data for name in ("pack_price_min", "pack_price_max")):
             return None
         subset = ""

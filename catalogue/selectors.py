@@ -385,7 +385,18 @@ def product_facets(*, filters: Mapping | ProductFilter, category: Category | Non
 
     # Sub-categories of the current one (or top-level categories), counting their descendants.
     children = list(category_children(category=category))
-    if plans["total"] is None:
+    # A count with at most one bound besides is exact on stored rows (`ProductFilter.count`): one row
+    # per product in the category's range, not its offers' rows.
+    counted = product_filter.stored_rows(bound=True) if plans["total"] is None else None
+    if counted is not None:
+        by_path = dict(
+            listed_in(counted.categories, subset=counted.subset, bound=counted.bound)
+            .order_by()
+            .values("category_path")
+            .annotate(n=Count("product"))
+            .values_list("category_path", "n")
+        )
+    elif plans["total"] is None:
         by_path = dict(
             offers_meeting(product_filter.offer_conditions())
             .order_by()
@@ -443,7 +454,16 @@ def product_facets(*, filters: Mapping | ProductFilter, category: Category | Non
         if stock_counts.get(value)
     ]
 
-    if plans["patient"] is None:
+    patient_rows = (
+        product_filter.stored_rows(without=PATIENT_ELIGIBLE, bound=True, also={PATIENT_ELIGIBLE: "true"})
+        if plans["patient"] is None
+        else None
+    )
+    if patient_rows is not None:
+        patient_eligible = listed_in(
+            patient_rows.categories, subset=patient_rows.subset, bound=patient_rows.bound
+        ).count()
+    elif plans["patient"] is None:
         conditions = product_filter.offer_conditions(without=PATIENT_ELIGIBLE)
         patient_eligible = offers_meeting(conditions & Q(patient_eligible=True)).aggregate(
             n=Count("product_id", distinct=True)
