@@ -99,6 +99,7 @@ def prepare(n_products: int, n_suppliers: int, regenerate: bool) -> None:
         cursor.execute("VACUUM ANALYZE catalogue_offer")
         cursor.execute("VACUUM ANALYZE catalogue_productbrowse")
         cursor.execute("VACUUM ANALYZE catalogue_productbrowsesubset")
+        cursor.execute("VACUUM ANALYZE catalogue_offerbrowse")
         cursor.execute("VACUUM ANALYZE catalogue_categoryfacetcount")
 
 
@@ -146,6 +147,8 @@ def cases(n_products: int) -> list[tuple[str, str, dict]]:
         ("top-level category, one supplier", top, {"supplier": supplier}),
         ("top-level category, supplier + in stock", top, {"supplier": supplier, "stock": "in_stock"}),
         ("top-level category, patient eligible", top, {"patient_eligible": "true"}),
+        ("top-level category, supplier + price", top, {"supplier": supplier, "unit_price_max": "5"}),
+        ("top-level category, in stock + price", top, {"stock": "in_stock", "unit_price_max": "5"}),
         ("leaf category, page 1", leaf, {}),
         (f"leaf category, page {far}", leaf, {"page": far}),
         ("leaf category, sort name", leaf, {"sort": "name"}),
@@ -153,6 +156,11 @@ def cases(n_products: int) -> list[tuple[str, str, dict]]:
         (f"API, page {far_api}, sort name", api, {"page": far_api, "sort": "name"}),
         ("API, category", api, {"category": "bench-1"}),
         ("API, supplier", api, {"supplier": supplier}),
+        (
+            "API, supplier + price + lead time",
+            api,
+            {"supplier": supplier, "unit_price_min": "1", "lead_time_max": "4"},
+        ),
         (
             "API, category + in stock + price",
             api,
@@ -266,6 +274,7 @@ def main() -> None:
     parser.add_argument("--regenerate", action="store_true")
     parser.add_argument("--smoke", action="store_true", help="1,000 products, 3 repeats: a quick check")
     parser.add_argument("--database-url", default=None)
+    parser.add_argument("--cases", default="", help="only the cases whose label contains this")
     args = parser.parse_args()
     if args.smoke:
         args.products, args.suppliers, args.repeats, args.baseline_repeats = 1000, 30, 3, 1
@@ -288,6 +297,8 @@ def main() -> None:
     worst = 0.0
     results = {}
     for label, path, params in cases(args.products):
+        if args.cases not in label:
+            continue
         m = measure(client, path, params, args.repeats)
         p50, p95 = statistics.median(m["wall"]), percentile(m["wall"], 95)
         worst = max(worst, p95)
@@ -329,6 +340,8 @@ def main() -> None:
     print(f"{'':<44} {'old list':>9} {'new page: server':>17} {'database':>17}")
     print(f"{'case':<44} {'p50':>9} {'p50':>8} {'ratio':>8} {'p50':>8} {'ratio':>8}")
     for label, kwargs in baselines:
+        if label not in results:
+            continue
         old_product_list(**kwargs)  # warm
         times = []
         for _ in range(args.baseline_repeats):

@@ -12,8 +12,12 @@ patient eligibility) with its category path. They are refreshed in the transacti
 - dates passing: the daily beat task (`catalogue.tasks.reindex_offers_changing_date`) calls
   `product_browse_refresh_stale`, which finds every offer whose flag no longer matches the rule.
 
-Everything is set-based SQL: two UPDATEs for the flags and one INSERT ... SELECT per chunk of products,
-whatever their number. `manage.py browse_rebuild` (`product_browse_rebuild`) recomputes all of it.
+Each buyable offer also has its row (`OfferBrowse`: the offer's filtered terms with its product's
+category path), rewritten with its product's.
+
+Everything is set-based SQL: two UPDATEs for the flags and one INSERT ... SELECT per table and chunk
+of products, whatever their number. `manage.py browse_rebuild` (`product_browse_rebuild`) recomputes
+all of it.
 
 Every refresh also moves the version of what is kept for every buyer (`catalogue.caching`) when
 its transaction commits, so no cached page outlives the change.
@@ -36,6 +40,7 @@ from catalogue.models import (
     Category,
     CategoryFacetCount,
     Offer,
+    OfferBrowse,
     Product,
     ProductBrowse,
     ProductBrowseSubset,
@@ -121,6 +126,46 @@ def _insert(products: QuerySet, browse_model: type[models.Model], subset: str | 
         cursor.execute(f"INSERT INTO {table} ({quoted}) {select_sql}", params)
 
 
+# The columns of an offer's browse row and what each is computed from (from the offer).
+_OFFER_ROW_COLUMNS: dict[str, str | models.Expression] = {
+    "offer_id": "id",
+    "product_id": "product_id",
+    "supplier_id": "supplier_id",
+    "category_path": "product__category__path",
+    "name_key": Lower("product__name"),
+    "unit_price": "unit_price",
+    "pack_price": "pack_price",
+    "lead_time_days": "lead_time_days",
+    "stock_status": "stock_status",
+    "patient_eligible": "patient_eligible",
+}
+
+
+def _insert_offer_rows(offers: QuerySet, rows_model: type[models.Model] = OfferBrowse) -> None:
+    """INSERT ... SELECT of these offers' browse rows (the flagged ones among them)."""
+    select_sql, params = (
+        offers.filter(buyable=True)
+        .order_by()
+        .values_list(*_OFFER_ROW_COLUMNS.values())
+        .query.sql_with_params()
+    )
+    table = connection.ops.quote_name(rows_model._meta.db_table)
+    quoted = ", ".join(connection.ops.quote_name(c) for c in _OFFER_ROW_COLUMNS)
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {table} ({quoted}) {select_sql}", params)
+
+
+def offer_rows_fill(
+    *, offer_model: type[models.Model] = Offer, rows_model: type[models.Model] = OfferBrowse
+) -> int:
+    """Every flagged offer's browse row, from scratch (the migration that made the table; the
+    rebuild). Returns their number."""
+    with transaction.atomic():
+        rows_model.objects.all().delete()
+        _insert_offer_rows(offer_model.objects.all(), rows_model)
+        return rows_model.objects.count()
+
+
 def facet_counts(rows: QuerySet, subset: str = "") -> Counter:
     """{(category path, facet, value): listed products} over these browse rows (of `subset`, whose
     name prefixes the facets): two grouped queries (the counts, and the suppliers unnested from their
@@ -182,8 +227,11 @@ def _add_facet_counts(delta: Counter, facet_model: type[models.Model] = Category
 
 
 def _write(products: QuerySet[Product]) -> None:
-    """Replace the rows of these products (all offers, and each subset) with their recomputation
-    (DELETE, then INSERT ... SELECT), and move their categories' facet counts by the difference."""
+    """Replace the rows of these products (all offers, and each subset) and of their offers with
+    their recomputation (DELETE, then INSERT ... SELECT), and move their categories' facet counts by
+    the difference."""
+    OfferBrowse.objects.filter(product__in=products.values("id")).delete()
+    _insert_offer_rows(Offer.objects.filter(product__in=products.values("id")))
     delta: Counter = Counter()
     for subset in ("", *ProductBrowseSubset.SUBSETS):
         if subset:
@@ -224,13 +272,17 @@ def product_browse_rebuild(
     browse_model: type[models.Model] = ProductBrowse,
     facet_model: type[models.Model] = CategoryFacetCount,
     subset_model: type[models.Model] | None = None,
+    offer_rows_model: type[models.Model] | None = None,
 ) -> int:
     """Recompute every flag, every browse row (all offers and each subset) and every category's facet
     counts (the data migrations, after a restore, or to check nothing drifted). Returns the number of
     products. The models may be a migration's own; `subset_model` None is `ProductBrowseSubset` with
-    the project's own models, and no subsets with a migration's made before the subsets were."""
+    the project's own models, and no subsets with a migration's made before the subsets were; so does
+    `offer_rows_model` (`OfferBrowse`)."""
     if subset_model is None and browse_model is ProductBrowse:
         subset_model = ProductBrowseSubset
+    if offer_rows_model is None and browse_model is ProductBrowse:
+        offer_rows_model = OfferBrowse
     catalogue_changed()
     with transaction.atomic():
         _flag(offer_model.objects.all())
@@ -244,6 +296,8 @@ def product_browse_rebuild(
                 _insert(product_model.objects.all(), subset_model, subset)
                 counts.update(facet_counts(subset_model.objects.filter(subset=subset), subset))
         _add_facet_counts(counts, facet_model)
+        if offer_rows_model is not None:
+            offer_rows_fill(offer_model=offer_model, rows_model=offer_rows_model)
         return browse_model.objects.count()
 
 
@@ -291,6 +345,16 @@ def browse_expected(product_id: int, subset: str = "") -> dict | None:
         "patient_eligible": any(o["patient_eligible"] for o in offers),
         "supplier_ids": sorted({o["supplier_id"] for o in offers}),
     }
+
+
+def offer_rows_expected() -> set[tuple]:
+    """Every buyable offer's browse row recomputed with `buyable_offer_q` itself (not the flag), for
+    checks and tests: the rows `OfferBrowse` must hold, as tuples of `_OFFER_ROW_COLUMNS`."""
+    return set(Offer.objects.filter(buyable_offer_q()).values_list(*_OFFER_ROW_COLUMNS.values()))
+
+
+def offer_rows_stored() -> set[tuple]:
+    return set(OfferBrowse.objects.values_list(*_OFFER_ROW_COLUMNS))
 
 
 def facet_counts_stored() -> Counter:

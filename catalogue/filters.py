@@ -7,8 +7,9 @@ price sort use the offers' list prices excluding VAT; the price a buyer pays com
 Without offer filters a list reads each product's stored browse data (`catalogue.models.ProductBrowse`)
 and counts no offers; so it does with just one common filter (patient eligible, or in stock only:
 `ProductBrowseSubset`), and, for the list and its count, with at most one price or lead-time bound
-besides (an offer at most £X exists when the lowest is at most £X). Other combinations read the
-flagged offers (`Offer.buyable`) that meet them.
+besides (an offer at most £X exists when the lowest is at most £X). Other combinations (a supplier,
+two bounds, any offer filter under the facets) read the buyable offers' own browse rows
+(`catalogue.models.OfferBrowse`) that meet them, grouped by product.
 """
 
 from __future__ import annotations
@@ -220,7 +221,8 @@ class ProductFilter(django_filters.FilterSet):
         data = {name: value for name, value in self.form.cleaned_data.items() if name != without}
         q = Q()
         if data.get("supplier"):
-            q &= Q(**{f"{prefix}supplier__in": data["supplier"]})
+            # The ids (the form's query is already evaluated): a list the index's range is walked for.
+            q &= Q(**{f"{prefix}supplier_id__in": [supplier.pk for supplier in data["supplier"]]})
         if data.get("unit_price_min") is not None:
             q &= Q(**{f"{prefix}unit_price__gte": data["unit_price_min"]})
         if data.get("unit_price_max") is not None:
@@ -238,7 +240,12 @@ class ProductFilter(django_filters.FilterSet):
         return q
 
     def stored_rows(
-        self, *, without: str | None = None, bound: bool = False, sort: str | None = None
+        self,
+        *,
+        without: str | None = None,
+        bound: bool = False,
+        sort: str | None = None,
+        also: dict | None = None,
     ) -> StoredRows | None:
         """The stored browse rows that answer the chosen offer filters (leaving out `without`), or
         None when only the offers can: with no offer filter, every product's row; with just
@@ -251,6 +258,7 @@ class ProductFilter(django_filters.FilterSet):
             for name, value in self.form.cleaned_data.items()
             if name != without and value not in (None, "", [])
         }
+        data.update(also or {})  # a filter added (a facet's value: `patient_eligible=true`)
         if data.get("supplier") or any(name in data for name in ("pack_price_min", "pack_price_max")):
             return None
         subset = ""
@@ -280,7 +288,7 @@ class ProductFilter(django_filters.FilterSet):
 
     def count(self) -> int:
         """How many products `qs` lists, without the list's joins: from the categories' stored counts
-        when no offer filter is chosen, else on the browse rows and the flagged offers."""
+        when no offer filter is chosen, else on the products' or the offers' browse rows."""
         stored = self.stored_rows(bound=True)
         if stored is not None and stored.bound is None:
             # The categories' stored counts: a few rows, whatever the catalogue's size.
@@ -302,6 +310,7 @@ class ProductFilter(django_filters.FilterSet):
         sort = self.form.cleaned_data.get("sort") or ProductSort.PRICE
         stored = self.stored_rows(bound=True, sort=sort)
         self.page_keys = None
+        self.page_keys_near: int | None = None  # None: `paging.NEAR`
         if stored is not None:
             keys = listed_in(stored.categories, subset=stored.subset, bound=stored.bound)
             self.page_keys = _sorted(keys, sort, name="name_key", pk="product_id").values_list(
@@ -333,19 +342,29 @@ class ProductFilter(django_filters.FilterSet):
                 sort_name=F(f"{prefix}name_key"),
             )
         else:
-            queryset = queryset.filter(browse__offer_count__gt=0)
+            # The buyable offers' browse rows meeting every condition (`OfferBrowse`: a supplier's
+            # rows in the category, or the category's, from an index), grouped by product: every
+            # condition on the same offer's row, the figures over the matching rows. A page's keys
+            # come from these rows alone (every page: grouping then joining the products would read
+            # every matching product), then its products are joined to their matching rows.
+            matched = offers_listed_in(self.categories(), conditions).values("product_id")
+            keys = matched.annotate(
+                min_unit_price=Min("unit_price"),
+                min_lead_time_days=Min("lead_time_days"),
+                sort_name=Min("name_key"),
+            )
+            self.page_keys = _sorted(keys, sort, name="sort_name", pk="product_id").values_list(
+                "product_id", flat=True
+            )
+            self.page_keys_near = 0
+            rows = self.offer_conditions(prefix="offer_rows__")
             for chosen in self.categories():
-                queryset = queryset.filter(in_category_q(chosen, prefix="browse__category_"))
-
-            # One pass over the matching offers, grouped by product (filter, then annotate: the
-            # aggregates read the same join the filter narrowed), not three subqueries per product.
-            queryset = queryset.filter(
-                Q(offers__buyable=True) & self.offer_conditions(prefix="offers__")
-            ).annotate(
-                min_unit_price=Min("offers__unit_price"),
-                min_lead_time_days=Min("offers__lead_time_days"),
-                offer_count=Count("offers"),
-                sort_name=F("browse__name_key"),
+                rows &= in_category_q(chosen, prefix="offer_rows__category_")
+            queryset = queryset.filter(rows or Q(offer_rows__isnull=False)).annotate(
+                min_unit_price=Min("offer_rows__unit_price"),
+                min_lead_time_days=Min("offer_rows__lead_time_days"),
+                offer_count=Count("offer_rows__unit_price"),  # a column every index carries
+                sort_name=Min("offer_rows__name_key"),
             )
         return _sorted(queryset, sort, name="sort_name", pk="id")
 

@@ -400,6 +400,84 @@ class ProductBrowseSubset(BrowseFigures):
         return f"{self.product_id} ({self.subset}): {self.offer_count} offers from {self.min_unit_price}"
 
 
+class OfferBrowse(models.Model):
+    """One BUYABLE offer (`Offer.buyable`) as lists and facets filter it, with its product's category
+    path: kept by `catalogue.browse_data` with `ProductBrowse`, in the same transaction (the product's
+    rows deleted and inserted again from its offers).
+
+    A filter the per-product rows cannot answer (a supplier; two price or lead-time bounds; any offer
+    filter under the facets' counts) groups these rows by product, so every condition still applies to
+    the SAME offer: a supplier's rows in a category are one range of an index, any other combination
+    over a category one range of another, both answered from the index alone on PostgreSQL (every
+    column a filter, a sort or a count reads is carried), never the offers joined to the products'
+    rows. A page's products are found in these rows first (grouped, sorted, the page's slice), then
+    only that page's products are joined.
+
+    The offer and the supplier are keys without a database constraint: the rows are derived, every
+    one rewritten with its product's, and a constraint would check each of a bulk import's rows twice.
+    """
+
+    offer = models.OneToOneField(
+        Offer,
+        primary_key=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="browse_row",
+    )
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="offer_rows", db_index=False)
+    supplier = models.ForeignKey(
+        Organisation, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    category_path = models.CharField(max_length=500)  # the product's category's, as ProductBrowse's
+    name_key = models.CharField(max_length=200)  # lower(the product's name): a page's keys in name order
+    unit_price = unit_price_field()
+    pack_price = money_field()
+    lead_time_days = models.PositiveIntegerField(null=True)
+    stock_status = models.CharField(max_length=20, choices=StockStatus.choices)
+    patient_eligible = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [
+            # A product's rows, rewritten with it.
+            models.Index(fields=["product"], name="offer_browse_product"),
+            # One or more suppliers' rows in a category's subtree (pattern ops: the path's prefix is a
+            # range in any collation), or all of theirs.
+            models.Index(
+                fields=["supplier", "category_path"],
+                opclasses=["int8_ops", "varchar_pattern_ops"],
+                include=[
+                    "product",
+                    "name_key",
+                    "unit_price",
+                    "pack_price",
+                    "lead_time_days",
+                    "stock_status",
+                    "patient_eligible",
+                ],
+                name="offer_browse_supplier",
+            ),
+            # Any other combination of offer filters over a category's subtree.
+            models.Index(
+                fields=["category_path"],
+                opclasses=["varchar_pattern_ops"],
+                include=[
+                    "product",
+                    "supplier",
+                    "name_key",
+                    "unit_price",
+                    "pack_price",
+                    "lead_time_days",
+                    "stock_status",
+                    "patient_eligible",
+                ],
+                name="offer_browse_category",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"offer {self.offer_id} of {self.product_id} from {self.supplier_id} at {self.unit_price}"
+
+
 class CategoryFacetCount(models.Model):
     """How many listed products one category holds directly (not its descendants'), in total and by
     facet value, over all buyable offers and over each `ProductBrowseSubset` subset (its facets named

@@ -21,6 +21,7 @@ from catalogue.models import (
     Category,
     CategoryFacetCount,
     Offer,
+    OfferBrowse,
     OfferStatus,
     Product,
     ProductBrowse,
@@ -260,6 +261,7 @@ def product_list(
     # For `catalogue.browse.paging.CountedPaginator`: the same list as browse rows alone (when stored
     # rows answer the filters), so a far page skips its offset in an index, then joins its products.
     products.page_keys = product_filter.page_keys
+    products.page_keys_near = product_filter.page_keys_near
     return products
 
 
@@ -309,14 +311,16 @@ def listed_in(
     return rows
 
 
-def offers_listed_in(categories: list[Category], conditions: Q) -> QuerySet[Offer]:
-    """The flagged offers meeting `conditions` of the products listed in these categories: a
-    semi-join with the browse rows (an index-only scan of the category's range on PostgreSQL), no
-    join through the products."""
-    offers = listed_offers().filter(conditions)
-    if categories:
-        offers = offers.filter(product_id__in=listed_in(categories).values("product_id"))
-    return offers
+def offers_listed_in(categories: list[Category], conditions: Q) -> QuerySet[OfferBrowse]:
+    """The browse rows of the buyable offers meeting `conditions` (on an offer's own fields) of the
+    products in these categories (`OfferBrowse`, which carries the category path): a range of one of
+    its covering indexes (a supplier's rows in the category, or the category's), no offer, product or
+    per-product row read. Group them by product to count products: each row is ONE offer, so every
+    condition holds of the same offer."""
+    rows = OfferBrowse.objects.filter(conditions)
+    for chosen in categories:
+        rows = rows.filter(in_category_q(chosen, prefix="category_"))
+    return rows
 
 
 def category_facet_counts(
@@ -351,9 +355,9 @@ def product_facets(*, filters: Mapping | ProductFilter, category: Category | Non
     choosing one supplier still shows how many products the others would add. A count whose filters
     left are answered by stored rows (none; patient eligible; in stock: `ProductFilter.stored_rows`)
     reads the categories' stored counts (`CategoryFacetCount`, the subset's: one query for all of
-    them, no product or offer read); one with other offer filters counts the flagged offers that
-    meet them in one grouped query. At most six queries whatever the size of the catalogue, and the
-    filters are parsed once.
+    them, no product or offer read); one with other offer filters counts the products of the buyable
+    offers' browse rows that meet them (`OfferBrowse`, an index range) in one grouped query. At most
+    six queries whatever the size of the catalogue, and the filters are parsed once.
     """
     product_filter = _product_filter(filters, category=category)
     C = CategoryFacetCount
@@ -376,18 +380,29 @@ def product_facets(*, filters: Mapping | ProductFilter, category: Category | Non
     def stored_sum(key: str, value: str) -> int:
         return sum(stored.get((names[key], value), {}).values())
 
-    def offers_meeting(conditions: Q) -> QuerySet[Offer]:
+    def offers_meeting(conditions: Q) -> QuerySet[OfferBrowse]:
         return offers_listed_in(product_filter.categories(), conditions)
 
     # Sub-categories of the current one (or top-level categories), counting their descendants.
     children = list(category_children(category=category))
-    if plans["total"] is None:
+    # A count with at most one bound besides is exact on stored rows (`ProductFilter.count`): one row
+    # per product in the category's range, not its offers' rows.
+    counted = product_filter.stored_rows(bound=True) if plans["total"] is None else None
+    if counted is not None:
+        by_path = dict(
+            listed_in(counted.categories, subset=counted.subset, bound=counted.bound)
+            .order_by()
+            .values("category_path")
+            .annotate(n=Count("product"))
+            .values_list("category_path", "n")
+        )
+    elif plans["total"] is None:
         by_path = dict(
             offers_meeting(product_filter.offer_conditions())
             .order_by()
-            .values("product__browse__category_path")
+            .values("category_path")
             .annotate(n=Count("product_id", distinct=True))
-            .values_list("product__browse__category_path", "n")
+            .values_list("category_path", "n")
         )
     else:
         by_path = stored.get((names["total"], ""), {})
@@ -439,7 +454,16 @@ def product_facets(*, filters: Mapping | ProductFilter, category: Category | Non
         if stock_counts.get(value)
     ]
 
-    if plans["patient"] is None:
+    patient_rows = (
+        product_filter.stored_rows(without=PATIENT_ELIGIBLE, bound=True, also={PATIENT_ELIGIBLE: "true"})
+        if plans["patient"] is None
+        else None
+    )
+    if patient_rows is not None:
+        patient_eligible = listed_in(
+            patient_rows.categories, subset=patient_rows.subset, bound=patient_rows.bound
+        ).count()
+    elif plans["patient"] is None:
         conditions = product_filter.offer_conditions(without=PATIENT_ELIGIBLE)
         patient_eligible = offers_meeting(conditions & Q(patient_eligible=True)).aggregate(
             n=Count("product_id", distinct=True)

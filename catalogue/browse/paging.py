@@ -2,7 +2,8 @@
 paginator does not count the list again with its joins; and, when the list says which browse rows
 order it (`page_keys`, from `catalogue.selectors.product_list`), a page's products found by skipping
 the offset in those rows' index first, then joining only that page's products (a "deferred join":
-page 50 joins 20 products, not 1,000)."""
+page 50 joins 20 products, not 1,000). A list may ask for it from its first page (`page_keys_near`
+0: a list grouped from the offers' rows, whose join would otherwise read every matching product)."""
 
 from __future__ import annotations
 
@@ -27,7 +28,8 @@ class CountedPaginator(Paginator):
         keys = getattr(self.object_list, "page_keys", None)
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
-        if keys is None or bottom < NEAR:
+        near = getattr(self.object_list, "page_keys_near", None)
+        if keys is None or bottom < (NEAR if near is None else near):
             return super().page(number)
         top = bottom + self.per_page
         if top + self.orphans >= self.count:

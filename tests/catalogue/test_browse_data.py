@@ -17,12 +17,15 @@ from catalogue.browse_data import (
     browse_stored,
     facet_counts,
     facet_counts_stored,
+    offer_rows_expected,
+    offer_rows_stored,
     product_browse_rebuild,
 )
 from catalogue.imports.importer import catalogue_import_start
 from catalogue.models import (
     CategoryFacetCount,
     Offer,
+    OfferBrowse,
     OfferStatus,
     Product,
     ProductBrowse,
@@ -104,6 +107,8 @@ def assert_browse_data_is_recomputable() -> None:
                 product_id,
                 subset,
             )
+    # Every buyable offer's own row (and no other offer's), with its terms and its product's category.
+    assert offer_rows_stored() == offer_rows_expected()
     # The categories' facet counts are the sum of their products' rows (kept by differences), for
     # every listed product and for each subset's.
     expected = facet_counts(ProductBrowse.objects.all())
@@ -146,6 +151,15 @@ def test_the_browse_data_of_a_shop_holds_what_buyers_browse_by(shop, trusted):
     assert counts[(row.category_path, "patient:supplier", str(shop["other"].id))] == 1
     assert counts[(row.category_path, "in_stock:listed", "")] == 1
     assert (row.category_path, "patient:supplier", str(trusted.id)) not in counts
+    offer_rows = OfferBrowse.objects.filter(product=shop["stocking"]).order_by("unit_price")
+    assert [
+        (r.supplier_id, r.unit_price, r.pack_price, r.stock_status, r.lead_time_days, r.patient_eligible)
+        for r in offer_rows
+    ] == [
+        (shop["other"].id, D("3.0000"), D("6.00"), StockStatus.LOW_STOCK, 5, True),
+        (trusted.id, D("9.0000"), D("9.00"), StockStatus.IN_STOCK, 3, False),
+    ]
+    assert {r.category_path for r in offer_rows} == {"Browse ward > Browse hosiery"}
 
 
 def test_a_new_offer_from_the_service(shop, trusted):
@@ -229,6 +243,23 @@ def test_a_category_renamed_moves_its_products_rows(shop):
     )
 
 
+def test_a_product_moved_to_another_category_moves_its_offers_rows(shop):
+    stocking = shop["stocking"]
+    stocking.category = shop["ward"]
+    stocking.save()
+    assert_browse_data_is_recomputable()
+    assert set(OfferBrowse.objects.filter(product=stocking).values_list("category_path", flat=True)) == {
+        "Browse ward"
+    }
+
+
+def test_an_offer_deleted_takes_its_row(shop, trusted):
+    offer = Offer.objects.get(product=shop["stocking"], supplier=trusted)
+    offer.delete()
+    assert_browse_data_is_recomputable()
+    assert not OfferBrowse.objects.filter(offer_id=offer.pk).exists()
+
+
 def test_moderation_decisions(shop, untrusted, moderator):
     pending = services.offer_create(supplier=untrusted, actor=None, data=offer_input(pack_price=D("2.00")))
     assert pending.status == OfferStatus.PENDING
@@ -281,6 +312,7 @@ def test_the_rebuild_command_recomputes_what_drifted(shop):
     ProductBrowse.objects.filter(product=shop["stocking"]).update(offer_count=99, min_unit_price=D("0.01"))
     CategoryFacetCount.objects.update(count=7)
     Offer.objects.filter(product=shop["gloves"]).update(buyable=False)
+    OfferBrowse.objects.filter(product=shop["stocking"]).update(unit_price=D("0.01"), supplier_id=0)
     out = io.StringIO()
     call_command("browse_rebuild", stdout=out)
     assert "Browse data of 2 products rebuilt" in out.getvalue()

@@ -71,6 +71,28 @@ def random_filters(rng: random.Random, suppliers) -> dict:
     return params
 
 
+def random_offer_filters(rng: random.Random, suppliers) -> dict:
+    """One or more suppliers with any of stock, price and lead-time bounds and patient eligibility:
+    the combinations only the offers' own rows answer, each condition on the same offer."""
+    params: dict = {"supplier": [str(s.pk) for s in rng.sample(suppliers, rng.choice([1, 1, 2]))]}
+    choices = [
+        lambda: {"stock": rng.choice([["in_stock"], rng.sample(STOCK_STATES, rng.randint(1, 2))])},
+        # Each range's ends never cross (a crossed range is refused, not listed).
+        lambda: {"unit_price_max": str(rng.choice([5, 9]))},
+        lambda: {"unit_price_min": str(rng.choice([1, 4]))},
+        lambda: {"pack_price_min": str(rng.choice([3, 8]))},
+        lambda: {"pack_price_max": str(rng.choice([8, 15]))},
+        lambda: {"lead_time_max": str(rng.choice([1, 3, 7]))},
+        lambda: {"patient_eligible": rng.choice(["true", "true", "false"])},
+    ]
+    for choose in rng.sample(choices, rng.randint(0, 4)):
+        params.update(choose())
+    if rng.random() < 0.3:
+        del params["supplier"]  # the same combinations over the whole category
+    params["sort"] = rng.choice(["price", "name", "lead_time"])
+    return params
+
+
 def meets(offer: Offer, params: dict, without: str | None = None) -> bool:
     """One offer against every chosen filter but `without`, read from the offer in Python."""
     p = {name: value for name, value in params.items() if name != without}
@@ -81,13 +103,14 @@ def meets(offer: Offer, params: dict, without: str | None = None) -> bool:
         "unit_price_max" not in p or offer.unit_price <= D(p["unit_price_max"]),
         "unit_price_min" not in p or offer.unit_price >= D(p["unit_price_min"]),
         "pack_price_max" not in p or offer.pack_price <= D(p["pack_price_max"]),
+        "pack_price_min" not in p or offer.pack_price >= D(p["pack_price_min"]),
         "lead_time_max" not in p
         or (offer.lead_time_days is not None and offer.lead_time_days <= int(p["lead_time_max"])),
     ]
     return all(checks)
 
 
-def brute_force(category: Category, params: dict) -> dict:
+def brute_force(category: Category, params: dict, children: list[Category] = ()) -> dict:
     """What the offers say: the matching products in order, and every facet count."""
     offers = [
         offer
@@ -127,7 +150,43 @@ def brute_force(category: Category, params: dict) -> dict:
             if (n := len(products("stock", lambda o, state=state: o.stock_status == state)))
         },
         "patient": len(products("patient_eligible", lambda o: o.patient_eligible)),
+        # Each sub-category's matching products (its own and its descendants').
+        "categories": {
+            child.slug: n
+            for child in children
+            if (
+                n := len(
+                    {
+                        o.product_id
+                        for o in matching
+                        if o.product.category.path == child.path
+                        or o.product.category.path.startswith(child.path + " > ")
+                    }
+                )
+            )
+        },
     }
+
+
+def check_against_brute_force(category: Category, params: dict) -> None:
+    children = list(Category.objects.filter(parent=category))
+    expected = brute_force(category, params, children)
+    facets = selectors.product_facets(filters=params, category=category)
+    listed = list(selectors.product_list(filters=params, category=category).values_list("id", flat=True))
+    assert listed == expected["order"], params
+    # A page found through the browse rows' index (the deferred join) is the same slice.
+    products = selectors.product_list(filters=params, category=category)
+    if len(listed) > 4:
+        page = CountedPaginator(products, 4, count=len(listed)).page(2)
+        assert [p.pk for p in page.object_list] == listed[4:8], params
+    assert facets.total == len(expected["order"]), params
+    counted = ProductFilter(params, queryset=Product.objects.all(), category=category)
+    assert counted.is_valid()
+    assert counted.count() == len(expected["order"]), params
+    assert {f.value: f.count for f in facets.suppliers} == expected["suppliers"], params
+    assert {f.value: f.count for f in facets.stock_statuses} == expected["stock"], params
+    assert facets.patient_eligible == expected["patient"], params
+    assert {f.value: f.count for f in facets.categories} == expected["categories"], params
 
 
 def test_lists_and_facets_equal_a_brute_force_count_for_random_filters(market, monkeypatch):
@@ -135,23 +194,40 @@ def test_lists_and_facets_equal_a_brute_force_count_for_random_filters(market, m
     rng = market["rng"]
     for _ in range(60):
         category = rng.choice(market["shelves"])
-        params = random_filters(rng, market["suppliers"])
-        expected = brute_force(category, params)
-        facets = selectors.product_facets(filters=params, category=category)
-        listed = list(selectors.product_list(filters=params, category=category).values_list("id", flat=True))
-        assert listed == expected["order"], params
-        # A page found through the browse rows' index (the deferred join) is the same slice.
-        products = selectors.product_list(filters=params, category=category)
-        if len(listed) > 4:
-            page = CountedPaginator(products, 4, count=len(listed)).page(2)
-            assert [p.pk for p in page.object_list] == listed[4:8], params
-        assert facets.total == len(expected["order"]), params
-        counted = ProductFilter(params, queryset=Product.objects.all(), category=category)
-        assert counted.is_valid()
-        assert counted.count() == len(expected["order"]), params
-        assert {f.value: f.count for f in facets.suppliers} == expected["suppliers"], params
-        assert {f.value: f.count for f in facets.stock_statuses} == expected["stock"], params
-        assert facets.patient_eligible == expected["patient"], params
+        check_against_brute_force(category, random_filters(rng, market["suppliers"]))
+
+
+def test_supplier_and_offer_filter_combinations_equal_a_brute_force_count(market, monkeypatch):
+    """Supplier(s) with stock, price and lead-time bounds and patient eligibility, read from the
+    offers' own browse rows: exact lists and facets, every condition on the same offer."""
+    monkeypatch.setattr(paging, "NEAR", 0)
+    rng = random.Random(1111)
+    for _ in range(60):
+        category = rng.choice(market["shelves"])
+        check_against_brute_force(category, random_offer_filters(rng, market["suppliers"]))
+
+
+def test_the_offers_rows_follow_changes_between_requests(market):
+    """The same combinations after offers change (repriced, withdrawn, a supplier deactivated, a
+    product moved): still exact, so the rows follow every change."""
+    rng = random.Random(7)
+    ward, shelves, suppliers = market["ward"], market["shelves"], market["suppliers"]
+    offers = list(Offer.objects.filter(status=OfferStatus.LIVE).order_by("pk"))
+    for offer in rng.sample(offers, 6):
+        offer.pack_price = D(rng.randint(100, 2000)) / 100
+        offer.stock_status = rng.choice(STOCK_STATES)
+        offer.save()
+    for offer in rng.sample(offers, 4):
+        offer.status = OfferStatus.WITHDRAWN
+        offer.save()
+    moved = Product.objects.filter(category=shelves[1]).first()
+    moved.category = shelves[2]
+    moved.save()
+    suppliers[1].is_active = False
+    suppliers[1].save()
+    for _ in range(20):
+        params = random_offer_filters(rng, [s for s in suppliers if s.is_active])
+        check_against_brute_force(rng.choice([ward, *shelves]), params)
 
 
 def test_the_stored_rows_answer_the_common_filters_and_the_offers_the_rest(market):

@@ -87,20 +87,48 @@ def test_a_category_page_costs_the_same_queries_for_6_and_60_products_and_counts
     assert response.context["rows"]
 
 
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"stock": "in_stock"},
+        {},
+        {"unit_price_max": "6"},
+        {"stock": "in_stock", "unit_price_min": "1", "page": "2"},
+        {"sort": "name", "page": "3"},
+    ],
+)
 def test_a_supplier_filtered_category_page_costs_the_same_queries_for_6_and_60_products(
-    client, buyer, shelves, django_assert_max_num_queries
+    client, buyer, shelves, params, django_assert_max_num_queries
 ):
+    """The list, its count and its facets read the offers' browse rows (grouped by product from an
+    index range), never count the offers themselves, in a fixed number of statements."""
     url = reverse("catalogue:category-detail", kwargs={"slug": "browse-ward"})
-    params = {"supplier": shelves["steady"].pk, "stock": "in_stock"}
-    shelves["stock"](6)
+    params = {"supplier": shelves["steady"].pk, **params}
+    shelves["stock"](6 if params.get("page") is None else 66)
     client.get(url, params)
     few = queries(client, url, params)
+    assert offers_counted(few) == []
     shelves["stock"](60)
     with django_assert_max_num_queries(len(few)):
         response = client.get(url, params)
-    # Prices and counts over the chosen supplier's in-stock offers only.
+    # Prices and counts over the chosen supplier's matching offers only.
     assert {row["offer_count"] for row in response.context["rows"]} == {1}
-    assert response.context["facets"].total == 66
+    if params.keys() == {"supplier", "stock"}:
+        assert response.context["facets"].total == 66
+
+
+def test_a_price_bounded_category_page_counts_its_facets_from_the_offers_rows(
+    client, buyer, shelves, django_assert_max_num_queries
+):
+    url = reverse("catalogue:category-detail", kwargs={"slug": "browse-ward"})
+    params = {"stock": "in_stock", "unit_price_max": "8", "patient_eligible": "true"}
+    shelves["stock"](6)
+    client.get(url, params)
+    few = queries(client, url, params)
+    assert offers_counted(few) == []
+    shelves["stock"](60)
+    with django_assert_max_num_queries(len(few)):
+        assert client.get(url, params).context["rows"]
 
 
 def test_the_category_is_looked_up_once_per_request(client, buyer, shelves):
@@ -124,13 +152,20 @@ def test_the_category_is_looked_up_once_per_request(client, buyer, shelves):
         {"category": "browse-gloves"},
         {"category": "browse-ward", "stock": "in_stock", "unit_price_max": "9"},
         {"patient_eligible": "true", "sort": "name", "unit_price_min": "1"},
+        # A supplier, or offer filters no stored row answers: the offers' browse rows.
+        {"supplier": "steady"},
+        {"supplier": "steady", "unit_price_max": "6", "stock": "in_stock"},
+        {"supplier": "steady", "page": "2"},
+        {"unit_price_min": "1", "unit_price_max": "9", "stock": "low_stock"},
     ],
 )
 def test_the_products_api_costs_the_same_queries_for_6_and_60_products(
     api, shelves, params, django_assert_max_num_queries
 ):
     url = reverse("api-product-list")
-    shelves["stock"](6)
+    if params.get("supplier") == "steady":
+        params = {**params, "supplier": shelves["steady"].pk}
+    shelves["stock"](6 if params.get("page") is None else 66)
     api.get(url, params)
     few = queries(api, url, params)
     assert offers_counted(few) == []
