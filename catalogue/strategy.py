@@ -47,9 +47,15 @@ class Candidate:
 
 
 class PriceSource(Protocol):
-    """Something that may offer a buyer a price: list price, volume tier, contract, pooled round."""
+    """Something that may offer a buyer a price: list price, volume tier, contract, pooled round.
+
+    `shared_namespaces`: the shared cache's namespaces (`common.caching`) whose versions move on every
+    change of what the source reads beyond the offer itself (the offer, its tiers and supplier are the
+    catalogue's namespace). A page may keep what it priced for one buyer under those versions
+    (`catalogue.caching.buyer_cached`); a source that declares none keeps every page from doing so."""
 
     name: str
+    shared_namespaces: tuple[str, ...]
 
     def candidates(
         self, *, offer: Offer, buyer: Any, quantity: int, on_date: dt.date
@@ -66,6 +72,7 @@ def offer_tiers(offer: Offer) -> list[tuple[int, Decimal]]:
 
 class ListPriceSource:
     name = LIST_PRICE
+    shared_namespaces: tuple[str, ...] = ()  # the offer's own price
 
     def candidates(self, *, offer: Offer, buyer: Any, quantity: int, on_date: dt.date) -> Iterable[Candidate]:
         return [Candidate(LIST_PRICE, offer.pack_price)]
@@ -75,6 +82,7 @@ class VolumeTierSource:
     """The highest tier whose minimum the quantity reaches."""
 
     name = VOLUME_TIER
+    shared_namespaces: tuple[str, ...] = ()  # the offer's tiers
 
     def candidates(self, *, offer: Offer, buyer: Any, quantity: int, on_date: dt.date) -> Iterable[Candidate]:
         reached = [(m, p) for m, p in offer_tiers(offer) if m <= quantity]
@@ -110,6 +118,17 @@ class Strategy:
 
     def __init__(self, sources: Sequence[PriceSource] | None = None) -> None:
         self.sources: tuple[PriceSource, ...] = tuple(sources) if sources is not None else default_sources()
+
+    def shared_namespaces(self) -> tuple[str, ...] | None:
+        """The namespaces whose versions move whenever any of this strategy's prices could change
+        (beyond the catalogue's own), or None when a source does not say (its prices are never kept)."""
+        names: list[str] = []
+        for source in self.sources:
+            declared = getattr(source, "shared_namespaces", None)
+            if declared is None:
+                return None
+            names.extend(declared)
+        return tuple(dict.fromkeys(names))
 
     def price(
         self, *, offer: Offer, buyer: Any = None, quantity: int = 1, on_date: dt.date | None = None
