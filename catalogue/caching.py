@@ -49,13 +49,14 @@ def buyer_key(buyer: Any) -> tuple:
     return (buyer._meta.label_lower, buyer.pk)
 
 
-def buyer_cached(buyer: Any, key: tuple, compute: Callable[[], T]) -> T:
+def buyer_cached(buyer: Any, key: tuple, compute: Callable[[], T], *, also: tuple[str, ...] = ()) -> T:
     """`compute()` (something priced for `buyer`) kept for this buyer alone under `key`, today's date,
     the catalogue's version and the price sources' namespaces' versions; computed every time when a
-    source names none (see `Strategy.shared_namespaces`)."""
+    source names none (see `Strategy.shared_namespaces`). `also`: more namespaces, as for
+    `catalogue_cached`."""
     from catalogue.strategy import default_strategy  # the strategy's modules read this one's callers
 
     namespaces = default_strategy().shared_namespaces()
     if namespaces is None or (buyer is not None and buyer.pk is None):
         return compute()
-    return catalogue_cached(("priced", *buyer_key(buyer), *key), compute, also=namespaces)
+    return catalogue_cached(("priced", *buyer_key(buyer), *key), compute, also=(*also, *namespaces))

@@ -25,7 +25,7 @@ from rest_framework.reverse import reverse
 
 from catalogue import selectors
 from catalogue.browse.paging import CountedPaginator
-from catalogue.caching import catalogue_cached
+from catalogue.caching import buyer_cached, catalogue_cached
 from catalogue.filters import ProductFilter, filter_params
 from catalogue.models import Offer, Product, StockStatus
 from catalogue.search import selectors as search_selectors
@@ -213,20 +213,27 @@ class ProductListApi(GenericAPIView):
         params = request.query_params
         key = tuple(sorted((name, tuple(values)) for name, values in params.lists()))
         text = filter_params(params).get("search", "").strip()
-        count, number, products = catalogue_cached(
-            ("api-products", key), self._page, also=(search_selectors.INDEX_NAMESPACE,) if text else ()
+        also = (search_selectors.INDEX_NAMESPACE,) if text else ()
+        buyer = acting_for(request, kind=OrganisationKind.TRUST).buyer
+
+        def priced_page() -> tuple[int, int, list[dict]]:
+            count, number, products = catalogue_cached(("api-products", key), self._page, also=also)
+            strategy = default_strategy()
+            data = [
+                _product_data(request, product, strategy.prices(offers=product.live_offers, buyer=buyer))
+                for product in products
+            ]
+            # Plain dicts and strings: cheap to keep and to read back.
+            return count, number, [dict(row) for row in ProductSummaryOutput(data, many=True).data]
+
+        # The page serialized with this caller's prices, kept for this buyer alone, by the query and
+        # the scheme and host its absolute URLs carry.
+        count, number, rows = buyer_cached(
+            buyer, ("api-products-priced", request.build_absolute_uri("/"), key), priced_page, also=also
         )
         self.paginator.request = request
-        self.paginator.page = Page(
-            products, number, CountedPaginator((), self.paginator.page_size, count=count)
-        )
-        buyer = acting_for(request, kind=OrganisationKind.TRUST).buyer
-        strategy = default_strategy()
-        data = [
-            _product_data(request, product, strategy.prices(offers=product.live_offers, buyer=buyer))
-            for product in products
-        ]
-        return self.get_paginated_response(ProductSummaryOutput(data, many=True).data)
+        self.paginator.page = Page(rows, number, CountedPaginator((), self.paginator.page_size, count=count))
+        return self.get_paginated_response(rows)
 
     def _page(self) -> tuple[int, int, list[Product]]:
         """The count, the page number and the page's products (with their offers) for this query."""

@@ -207,14 +207,26 @@ def product_detail(request: HttpRequest, slug: str) -> HttpResponse:
         raise Http404("No such product.")
     product, ancestors = found
     buyer = acting_for(request, kind=OrganisationKind.TRUST).buyer
-    offers = default_strategy().prices(offers=product.live_offers, buyer=buyer)
+
+    def priced_offers() -> list:
+        return default_strategy().prices(offers=product.live_offers, buyer=buyer)
+
+    def render_body() -> SafeString:
+        context = {"product": product, "offers": priced_offers(), "buyer": buyer}
+        return render_to_string("catalogue/includes/product_offers.html", context)
+
+    # The description and the offers table with this buyer's prices, kept for this buyer alone (the
+    # panels below depend on the person and the request: rendered each time).
+    body_html = buyer_cached(buyer, ("product-body", slug), render_body)
     return render(
         request,
         "catalogue/product_detail.html",
         {
             "product": product,
             "ancestors": ancestors,
-            "offers": offers,
+            "body_html": body_html,
+            # Worked out only if read (tests do): the page shows body_html.
+            "offers": SimpleLazyObject(priced_offers),
             "buyer": buyer,
             "panels": panels.product_panels(request=request, product=product),
         },
