@@ -49,7 +49,9 @@ BUYER = "buyer@leeds.demo.example"
 
 
 def _parse() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--database-url", default=os.environ.get("PAGE_CPU_DATABASE_URL", DEFAULT_URL))
     parser.add_argument(
         "--redis-url",
@@ -79,15 +81,17 @@ def _prepare(url: str, *, fresh: bool) -> None:
     from bench.databases import create_database
 
     created = create_database(url, drop=fresh)
-    base, name = url.rsplit("/", 1)
+    name = url.rsplit("/", 1)[1]
     if not created:
         with psycopg.connect(url) as conn:
-            seeded = conn.execute(
-                "SELECT 1 FROM organisations_user WHERE email = %s", [BUYER]
-            ).fetchone()
+            seeded = conn.execute("SELECT 1 FROM organisations_user WHERE email = %s", [BUYER]).fetchone()
         if seeded:
             return
-    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "CELERY_BROKER_URL", "ELASTICSEARCH_URL")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("REDIS_URL", "CELERY_BROKER_URL", "ELASTICSEARCH_URL")
+    }
     env.update(DATABASE_URL=url, DJANGO_SETTINGS_MODULE="marketplace.settings", LOG_LEVEL="WARNING")
     started = time.perf_counter()
     for command in (["migrate", "--no-input", "--verbosity", "0"], ["seed_demo"]):
@@ -115,7 +119,10 @@ def _production_env(args: argparse.Namespace, static_root: Path) -> None:
 def _collectstatic(static_root: Path) -> None:
     """bench/load.py's collection (manifest storage, only when the sources changed), in a child."""
     subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "load.py"), "--collect-static"], cwd=ROOT, env=dict(os.environ), check=True
+        [sys.executable, str(ROOT / "bench" / "load.py"), "--collect-static"],
+        cwd=ROOT,
+        env=dict(os.environ),
+        check=True,
     )
 
 
@@ -131,9 +138,7 @@ def _targets() -> dict[str, tuple[str, dict]]:
         n=Count("offers", filter=Q(buyable_offer_q(prefix="offers__")))
     ).filter(n__gt=0)
     product = products.order_by("-n", "id").first()
-    category = (
-        Category.objects.annotate(n=Count("products")).filter(n__gt=0).order_by("-n", "id").first()
-    )
+    category = Category.objects.annotate(n=Count("products")).filter(n__gt=0).order_by("-n", "id").first()
     return {
         "category": (reverse("catalogue:category-detail", kwargs={"slug": category.slug}), {}),
         "product": (reverse("catalogue:product-detail", kwargs={"slug": product.slug}), {}),
@@ -163,7 +168,10 @@ def _clients():
     page.force_login(User.objects.get(email=BUYER))
     api = Client()
     answer = Client().post(
-        "/api/v1/auth/token/", {"email": BUYER, "password": DEMO_PASSWORD}, content_type="application/json", secure=True
+        "/api/v1/auth/token/",
+        {"email": BUYER, "password": DEMO_PASSWORD},
+        content_type="application/json",
+        secure=True,
     )
     if answer.status_code != 200:
         raise SystemExit(f"the API token was refused: {answer.status_code} {answer.content[:200]!r}")
@@ -251,7 +259,10 @@ def main() -> None:
                 return client.get(url, query, secure=True)
 
             results[page] = _measure(get, args)
-            print(f"  {page:9} {url}{'?' if query else ''}{'&'.join(f'{k}={v}' for k, v in query.items())}", flush=True)
+            print(
+                f"  {page:9} {url}{'?' if query else ''}{'&'.join(f'{k}={v}' for k, v in query.items())}",
+                flush=True,
+            )
     finally:
         redis.Redis.from_url(args.redis_url).flushdb()
     print(f"\n{'page':9} {'CPU ms':>7} {'wall ms':>8} {'queries':>8} {'calls':>8} {'vs base':>8}")
@@ -259,8 +270,10 @@ def main() -> None:
         base = BASELINE_MS.get(page)
         ratio = f"{r['cpu'] / base:.2f}x" if base else "-"
         print(f"{page:9} {r['cpu']:7.1f} {r['wall']:8.1f} {r['queries']:8} {r['calls']:8,} {ratio:>8}")
-    print(f"(baseline CPU ms: {', '.join(f'{k} {v}' for k, v in BASELINE_MS.items())}; about {TARGET_MS} ms "
-          "per page is what 200 requests/s on 2 cores needs)")
+    print(
+        f"(baseline CPU ms: {', '.join(f'{k} {v}' for k, v in BASELINE_MS.items())}; about {TARGET_MS} ms "
+        "per page is what 200 requests/s on 2 cores needs)"
+    )
     for page, r in results.items():
         if args.top:
             print(f"\n== {page}: queries\n" + "\n".join(f"  {sql[:160]}" for sql in r["sql"]))

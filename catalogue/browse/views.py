@@ -145,7 +145,11 @@ def category_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
     def render_rows() -> SafeString:
         rows = priced_rows()
-        return render_to_string("catalogue/includes/category_rows.html", {"rows": rows}) if rows else SafeString("")
+        return (
+            render_to_string("catalogue/includes/category_rows.html", {"rows": rows})
+            if rows
+            else SafeString("")
+        )
 
     # The page's products rendered with this buyer's prices, kept for this buyer alone: a warm page
     # neither loads nor prices nor renders them. `rows` is worked out only if read (tests do).

@@ -12,6 +12,8 @@ from catalogue.indexing import PRODUCT_DOCUMENT
 from catalogue.panels import card_actions
 from catalogue.search import selectors as search_selectors
 from catalogue.search.forms import FILTERS, MAX_PAGE, PAGE_SIZE, SORT_CHOICES, SearchForm
+from organisations.acting import acting_for
+from organisations.models import OrganisationKind
 from search import selectors
 from search.types import InvalidSearch, SearchUnavailable
 
@@ -64,7 +66,8 @@ def search_results(request: HttpRequest) -> HttpResponse:
         return redirect(reverse("catalogue:product-detail", kwargs={"slug": found.exact.slug}))
     results = found.results
     cards = list(found.cards)
-    actions = card_actions(request=request, product_ids=[card.id for card in cards])
+    acting = acting_for(request, kind=OrganisationKind.TRUST) if request.user.is_authenticated else None
+    actions = card_actions(request=request, product_ids=[card.id for card in cards], acting=acting)
     last_page = max(1, min(-(-results.total // PAGE_SIZE), MAX_PAGE))
     context.update(
         searched=True,
