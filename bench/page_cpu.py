@@ -189,9 +189,11 @@ def _measure(get, args: argparse.Namespace) -> dict:
     cpu, wall = [], []
     for _ in range(args.requests):
         started, started_cpu = time.perf_counter(), time.process_time()
-        get()
+        response = get()
         cpu.append((time.process_time() - started_cpu) * 1000)
         wall.append((time.perf_counter() - started) * 1000)
+        if response.status_code != 200:
+            raise SystemExit(f"answered {response.status_code}")
     statements: list[str] = []
 
     def record(execute, sql, params, many, context):
