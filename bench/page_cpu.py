@@ -21,6 +21,8 @@ its token) requests each page: the largest category, a product with the most off
 wall time over the timed requests (warm: the shared cache filled by the warm-up), the queries of one
 warm request, Python function calls of one warm request under cProfile, and the ratio of the CPU
 median to the baseline measured on 6 December 2026 (bench/README.md, "CPU per request, in process").
+`--cold-buyer`: nothing kept per buyer (every request prices and renders its rows again, the shared
+unpriced entries warm), what a trust's first view of a page costs.
 """
 
 from __future__ import annotations
@@ -63,6 +65,12 @@ def _parse() -> argparse.Namespace:
     parser.add_argument("--pages", default=",".join(PAGES), help=f"which pages, of {','.join(PAGES)}")
     parser.add_argument("--top", type=int, default=0, help="print each page's N costliest functions")
     parser.add_argument("--fresh", action="store_true", help="drop and rebuild the database")
+    parser.add_argument(
+        "--cold-buyer",
+        action="store_true",
+        help="nothing kept per buyer (catalogue.caching.buyer_cached computes every time): what a "
+        "trust's first view of a page costs, the shared entries warm",
+    )
     parser.add_argument("--smoke", action="store_true", help="5 timed requests per page after 2")
     args = parser.parse_args()
     if args.smoke:
@@ -241,10 +249,16 @@ def main() -> None:
     from django.conf import settings
 
     assert not settings.DEBUG and "redis" in settings.CACHES["default"]["BACKEND"].lower()
+    if args.cold_buyer:
+        from catalogue import strategy
+
+        # A strategy that cannot say when its prices change: pages keep nothing they priced.
+        strategy.Strategy.shared_namespaces = lambda self: None  # type: ignore[method-assign]
     page_client, api_client = _clients()
     targets = _targets()
     print(
-        f"{args.requests} timed requests per page after {args.warmup} warm-up ones, signed in as {BUYER}; "
+        f"{args.requests} timed requests per page after {args.warmup} warm-up ones, signed in as {BUYER}"
+        f"{', nothing kept per buyer' if args.cold_buyer else ''}; "
         f"loadavg {' '.join(f'{x:.1f}' for x in os.getloadavg())}",
         flush=True,
     )

@@ -16,14 +16,14 @@ from decimal import Decimal
 import pytest
 from django.core.signals import request_finished, request_started
 from django.test import Client
-from django.urls import reverse
 
 from catalogue import strategy
 from catalogue.panels import _CSRF_MARK
 from common import caching
 from organisations.models import Role
+from tests.catalogue import test_browse_cache as browse
 from tests.catalogue.factories import OfferFactory
-from tests.catalogue.test_browse_cache import ContractPrices, real_cache, seen, shop, signed_in  # noqa: F401
+from tests.catalogue.test_browse_cache import ContractPrices, seen, signed_in
 from tests.organisations.factories import TrustFactory, member
 
 pytestmark = pytest.mark.django_db
@@ -32,6 +32,10 @@ D = Decimal
 NAMESPACE = "test-contract-prices"
 CATEGORY = "/catalogue/categories/cache-ward/"
 PRODUCT = "/catalogue/products/zephyr-bandage/"
+# The browse cache tests' fixtures: a real local-memory cache, and their shop (which asks for the
+# `contracts` fixture below).
+real_cache = browse.real_cache
+shop = browse.shop
 
 
 class KeptContractPrices(ContractPrices):
@@ -175,7 +179,9 @@ def test_kept_search_cards_carry_the_requests_csrf_token_and_the_basket_accepts_
 
 
 @pytest.mark.parametrize(("url", "limit"), [(CATEGORY, 1), (PRODUCT, 4), ("/search/?q=zephyr", 1)])
-def test_kept_pages_cost_only_the_buyers_own_lookups(shop, contracts, url, limit, django_assert_max_num_queries):
+def test_kept_pages_cost_only_the_buyers_own_lookups(
+    shop, contracts, url, limit, django_assert_max_num_queries
+):
     page, _ = signed_in(shop["north"])
     page.get(url)
     with django_assert_max_num_queries(limit):
