@@ -137,13 +137,7 @@ class Strategy:
         if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
             raise DomainError("the quantity is a whole number of packs, 1 or more", field="quantity")
         on_date = on_date or timezone.localdate()
-        best: Candidate | None = None
-        for source in self.sources:
-            for candidate in source.candidates(offer=offer, buyer=buyer, quantity=quantity, on_date=on_date):
-                # Strictly lower wins, so earlier sources (the list price) win ties.
-                if best is None or candidate.pack_price < best.pack_price:
-                    best = candidate
-        assert best is not None  # the list price source always answers
+        best = self._best(offer=offer, buyer=buyer, quantity=quantity, on_date=on_date)
         units = offer.units_per_pack
         # One pack's price to the penny with its VAT rate; VAT, totals and the VAT on the line come
         # from common.money.Price, never worked out here.
@@ -171,6 +165,37 @@ class Strategy:
             min_order_packs=offer.min_order_packs,
             problems=self._problems(offer=offer, buyer=buyer, quantity=quantity, on_date=on_date),
         )
+
+    def _best(self, *, offer: Offer, buyer: Any, quantity: int, on_date: dt.date) -> Candidate:
+        """The lowest price any source gives (per pack, excluding VAT)."""
+        best: Candidate | None = None
+        for source in self.sources:
+            for candidate in source.candidates(offer=offer, buyer=buyer, quantity=quantity, on_date=on_date):
+                # Strictly lower wins, so earlier sources (the list price) win ties.
+                if best is None or candidate.pack_price < best.pack_price:
+                    best = candidate
+        assert best is not None  # the list price source always answers
+        return best
+
+    def cheapest(
+        self, *, offers: Iterable[Offer], buyer: Any = None, quantity: int = 1, on_date: dt.date | None = None
+    ) -> tuple[Offer, BuyerPrice] | None:
+        """`prices(...)[0]` (None for no offers): the offer that costs this buyer least per unit, then
+        per pack, then the lowest id, with its price. The others are compared on the sources' best
+        pack price alone (as `price` rounds it), not priced in full: a listing shows one price per
+        product."""
+        on_date = on_date or timezone.localdate()
+        chosen: Offer | None = None
+        chosen_key: tuple | None = None
+        for offer in offers:
+            pack = Money(self._best(offer=offer, buyer=buyer, quantity=quantity, on_date=on_date).pack_price)
+            pack_amount = pack.rounded().amount
+            key = (quantize_unit_price(pack_amount / offer.units_per_pack), pack_amount, offer.pk)
+            if chosen_key is None or key < chosen_key:
+                chosen, chosen_key = offer, key
+        if chosen is None:
+            return None
+        return chosen, self.price(offer=chosen, buyer=buyer, quantity=quantity, on_date=on_date)
 
     def prices(
         self, *, offers: Iterable[Offer], buyer: Any = None, quantity: int = 1, on_date: dt.date | None = None

@@ -116,8 +116,9 @@ class ProductDetailOutput(ProductSummaryOutput):
 
 # The output serializers read the strategy's BuyerPrice (its Decimal properties) themselves: one pass
 # over each price, not a serializer built per price and its output serialized again.
-def _product_data(request: Request, product: Product, priced: list[tuple[Offer, BuyerPrice]]) -> dict:
-    cheapest = priced[0] if priced else None
+def _product_data(
+    request: Request, product: Product, cheapest: tuple[Offer, BuyerPrice] | None, offer_count: int
+) -> dict:
     return {
         "id": product.pk,
         "url": reverse("api-product-detail", kwargs={"pk": product.pk}, request=request),
@@ -129,7 +130,7 @@ def _product_data(request: Request, product: Product, priced: list[tuple[Offer, 
         "gtin": product.gtin,
         "npc": product.npc,
         "unit_of_measure": product.unit_of_measure,
-        "offer_count": len(priced),
+        "offer_count": offer_count,
         "cheapest": cheapest[1] if cheapest else None,
         "cheapest_offer_id": cheapest[0].pk if cheapest else None,
     }
@@ -220,7 +221,12 @@ class ProductListApi(GenericAPIView):
             count, number, products = catalogue_cached(("api-products", key), self._page, also=also)
             strategy = default_strategy()
             data = [
-                _product_data(request, product, strategy.prices(offers=product.live_offers, buyer=buyer))
+                _product_data(
+                    request,
+                    product,
+                    strategy.cheapest(offers=product.live_offers, buyer=buyer),
+                    len(product.live_offers),
+                )
                 for product in products
             ]
             # Plain dicts and strings: cheap to keep and to read back.
@@ -256,7 +262,7 @@ class ProductDetailApi(GenericAPIView):
             raise NotFoundResponse("No such product.")
         buyer = acting_for(request, kind=OrganisationKind.TRUST).buyer
         priced = default_strategy().prices(offers=product.live_offers, buyer=buyer)
-        data = _product_data(request, product, priced) | {
+        data = _product_data(request, product, priced[0] if priced else None, len(priced)) | {
             "description": product.description,
             "units_per_pack": product.units_per_pack,
             "attributes": product.attributes,

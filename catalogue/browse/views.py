@@ -13,6 +13,7 @@ from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
+from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 from django.utils.safestring import SafeString
 from django.views.decorators.http import require_GET
@@ -33,15 +34,17 @@ PRODUCTS_PER_PAGE = 20
 def priced_products(products, *, buyer) -> list[dict]:
     """Each product with its offers priced for the buyer, cheapest per unit first."""
     strategy = default_strategy()
+    today = timezone.localdate()
     rows = []
     for product in products:
-        priced = strategy.prices(offers=product.live_offers, buyer=buyer)
+        offers = product.live_offers
+        cheapest = strategy.cheapest(offers=offers, buyer=buyer, on_date=today)
         rows.append(
             {
                 "product": product,
-                "cheapest": priced[0][1] if priced else None,
-                "offer_count": len(priced),
-                "supplier_count": len({offer.supplier_id for offer, _ in priced}),
+                "cheapest": cheapest[1] if cheapest else None,
+                "offer_count": len(offers),
+                "supplier_count": len({offer.supplier_id for offer in offers}),
             }
         )
     return rows
