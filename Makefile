@@ -88,6 +88,8 @@ bench-smoke: venv
 	run $(PY) -m bench.relevance --smoke --postgres $(BENCH_PG)/mp_relevance_bench$(BENCH_DB_SUFFIX); \
 	run $(PY) bench/load.py --smoke --database-url $(BENCH_PG)/mp_load_bench_smoke$(BENCH_DB_SUFFIX) \
 		--redis-url $(BENCH_REDIS_URL); \
+	run $(PY) bench/page_cpu.py --smoke --database-url $(BENCH_PG)/mp_page_cpu_smoke$(BENCH_DB_SUFFIX) \
+		--redis-url $(BENCH_REDIS_URL); \
 	run $(PY) bench/purchasing_checkout.py --smoke --database-url $(BENCH_PG)/mp_purchasing_bench_smoke$(BENCH_DB_SUFFIX); \
 	run $(PY) bench/purchasing_orders.py --smoke \
 		--database-url $(BENCH_PG)/mp_purchasing_orders_bench_smoke$(BENCH_DB_SUFFIX); \

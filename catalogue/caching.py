@@ -8,14 +8,19 @@ browse data's refresh (`catalogue.browse_data`: every offer, product, supplier a
 `offers_apply`, the daily task), tiers, and categories created or deleted. Keys carry today's date,
 so an offer reaching or passing one of its dates is not shown from yesterday's entries.
 
-Never kept here: any buyer's price. Pages keep the offers and price them for the acting buyer through
-`catalogue.strategy` on every request.
+Never kept under a key every buyer reads: any buyer's price. Pages keep the offers and price them
+for the acting buyer through `catalogue.strategy`. What a page rendered with one buyer's prices (a
+category page's rows, a product's offers table, search cards, an API page) may be kept for that buyer
+alone (`buyer_cached`): the key names the buyer (its model and id), and the entry sits under the
+catalogue's version and those of every namespace the strategy's price sources read
+(`Strategy.shared_namespaces`: contract prices, pooled prices), so any change of an offer or of a
+trust's prices drops it. A source that names no namespace turns this off (every request prices).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.utils import timezone
 
@@ -35,3 +40,23 @@ def catalogue_cached(key: tuple, compute: Callable[[], T], *, also: tuple[str, .
     """`compute()` kept for every buyer under `key`, today's date and the catalogue's version (and the
     versions of the namespaces `also` names, e.g. the search index's)."""
     return shared_cached((NAMESPACE, *also), (timezone.localdate().isoformat(), *key), compute)
+
+
+def buyer_key(buyer: Any) -> tuple:
+    """Who prices are for, in a cache key: the model and id (a trust and a patient never share one)."""
+    if buyer is None:
+        return ("anyone",)
+    return (buyer._meta.label_lower, buyer.pk)
+
+
+def buyer_cached(buyer: Any, key: tuple, compute: Callable[[], T], *, also: tuple[str, ...] = ()) -> T:
+    """`compute()` (something priced for `buyer`) kept for this buyer alone under `key`, today's date,
+    the catalogue's version and the price sources' namespaces' versions; computed every time when a
+    source names none (see `Strategy.shared_namespaces`). `also`: more namespaces, as for
+    `catalogue_cached`."""
+    from catalogue.strategy import default_strategy  # the strategy's modules read this one's callers
+
+    namespaces = default_strategy().shared_namespaces()
+    if namespaces is None or (buyer is not None and buyer.pk is None):
+        return compute()
+    return catalogue_cached(("priced", *buyer_key(buyer), *key), compute, also=(*also, *namespaces))

@@ -47,9 +47,15 @@ class Candidate:
 
 
 class PriceSource(Protocol):
-    """Something that may offer a buyer a price: list price, volume tier, contract, pooled round."""
+    """Something that may offer a buyer a price: list price, volume tier, contract, pooled round.
+
+    `shared_namespaces`: the shared cache's namespaces (`common.caching`) whose versions move on every
+    change of what the source reads beyond the offer itself (the offer, its tiers and supplier are the
+    catalogue's namespace). A page may keep what it priced for one buyer under those versions
+    (`catalogue.caching.buyer_cached`); a source that declares none keeps every page from doing so."""
 
     name: str
+    shared_namespaces: tuple[str, ...]
 
     def candidates(
         self, *, offer: Offer, buyer: Any, quantity: int, on_date: dt.date
@@ -66,6 +72,7 @@ def offer_tiers(offer: Offer) -> list[tuple[int, Decimal]]:
 
 class ListPriceSource:
     name = LIST_PRICE
+    shared_namespaces: tuple[str, ...] = ()  # the offer's own price
 
     def candidates(self, *, offer: Offer, buyer: Any, quantity: int, on_date: dt.date) -> Iterable[Candidate]:
         return [Candidate(LIST_PRICE, offer.pack_price)]
@@ -75,6 +82,7 @@ class VolumeTierSource:
     """The highest tier whose minimum the quantity reaches."""
 
     name = VOLUME_TIER
+    shared_namespaces: tuple[str, ...] = ()  # the offer's tiers
 
     def candidates(self, *, offer: Offer, buyer: Any, quantity: int, on_date: dt.date) -> Iterable[Candidate]:
         reached = [(m, p) for m, p in offer_tiers(offer) if m <= quantity]
@@ -111,6 +119,17 @@ class Strategy:
     def __init__(self, sources: Sequence[PriceSource] | None = None) -> None:
         self.sources: tuple[PriceSource, ...] = tuple(sources) if sources is not None else default_sources()
 
+    def shared_namespaces(self) -> tuple[str, ...] | None:
+        """The namespaces whose versions move whenever any of this strategy's prices could change
+        (beyond the catalogue's own), or None when a source does not say (its prices are never kept)."""
+        names: list[str] = []
+        for source in self.sources:
+            declared = getattr(source, "shared_namespaces", None)
+            if declared is None:
+                return None
+            names.extend(declared)
+        return tuple(dict.fromkeys(names))
+
     def price(
         self, *, offer: Offer, buyer: Any = None, quantity: int = 1, on_date: dt.date | None = None
     ) -> BuyerPrice:
@@ -118,13 +137,7 @@ class Strategy:
         if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
             raise DomainError("the quantity is a whole number of packs, 1 or more", field="quantity")
         on_date = on_date or timezone.localdate()
-        best: Candidate | None = None
-        for source in self.sources:
-            for candidate in source.candidates(offer=offer, buyer=buyer, quantity=quantity, on_date=on_date):
-                # Strictly lower wins, so earlier sources (the list price) win ties.
-                if best is None or candidate.pack_price < best.pack_price:
-                    best = candidate
-        assert best is not None  # the list price source always answers
+        best = self._best(offer=offer, buyer=buyer, quantity=quantity, on_date=on_date)
         units = offer.units_per_pack
         # One pack's price to the penny with its VAT rate; VAT, totals and the VAT on the line come
         # from common.money.Price, never worked out here.
@@ -152,6 +165,37 @@ class Strategy:
             min_order_packs=offer.min_order_packs,
             problems=self._problems(offer=offer, buyer=buyer, quantity=quantity, on_date=on_date),
         )
+
+    def _best(self, *, offer: Offer, buyer: Any, quantity: int, on_date: dt.date) -> Candidate:
+        """The lowest price any source gives (per pack, excluding VAT)."""
+        best: Candidate | None = None
+        for source in self.sources:
+            for candidate in source.candidates(offer=offer, buyer=buyer, quantity=quantity, on_date=on_date):
+                # Strictly lower wins, so earlier sources (the list price) win ties.
+                if best is None or candidate.pack_price < best.pack_price:
+                    best = candidate
+        assert best is not None  # the list price source always answers
+        return best
+
+    def cheapest(
+        self, *, offers: Iterable[Offer], buyer: Any = None, quantity: int = 1, on_date: dt.date | None = None
+    ) -> tuple[Offer, BuyerPrice] | None:
+        """`prices(...)[0]` (None for no offers): the offer that costs this buyer least per unit, then
+        per pack, then the lowest id, with its price. The others are compared on the sources' best
+        pack price alone (as `price` rounds it), not priced in full: a listing shows one price per
+        product."""
+        on_date = on_date or timezone.localdate()
+        chosen: Offer | None = None
+        chosen_key: tuple | None = None
+        for offer in offers:
+            pack = Money(self._best(offer=offer, buyer=buyer, quantity=quantity, on_date=on_date).pack_price)
+            pack_amount = pack.rounded().amount
+            key = (quantize_unit_price(pack_amount / offer.units_per_pack), pack_amount, offer.pk)
+            if chosen_key is None or key < chosen_key:
+                chosen, chosen_key = offer, key
+        if chosen is None:
+            return None
+        return chosen, self.price(offer=chosen, buyer=buyer, quantity=quantity, on_date=on_date)
 
     def prices(
         self, *, offers: Iterable[Offer], buyer: Any = None, quantity: int = 1, on_date: dt.date | None = None

@@ -21,7 +21,11 @@ def _card_context(request, product_ids):
     return card_action_context(request, product_ids)
 
 
-ADD_TO_BASKET_CARD = CardAction("add-to-basket", "purchasing/includes/add_to_basket_card.html", _card_context)
+# Its context is the acting trust's cheapest offer (the strategy's prices), the page's address and
+# the user's role: kept per person and buyer (catalogue.panels).
+ADD_TO_BASKET_CARD = CardAction(
+    "add-to-basket", "purchasing/includes/add_to_basket_card.html", _card_context, per_person=True
+)
 
 
 def _propose_context(request, product):

@@ -25,7 +25,7 @@ from rest_framework.reverse import reverse
 
 from catalogue import selectors
 from catalogue.browse.paging import CountedPaginator
-from catalogue.caching import catalogue_cached
+from catalogue.caching import buyer_cached, catalogue_cached
 from catalogue.filters import ProductFilter, filter_params
 from catalogue.models import Offer, Product, StockStatus
 from catalogue.search import selectors as search_selectors
@@ -116,8 +116,9 @@ class ProductDetailOutput(ProductSummaryOutput):
 
 # The output serializers read the strategy's BuyerPrice (its Decimal properties) themselves: one pass
 # over each price, not a serializer built per price and its output serialized again.
-def _product_data(request: Request, product: Product, priced: list[tuple[Offer, BuyerPrice]]) -> dict:
-    cheapest = priced[0] if priced else None
+def _product_data(
+    request: Request, product: Product, cheapest: tuple[Offer, BuyerPrice] | None, offer_count: int
+) -> dict:
     return {
         "id": product.pk,
         "url": reverse("api-product-detail", kwargs={"pk": product.pk}, request=request),
@@ -129,7 +130,7 @@ def _product_data(request: Request, product: Product, priced: list[tuple[Offer, 
         "gtin": product.gtin,
         "npc": product.npc,
         "unit_of_measure": product.unit_of_measure,
-        "offer_count": len(priced),
+        "offer_count": offer_count,
         "cheapest": cheapest[1] if cheapest else None,
         "cheapest_offer_id": cheapest[0].pk if cheapest else None,
     }
@@ -213,20 +214,32 @@ class ProductListApi(GenericAPIView):
         params = request.query_params
         key = tuple(sorted((name, tuple(values)) for name, values in params.lists()))
         text = filter_params(params).get("search", "").strip()
-        count, number, products = catalogue_cached(
-            ("api-products", key), self._page, also=(search_selectors.INDEX_NAMESPACE,) if text else ()
+        also = (search_selectors.INDEX_NAMESPACE,) if text else ()
+        buyer = acting_for(request, kind=OrganisationKind.TRUST).buyer
+
+        def priced_page() -> tuple[int, int, list[dict]]:
+            count, number, products = catalogue_cached(("api-products", key), self._page, also=also)
+            strategy = default_strategy()
+            data = [
+                _product_data(
+                    request,
+                    product,
+                    strategy.cheapest(offers=product.live_offers, buyer=buyer),
+                    len(product.live_offers),
+                )
+                for product in products
+            ]
+            # Plain dicts and strings: cheap to keep and to read back.
+            return count, number, [dict(row) for row in ProductSummaryOutput(data, many=True).data]
+
+        # The page serialized with this caller's prices, kept for this buyer alone, by the query and
+        # the scheme and host its absolute URLs carry.
+        count, number, rows = buyer_cached(
+            buyer, ("api-products-priced", request.build_absolute_uri("/"), key), priced_page, also=also
         )
         self.paginator.request = request
-        self.paginator.page = Page(
-            products, number, CountedPaginator((), self.paginator.page_size, count=count)
-        )
-        buyer = acting_for(request, kind=OrganisationKind.TRUST).buyer
-        strategy = default_strategy()
-        data = [
-            _product_data(request, product, strategy.prices(offers=product.live_offers, buyer=buyer))
-            for product in products
-        ]
-        return self.get_paginated_response(ProductSummaryOutput(data, many=True).data)
+        self.paginator.page = Page(rows, number, CountedPaginator((), self.paginator.page_size, count=count))
+        return self.get_paginated_response(rows)
 
     def _page(self) -> tuple[int, int, list[Product]]:
         """The count, the page number and the page's products (with their offers) for this query."""
@@ -249,7 +262,7 @@ class ProductDetailApi(GenericAPIView):
             raise NotFoundResponse("No such product.")
         buyer = acting_for(request, kind=OrganisationKind.TRUST).buyer
         priced = default_strategy().prices(offers=product.live_offers, buyer=buyer)
-        data = _product_data(request, product, priced) | {
+        data = _product_data(request, product, priced[0] if priced else None, len(priced)) | {
             "description": product.description,
             "units_per_pack": product.units_per_pack,
             "attributes": product.attributes,

@@ -13,12 +13,14 @@ from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
 from django.utils.safestring import SafeString
 from django.views.decorators.http import require_GET
 
 from catalogue import panels, selectors
 from catalogue.browse.paging import CountedPaginator
-from catalogue.caching import catalogue_cached
+from catalogue.caching import buyer_cached, catalogue_cached
 from catalogue.filters import InvalidFilters, ProductFilter, filter_params
 from catalogue.models import Category, Product
 from catalogue.strategy import default_strategy
@@ -32,15 +34,17 @@ PRODUCTS_PER_PAGE = 20
 def priced_products(products, *, buyer) -> list[dict]:
     """Each product with its offers priced for the buyer, cheapest per unit first."""
     strategy = default_strategy()
+    today = timezone.localdate()
     rows = []
     for product in products:
-        priced = strategy.prices(offers=product.live_offers, buyer=buyer)
+        offers = product.live_offers
+        cheapest = strategy.cheapest(offers=offers, buyer=buyer, on_date=today)
         rows.append(
             {
                 "product": product,
-                "cheapest": priced[0][1] if priced else None,
-                "offer_count": len(priced),
-                "supplier_count": len({offer.supplier_id for offer, _ in priced}),
+                "cheapest": cheapest[1] if cheapest else None,
+                "offer_count": len(offers),
+                "supplier_count": len({offer.supplier_id for offer in offers}),
             }
         )
     return rows
@@ -113,7 +117,7 @@ def category_detail(request: HttpRequest, slug: str) -> HttpResponse:
         products = selectors.product_list(filters=product_filter())
         return list(CountedPaginator(products, PRODUCTS_PER_PAGE, count=total).page(number).object_list)
 
-    rows = catalogue_cached(("category-products", category.pk, _params_key(params), number), load_page)
+    rows_key = ("category-products", category.pk, _params_key(params), number)
     query = request.GET.copy()
     query.pop("page", None)
 
@@ -137,8 +141,23 @@ def category_detail(request: HttpRequest, slug: str) -> HttpResponse:
     filters_html, error_summary_html, filter_errors = catalogue_cached(
         ("category-filters", category.pk, _params_key(query)), render_filters
     )
-    page = Page(rows, number, paginator)
     buyer = acting_for(request, kind=OrganisationKind.TRUST).buyer
+
+    def priced_rows() -> list[dict]:
+        return priced_products(catalogue_cached(rows_key, load_page), buyer=buyer)
+
+    def render_rows() -> SafeString:
+        rows = priced_rows()
+        return (
+            render_to_string("catalogue/includes/category_rows.html", {"rows": rows})
+            if rows
+            else SafeString("")
+        )
+
+    # The page's products rendered with this buyer's prices, kept for this buyer alone: a warm page
+    # neither loads nor prices nor renders them. `rows` is worked out only if read (tests do).
+    rows_html = buyer_cached(buyer, ("category-rows", *rows_key), render_rows)
+    page = Page(SimpleLazyObject(lambda: catalogue_cached(rows_key, load_page)), number, paginator)
     return render(
         request,
         "catalogue/category_detail.html",
@@ -150,7 +169,8 @@ def category_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "error_summary_html": error_summary_html,
             "filter_errors": filter_errors,
             "page": page,
-            "rows": priced_products(page.object_list, buyer=buyer),
+            "rows_html": rows_html,
+            "rows": SimpleLazyObject(priced_rows),
             "filtered": any(value for name, value in request.GET.items() if name not in ("page", "sort")),
         },
     )
@@ -194,14 +214,26 @@ def product_detail(request: HttpRequest, slug: str) -> HttpResponse:
         raise Http404("No such product.")
     product, ancestors = found
     buyer = acting_for(request, kind=OrganisationKind.TRUST).buyer
-    offers = default_strategy().prices(offers=product.live_offers, buyer=buyer)
+
+    def priced_offers() -> list:
+        return default_strategy().prices(offers=product.live_offers, buyer=buyer)
+
+    def render_body() -> SafeString:
+        context = {"product": product, "offers": priced_offers(), "buyer": buyer}
+        return render_to_string("catalogue/includes/product_offers.html", context)
+
+    # The description and the offers table with this buyer's prices, kept for this buyer alone (the
+    # panels below depend on the person and the request: rendered each time).
+    body_html = buyer_cached(buyer, ("product-body", slug), render_body)
     return render(
         request,
         "catalogue/product_detail.html",
         {
             "product": product,
             "ancestors": ancestors,
-            "offers": offers,
+            "body_html": body_html,
+            # Worked out only if read (tests do): the page shows body_html.
+            "offers": SimpleLazyObject(priced_offers),
             "buyer": buyer,
             "panels": panels.product_panels(request=request, product=product),
         },

@@ -15,7 +15,7 @@ from typing import Any
 from catalogue.models import Offer
 from catalogue.strategy import Candidate
 from organisations.models import Organisation
-from purchasing.agreements.selectors import LiveContractPrice, live_contract_prices
+from purchasing.agreements.selectors import CONTRACT_PRICES, LiveContractPrice, live_contract_prices
 
 CONTRACT = "contract"
 CONTRACT_LABEL = "Your contract price"
@@ -25,6 +25,8 @@ class NegotiatedPriceSource:
     """A trust's negotiated price for an offer, for any quantity, on the days it is valid."""
 
     name = CONTRACT
+    # Every write of negotiated prices moves it (purchasing.signals, contract_prices_changed).
+    shared_namespaces = (CONTRACT_PRICES,)
 
     def __init__(self) -> None:
         self._loaded: dict[tuple[int, dt.date], dict[int, LiveContractPrice]] = {}

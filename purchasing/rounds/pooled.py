@@ -48,6 +48,8 @@ def _prices(trust: Organisation, on_date: dt.date) -> dict[int, tuple[Decimal, s
 
 class PooledPriceSource:
     name = POOLED
+    # Moved by every round or commitment write (purchasing.signals) and each close (pooled_changed).
+    shared_namespaces = (POOLED_PRICES,)
 
     def candidates(self, *, offer: Offer, buyer: Any, quantity: int, on_date: dt.date) -> Iterable[Candidate]:
         if not isinstance(buyer, Organisation) or not buyer.is_trust or buyer.pk is None:

@@ -203,7 +203,8 @@ def test_a_new_offer_from_another_supplier_shows_on_the_next_request(
 
 
 def test_a_changed_contract_price_shows_on_the_next_request_from_a_warm_cache(shop, contracts):
-    """Nothing priced is kept, so a price source needs no version of its own to be seen at once."""
+    """This source names no namespace (`shared_namespaces`), so no page keeps what it priced: a
+    change is seen at once without any version moving (test_buyer_cache.py: a source that names one)."""
     north = signed_in(shop["north"])
     before = seen(shop, *north)
     assert before["api"] == "31.70"
