@@ -20,8 +20,9 @@ trust's prices drops it. A source that names no namespace turns this off (every 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
+from django.db import models
 from django.utils import timezone
 
 from common.caching import shared_cached, shared_changed
@@ -42,14 +43,16 @@ def catalogue_cached(key: tuple, compute: Callable[[], T], *, also: tuple[str, .
     return shared_cached((NAMESPACE, *also), (timezone.localdate().isoformat(), *key), compute)
 
 
-def buyer_key(buyer: Any) -> tuple:
+def buyer_key(buyer: models.Model | None) -> tuple:
     """Who prices are for, in a cache key: the model and id (a trust and a patient never share one)."""
     if buyer is None:
         return ("anyone",)
     return (buyer._meta.label_lower, buyer.pk)
 
 
-def buyer_cached(buyer: Any, key: tuple, compute: Callable[[], T], *, also: tuple[str, ...] = ()) -> T:
+def buyer_cached(
+    buyer: models.Model | None, key: tuple, compute: Callable[[], T], *, also: tuple[str, ...] = ()
+) -> T:
     """`compute()` (something priced for `buyer`) kept for this buyer alone under `key`, today's date,
     the catalogue's version and the price sources' namespaces' versions; computed every time when a
     source names none (see `Strategy.shared_namespaces`). `also`: more namespaces, as for
