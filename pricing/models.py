@@ -226,12 +226,20 @@ class PairTotal(models.Model):
 
 
 class DirtyPair(models.Model):
-    """Scratch rows naming the rollup keys a write touched; consumed in the same transaction."""
+    """Scratch rows: what one write changes in the rollup, consumed in the same transaction.
+
+    One row per (period, product, trust) and line counted or uncounted: the lines, units and spend to
+    add to that rollup row, negative for a line the write replaced or moved away. pricing/sql/
+    pair_totals_apply.sql sums them per key and adds them to the rollup (no line is read again).
+    """
 
     batch = models.BigIntegerField(db_index=True)
     period = models.ForeignKey(Period, on_delete=models.CASCADE, related_name="+", db_constraint=False)
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+", db_constraint=False)
     trust = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    lines = models.IntegerField(default=0)
+    units = models.DecimalField(max_digits=24, decimal_places=3, default=0)
+    spend = models.DecimalField(max_digits=24, decimal_places=7, default=0)
 
     def __str__(self) -> str:
         return (

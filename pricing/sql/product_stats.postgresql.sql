@@ -23,7 +23,7 @@
 -- to adjust the trusts' totals instead of summing every pair of the period again.
 
 -- Dropped first: when the caller's transaction is still open, the previous period's table is too.
-DROP TABLE IF EXISTS pricing_refresh_centiles, pricing_refresh_savings;
+DROP TABLE IF EXISTS pricing_refresh_centiles, pricing_refresh_savings, pricing_refresh_figures;
 
 -- Planner hints for this statement only (reset below). Full: read the whole period in index order.
 -- Stale products only: probe the index once per product rather than read the whole period.
@@ -104,33 +104,80 @@ RESET enable_hashjoin;
 
 RESET enable_mergejoin;
 
+-- The figures as they are to be stored, then written only where they differ from what is stored: a
+-- product whose rollup rows did not change since the last refresh keeps its row untouched (no new row
+-- version, no index entries), which is most products in a nightly full refresh. refreshed_at is when
+-- the row's figures last changed.
+CREATE TEMPORARY TABLE pricing_refresh_figures ON COMMIT DROP AS
+SELECT t.product_id, t.trusts, t.lines, ROUND(t.units::numeric, 3) AS units,
+       ROUND(t.spend::numeric, 2) AS spend,
+       t.ppu_min_4 AS ppu_min,
+       -- Rounding can cross a neighbour by 0.0001: keep the stored centiles ordered.
+       GREATEST(t.ppu_min_4, t.target_4) AS ppu_p10,
+       GREATEST(t.ppu_min_4, t.median_4) AS ppu_median,
+       LEAST(t.ppu_max_4, GREATEST(t.median_4, ROUND(t.pc[3]::numeric, 4))) AS ppu_p90,
+       t.ppu_max_4 AS ppu_max,
+       CASE WHEN t.ppu_min > 0 THEN ROUND((t.ppu_max / t.ppu_min)::numeric, 4) END AS spread,
+       CASE WHEN t.ppu_mean > 0 THEN ROUND((t.ppu_sd / t.ppu_mean)::numeric, 4) END AS cv,
+       ROUND(s.vs_target::numeric, 2) AS savings_target,
+       ROUND(s.vs_median::numeric, 2) AS savings_median,
+       t.target AS target_ppu,
+       t.median AS median_ppu
+FROM pricing_refresh_centiles t
+JOIN pricing_refresh_savings s ON s.product_id = t.product_id;
+
+-- Products no longer bought in the period (their last lines moved or were unmatched).
 DELETE FROM pricing_productstats s
 WHERE s.period_id = %(period)s
-  AND (%(full)s OR s.product_id IN (SELECT x.product_id FROM pricing_staleproduct x WHERE x.period_id = %(period)s));
+  AND (%(full)s OR s.product_id IN (SELECT x.product_id FROM pricing_staleproduct x WHERE x.period_id = %(period)s))
+  AND NOT EXISTS (SELECT 1 FROM pricing_refresh_figures f WHERE f.product_id = s.product_id);
+
+UPDATE pricing_productstats s
+SET trusts = f.trusts, lines = f.lines, units = f.units, spend = f.spend,
+    ppu_min = f.ppu_min, ppu_p10 = f.ppu_p10, ppu_median = f.ppu_median, ppu_p90 = f.ppu_p90,
+    ppu_max = f.ppu_max, spread = f.spread, cv = f.cv,
+    savings_target = f.savings_target, savings_median = f.savings_median,
+    target_ppu = f.target_ppu, median_ppu = f.median_ppu, refreshed_at = %(now)s
+FROM pricing_refresh_figures f
+WHERE s.period_id = %(period)s
+  AND s.product_id = f.product_id
+  AND (s.trusts, s.lines, s.units, s.spend, s.ppu_min, s.ppu_p10, s.ppu_median, s.ppu_p90, s.ppu_max,
+       s.spread, s.cv, s.savings_target, s.savings_median, s.target_ppu, s.median_ppu)
+      IS DISTINCT FROM
+      (f.trusts, f.lines, f.units, f.spend, f.ppu_min, f.ppu_p10, f.ppu_median, f.ppu_p90, f.ppu_max,
+       f.spread, f.cv, f.savings_target, f.savings_median, f.target_ppu, f.median_ppu);
 
 INSERT INTO pricing_productstats (
     period_id, product_id, trusts, lines, units, spend,
     ppu_min, ppu_p10, ppu_median, ppu_p90, ppu_max, spread, cv,
     savings_target, savings_median, target_ppu, median_ppu, refreshed_at
 )
-SELECT %(period)s, t.product_id, t.trusts, t.lines, ROUND(t.units::numeric, 3), ROUND(t.spend::numeric, 2),
-       t.ppu_min_4,
-       -- Rounding can cross a neighbour by 0.0001: keep the stored centiles ordered.
-       GREATEST(t.ppu_min_4, t.target_4),
-       GREATEST(t.ppu_min_4, t.median_4),
-       LEAST(t.ppu_max_4, GREATEST(t.median_4, ROUND(t.pc[3]::numeric, 4))),
-       t.ppu_max_4,
-       CASE WHEN t.ppu_min > 0 THEN ROUND((t.ppu_max / t.ppu_min)::numeric, 4) END,
-       CASE WHEN t.ppu_mean > 0 THEN ROUND((t.ppu_sd / t.ppu_mean)::numeric, 4) END,
-       ROUND(s.vs_target::numeric, 2),
-       ROUND(s.vs_median::numeric, 2),
-       t.target,
-       t.median,
-       %(now)s
-FROM pricing_refresh_centiles t
-JOIN pricing_refresh_savings s ON s.product_id = t.product_id;
+SELECT %(period)s, f.product_id, f.trusts, f.lines, f.units, f.spend,
+       f.ppu_min, f.ppu_p10, f.ppu_median, f.ppu_p90, f.ppu_max, f.spread, f.cv,
+       f.savings_target, f.savings_median, f.target_ppu, f.median_ppu, %(now)s
+FROM pricing_refresh_figures f
+WHERE NOT EXISTS (
+    SELECT 1 FROM pricing_productstats s WHERE s.period_id = %(period)s AND s.product_id = f.product_id
+);
 
-DELETE FROM pricing_trustsavings WHERE %(full)s AND period_id = %(period)s;
+-- Full: every trust's totals, written likewise only where they differ. Trusts with no pair left in the
+-- period lose their row.
+DELETE FROM pricing_trustsavings o
+WHERE %(full)s AND o.period_id = %(period)s
+  AND NOT EXISTS (
+      SELECT 1 FROM pricing_refresh_savings s WHERE s.product_id IS NULL AND s.trust_id = o.trust_id
+  );
+
+UPDATE pricing_trustsavings o
+SET products = s.products, spend = ROUND(s.spend::numeric, 2),
+    savings_target = ROUND(s.vs_target::numeric, 2), savings_median = ROUND(s.vs_median::numeric, 2),
+    spend_unrounded = s.spend, savings_target_unrounded = s.vs_target,
+    savings_median_unrounded = s.vs_median, refreshed_at = %(now)s
+FROM pricing_refresh_savings s
+WHERE %(full)s AND o.period_id = %(period)s
+  AND s.product_id IS NULL AND s.trust_id = o.trust_id
+  AND (o.products, o.spend_unrounded, o.savings_target_unrounded, o.savings_median_unrounded)
+      IS DISTINCT FROM (s.products, s.spend, s.vs_target, s.vs_median);
 
 INSERT INTO pricing_trustsavings (
     period_id, trust_id, products, spend, savings_target, savings_median,
@@ -140,7 +187,10 @@ SELECT %(period)s, s.trust_id, s.products, ROUND(s.spend::numeric, 2),
        ROUND(s.vs_target::numeric, 2), ROUND(s.vs_median::numeric, 2),
        s.spend, s.vs_target, s.vs_median, %(now)s
 FROM pricing_refresh_savings s
-WHERE %(full)s AND s.product_id IS NULL;
+WHERE %(full)s AND s.product_id IS NULL
+  AND NOT EXISTS (
+      SELECT 1 FROM pricing_trustsavings o WHERE o.period_id = %(period)s AND o.trust_id = s.trust_id
+  );
 
 -- The temporary tables stay until the end of the transaction: an incremental refresh reads the
 -- per-trust rows of pricing_refresh_savings next (pricing/sql/trust_savings_by_difference.postgresql.sql).
