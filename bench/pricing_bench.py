@@ -400,10 +400,25 @@ def measure(runs: int, *, workdir: Path) -> None:
     full = _median_of(
         f"FULL refresh: all {len(periods)} periods ({years} financial years, {len(periods) - years} "
         f"quarters, {pairs_total:,} rollup rows) -> centiles and savings of every product, totals of "
-        "every trust (read from the rollup, which is kept up to date as lines arrive; not rebuilt here)",
+        "every trust (read from the rollup, which is kept up to date as lines arrive; not rebuilt here; "
+        "the figures already stored are those of the same rollup, so the refresh writes none)",
         runs,
         lambda: analytics.summaries_refresh(full=True),
         between=lambda: _vacuum(*summaries),
+    )
+
+    def _empty_summaries() -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("TRUNCATE pricing_productstats, pricing_trustsavings")
+        _vacuum(*summaries)
+
+    # The refresh writes a product's figures only where they change (all of them here, none above).
+    full_written = _median_of(
+        "full refresh into emptied summary tables (every product's figures and every trust's totals "
+        "written; the emptying not counted)",
+        runs,
+        lambda: analytics.summaries_refresh(full=True),
+        between=_empty_summaries,
     )
     year = selectors.default_period()
     _median_of(
@@ -506,6 +521,10 @@ def measure(runs: int, *, workdir: Path) -> None:
         f"does, from the same rollup {duck_refresh:.2f} s = {ratio_rollup:.1f}x"
     )
     print(
+        f"  the same, every summary row written: PostgreSQL {full_written:.2f} s / DuckDB "
+        f"{duck_refresh:.2f} s = {full_written / duck_refresh:.1f}x"
+    )
+    print(
         f"  PostgreSQL full refresh {full:.2f} s / DuckDB's aggregation of the same {many} lines "
         f"{whole:.2f} s = {ratio_lines:.1f}x"
     )
@@ -540,7 +559,10 @@ def measure(runs: int, *, workdir: Path) -> None:
         f"target <= 2 s: {verdict(write <= 2)}"
     )
     print("Other targets (medians)")
-    print(f"  full refresh <= 15 s: {full:.2f} s, {verdict(full <= 15)}")
+    print(
+        f"  full refresh <= 15 s: {full:.2f} s, {verdict(full <= 15)} (every summary row written: "
+        f"{full_written:.2f} s, {verdict(full_written <= 15)})"
+    )
     print(
         f"  incremental refresh after one day's lines <= 2 s: {incremental:.2f} s, "
         f"{verdict(incremental <= 2)}"

@@ -132,20 +132,26 @@ LOCK_PERIOD_REFRESH = 5302
 
 def _lock(namespace: int, ids: Sequence[int]) -> None:
     """Transaction-scoped locks on PostgreSQL, taken in id order so that writers never deadlock."""
-    if connection.vendor != "postgresql" or not ids:
-        return
-    with connection.cursor() as cursor:
-        for lock_id in ids:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [namespace, lock_id])
+    _lock_all(LOCK_SQL, namespace, ids)
 
 
 def _lock_shared(namespace: int, ids: Sequence[int]) -> None:
     """Shared transaction-scoped locks on PostgreSQL: many holders at once, none beside an exclusive one."""
+    _lock_all(LOCK_SHARED_SQL, namespace, ids)
+
+
+# One statement for all the ids (a write's lines can name hundreds of trusts), taking the locks one
+# after another in id order.
+KEYS_IN_ORDER = "FROM (SELECT DISTINCT unnest(%s::integer[]) AS k ORDER BY 1) ids"
+LOCK_SQL = "SELECT pg_advisory_xact_lock(%s, k) " + KEYS_IN_ORDER
+LOCK_SHARED_SQL = "SELECT pg_advisory_xact_lock_shared(%s, k) " + KEYS_IN_ORDER
+
+
+def _lock_all(sql: str, namespace: int, ids: Sequence[int]) -> None:
     if connection.vendor != "postgresql" or not ids:
         return
     with connection.cursor() as cursor:
-        for lock_id in ids:
-            cursor.execute("SELECT pg_advisory_xact_lock_shared(%s, %s)", [namespace, lock_id])
+        cursor.execute(sql, [namespace, list(ids)])
 
 
 def _analyze_dirty_pairs() -> None:

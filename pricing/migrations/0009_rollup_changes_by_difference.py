@@ -10,25 +10,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('pricing', '0008_unrounded_targets'),
+        ("pricing", "0008_unrounded_targets"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='dirtypair',
-            name='lines',
-            field=models.IntegerField(default=0),
+            model_name="dirtypair",
+            name="lines",
+            field=models.IntegerField(db_default=0, default=0),
         ),
         migrations.AddField(
-            model_name='dirtypair',
-            name='spend',
-            field=models.DecimalField(decimal_places=7, default=0, max_digits=24),
+            model_name="dirtypair",
+            name="spend",
+            field=models.DecimalField(db_default=0, decimal_places=7, default=0, max_digits=24),
         ),
         migrations.AddField(
-            model_name='dirtypair',
-            name='units',
-            field=models.DecimalField(decimal_places=3, default=0, max_digits=24),
+            model_name="dirtypair",
+            name="units",
+            field=models.DecimalField(db_default=0, decimal_places=3, default=0, max_digits=24),
         ),
     ]

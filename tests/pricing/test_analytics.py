@@ -331,6 +331,25 @@ def test_a_full_refresh_where_nothing_changed_writes_nothing_and_leaves_the_same
     assert_every_period_matches()
 
 
+def test_figures_stored_without_their_doubles_are_computed_and_written_again(market):
+    """Rows written before their doubles were kept (or by SQLite's refresh) carry none: the next refresh
+    writes them whole, and the one after leaves them alone."""
+    from django.db import connection
+
+    analytics.summaries_refresh(full=True)
+    from django.db.models import F
+
+    # Figures gone wrong, as if written by older code: the refresh must not trust them.
+    ProductStats.objects.update(ppu_p10=F("ppu_min"), savings_target=Decimal("0.00"), p10_unrounded=None)
+    analytics.summaries_refresh(full=True)
+    assert_every_period_matches()
+    if connection.vendor == "postgresql":
+        assert not ProductStats.objects.filter(p10_unrounded__isnull=True).exists()
+    first = stored_rows()
+    analytics.summaries_refresh(full=True)
+    assert stored_rows() == first
+
+
 def test_totals_from_before_the_unrounded_sums_are_summed_afresh_at_the_next_refresh(market):
     """As after migration 0006 on a live database: stored totals without unrounded sums, flagged."""
     trusts, (stockings, _, _) = market
