@@ -20,7 +20,7 @@
 -- The figures are then written only where they change: each product's doubles (its aggregates,
 -- centiles and savings before rounding) are kept beside its figures (ProductStats.*_unrounded), every
 -- figure is a function of them, and a product whose doubles come out the same is neither rounded nor
--- written again. A nightly full refresh after a day's lines changes about 4% of the products.
+-- written again. A nightly full refresh after a day's lines changes about one product in 25.
 -- (pricing.analytics.pair_totals_rebuild empties the summaries, so a repair recomputes and writes everything.)
 --
 -- Only the stale products (not %(full)s): the centiles also carry each product's targets as last stored
