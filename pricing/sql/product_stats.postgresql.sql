@@ -42,16 +42,14 @@ SELECT set_config('enable_sort', CASE WHEN %(full)s THEN 'off' ELSE 'on' END, tr
        set_config('enable_mergejoin', CASE WHEN %(full)s THEN 'on' ELSE 'off' END, true),
        set_config('enable_seqscan', 'off', true);
 
--- Each product's aggregates in double precision, beside its figures as stored (o).
+-- Each product's aggregates in double precision (stale products only: beside their figures as stored).
 CREATE TEMPORARY TABLE pricing_refresh_centiles ON COMMIT DROP AS
 SELECT c.*,
-       -- The 12-place targets the savings are computed against, in double precision: as stored when
-       -- the centile is the one stored (then so is its rounding), else rounded now. Converted once per
-       -- product, not once per pair below (double to numeric goes through text).
-       CASE WHEN o.p10_unrounded = c.pc[1] THEN o.target_f
-            ELSE ROUND(c.pc[1]::numeric, 12)::float8 END AS target_f,
-       CASE WHEN o.median_unrounded = c.pc[2] THEN o.median_f
-            ELSE ROUND(c.pc[2]::numeric, 12)::float8 END AS median_f,
+       -- The 12-place targets the savings are computed against, in double precision. Converted once
+       -- per product, not once per pair below (double to numeric goes through text); reading them from
+       -- the stored rows instead cost more than converting.
+       ROUND(c.pc[1]::numeric, 12)::float8 AS target_f,
+       ROUND(c.pc[2]::numeric, 12)::float8 AS median_f,
        -- Stale products only: the targets as last stored.
        o.target_f AS target_before,
        o.median_f AS median_before
@@ -73,7 +71,11 @@ FROM (
       )))
     GROUP BY t.product_id
 ) c
-LEFT JOIN pricing_productstats o ON o.period_id = %(period)s AND o.product_id = c.product_id;
+LEFT JOIN pricing_productstats o
+  ON NOT %(full)s AND o.period_id = %(period)s AND o.product_id = c.product_id;
+
+-- So that the planner knows how many products there are (a merge join for a whole period).
+ANALYZE pricing_refresh_centiles (product_id);
 
 RESET enable_sort;
 
