@@ -61,39 +61,64 @@ def new_batch() -> int:
     return secrets.randbits(62)
 
 
-def pair_totals_apply(*, keys: Iterable[tuple[int, int, int]]) -> int:
-    """Recompute the rollup rows for these (period_id, product_id, trust_id) keys and mark them stale.
+# One write's change to one rollup row: (period_id, product_id, trust_id, lines, units, spend), the
+# last three to add (negative to take away).
+RollupChange = tuple[int, int, int, int, Decimal, Decimal]
 
-    Call inside the transaction that changed the lines. Returns how many keys were recomputed.
+
+def pair_totals_apply(*, changes: Iterable[RollupChange]) -> int:
+    """Add these changes to the rollup and mark their products stale.
+
+    Call inside the transaction that changed the lines, after `rollup_writers_lock` for their trusts
+    and before reading the lines the changes come from. Returns how many keys were changed.
     """
     batch = new_batch()
     with transaction.atomic():
-        marked = dirty_pairs_mark(batch=batch, keys=keys)
-        if marked:
+        noted = dirty_pairs_mark(batch=batch, changes=changes)
+        if noted:
             pair_totals_apply_batch(batch=batch)
-    return marked
+    return noted
 
 
-def dirty_pairs_mark(*, batch: int, keys: Iterable[tuple[int, int, int]]) -> int:
-    """Note (period_id, product_id, trust_id) rollup keys under `batch`, for `pair_totals_apply_batch`."""
-    rows = [DirtyPair(batch=batch, period_id=pe, product_id=pr, trust_id=tr) for pe, pr, tr in set(keys)]
+def dirty_pairs_mark(*, batch: int, changes: Iterable[RollupChange]) -> int:
+    """Note changes to rollup rows under `batch`, summed per key, for `pair_totals_apply_batch`."""
+    summed: dict[tuple[int, int, int], list] = {}
+    for period_id, product_id, trust_id, lines, units, spend in changes:
+        total = summed.setdefault((period_id, product_id, trust_id), [0, Decimal(0), Decimal(0)])
+        total[0] += lines
+        total[1] += units
+        total[2] += spend
+    rows = [
+        DirtyPair(batch=batch, period_id=pe, product_id=pr, trust_id=tr, lines=li, units=un, spend=sp)
+        for (pe, pr, tr), (li, un, sp) in summed.items()
+    ]
     DirtyPair.objects.bulk_create(rows, batch_size=5000)
     return len(rows)
 
 
 def pair_totals_apply_batch(*, batch: int) -> None:
-    """Recompute the rollup rows noted under `batch` in DirtyPair from the lines, mark their products
-    stale, and consume the batch. Call inside the transaction that changed the lines."""
+    """Add the changes noted under `batch` in DirtyPair to the rollup, mark their products stale, and
+    consume the batch (pricing/sql/pair_totals_apply.sql). Call inside the transaction that changed
+    the lines, which holds `rollup_writers_lock` for their trusts."""
     with transaction.atomic():
         touched = DirtyPair.objects.filter(batch=batch)
         period_ids = sorted(set(touched.values_list("period_id", flat=True).distinct()))
         if not period_ids:
             return
-        trust_ids = sorted(set(touched.values_list("trust_id", flat=True).distinct()))
         _lock_shared(LOCK_PERIOD_REFRESH, period_ids)
-        _lock(LOCK_TRUST_ROLLUP, trust_ids)
         _analyze_dirty_pairs()
         run_sql("pair_totals_apply.sql", {"batch": batch})
+
+
+def rollup_writers_lock(trust_ids: Iterable[int]) -> None:
+    """Take turns with other writers of these trusts' lines until the transaction ends (PostgreSQL).
+
+    Changes to the rollup are computed from the lines as they are before the write (what a replaced
+    line took away) and added to the rollup rows as they are: two writers of one trust's lines at once
+    would both count the line as it was before either. Every writer of lines takes its trusts' locks
+    first, in id order, inside its transaction, before it reads them.
+    """
+    _lock(LOCK_TRUST_ROLLUP, sorted(set(trust_ids)))
 
 
 # Advisory-lock namespaces: writers of one trust's rollup rows, and refreshes of one period, take turns
@@ -107,20 +132,26 @@ LOCK_PERIOD_REFRESH = 5302
 
 def _lock(namespace: int, ids: Sequence[int]) -> None:
     """Transaction-scoped locks on PostgreSQL, taken in id order so that writers never deadlock."""
-    if connection.vendor != "postgresql" or not ids:
-        return
-    with connection.cursor() as cursor:
-        for lock_id in ids:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [namespace, lock_id])
+    _lock_all(LOCK_SQL, namespace, ids)
 
 
 def _lock_shared(namespace: int, ids: Sequence[int]) -> None:
     """Shared transaction-scoped locks on PostgreSQL: many holders at once, none beside an exclusive one."""
+    _lock_all(LOCK_SHARED_SQL, namespace, ids)
+
+
+# One statement for all the ids (a write's lines can name hundreds of trusts), taking the locks one
+# after another in id order.
+KEYS_IN_ORDER = "FROM (SELECT DISTINCT unnest(%s::integer[]) AS k ORDER BY 1) ids"
+LOCK_SQL = "SELECT pg_advisory_xact_lock(%s, k) " + KEYS_IN_ORDER
+LOCK_SHARED_SQL = "SELECT pg_advisory_xact_lock_shared(%s, k) " + KEYS_IN_ORDER
+
+
+def _lock_all(sql: str, namespace: int, ids: Sequence[int]) -> None:
     if connection.vendor != "postgresql" or not ids:
         return
     with connection.cursor() as cursor:
-        for lock_id in ids:
-            cursor.execute("SELECT pg_advisory_xact_lock_shared(%s, %s)", [namespace, lock_id])
+        cursor.execute(sql, [namespace, list(ids)])
 
 
 def _analyze_dirty_pairs() -> None:
@@ -255,7 +286,6 @@ def _product_stats_python(*, period_id: int, full: bool, now) -> None:
         stale = StaleProduct.objects.filter(period_id=period_id).values("product_id")
         pairs = pairs.filter(product_id__in=stale)
         stats = stats.filter(product_id__in=stale)
-    stats.delete()
     by_product: dict[int, list[tuple[int, Decimal, Decimal]]] = defaultdict(list)
     for product_id, lines, units, spend in pairs.values_list("product_id", "lines", "units", "spend"):
         by_product[product_id].append((lines, Decimal(units), Decimal(spend)))
@@ -294,4 +324,28 @@ def _product_stats_python(*, period_id: int, full: bool, now) -> None:
                 refreshed_at=now,
             )
         )
-    ProductStats.objects.bulk_create(rows, batch_size=2000)
+    _product_stats_write_changed(stats, rows)
+
+
+# The stored figures of a product and period (everything but when they were refreshed).
+STATS_FIGURES = [
+    "trusts", "lines", "units", "spend", "ppu_min", "ppu_p10", "ppu_median", "ppu_p90", "ppu_max",
+    "spread", "cv", "savings_target", "savings_median", "target_ppu", "median_ppu",
+]  # fmt: skip
+
+
+def _product_stats_write_changed(stored: models.QuerySet, rows: list[ProductStats]) -> None:
+    """Write the computed figures only where they differ from those stored, as the PostgreSQL path does:
+    new products are inserted, changed ones updated, products no longer bought deleted."""
+    existing = {s.product_id: s for s in stored}
+    new, changed = [], []
+    for row in rows:
+        old = existing.pop(row.product_id, None)
+        if old is None:
+            new.append(row)
+        elif any(getattr(old, name) != getattr(row, name) for name in STATS_FIGURES):
+            row.pk = old.pk
+            changed.append(row)
+    ProductStats.objects.filter(pk__in=[s.pk for s in existing.values()]).delete()
+    ProductStats.objects.bulk_update(changed, [*STATS_FIGURES, "refreshed_at"], batch_size=500)
+    ProductStats.objects.bulk_create(new, batch_size=2000)

@@ -226,12 +226,22 @@ class PairTotal(models.Model):
 
 
 class DirtyPair(models.Model):
-    """Scratch rows naming the rollup keys a write touched; consumed in the same transaction."""
+    """Scratch rows: what one write changes in the rollup, consumed in the same transaction.
+
+    One row per (period, product, trust) and line counted or uncounted: the lines, units and spend to
+    add to that rollup row, negative for a line the write replaced or moved away. pricing/sql/
+    pair_totals_apply.sql sums them per key and adds them to the rollup (no line is read again).
+    """
 
     batch = models.BigIntegerField(db_index=True)
     period = models.ForeignKey(Period, on_delete=models.CASCADE, related_name="+", db_constraint=False)
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+", db_constraint=False)
     trust = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    # Defaults in the database too, so that code from before these columns (a rolling deploy) can still
+    # write scratch rows; it recomputes the rollup rows from the lines and never reads these.
+    lines = models.IntegerField(default=0, db_default=0)
+    units = models.DecimalField(max_digits=24, decimal_places=3, default=0, db_default=0)
+    spend = models.DecimalField(max_digits=24, decimal_places=7, default=0, db_default=0)
 
     def __str__(self) -> str:
         return (
@@ -318,6 +328,20 @@ class ProductStats(models.Model):
     median_f = models.GeneratedField(
         expression=Cast("median_ppu", models.FloatField()), output_field=models.FloatField(), db_persist=True
     )
+    # The figures as PostgreSQL's refresh computed them in double precision, before any rounding (empty
+    # on SQLite, whose refresh computes in Decimal). Every stored figure is a function of these and of
+    # trusts and lines, so a refresh that computes the same doubles again knows the row is unchanged
+    # without converting its figures to numeric (which goes through text) or writing it.
+    units_unrounded = models.FloatField(null=True)
+    spend_unrounded = models.FloatField(null=True)
+    ppu_min_unrounded = models.FloatField(null=True)
+    ppu_max_unrounded = models.FloatField(null=True)
+    p10_unrounded = models.FloatField(null=True)
+    median_unrounded = models.FloatField(null=True)
+    p90_unrounded = models.FloatField(null=True)
+    cv_unrounded = models.FloatField(null=True)
+    savings_target_unrounded = models.FloatField(null=True)
+    savings_median_unrounded = models.FloatField(null=True)
 
     class Meta:
         constraints = [

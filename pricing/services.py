@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -58,15 +59,23 @@ def _identifiers(line: CheckedLine | PurchaseHistoryLine) -> Identifiers:
     )
 
 
-def _rollup_keys(facts: list[tuple[int | None, int, dt.date]]) -> list[tuple[int, int, int]]:
-    """(period, product, trust) rollup keys for (product, trust, order date) facts of matched lines."""
-    matched = [(product, trust, day) for product, trust, day in facts if product is not None]
-    periods = periods_for_dates(day for _, _, day in matched)
-    keys = []
-    for product, trust, day in matched:
+# A matched line as the rollup counts it: (product, trust, order date, packs, units per pack, pack price).
+LineFact = tuple[int | None, int, dt.date, Decimal, int, Decimal]
+
+
+def _rollup_changes(*, added: list[LineFact], removed: list[LineFact]) -> list[analytics.RollupChange]:
+    """What lines written (`added`) and lines replaced or moved away (`removed`) change in the rollup:
+    for each line and each of its periods, its line, units and spend, taken away for a removed one."""
+    facts = [(fact, 1) for fact in added] + [(fact, -1) for fact in removed]
+    matched = [(fact, sign) for fact, sign in facts if fact[0] is not None]
+    periods = periods_for_dates(fact[2] for fact, _ in matched)
+    changes: list[analytics.RollupChange] = []
+    for (product, trust, day, packs, units_per_pack, pack_price), sign in matched:
         for period_id in period_ids_for(day, periods):
-            keys.append((period_id, product, trust))
-    return keys
+            changes.append(
+                (period_id, product, trust, sign, sign * packs * units_per_pack, sign * packs * pack_price)
+            )
+    return changes
 
 
 def purchase_lines_write(
@@ -82,7 +91,8 @@ def purchase_lines_write(
     A line already held is replaced, so importing the same file twice changes nothing. `product_ids`
     ({row: product}) gives products already known (received purchase orders); the rest are matched.
     On PostgreSQL the lines go in with COPY and one upsert (pricing/sql/lines_upsert.postgresql.sql);
-    elsewhere through the ORM. Both end in `analytics.pair_totals_apply_batch`.
+    elsewhere through the ORM. Both note what the lines add to the rollup and what the lines they
+    replace take away, and end in `analytics.pair_totals_apply_batch`, which adds that to the rollup.
     """
     product_ids = product_ids or {}
     matcher = Matcher([_identifiers(line) for line in lines if line.row not in product_ids])
@@ -95,6 +105,7 @@ def purchase_lines_write(
     periods_for_dates(line.order_date for line in lines)
     batch = analytics.new_batch()
     with transaction.atomic():
+        analytics.rollup_writers_lock(line.trust_id for line in lines)
         if connection.vendor == "postgresql":
             replaced = _write_lines_postgresql(
                 lines, line_products, batch=batch, source=source, import_job_id=import_job_id
@@ -173,21 +184,45 @@ def _write_lines_orm(
     source: str,
     import_job_id: int | None,
 ) -> int:
-    """The same write through the ORM (SQLite): note the replaced lines' old keys, then upsert."""
-    existing: dict[tuple[int, str, int], tuple[int | None, dt.date]] = {}
+    """The same write through the ORM (SQLite): note what the replaced lines counted, then upsert."""
+    existing: dict[tuple[int, str, int], LineFact] = {}
     refs_by_trust: dict[int, set[str]] = {}
     for line in lines:
         refs_by_trust.setdefault(line.trust_id, set()).add(line.order_reference)
     for trust_id, refs in refs_by_trust.items():
         refs_list = sorted(refs)
         for start in range(0, len(refs_list), CHUNK):
-            for ref, number, product_id, day in PurchaseHistoryLine.objects.filter(
+            for (
+                ref,
+                number,
+                product_id,
+                day,
+                packs,
+                units_per_pack,
+                pack_price,
+            ) in PurchaseHistoryLine.objects.filter(
                 trust_id=trust_id, order_reference__in=refs_list[start : start + CHUNK]
-            ).values_list("order_reference", "line_number", "product_id", "order_date"):
-                existing[(trust_id, ref, number)] = (product_id, day)
+            ).values_list(
+                "order_reference",
+                "line_number",
+                "product_id",
+                "order_date",
+                "quantity_packs",
+                "units_per_pack",
+                "pack_price",
+            ):
+                existing[(trust_id, ref, number)] = (
+                    product_id,
+                    trust_id,
+                    day,
+                    packs,
+                    units_per_pack,
+                    pack_price,
+                )
     now = timezone.now()
     objects = []
-    facts: list[tuple[int | None, int, dt.date]] = []
+    added: list[LineFact] = []
+    removed: list[LineFact] = []
     replaced = 0
     for line, product_id in zip(lines, line_products, strict=True):
         objects.append(
@@ -200,11 +235,20 @@ def _write_lines_orm(
                 updated_at=now,
             )
         )
-        facts.append((product_id, line.trust_id, line.order_date))
+        added.append(
+            (
+                product_id,
+                line.trust_id,
+                line.order_date,
+                line.quantity_packs,
+                line.units_per_pack,
+                line.pack_price,
+            )
+        )
         old = existing.get((line.trust_id, line.order_reference, line.line_number))
         if old is not None:
             replaced += 1
-            facts.append((old[0], line.trust_id, old[1]))
+            removed.append(old)
     PurchaseHistoryLine.objects.bulk_create(
         objects,
         batch_size=1000,
@@ -212,7 +256,7 @@ def _write_lines_orm(
         unique_fields=["trust", "order_reference", "line_number"],
         update_fields=UPDATED_FIELDS,
     )
-    analytics.dirty_pairs_mark(batch=batch, keys=_rollup_keys(facts))
+    analytics.dirty_pairs_mark(batch=batch, changes=_rollup_changes(added=added, removed=removed))
     return replaced
 
 
@@ -300,20 +344,22 @@ def product_mapping_create(
     if not Product.objects.filter(pk=product_id, is_active=True).exists():
         raise DomainError("Choose a product from the catalogue.", field="product")
     with transaction.atomic():
+        analytics.rollup_writers_lock([trust.pk])
         mapping, _ = ProductMapping.objects.update_or_create(
             trust=trust, kind=kind, value=normalised, defaults={"product_id": product_id, "created_by": user}
         )
         unmatched = list(
             PurchaseHistoryLine.objects.filter(trust=trust, product__isnull=True).only(
-                "id", "trust_id", "order_date", *IdentifierKind.values
+                "id", "trust_id", *COUNTED_FIELDS, *IdentifierKind.values
             )
         )
         hits = [line for line in unmatched if _identifiers(line).value(kind) == normalised]
         PurchaseHistoryLine.objects.filter(pk__in=[line.pk for line in hits]).update(
             product_id=product_id, updated_at=timezone.now()
         )
+        # The lines were unmatched: they counted nowhere, and now count for the product.
         analytics.pair_totals_apply(
-            keys=_rollup_keys([(product_id, trust.pk, line.order_date) for line in hits])
+            changes=_rollup_changes(added=[_counted(line, product_id) for line in hits], removed=[])
         )
     if hits:
         transaction.on_commit(_schedule_refresh)
@@ -322,31 +368,45 @@ def product_mapping_create(
 
 def unmatched_lines_rematch(*, trust_ids: Sequence[int] | None = None) -> int:
     """Match lines left unmatched against the catalogue as it is now (products are added over time)."""
-    lines = PurchaseHistoryLine.objects.filter(product__isnull=True)
-    if trust_ids is not None:
-        lines = lines.filter(trust_id__in=trust_ids)
-    lines = list(lines.only("id", "trust_id", "order_date", *IdentifierKind.values))
-    matcher = Matcher([_identifiers(line) for line in lines])
-    found: dict[int, list[PurchaseHistoryLine]] = {}
-    for line in lines:
-        product_id = matcher.match(_identifiers(line))
-        if product_id is not None:
-            found.setdefault(product_id, []).append(line)
     with transaction.atomic():
+        unmatched = PurchaseHistoryLine.objects.filter(product__isnull=True)
+        if trust_ids is not None:
+            unmatched = unmatched.filter(trust_id__in=trust_ids)
+        # Read under the trusts' locks, so that no writer replaces a line between reading and counting it.
+        analytics.rollup_writers_lock(unmatched.order_by().values_list("trust_id", flat=True).distinct())
+        lines = list(unmatched.only("id", "trust_id", *COUNTED_FIELDS, *IdentifierKind.values))
+        matcher = Matcher([_identifiers(line) for line in lines])
+        found: dict[int, list[PurchaseHistoryLine]] = {}
+        for line in lines:
+            product_id = matcher.match(_identifiers(line))
+            if product_id is not None:
+                found.setdefault(product_id, []).append(line)
         for product_id, hits in found.items():
             PurchaseHistoryLine.objects.filter(pk__in=[line.pk for line in hits]).update(
                 product_id=product_id
             )
         analytics.pair_totals_apply(
-            keys=_rollup_keys(
-                [
-                    (product_id, line.trust_id, line.order_date)
-                    for product_id, hits in found.items()
-                    for line in hits
-                ]
+            changes=_rollup_changes(
+                added=[_counted(line, product_id) for product_id, hits in found.items() for line in hits],
+                removed=[],
             )
         )
     return sum(len(hits) for hits in found.values())
+
+
+# What the rollup counts of a line, besides its trust and product.
+COUNTED_FIELDS = ["order_date", "quantity_packs", "units_per_pack", "pack_price"]
+
+
+def _counted(line: PurchaseHistoryLine, product_id: int) -> LineFact:
+    return (
+        product_id,
+        line.trust_id,
+        line.order_date,
+        line.quantity_packs,
+        line.units_per_pack,
+        line.pack_price,
+    )
 
 
 def summaries_refresh(*, full: bool = False) -> dict:

@@ -1,19 +1,25 @@
 -- Write checked lines (already copied into the temporary table pricing_incoming_line) into the
 -- purchase history, keyed by (trust, order reference, line number): a line already held is replaced.
--- Every rollup key the write touches, the replaced lines' old (product, period) and the new lines'
--- (product, period), goes to pricing_dirtypair under %(batch)s, for pricing/sql/pair_totals_apply.sql.
--- PostgreSQL only (the ORM does the same on SQLite); runs inside the writer's transaction.
+-- What the write changes in the rollup goes to pricing_dirtypair under %(batch)s, for
+-- pricing/sql/pair_totals_apply.sql: the replaced lines taken out of the rollup rows they counted
+-- towards (their old product and periods), the written lines added to theirs.
+-- PostgreSQL only (the ORM does the same on SQLite); runs inside the writer's transaction, which
+-- holds the advisory locks of the lines' trusts (pricing.analytics.rollup_writers_lock), so the
+-- replaced lines read here are the ones the upsert overwrites.
+-- units = packs x units per pack; spend = packs x pack price (GBP excluding VAT).
 
--- The rollup keys the replaced lines counted towards, read before they are overwritten.
-INSERT INTO pricing_dirtypair (batch, period_id, product_id, trust_id)
-SELECT DISTINCT %(batch)s, p.id, l.product_id, l.trust_id
+-- The replaced lines, read before they are overwritten.
+INSERT INTO pricing_dirtypair (batch, period_id, product_id, trust_id, lines, units, spend)
+SELECT %(batch)s, p.id, l.product_id, l.trust_id,
+       -COUNT(*), -SUM(l.quantity_packs * l.units_per_pack), -SUM(l.quantity_packs * l.pack_price)
 FROM pricing_incoming_line i
 JOIN pricing_purchasehistoryline l
   ON l.trust_id = i.trust_id
  AND l.order_reference = i.order_reference
  AND l.line_number = i.line_number
 JOIN pricing_period p ON l.order_date >= p.starts_on AND l.order_date < p.ends_on
-WHERE l.product_id IS NOT NULL;
+WHERE l.product_id IS NOT NULL
+GROUP BY p.id, l.product_id, l.trust_id;
 
 -- In key order, so that the unique index is walked once from left to right.
 INSERT INTO pricing_purchasehistoryline (
@@ -42,11 +48,13 @@ ON CONFLICT (trust_id, order_reference, line_number) DO UPDATE SET
     import_job_id = EXCLUDED.import_job_id,
     updated_at = EXCLUDED.updated_at;
 
--- The rollup keys the written lines count towards.
-INSERT INTO pricing_dirtypair (batch, period_id, product_id, trust_id)
-SELECT DISTINCT %(batch)s, p.id, i.product_id, i.trust_id
+-- The written lines.
+INSERT INTO pricing_dirtypair (batch, period_id, product_id, trust_id, lines, units, spend)
+SELECT %(batch)s, p.id, i.product_id, i.trust_id,
+       COUNT(*), SUM(i.quantity_packs * i.units_per_pack), SUM(i.quantity_packs * i.pack_price)
 FROM pricing_incoming_line i
 JOIN pricing_period p ON i.order_date >= p.starts_on AND i.order_date < p.ends_on
-WHERE i.product_id IS NOT NULL;
+WHERE i.product_id IS NOT NULL
+GROUP BY p.id, i.product_id, i.trust_id;
 
 DROP TABLE pricing_incoming_line;

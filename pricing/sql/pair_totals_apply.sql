@@ -1,56 +1,78 @@
--- Recompute the rollup rows (period, product, trust) that one write touched.
--- The touched keys are in pricing_dirtypair under one batch number; they are consumed here.
--- Runs on PostgreSQL and SQLite alike, inside the writer's transaction.
--- units = packs x units per pack; spend = packs x pack price (GBP excluding VAT).
+-- Bring the rollup rows (period, product, trust) that one write touched up to date, by difference.
+-- The write noted its changes in pricing_dirtypair under one batch number (lines, units and spend to
+-- add; negative for the lines it replaced): summed per key, they are added to the rollup rows, which
+-- are created when new and deleted when no line is left. No line is read again. The tests check that
+-- the rollup equals a recomputation from the lines after every kind of write.
+-- Runs on PostgreSQL and SQLite alike, inside the writer's transaction, under the advisory locks of
+-- the trusts it writes (pricing.analytics.rollup_writers_lock): the rows as read here stay as they are
+-- until it commits.
+
+DROP TABLE IF EXISTS pricing_rollup_change;
+
+-- Each touched key's net change and its rollup row as it is (empty: no row yet). A line replaced by
+-- the same line changes nothing and touches nothing.
+CREATE TEMPORARY TABLE pricing_rollup_change AS
+SELECT c.period_id, c.product_id, c.trust_id, c.lines, c.units, c.spend,
+       t.lines AS lines_before, t.units AS units_before, t.spend AS spend_before
+FROM (
+    SELECT period_id, product_id, trust_id, SUM(lines) AS lines, SUM(units) AS units, SUM(spend) AS spend
+    FROM pricing_dirtypair
+    WHERE batch = %(batch)s
+    GROUP BY period_id, product_id, trust_id
+) c
+LEFT JOIN pricing_pairtotal t
+  ON t.period_id = c.period_id
+ AND t.product_id = c.product_id
+ AND t.trust_id = c.trust_id
+WHERE c.lines <> 0 OR c.units <> 0 OR c.spend <> 0;
+
+-- So that PostgreSQL's planner sees how few keys there are and probes the rollup's index for each.
+ANALYZE pricing_rollup_change;
+
+DELETE FROM pricing_dirtypair WHERE batch = %(batch)s;
 
 -- Keep each touched row as the last refresh of its period counted it (the first change since that
 -- refresh wins; empty units: the row did not exist then), so that the refresh can adjust trusts'
 -- totals by difference.
 INSERT INTO pricing_pairseen (period_id, product_id, trust_id, units, spend)
-SELECT d.period_id, d.product_id, d.trust_id, t.units, t.spend
-FROM (
-    SELECT DISTINCT period_id, product_id, trust_id FROM pricing_dirtypair WHERE batch = %(batch)s
-) d
-LEFT JOIN pricing_pairtotal t
-  ON t.period_id = d.period_id
- AND t.product_id = d.product_id
- AND t.trust_id = d.trust_id
+SELECT c.period_id, c.product_id, c.trust_id, c.units_before, c.spend_before
+FROM pricing_rollup_change c
 WHERE true
 ON CONFLICT (period_id, product_id, trust_id) DO NOTHING;
 
+-- Rows left with no line.
 DELETE FROM pricing_pairtotal
 WHERE EXISTS (
-    SELECT 1 FROM pricing_dirtypair d
-    WHERE d.batch = %(batch)s
-      AND d.period_id = pricing_pairtotal.period_id
-      AND d.product_id = pricing_pairtotal.product_id
-      AND d.trust_id = pricing_pairtotal.trust_id
+    SELECT 1 FROM pricing_rollup_change c
+    WHERE c.lines_before + c.lines = 0
+      AND c.period_id = pricing_pairtotal.period_id
+      AND c.product_id = pricing_pairtotal.product_id
+      AND c.trust_id = pricing_pairtotal.trust_id
 );
 
+UPDATE pricing_pairtotal
+SET lines = pricing_pairtotal.lines + c.lines,
+    units = pricing_pairtotal.units + c.units,
+    spend = pricing_pairtotal.spend + c.spend
+FROM pricing_rollup_change c
+WHERE c.lines_before + c.lines > 0
+  AND c.period_id = pricing_pairtotal.period_id
+  AND c.product_id = pricing_pairtotal.product_id
+  AND c.trust_id = pricing_pairtotal.trust_id;
+
 INSERT INTO pricing_pairtotal (period_id, product_id, trust_id, lines, units, spend)
-SELECT d.period_id, d.product_id, d.trust_id,
-       COUNT(*),
-       SUM(l.quantity_packs * l.units_per_pack),
-       SUM(l.quantity_packs * l.pack_price)
-FROM (
-    SELECT DISTINCT period_id, product_id, trust_id FROM pricing_dirtypair WHERE batch = %(batch)s
-) d
-JOIN pricing_period p ON p.id = d.period_id
-JOIN pricing_purchasehistoryline l
-  ON l.product_id = d.product_id
- AND l.trust_id = d.trust_id
- AND l.order_date >= p.starts_on
- AND l.order_date < p.ends_on
-GROUP BY d.period_id, d.product_id, d.trust_id;
+SELECT c.period_id, c.product_id, c.trust_id, c.lines, c.units, c.spend
+FROM pricing_rollup_change c
+WHERE c.lines_before IS NULL
+ORDER BY c.period_id, c.product_id, c.trust_id;
 
 -- The products whose centiles and savings the next refresh must recompute.
 INSERT INTO pricing_staleproduct (period_id, product_id)
-SELECT DISTINCT d.period_id, d.product_id
-FROM pricing_dirtypair d
-WHERE d.batch = %(batch)s
-  AND NOT EXISTS (
-      SELECT 1 FROM pricing_staleproduct s
-      WHERE s.period_id = d.period_id AND s.product_id = d.product_id
-  );
+SELECT DISTINCT c.period_id, c.product_id
+FROM pricing_rollup_change c
+WHERE NOT EXISTS (
+    SELECT 1 FROM pricing_staleproduct s
+    WHERE s.period_id = c.period_id AND s.product_id = c.product_id
+);
 
-DELETE FROM pricing_dirtypair WHERE batch = %(batch)s;
+DROP TABLE pricing_rollup_change;

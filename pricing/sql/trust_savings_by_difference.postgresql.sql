@@ -42,4 +42,5 @@ SELECT %(period)s, k.trust_id, k.products, ROUND(k.spend::numeric, 2),
 FROM pricing_refresh_trusts k
 WHERE k.products > 0;
 
-DROP TABLE pricing_refresh_trusts, pricing_refresh_before, pricing_refresh_centiles, pricing_refresh_savings;
+DROP TABLE pricing_refresh_trusts, pricing_refresh_before, pricing_refresh_centiles, pricing_refresh_savings,
+    pricing_refresh_figures;
