@@ -51,6 +51,9 @@ class Buyer(FastHttpUser):
                 response.failure("answered, but not signed in")
             elif api and "results" not in (response.text or ""):
                 response.failure("no results in the API's answer")
+            elif api and '"results":[]' in (response.text or "").replace(" ", ""):
+                # Every page asked for lies within the catalogue: an empty one is a broken list.
+                response.failure("an empty page of products")
 
     @tag("category")
     @task
