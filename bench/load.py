@@ -120,6 +120,15 @@ def _copy_search_bench(source: str, target: str) -> None:
         )
 
 
+def _analyze() -> None:
+    """The planner's statistics for tables a bulk copy or build filled (autovacuum may be off, as on
+    this machine): without them the seed's and the lists' plans read whole tables."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+
+
 def _prepare(args: argparse.Namespace) -> dict:
     """Database migrated and seeded; what the clients will ask for (no connection is left open)."""
     from bench.databases import create_database
@@ -155,6 +164,8 @@ def _prepare(args: argparse.Namespace) -> dict:
 
     started = time.perf_counter()
     call_command("migrate", verbosity=0, interactive=False)
+    if args.catalogue == "bench":
+        _analyze()
     with open(os.devnull, "w") as quiet:
         if args.catalogue == "bench":
             # The benchmark's catalogue as it is, plus the demo organisations and their people.
@@ -191,12 +202,7 @@ def _prepare(args: argparse.Namespace) -> dict:
             f"{listed:,} products listed but {total:,} buyable: the browse data is not the catalogue's"
         )
     if args.catalogue == "bench":
-        # The planner's statistics for the tables a bulk build filled (autovacuum may be off, as here):
-        # without them the lists' plans read whole tables.
-        from django.db import connection
-
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
+        _analyze()
     # An even spread over the catalogue (ids are dense in both catalogues), not just its first rows.
     step = max(1, total // 2000)
     product_slugs = list(products.order_by("id").values_list("slug", flat=True)[::step][:2000])

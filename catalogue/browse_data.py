@@ -32,7 +32,7 @@ from django.db import connection, models, transaction
 from django.db.models import Count, Max, Min, Q, QuerySet
 from django.db.models.functions import Coalesce, Lower
 from django.db.models.lookups import GreaterThan
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import post_delete, post_save, pre_save
 
 from catalogue.caching import catalogue_changed
 from catalogue.models import (
@@ -408,10 +408,21 @@ def _category_saved(sender, instance: Category, created: bool = False, **kwargs)
     )
 
 
+def _organisation_saving(sender, instance: Organisation, **kwargs) -> None:
+    # What `is_active` was, so that a supplier's other edits (its name, its address) leave its
+    # products' rows alone: only being deactivated or reactivated changes what can be bought.
+    if instance.pk is not None and instance.kind == OrganisationKind.SUPPLIER:
+        instance._browse_was_active = (
+            Organisation.objects.filter(pk=instance.pk).values_list("is_active", flat=True).first()
+        )
+
+
 def _organisation_saved(sender, instance: Organisation, created: bool = False, **kwargs) -> None:
     # A supplier deactivated or reactivated (its service or the back office) takes its offers out of,
     # or back into, what can be bought.
     if created or instance.kind != OrganisationKind.SUPPLIER:
+        return
+    if getattr(instance, "_browse_was_active", None) == instance.is_active:
         return
     product_browse_refresh(Offer.objects.filter(supplier_id=instance.pk).values("product_id"))
 
@@ -431,4 +442,5 @@ def register() -> None:
     post_delete.connect(_offer_saved, sender=Offer, dispatch_uid="browse-Offer-delete")
     post_save.connect(_product_saved, sender=Product, dispatch_uid="browse-Product-save")
     post_save.connect(_category_saved, sender=Category, dispatch_uid="browse-Category-save")
+    pre_save.connect(_organisation_saving, sender=Organisation, dispatch_uid="browse-Organisation-saving")
     post_save.connect(_organisation_saved, sender=Organisation, dispatch_uid="browse-Organisation-save")

@@ -11,7 +11,7 @@ import pytest
 import time_machine
 from django.core.management import call_command
 
-from catalogue import services, tasks
+from catalogue import browse_data, services, tasks
 from catalogue.browse_data import (
     browse_expected,
     browse_stored,
@@ -222,6 +222,19 @@ def test_a_supplier_deactivated_and_reactivated(shop):
     other.save()
     assert_browse_data_is_recomputable()
     assert ProductBrowse.objects.get(product=shop["gloves"]).offer_count == 1
+
+
+def test_a_supplier_renamed_leaves_its_products_rows_alone(shop, monkeypatch):
+    refreshed = []
+    monkeypatch.setattr(browse_data, "product_browse_refresh", refreshed.append)
+    other = shop["other"]
+    other.name = "Other Medical Supplies Ltd"
+    other.save()
+    assert refreshed == []  # nothing a buyer browses by changed
+
+    other.is_active = False
+    other.save()
+    assert len(refreshed) == 1
 
 
 def test_a_product_deactivated(shop):
