@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -19,6 +20,13 @@ from tests.purchasing.factories import negotiated_price
 from tests.purchasing.test_pages import BASKET, CHECKOUT, add, checkout_data, signed_in, text
 
 TODAY = timezone.localdate()
+
+
+@pytest.fixture(autouse=True)
+def _the_clock_stays_on_today(time_machine):
+    """TODAY is read when the module is imported: the clock stays on that day (at noon, ticking), so a
+    suite running across midnight does not find today's prices already ended."""
+    time_machine.move_to(timezone.make_aware(dt.datetime.combine(TODAY, dt.time(12))), tick=True)
 PRICES = reverse("purchasing:negotiated-prices")
 NEW = reverse("purchasing:negotiated-price-new")
 

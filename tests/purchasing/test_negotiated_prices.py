@@ -24,6 +24,15 @@ from tests.organisations.factories import TrustFactory, member
 from tests.purchasing.factories import acting, negotiated_price
 
 TODAY = timezone.localdate()
+
+
+@pytest.fixture(autouse=True)
+def _the_clock_stays_on_today(time_machine):
+    """TODAY is read when the module is imported: the clock stays on that day (at noon, ticking), so a
+    suite running across midnight does not find today's prices already ended."""
+    time_machine.move_to(timezone.make_aware(dt.datetime.combine(TODAY, dt.time(12))), tick=True)
+
+
 DAY = dt.timedelta(days=1)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+import pytest
 from django.utils import timezone
 
 from organisations.models import Role
@@ -15,6 +16,15 @@ from tests.purchasing.factories import negotiated_price
 from tests.purchasing.test_api import api_as, basket_with, delivery
 
 TODAY = timezone.localdate()
+
+
+@pytest.fixture(autouse=True)
+def _the_clock_stays_on_today(time_machine):
+    """TODAY is read when the module is imported: the clock stays on that day (at noon, ticking), so a
+    suite running across midnight does not find today's prices already ended."""
+    time_machine.move_to(timezone.make_aware(dt.datetime.combine(TODAY, dt.time(12))), tick=True)
+
+
 URL = "/api/v1/negotiated-prices/"
 
 
