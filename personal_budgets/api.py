@@ -184,9 +184,7 @@ class WalletTransactionsApi(GenericAPIView):
 
 class PlanOutput(serializers.Serializer):
     version = serializers.IntegerField()
-    state = serializers.ChoiceField(
-        choices=[("in_use", "In use"), ("waiting", "Waiting for the patient"), ("replaced", "Replaced")]
-    )
+    state = serializers.ChoiceField(choices=selectors.PlanVersionState.choices)
     categories = serializers.ListField(child=serializers.CharField(), help_text="Category slugs.")
     item_cap = AmountField(allow_null=True)
     period_cap = AmountField(allow_null=True)
@@ -238,14 +236,10 @@ class PlanInput(serializers.Serializer):
 
 
 def _plans(budget: Budget) -> list[dict]:
-    versions = selectors.plan_versions(budget=budget)
-    in_use = next((plan.pk for plan in versions if plan.is_agreed), None)
     return [
         {
             "version": plan.version,
-            "state": "in_use"
-            if plan.pk == in_use
-            else ("waiting" if not plan.is_agreed and plan is versions[0] else "replaced"),
+            "state": plan.state,
             "categories": [c.slug for c in plan.categories.all()],
             "item_cap": plan.item_cap,
             "period_cap": plan.period_cap,
@@ -258,7 +252,7 @@ def _plans(budget: Budget) -> list[dict]:
             "proposed_at": plan.proposed_at,
             "patient_agreed_at": plan.patient_agreed_at,
         }
-        for plan in versions
+        for plan in selectors.plan_versions(budget=budget)
     ]
 
 

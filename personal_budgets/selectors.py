@@ -13,6 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.db import models
 from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
@@ -375,14 +376,32 @@ def coordinated_budget(*, user: User, commissioner: Organisation, budget_id: int
     return found
 
 
+class PlanVersionState(models.TextChoices):
+    IN_USE = "in_use", "in use"
+    WAITING = "waiting", "waiting for the patient to agree"
+    NEVER_AGREED = "never_agreed", "never agreed"
+    REPLACED = "replaced", "replaced"
+
+
 def plan_versions(*, budget: Budget) -> list[SupportPlan]:
-    """Every version of the budget's support plan, newest first, with who wrote and agreed it."""
-    return list(
+    """Every version of the budget's support plan, newest first, with who wrote and agreed it and its
+    `state` (a `PlanVersionState`): the newest agreed one is in use, a newer one waits for the
+    patient, an older one never agreed was passed over, and the other agreed ones are replaced."""
+    versions = list(
         SupportPlan.objects.filter(budget=budget)
         .select_related("proposed_by", "patient_agreed_by")
         .prefetch_related("categories", "approval_categories", "approval_products")
         .order_by("-version")
     )
+    in_use = next((plan.pk for plan in versions if plan.is_agreed), None)
+    for newest_first, plan in enumerate(versions):
+        if plan.pk == in_use:
+            plan.state = PlanVersionState.IN_USE
+        elif plan.is_agreed:
+            plan.state = PlanVersionState.REPLACED
+        else:
+            plan.state = PlanVersionState.WAITING if newest_first == 0 else PlanVersionState.NEVER_AGREED
+    return versions
 
 
 def plan_category_choices() -> QuerySet[Category]:
