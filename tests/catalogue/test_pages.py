@@ -110,6 +110,25 @@ def test_facets_count_products_by_supplier_stock_and_patient_eligibility(client,
     assert facets.total == 1
 
 
+def test_the_supplier_checkboxes_show_escaped_names_and_tick_the_chosen_ones(client, buyer, tree):
+    sneaky = SupplierFactory(name='<img src=x onerror="alert(1)"> & Co')
+    plain = SupplierFactory(name="Plain Supplies")
+    OfferFactory(product=ProductFactory(category=tree["gloves"]), supplier=sneaky)
+    OfferFactory(product=ProductFactory(category=tree["gloves"]), supplier=plain)
+    url = reverse("catalogue:category-detail", kwargs={"slug": "ward-gloves"})
+
+    page = client.get(url, {"supplier": plain.pk}).content.decode()
+
+    assert '<img src=x onerror="alert(1)">' not in page
+    assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt; &amp; Co (1)" in page
+    assert (
+        f'id="supplier-{plain.pk}" name="supplier" type="checkbox" value="{plain.pk}" checked>' in page
+    )
+    assert f'value="{sneaky.pk}">' in page  # not ticked
+    assert f'<label class="nhsuk-label nhsuk-checkboxes__label" for="supplier-{plain.pk}">' in page
+    assert 'id="stock-in_stock" name="stock" type="checkbox" value="in_stock">' in page
+
+
 def test_lead_time_filter_and_sorting(client, buyer, tree):
     slow = ProductFactory(name="A slow item", category=tree["gloves"])
     fast = ProductFactory(name="B fast item", category=tree["gloves"])
