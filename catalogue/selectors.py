@@ -27,6 +27,7 @@ from catalogue.models import (
     ProductBrowse,
     ProductBrowseSubset,
     StockStatus,
+    VolumeTier,
 )
 from catalogue.types import OfferInput
 from common.errors import NotFound
@@ -212,13 +213,50 @@ def buyable_products(*, today: dt.date | None = None) -> QuerySet[Product]:
     )
 
 
+# Where a listing's offers keep their prefetched tiers: a plain list (`Prefetch(to_attr=...)`), which
+# the strategy reads (`catalogue.strategy.offer_tiers`). Prefetching into `offer.tiers.all()` instead
+# builds a related manager and a queryset per offer (a few ms for a page of 100 offers) and pickles
+# that queryset with every offer kept in the shared cache.
+TIERS_ATTR = "tier_list"
+
+
+def tiers_prefetch() -> Prefetch:
+    """An offer's volume tiers, lowest minimum first, as a list on `TIERS_ATTR`."""
+    return Prefetch("tiers", queryset=VolumeTier.objects.order_by("min_packs"), to_attr=TIERS_ATTR)
+
+
+# What a listing (a category page, a products API page, a product page's offers) never reads of the
+# products, categories, offers and suppliers it loads: long texts, JSON and timestamps, left in the
+# database rather than parsed, built and pickled into the shared cache for every page.
+LISTED_PRODUCT_UNREAD = ("description", "attributes", "created_at", "updated_at")
+LISTED_CATEGORY_UNREAD = ("description", "attribute_names")
+LISTED_OFFER_UNREAD = ("pending_changes", "moderation_note", "row_hash", "created_at", "updated_at")
+LISTED_SUPPLIER_UNREAD = (
+    "legal_name",
+    "companies_house_number",
+    "vat_number",
+    "ods_code",
+    "region",
+    "is_trusted_supplier",
+    "share_prices_by_name",
+    "created_at",
+)
+
+
+def listed_offers_with_prices(offers: QuerySet[Offer]) -> QuerySet[Offer]:
+    """`offers` with what pricing them reads: the supplier and the tiers (`tiers_prefetch`), without
+    the columns no listing shows."""
+    return (
+        offers.select_related("supplier")
+        .defer(*LISTED_OFFER_UNREAD, *(f"supplier__{name}" for name in LISTED_SUPPLIER_UNREAD))
+        .prefetch_related(tiers_prefetch())
+    )
+
+
 def live_offers_prefetch(*, to_attr: str = "live_offers", today: dt.date | None = None) -> Prefetch:
     """Each product's live offers with supplier and tiers: two queries for any number of products."""
-    return Prefetch(
-        "offers",
-        queryset=buyable_offers(today=today).select_related("supplier").prefetch_related("tiers"),
-        to_attr=to_attr,
-    )
+    offers = listed_offers_with_prices(buyable_offers(today=today))
+    return Prefetch("offers", queryset=offers, to_attr=to_attr)
 
 
 def _product_filter(filters: Mapping | ProductFilter | None, *, category: Category | None) -> ProductFilter:
@@ -251,11 +289,15 @@ def product_list(
     product_filter = _product_filter(filters, category=category)
     products = product_filter.qs
     # Show each product's matching offers only (e.g. only supplier A's when filtered by A).
-    products = products.select_related("category").prefetch_related(
-        Prefetch(
-            "offers",
-            queryset=product_filter.matching_offers.select_related("supplier").prefetch_related("tiers"),
-            to_attr="live_offers",
+    products = (
+        products.select_related("category")
+        .defer(*LISTED_PRODUCT_UNREAD, *(f"category__{name}" for name in LISTED_CATEGORY_UNREAD))
+        .prefetch_related(
+            Prefetch(
+                "offers",
+                queryset=listed_offers_with_prices(product_filter.matching_offers),
+                to_attr="live_offers",
+            )
         )
     )
     # For `catalogue.browse.paging.CountedPaginator`: the same list as browse rows alone (when stored

@@ -7,9 +7,9 @@ layers; they plug in with `register_price_source` from their app's `ready()`, so
 never imports them. Every page and API prices offers through `buyer_price` / `Strategy.price`;
 nothing else computes a price.
 
-Works on prefetched tiers (`prefetch_related("tiers")`) and a loaded supplier and product (whether
-the offer is buyable is `catalogue.selectors.unbuyable_reasons`): `offer.tiers.all()` is read, never
-filtered, so pricing a page of offers costs no queries.
+Works on prefetched tiers (`catalogue.selectors.tiers_prefetch`, or `prefetch_related("tiers")`) and
+a loaded supplier and product (whether the offer is buyable is `catalogue.selectors.unbuyable_reasons`):
+the tiers are read, never filtered, so pricing a page of offers costs no queries.
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ from typing import Any, Protocol
 from django.utils import timezone
 
 from catalogue.models import Offer
-from catalogue.selectors import unbuyable_reasons
+from catalogue.selectors import TIERS_ATTR, unbuyable_reasons
 from catalogue.types import BuyerPrice, PriceBreak
 from common.errors import DomainError
-from common.money import Money, Price, quantize_unit_price
+from common.money import Money, Price, quantize_money, quantize_unit_price, to_decimal
 from organisations.models import PatientProfile
 
 LIST_PRICE = "list"
@@ -63,10 +63,14 @@ class PriceSource(Protocol):
 
 
 def offer_tiers(offer: Offer) -> list[tuple[int, Decimal]]:
-    """The offer's tiers, lowest minimum first, from the prefetch cache when there is one (read
-    directly: building the related manager for `offer.tiers.all()` costs more than the sort)."""
-    prefetched = getattr(offer, "_prefetched_objects_cache", {}).get("tiers")
-    tiers = prefetched if prefetched is not None else offer.tiers.all()
+    """The offer's tiers, lowest minimum first, from a listing's prefetched list
+    (`catalogue.selectors.tiers_prefetch`) or the prefetch cache when there is one (read directly:
+    building the related manager for `offer.tiers.all()` costs more than the sort)."""
+    tiers = offer.__dict__.get(TIERS_ATTR)
+    if tiers is None:
+        tiers = getattr(offer, "_prefetched_objects_cache", {}).get("tiers")
+    if tiers is None:
+        tiers = offer.tiers.all()
     return sorted((tier.min_packs, tier.pack_price) for tier in tiers)
 
 
@@ -188,8 +192,9 @@ class Strategy:
         chosen: Offer | None = None
         chosen_key: tuple | None = None
         for offer in offers:
-            pack = Money(self._best(offer=offer, buyer=buyer, quantity=quantity, on_date=on_date).pack_price)
-            pack_amount = pack.rounded().amount
+            # `Money(...).rounded().amount` as `price` rounds it, without the two objects per offer.
+            best = self._best(offer=offer, buyer=buyer, quantity=quantity, on_date=on_date)
+            pack_amount = quantize_money(to_decimal(best.pack_price))
             key = (quantize_unit_price(pack_amount / offer.units_per_pack), pack_amount, offer.pk)
             if chosen_key is None or key < chosen_key:
                 chosen, chosen_key = offer, key

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from catalogue.caching import catalogue_cached
 from catalogue.models import Offer
-from catalogue.selectors import buyable_offer_q
+from catalogue.selectors import LISTED_PRODUCT_UNREAD, buyable_offer_q, listed_offers_with_prices
 from catalogue.strategy import Strategy, default_strategy
 from catalogue.types import BuyerPrice
 from common.errors import NotFound
@@ -469,10 +469,9 @@ def cheapest_offers_for(
     offers = catalogue_cached(
         ("buyable-offers-for-cards", ids),
         lambda: list(
-            Offer.objects.filter(buyable_offer_q(), product_id__in=ids)
-            .select_related("supplier", "product")
-            .defer("product__description", "product__attributes")
-            .prefetch_related("tiers")
+            listed_offers_with_prices(Offer.objects.filter(buyable_offer_q(), product_id__in=ids))
+            .select_related("product")
+            .defer(*(f"product__{name}" for name in LISTED_PRODUCT_UNREAD))
         ),
     )
     by_product: dict[int, list[Offer]] = {}
