@@ -8,10 +8,12 @@ numbers.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 
 from django.core.paginator import Page
 from django.db.models import Case, QuerySet, Value, When
+from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -116,12 +118,27 @@ class ProductDetailOutput(ProductSummaryOutput):
 
 # The output serializers read the strategy's BuyerPrice (its Decimal properties) themselves: one pass
 # over each price, not a serializer built per price and its output serialized again.
+def product_url_maker(request: Request) -> Callable[[int], str]:
+    """A product's absolute API URL by id: reversed once, then filled in (a page of 50 products
+    reversed each one, a tenth of the page's CPU)."""
+    sample = reverse("api-product-detail", kwargs={"pk": 0}, request=request)
+    prefix, _, rest = sample.rpartition("/0/")
+    if rest or not prefix:  # a route that does not end in the id: reverse each one
+        return lambda pk: reverse("api-product-detail", kwargs={"pk": pk}, request=request)
+    return lambda pk: f"{prefix}/{pk}/"
+
+
 def _product_data(
-    request: Request, product: Product, cheapest: tuple[Offer, BuyerPrice] | None, offer_count: int
+    request: Request,
+    product: Product,
+    cheapest: tuple[Offer, BuyerPrice] | None,
+    offer_count: int,
+    *,
+    product_url: Callable[[int], str] | None = None,
 ) -> dict:
     return {
         "id": product.pk,
-        "url": reverse("api-product-detail", kwargs={"pk": product.pk}, request=request),
+        "url": (product_url or product_url_maker(request))(product.pk),
         "name": product.name,
         "slug": product.slug,
         "category": product.category.path,
@@ -220,12 +237,15 @@ class ProductListApi(GenericAPIView):
         def priced_page() -> tuple[int, int, list[dict]]:
             count, number, products = catalogue_cached(("api-products", key), self._page, also=also)
             strategy = default_strategy()
+            today = timezone.localdate()
+            product_url = product_url_maker(request)
             data = [
                 _product_data(
                     request,
                     product,
-                    strategy.cheapest(offers=product.live_offers, buyer=buyer),
+                    strategy.cheapest(offers=product.live_offers, buyer=buyer, on_date=today),
                     len(product.live_offers),
+                    product_url=product_url,
                 )
                 for product in products
             ]

@@ -74,6 +74,9 @@ def test_products_list_with_the_callers_cheapest_price_as_strings(api, category)
     assert row["cheapest"]["unit_price"] == "0.0400"
     assert row["cheapest"]["pack_price"] == "40.00"
     assert row["cheapest"]["pack_price_incl_vat"] == "48.00"
+    # Its link is the product's own API page, absolute, on the host asked.
+    assert row["url"] == f"http://testserver{reverse('api-product-detail', kwargs={'pk': product.pk})}"
+    assert api.get(row["url"]).json()["name"] == "Nitrile gloves"
 
 
 def test_product_filters_work_through_the_api(api, category):
