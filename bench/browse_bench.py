@@ -309,6 +309,12 @@ def main() -> None:
     prepare(args.products, args.suppliers, args.regenerate)
 
     client = buyer_client()
+    # As a gunicorn worker forked from the preloading master (infra/gunicorn.conf.py, `when_ready`):
+    # what the import made is frozen out of the garbage collector's full passes.
+    import gc
+
+    gc.collect()
+    gc.freeze()
     print(
         f"\n{args.products:,} products, {5 * args.products:,} offers; {args.repeats} requests per case "
         f"after one warm-up (server time, ms); before each, "

@@ -256,6 +256,11 @@ def main() -> None:
         strategy.Strategy.shared_namespaces = lambda self: None  # type: ignore[method-assign]
     page_client, api_client = _clients()
     targets = _targets()
+    # As a gunicorn worker forked from the preloading master (infra/gunicorn.conf.py, `when_ready`).
+    import gc
+
+    gc.collect()
+    gc.freeze()
     print(
         f"{args.requests} timed requests per page after {args.warmup} warm-up ones, signed in as {BUYER}"
         f"{', nothing kept per buyer' if args.cold_buyer else ''}; "
