@@ -168,7 +168,15 @@ def pair_totals_rebuild() -> None:
 
 
 def product_deleted(sender, instance, **kwargs) -> None:
-    """A deleted product's rollup rows and figures went with it: trusts' totals need a fresh sum."""
+    """A deleted product's rollup rows and stale marks go, and its figures went with it (a cascade):
+    trusts' totals need a fresh sum.
+
+    The rollup and the stale marks have no index on the product alone (each would take a random page
+    for every row a write changes), so their rows are found here through their unique indexes, one
+    probe per period, rather than by a cascade's scan of every row."""
+    period_ids = list(Period.objects.values_list("id", flat=True))
+    PairTotal.objects.filter(period_id__in=period_ids, product_id=instance.pk).delete()
+    StaleProduct.objects.filter(period_id__in=period_ids, product_id=instance.pk).delete()
     Period.objects.filter(trust_totals_resum=False).update(trust_totals_resum=True)
 
 
