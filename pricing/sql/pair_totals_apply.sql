@@ -30,8 +30,9 @@ LEFT JOIN pricing_pairtotal t
 WHERE c.lines <> 0 OR c.units <> 0 OR c.spend <> 0
 ORDER BY c.period_id, c.product_id, c.trust_id;
 
--- So that PostgreSQL's planner sees how few keys there are and probes the rollup's index for each.
--- Only the columns the statements below join or filter on: the numeric ones cost two thirds of it.
+-- PostgreSQL only: so that its planner sees how few keys there are and probes the rollup's index for
+-- each. Only the columns the statements below join or filter on: the numeric ones cost two thirds of
+-- it. (SQLite's ANALYZE takes no column list, and its planner probes the index without statistics.)
 ANALYZE pricing_rollup_change (period_id, product_id, trust_id, lines, lines_before);
 
 DELETE FROM pricing_dirtypair WHERE batch = %(batch)s;
