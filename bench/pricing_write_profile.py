@@ -68,8 +68,9 @@ def main() -> None:
         try:
             if args.explain and not many and text.upper().startswith(EXPLAINED):
                 with connection.cursor() as cursor:
-                    cursor.execute("EXPLAIN (ANALYZE, BUFFERS, WAL, COSTS OFF) " + sql, params)
-                    plans.append("\n".join(row[0] for row in cursor.fetchall()))
+                    raw = cursor.cursor  # psycopg's own: not through this wrapper again
+                    raw.execute("EXPLAIN (ANALYZE, BUFFERS, WAL, COSTS OFF) " + sql, params)
+                    plans.append("\n".join(row[0] for row in raw.fetchall()))
                 return None
             return execute(sql, params, many, context)
         finally:
