@@ -46,7 +46,7 @@ class PurchaseHistoryLine(models.Model):
     pack_price = models.DecimalField(
         max_digits=14, decimal_places=4, help_text="GBP per pack, excluding VAT."
     )
-    # Indexed by (product, trust, order_date) below.
+    # Indexed by (product, trust) below.
     product = models.ForeignKey(
         Product,
         null=True,
@@ -85,12 +85,10 @@ class PurchaseHistoryLine(models.Model):
             ),
         ]
         indexes = [
-            # The rollup recomputes one (product, trust, period) at a time, from this index alone.
-            models.Index(
-                fields=["product", "trust", "order_date"],
-                include=["quantity_packs", "units_per_pack", "pack_price"],
-                name="pricing_line_pair_date",
-            ),
+            # A product's lines (a deleted product's, set unmatched) and a trust's lines of a product (what
+            # it last paid). No more: the rollup is kept by difference and never reads lines through it,
+            # and each new line takes a random leaf page of it, so the smaller (deduplicated) the better.
+            models.Index(fields=["product", "trust"], name="pricing_line_product_trust"),
             models.Index(fields=["trust", "order_date"], name="pricing_line_trust_date"),
             models.Index(
                 fields=["trust", "id"], name="pricing_line_unmatched", condition=Q(product__isnull=True)
@@ -189,12 +187,20 @@ class PairTotal(models.Model):
     deferred checks on millions of rollup rows would dominate every refresh.
     """
 
-    # The unique index (period, product, trust) serves look-ups by period and by period + product.
+    # Two indexes only, since every change to a row (a write of lines) adds an entry to each: the unique
+    # index (period, product, trust) serves look-ups by period and by period + product, and a deleted
+    # product's rows (pricing.analytics.product_deleted deletes them through it, hence DO_NOTHING: an
+    # index on the product alone took a random leaf page per changed row); (trust, period) serves a
+    # trust's rows, by period or not (a deleted trust's cascade).
     period = models.ForeignKey(
         Period, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
     )
-    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+", db_constraint=False)
-    trust = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    product = models.ForeignKey(
+        Product, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False, db_index=False
+    )
+    trust = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
     lines = models.PositiveIntegerField()
     units = models.DecimalField(max_digits=24, decimal_places=3)
     spend = models.DecimalField(max_digits=24, decimal_places=7)
@@ -219,7 +225,7 @@ class PairTotal(models.Model):
             models.UniqueConstraint(fields=["period", "product", "trust"], name="pair_total_unique"),
             models.CheckConstraint(name="pair_total_units_positive", condition=Q(units__gt=0)),
         ]
-        indexes = [models.Index(fields=["period", "trust"], name="pricing_pair_period_trust")]
+        indexes = [models.Index(fields=["trust", "period"], name="pricing_pair_trust_period")]
 
     def __str__(self) -> str:
         return f"period {self.period_id}, product {self.product_id}, trust {self.trust_id}"
@@ -233,10 +239,18 @@ class DirtyPair(models.Model):
     pair_totals_apply.sql sums them per key and adds them to the rollup (no line is read again).
     """
 
+    # Only the batch is looked up. The table is empty outside a write's transaction, so a cascade from a
+    # deleted period, product or trust needs no index, and a write does not feed three more.
     batch = models.BigIntegerField(db_index=True)
-    period = models.ForeignKey(Period, on_delete=models.CASCADE, related_name="+", db_constraint=False)
-    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+", db_constraint=False)
-    trust = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    period = models.ForeignKey(
+        Period, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
+    product = models.ForeignKey(
+        Product, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
+    trust = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
     # Defaults in the database too, so that code from before these columns (a rolling deploy) can still
     # write scratch rows; it recomputes the rollup rows from the lines and never reads these.
     lines = models.IntegerField(default=0, db_default=0)
@@ -283,8 +297,15 @@ class PairSeen(models.Model):
 class StaleProduct(models.Model):
     """A product whose figures for a period changed since the last refresh."""
 
-    period = models.ForeignKey(Period, on_delete=models.CASCADE, related_name="+", db_constraint=False)
-    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    # The unique index (period, product) is the only one: a write marks thousands of products, and an
+    # index on the product alone took a random page for each. A deleted product's marks are deleted
+    # through the unique index (pricing.analytics.product_deleted), hence DO_NOTHING.
+    period = models.ForeignKey(
+        Period, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
+    product = models.ForeignKey(
+        Product, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False, db_index=False
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["period", "product"], name="stale_product_unique")]

@@ -21,7 +21,9 @@ JOIN pricing_period p ON l.order_date >= p.starts_on AND l.order_date < p.ends_o
 WHERE l.product_id IS NOT NULL
 GROUP BY p.id, l.product_id, l.trust_id;
 
--- In key order, so that the unique index is walked once from left to right.
+-- In (product, trust) order, so that the lines' (product, trust) index, where new lines land at random
+-- places, is walked once from left to right; the unique index (trust, order, line) takes a day's new
+-- orders at the end of each trust's, a few pages that stay in memory in any order.
 INSERT INTO pricing_purchasehistoryline (
     trust_id, order_reference, line_number, order_date, supplier_name, gtin, npc, supplier_sku,
     manufacturer_part_number, description, quantity_packs, units_per_pack, pack_price, product_id,
@@ -31,7 +33,7 @@ SELECT i.trust_id, i.order_reference, i.line_number, i.order_date, i.supplier_na
        i.supplier_sku, i.manufacturer_part_number, i.description, i.quantity_packs, i.units_per_pack,
        i.pack_price, i.product_id, %(source)s, %(import_job_id)s, %(now)s, %(now)s
 FROM pricing_incoming_line i
-ORDER BY i.trust_id, i.order_reference, i.line_number
+ORDER BY i.product_id, i.trust_id, i.order_reference, i.line_number
 ON CONFLICT (trust_id, order_reference, line_number) DO UPDATE SET
     order_date = EXCLUDED.order_date,
     supplier_name = EXCLUDED.supplier_name,

@@ -161,8 +161,16 @@ def test_a_deleted_product_takes_its_rollup_rows_as_its_lines_become_unmatched()
     trust, kept, dropped = TrustFactory(), ProductFactory(), ProductFactory()
     write(trust, kept, reference="K")
     write(trust, dropped, reference="D")
+    write(trust, dropped, reference="E", day=previous_quarter_day())
+    assert StaleProduct.objects.filter(product=dropped).count() >= 2
     Product.objects.filter(pk=dropped.pk).delete()
     assert_rollup_is_the_lines()
+    # Its rollup rows and stale marks in every period went (pricing's own handler finds them through
+    # the unique indexes); the other product's stayed.
+    assert not PairTotal.objects.filter(product_id=dropped.pk).exists()
+    assert not StaleProduct.objects.filter(product_id=dropped.pk).exists()
+    assert StaleProduct.objects.filter(product=kept).exists()
+    assert PairTotal.objects.filter(product=kept).exists()
     # The unmatched line can be replaced and matched again without a trace of its old product.
     write(trust, kept, reference="D", packs="5")
     assert_rollup_is_the_lines()
