@@ -83,6 +83,14 @@ MATCHES_BITMAP = """
                 FROM ({rows}) r CROSS JOIN base GROUP BY 1) blocks) g
     CROSS JOIN base GROUP BY base.blocks
 """
+# A result made again (or carried over) replaces one of an older generation, or of the same generation
+# (the same state) whose top was cut short by carrying it over a compaction (see FOLD). `used` stays.
+REPLACE_CACHED = """ON CONFLICT (object_type, key) DO UPDATE SET
+    generation = EXCLUDED.generation, total = EXCLUDED.total, top = EXCLUDED.top,
+    facet_value_ids = EXCLUDED.facet_value_ids, facet_counts = EXCLUDED.facet_counts,
+    search = EXCLUDED.search, created_at = now()
+    WHERE rc.generation < EXCLUDED.generation
+       OR (rc.generation = EXCLUDED.generation AND cardinality(rc.top) < cardinality(EXCLUDED.top))"""
 # Folding written documents into the bitmaps (see `compact`), in one transaction.
 COMPACT_LOCKS = [
     # One compaction at a time, and no writer meanwhile (writers wait); searches keep reading.
@@ -131,10 +139,13 @@ COMPACT = [
     # last compaction go on, folded into the new state, the others are forgotten.
     "DELETE FROM search_supersededdocument WHERE object_type = %(type)s",
     "DELETE FROM search_resultcache WHERE object_type = %(type)s",
-    """INSERT INTO search_resultcache
+    # (A search that read no cached row may have cached one of the old generation meanwhile.)
+    """INSERT INTO search_resultcache AS rc
         (object_type, key, generation, total, top, facet_value_ids, facet_counts, search, used)
     SELECT %(type)s, r.key, b.generation, r.total, r.top, r.facet_value_ids, r.facet_counts, r.search, false
-    FROM carried_results r JOIN search_facetbitmapbase b ON b.object_type = %(type)s""",
+    FROM carried_results r JOIN search_facetbitmapbase b ON b.object_type = %(type)s
+    """  # noqa: S608 - fixed fragments only; every value is a parameter
+    + REPLACE_CACHED,
 ]
 
 
@@ -297,14 +308,6 @@ FROM q CROSS JOIN base
 WHERE (SELECT count(*) FROM search_resultcache WHERE object_type = %s) < %s
 {on_conflict}
 """
-# A result made again replaces one of an older generation, or of the same generation (the same state)
-# whose top was cut short by carrying it over a compaction (see FOLD). Whether it was used stays.
-REPLACE_CACHED = """ON CONFLICT (object_type, key) DO UPDATE SET
-    generation = EXCLUDED.generation, total = EXCLUDED.total, top = EXCLUDED.top,
-    facet_value_ids = EXCLUDED.facet_value_ids, facet_counts = EXCLUDED.facet_counts,
-    search = EXCLUDED.search, created_at = now()
-    WHERE rc.generation < EXCLUDED.generation
-       OR (rc.generation = EXCLUDED.generation AND cardinality(rc.top) < cardinality(EXCLUDED.top))"""
 # Appended to the live statement of a broad search: when nothing was written since the last compaction,
 # its matches are that compaction's state, so its result can be cached without reading them again.
 KEEP = """
