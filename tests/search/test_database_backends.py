@@ -325,3 +325,32 @@ def test_postgres_first_broad_search_after_a_compaction_reads_the_carried_result
     backend.rebuild(DOCUMENT_TYPE, [list(documents.values())])
     assert cached_results() == 2 * len(queries)
     first_searches_are_cached_and_exact(queries)
+
+
+def test_postgres_compaction_carries_over_the_broadest_results_first(monkeypatch):
+    """At most CARRY_MAX results are carried over a compaction (the compaction, which writers wait for,
+    folds each): those with the most matches, the slowest to read live."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL backend: set DATABASE_URL to a PostgreSQL database to run it (CI does)")
+    from search.backends.database import postgres
+
+    monkeypatch.setattr(postgres, "CACHE_MIN_MATCHES", 40)
+    monkeypatch.setattr(postgres, "CACHE_TOP", 60)
+    monkeypatch.setattr(postgres, "CARRY_MAX", 2)
+    backend = PostgresBackend()
+    documents = random_corpus(random.Random(51), 700, common=0.9)
+    backend.rebuild(DOCUMENT_TYPE, [documents])
+    queries = [RandomQuery((word,), {}, None, None) for word in ("apple", COMMON_WORD, "river")]
+    queries += [RandomQuery((), {}, None, None)]
+    totals = [assert_exact_facets(backend, documents, query) for query in queries]
+    assert min(totals) >= 40 and len(set(totals)) == 4
+    by_total = sorted(zip(totals, queries, strict=True), key=lambda pair: -pair[0])
+    broadest = [query for _, query in by_total[:2]]
+
+    added = random_corpus(random.Random(52), 10, common=0.9, first_id=40_000)
+    backend.index(DOCUMENT_TYPE, added)
+    backend.compact(DOCUMENT_TYPE)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT total FROM search_resultcache ORDER BY total DESC")
+        carried = [total for (total,) in cursor.fetchall()]
+    assert carried == [brute_force(documents + added, query)[0] for query in broadest]
