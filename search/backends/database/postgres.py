@@ -475,15 +475,11 @@ class PostgresBackend(DatabaseBackend):
             stale = cursor.fetchone()[0]
         if stale:
             self.build_facet_bitmaps(document_type, carry=True)
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT c.search FROM search_resultcache c JOIN search_facetbitmapbase b "
-                    "ON b.object_type = c.object_type AND b.generation = c.generation "
-                    "WHERE c.object_type = %s AND c.search IS NOT NULL "
-                    "AND cardinality(c.top) < least(c.total, %s) * %s ORDER BY c.key",
-                    [document_type.name, CACHE_TOP, REFILL_BELOW],
-                )
-                short = [self._json(row[0]) for row in cursor.fetchall()]
+            short = self._current_searches(
+                document_type.name,
+                "cardinality(c.top) < least(c.total, %s) * %s ORDER BY c.key",
+                [CACHE_TOP, REFILL_BELOW],
+            )
             self._make_again(document_type, short)
 
     def build_facet_bitmaps(self, document_type: DocumentType, *, carry: bool) -> None:
@@ -520,14 +516,20 @@ class PostgresBackend(DatabaseBackend):
     def _used_searches(self, object_type: str) -> list[dict]:
         """The searches whose cached result of the current state was read or made since the last
         compaction: the CARRY_MAX with the most matches."""
+        return self._current_searches(
+            object_type, "c.used ORDER BY c.total DESC, c.key LIMIT %s", [CARRY_MAX]
+        )
+
+    def _current_searches(self, object_type: str, condition: str, params: list) -> list[dict]:
+        """The searches of the cached results of the current generation meeting `condition` (a fixed
+        fragment on the result `c`, with its parameters)."""
         with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT c.search FROM search_resultcache c JOIN search_facetbitmapbase b "
+            sql = (
+                "SELECT c.search FROM search_resultcache c JOIN search_facetbitmapbase b "  # noqa: S608
                 "ON b.object_type = c.object_type AND b.generation = c.generation "
-                "WHERE c.object_type = %s AND c.used AND c.search IS NOT NULL "
-                "ORDER BY c.total DESC, c.key LIMIT %s",
-                [object_type, CARRY_MAX],
+                f"WHERE c.object_type = %s AND c.search IS NOT NULL AND {condition}"
             )
+            cursor.execute(sql, [object_type, *params])
             return [self._json(row[0]) for row in cursor.fetchall()]
 
     def _make_again(self, document_type: DocumentType, searches: list[dict]) -> None:
@@ -644,7 +646,7 @@ class PostgresBackend(DatabaseBackend):
             elif cacheable and query.with_facets and not found:
                 # Results pages fill the cache; autocomplete (no facets) only reads it. A result cached
                 # but unusable (its best documents changed since) would be made again the same: it
-                # waits for the next compaction.
+                # waits for the next compaction, which makes it again (see `compact`).
                 self._narrow.pop(narrow_key, None)
                 if kept is not None:
                     self._keep(cursor, statement, kept, total, facets or {})
