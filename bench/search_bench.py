@@ -3,6 +3,7 @@
     python bench/search_bench.py                 # generate (first run), index, measure
     python bench/search_bench.py --regenerate    # rebuild the data and the index
     python bench/search_bench.py --reindex       # rebuild the index only
+    python bench/search_bench.py --after-compaction  # then writes, a compaction, the first pass after it
     python bench/search_bench.py --smoke         # 2,000 products, seconds (make bench-smoke)
 
 Data goes into its own database (--database-url or BENCH_DATABASE_URL, default
@@ -381,8 +382,67 @@ def compare(queries, passes: int, checkout: str) -> None:
             )
 
 
+def write_and_compact(queries) -> None:
+    """Writes between compactions, then the compaction the reconcile beat runs: the best documents of
+    the broad queries and 500 others reindexed through the search service (their rows superseded and
+    written again), 50 of them deleted from the index (the reconcile puts them back), then
+    `search.services.reconcile_index`, which repairs the drift and compacts."""
+    import random
+
+    from search import selectors, services
+    from search.backends import get_backend
+    from search.models import SearchDocument
+    from search.types import SearchQuery
+
+    broad = [text for kind, text, _ in queries if kind == "common word"]
+    best = {h.object_id for text in broad for h in selectors.search(SearchQuery(text=text, limit=20)).hits}
+    every = sorted(SearchDocument.objects.filter(object_type="product").values_list("object_id", flat=True))
+    rng = random.Random(11)
+    others = rng.sample(every, min(500, len(every) // 4))
+    written = sorted(best | set(others))
+    started = time.perf_counter()
+    services.index_documents(object_type="product", object_ids=written)
+    services.delete_documents(object_type="product", object_ids=rng.sample(written, 50))
+    wrote = time.perf_counter() - started
+    # The compaction is timed apart from the reconcile's comparison of every product's version.
+    backend_class = type(get_backend())
+    compact = backend_class.compact
+    compacted: list[float] = []
+
+    def timed_compact(backend, document_type) -> None:
+        started = time.perf_counter()
+        compact(backend, document_type)
+        compacted.append(time.perf_counter() - started)
+
+    backend_class.compact = timed_compact
+    started = time.perf_counter()
+    try:
+        services.reconcile_index(object_type="product", expected=True)
+    finally:
+        backend_class.compact = compact
+    print(
+        f"\nWrote {len(written):,} documents ({len(best)} of them among the best 20 of the common words)"
+        f" and deleted 50 in {wrote:.1f}s; the reconcile took {time.perf_counter() - started:.1f}s,"
+        f" of which the compaction {sum(compacted):.1f}s."
+    )
+
+
+def print_pass(title: str, timings: list[float], by_kind: dict[str, list[float]]) -> None:
+    print(f"\n{title}:")
+    print(
+        f"  p50 {statistics.median(timings):6.1f} ms   p95 {percentile(timings, 95):6.1f} ms"
+        f"   max {max(timings):6.1f} ms"
+    )
+    for kind, values in by_kind.items():
+        print(
+            f"  {kind:13} n={len(values):3}  p50 {statistics.median(values):6.1f} ms"
+            f"  p95 {percentile(values, 95):6.1f} ms  max {max(values):6.1f} ms"
+        )
+
+
 def empty_result_cache() -> None:
-    """Forget the cached broad results, as a compaction does, so the next pass starts cold."""
+    """Forget the cached broad results (as a rebuild does, or a compaction for the searches not made
+    since the last one), so the next pass starts cold."""
     from django.db import connection
 
     with connection.cursor() as cursor:
@@ -440,6 +500,12 @@ def main() -> None:
         help="Search every broad query live, as before the result cache (search_resultcache).",
     )
     parser.add_argument(
+        "--after-compaction",
+        action="store_true",
+        help="After the measured passes, write documents, compact through the reconcile service and "
+        "time the first pass after the compaction, then one more (always on with --smoke).",
+    )
+    parser.add_argument(
         "--smoke",
         action="store_true",
         help=f"{SMOKE_PRODUCTS:,} products, one pass, a 10-query baseline; fails if searches find nothing",
@@ -449,6 +515,7 @@ def main() -> None:
     if args.smoke:
         N_PRODUCTS, N_SUPPLIERS = SMOKE_PRODUCTS, SMOKE_SUPPLIERS
         args.passes, args.baseline_queries, args.baseline_passes = 1, 10, 1
+        args.after_compaction = True
     url = args.database_url or (
         SMOKE_URL if args.smoke else os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
     )
@@ -492,19 +559,15 @@ def main() -> None:
         from search.backends.database import postgres
 
         postgres.CACHE_TOP = 0  # no search is cacheable: every one reads and ranks its matches
-    # The first pass after a compaction: each broad search is answered live and its result cached.
+    # The first pass with nothing cached: each broad search is answered live and its result cached.
     empty_result_cache()
     cold, cold_by_kind, _ = measure(engine_call, queries, 1)
-    print(
-        "\nFirst pass after a compaction (broad results not cached yet"
-        f"{'; result cache off' if args.without_result_cache else ''}):"
+    print_pass(
+        "First pass with nothing cached (each broad search read live once"
+        f"{'; result cache off' if args.without_result_cache else ''})",
+        cold,
+        cold_by_kind,
     )
-    print(f"  p50 {statistics.median(cold):6.1f} ms   p95 {percentile(cold, 95):6.1f} ms")
-    for kind, values in cold_by_kind.items():
-        print(
-            f"  {kind:13} n={len(values):3}  p50 {statistics.median(values):6.1f} ms"
-            f"  max {max(values):6.1f} ms"
-        )
     timings, by_kind, slowest = measure(engine_call, queries, args.passes)
     p50, p95 = statistics.median(timings), percentile(timings, 95)
     print(f"\nSearch (database backend, PostgreSQL FTS), {args.passes} passes, exact facets included:")
@@ -519,6 +582,14 @@ def main() -> None:
             f"  p95 {percentile(values, 95):6.1f} ms"
         )
     print("  slowest:", "; ".join(f"{ms:.0f} ms {text}" for ms, text in slowest[:5]))
+    if args.after_compaction:
+        # The searches above were made since the last compaction: the compaction carries them over.
+        write_and_compact(queries)
+        first, first_by_kind, first_slowest = measure(engine_call, queries, 1)
+        print_pass("First pass after the compaction", first, first_by_kind)
+        print("  slowest:", "; ".join(f"{ms:.0f} ms {text}" for ms, text in first_slowest[:5]))
+        again, again_by_kind, _ = measure(engine_call, queries, 1)
+        print_pass("The pass after it", again, again_by_kind)
     names = [text for kind, text, _ in queries if kind == "name"]
     found = sum(1 for text in names if engine_call(text, {}) > 0)
     print(f"  product-name queries with at least one result: {found} of {len(names)}")

@@ -7,6 +7,7 @@ database backends are checked there and here.
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -23,6 +24,7 @@ from tests.contracts.search import (
     RandomQuery,
     SearchBackendContract,
     assert_exact_facets,
+    brute_force,
     random_corpus,
     random_query,
 )
@@ -212,3 +214,143 @@ def test_postgres_cached_broad_results_equal_live_ones_across_writes_and_compact
         cursor.execute("SELECT count(*) FROM search_supersededdocument")
         assert cursor.fetchone()[0] == 0
     assert check() > 0
+
+
+def test_postgres_first_broad_search_after_a_compaction_reads_the_carried_result_exactly(monkeypatch):
+    """A compaction carries the cached results used since the last one over to the new state, corrected
+    for the writes it folds in, so the first search of a broad query after it reads no match live; its
+    total, facets and pages (both orders) equal a live search's and the brute-force count, compaction
+    after compaction of random changes, additions and deletions, some among the best documents. A result
+    not used since the last compaction is forgotten by the next; a rebuild makes the used ones again."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL backend: set DATABASE_URL to a PostgreSQL database to run it (CI does)")
+    from search.backends.database import postgres
+
+    monkeypatch.setattr(postgres, "CACHE_MIN_MATCHES", 40)
+    monkeypatch.setattr(postgres, "CACHE_TOP", 60)
+    backend = PostgresBackend()
+    live_reads = {"n": 0}
+    live = PostgresBackend._live
+
+    def counting_live(self, *args, **kwargs):
+        live_reads["n"] += 1
+        return live(self, *args, **kwargs)
+
+    monkeypatch.setattr(PostgresBackend, "_live", counting_live)
+    rng = random.Random(31)
+    documents = {d.object_id: d for d in random_corpus(rng, 700, common=0.9)}
+    backend.rebuild(DOCUMENT_TYPE, [list(documents.values())])
+    corpus = list(documents.values())
+    common = RandomQuery((COMMON_WORD,), {}, None, None)
+    queries = [common, RandomQuery((), {}, None, None), RandomQuery((COMMON_WORD,), {}, Decimal(100), None)]
+    broad = (q for q in (random_query(rng, corpus) for _ in range(80)) if brute_force(corpus, q)[0] >= 60)
+    queries += list({repr(q): q for q in broad if repr(q) not in map(repr, queries)}.values())[:10]
+    assert len(queries) == 13
+    orders = (SortOrder.RELEVANCE, SortOrder.PRICE_LOW)
+
+    def search(query: RandomQuery, offset: int, sort: SortOrder, *, live: bool = False):
+        with monkeypatch.context() as patch:
+            if live:
+                patch.setattr(postgres, "CACHE_TOP", 0)  # nothing is cacheable: every search is live
+            results = backend.search(
+                DOCUMENT_TYPE,
+                SearchQuery(
+                    text=" ".join(query.words),
+                    object_type=TYPE,
+                    filters=query.filters,
+                    price_min=query.price_min,
+                    price_max=query.price_max,
+                    sort=sort,
+                    offset=offset,
+                ),
+            )
+        return [(h.object_id, h.score) for h in results.hits], results.total, results.facets
+
+    def cached_results() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM search_resultcache")
+            return cursor.fetchone()[0]
+
+    def first_searches_are_cached_and_exact(used: list[RandomQuery]) -> None:
+        corpus = list(documents.values())
+        for query in used:
+            live_reads["n"] = 0
+            first = {(sort, offset): search(query, offset, sort) for sort in orders for offset in (0, 20)}
+            assert live_reads["n"] == 0, query  # nobody waited for every match to be read and ranked
+            first[SortOrder.RELEVANCE, 40] = search(query, 40, SortOrder.RELEVANCE)  # cached or live
+            for (sort, offset), got in first.items():
+                assert got == search(query, offset, sort, live=True), (query, sort, offset)
+            assert_exact_facets(backend, corpus, query)
+
+    for query in queries:  # made in this generation: used
+        for sort in orders:
+            search(query, 0, sort)
+    assert cached_results() == 2 * len(queries)
+
+    for round_ in range(3):
+        writes = random.Random(40 + round_)
+        best = [object_id for object_id, _ in search(common, 0, SortOrder.RELEVANCE, live=True)[0]]
+        existing = sorted(documents)
+        changed_ids = [*best[:4], *writes.sample([i for i in existing if i not in best], 80)]
+        changed = [
+            replace(d, object_id=object_id, version=f"r{round_}")
+            for object_id, d in zip(
+                changed_ids, random_corpus(writes, len(changed_ids), common=0.6), strict=True
+            )
+        ]
+        deleted = [*best[4:8], *writes.sample([i for i in existing if i not in best + changed_ids], 40)]
+        added = random_corpus(writes, 30, common=0.9, first_id=50_000 + 1_000 * round_)
+        backend.index(DOCUMENT_TYPE, changed + added)
+        backend.delete(TYPE, deleted)
+        documents.update({d.object_id: d for d in changed + added})
+        for object_id in deleted:
+            del documents[object_id]
+        # The last query is not searched between the second compaction and the third: the third
+        # forgets its result.
+        used = queries[:-1] if round_ == 2 else queries
+        for query in used:  # read corrected for the writes, as before
+            for sort in orders:
+                assert search(query, 0, sort) == search(query, 0, sort, live=True)
+
+        backend.compact(DOCUMENT_TYPE)
+        assert cached_results() == 2 * len(used)
+        first_searches_are_cached_and_exact(queries[:-1] if round_ >= 1 else queries)
+
+    live_reads["n"] = 0
+    for sort in orders:
+        search(queries[-1], 0, sort)
+    assert live_reads["n"] == 2  # forgotten: read live, and cached again
+    assert cached_results() == 2 * len(queries)
+
+    backend.rebuild(DOCUMENT_TYPE, [list(documents.values())])
+    assert cached_results() == 2 * len(queries)
+    first_searches_are_cached_and_exact(queries)
+
+
+def test_postgres_compaction_carries_over_the_broadest_results_first(monkeypatch):
+    """At most CARRY_MAX results are carried over a compaction (the compaction, which writers wait for,
+    folds each): those with the most matches, the slowest to read live."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL backend: set DATABASE_URL to a PostgreSQL database to run it (CI does)")
+    from search.backends.database import postgres
+
+    monkeypatch.setattr(postgres, "CACHE_MIN_MATCHES", 40)
+    monkeypatch.setattr(postgres, "CACHE_TOP", 60)
+    monkeypatch.setattr(postgres, "CARRY_MAX", 2)
+    backend = PostgresBackend()
+    documents = random_corpus(random.Random(51), 700, common=0.9)
+    backend.rebuild(DOCUMENT_TYPE, [documents])
+    queries = [RandomQuery((word,), {}, None, None) for word in ("apple", COMMON_WORD, "river")]
+    queries += [RandomQuery((), {}, None, None)]
+    totals = [assert_exact_facets(backend, documents, query) for query in queries]
+    assert min(totals) >= 40 and len(set(totals)) == 4
+    by_total = sorted(zip(totals, queries, strict=True), key=lambda pair: -pair[0])
+    broadest = [query for _, query in by_total[:2]]
+
+    added = random_corpus(random.Random(52), 10, common=0.9, first_id=40_000)
+    backend.index(DOCUMENT_TYPE, added)
+    backend.compact(DOCUMENT_TYPE)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT total FROM search_resultcache ORDER BY total DESC")
+        carried = [total for (total,) in cursor.fetchall()]
+    assert carried == [brute_force(documents + added, query)[0] for query in broadest]

@@ -21,6 +21,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.db import connection, transaction
 
@@ -82,12 +83,27 @@ MATCHES_BITMAP = """
                 FROM ({rows}) r CROSS JOIN base GROUP BY 1) blocks) g
     CROSS JOIN base GROUP BY base.blocks
 """
+# A result made again (or carried over) replaces one of an older generation, or of the same generation
+# (the same state) whose top was cut short by carrying it over a compaction (see FOLD). `used` stays.
+REPLACE_CACHED = """ON CONFLICT (object_type, key) DO UPDATE SET
+    generation = EXCLUDED.generation, total = EXCLUDED.total, top = EXCLUDED.top,
+    facet_value_ids = EXCLUDED.facet_value_ids, facet_counts = EXCLUDED.facet_counts,
+    search = EXCLUDED.search, created_at = now()
+    WHERE rc.generation < EXCLUDED.generation
+       OR (rc.generation = EXCLUDED.generation AND cardinality(rc.top) < cardinality(EXCLUDED.top))"""
 # Folding written documents into the bitmaps (see `compact`), in one transaction.
-COMPACT = [
+COMPACT_LOCKS = [
     # One compaction at a time, and no writer meanwhile (writers wait); searches keep reading.
     "LOCK TABLE search_searchdocument IN SHARE ROW EXCLUSIVE MODE",
     "LOCK TABLE search_facetbitmap IN EXCLUSIVE MODE",
+    # The cached results carried over to the new state (see FOLD), made before the rows are marked.
     # Dropped first too: a caller's transaction may build twice before it commits.
+    "DROP TABLE IF EXISTS pg_temp.carried_results",
+    """CREATE TEMPORARY TABLE carried_results (
+        key text, search jsonb, total integer, top bigint[], facet_value_ids integer[], facet_counts integer[]
+    ) ON COMMIT DROP""",
+]
+COMPACT = [
     "DROP TABLE IF EXISTS pg_temp.facet_documents",
     "CREATE TEMPORARY TABLE facet_documents (id bigint, facet_ids integer[]) ON COMMIT DROP",
     # Rows are marked and read in one statement: a row written meanwhile is either marked with the
@@ -119,9 +135,17 @@ COMPACT = [
                  AS gap
           FROM blocks) g
     CROSS JOIN base GROUP BY k, base.blocks""",
-    # The new state is the bitmaps' state: nothing is superseded, cached results start again.
+    # The new state is the bitmaps' state: nothing is superseded; the cached results used since the
+    # last compaction go on, folded into the new state, the others are forgotten.
     "DELETE FROM search_supersededdocument WHERE object_type = %(type)s",
     "DELETE FROM search_resultcache WHERE object_type = %(type)s",
+    # (A search that read no cached row may have cached one of the old generation meanwhile.)
+    """INSERT INTO search_resultcache AS rc
+        (object_type, key, generation, total, top, facet_value_ids, facet_counts, search, used)
+    SELECT %(type)s, r.key, b.generation, r.total, r.top, r.facet_value_ids, r.facet_counts, r.search, false
+    FROM carried_results r JOIN search_facetbitmapbase b ON b.object_type = %(type)s
+    """  # noqa: S608 - fixed fragments only; every value is a parameter
+    + REPLACE_CACHED,
 ]
 
 
@@ -135,6 +159,13 @@ CACHE_TOP = 500
 CACHE_MAX_ROWS = 5_000
 # How many narrow searches a process remembers, to skip their cache lookup.
 NARROW_REMEMBERED = 10_000
+# A result carried over a compaction keeps the part of its best documents still known to be the best
+# (see FOLD); when it keeps less than this share of CACHE_TOP (or of its total, when smaller), it is
+# made again from every match once the compaction has committed (see `compact`).
+REFILL_BELOW = 0.8
+# At most this many results are carried over a compaction, the broadest first (the slowest to read live):
+# each costs 10-20 ms on the search benchmark, inside the compaction, which writers wait for.
+CARRY_MAX = 1_000
 
 
 @dataclass(frozen=True)
@@ -149,19 +180,21 @@ class Statement:
     where_params: list
     order: str
     key: str
+    # What the search was (words after analysis, filters, price bounds, order), kept with its cached
+    # result so that a compaction can build this statement again (see `_statement`).
+    search: dict
 
 
-# A broad search read from its cached result, made at the last compaction's state (the rows in the
-# bitmaps, and the superseded rows as they were then), corrected for what was written since: the
-# superseded rows that matched then are taken out (`gone`), the rows not in the bitmaps are matched
-# live (`fresh`). Its best documents that were superseded are skipped; the page is ranked from the
-# remaining best ones and the fresh matches. `usable` is false when too many of the best were
-# superseded to fill the page; the caller then searches live. Every part is gated on the cached row
-# (`EXISTS (SELECT 1 FROM c)`), so a miss costs one index lookup.
-CACHED = """
+# A broad search's cached result, made at the last compaction's state (the rows in the bitmaps, and the
+# superseded rows as they were then), and the corrections for what was written since: the superseded
+# rows that matched then are taken out (`gone`), the rows not in the bitmaps are matched live (`fresh`).
+# Its best documents that were superseded are skipped (`kept`, at most LIMIT of them); `ranked` is the
+# remaining best ones and the fresh matches, to be ordered. Every part is gated on the cached row
+# (`EXISTS (SELECT 1 FROM c)`), so a miss costs one index lookup. Read by CACHED and by FOLD.
+CORRECTED = """
 WITH q AS (SELECT {tsquery} AS q),
 c AS (
-    SELECT c.total, c.top, c.facet_value_ids, c.facet_counts
+    SELECT c.key, c.used, c.total, c.top, c.facet_value_ids, c.facet_counts
     FROM search_resultcache c
     JOIN search_facetbitmapbase b ON b.object_type = c.object_type AND b.generation = c.generation
     CROSS JOIN q
@@ -172,7 +205,8 @@ gone AS MATERIALIZED (
     WHERE {where} AND EXISTS (SELECT 1 FROM c)
 ),
 fresh AS MATERIALIZED (
-    SELECT d.object_id, d.price, d.facet_ids, {score} AS score, d.title, char_length(d.title) AS title_length
+    SELECT d.id, d.object_id, d.price, d.facet_ids, {score} AS score, d.title,
+           char_length(d.title) AS title_length
     FROM (SELECT * FROM search_searchdocument WHERE object_type = %s AND NOT in_bitmaps OFFSET 0) d
     CROSS JOIN q
     WHERE {where} AND EXISTS (SELECT 1 FROM c)
@@ -182,25 +216,72 @@ kept AS MATERIALIZED (
     WHERE NOT EXISTS (SELECT 1 FROM search_supersededdocument s WHERE s.id = t.id)
     ORDER BY t.ord LIMIT %s
 ),
-page AS (
-    SELECT d.object_id, d.price, {score} AS score, d.title, char_length(d.title) AS title_length
+ranked AS (
+    SELECT d.id, true AS is_kept, d.object_id, d.price, {score} AS score, d.title,
+           char_length(d.title) AS title_length
     FROM kept JOIN search_searchdocument d ON d.id = kept.id CROSS JOIN q
     UNION ALL
-    SELECT object_id, price, score, title, title_length FROM fresh
-)
-SELECT (SELECT total FROM c) - (SELECT count(*) FROM gone) + (SELECT count(*) FROM fresh),
-       coalesce((SELECT total <= %s FROM c), false) OR (SELECT count(*) FROM kept) >= %s,
-       (SELECT coalesce(json_agg(json_build_array(p.object_id, p.title, p.score) ORDER BY {order}), '[]')
-        FROM (SELECT * FROM page ORDER BY {order} LIMIT %s OFFSET %s) p),
-       {facets}
-"""
-CACHED_FACETS = """(SELECT coalesce(json_object_agg(v.key, x.n), '{}') FROM (
-    SELECT k, sum(n) AS n FROM (
+    SELECT id, false, object_id, price, score, title, title_length FROM fresh
+),
+corrected_total AS (
+    SELECT (SELECT total FROM c) - (SELECT count(*) FROM gone) + (SELECT count(*) FROM fresh) AS n
+),
+corrected_counts AS (
+    SELECT k, sum(n)::integer AS n FROM (
         SELECT unnest(facet_value_ids) AS k, unnest(facet_counts) AS n FROM c
         UNION ALL SELECT unnest(facet_ids), -1 FROM gone
         UNION ALL SELECT unnest(facet_ids), 1 FROM fresh
     ) parts GROUP BY k
-) x JOIN search_searchfacetvalue v ON v.id = x.k WHERE x.n > 0)"""
+)
+"""
+# A cached result's top is always the exact beginning of its ranking at its state; it holds every
+# match when its length is the total. A page can be read from the cache when the top is complete or
+# enough of its best documents are left to fill it (`usable`); the caller then searches live.
+CACHED = (
+    CORRECTED  # noqa: S608 - fixed fragments only; every value is a parameter
+    + """
+SELECT (SELECT n FROM corrected_total),
+       coalesce((SELECT cardinality(top) = total FROM c), false) OR (SELECT count(*) FROM kept) >= %s,
+       (SELECT coalesce(json_agg(json_build_array(p.object_id, p.title, p.score) ORDER BY {order}), '[]')
+        FROM (SELECT * FROM ranked ORDER BY {order} LIMIT %s OFFSET %s) p),
+       {facets},
+       (SELECT json_build_array(key, used) FROM c)
+"""
+)
+CACHED_FACETS = """(SELECT coalesce(json_object_agg(v.key, x.n), '{}')
+    FROM corrected_counts x JOIN search_searchfacetvalue v ON v.id = x.k WHERE x.n > 0)"""
+# Marking a cached result used, once per compaction (SKIP LOCKED: a search never waits for this, nor
+# for a compaction replacing the row).
+MARK_USED = """
+UPDATE search_resultcache SET used = true
+WHERE (object_type, key) IN (
+    SELECT object_type, key FROM search_resultcache
+    WHERE object_type = %s AND key = %s AND NOT used FOR UPDATE SKIP LOCKED
+)
+"""
+# A cached result carried over a compaction, made in the compaction's transaction before it marks the
+# rows: the corrections of CORRECTED folded in. The total and the facet counts become the new state's.
+# The top becomes the kept and fresh documents in order, cut where it stops being the exact beginning
+# of the new ranking: a match outside the old top ranked below all of the old top, so below its last
+# kept document, and fresh matches below that one may have such matches above them. A complete top
+# stays complete (up to CACHE_TOP). `valid` is that cut.
+FOLD = (
+    CORRECTED  # noqa: S608 - fixed fragments only; every value is a parameter
+    + """,
+ordered AS MATERIALIZED (SELECT r.*, row_number() OVER (ORDER BY {order}) AS rn FROM ranked r),
+valid AS (
+    SELECT CASE WHEN (SELECT cardinality(top) = total FROM c) THEN (SELECT count(*) FROM ordered)
+                ELSE coalesce((SELECT max(rn) FROM ordered WHERE is_kept), 0) END AS n
+)
+INSERT INTO carried_results (key, search, total, top, facet_value_ids, facet_counts)
+SELECT c.key, %s::jsonb, (SELECT n FROM corrected_total),
+       coalesce((SELECT array_agg(o.id ORDER BY o.rn) FROM ordered o
+                 WHERE o.rn <= least((SELECT n FROM valid), %s)), '{{}}'),
+       coalesce((SELECT array_agg(k ORDER BY k) FROM corrected_counts WHERE n > 0), '{{}}'),
+       coalesce((SELECT array_agg(n ORDER BY k) FROM corrected_counts WHERE n > 0), '{{}}')
+FROM c
+"""
+)
 # A broad search's result at the last compaction's state, kept: its total, its CACHE_TOP best rows in
 # order and its facet counts (every row of that state is in the facet bitmaps). A row made from a
 # snapshot older than the current generation replaces nothing newer and is never read.
@@ -218,18 +299,17 @@ counts AS MATERIALIZED (
     SELECT fb.facet_value_id AS k, bit_count(fb.bits & mb.bits)::integer AS n
     FROM ({bitmap}) mb JOIN search_facetbitmap fb ON fb.object_type = %s
 )
-INSERT INTO search_resultcache AS rc (object_type, key, generation, total, top, facet_value_ids, facet_counts)
+INSERT INTO search_resultcache AS rc
+    (object_type, key, generation, total, top, facet_value_ids, facet_counts, search)
 SELECT %s, coalesce(q.q::text, '') || %s, base.generation, (SELECT count(*) FROM m),
        coalesce((SELECT array_agg(t.id ORDER BY {order}) FROM (SELECT * FROM m ORDER BY {order} LIMIT %s) t),
                 '{{}}'),
        coalesce((SELECT array_agg(k ORDER BY k) FROM counts WHERE n > 0), '{{}}'),
-       coalesce((SELECT array_agg(n ORDER BY k) FROM counts WHERE n > 0), '{{}}')
+       coalesce((SELECT array_agg(n ORDER BY k) FROM counts WHERE n > 0), '{{}}'),
+       %s::jsonb
 FROM q CROSS JOIN base
 WHERE (SELECT count(*) FROM search_resultcache WHERE object_type = %s) < %s
-ON CONFLICT (object_type, key) DO UPDATE SET
-    generation = EXCLUDED.generation, total = EXCLUDED.total, top = EXCLUDED.top,
-    facet_value_ids = EXCLUDED.facet_value_ids, facet_counts = EXCLUDED.facet_counts, created_at = now()
-    WHERE rc.generation < EXCLUDED.generation
+{on_conflict}
 """
 # Appended to the live statement of a broad search: when nothing was written since the last compaction,
 # its matches are that compaction's state, so its result can be cached without reading them again.
@@ -241,18 +321,18 @@ KEEP = """
        AND NOT EXISTS (SELECT 1 FROM search_searchdocument WHERE object_type = %s AND NOT in_bitmaps)
        AND NOT EXISTS (SELECT 1 FROM search_supersededdocument WHERE object_type = %s))
 """
-KEEP_INSERT = """
-INSERT INTO search_resultcache AS rc (object_type, key, generation, total, top, facet_value_ids, facet_counts)
-SELECT %s, %s, %s, %s, %s::bigint[], f.ids, f.counts
+KEEP_INSERT = (
+    """
+INSERT INTO search_resultcache AS rc
+    (object_type, key, generation, total, top, facet_value_ids, facet_counts, search)
+SELECT %s, %s, %s, %s, %s::bigint[], f.ids, f.counts, %s::jsonb
 FROM (SELECT coalesce(array_agg(v.id ORDER BY v.id), '{}') AS ids,
              coalesce(array_agg(x.n::integer ORDER BY v.id), '{}') AS counts
       FROM json_each_text(%s::json) x(key, n) JOIN search_searchfacetvalue v ON v.key = x.key) f
 WHERE (SELECT count(*) FROM search_resultcache WHERE object_type = %s) < %s
-ON CONFLICT (object_type, key) DO UPDATE SET
-    generation = EXCLUDED.generation, total = EXCLUDED.total, top = EXCLUDED.top,
-    facet_value_ids = EXCLUDED.facet_value_ids, facet_counts = EXCLUDED.facet_counts, created_at = now()
-    WHERE rc.generation < EXCLUDED.generation
-"""
+"""  # noqa: S608 - fixed fragments only; every value is a parameter
+    + REPLACE_CACHED
+)
 # Before a row in the bitmaps is overwritten or deleted, its compacted state is kept (once: a row
 # changed twice keeps its first state). The row lock makes a concurrent writer of the same row wait
 # and then find it no longer in the bitmaps.
@@ -342,7 +422,10 @@ class PostgresBackend(DatabaseBackend):
     def rebuild(self, document_type: DocumentType, batches, progress=None) -> int:
         """Bulk loading with the GIN pending list on is many times faster; it is merged at the end
         and switched off again so that searches never scan a pending list. The rows are written as in
-        the facet bitmaps, which after_rebuild builds before this transaction commits."""
+        the facet bitmaps, which after_rebuild builds before this transaction commits. Every row is new,
+        so no cached result can be carried over: the searches used since the last compaction are made
+        again from the new rows once they are written."""
+        used = self._used_searches(document_type.name)
         with transaction.atomic():
             with connection.cursor() as cursor:
                 # Writers wait for the rebuild (taken first, as compactions do, so neither deadlocks).
@@ -356,6 +439,7 @@ class PostgresBackend(DatabaseBackend):
             with connection.cursor() as cursor:
                 cursor.execute("SELECT gin_clean_pending_list('search_document_vector'::regclass)")
                 cursor.execute("ALTER INDEX search_document_vector SET (fastupdate = off)")
+        self._make_again(document_type, used)
         return written
 
     def delete_text(self, row_ids: list[int]) -> None:
@@ -373,11 +457,14 @@ class PostgresBackend(DatabaseBackend):
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE search_searchdocument")
             cursor.execute("ANALYZE search_searchterm")
-        self.build_facet_bitmaps(document_type.name)
+        self.build_facet_bitmaps(document_type, carry=False)
 
     def compact(self, document_type: DocumentType) -> None:
-        """Rebuild the facet bitmaps (and start the cached results again) when documents were written
-        or deleted since they were built."""
+        """Rebuild the facet bitmaps when documents were written or deleted since they were built. The
+        cached results used since the last compaction are carried over, corrected for those writes (see
+        FOLD), so their next search is answered from the cache as before; once the compaction has
+        committed, those whose best documents were cut short by the writes are made again from every
+        match (the searches meanwhile are exact from the shorter top, or live past it)."""
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT EXISTS (SELECT 1 FROM search_searchdocument "
@@ -387,12 +474,102 @@ class PostgresBackend(DatabaseBackend):
             )
             stale = cursor.fetchone()[0]
         if stale:
-            self.build_facet_bitmaps(document_type.name)
+            self.build_facet_bitmaps(document_type, carry=True)
+            short = self._current_searches(
+                document_type.name,
+                "cardinality(c.top) < least(c.total, %s) * %s ORDER BY c.key",
+                [CACHE_TOP, REFILL_BELOW],
+            )
+            self._make_again(document_type, short)
 
-    def build_facet_bitmaps(self, object_type: str) -> None:
+    def build_facet_bitmaps(self, document_type: DocumentType, *, carry: bool) -> None:
+        """Fold the rows written since into the bitmaps; with `carry`, the cached results used since the
+        last compaction are carried over to the new state (without, they are all forgotten)."""
         with transaction.atomic(), connection.cursor() as cursor:
+            for statement in COMPACT_LOCKS:
+                cursor.execute(statement)
+            for search in self._used_searches(document_type.name) if carry else []:
+                query, groups = self._query_of(document_type, search)
+                statement = self._statement(document_type, query, groups)
+                cursor.execute(
+                    FOLD.format(
+                        tsquery=statement.tsquery,
+                        where=statement.where,
+                        score=statement.score,
+                        order=statement.order,
+                    ),
+                    [
+                        *statement.tsquery_params,
+                        statement.type,
+                        statement.key,
+                        *statement.where_params,
+                        statement.type,
+                        *statement.where_params,
+                        None,  # every kept document
+                        json.dumps(statement.search),
+                        CACHE_TOP,
+                    ],
+                )
             for statement in COMPACT:
-                cursor.execute(statement, {"type": object_type})
+                cursor.execute(statement, {"type": document_type.name})
+
+    def _used_searches(self, object_type: str) -> list[dict]:
+        """The searches whose cached result of the current state was read or made since the last
+        compaction: the CARRY_MAX with the most matches."""
+        return self._current_searches(
+            object_type, "c.used ORDER BY c.total DESC, c.key LIMIT %s", [CARRY_MAX]
+        )
+
+    def _current_searches(self, object_type: str, condition: str, params: list) -> list[dict]:
+        """The searches of the cached results of the current generation meeting `condition` (a fixed
+        fragment on the result `c`, with its parameters)."""
+        with connection.cursor() as cursor:
+            sql = (
+                "SELECT c.search FROM search_resultcache c JOIN search_facetbitmapbase b "  # noqa: S608
+                "ON b.object_type = c.object_type AND b.generation = c.generation "
+                f"WHERE c.object_type = %s AND c.search IS NOT NULL AND {condition}"
+            )
+            cursor.execute(sql, [object_type, *params])
+            return [self._json(row[0]) for row in cursor.fetchall()]
+
+    def _make_again(self, document_type: DocumentType, searches: list[dict]) -> None:
+        """Cache these searches' results again from every match, as their first search would."""
+        if not searches:
+            return
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('jit', 'off', false), set_config('work_mem', '64MB', false)")
+            for search in searches:
+                query, groups = self._query_of(document_type, search)
+                self._fill(cursor, self._statement(document_type, query, groups))
+
+    @staticmethod
+    def _json(value):
+        return json.loads(value) if isinstance(value, str) else value
+
+    @staticmethod
+    def _search_of(query: SearchQuery, groups: Groups) -> dict:
+        """What a cached result answers, as JSON: the analysed words and everything else that shapes
+        the statement (filters as pairs, since jsonb does not keep the order of an object's keys)."""
+        return {
+            "groups": [[list(phrase) for phrase in group] for group in groups],
+            "filters": [[name, list(values)] for name, values in query.filters.items()],
+            "price_min": None if query.price_min is None else str(query.price_min),
+            "price_max": None if query.price_max is None else str(query.price_max),
+            "sort": query.sort.value,
+        }
+
+    @staticmethod
+    def _query_of(document_type: DocumentType, search: dict) -> tuple[SearchQuery, Groups]:
+        """The query and groups `_search_of` described; its statement is the one first cached."""
+        groups = tuple(tuple(tuple(phrase) for phrase in group) for group in search["groups"])
+        query = SearchQuery(
+            object_type=document_type.name,
+            filters={name: list(values) for name, values in search["filters"]},
+            price_min=None if search["price_min"] is None else Decimal(search["price_min"]),
+            price_max=None if search["price_max"] is None else Decimal(search["price_max"]),
+            sort=SortOrder(search["sort"]),
+        )
+        return query, groups
 
     def _where(
         self, document_type: DocumentType, query: SearchQuery, groups: Groups
@@ -423,12 +600,12 @@ class PostgresBackend(DatabaseBackend):
             params.append(query.price_max)
         return where, params
 
-    def execute(self, document_type: DocumentType, query: SearchQuery, groups: Groups) -> Raw:
+    def _statement(self, document_type: DocumentType, query: SearchQuery, groups: Groups) -> Statement:
         tsquery, tsquery_params = tsquery_sql(groups) if groups else ("NULL::tsquery", [])
         score = "ts_rank(d.vector, q.q, 1)" if groups else "0.0"
         where, where_params = self._where(document_type, query, groups)
         order = BROWSE_ORDER if not groups and query.sort == SortOrder.RELEVANCE else ORDER_BY[query.sort]
-        statement = Statement(
+        return Statement(
             type=document_type.name,
             tsquery=tsquery,
             tsquery_params=tsquery_params,
@@ -439,7 +616,11 @@ class PostgresBackend(DatabaseBackend):
             # What the cached result depends on besides the words (whose tsquery is added in SQL): the
             # conditions with their values (a price bound alone says nothing of its side) and the order.
             key="|" + json.dumps([order, where, where_params[1:]], default=str),
+            search=self._search_of(query, groups),
         )
+
+    def execute(self, document_type: DocumentType, query: SearchQuery, groups: Groups) -> Raw:
+        statement = self._statement(document_type, query, groups)
         cacheable = query.offset + query.limit <= CACHE_TOP
         with connection.cursor() as cursor:
             # JIT compilation costs more than it saves on statements this short (100+ ms at worst), and
@@ -465,7 +646,7 @@ class PostgresBackend(DatabaseBackend):
             elif cacheable and query.with_facets and not found:
                 # Results pages fill the cache; autocomplete (no facets) only reads it. A result cached
                 # but unusable (its best documents changed since) would be made again the same: it
-                # waits for the next compaction.
+                # waits for the next compaction, which makes it again (see `compact`).
                 self._narrow.pop(narrow_key, None)
                 if kept is not None:
                     self._keep(cursor, statement, kept, total, facets or {})
@@ -493,15 +674,17 @@ class PostgresBackend(DatabaseBackend):
                 s.type,
                 *s.where_params,
                 need,
-                CACHE_TOP,
                 need,
                 query.limit,
                 query.offset,
             ],
         )
-        total, usable, hits_json, facets_json = cursor.fetchone()
+        total, usable, hits_json, facets_json, entry = cursor.fetchone()
         if total is None:
             return False, None
+        key, used = self._json(entry)
+        if not used:  # carried over the last compaction, read for the first time since
+            cursor.execute(MARK_USED, [s.type, key])
         return True, (self._result(total, hits_json, facets_json) if usable else None)
 
     def _live(
@@ -574,7 +757,17 @@ class PostgresBackend(DatabaseBackend):
         key, generation, best = kept
         cursor.execute(
             KEEP_INSERT,
-            [s.type, key, generation, total, best or [], json.dumps(facets), s.type, CACHE_MAX_ROWS],
+            [
+                s.type,
+                key,
+                generation,
+                total,
+                best or [],
+                json.dumps(s.search),
+                json.dumps(facets),
+                s.type,
+                CACHE_MAX_ROWS,
+            ],
         )
 
     def _fill(self, cursor, s: Statement) -> None:
@@ -588,6 +781,7 @@ class PostgresBackend(DatabaseBackend):
                 score=s.score,
                 order=s.order,
                 bitmap=MATCHES_BITMAP.format(rows="SELECT id FROM m"),
+                on_conflict=REPLACE_CACHED,
             ),
             [
                 *s.tsquery_params,
@@ -598,6 +792,7 @@ class PostgresBackend(DatabaseBackend):
                 s.type,
                 s.key,
                 CACHE_TOP,
+                json.dumps(s.search),
                 s.type,
                 CACHE_MAX_ROWS,
             ],
