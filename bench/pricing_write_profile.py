@@ -56,11 +56,11 @@ def main() -> None:
     def cpu() -> float:
         return bench._backend_cpu_seconds(pid) or 0.0
 
-    def wal() -> tuple[int, int, float]:
+    def wal() -> tuple[int, int, int]:
         with connection.cursor() as cursor:
             cursor.execute("SELECT wal_records, wal_fpi, wal_bytes FROM pg_stat_wal")
             records, fpi, size = cursor.fetchone()
-        return records, fpi, float(size)
+        return records, fpi, int(size)  # bytes: pg_stat_wal gives a whole numeric
 
     def timed(execute, sql, params, many, context):
         text = " ".join(line for line in sql.splitlines() if not line.strip().startswith("--")).strip()
