@@ -29,7 +29,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 
 from django.db import connection, models, transaction
-from django.db.models import Count, Max, Min, Q, QuerySet
+from django.db.models import Count, Exists, Max, Min, OuterRef, Q, QuerySet
 from django.db.models.functions import Coalesce, Lower
 from django.db.models.lookups import GreaterThan
 from django.db.models.signals import post_delete, post_save, pre_save
@@ -37,6 +37,7 @@ from django.db.models.signals import post_delete, post_save, pre_save
 from catalogue.caching import catalogue_changed
 from catalogue.models import (
     STOCK_COUNTS,
+    STOCK_PRICES,
     Category,
     CategoryFacetCount,
     Offer,
@@ -87,6 +88,11 @@ def _columns(offers: Q) -> dict[str, models.Expression]:
             column: Count("offers", filter=offers & Q(offers__stock_status=status))
             for status, column in STOCK_COUNTS.items()
         },
+        **{
+            column: aggregate("offers__unit_price", filter=offers & Q(offers__stock_status=status))
+            for status, pair in STOCK_PRICES.items()
+            for aggregate, column in zip((Min, Max), pair, strict=True)
+        },
         "patient_eligible": GreaterThan(Count("offers", filter=offers & Q(offers__patient_eligible=True)), 0),
         "supplier_ids": Coalesce(
             _IdArray("offers__supplier_id", filter=offers, distinct=True),
@@ -126,31 +132,42 @@ def _insert(products: QuerySet, browse_model: type[models.Model], subset: str | 
         cursor.execute(f"INSERT INTO {table} ({quoted}) {select_sql}", params)
 
 
-# The columns of an offer's browse row and what each is computed from (from the offer).
-_OFFER_ROW_COLUMNS: dict[str, str | models.Expression] = {
-    "offer_id": "id",
-    "product_id": "product_id",
-    "supplier_id": "supplier_id",
-    "category_path": "product__category__path",
-    "name_key": Lower("product__name"),
-    "unit_price": "unit_price",
-    "pack_price": "pack_price",
-    "lead_time_days": "lead_time_days",
-    "stock_status": "stock_status",
-    "patient_eligible": "patient_eligible",
-}
+def _offer_row_columns(offer_model: type[models.Model], buyable: Q) -> dict[str, str | models.Expression]:
+    """The columns of an offer's browse row and what each is computed from (from the offer), the
+    offers counted as buyable being those meeting `buyable` (the flag, or the rule itself)."""
+    return {
+        "offer_id": "id",
+        "product_id": "product_id",
+        "supplier_id": "supplier_id",
+        "category_path": "product__category__path",
+        "name_key": Lower("product__name"),
+        "unit_price": "unit_price",
+        "pack_price": "pack_price",
+        "lead_time_days": "lead_time_days",
+        "stock_status": "stock_status",
+        "patient_eligible": "patient_eligible",
+        "only_of_supplier": ~Exists(
+            offer_model.objects.filter(
+                buyable, product_id=OuterRef("product_id"), supplier_id=OuterRef("supplier_id")
+            ).exclude(pk=OuterRef("pk"))
+        ),
+    }
 
 
 def _insert_offer_rows(offers: QuerySet, rows_model: type[models.Model] = OfferBrowse) -> None:
     """INSERT ... SELECT of these offers' browse rows (the flagged ones among them)."""
+    # Only the columns the table has (a data migration's model may predate some).
+    stored = {field.attname for field in rows_model._meta.concrete_fields}
+    columns = {
+        name: source
+        for name, source in _offer_row_columns(offers.model, Q(buyable=True)).items()
+        if name in stored
+    }
     select_sql, params = (
-        offers.filter(buyable=True)
-        .order_by()
-        .values_list(*_OFFER_ROW_COLUMNS.values())
-        .query.sql_with_params()
+        offers.filter(buyable=True).order_by().values_list(*columns.values()).query.sql_with_params()
     )
     table = connection.ops.quote_name(rows_model._meta.db_table)
-    quoted = ", ".join(connection.ops.quote_name(c) for c in _OFFER_ROW_COLUMNS)
+    quoted = ", ".join(connection.ops.quote_name(c) for c in columns)
     with connection.cursor() as cursor:
         cursor.execute(f"INSERT INTO {table} ({quoted}) {select_sql}", params)
 
@@ -342,6 +359,11 @@ def browse_expected(product_id: int, subset: str = "") -> dict | None:
             column: sum(1 for o in offers if o["stock_status"] == status)
             for status, column in STOCK_COUNTS.items()
         },
+        **{
+            column: pick((o["unit_price"] for o in offers if o["stock_status"] == status), default=None)
+            for status, pair in STOCK_PRICES.items()
+            for pick, column in zip((min, max), pair, strict=True)
+        },
         "patient_eligible": any(o["patient_eligible"] for o in offers),
         "supplier_ids": sorted({o["supplier_id"] for o in offers}),
     }
@@ -349,12 +371,13 @@ def browse_expected(product_id: int, subset: str = "") -> dict | None:
 
 def offer_rows_expected() -> set[tuple]:
     """Every buyable offer's browse row recomputed with `buyable_offer_q` itself (not the flag), for
-    checks and tests: the rows `OfferBrowse` must hold, as tuples of `_OFFER_ROW_COLUMNS`."""
-    return set(Offer.objects.filter(buyable_offer_q()).values_list(*_OFFER_ROW_COLUMNS.values()))
+    checks and tests: the rows `OfferBrowse` must hold, as tuples of `_offer_row_columns`."""
+    columns = _offer_row_columns(Offer, buyable_offer_q())
+    return set(Offer.objects.filter(buyable_offer_q()).values_list(*columns.values()))
 
 
 def offer_rows_stored() -> set[tuple]:
-    return set(OfferBrowse.objects.values_list(*_OFFER_ROW_COLUMNS))
+    return set(OfferBrowse.objects.values_list(*_offer_row_columns(Offer, Q())))
 
 
 def facet_counts_stored() -> Counter:
@@ -383,6 +406,7 @@ def browse_stored(product_id: int, subset: str = "") -> dict | None:
         "offer_count": row.offer_count,
         "supplier_count": row.supplier_count,
         **{column: getattr(row, column) for column in STOCK_COUNTS.values()},
+        **{column: getattr(row, column) for pair in STOCK_PRICES.values() for column in pair},
         "patient_eligible": bool(row.patient_eligible),
         "supplier_ids": sorted(row.supplier_ids),
     }

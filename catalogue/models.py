@@ -234,6 +234,11 @@ STOCK_COUNTS = {
     StockStatus.MADE_TO_ORDER: "made_to_order_count",
 }
 
+# Each stock state and the BrowseFigures columns holding the lowest and highest unit price of a
+# product's buyable offers in it: the stock facet under one price bound counts products from their
+# rows ("an in-stock offer at most £X" is `in_stock_min_unit_price <= X`), no offer read.
+STOCK_PRICES = {status: (f"{status}_min_unit_price", f"{status}_max_unit_price") for status in STOCK_COUNTS}
+
 
 class BrowseFigures(models.Model):
     """What a list sorts, filters and counts a product by, over a set of its BUYABLE offers
@@ -255,6 +260,15 @@ class BrowseFigures(models.Model):
     low_stock_count = models.PositiveIntegerField(default=0)
     out_of_stock_count = models.PositiveIntegerField(default=0)
     made_to_order_count = models.PositiveIntegerField(default=0)
+    # STOCK_PRICES: per stock state, its offers' lowest and highest unit price (null: none in it).
+    in_stock_min_unit_price = unit_price_field(null=True)
+    in_stock_max_unit_price = unit_price_field(null=True)
+    low_stock_min_unit_price = unit_price_field(null=True)
+    low_stock_max_unit_price = unit_price_field(null=True)
+    out_of_stock_min_unit_price = unit_price_field(null=True)
+    out_of_stock_max_unit_price = unit_price_field(null=True)
+    made_to_order_min_unit_price = unit_price_field(null=True)
+    made_to_order_max_unit_price = unit_price_field(null=True)
     patient_eligible = models.BooleanField(default=False)
     supplier_ids = models.JSONField(default=list)  # the suppliers of its buyable offers (facets)
 
@@ -333,6 +347,7 @@ class ProductBrowse(BrowseFigures):
                     "min_unit_price",
                     "max_unit_price",
                     "min_lead_time_days",
+                    *(column for pair in STOCK_PRICES.values() for column in pair),
                 ],
                 name="browse_category_prefix",
             ),
@@ -391,7 +406,13 @@ class ProductBrowseSubset(BrowseFigures):
             models.Index(
                 fields=["subset", "category_path"],
                 opclasses=["varchar_pattern_ops", "varchar_pattern_ops"],
-                include=["product", "min_unit_price", "max_unit_price", "min_lead_time_days"],
+                include=[
+                    "product",
+                    "min_unit_price",
+                    "max_unit_price",
+                    "min_lead_time_days",
+                    *(column for pair in STOCK_PRICES.values() for column in pair),
+                ],
                 name="browse_subset_category",
             ),
         ]
@@ -435,6 +456,9 @@ class OfferBrowse(models.Model):
     lead_time_days = models.PositiveIntegerField(null=True)
     stock_status = models.CharField(max_length=20, choices=StockStatus.choices)
     patient_eligible = models.BooleanField(default=False)
+    # The only buyable offer of its product from its supplier (most are): a supplier facet counts
+    # these rows as they come and needs distinct products only among the others.
+    only_of_supplier = models.BooleanField(default=True)
 
     class Meta:
         indexes = [
@@ -453,22 +477,25 @@ class OfferBrowse(models.Model):
                     "lead_time_days",
                     "stock_status",
                     "patient_eligible",
+                    "only_of_supplier",
                 ],
                 name="offer_browse_supplier",
             ),
-            # Any other combination of offer filters over a category's subtree.
+            # Any other combination of offer filters over a category's subtree: each of its paths
+            # (`selectors.offers_listed_in`), so a unit price bound is a range of each path's rows,
+            # not a filter on all of them (half a top-level category's rows under "at most £5").
             models.Index(
-                fields=["category_path"],
-                opclasses=["varchar_pattern_ops"],
+                fields=["category_path", "unit_price"],
+                opclasses=["varchar_pattern_ops", "numeric_ops"],
                 include=[
                     "product",
                     "supplier",
                     "name_key",
-                    "unit_price",
                     "pack_price",
                     "lead_time_days",
                     "stock_status",
                     "patient_eligible",
+                    "only_of_supplier",
                 ],
                 name="offer_browse_category",
             ),

@@ -12,12 +12,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from django.db import connection
 from django.db.models import Case, Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Sum, Value, When
 from django.utils import timezone
 
 from catalogue.models import (
     CATEGORY_SEPARATOR,
     STOCK_COUNTS,
+    STOCK_PRICES,
     Category,
     CategoryFacetCount,
     Offer,
@@ -353,16 +355,79 @@ def listed_in(
     return rows
 
 
+def category_subtree_paths(category: Category) -> list[str]:
+    """The paths of the category and of every category below it, read once per loaded category (a
+    page's facet counts ask several times). A category known to have no children is its path."""
+    paths = getattr(category, "_subtree_paths", None)
+    if paths is None:
+        if getattr(category, "has_children", True) is False:
+            paths = [category.path]
+        else:
+            paths = list(
+                Category.objects.filter(in_category_q(category, prefix=""))
+                .order_by("path")
+                .values_list("path", flat=True)
+            )
+        category._subtree_paths = paths
+    return paths
+
+
 def offers_listed_in(categories: list[Category], conditions: Q) -> QuerySet[OfferBrowse]:
     """The browse rows of the buyable offers meeting `conditions` (on an offer's own fields) of the
-    products in these categories (`OfferBrowse`, which carries the category path): a range of one of
+    products in these categories (`OfferBrowse`, which carries the category path): ranges of one of
     its covering indexes (a supplier's rows in the category, or the category's), no offer, product or
     per-product row read. Group them by product to count products: each row is ONE offer, so every
-    condition holds of the same offer."""
+    condition holds of the same offer.
+
+    The categories are named by their subtrees' paths, not a prefix range: the category index is
+    keyed on (path, unit price), so under a price bound each path's rows are one range of the
+    matching offers only (PostgreSQL walks one range per path), where a prefix range would read every
+    offer of the subtree and filter."""
     rows = OfferBrowse.objects.filter(conditions)
     for chosen in categories:
-        rows = rows.filter(in_category_q(chosen, prefix="category_"))
+        rows = rows.filter(category_path__in=category_subtree_paths(chosen))
     return rows
+
+
+# The price bounds of stored rows (`ProductFilter.stored_rows`) and, for a stock state, the column of
+# its offers' prices each reads: at most £X needs the state's lowest, at least £X its highest.
+PRICE_BOUNDS = {"min_unit_price__lte": 0, "max_unit_price__gte": 1}
+
+
+def stock_counts_within(rows: StoredRows, bound: tuple[str, object]) -> dict[str, int]:
+    """{stock state: products with an offer in that state meeting the price `bound`} over these
+    stored rows (every listed product's, or a subset's, in their categories; their own bound not
+    applied), from each state's lowest or highest price: one aggregate over the categories' rows (an
+    index range), no offer read."""
+    lookup, value = bound
+    which, comparison = PRICE_BOUNDS[lookup], lookup.rsplit("__", 1)[1]
+    counts = listed_in(rows.categories, subset=rows.subset).aggregate(
+        **{
+            str(status): Count("product", filter=Q(**{f"{pair[which]}__{comparison}": value}))
+            for status, pair in STOCK_PRICES.items()
+        }
+    )
+    return {status: n for status, n in counts.items() if n}
+
+
+def products_per_supplier(rows: QuerySet[OfferBrowse]) -> dict[int, int]:
+    """{supplier id: products} over these offer rows, without counting distinct products: a row that
+    is its supplier's only buyable offer of the product (`OfferBrowse.only_of_supplier`) counts once
+    as it is; only the other rows are grouped by product too. One statement, two hash groupings,
+    instead of sorting every row by supplier and product."""
+    shared = rows.order_by().values(
+        "supplier_id", shared_product=Case(When(only_of_supplier=False, then=F("product_id")))
+    )
+    # COUNT(*): a column the covering indexes do not carry (the key) would read the table.
+    sql, params = shared.annotate(n=Count("*")).query.sql_with_params()
+    with connection.cursor() as cursor:
+        # SQL Django compiled (values stay parameters) under a fixed outer grouping.
+        cursor.execute(
+            "SELECT counted.supplier_id, SUM(CASE WHEN counted.shared_product IS NULL THEN counted.n "  # noqa: S608
+            f"ELSE 1 END) FROM ({sql}) counted GROUP BY counted.supplier_id",
+            params,
+        )
+        return {supplier: int(n) for supplier, n in cursor.fetchall()}
 
 
 def category_facet_counts(
@@ -457,12 +522,8 @@ def product_facets(*, filters: Mapping | ProductFilter, category: Category | Non
     total = sum(by_path.values())
 
     if plans["supplier"] is None:
-        supplier_counts = dict(
+        supplier_counts = products_per_supplier(
             offers_meeting(product_filter.offer_conditions(without="supplier"))
-            .order_by()
-            .values("supplier_id")
-            .annotate(n=Count("product_id", distinct=True))
-            .values_list("supplier_id", "n")
         )
     else:
         supplier_counts = {
@@ -480,7 +541,12 @@ def product_facets(*, filters: Mapping | ProductFilter, category: Category | Non
         key=lambda facet: facet.label,
     )
 
-    if plans["stock"] is None:
+    stock_rows = product_filter.stored_rows(without=STOCK, bound=True) if plans["stock"] is None else None
+    if stock_rows is not None and stock_rows.bound is not None and stock_rows.bound[0] in PRICE_BOUNDS:
+        # One price bound besides the stored rows' filters: each state's lowest or highest price on
+        # the products' rows answers it (`STOCK_PRICES`), one pass over the category's rows.
+        stock_counts = stock_counts_within(stock_rows, stock_rows.bound)
+    elif plans["stock"] is None:
         stock_counts = dict(
             offers_meeting(product_filter.offer_conditions(without=STOCK))
             .order_by()

@@ -32,7 +32,7 @@ from catalogue.models import (
     ProductBrowseSubset,
     StockStatus,
 )
-from catalogue.selectors import buyable_offer_q
+from catalogue.selectors import buyable_offer_q, product_facets
 from common.imports import UploadedFile
 from common.models import ImportJob
 from tests.catalogue.factories import CategoryFactory, OfferFactory, ProductFactory
@@ -160,6 +160,41 @@ def test_the_browse_data_of_a_shop_holds_what_buyers_browse_by(shop, trusted):
         (trusted.id, D("9.0000"), D("9.00"), StockStatus.IN_STOCK, 3, False),
     ]
     assert {r.category_path for r in offer_rows} == {"Browse ward > Browse hosiery"}
+    assert all(r.only_of_supplier for r in offer_rows)
+    # Each stock state's lowest and highest unit price (the stock facet under one price bound).
+    assert (row.in_stock_min_unit_price, row.in_stock_max_unit_price) == (D("9.0000"), D("9.0000"))
+    assert (row.low_stock_min_unit_price, row.low_stock_max_unit_price) == (D("3.0000"), D("3.0000"))
+    assert (row.out_of_stock_min_unit_price, row.made_to_order_max_unit_price) == (None, None)
+    assert (patient.low_stock_min_unit_price, patient.in_stock_min_unit_price) == (D("3.0000"), None)
+
+
+def test_a_second_pack_from_the_same_supplier_is_counted_once(shop, trusted):
+    """The trusted supplier adds a box of ten stockings: its two offers of the product are no longer
+    its only one, the supplier facet under a price bound still counts the product once, and when the
+    box is withdrawn the first offer is its only one again."""
+    box = OfferFactory(
+        product=shop["stocking"], supplier=trusted, pack_price=D("50.00"), units_per_pack=10, lead_time_days=2
+    )
+    assert_browse_data_is_recomputable()
+    flags = dict(
+        OfferBrowse.objects.filter(product=shop["stocking"], supplier=trusted).values_list(
+            "offer", "only_of_supplier"
+        )
+    )
+    assert len(flags) == 2 and not any(flags.values())
+    row = ProductBrowse.objects.get(product=shop["stocking"])
+    assert (row.in_stock_min_unit_price, row.in_stock_max_unit_price) == (D("5.0000"), D("9.0000"))
+
+    facets = product_facets(filters={"unit_price_max": "10"}, category=shop["ward"])
+    assert {facet.label: facet.count for facet in facets.suppliers} == {
+        "Steady Supplies": 1,
+        "Other Supplies": 2,
+    }
+    assert {facet.value: facet.count for facet in facets.stock_statuses} == {"in_stock": 2, "low_stock": 1}
+
+    services.offer_withdraw(offer=box, actor=None)
+    assert_browse_data_is_recomputable()
+    assert OfferBrowse.objects.get(product=shop["stocking"], supplier=trusted).only_of_supplier
 
 
 def test_a_new_offer_from_the_service(shop, trusted):

@@ -28,14 +28,19 @@ STOCK_STATES = [status for status, _ in StockStatus.choices]
 @pytest.fixture
 def market():
     """Three categories (a ward with two shelves), four suppliers, 36 products with 0 to 4 offers of
-    every kind: prices, stock states, lead times, patient eligibility, some withdrawn."""
+    every kind: prices, stock states, lead times, patient eligibility, some withdrawn; a third of the
+    products offered twice by one supplier (two pack sizes), which every count must still count
+    once."""
     rng = random.Random(11)
     ward = CategoryFactory(name="Filter ward", slug="filter-ward")
     shelves = [ward, *(CategoryFactory(name=f"Shelf {n}", parent=ward) for n in "AB")]
     suppliers = [SupplierFactory(name=f"Supplier {n}") for n in range(4)]
     for n in range(36):
         product = ProductFactory(name=f"Item {rng.choice('abcdefgh')}{n}", category=shelves[n % 3])
-        for supplier in rng.sample(suppliers, rng.randint(0, 4)):
+        chosen = rng.sample(suppliers, rng.randint(0, 4))
+        if chosen and rng.random() < 0.35:
+            chosen.append(chosen[0])
+        for supplier in chosen:
             OfferFactory(
                 product=product,
                 supplier=supplier,
