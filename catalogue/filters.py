@@ -23,8 +23,18 @@ from django.http import QueryDict
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
-from catalogue.models import Category, CategoryFacetCount, Offer, Product, ProductBrowseSubset, StockStatus
+from catalogue.models import (
+    STOCK_COUNTS,
+    STOCK_PRICES,
+    Category,
+    CategoryFacetCount,
+    Offer,
+    Product,
+    ProductBrowseSubset,
+    StockStatus,
+)
 from catalogue.selectors import (
+    PRICE_BOUNDS,
     StoredRows,
     categories_with_children_known,
     category_facet_counts,
@@ -252,7 +262,8 @@ class ProductFilter(django_filters.FilterSet):
         `patient_eligible=true` or just `stock=in_stock`, that subset's rows; with `bound`, also at
         most one of `unit_price_min`, `unit_price_max`, `lead_time_max`, as a condition on the row
         (exact for a count, and for a list in a `sort` the bound keeps exact; a facet by supplier or
-        stock is not, so facets pass no bound)."""
+        stock is not, so facets pass no bound). For a count (`bound` and no `sort`), one stock state
+        with patient eligibility or a price bound is a condition on the row too (`STOCK_PRICES`)."""
         data = {
             name: value
             for name, value in self.form.cleaned_data.items()
@@ -267,13 +278,30 @@ class ProductFilter(django_filters.FilterSet):
             return None
         if patient == TRUE:
             subset = ProductBrowseSubset.PATIENT
+        state = None  # one stock state counted on its own columns of the rows
         if data.get(STOCK):
-            if subset or set(data[STOCK]) != {StockStatus.IN_STOCK}:
+            states = set(data[STOCK])
+            if not subset and states == {StockStatus.IN_STOCK}:
+                subset = ProductBrowseSubset.IN_STOCK
+            elif len(states) == 1 and bound and sort is None:
+                state = StockStatus(states.pop())
+            else:
                 return None
-            subset = ProductBrowseSubset.IN_STOCK
         bounds = [(lookup, data[name]) for name, lookup, _ in _ROW_BOUNDS if name in data]
         if len(bounds) > (1 if bound else 0):
             return None
+        if state is not None:
+            # For a count only (a list's figures would be over all the rows' offers): the state and
+            # at most one price bound are one condition on the row, "an offer in that state" (its
+            # count) or "one in that state at most/at least £X" (that state's lowest/highest price).
+            if not bounds:
+                bounds = [(f"{STOCK_COUNTS[state]}__gt", 0)]
+            elif bounds[0][0] in PRICE_BOUNDS:
+                lookup, value = bounds[0]
+                column = STOCK_PRICES[state][PRICE_BOUNDS[lookup]]
+                bounds = [(f"{column}__{lookup.rsplit('__', 1)[1]}", value)]
+            else:
+                return None
         if (
             bounds
             and sort is not None

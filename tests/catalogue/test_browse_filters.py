@@ -202,6 +202,19 @@ def test_lists_and_facets_equal_a_brute_force_count_for_random_filters(market, m
         check_against_brute_force(category, random_filters(rng, market["suppliers"]))
 
 
+def test_one_stock_state_with_patient_eligibility_or_a_bound_counts_exactly(market):
+    """The counts a stock state's own columns answer (its offers' count, lowest and highest price),
+    for every state, with and without patient eligibility, under each kind of bound, over the ward
+    and a shelf: equal to a brute-force count, as are the lists."""
+    for state in STOCK_STATES:
+        for patient in ({}, {"patient_eligible": "true"}):
+            for bound in ({}, {"unit_price_max": "5"}, {"unit_price_min": "4"}, {"lead_time_max": "3"}):
+                for category in (market["ward"], market["shelves"][1]):
+                    check_against_brute_force(
+                        category, {"stock": [state], **patient, **bound, "sort": "price"}
+                    )
+
+
 def test_supplier_and_offer_filter_combinations_equal_a_brute_force_count(market, monkeypatch):
     """Supplier(s) with stock, price and lead-time bounds and patient eligibility, read from the
     offers' own browse rows: exact lists and facets, every condition on the same offer."""
@@ -247,6 +260,16 @@ def test_the_stored_rows_answer_the_common_filters_and_the_offers_the_rest(marke
     assert stored({"lead_time_max": "3"}).bound == ("min_lead_time_days__lte", D("3"))
     # Two bounds, or two subsets, or a supplier must meet in one offer: only the offers can tell.
     assert stored({"unit_price_min": "1", "unit_price_max": "5"}) is None
-    assert stored({"patient_eligible": "true", "stock": ["in_stock"]}) is None
+    # For a count, one stock state besides patient eligibility or a price bound is a condition on
+    # that state's own columns of the rows.
+    assert (
+        stored({"patient_eligible": "true", "stock": ["in_stock"]}).subset,
+        stored({"patient_eligible": "true", "stock": ["in_stock"]}).bound,
+    ) == ("patient", ("in_stock_count__gt", 0))
+    assert stored({"stock": ["low_stock"], "unit_price_min": "4"}).bound == (
+        "low_stock_max_unit_price__gte",
+        D("4"),
+    )
+    assert stored({"stock": ["low_stock"], "lead_time_max": "3"}) is None
     assert stored({"stock": ["in_stock", "low_stock"]}) is None
     assert stored({"supplier": [str(market["suppliers"][0].pk)]}) is None
