@@ -334,7 +334,8 @@ class ProductBrowse(BrowseFigures):
                 name="browse_category_by_name",
             ),
             # A category with its descendants: a prefix range (pattern ops, so LIKE 'path > %' is a range
-            # in any collation), with every facet's column.
+            # in any collation), with every column a count over it reads (not the suppliers' ids: only
+            # the facet counts' upkeep reads them, by product, and they would treble the index).
             models.Index(
                 fields=["category_path"],
                 opclasses=["varchar_pattern_ops"],
@@ -343,7 +344,6 @@ class ProductBrowse(BrowseFigures):
                     "product",
                     *STOCK_COUNTS.values(),
                     "patient_eligible",
-                    "supplier_ids",
                     "min_unit_price",
                     "max_unit_price",
                     "min_lead_time_days",

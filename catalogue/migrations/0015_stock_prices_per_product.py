@@ -127,7 +127,7 @@ class Migration(migrations.Migration):
         migrations.RunPython(fill, migrations.RunPython.noop),
         migrations.AddIndex(
             model_name='productbrowse',
-            index=models.Index(condition=models.Q(('offer_count__gt', 0)), fields=['category_path'], include=('product', 'in_stock_count', 'low_stock_count', 'out_of_stock_count', 'made_to_order_count', 'patient_eligible', 'supplier_ids', 'min_unit_price', 'max_unit_price', 'min_lead_time_days', 'in_stock_min_unit_price', 'in_stock_max_unit_price', 'low_stock_min_unit_price', 'low_stock_max_unit_price', 'out_of_stock_min_unit_price', 'out_of_stock_max_unit_price', 'made_to_order_min_unit_price', 'made_to_order_max_unit_price'), name='browse_category_prefix', opclasses=['varchar_pattern_ops']),
+            index=models.Index(condition=models.Q(('offer_count__gt', 0)), fields=['category_path'], include=('product', 'in_stock_count', 'low_stock_count', 'out_of_stock_count', 'made_to_order_count', 'patient_eligible', 'min_unit_price', 'max_unit_price', 'min_lead_time_days', 'in_stock_min_unit_price', 'in_stock_max_unit_price', 'low_stock_min_unit_price', 'low_stock_max_unit_price', 'out_of_stock_min_unit_price', 'out_of_stock_max_unit_price', 'made_to_order_min_unit_price', 'made_to_order_max_unit_price'), name='browse_category_prefix', opclasses=['varchar_pattern_ops']),
         ),
         migrations.AddIndex(
             model_name='productbrowsesubset',
