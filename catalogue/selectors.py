@@ -394,20 +394,27 @@ def offers_listed_in(categories: list[Category], conditions: Q) -> QuerySet[Offe
 PRICE_BOUNDS = {"min_unit_price__lte": 0, "max_unit_price__gte": 1}
 
 
-def stock_counts_within(rows: StoredRows, bound: tuple[str, object]) -> dict[str, int]:
-    """{stock state: products with an offer in that state meeting the price `bound`} over these
-    stored rows (every listed product's, or a subset's, in their categories; their own bound not
-    applied), from each state's lowest or highest price: one aggregate over the categories' rows (an
-    index range), no offer read."""
+def stock_counts_by_path(rows: StoredRows, bound: tuple[str, object]) -> dict[str, dict[str, int]]:
+    """{category path: {stock state: products with an offer in that state meeting the price `bound`}}
+    over these stored rows (every listed product's, or a subset's, in their categories; their own
+    bound not applied), from each state's lowest or highest price: one grouped aggregate over the
+    categories' rows (an index range), no offer read."""
     lookup, value = bound
     which, comparison = PRICE_BOUNDS[lookup], lookup.rsplit("__", 1)[1]
-    counts = listed_in(rows.categories, subset=rows.subset).aggregate(
-        **{
-            str(status): Count("product", filter=Q(**{f"{pair[which]}__{comparison}": value}))
-            for status, pair in STOCK_PRICES.items()
-        }
+    per_state = {
+        str(status): Count("product", filter=Q(**{f"{pair[which]}__{comparison}": value}))
+        for status, pair in STOCK_PRICES.items()
+    }
+    rows_per_path = (
+        listed_in(rows.categories, subset=rows.subset)
+        .order_by()
+        .values("category_path")
+        .annotate(**per_state)
     )
-    return {status: n for status, n in counts.items() if n}
+    return {
+        row["category_path"]: {state: row[state] for state in per_state if row[state]}
+        for row in rows_per_path
+    }
 
 
 def products_per_supplier(rows: QuerySet[OfferBrowse]) -> dict[int, int]:
@@ -492,10 +499,21 @@ def product_facets(*, filters: Mapping | ProductFilter, category: Category | Non
 
     # Sub-categories of the current one (or top-level categories), counting their descendants.
     children = list(category_children(category=category))
+    # The stock facet under one price bound (besides stored rows' filters): each state's lowest or
+    # highest price on the products' rows answers it (`STOCK_PRICES`), per category path in one pass;
+    # with one stock state chosen, that state's counts are the total's too.
+    stock_rows = product_filter.stored_rows(without=STOCK, bound=True) if plans["stock"] is None else None
+    if stock_rows is not None and (stock_rows.bound is None or stock_rows.bound[0] not in PRICE_BOUNDS):
+        stock_rows = None
+    states_by_path = stock_counts_by_path(stock_rows, stock_rows.bound) if stock_rows is not None else None
+    chosen_states = set(product_filter.form.cleaned_data.get(STOCK) or ())
     # A count with at most one bound besides is exact on stored rows (`ProductFilter.count`): one row
     # per product in the category's range, not its offers' rows.
     counted = product_filter.stored_rows(bound=True) if plans["total"] is None else None
-    if counted is not None:
+    if states_by_path is not None and plans["total"] is None and len(chosen_states) == 1:
+        (state,) = chosen_states
+        by_path = {path: counts[state] for path, counts in states_by_path.items() if counts.get(state)}
+    elif counted is not None:
         by_path = dict(
             listed_in(counted.categories, subset=counted.subset, bound=counted.bound)
             .order_by()
@@ -541,11 +559,11 @@ def product_facets(*, filters: Mapping | ProductFilter, category: Category | Non
         key=lambda facet: facet.label,
     )
 
-    stock_rows = product_filter.stored_rows(without=STOCK, bound=True) if plans["stock"] is None else None
-    if stock_rows is not None and stock_rows.bound is not None and stock_rows.bound[0] in PRICE_BOUNDS:
-        # One price bound besides the stored rows' filters: each state's lowest or highest price on
-        # the products' rows answers it (`STOCK_PRICES`), one pass over the category's rows.
-        stock_counts = stock_counts_within(stock_rows, stock_rows.bound)
+    if states_by_path is not None:
+        stock_counts = {}
+        for counts in states_by_path.values():
+            for state, n in counts.items():
+                stock_counts[state] = stock_counts.get(state, 0) + n
     elif plans["stock"] is None:
         stock_counts = dict(
             offers_meeting(product_filter.offer_conditions(without=STOCK))
