@@ -315,6 +315,17 @@ def main() -> None:
 
     gc.collect()
     gc.freeze()
+    # And as such a worker once it has answered its first requests (`post_fork`: templates compiled,
+    # URL resolvers' caches filled, then frozen too; `marketplace.collector`): one request of each case.
+    from django.core.cache import cache
+
+    from marketplace.collector import freeze_long_lived
+
+    for label, path, params in cases(args.products):
+        if args.cases in label:
+            client.get(path, params, secure=True)
+    cache.clear()
+    freeze_long_lived()
     print(
         f"\n{args.products:,} products, {5 * args.products:,} offers; {args.repeats} requests per case "
         f"after one warm-up (server time, ms); before each, "

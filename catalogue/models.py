@@ -461,6 +461,12 @@ class OfferBrowse(models.Model):
     only_of_supplier = models.BooleanField(default=True)
 
     class Meta:
+        constraints = [
+            # Every row in a known state: a list naming all of them (no stock filter) misses none.
+            models.CheckConstraint(
+                name="offer_browse_stock_status_known", condition=Q(stock_status__in=StockStatus.values)
+            ),
+        ]
         indexes = [
             # A product's rows, rewritten with it.
             models.Index(fields=["product"], name="offer_browse_product"),
@@ -481,19 +487,19 @@ class OfferBrowse(models.Model):
                 ],
                 name="offer_browse_supplier",
             ),
-            # Any other combination of offer filters over a category's subtree: each of its paths
-            # (`selectors.offers_listed_in`), so a unit price bound is a range of each path's rows,
-            # not a filter on all of them (half a top-level category's rows under "at most £5").
+            # Any other combination of offer filters over a category's subtree: each of its paths and
+            # stock states (`selectors.offers_listed_in` names both), so a unit price bound is a range
+            # of each (path, state)'s rows, not a filter on all of them (under "in stock at most £5",
+            # a quarter of a top-level category's rows are read, not all).
             models.Index(
-                fields=["category_path", "unit_price"],
-                opclasses=["varchar_pattern_ops", "numeric_ops"],
+                fields=["category_path", "stock_status", "unit_price"],
+                opclasses=["varchar_pattern_ops", "varchar_ops", "numeric_ops"],
                 include=[
                     "product",
                     "supplier",
                     "name_key",
                     "pack_price",
                     "lead_time_days",
-                    "stock_status",
                     "patient_eligible",
                     "only_of_supplier",
                 ],

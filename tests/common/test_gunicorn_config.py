@@ -6,6 +6,8 @@ import gc
 import runpy
 from pathlib import Path
 
+from django.core.signals import request_finished
+
 CONFIG = Path(__file__).resolve().parents[2] / "infra" / "gunicorn.conf.py"
 
 
@@ -30,5 +32,39 @@ def test_without_preloading_nothing_is_frozen(monkeypatch):
     gc.unfreeze()
 
     config["when_ready"](server=None)
+
+    assert gc.get_freeze_count() == 0
+
+
+def test_each_worker_freezes_what_its_first_requests_left_alive(monkeypatch):
+    monkeypatch.setenv("GUNICORN_GC_FREEZE_AFTER", "3")
+    config = runpy.run_path(str(CONFIG))
+    gc.unfreeze()
+    try:
+        config["post_fork"](server=None, worker=None)
+        for _ in range(2):
+            request_finished.send(sender=None)
+        assert gc.get_freeze_count() == 0  # not yet: templates and caches are still being filled
+
+        request_finished.send(sender=None)
+        frozen = gc.get_freeze_count()
+        assert frozen > 1000
+
+        # Once: later requests leave it alone (nothing new is frozen, the receiver is gone).
+        gc.unfreeze()
+        request_finished.send(sender=None)
+        assert gc.get_freeze_count() == 0
+    finally:
+        gc.unfreeze()
+        request_finished.disconnect(dispatch_uid="marketplace.collector.freeze_after_requests")
+
+
+def test_a_worker_can_be_told_not_to_freeze(monkeypatch):
+    monkeypatch.setenv("GUNICORN_GC_FREEZE_AFTER", "0")
+    config = runpy.run_path(str(CONFIG))
+    gc.unfreeze()
+
+    config["post_fork"](server=None, worker=None)
+    request_finished.send(sender=None)
 
     assert gc.get_freeze_count() == 0
