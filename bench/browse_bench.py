@@ -311,16 +311,13 @@ def main() -> None:
     client = buyer_client()
     # As a gunicorn worker forked from the preloading master (infra/gunicorn.conf.py, `when_ready`):
     # what the import made is frozen out of the garbage collector's full passes.
-    import gc
-
-    gc.collect()
-    gc.freeze()
-    # And as such a worker once it has answered its first requests (`post_fork`: templates compiled,
-    # URL resolvers' caches filled, then frozen too; `marketplace.collector`): one request of each case.
     from django.core.cache import cache
 
     from marketplace.collector import freeze_long_lived
 
+    freeze_long_lived()
+    # And as such a worker once it has answered its first requests (`post_fork`: templates compiled,
+    # URL resolvers' caches filled, then frozen too): one request of each case.
     for label, path, params in cases(args.products):
         if args.cases in label:
             client.get(path, params, secure=True)

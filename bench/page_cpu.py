@@ -257,10 +257,9 @@ def main() -> None:
     page_client, api_client = _clients()
     targets = _targets()
     # As a gunicorn worker forked from the preloading master (infra/gunicorn.conf.py, `when_ready`).
-    import gc
+    from marketplace.collector import freeze_long_lived
 
-    gc.collect()
-    gc.freeze()
+    freeze_long_lived()
     print(
         f"{args.requests} timed requests per page after {args.warmup} warm-up ones, signed in as {BUYER}"
         f"{', nothing kept per buyer' if args.cold_buyer else ''}; "

@@ -25,7 +25,6 @@ from drf_spectacular.utils import extend_schema_field
 
 from catalogue.models import (
     STOCK_COUNTS,
-    STOCK_PRICES,
     Category,
     CategoryFacetCount,
     Offer,
@@ -42,6 +41,7 @@ from catalogue.selectors import (
     listed_in,
     listed_offers,
     offers_listed_in,
+    state_price_lookup,
 )
 from common import bounds
 from common.errors import DomainError
@@ -298,8 +298,7 @@ class ProductFilter(django_filters.FilterSet):
                 bounds = [(f"{STOCK_COUNTS[state]}__gt", 0)]
             elif bounds[0][0] in PRICE_BOUNDS:
                 lookup, value = bounds[0]
-                column = STOCK_PRICES[state][PRICE_BOUNDS[lookup]]
-                bounds = [(f"{column}__{lookup.rsplit('__', 1)[1]}", value)]
+                bounds = [(state_price_lookup(state, lookup), value)]
             else:
                 return None
         if (

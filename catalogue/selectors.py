@@ -8,6 +8,7 @@ pays are not computed here; `catalogue.strategy` computes them from the offers l
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -407,16 +408,22 @@ def _names_field(conditions: Q, name: str) -> bool:
 PRICE_BOUNDS = {"min_unit_price__lte": 0, "max_unit_price__gte": 1}
 
 
+def state_price_lookup(state: str, bound_lookup: str) -> str:
+    """A stored rows' price bound (a key of PRICE_BOUNDS) as the same bound on the prices of the
+    offers in one stock state ("min_unit_price__lte" for in stock: "in_stock_min_unit_price__lte")."""
+    column = STOCK_PRICES[state][PRICE_BOUNDS[bound_lookup]]
+    return f"{column}{LOOKUP_SEP}{bound_lookup.rsplit(LOOKUP_SEP, 1)[1]}"
+
+
 def stock_counts_by_path(rows: StoredRows, bound: tuple[str, object]) -> dict[str, dict[str, int]]:
     """{category path: {stock state: products with an offer in that state meeting the price `bound`}}
     over these stored rows (every listed product's, or a subset's, in their categories; their own
     bound not applied), from each state's lowest or highest price: one grouped aggregate over the
     categories' rows (an index range), no offer read."""
     lookup, value = bound
-    which, comparison = PRICE_BOUNDS[lookup], lookup.rsplit("__", 1)[1]
     per_state = {
-        str(status): Count("product", filter=Q(**{f"{pair[which]}__{comparison}": value}))
-        for status, pair in STOCK_PRICES.items()
+        str(status): Count("product", filter=Q(**{state_price_lookup(status, lookup): value}))
+        for status in STOCK_PRICES
     }
     rows_per_path = (
         listed_in(rows.categories, subset=rows.subset)
@@ -522,11 +529,10 @@ def product_facets(*, filters: Mapping | ProductFilter, category: Category | Non
     chosen_states = set(product_filter.form.cleaned_data.get(STOCK) or ())
     # A count with at most one bound besides is exact on stored rows (`ProductFilter.count`): one row
     # per product in the category's range, not its offers' rows.
-    counted = product_filter.stored_rows(bound=True) if plans["total"] is None else None
     if states_by_path is not None and plans["total"] is None and len(chosen_states) == 1:
         (state,) = chosen_states
         by_path = {path: counts[state] for path, counts in states_by_path.items() if counts.get(state)}
-    elif counted is not None:
+    elif plans["total"] is None and (counted := product_filter.stored_rows(bound=True)) is not None:
         by_path = dict(
             listed_in(counted.categories, subset=counted.subset, bound=counted.bound)
             .order_by()
@@ -573,10 +579,7 @@ def product_facets(*, filters: Mapping | ProductFilter, category: Category | Non
     )
 
     if states_by_path is not None:
-        stock_counts = {}
-        for counts in states_by_path.values():
-            for state, n in counts.items():
-                stock_counts[state] = stock_counts.get(state, 0) + n
+        stock_counts = sum((Counter(counts) for counts in states_by_path.values()), Counter())
     elif plans["stock"] is None:
         stock_counts = dict(
             offers_meeting(product_filter.offer_conditions(without=STOCK))

@@ -1,6 +1,5 @@
 """Gunicorn settings for the web container. Each value can be overridden from the environment."""
 
-import gc
 import multiprocessing
 import os
 
@@ -48,8 +47,9 @@ def when_ready(server) -> None:
     some request (bench/browse_bench.py: one first view in ten on the products API). It also keeps
     the import's memory pages shared between workers (a collection writes to every object it walks)."""
     if preload_app:
-        gc.collect()
-        gc.freeze()
+        from marketplace.collector import freeze_long_lived
+
+        freeze_long_lived()
 
 
 def post_fork(server, worker) -> None:

@@ -184,6 +184,12 @@ class Statement:
     # result so that a compaction can build this statement again (see `_statement`).
     search: dict
 
+    def sql(self, template: str, **parts: str) -> str:
+        """`template` (FOLD, CACHED, FILL) with this search's fragments and `parts` in place."""
+        return template.format(
+            tsquery=self.tsquery, where=self.where, score=self.score, order=self.order, **parts
+        )
+
 
 # A broad search's cached result, made at the last compaction's state (the rows in the bitmaps, and the
 # superseded rows as they were then), and the corrections for what was written since: the superseded
@@ -492,12 +498,7 @@ class PostgresBackend(DatabaseBackend):
                 query, groups = self._query_of(document_type, search)
                 statement = self._statement(document_type, query, groups)
                 cursor.execute(
-                    FOLD.format(
-                        tsquery=statement.tsquery,
-                        where=statement.where,
-                        score=statement.score,
-                        order=statement.order,
-                    ),
+                    statement.sql(FOLD),
                     [
                         *statement.tsquery_params,
                         statement.type,
@@ -659,13 +660,7 @@ class PostgresBackend(DatabaseBackend):
         or None when too many of its best documents changed since to fill the page)."""
         need = query.offset + query.limit
         cursor.execute(
-            CACHED.format(
-                tsquery=s.tsquery,
-                where=s.where,
-                score=s.score,
-                order=s.order,
-                facets=CACHED_FACETS if query.with_facets else "NULL",
-            ),
+            s.sql(CACHED, facets=CACHED_FACETS if query.with_facets else "NULL"),
             [
                 *s.tsquery_params,
                 s.type,
@@ -775,14 +770,7 @@ class PostgresBackend(DatabaseBackend):
         superseded ones, as they were then. Made in one snapshot, under that snapshot's generation: a
         result made while a compaction commits is never read."""
         cursor.execute(
-            FILL.format(
-                tsquery=s.tsquery,
-                where=s.where,
-                score=s.score,
-                order=s.order,
-                bitmap=MATCHES_BITMAP.format(rows="SELECT id FROM m"),
-                on_conflict=REPLACE_CACHED,
-            ),
+            s.sql(FILL, bitmap=MATCHES_BITMAP.format(rows="SELECT id FROM m"), on_conflict=REPLACE_CACHED),
             [
                 *s.tsquery_params,
                 s.type,
