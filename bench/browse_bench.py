@@ -176,7 +176,9 @@ def percentile(values: list[float], p: float) -> float:
 
 def measure(client, url: str, params: dict, repeats: int, cold: str = "catalogue") -> dict:
     """Per request: wall time, the process's CPU time (Python's share, which other work on the
-    machine slows less) and the time spent waiting on the database; and the number of statements.
+    machine slows less) and the time spent waiting on the database (on the request's own connection:
+    a read sent beside it, `common.concurrent_reads`, is waited for in Python); and the number of
+    statements (all on the request's connection in the counted request).
 
     Every request is a first view of the catalogue: before each, `cold` "catalogue" moves the
     catalogue's cache version (what any change of an offer, product, supplier or category does), so
@@ -185,6 +187,7 @@ def measure(client, url: str, params: dict, repeats: int, cold: str = "catalogue
     Redis restart: the session, the memberships and the trust's prices are read again too)."""
     from django.core.cache import cache
     from django.db import connection
+    from django.test import override_settings
 
     from catalogue.caching import catalogue_changed
 
@@ -207,9 +210,11 @@ def measure(client, url: str, params: dict, repeats: int, cold: str = "catalogue
 
     with connection.execute_wrapper(timed):
         # What is timed is the work behind the shared cache, as on the first request after a change
-        # (a warm page reads no catalogue row).
+        # (a warm page reads no catalogue row). The counted request sends every statement on this
+        # connection (none beside it, `common.concurrent_reads`), so all are counted and explained.
         forget()
-        response = client.get(url, params, secure=True)  # production redirects plain HTTP
+        with override_settings(DATABASE_CONCURRENT_READS=False):
+            response = client.get(url, params, secure=True)  # production redirects plain HTTP
         if response.status_code != 200:
             raise SystemExit(f"{url} {params} answered {response.status_code}")
         queries = len(statements)

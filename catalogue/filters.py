@@ -339,7 +339,7 @@ class ProductFilter(django_filters.FilterSet):
         self.page_keys = None
         self.page_keys_near: int | None = None  # None: `paging.NEAR`
         if stored is not None:
-            keys = listed_in(stored.categories, subset=stored.subset, bound=stored.bound)
+            keys = listed_in(stored.categories, subset=stored.subset, bound=stored.bound, in_order=True)
             self.page_keys = _sorted(keys, sort, name="name_key", pk="product_id").values_list(
                 "product_id", flat=True
             )

@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from django.db import connection
 from django.db.models import Case, Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Sum, Value, When
 from django.db.models.constants import LOOKUP_SEP
 from django.utils import timezone
@@ -34,6 +33,7 @@ from catalogue.models import (
     VolumeTier,
 )
 from catalogue.types import OfferInput
+from common.concurrent_reads import Pending, read_beside
 from common.errors import NotFound
 from organisations.models import Organisation, User
 from organisations.permissions import suppliers_for
@@ -342,16 +342,28 @@ class StoredRows:
 
 
 def listed_in(
-    categories: list[Category], *, subset: str = "", bound: tuple[str, object] | None = None
+    categories: list[Category],
+    *,
+    subset: str = "",
+    bound: tuple[str, object] | None = None,
+    in_order: bool = False,
 ) -> QuerySet:
     """The listed products' browse rows (or those of a subset) in every one of these categories
-    (with descendants), meeting `bound` if given."""
+    (with descendants), meeting `bound` if given.
+
+    The categories are named by their subtrees' paths: each path one index range with nothing left
+    to check on its entries (a prefix range checks every entry's path twice), what counts and
+    groupings read. `in_order`: by the path prefix instead, the one range that the sorted indexes
+    walk in their order (a page of rows)."""
     if subset:
         rows = ProductBrowseSubset.objects.filter(subset=subset)
     else:
         rows = ProductBrowse.objects.filter(offer_count__gt=0)
     for chosen in categories:
-        rows = rows.filter(in_category_q(chosen, prefix="category_"))
+        if in_order:
+            rows = rows.filter(in_category_q(chosen, prefix="category_"))
+        else:
+            rows = rows.filter(category_path__in=category_subtree_paths(chosen))
     if bound is not None:
         rows = rows.filter(**{bound[0]: bound[1]})
     return rows
@@ -437,24 +449,26 @@ def stock_counts_by_path(rows: StoredRows, bound: tuple[str, object]) -> dict[st
     }
 
 
-def products_per_supplier(rows: QuerySet[OfferBrowse]) -> dict[int, int]:
+def products_per_supplier(rows: QuerySet[OfferBrowse]) -> Pending[dict[int, int]]:
     """{supplier id: products} over these offer rows, without counting distinct products: a row that
     is its supplier's only buyable offer of the product (`OfferBrowse.only_of_supplier`) counts once
     as it is; only the other rows are grouped by product too. One statement, two hash groupings,
-    instead of sorting every row by supplier and product."""
+    instead of sorting every row by supplier and product.
+
+    Started beside the caller where it can be (`common.concurrent_reads`, on PostgreSQL outside a
+    transaction): the caller counts the other facets meanwhile; `.result()` waits for these counts."""
     shared = rows.order_by().values(
         "supplier_id", shared_product=Case(When(only_of_supplier=False, then=F("product_id")))
     )
     # COUNT(*): a column the covering indexes do not carry (the key) would read the table.
     sql, params = shared.annotate(n=Count("*")).query.sql_with_params()
-    with connection.cursor() as cursor:
-        # SQL Django compiled (values stay parameters) under a fixed outer grouping.
-        cursor.execute(
-            "SELECT counted.supplier_id, SUM(CASE WHEN counted.shared_product IS NULL THEN counted.n "  # noqa: S608
-            f"ELSE 1 END) FROM ({sql}) counted GROUP BY counted.supplier_id",
-            params,
-        )
-        return {supplier: int(n) for supplier, n in cursor.fetchall()}
+    # SQL Django compiled (values stay parameters) under a fixed outer grouping.
+    return read_beside(
+        "SELECT counted.supplier_id, SUM(CASE WHEN counted.shared_product IS NULL THEN counted.n "  # noqa: S608
+        f"ELSE 1 END) FROM ({sql}) counted GROUP BY counted.supplier_id",
+        params,
+        lambda counted: {supplier: int(n) for supplier, n in counted},
+    )
 
 
 def category_facet_counts(
@@ -517,6 +531,13 @@ def product_facets(*, filters: Mapping | ProductFilter, category: Category | Non
     def offers_meeting(conditions: Q) -> QuerySet[OfferBrowse]:
         return offers_listed_in(product_filter.categories(), conditions)
 
+    # The supplier facet's offer rows are counted first, beside this request where they can be (a
+    # second connection): the counts below run meanwhile, and the page waits for the longer.
+    supplier_counts_pending = (
+        products_per_supplier(offers_meeting(product_filter.offer_conditions(without="supplier")))
+        if plans["supplier"] is None
+        else None
+    )
     # Sub-categories of the current one (or top-level categories), counting their descendants.
     children = list(category_children(category=category))
     # The stock facet under one price bound (besides stored rows' filters): each state's lowest or
@@ -558,26 +579,6 @@ def product_facets(*, filters: Mapping | ProductFilter, category: Category | Non
             category_values.append(FacetValue(child.slug, child.name, n))
     total = sum(by_path.values())
 
-    if plans["supplier"] is None:
-        supplier_counts = products_per_supplier(
-            offers_meeting(product_filter.offer_conditions(without="supplier"))
-        )
-    else:
-        supplier_counts = {
-            int(value): sum(by_category.values())
-            for (facet, value), by_category in stored.items()
-            if facet == names["supplier"]
-        }
-    supplier_names = dict(Organisation.objects.filter(id__in=list(supplier_counts)).values_list("id", "name"))
-    suppliers = sorted(
-        (
-            FacetValue(str(pk), supplier_names[pk], n)
-            for pk, n in supplier_counts.items()
-            if pk in supplier_names
-        ),
-        key=lambda facet: facet.label,
-    )
-
     if states_by_path is not None:
         stock_counts = sum((Counter(counts) for counts in states_by_path.values()), Counter())
     elif plans["stock"] is None:
@@ -612,6 +613,25 @@ def product_facets(*, filters: Mapping | ProductFilter, category: Category | Non
         )["n"]
     else:
         patient_eligible = stored_sum("patient", "true")
+    # Last: the supplier counts started first had every other count's time to finish.
+    if supplier_counts_pending is not None:
+        supplier_counts = supplier_counts_pending.result()
+    else:
+        supplier_counts = {
+            int(value): sum(by_category.values())
+            for (facet, value), by_category in stored.items()
+            if facet == names["supplier"]
+        }
+    supplier_names = dict(Organisation.objects.filter(id__in=list(supplier_counts)).values_list("id", "name"))
+    suppliers = sorted(
+        (
+            FacetValue(str(pk), supplier_names[pk], n)
+            for pk, n in supplier_counts.items()
+            if pk in supplier_names
+        ),
+        key=lambda facet: facet.label,
+    )
+
     return ProductFacets(
         categories=category_values,
         suppliers=suppliers,

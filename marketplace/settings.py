@@ -147,6 +147,9 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": env.database_config("DATABASE_URL", str(BASE_DIR / "db.sqlite3"))}
+# Independent reads of one page (a category page's facet counts) sent on a second connection, so
+# PostgreSQL runs them on two cores at once (common.concurrent_reads). PostgreSQL only.
+DATABASE_CONCURRENT_READS = env.read_bool("DATABASE_CONCURRENT_READS", True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Covering indexes (INCLUDE) serve PostgreSQL; SQLite, the embedded default, ignores their extra columns.
 SILENCED_SYSTEM_CHECKS = ["models.W040"]

@@ -65,6 +65,16 @@ def _isolated_cache(settings):
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _side_connections_closed():
+    """A test whose reads went beside the request (`common.concurrent_reads`, transactional tests on
+    PostgreSQL) leaves no side connection open: the test database is dropped at the end."""
+    yield
+    from common.concurrent_reads import close_side_connections
+
+    close_side_connections()
+
+
 @pytest.fixture
 def password() -> str:
     return PASSWORD

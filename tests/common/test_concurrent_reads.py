@@ -1,0 +1,135 @@
+"""A page's independent reads sent beside the request, on a second connection
+(`common.concurrent_reads`): only where that reads what the request's own connection would, with
+errors raised where the page waits for the rows, and a connection of its own that recovers."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import DatabaseError, connection, transaction
+
+from common import concurrent_reads
+from common.concurrent_reads import close_side_connections, read_beside
+from organisations.models import Organisation
+from tests.organisations.factories import SupplierFactory
+
+on_postgresql = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="reads go beside the request on PostgreSQL only"
+)
+
+
+@pytest.fixture
+def threads_used(monkeypatch) -> list[str]:
+    """The name of the thread each read beside the request ran on."""
+    used: list[str] = []
+    real = concurrent_reads._fetch_on_side_connection
+
+    def spy(sql, params):
+        used.append(threading.current_thread().name)
+        return real(sql, params)
+
+    monkeypatch.setattr(concurrent_reads, "_fetch_on_side_connection", spy)
+    return used
+
+
+def names_of(rows: list[tuple]) -> list[str]:
+    return sorted(name for (name,) in rows)
+
+
+@on_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_a_committed_read_runs_on_a_side_thread_of_its_own(threads_used):
+    SupplierFactory(name="Beside Medical")
+    pending = read_beside(
+        "SELECT name FROM organisations_organisation WHERE name = %s", ["Beside Medical"], names_of
+    )
+    assert pending.result() == ["Beside Medical"]
+    assert len(threads_used) == 1
+    assert threads_used[0].startswith(concurrent_reads.THREAD_PREFIX)
+    assert threads_used[0] != threading.current_thread().name
+
+
+@on_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_inside_a_transaction_the_read_stays_on_the_callers_connection_and_sees_its_rows(threads_used):
+    with transaction.atomic():
+        SupplierFactory(name="Uncommitted Medical")  # another connection could not see this row
+        pending = read_beside(
+            "SELECT name FROM organisations_organisation WHERE name = %s", ["Uncommitted Medical"], names_of
+        )
+        assert pending.result() == ["Uncommitted Medical"]
+    assert threads_used == []
+
+
+@on_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_switched_off_every_read_stays_inline(settings, threads_used):
+    settings.DATABASE_CONCURRENT_READS = False
+    SupplierFactory(name="Inline Medical")
+    assert read_beside("SELECT name FROM organisations_organisation", [], names_of).result() == [
+        "Inline Medical"
+    ]
+    assert threads_used == []
+
+
+@pytest.mark.django_db
+def test_on_any_database_a_read_inline_gives_the_same_rows():
+    SupplierFactory(name="Anywhere Medical")
+    expected = sorted(Organisation.objects.values_list("name", flat=True))
+    assert read_beside("SELECT name FROM organisations_organisation", [], names_of).result() == expected
+
+
+@on_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_a_failing_read_raises_where_the_page_waits_and_the_side_connection_recovers(threads_used):
+    pending = read_beside("SELECT no_such_column FROM organisations_organisation", [], names_of)
+    with pytest.raises(DatabaseError, match="no_such_column"):
+        pending.result()
+    SupplierFactory(name="After Error Medical")
+    again = read_beside(
+        "SELECT name FROM organisations_organisation WHERE name = %s", ["After Error Medical"], names_of
+    )
+    assert again.result() == ["After Error Medical"]
+    assert len(threads_used) == 2
+
+
+@pytest.mark.django_db
+def test_a_failing_read_inline_raises_where_the_page_waits_too():
+    pending = read_beside("SELECT no_such_column FROM organisations_organisation", [], names_of)
+    with pytest.raises(DatabaseError):
+        pending.result()
+
+
+def test_a_forked_worker_starts_side_threads_of_its_own(monkeypatch):
+    first = concurrent_reads._side_executor()
+    assert concurrent_reads._side_executor() is first
+    monkeypatch.setattr(concurrent_reads.os, "getpid", lambda: -1)  # as in a child after fork()
+    assert concurrent_reads._side_executor() is not first
+
+
+@on_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_closing_the_side_connections_leaves_none_open():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
+        (before,) = cursor.fetchone()
+    # Both side threads read (each waits until the other has started, so neither takes both).
+    started = threading.Barrier(concurrent_reads.SIDE_THREADS)
+
+    def read_once() -> list[tuple]:
+        started.wait(timeout=5)
+        return concurrent_reads._fetch_on_side_connection("SELECT 1", [])
+
+    executor = concurrent_reads._side_executor()
+    for future in [executor.submit(read_once) for _ in range(concurrent_reads.SIDE_THREADS)]:
+        assert future.result() == [(1,)]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
+        (opened,) = cursor.fetchone()
+    assert opened >= before + concurrent_reads.SIDE_THREADS
+    close_side_connections()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
+        (after,) = cursor.fetchone()
+    assert after == opened - concurrent_reads.SIDE_THREADS
