@@ -54,16 +54,20 @@ def _batches(document_type: DocumentType, ids: list[int], batch_size: int) -> It
 def rebuild_index(
     *, object_type: str, batch_size: int = 1000, progress: Callable[[int, int], None] | None = None
 ) -> int:
-    """Rebuild the whole index of one type (Elasticsearch: a new index, then the alias swaps)."""
+    """Rebuild the whole index of one type (Elasticsearch: a new index, then the alias swaps), then make
+    the broadest searches' results ahead (`SearchBackend.warm`)."""
     document_type = registry.get(object_type)
     ids = sorted(object_id for object_id, _ in document_type.versions())
     total = len(ids)
-    rebuilt = get_backend().rebuild(
+    backend = get_backend()
+    rebuilt = backend.rebuild(
         document_type,
         _batches(document_type, ids, batch_size),
         (lambda done: progress(done, total)) if progress else None,
     )
     shared_changed(index_cache_namespace(object_type))
+    # The broadest words' results made now, not by the first buyers to search them.
+    backend.warm(document_type)
     return rebuilt
 
 
@@ -79,7 +83,8 @@ class Drift:
 
 def reconcile_index(*, object_type: str, batch_size: int = 1000, expected: bool = False) -> Drift:
     """Compare the owner's versions with the index's and repair what differs (lost or failed updates),
-    then let the backend compact what was written since the last time (PostgreSQL's facet bitmaps).
+    then let the backend compact what was written since the last time (PostgreSQL's facet bitmaps) and
+    make the broadest searches' results ahead (`SearchBackend.warm`).
 
     Drift is a warning (updates were lost), unless the caller `expected` the index to be behind (after
     a bulk write that fires no signals, such as the demo seed): then the repair is logged as info.
@@ -99,6 +104,9 @@ def reconcile_index(*, object_type: str, batch_size: int = 1000, expected: bool 
         )
     deleted = backend.delete(object_type, extra) if extra else 0
     backend.compact(document_type)
+    # The broadest words' results forgotten by the compaction (not searched since the last one) are
+    # made again now, not by the next buyer to search them.
+    backend.warm(document_type)
     if to_index or extra:
         shared_changed(index_cache_namespace(object_type))
         logger.log(

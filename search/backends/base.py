@@ -165,6 +165,11 @@ class SearchBackend(ABC):
         """Fold what was written since the last time into structures that keep reads fast (PostgreSQL's
         facet bitmaps); results are the same before and after. Run by the reconcile beat task."""
 
+    def warm(self, document_type: DocumentType) -> list[str]:
+        """Make ahead what the broadest searches would otherwise make on their first search (PostgreSQL's
+        kept results); returns the words searched. Run after a rebuild and after each compaction."""
+        return []
+
     @abstractmethod
     def clear(self, object_type: str) -> None:
         """Remove every document of this type."""

@@ -7,7 +7,7 @@ from unittest import mock
 
 import pytest
 from django.core.management import call_command
-from django.db import transaction
+from django.db import connection, transaction
 
 from catalogue.indexing import PRODUCT_DOCUMENT, load_documents, price_band
 from catalogue.models import OfferStatus, Product
@@ -195,3 +195,62 @@ def test_healthz_reports_a_broken_search_engine(client, db):
         response = client.get("/healthz")
     assert response.status_code == 503
     assert response.json()["checks"]["search"]["ok"] is False
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="kept results are the PostgreSQL backend's")
+def test_the_broadest_word_is_searched_ahead_so_a_buyers_first_search_reads_a_kept_result(
+    db, monkeypatch, client
+):
+    """A rebuild, and a reconcile whose compaction forgot the results nobody searched, make the
+    broadest words' results ahead: the first buyer to search one reads the kept result (no live
+    reading of every match), with the same products as a live search."""
+    from search.backends.database import postgres
+
+    monkeypatch.setattr(postgres, "CACHE_MIN_MATCHES", 3)
+    monkeypatch.setattr(postgres, "WARM_MIN_DOCUMENTS", 3)  # every word of three products or more
+    gloves = [OfferFactory(product__name=f"Nitrile gloves size {size}").product for size in "SMLX"]
+    OfferFactory(product__name="Walking frame")
+    live_reads = []
+    live = postgres.PostgresBackend._live
+
+    def counting_live(self, *args, **kwargs):
+        live_reads.append(args)
+        return live(self, *args, **kwargs)
+
+    monkeypatch.setattr(postgres.PostgresBackend, "_live", counting_live)
+
+    def kept_searches() -> list[list]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT search->'groups' FROM search_resultcache ORDER BY key")
+            return [groups for (groups,) in cursor.fetchall()]
+
+    services.rebuild_index(object_type="product")
+    assert kept_searches()
+    live_reads.clear()
+    assert sorted(found("gloves")) == sorted(p.id for p in gloves)
+    assert live_reads == []
+
+    # Two compactions with no search between: the second forgets the result; the reconcile that ran
+    # it makes it again.
+    for size in "AB":
+        OfferFactory(product__name=f"Nitrile gloves size {size}")
+        with mock.patch.object(postgres.PostgresBackend, "warm", return_value=[]):
+            services.reconcile_index(object_type="product", expected=True)
+    assert kept_searches() == []
+    OfferFactory(product__name="Nitrile gloves size C")
+    services.reconcile_index(object_type="product", expected=True)
+    assert kept_searches()
+    live_reads.clear()
+    assert len(found("gloves")) == 7
+    assert live_reads == []
+
+
+def test_rebuilding_and_reconciling_warm_the_index_on_every_backend(catalogue, monkeypatch):
+    from search.backends import get_backend
+
+    warmed = []
+    backend_class = type(get_backend())
+    monkeypatch.setattr(backend_class, "warm", lambda self, document_type: warmed.append(document_type.name))
+    services.rebuild_index(object_type="product")
+    services.reconcile_index(object_type="product")
+    assert warmed == ["product", "product"]
