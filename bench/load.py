@@ -11,7 +11,8 @@ manifest with DEBUG off), and starts gunicorn with infra/gunicorn.conf.py on the
 DEBUG off, its own SECRET_KEY, and its own Redis database (default redis://127.0.0.1:6379/15,
 --redis-url; emptied before and after). It signs the trust demo users in through the sign-in page
 (CSRF token and all, so django-axes sees real sign-ins) and obtains their API tokens from
-/api/v1/auth/token/. Then, for each page in turn (category, product, search, the products API),
+/api/v1/auth/token/. Then, for each page in turn (category, a category filtered by a price bound,
+product, search, the products API),
 locust's clients request that page as fast as it answers for --seconds, and it prints requests/s,
 p50, p95, p99 and errors per page. Everything it started is stopped at the end, whatever happens.
 It exits non-zero if any request failed.
@@ -44,7 +45,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 VENV_BIN = Path(sys.executable).parent
-PAGES = ("category", "product", "search", "api")
+# "filtered": a category page with a price bound (and sometimes "in stock"), whose supplier facet is
+# counted from the offers, on a second connection (`common.concurrent_reads`).
+PAGES = ("category", "filtered", "product", "search", "api")
 TARGETS = {"demo": 200, "bench": 100}  # requests/s on the product, category and search pages
 DEFAULT_URLS = {
     "demo": "postgres://postgres@127.0.0.1:5432/mp_load_bench",

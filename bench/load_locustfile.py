@@ -19,6 +19,8 @@ PLAN = json.loads(open(os.environ["LOAD_BENCH_PLAN"], encoding="utf-8").read()) 
 # Clients take the demo users in turn, so every user's session carries part of the load.
 _accounts = itertools.cycle(PLAN["accounts"])
 SIGNED_IN_MARK = "/accounts/sign-out/"
+# Unit price bounds (pounds) a filtered category page is asked for with.
+PRICE_BOUNDS = ("0.5", "1", "2", "5", "10", "20", "50", "100")
 
 
 class Buyer(FastHttpUser):
@@ -59,6 +61,14 @@ class Buyer(FastHttpUser):
     @task
     def category(self) -> None:
         self._get(f"/catalogue/categories/{self.rng.choice(PLAN['categories'])}/", "category")
+
+    @tag("filtered")
+    @task
+    def filtered_category(self) -> None:
+        bound = self.rng.choice(PRICE_BOUNDS)
+        stock = "&stock=in_stock" if self.rng.random() < 0.5 else ""
+        category = self.rng.choice(PLAN["categories"])
+        self._get(f"/catalogue/categories/{category}/?unit_price_max={bound}{stock}", "filtered")
 
     @tag("product")
     @task
