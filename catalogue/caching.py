@@ -25,7 +25,7 @@ from typing import TypeVar
 from django.db import models
 from django.utils import timezone
 
-from common.caching import shared_cached, shared_changed
+from common.caching import SharedEntry, shared_cached, shared_changed
 
 T = TypeVar("T")
 
@@ -41,6 +41,12 @@ def catalogue_cached(key: tuple, compute: Callable[[], T], *, also: tuple[str, .
     """`compute()` kept for every buyer under `key`, today's date and the catalogue's version (and the
     versions of the namespaces `also` names, e.g. the search index's)."""
     return shared_cached((NAMESPACE, *also), (timezone.localdate().isoformat(), *key), compute)
+
+
+def catalogue_entry(key: tuple) -> SharedEntry:
+    """The entry `catalogue_cached` would keep under `key`, for a caller that computes its value in
+    parts (a category page's facets: the supplier counts are counted beside the page's other work)."""
+    return SharedEntry((NAMESPACE,), (timezone.localdate().isoformat(), *key))
 
 
 def buyer_key(buyer: models.Model | None) -> tuple:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -427,24 +427,30 @@ def state_price_lookup(state: str, bound_lookup: str) -> str:
     return f"{column}{LOOKUP_SEP}{bound_lookup.rsplit(LOOKUP_SEP, 1)[1]}"
 
 
+# In `stock_counts_by_path`'s counts: the products with an offer in any state meeting the bound.
+ANY_STATE = ""
+
+
 def stock_counts_by_path(rows: StoredRows, bound: tuple[str, object]) -> dict[str, dict[str, int]]:
     """{category path: {stock state: products with an offer in that state meeting the price `bound`}}
     over these stored rows (every listed product's, or a subset's, in their categories; their own
-    bound not applied), from each state's lowest or highest price: one grouped aggregate over the
-    categories' rows (an index range), no offer read."""
+    bound not applied), from each state's lowest or highest price, and under ANY_STATE those with any
+    offer meeting it (every offer's lowest or highest price): one grouped aggregate over the
+    categories' rows (index ranges), no offer read."""
     lookup, value = bound
     per_state = {
         str(status): Count("product", filter=Q(**{state_price_lookup(status, lookup): value}))
         for status in STOCK_PRICES
     }
+    per_state[ANY_STATE] = Count("product", filter=Q(**{lookup: value}))
     rows_per_path = (
         listed_in(rows.categories, subset=rows.subset)
         .order_by()
         .values("category_path")
-        .annotate(**per_state)
+        .annotate(**{f"state_{state}": count for state, count in per_state.items()})
     )
     return {
-        row["category_path"]: {state: row[state] for state in per_state if row[state]}
+        row["category_path"]: {state: row[f"state_{state}"] for state in per_state if row[f"state_{state}"]}
         for row in rows_per_path
     }
 
@@ -496,7 +502,25 @@ def category_facet_counts(
     return counts
 
 
+@dataclass(frozen=True)
+class FacetsCounting:
+    """A page's facet counts with the supplier counts still being counted beside the request
+    (`product_facets_started`): the total is known; `result()` waits for the rest."""
+
+    total: int
+    finish: Callable[[], ProductFacets]
+
+    def result(self) -> ProductFacets:
+        return self.finish()
+
+
 def product_facets(*, filters: Mapping | ProductFilter, category: Category | None) -> ProductFacets:
+    """Counts of matching products by sub-category, supplier, stock status and patient eligibility
+    (`product_facets_started`, waited for)."""
+    return product_facets_started(filters=filters, category=category).result()
+
+
+def product_facets_started(*, filters: Mapping | ProductFilter, category: Category | None) -> FacetsCounting:
     """Counts of matching products by sub-category, supplier, stock status and patient eligibility.
 
     Each of supplier, stock and patient eligibility is counted with every filter but its own, so
@@ -506,6 +530,10 @@ def product_facets(*, filters: Mapping | ProductFilter, category: Category | Non
     them, no product or offer read); one with other offer filters counts the products of the buyable
     offers' browse rows that meet them (`OfferBrowse`, an index range) in one grouped query. At most
     six queries whatever the size of the catalogue, and the filters are parsed once.
+
+    The supplier counts over offer rows are started first, beside the request where they can be
+    (`products_per_supplier`); everything else is counted before this returns, so the caller knows
+    the total and can load its page of products before waiting for them (`FacetsCounting.result`).
     """
     product_filter = _product_filter(filters, category=category)
     C = CategoryFacetCount
@@ -550,10 +578,14 @@ def product_facets(*, filters: Mapping | ProductFilter, category: Category | Non
     chosen_states = set(product_filter.form.cleaned_data.get(STOCK) or ())
     # A count with at most one bound besides is exact on stored rows (`ProductFilter.count`): one row
     # per product in the category's range, not its offers' rows.
+    counted = product_filter.stored_rows(bound=True) if plans["total"] is None else None
     if states_by_path is not None and plans["total"] is None and len(chosen_states) == 1:
         (state,) = chosen_states
         by_path = {path: counts[state] for path, counts in states_by_path.items() if counts.get(state)}
-    elif plans["total"] is None and (counted := product_filter.stored_rows(bound=True)) is not None:
+    elif states_by_path is not None and not chosen_states and counted == stock_rows:
+        # No state chosen: the total's rows and bound are the stock pass's, which counted them too.
+        by_path = {path: n for path, counts in states_by_path.items() if (n := counts.get(ANY_STATE))}
+    elif counted is not None:
         by_path = dict(
             listed_in(counted.categories, subset=counted.subset, bound=counted.bound)
             .order_by()
@@ -581,6 +613,7 @@ def product_facets(*, filters: Mapping | ProductFilter, category: Category | Non
 
     if states_by_path is not None:
         stock_counts = sum((Counter(counts) for counts in states_by_path.values()), Counter())
+        stock_counts.pop(ANY_STATE, None)
     elif plans["stock"] is None:
         stock_counts = dict(
             offers_meeting(product_filter.offer_conditions(without=STOCK))
@@ -613,32 +646,36 @@ def product_facets(*, filters: Mapping | ProductFilter, category: Category | Non
         )["n"]
     else:
         patient_eligible = stored_sum("patient", "true")
-    # Last: the supplier counts started first had every other count's time to finish.
-    if supplier_counts_pending is not None:
-        supplier_counts = supplier_counts_pending.result()
-    else:
-        supplier_counts = {
-            int(value): sum(by_category.values())
-            for (facet, value), by_category in stored.items()
-            if facet == names["supplier"]
-        }
-    supplier_names = dict(Organisation.objects.filter(id__in=list(supplier_counts)).values_list("id", "name"))
-    suppliers = sorted(
-        (
-            FacetValue(str(pk), supplier_names[pk], n)
-            for pk, n in supplier_counts.items()
-            if pk in supplier_names
-        ),
-        key=lambda facet: facet.label,
-    )
+    def finish() -> ProductFacets:
+        # Last: the supplier counts started first had every other count's time to finish.
+        if supplier_counts_pending is not None:
+            supplier_counts = supplier_counts_pending.result()
+        else:
+            supplier_counts = {
+                int(value): sum(by_category.values())
+                for (facet, value), by_category in stored.items()
+                if facet == names["supplier"]
+            }
+        supplier_names = dict(
+            Organisation.objects.filter(id__in=list(supplier_counts)).values_list("id", "name")
+        )
+        suppliers = sorted(
+            (
+                FacetValue(str(pk), supplier_names[pk], n)
+                for pk, n in supplier_counts.items()
+                if pk in supplier_names
+            ),
+            key=lambda facet: facet.label,
+        )
+        return ProductFacets(
+            categories=category_values,
+            suppliers=suppliers,
+            stock_statuses=stock_statuses,
+            patient_eligible=patient_eligible,
+            total=total,
+        )
 
-    return ProductFacets(
-        categories=category_values,
-        suppliers=suppliers,
-        stock_statuses=stock_statuses,
-        patient_eligible=patient_eligible,
-        total=total,
-    )
+    return FacetsCounting(total=total, finish=finish)
 
 
 def product_detail(*, slug: str | None = None, product_id: int | None = None) -> Product:

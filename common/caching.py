@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable, Hashable, Iterable
 from contextvars import ContextVar
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from django.core.cache import cache
 from django.core.signals import request_finished, request_started
@@ -135,6 +135,26 @@ def shared_changed(namespace: str) -> None:
     transaction.on_commit(callback)
 
 
+class SharedEntry(Generic[T]):
+    """One entry of the shared cache, named by `key` under the namespaces' versions as they were
+    when it was made (read before anything is computed for it), for a caller that computes its value
+    in parts between reading and keeping it. `shared_cached` is the usual way."""
+
+    def __init__(self, namespaces: str | tuple[str, ...], key: tuple, *, timeout: int = SHARED_TIMEOUT):
+        names = (namespaces,) if isinstance(namespaces, str) else namespaces
+        versions = shared_versions(names)
+        digest = hashlib.blake2b(repr(key).encode(), digest_size=16).hexdigest()
+        self.name = f"shared:{':'.join(names)}:{'.'.join(map(str, versions))}:{digest}"
+        self.timeout = timeout
+
+    def get(self) -> T | None:
+        """The value kept, or None when there is none (so None itself is never kept)."""
+        return cache.get(self.name)
+
+    def keep(self, value: T) -> None:
+        cache.set(self.name, value, self.timeout)
+
+
 def shared_cached(
     namespaces: str | tuple[str, ...],
     key: tuple,
@@ -145,12 +165,9 @@ def shared_cached(
     """`compute()`, kept for every user under `key` and the namespaces' current versions. The versions
     are read before computing, so rows read after a change committed are never kept under the old
     version. `compute` must not depend on who asks."""
-    names = (namespaces,) if isinstance(namespaces, str) else namespaces
-    versions = shared_versions(names)
-    digest = hashlib.blake2b(repr(key).encode(), digest_size=16).hexdigest()
-    entry = f"shared:{':'.join(names)}:{'.'.join(map(str, versions))}:{digest}"
-    value = cache.get(entry, _MISSING)
+    entry: SharedEntry[T] = SharedEntry(namespaces, key, timeout=timeout)
+    value = cache.get(entry.name, _MISSING)
     if value is _MISSING:
         value = compute()
-        cache.set(entry, value, timeout)
+        entry.keep(value)
     return value

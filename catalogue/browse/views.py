@@ -8,6 +8,8 @@ offers) is kept in the shared cache (`catalogue.caching`), unpriced.
 
 from __future__ import annotations
 
+from contextlib import suppress
+
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
 from django.http import Http404, HttpRequest, HttpResponse
@@ -20,9 +22,10 @@ from django.views.decorators.http import require_GET
 
 from catalogue import panels, selectors
 from catalogue.browse.paging import CountedPaginator
-from catalogue.caching import buyer_cached, catalogue_cached
+from catalogue.caching import buyer_cached, catalogue_cached, catalogue_entry
 from catalogue.filters import InvalidFilters, ProductFilter, filter_params
 from catalogue.models import Category, Product
+from catalogue.selectors import FacetsCounting, ProductFacets
 from catalogue.strategy import default_strategy
 from common.errors import NotFound
 from organisations.acting import acting_for
@@ -99,15 +102,16 @@ def category_detail(request: HttpRequest, slug: str) -> HttpResponse:
     # Facets, pages of products (with their offers, unpriced) and the filters' markup are the same
     # for every buyer: kept in the shared cache by category and filters. Prices are worked out below
     # for this buyer.
-    try:
-        facets = catalogue_cached(
-            ("category-facets", category.pk, _params_key(_without(params, "sort"))),
-            lambda: selectors.product_facets(filters=product_filter(), category=category),
-        )
-    except InvalidFilters:
-        facets = None
+    facets_entry = catalogue_entry(("category-facets", category.pk, _params_key(_without(params, "sort"))))
+    facets: ProductFacets | None = facets_entry.get()
+    counting: FacetsCounting | None = None
+    if facets is None:
+        # Counted now but for the supplier counts, which are counted beside this request while it
+        # loads, prices and renders its page of products (below), and waited for after.
+        with suppress(InvalidFilters):
+            counting = selectors.product_facets_started(filters=product_filter(), category=category)
     # The facets counted the matching products already: the paginator need not count them again.
-    total = facets.total if facets else 0
+    total = facets.total if facets else counting.total if counting else 0
     paginator = CountedPaginator((), PRODUCTS_PER_PAGE, count=total)
     number = _page_number(paginator, page_param)
 
@@ -118,8 +122,6 @@ def category_detail(request: HttpRequest, slug: str) -> HttpResponse:
         return list(CountedPaginator(products, PRODUCTS_PER_PAGE, count=total).page(number).object_list)
 
     rows_key = ("category-products", category.pk, _params_key(params), number)
-    query = request.GET.copy()
-    query.pop("page", None)
 
     def render_filters() -> tuple[SafeString, SafeString, bool]:
         form = product_filter().form
@@ -137,10 +139,6 @@ def category_detail(request: HttpRequest, slug: str) -> HttpResponse:
             bool(form.errors),
         )
 
-    # Keyed by the query as sent (less the page), which is all the markup reads.
-    filters_html, error_summary_html, filter_errors = catalogue_cached(
-        ("category-filters", category.pk, _params_key(query)), render_filters
-    )
     buyer = acting_for(request, kind=OrganisationKind.TRUST).buyer
 
     def priced_rows() -> list[dict]:
@@ -157,6 +155,15 @@ def category_detail(request: HttpRequest, slug: str) -> HttpResponse:
     # The page's products rendered with this buyer's prices, kept for this buyer alone: a warm page
     # neither loads nor prices nor renders them. `rows` is worked out only if read (tests do).
     rows_html = buyer_cached(buyer, ("category-rows", *rows_key), render_rows)
+    if counting is not None:
+        facets = counting.result()
+        facets_entry.keep(facets)
+    # Keyed by the query as sent (less the page), which is all the markup reads.
+    query = request.GET.copy()
+    query.pop("page", None)
+    filters_html, error_summary_html, filter_errors = catalogue_cached(
+        ("category-filters", category.pk, _params_key(query)), render_filters
+    )
     page = Page(SimpleLazyObject(lambda: catalogue_cached(rows_key, load_page)), number, paginator)
     return render(
         request,
