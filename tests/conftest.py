@@ -76,5 +76,23 @@ def _side_connections_closed():
 
 
 @pytest.fixture
+def side_threads_used(monkeypatch) -> list[str]:
+    """The name of the thread each read sent beside the request ran on (`common.concurrent_reads`)."""
+    import threading
+
+    from common import concurrent_reads
+
+    used: list[str] = []
+    real = concurrent_reads._fetch_on_side_connection
+
+    def spy(sql, params):
+        used.append(threading.current_thread().name)
+        return real(sql, params)
+
+    monkeypatch.setattr(concurrent_reads, "_fetch_on_side_connection", spy)
+    return used
+
+
+@pytest.fixture
 def password() -> str:
     return PASSWORD

@@ -4,7 +4,6 @@ request counts the others (`common.concurrent_reads`): the counts are still exac
 from __future__ import annotations
 
 import random
-import threading
 
 import pytest
 from django.db import connection
@@ -25,36 +24,23 @@ pytestmark = [
 ]
 
 
-@pytest.fixture
-def threads_used(monkeypatch) -> list[str]:
-    used: list[str] = []
-    real = concurrent_reads._fetch_on_side_connection
-
-    def spy(sql, params):
-        used.append(threading.current_thread().name)
-        return real(sql, params)
-
-    monkeypatch.setattr(concurrent_reads, "_fetch_on_side_connection", spy)
-    return used
-
-
-def test_supplier_counts_read_beside_the_request_equal_a_brute_force_count(market, threads_used):  # noqa: F811
+def test_supplier_counts_read_beside_the_request_equal_a_brute_force_count(market, side_threads_used):  # noqa: F811
     rng = random.Random(2024)
     for _ in range(25):
         category = rng.choice(market["shelves"])
         check_against_brute_force(category, random_offer_filters(rng, market["suppliers"]))
-    assert threads_used, "no supplier facet was counted beside the request"
-    assert all(name.startswith(concurrent_reads.THREAD_PREFIX) for name in threads_used)
+    assert side_threads_used, "no supplier facet was counted beside the request"
+    assert all(name.startswith(concurrent_reads.THREAD_PREFIX) for name in side_threads_used)
 
 
-def test_the_category_page_shows_the_supplier_counts_read_beside_it(client, buyer, market, threads_used):  # noqa: F811
+def test_the_category_page_shows_the_supplier_counts_read_beside_it(client, buyer, market, side_threads_used):  # noqa: F811
     ward = market["ward"]
     params = {"unit_price_max": "12", "sort": "price"}
     expected = brute_force(ward, params, list(Category.objects.filter(parent=ward)))["suppliers"]
     assert expected
     response = client.get(reverse("catalogue:category-detail", kwargs={"slug": ward.slug}), params)
     assert response.status_code == 200
-    assert threads_used
+    assert side_threads_used
     html = response.content.decode()
     for supplier in market["suppliers"]:
         if (count := expected.get(str(supplier.pk))) is not None:

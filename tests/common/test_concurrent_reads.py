@@ -19,58 +19,44 @@ on_postgresql = pytest.mark.skipif(
 )
 
 
-@pytest.fixture
-def threads_used(monkeypatch) -> list[str]:
-    """The name of the thread each read beside the request ran on."""
-    used: list[str] = []
-    real = concurrent_reads._fetch_on_side_connection
-
-    def spy(sql, params):
-        used.append(threading.current_thread().name)
-        return real(sql, params)
-
-    monkeypatch.setattr(concurrent_reads, "_fetch_on_side_connection", spy)
-    return used
-
-
 def names_of(rows: list[tuple]) -> list[str]:
     return sorted(name for (name,) in rows)
 
 
 @on_postgresql
 @pytest.mark.django_db(transaction=True)
-def test_a_committed_read_runs_on_a_side_thread_of_its_own(threads_used):
+def test_a_committed_read_runs_on_a_side_thread_of_its_own(side_threads_used):
     SupplierFactory(name="Beside Medical")
     pending = read_beside(
         "SELECT name FROM organisations_organisation WHERE name = %s", ["Beside Medical"], names_of
     )
     assert pending.result() == ["Beside Medical"]
-    assert len(threads_used) == 1
-    assert threads_used[0].startswith(concurrent_reads.THREAD_PREFIX)
-    assert threads_used[0] != threading.current_thread().name
+    assert len(side_threads_used) == 1
+    assert side_threads_used[0].startswith(concurrent_reads.THREAD_PREFIX)
+    assert side_threads_used[0] != threading.current_thread().name
 
 
 @on_postgresql
 @pytest.mark.django_db(transaction=True)
-def test_inside_a_transaction_the_read_stays_on_the_callers_connection_and_sees_its_rows(threads_used):
+def test_inside_a_transaction_the_read_stays_on_the_callers_connection_and_sees_its_rows(side_threads_used):
     with transaction.atomic():
         SupplierFactory(name="Uncommitted Medical")  # another connection could not see this row
         pending = read_beside(
             "SELECT name FROM organisations_organisation WHERE name = %s", ["Uncommitted Medical"], names_of
         )
         assert pending.result() == ["Uncommitted Medical"]
-    assert threads_used == []
+    assert side_threads_used == []
 
 
 @on_postgresql
 @pytest.mark.django_db(transaction=True)
-def test_switched_off_every_read_stays_inline(settings, threads_used):
+def test_switched_off_every_read_stays_inline(settings, side_threads_used):
     settings.DATABASE_CONCURRENT_READS = False
     SupplierFactory(name="Inline Medical")
     assert read_beside("SELECT name FROM organisations_organisation", [], names_of).result() == [
         "Inline Medical"
     ]
-    assert threads_used == []
+    assert side_threads_used == []
 
 
 @pytest.mark.django_db
@@ -82,7 +68,7 @@ def test_on_any_database_a_read_inline_gives_the_same_rows():
 
 @on_postgresql
 @pytest.mark.django_db(transaction=True)
-def test_a_failing_read_raises_where_the_page_waits_and_the_side_connection_recovers(threads_used):
+def test_a_failing_read_raises_where_the_page_waits_and_the_side_connection_recovers(side_threads_used):
     pending = read_beside("SELECT no_such_column FROM organisations_organisation", [], names_of)
     with pytest.raises(DatabaseError, match="no_such_column"):
         pending.result()
@@ -91,7 +77,7 @@ def test_a_failing_read_raises_where_the_page_waits_and_the_side_connection_reco
         "SELECT name FROM organisations_organisation WHERE name = %s", ["After Error Medical"], names_of
     )
     assert again.result() == ["After Error Medical"]
-    assert len(threads_used) == 2
+    assert len(side_threads_used) == 2
 
 
 @pytest.mark.django_db
