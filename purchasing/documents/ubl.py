@@ -3,7 +3,8 @@ UBL OrderResponse applied to the order (docs/formats.md, "UBL Order and OrderRes
 
 The Order is built as an element tree (xml.etree): every value is set as element text or an
 attribute, so the serializer escapes it; text that XML 1.0 cannot hold (control characters) is
-dropped first. It is valid against the OASIS UBL 2.1 schema shipped in `xsd/ubl-2.1/` (tested).
+dropped first. It is valid against the OASIS UBL 2.1 schema shipped in `xsd/ubl-2.1/` (tested; read it through
+`unpack_schemas`).
 
 An OrderResponse is parsed with defusedxml with DTDs forbidden (so no entity expansion, no external
 entities, no network), at most `MAX_RESPONSE_BYTES`, and applied through the transition services:
@@ -13,6 +14,7 @@ code AP acknowledges the order, RE rejects it; other codes are refused.
 from __future__ import annotations
 
 import datetime as dt
+import lzma
 import re
 import xml.etree.ElementTree as ET  # builds documents only: parsing is defusedxml's
 from dataclasses import dataclass
@@ -47,11 +49,30 @@ CURRENCY = "GBP"
 COUNTRY = "GB"
 ORDER_TYPE_CODE = "220"  # UNCL1001: order
 
+# The shipped schemas: one module (2.4 MB) is stored xz-compressed, so read them through
+# `unpack_schemas`; ORDER_XSD and ORDER_RESPONSE_XSD are relative to the tree it writes.
 XSD_DIR = Path(__file__).resolve().parent / "xsd" / "ubl-2.1"
-ORDER_XSD = XSD_DIR / "maindoc" / "UBL-Order-2.1.xsd"
-ORDER_RESPONSE_XSD = XSD_DIR / "maindoc" / "UBL-OrderResponse-2.1.xsd"
+ORDER_XSD = Path("maindoc") / "UBL-Order-2.1.xsd"
+ORDER_RESPONSE_XSD = Path("maindoc") / "UBL-OrderResponse-2.1.xsd"
 
 MAX_RESPONSE_BYTES = 1_000_000
+
+
+def unpack_schemas(into: Path) -> Path:
+    """Write the shipped UBL 2.1 schema tree under `into`, each `.xsd.xz` decompressed to the OASIS
+    file it holds byte for byte (the schemas may not be modified: only their storage is); returns the
+    tree's root, to which ORDER_XSD and ORDER_RESPONSE_XSD are relative."""
+    root = into / XSD_DIR.name
+    for source in XSD_DIR.rglob("*"):
+        if source.is_dir():
+            continue
+        target = root / source.relative_to(XSD_DIR)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.suffix == ".xz":
+            target.with_suffix("").write_bytes(lzma.decompress(source.read_bytes()))
+        else:
+            target.write_bytes(source.read_bytes())
+    return root
 # XML 1.0 characters (https://www.w3.org/TR/xml/#charsets): anything else is dropped.
 _NOT_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 

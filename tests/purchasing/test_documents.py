@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
 import io
+import tempfile
 import xml.etree.ElementTree as ET
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 import xmlschema
@@ -34,14 +37,23 @@ GTIN = "0" + gs1.with_check_digit("501234567890")
 HOSTILE = 'Gauze swab <b>&amp; "10 cm"</b> ]]> \x01'
 
 
+# The shipped schemas unpacked once per process (one module is stored compressed), removed at exit.
+_SCHEMAS = tempfile.TemporaryDirectory(prefix="ubl-2.1-")
+
+
+@functools.cache
+def schema_root() -> Path:
+    return ubl.unpack_schemas(Path(_SCHEMAS.name))
+
+
 @functools.cache
 def order_schema() -> xmlschema.XMLSchema:
-    return xmlschema.XMLSchema(str(ubl.ORDER_XSD))
+    return xmlschema.XMLSchema(str(schema_root() / ubl.ORDER_XSD))
 
 
 @functools.cache
 def response_schema() -> xmlschema.XMLSchema:
-    return xmlschema.XMLSchema(str(ubl.ORDER_RESPONSE_XSD))
+    return xmlschema.XMLSchema(str(schema_root() / ubl.ORDER_RESPONSE_XSD))
 
 
 def place(market, *, quantities=(3, 4), required_by: dt.date | None = None) -> PurchaseOrder:
@@ -295,3 +307,11 @@ def test_an_orders_documents_are_read_in_two_queries_whatever_its_lines(db, line
         xml = ubl.order_ubl(order.pk)
     assert len(ET.fromstring(xml).findall("cac:OrderLine", NS)) == lines  # noqa: S314 - our own document
     order_schema().validate(io.BytesIO(xml))
+
+
+def test_the_schema_module_stored_compressed_unpacks_to_the_oasis_file_byte_for_byte():
+    unpacked = schema_root() / "common" / "UBL-CommonAggregateComponents-2.1.xsd"
+    assert hashlib.sha256(unpacked.read_bytes()).hexdigest() == (
+        "9c7a2502ed2af655263cc082dc9b3d07398f31dac8959db6b2ba767cdb55f796"
+    )
+    assert (schema_root() / ubl.ORDER_XSD).is_file() and (schema_root() / ubl.ORDER_RESPONSE_XSD).is_file()
