@@ -646,6 +646,7 @@ def product_facets_started(*, filters: Mapping | ProductFilter, category: Catego
         )["n"]
     else:
         patient_eligible = stored_sum("patient", "true")
+
     def finish() -> ProductFacets:
         # Last: the supplier counts started first had every other count's time to finish.
         if supplier_counts_pending is not None:

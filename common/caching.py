@@ -147,9 +147,9 @@ class SharedEntry(Generic[T]):
         self.name = f"shared:{':'.join(names)}:{'.'.join(map(str, versions))}:{digest}"
         self.timeout = timeout
 
-    def get(self) -> T | None:
-        """The value kept, or None when there is none (so None itself is never kept)."""
-        return cache.get(self.name)
+    def get(self, default: object = None) -> T | object:
+        """The value kept, or `default` when there is none."""
+        return cache.get(self.name, default)
 
     def keep(self, value: T) -> None:
         cache.set(self.name, value, self.timeout)
@@ -166,7 +166,7 @@ def shared_cached(
     are read before computing, so rows read after a change committed are never kept under the old
     version. `compute` must not depend on who asks."""
     entry: SharedEntry[T] = SharedEntry(namespaces, key, timeout=timeout)
-    value = cache.get(entry.name, _MISSING)
+    value = entry.get(_MISSING)
     if value is _MISSING:
         value = compute()
         entry.keep(value)
