@@ -55,6 +55,12 @@ _ROW_BOUNDS = (
     ("unit_price_max", "min_unit_price__lte", {"name", "price"}),
     ("lead_time_max", "min_lead_time_days__lte", {"name"}),
 )
+# The stored rows' unit price bounds (`PRICE_BOUNDS`) on one offer: (filter, lookup meeting it, lookup
+# missing it; a unit price is never null).
+_OFFER_PRICE_BOUNDS = {
+    "min_unit_price__lte": ("unit_price_max", "unit_price__lte", "unit_price__gt"),
+    "max_unit_price__gte": ("unit_price_min", "unit_price__gte", "unit_price__lt"),
+}
 # The one filter vocabulary of category pages, search pages and both APIs (docs/catalogue.md,
 # docs/api.md): `stock` (repeatable StockStatus values) and `patient_eligible=true`.
 STOCK = "stock"
@@ -225,10 +231,12 @@ class ProductFilter(django_filters.FilterSet):
     def filter_sort(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset
 
-    def offer_conditions(self, *, without: str | None = None, prefix: str = "") -> Q:
-        """The chosen offer filters as one condition on an offer (leaving out `without`, for facets;
-        `prefix` reaches the offer from another model, "offers__" from a product)."""
-        data = {name: value for name, value in self.form.cleaned_data.items() if name != without}
+    def offer_conditions(self, *, without: str | tuple[str, ...] = (), prefix: str = "") -> Q:
+        """The chosen offer filters as one condition on an offer (leaving out `without`, one filter
+        or several, for facets; `prefix` reaches the offer from another model, "offers__" from a
+        product)."""
+        left_out = {without} if isinstance(without, str) else set(without)
+        data = {name: value for name, value in self.form.cleaned_data.items() if name not in left_out}
         q = Q()
         if data.get("supplier"):
             # The ids (the form's query is already evaluated): a list the index's range is walked for.
@@ -248,6 +256,15 @@ class ProductFilter(django_filters.FilterSet):
         if data.get(PATIENT_ELIGIBLE) in (TRUE, "false"):
             q &= Q(**{f"{prefix}patient_eligible": data[PATIENT_ELIGIBLE] == TRUE})
         return q
+
+    def offer_price_bound(self, *, without: str, row_bound: tuple[str, object]) -> tuple[Q, Q, Q]:
+        """The chosen offer filters but `without`, apart from the unit price bound that is the
+        stored rows' `row_bound` (a key of `PRICE_BOUNDS` and its value): (the other filters, the
+        bound on an offer, its opposite: the offers the bound leaves out)."""
+        name, meets, misses = _OFFER_PRICE_BOUNDS[row_bound[0]]
+        value = self.form.cleaned_data[name]
+        others = self.offer_conditions(without=(without, name))
+        return others, Q(**{meets: value}), Q(**{misses: value})
 
     def stored_rows(
         self,

@@ -13,8 +13,22 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from django.db.models import Case, Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Sum, Value, When
+from django.db.models import (
+    BigIntegerField,
+    Case,
+    Count,
+    Exists,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.constants import LOOKUP_SEP
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from catalogue.models import (
@@ -427,30 +441,35 @@ def state_price_lookup(state: str, bound_lookup: str) -> str:
     return f"{column}{LOOKUP_SEP}{bound_lookup.rsplit(LOOKUP_SEP, 1)[1]}"
 
 
-# In `stock_counts_by_path`'s counts: the products with an offer in any state meeting the bound.
+# In `stock_counts_by_path`'s counts: the products with an offer in any state meeting the bound; and
+# all the rows' products, meeting it or not.
 ANY_STATE = ""
+ALL_ROWS = "*"
 
 
 def stock_counts_by_path(rows: StoredRows, bound: tuple[str, object]) -> dict[str, dict[str, int]]:
     """{category path: {stock state: products with an offer in that state meeting the price `bound`}}
     over these stored rows (every listed product's, or a subset's, in their categories; their own
     bound not applied), from each state's lowest or highest price, and under ANY_STATE those with any
-    offer meeting it (every offer's lowest or highest price): one grouped aggregate over the
-    categories' rows (index ranges), no offer read."""
+    offer meeting it (every offer's lowest or highest price), and under ALL_ROWS all their products:
+    one grouped aggregate over the categories' rows (index ranges), no offer read."""
     lookup, value = bound
     per_state = {
         str(status): Count("product", filter=Q(**{state_price_lookup(status, lookup): value}))
         for status in STOCK_PRICES
     }
     per_state[ANY_STATE] = Count("product", filter=Q(**{lookup: value}))
+    per_state[ALL_ROWS] = Count("product")
     rows_per_path = (
         listed_in(rows.categories, subset=rows.subset)
         .order_by()
         .values("category_path")
-        .annotate(**{f"state_{state}": count for state, count in per_state.items()})
+        .annotate(**{f"state_{n}": count for n, count in enumerate(per_state.values())})
     )
     return {
-        row["category_path"]: {state: row[f"state_{state}"] for state in per_state if row[f"state_{state}"]}
+        row["category_path"]: {
+            state: row[f"state_{n}"] for n, state in enumerate(per_state) if row[f"state_{n}"]
+        }
         for row in rows_per_path
     }
 
@@ -463,18 +482,75 @@ def products_per_supplier(rows: QuerySet[OfferBrowse]) -> Pending[dict[int, int]
 
     Started beside the caller where it can be (`common.concurrent_reads`, on PostgreSQL outside a
     transaction): the caller counts the other facets meanwhile; `.result()` waits for these counts."""
+    sql, params = _products_per_supplier_sql(rows)
+    return read_beside(sql, params, _supplier_counts)
+
+
+def products_per_supplier_within_bound(
+    unbounded: QuerySet[CategoryFacetCount], missing: QuerySet[OfferBrowse], meeting: Q
+) -> Pending[dict[int, int]]:
+    """{supplier id: products} under a price bound, as the products per supplier without it (the
+    stored counts `unbounded`: one facet's rows over the categories) less those whose every offer of
+    the supplier misses the bound: counted over the offer rows `missing` it (with the other filters),
+    where a row among several of its supplier's offers of the product counts only when none of them
+    meets the bound (`meeting`: the other filters and the bound; the product's few rows looked up).
+    Under a bound most offers meet, far fewer rows than `products_per_supplier` over those meeting it.
+    One statement (the stored counts and the rows in one snapshot), read beside the caller as
+    `products_per_supplier`."""
+    meeting_of_same = OfferBrowse.objects.filter(
+        meeting, product_id=OuterRef("product_id"), supplier_id=OuterRef("supplier_id")
+    )
+    missing_sql, missing_params = _products_per_supplier_sql(
+        missing.filter(Q(only_of_supplier=True) | ~Exists(meeting_of_same))
+    )
+    stored_sql, stored_params = (
+        unbounded.order_by()
+        .values(supplier=Cast("value", BigIntegerField()))
+        .annotate(n=Sum("count"))
+        .values_list("supplier", "n")
+        .query.sql_with_params()
+    )
+    # SQL Django compiled (values stay parameters) under a fixed outer grouping.
+    return read_beside(
+        f"SELECT per_supplier.supplier, SUM(per_supplier.n) FROM ({stored_sql} UNION ALL "  # noqa: S608
+        f"SELECT missing.supplier, -missing.n FROM ({missing_sql}) missing) per_supplier "
+        "GROUP BY per_supplier.supplier HAVING SUM(per_supplier.n) > 0",
+        (*stored_params, *missing_params),
+        _supplier_counts,
+    )
+
+
+def _products_per_supplier_sql(rows: QuerySet[OfferBrowse]) -> tuple[str, tuple]:
+    """`products_per_supplier`'s statement: (supplier, n) per supplier."""
     shared = rows.order_by().values(
         "supplier_id", shared_product=Case(When(only_of_supplier=False, then=F("product_id")))
     )
     # COUNT(*): a column the covering indexes do not carry (the key) would read the table.
     sql, params = shared.annotate(n=Count("*")).query.sql_with_params()
     # SQL Django compiled (values stay parameters) under a fixed outer grouping.
-    return read_beside(
-        "SELECT counted.supplier_id, SUM(CASE WHEN counted.shared_product IS NULL THEN counted.n "  # noqa: S608
-        f"ELSE 1 END) FROM ({sql}) counted GROUP BY counted.supplier_id",
-        params,
-        lambda counted: {supplier: int(n) for supplier, n in counted},
+    return (
+        "SELECT counted.supplier_id AS supplier, SUM(CASE WHEN counted.shared_product IS NULL "  # noqa: S608
+        f"THEN counted.n ELSE 1 END) AS n FROM ({sql}) counted GROUP BY counted.supplier_id",
+        tuple(params),
     )
+
+
+def _supplier_counts(rows: list[tuple]) -> dict[int, int]:
+    return {int(supplier): int(n) for supplier, n in rows}
+
+
+# Under a price bound the products meeting it make more than this share of a category's products
+# (the stock pass counts both): its supplier facet counts the offer rows missing the bound instead.
+SUPPLIER_COUNT_MISSING_SHARE = 0.5
+
+
+def stored_facet_rows(categories: list[Category], *facets: str) -> QuerySet[CategoryFacetCount]:
+    """The stored counts of these facets (names as stored) over the categories' subtrees (all of
+    them when none is given): each facet a range of one index."""
+    rows = CategoryFacetCount.objects.filter(count__gt=0, facet__in=facets)
+    for chosen in categories:
+        rows = rows.filter(in_category_q(chosen, prefix="category_"))
+    return rows
 
 
 def category_facet_counts(
@@ -485,9 +561,7 @@ def category_facet_counts(
     from `CategoryFacetCount`: one query over at most a few thousand rows whatever the number of
     products (no product or offer is read). Only the listed counts are kept per category path (the
     sub-category facet); the others are summed by the database, under the path ""."""
-    rows = CategoryFacetCount.objects.filter(count__gt=0, facet__in=facets)
-    for chosen in categories:
-        rows = rows.filter(in_category_q(chosen, prefix="category_"))
+    rows = stored_facet_rows(categories, *facets)
     per_path = Case(
         When(facet__endswith=CategoryFacetCount.LISTED, then=F("category_path")), default=Value("")
     )
@@ -550,6 +624,24 @@ def product_facets_started(*, filters: Mapping | ProductFilter, category: Catego
         "stock": C.STOCK,
         "patient": C.PATIENT,
     }
+    # The stock facet under one price bound (besides stored rows' filters): each state's lowest or
+    # highest price on the products' rows answers it (`STOCK_PRICES`), per category path in one pass;
+    # with one stock state chosen, that state's counts are the total's too.
+    stock_rows = product_filter.stored_rows(without=STOCK, bound=True) if plans["stock"] is None else None
+    if stock_rows is not None and (stock_rows.bound is None or stock_rows.bound[0] not in PRICE_BOUNDS):
+        stock_rows = None
+    # The supplier facet under one price bound (besides stored rows' filters) when the stock pass
+    # finds most products meeting it: the subset's stored supplier counts less the products whose
+    # every offer of the supplier misses the bound (`products_per_supplier_within_bound`): fewer rows.
+    bounded_supplier_rows = (
+        product_filter.stored_rows(without="supplier", bound=True)
+        if plans["supplier"] is None and stock_rows is not None
+        else None
+    )
+    if bounded_supplier_rows is not None and (
+        bounded_supplier_rows.bound is None or bounded_supplier_rows.bound[0] not in PRICE_BOUNDS
+    ):
+        bounded_supplier_rows = None
     names = {key: plan.facet(wanted[key]) for key, plan in plans.items() if plan is not None}
     stored = category_facet_counts(product_filter.categories(), sorted(set(names.values()))) if names else {}
 
@@ -559,22 +651,34 @@ def product_facets_started(*, filters: Mapping | ProductFilter, category: Catego
     def offers_meeting(conditions: Q) -> QuerySet[OfferBrowse]:
         return offers_listed_in(product_filter.categories(), conditions)
 
+    def count_supplier_offers() -> Pending[dict[int, int]]:
+        return products_per_supplier(offers_meeting(product_filter.offer_conditions(without="supplier")))
+
     # The supplier facet's offer rows are counted first, beside this request where they can be (a
-    # second connection): the counts below run meanwhile, and the page waits for the longer.
+    # second connection): the counts below run meanwhile, and the page waits for the longer. Under a
+    # bound that may be counted by the rows missing it, once the stock pass has told which are fewer.
     supplier_counts_pending = (
-        products_per_supplier(offers_meeting(product_filter.offer_conditions(without="supplier")))
-        if plans["supplier"] is None
-        else None
+        count_supplier_offers() if plans["supplier"] is None and bounded_supplier_rows is None else None
     )
     # Sub-categories of the current one (or top-level categories), counting their descendants.
     children = list(category_children(category=category))
-    # The stock facet under one price bound (besides stored rows' filters): each state's lowest or
-    # highest price on the products' rows answers it (`STOCK_PRICES`), per category path in one pass;
-    # with one stock state chosen, that state's counts are the total's too.
-    stock_rows = product_filter.stored_rows(without=STOCK, bound=True) if plans["stock"] is None else None
-    if stock_rows is not None and (stock_rows.bound is None or stock_rows.bound[0] not in PRICE_BOUNDS):
-        stock_rows = None
     states_by_path = stock_counts_by_path(stock_rows, stock_rows.bound) if stock_rows is not None else None
+    if bounded_supplier_rows is not None and states_by_path is not None:
+        meeting, listed = (
+            sum(counts.get(key, 0) for counts in states_by_path.values()) for key in (ANY_STATE, ALL_ROWS)
+        )
+        if meeting > SUPPLIER_COUNT_MISSING_SHARE * listed:
+            others, meets, misses = product_filter.offer_price_bound(
+                without="supplier", row_bound=bounded_supplier_rows.bound
+            )
+            unbounded = stored_facet_rows(
+                product_filter.categories(), bounded_supplier_rows.facet(C.SUPPLIER)
+            )
+            supplier_counts_pending = products_per_supplier_within_bound(
+                unbounded, offers_meeting(others & misses), others & meets
+            )
+        else:
+            supplier_counts_pending = count_supplier_offers()
     chosen_states = set(product_filter.form.cleaned_data.get(STOCK) or ())
     # A count with at most one bound besides is exact on stored rows (`ProductFilter.count`): one row
     # per product in the category's range, not its offers' rows.
@@ -614,6 +718,7 @@ def product_facets_started(*, filters: Mapping | ProductFilter, category: Catego
     if states_by_path is not None:
         stock_counts = sum((Counter(counts) for counts in states_by_path.values()), Counter())
         stock_counts.pop(ANY_STATE, None)
+        stock_counts.pop(ALL_ROWS, None)
     elif plans["stock"] is None:
         stock_counts = dict(
             offers_meeting(product_filter.offer_conditions(without=STOCK))

@@ -19,7 +19,8 @@ been committed when it started (READ COMMITTED), as every statement of a request
 
 The side connection is opened on first use and kept like the request threads' ones: checked before
 and after each statement (`close_old_connections`: closed past `DATABASE_CONN_MAX_AGE` or after an
-error, opened again on the next). Each process has its own threads (a forked worker starts its own).
+error, opened again on the next); it compiles nothing just in time (`SET jit = off`). Each process
+has its own threads (a forked worker starts its own).
 """
 
 from __future__ import annotations
@@ -85,9 +86,24 @@ def _fetch(sql: str, params: Sequence[object]) -> Rows:
         return cursor.fetchall()
 
 
+_side = threading.local()
+
+
+def _prepare_side_connection() -> None:
+    """Once per side connection: no JIT compilation. The reads beside a request are short (a few
+    tens of milliseconds at most), but a correlated subquery's estimated cost can pass
+    `jit_above_cost`, and compiling (8 ms and more here) then costs more than the read."""
+    connection.ensure_connection()
+    if getattr(_side, "prepared", None) is not connection.connection:
+        with connection.cursor() as cursor:
+            cursor.execute("SET jit = off")
+        _side.prepared = connection.connection
+
+
 def _fetch_on_side_connection(sql: str, params: Sequence[object]) -> Rows:
     close_old_connections()  # this thread's connection: reopened past its age or after an error
     try:
+        _prepare_side_connection()
         return _fetch(sql, params)
     finally:
         close_old_connections()

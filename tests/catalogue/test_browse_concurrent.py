@@ -9,11 +9,13 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
+from catalogue import selectors
 from catalogue.models import Category
 from common import concurrent_reads
 from tests.catalogue.test_browse_filters import (
     brute_force,
     check_against_brute_force,
+    check_supplier_counts_under_price_bounds,
     market,  # noqa: F401 - the fixture, shared
     random_offer_filters,
 )
@@ -31,6 +33,16 @@ def test_supplier_counts_read_beside_the_request_equal_a_brute_force_count(marke
         check_against_brute_force(category, random_offer_filters(rng, market["suppliers"]))
     assert side_threads_used, "no supplier facet was counted beside the request"
     assert all(name.startswith(concurrent_reads.THREAD_PREFIX) for name in side_threads_used)
+
+
+def test_supplier_counts_from_the_offers_missing_a_bound_read_beside_the_request_are_exact(
+    market,  # noqa: F811
+    side_threads_used,
+    monkeypatch,
+):
+    monkeypatch.setattr(selectors, "SUPPLIER_COUNT_MISSING_SHARE", 0)
+    check_supplier_counts_under_price_bounds(market)
+    assert side_threads_used, "no supplier facet was counted beside the request"
 
 
 def test_the_category_page_shows_the_supplier_counts_read_beside_it(client, buyer, market, side_threads_used):  # noqa: F811

@@ -225,6 +225,44 @@ def test_supplier_and_offer_filter_combinations_equal_a_brute_force_count(market
         check_against_brute_force(category, random_offer_filters(rng, market["suppliers"]))
 
 
+@pytest.mark.parametrize("missing_share", [0, 1], ids=["rows missing the bound", "rows meeting it"])
+def test_supplier_counts_under_one_price_bound_are_exact_counted_either_way(
+    market, monkeypatch, missing_share
+):
+    """A price bound alone or with patient eligibility or "in stock": the supplier facet is counted
+    from the offer rows meeting the bound, or (when most products meet it) as the stored counts
+    without the bound less the products whose every offer of the supplier misses it. Both ways, at
+    every bound and with a supplier's several offers of a product on either side of it, the counts
+    equal a brute-force count."""
+    monkeypatch.setattr(selectors, "SUPPLIER_COUNT_MISSING_SHARE", missing_share)
+    check_supplier_counts_under_price_bounds(market)
+
+
+def check_supplier_counts_under_price_bounds(market) -> None:
+    """Every price bound, alone or with a stored subset, over the ward and a shelf, with one
+    supplier's two offers of a product on either side of every bound."""
+    ward, shelves, suppliers = market["ward"], market["shelves"], market["suppliers"]
+    # A supplier's two offers of one product across every bound below (1.50 and 12.00 a unit).
+    product = ProductFactory(name="Item split", category=shelves[1])
+    for pack_price, stock in ((D("1.50"), "in_stock"), (D("12.00"), "out_of_stock")):
+        OfferFactory(
+            product=product,
+            supplier=suppliers[0],
+            pack_price=pack_price,
+            units_per_pack=1,
+            stock_status=stock,
+        )
+    for bound in (
+        {"unit_price_max": "2"},
+        {"unit_price_max": "9"},
+        {"unit_price_min": "1"},
+        {"unit_price_min": "8"},
+    ):
+        for also in ({}, {"patient_eligible": "true"}, {"stock": ["in_stock"]}):
+            for category in (ward, shelves[1]):
+                check_against_brute_force(category, {**bound, **also, "sort": "price"})
+
+
 def test_the_offers_rows_follow_changes_between_requests(market):
     """The same combinations after offers change (repriced, withdrawn, a supplier deactivated, a
     product moved): still exact, so the rows follow every change."""

@@ -80,6 +80,28 @@ def test_a_failing_read_raises_where_the_page_waits_and_the_side_connection_reco
     assert len(side_threads_used) == 2
 
 
+@on_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_the_side_connections_compile_no_read_just_in_time_even_when_opened_again(side_threads_used):
+    """A short read's estimated cost can pass `jit_above_cost`: compiling it would cost more than
+    reading. Every side connection has JIT off, a new one after the old was closed too, while the
+    request's own connection keeps the server's setting."""
+
+    def jit_beside() -> set[str]:
+        return {read_beside("SHOW jit", [], lambda rows: rows[0][0]).result() for _ in range(6)}
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        (own,) = cursor.fetchone()
+    assert jit_beside() == {"off"}
+    close_side_connections()
+    assert jit_beside() == {"off"}
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone() == (own,)
+    assert len(side_threads_used) == 12
+
+
 @pytest.mark.django_db
 def test_a_failing_read_inline_raises_where_the_page_waits_too():
     pending = read_beside("SELECT no_such_column FROM organisations_organisation", [], names_of)
