@@ -520,6 +520,18 @@ def products_per_supplier_within_bound(
     )
 
 
+def products_counted(rows: QuerySet, *, several_per_product: bool) -> Pending[int]:
+    """How many products these rows name (offers' browse rows: `several_per_product`; products' rows
+    are one each), read beside the caller as `products_per_supplier`."""
+    rows = rows.order_by().values("product_id")
+    sql, params = (rows.distinct() if several_per_product else rows).query.sql_with_params()
+    return read_beside(
+        f"SELECT COUNT(*) FROM ({sql}) counted",  # noqa: S608 - SQL Django compiled, values as parameters
+        params,
+        lambda counted: int(counted[0][0]),
+    )
+
+
 def _products_per_supplier_sql(rows: QuerySet[OfferBrowse]) -> tuple[str, tuple]:
     """`products_per_supplier`'s statement: (supplier, n) per supplier."""
     shared = rows.order_by().values(
@@ -578,8 +590,9 @@ def category_facet_counts(
 
 @dataclass(frozen=True)
 class FacetsCounting:
-    """A page's facet counts with the supplier counts still being counted beside the request
-    (`product_facets_started`): the total is known; `result()` waits for the rest."""
+    """A page's facet counts with the supplier and patient-eligible counts still being counted
+    beside the request (`product_facets_started`): the total is known; `result()` waits for the
+    rest."""
 
     total: int
     finish: Callable[[], ProductFacets]
@@ -606,8 +619,11 @@ def product_facets_started(*, filters: Mapping | ProductFilter, category: Catego
     six queries whatever the size of the catalogue, and the filters are parsed once.
 
     The supplier counts over offer rows are started first, beside the request where they can be
-    (`products_per_supplier`); everything else is counted before this returns, so the caller knows
-    the total and can load its page of products before waiting for them (`FacetsCounting.result`).
+    (`products_per_supplier`; under a price bound right after the stock pass, which tells whether
+    the rows meeting it or those missing it are fewer: `products_per_supplier_within_bound`), and so
+    is the patient-eligible count (`products_counted`); everything else is counted before this
+    returns, so the caller knows the total and can load its page of products before waiting for them
+    (`FacetsCounting.result`).
     """
     product_filter = _product_filter(filters, category=category)
     C = CategoryFacetCount
@@ -740,15 +756,18 @@ def product_facets_started(*, filters: Mapping | ProductFilter, category: Catego
         if plans["patient"] is None
         else None
     )
+    # Counted beside the request too: only the facets' result reads it.
+    patient_eligible: Pending[int] | int
     if patient_rows is not None:
-        patient_eligible = listed_in(
-            patient_rows.categories, subset=patient_rows.subset, bound=patient_rows.bound
-        ).count()
+        patient_eligible = products_counted(
+            listed_in(patient_rows.categories, subset=patient_rows.subset, bound=patient_rows.bound),
+            several_per_product=False,
+        )
     elif plans["patient"] is None:
         conditions = product_filter.offer_conditions(without=PATIENT_ELIGIBLE)
-        patient_eligible = offers_meeting(conditions & Q(patient_eligible=True)).aggregate(
-            n=Count("product_id", distinct=True)
-        )["n"]
+        patient_eligible = products_counted(
+            offers_meeting(conditions & Q(patient_eligible=True)), several_per_product=True
+        )
     else:
         patient_eligible = stored_sum("patient", "true")
 
@@ -777,7 +796,9 @@ def product_facets_started(*, filters: Mapping | ProductFilter, category: Catego
             categories=category_values,
             suppliers=suppliers,
             stock_statuses=stock_statuses,
-            patient_eligible=patient_eligible,
+            patient_eligible=patient_eligible
+            if isinstance(patient_eligible, int)
+            else patient_eligible.result(),
             total=total,
         )
 
