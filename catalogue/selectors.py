@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from django.db import connection
 from django.db.models import (
     BigIntegerField,
     Case,
@@ -447,19 +448,22 @@ ANY_STATE = ""
 ALL_ROWS = "*"
 
 
-def stock_counts_by_path(rows: StoredRows, bound: tuple[str, object]) -> dict[str, dict[str, int]]:
+def stock_counts_by_path(
+    rows: StoredRows, bound: tuple[str, object], *, all_rows: bool = False
+) -> dict[str, dict[str, int]]:
     """{category path: {stock state: products with an offer in that state meeting the price `bound`}}
     over these stored rows (every listed product's, or a subset's, in their categories; their own
     bound not applied), from each state's lowest or highest price, and under ANY_STATE those with any
-    offer meeting it (every offer's lowest or highest price), and under ALL_ROWS all their products:
-    one grouped aggregate over the categories' rows (index ranges), no offer read."""
+    offer meeting it (every offer's lowest or highest price), and (`all_rows`) under ALL_ROWS all
+    their products: one grouped aggregate over the categories' rows (index ranges), no offer read."""
     lookup, value = bound
     per_state = {
         str(status): Count("product", filter=Q(**{state_price_lookup(status, lookup): value}))
         for status in STOCK_PRICES
     }
     per_state[ANY_STATE] = Count("product", filter=Q(**{lookup: value}))
-    per_state[ALL_ROWS] = Count("product")
+    if all_rows:
+        per_state[ALL_ROWS] = Count("product")
     rows_per_path = (
         listed_in(rows.categories, subset=rows.subset)
         .order_by()
@@ -474,8 +478,12 @@ def stock_counts_by_path(rows: StoredRows, bound: tuple[str, object]) -> dict[st
     }
 
 
-def products_per_supplier(rows: QuerySet[OfferBrowse]) -> Pending[dict[int, int]]:
-    """{supplier id: products} over these offer rows, without counting distinct products: a row that
+# {supplier id: (name, products)}: a supplier facet's values.
+NamedCounts = dict[int, tuple[str, int]]
+
+
+def products_per_supplier(rows: QuerySet[OfferBrowse]) -> Pending[NamedCounts]:
+    """{supplier id: (name, products)} over these offer rows, without counting distinct products: a row that
     is its supplier's only buyable offer of the product (`OfferBrowse.only_of_supplier`) counts once
     as it is; only the other rows are grouped by product too. One statement, two hash groupings,
     instead of sorting every row by supplier and product.
@@ -483,13 +491,13 @@ def products_per_supplier(rows: QuerySet[OfferBrowse]) -> Pending[dict[int, int]
     Started beside the caller where it can be (`common.concurrent_reads`, on PostgreSQL outside a
     transaction): the caller counts the other facets meanwhile; `.result()` waits for these counts."""
     sql, params = _products_per_supplier_sql(rows)
-    return read_beside(sql, params, _supplier_counts)
+    return read_beside(_named(sql), params, _named_supplier_counts)
 
 
 def products_per_supplier_within_bound(
     unbounded: QuerySet[CategoryFacetCount], missing: QuerySet[OfferBrowse], meeting: Q
-) -> Pending[dict[int, int]]:
-    """{supplier id: products} under a price bound, as the products per supplier without it (the
+) -> Pending[NamedCounts]:
+    """{supplier id: (name, products)} under a price bound, as the products per supplier without it (the
     stored counts `unbounded`: one facet's rows over the categories) less those whose every offer of
     the supplier misses the bound: counted over the offer rows `missing` it (with the other filters),
     where a row among several of its supplier's offers of the product counts only when none of them
@@ -512,11 +520,13 @@ def products_per_supplier_within_bound(
     )
     # SQL Django compiled (values stay parameters) under a fixed outer grouping.
     return read_beside(
-        f"SELECT per_supplier.supplier, SUM(per_supplier.n) FROM ({stored_sql} UNION ALL "  # noqa: S608
-        f"SELECT missing.supplier, -missing.n FROM ({missing_sql}) missing) per_supplier "
-        "GROUP BY per_supplier.supplier HAVING SUM(per_supplier.n) > 0",
+        _named(
+            "SELECT per_supplier.supplier AS supplier, SUM(per_supplier.n) AS n FROM "  # noqa: S608
+            f"({stored_sql} UNION ALL SELECT missing.supplier, -missing.n FROM ({missing_sql}) missing) "
+            "per_supplier GROUP BY per_supplier.supplier HAVING SUM(per_supplier.n) > 0"
+        ),
         (*stored_params, *missing_params),
-        _supplier_counts,
+        _named_supplier_counts,
     )
 
 
@@ -547,8 +557,18 @@ def _products_per_supplier_sql(rows: QuerySet[OfferBrowse]) -> tuple[str, tuple]
     )
 
 
-def _supplier_counts(rows: list[tuple]) -> dict[int, int]:
-    return {int(supplier): int(n) for supplier, n in rows}
+def _named(counts_sql: str) -> str:
+    """A statement of (supplier, n) rows with each supplier's name joined: the facet's labels come
+    with its counts, beside the request, not in a statement of the request's own after them."""
+    organisations = connection.ops.quote_name(Organisation._meta.db_table)
+    return (
+        f"SELECT supplier.id, supplier.name, counted.n FROM ({counts_sql}) counted "  # noqa: S608
+        f"JOIN {organisations} supplier ON supplier.id = counted.supplier"
+    )
+
+
+def _named_supplier_counts(rows: list[tuple]) -> NamedCounts:
+    return {int(supplier): (name, int(n)) for supplier, name, n in rows}
 
 
 # Under a price bound the products meeting it make more than this share of a category's products
@@ -667,7 +687,7 @@ def product_facets_started(*, filters: Mapping | ProductFilter, category: Catego
     def offers_meeting(conditions: Q) -> QuerySet[OfferBrowse]:
         return offers_listed_in(product_filter.categories(), conditions)
 
-    def count_supplier_offers() -> Pending[dict[int, int]]:
+    def count_supplier_offers() -> Pending[NamedCounts]:
         return products_per_supplier(offers_meeting(product_filter.offer_conditions(without="supplier")))
 
     # The supplier facet's offer rows are counted first, beside this request where they can be (a
@@ -678,7 +698,11 @@ def product_facets_started(*, filters: Mapping | ProductFilter, category: Catego
     )
     # Sub-categories of the current one (or top-level categories), counting their descendants.
     children = list(category_children(category=category))
-    states_by_path = stock_counts_by_path(stock_rows, stock_rows.bound) if stock_rows is not None else None
+    states_by_path = (
+        stock_counts_by_path(stock_rows, stock_rows.bound, all_rows=bounded_supplier_rows is not None)
+        if stock_rows is not None
+        else None
+    )
     if bounded_supplier_rows is not None and states_by_path is not None:
         meeting, listed = (
             sum(counts.get(key, 0) for counts in states_by_path.values()) for key in (ANY_STATE, ALL_ROWS)
@@ -774,22 +798,21 @@ def product_facets_started(*, filters: Mapping | ProductFilter, category: Catego
     def finish() -> ProductFacets:
         # Last: the supplier counts started first had every other count's time to finish.
         if supplier_counts_pending is not None:
-            supplier_counts = supplier_counts_pending.result()
+            named = supplier_counts_pending.result()
         else:
             supplier_counts = {
                 int(value): sum(by_category.values())
                 for (facet, value), by_category in stored.items()
                 if facet == names["supplier"]
             }
-        supplier_names = dict(
-            Organisation.objects.filter(id__in=list(supplier_counts)).values_list("id", "name")
-        )
+            named = {
+                pk: (name, supplier_counts[pk])
+                for pk, name in Organisation.objects.filter(id__in=list(supplier_counts)).values_list(
+                    "id", "name"
+                )
+            }
         suppliers = sorted(
-            (
-                FacetValue(str(pk), supplier_names[pk], n)
-                for pk, n in supplier_counts.items()
-                if pk in supplier_names
-            ),
+            (FacetValue(str(pk), name, n) for pk, (name, n) in named.items()),
             key=lambda facet: facet.label,
         )
         return ProductFacets(
