@@ -22,6 +22,7 @@ from django.core.cache import cache
 from django.db import connection, models, transaction
 from django.utils import timezone
 
+from common.caching import shared_changed
 from pricing.models import DirtyPair, PairSeen, PairTotal, Period, ProductStats, StaleProduct
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
@@ -29,6 +30,16 @@ FOUR_PLACES = Decimal("0.0001")
 TWO_PLACES = Decimal("0.01")
 # The centiles as stored for computing savings (ProductStats.target_ppu and median_ppu).
 TWELVE_PLACES = Decimal("0.000000000001")
+
+
+# What pages keep of the figures in the shared cache (`common.caching`; a product page's peer prices):
+# its version moves with every write of the rollup or the summaries below.
+FIGURES_NAMESPACE = "pricing-figures"
+
+
+def figures_changed() -> None:
+    """The rollup or the summaries changed: pages' kept figures go (again when the transaction commits)."""
+    shared_changed(FIGURES_NAMESPACE)
 
 
 @functools.cache
@@ -119,6 +130,7 @@ def pair_totals_apply_batch(*, batch: int) -> None:
         _lock_shared(LOCK_PERIOD_REFRESH, period_ids)
         _analyze_dirty_pairs()
         run_sql("pair_totals_apply.sql", {"batch": batch})
+        figures_changed()
 
 
 def rollup_writers_lock(trust_ids: Iterable[int]) -> None:
@@ -178,6 +190,7 @@ def pair_totals_rebuild() -> None:
     """Rebuild the whole rollup from the lines; every product becomes stale."""
     with transaction.atomic():
         run_sql("pair_totals_rebuild.sql", {})
+        figures_changed()
 
 
 def product_deleted(sender, instance, **kwargs) -> None:
@@ -191,6 +204,7 @@ def product_deleted(sender, instance, **kwargs) -> None:
     PairTotal.objects.filter(period_id__in=period_ids, product_id=instance.pk).delete()
     StaleProduct.objects.filter(period_id__in=period_ids, product_id=instance.pk).delete()
     Period.objects.filter(trust_totals_resum=False).update(trust_totals_resum=True)
+    figures_changed()
 
 
 # --- The refresh -----------------------------------------------------------------------------
@@ -232,8 +246,9 @@ def summaries_refresh(*, full: bool = False, period_ids: Sequence[int] | None = 
     else:
         for period_id in period_ids:
             _refresh_period(period_id, full=full, now=now)
-    # Pages cache which periods have figures (pricing.selectors.periods_with_figures).
+    # Pages cache which periods have figures (pricing.selectors.periods_with_figures), and the figures.
     cache.delete("pricing:periods-with-figures")
+    figures_changed()
     return {"periods": len(period_ids)}
 
 

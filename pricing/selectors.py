@@ -18,10 +18,11 @@ from django.db import connection
 from django.db.models import Count, Exists, OuterRef, QuerySet, Sum
 
 from catalogue.models import Category, Product
+from common.caching import shared_cached
 from common.errors import NotFound
 from organisations.models import Organisation, Region, User
 from organisations.permissions import trusts_for
-from pricing.analytics import load_sql, savings_threshold
+from pricing.analytics import FIGURES_NAMESPACE, load_sql, savings_threshold
 from pricing.models import (
     PairTotal,
     Period,
@@ -326,8 +327,18 @@ def product_variance(*, product: Product, period: Period, viewer: Organisation |
 def peer_prices(
     *, product: Product, trust: Organisation | None, period: Period | None = None
 ) -> PeerPrices | None:
-    """Median and target price per unit for the product, beside the trust's own (None without figures)."""
-    return peer_prices_many(product_ids=[product.pk], trust=trust, period=period).get(product.pk)
+    """Median and target price per unit for the product, beside the trust's own (None without figures).
+
+    Kept in the shared cache for this trust alone (its id is in the key) until the figures change
+    (`analytics.FIGURES_NAMESPACE`): a product page asks on every view."""
+    period = period or default_period()
+    if period is None:
+        return None
+    return shared_cached(
+        FIGURES_NAMESPACE,
+        ("peer-prices", product.pk, trust.pk if trust else None, period.pk),
+        lambda: peer_prices_many(product_ids=[product.pk], trust=trust, period=period).get(product.pk),
+    )
 
 
 def peer_prices_many(

@@ -291,11 +291,10 @@ def test_a_warm_cache_costs_only_the_buyers_own_lookups(shop, url, django_assert
     client.get(url)  # warms the session and the shared cache
 
     # The user (the session, their memberships and the patients they may act for come from the
-    # cache): nothing of the catalogue. The product page adds its peer-prices panel and its "Add to
-    # basket" panel, which are the trust's own; search cards price their "Add to basket" for this
-    # buyer from cached offers.
-    limit = {"/catalogue/products/zephyr-bandage/": 4}.get(url, 1)
-    with django_assert_max_num_queries(limit):
+    # cache): nothing of the catalogue. The product page's peer-prices panel is kept for the trust
+    # until the figures change (tests/pricing/test_pages.py) and its "Add to basket" panel for the
+    # buyer; search cards price their "Add to basket" for this buyer from cached offers.
+    with django_assert_max_num_queries(1):
         assert client.get(url).status_code == 200
 
 

@@ -220,6 +220,30 @@ def test_peer_prices_for_a_trust_that_never_bought_the_product(world):
     assert (peer.median, peer.target, peer.own_ppu) == (Decimal("6.0000"), Decimal("5.2000"), None)
 
 
+def test_peer_prices_are_kept_for_each_trust_until_its_lines_or_the_figures_change(
+    world, django_assert_num_queries
+):
+    """A product page asks on every view: the figures are kept, each trust's under its own key, and
+    a new line of the trust's or a refresh shows at once."""
+    from pricing.selectors import peer_prices
+
+    stockings, dear, cheap = world["stockings"], world["dear"], world["cheap"]
+    assert peer_prices(product=stockings, trust=dear).own_ppu == Decimal("7.0000")
+    with django_assert_num_queries(0):
+        kept = peer_prices(product=stockings, trust=dear)
+    assert kept.own_ppu == Decimal("7.0000")
+    # Another trust never reads the first one's figure.
+    assert peer_prices(product=stockings, trust=cheap).own_ppu == Decimal("5.0000")
+
+    # The dear trust buys 1,000 more units at £3.00: its own price is the rollup's at once.
+    line(dear, stockings, packs="100", units_per_pack=10, pack_price="30.00")
+    assert peer_prices(product=stockings, trust=dear).own_ppu == Decimal("5.0000")
+    assert peer_prices(product=stockings, trust=dear).median == Decimal("6.0000")
+    # The refresh moves the median (5.00, 5.00 and 6.00 per unit).
+    analytics.summaries_refresh()
+    assert peer_prices(product=stockings, trust=dear).median == Decimal("5.0000")
+
+
 def test_the_catalogue_product_page_shows_what_other_trusts_pay(client, world):
     """The buyer comparing offers sees, beside them, the median and target and their own price."""
     OfferFactory(product=world["stockings"])
