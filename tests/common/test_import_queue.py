@@ -55,7 +55,9 @@ def test_a_small_purchase_history_file_is_imported_before_the_answer(
     assert response.status_code == 202
     assert response.json()["status"] == "succeeded"
     assert PurchaseHistoryLine.objects.count() == 3
-    assert len(queued) == 1  # only the summaries' refresh waits for the commit
+    # Only the summaries' refresh waits for the commit (and the kept figures' version moving again,
+    # `common.caching.shared_changed`, which queues no work).
+    assert len([callback for callback in queued if not hasattr(callback, "shared_namespace")]) == 1
 
 
 def test_a_large_purchase_history_file_is_queued_and_the_api_follows_it(
