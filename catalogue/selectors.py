@@ -483,9 +483,9 @@ NamedCounts = dict[int, tuple[str, int]]
 
 
 def products_per_supplier(rows: QuerySet[OfferBrowse]) -> Pending[NamedCounts]:
-    """{supplier id: (name, products)} over these offer rows, without counting distinct products: a row that
-    is its supplier's only buyable offer of the product (`OfferBrowse.only_of_supplier`) counts once
-    as it is; only the other rows are grouped by product too. One statement, two hash groupings,
+    """{supplier id: (name, products)} over these offer rows, without counting distinct products: a
+    row that is its supplier's only buyable offer of the product (`OfferBrowse.only_of_supplier`)
+    counts once as it is; only the other rows are grouped by product too. One statement, two hash groupings,
     instead of sorting every row by supplier and product.
 
     Started beside the caller where it can be (`common.concurrent_reads`, on PostgreSQL outside a
@@ -497,9 +497,9 @@ def products_per_supplier(rows: QuerySet[OfferBrowse]) -> Pending[NamedCounts]:
 def products_per_supplier_within_bound(
     unbounded: QuerySet[CategoryFacetCount], missing: QuerySet[OfferBrowse], meeting: Q
 ) -> Pending[NamedCounts]:
-    """{supplier id: (name, products)} under a price bound, as the products per supplier without it (the
-    stored counts `unbounded`: one facet's rows over the categories) less those whose every offer of
-    the supplier misses the bound: counted over the offer rows `missing` it (with the other filters),
+    """{supplier id: (name, products)} under a price bound, as the products per supplier without it
+    (the stored counts `unbounded`: one facet's rows over the categories) less those whose every
+    offer of the supplier misses the bound: counted over the offer rows `missing` it (with the other filters),
     where a row among several of its supplier's offers of the product counts only when none of them
     meets the bound (`meeting`: the other filters and the bound; the product's few rows looked up).
     Under a bound most offers meet, far fewer rows than `products_per_supplier` over those meeting it.
@@ -608,6 +608,13 @@ def category_facet_counts(
     return counts
 
 
+def _price_bounded(rows: StoredRows | None) -> StoredRows | None:
+    """These stored rows if their one bound is a unit price bound (`PRICE_BOUNDS`), else None."""
+    if rows is None or rows.bound is None or rows.bound[0] not in PRICE_BOUNDS:
+        return None
+    return rows
+
+
 @dataclass(frozen=True)
 class FacetsCounting:
     """A page's facet counts with the supplier and patient-eligible counts still being counted
@@ -663,21 +670,19 @@ def product_facets_started(*, filters: Mapping | ProductFilter, category: Catego
     # The stock facet under one price bound (besides stored rows' filters): each state's lowest or
     # highest price on the products' rows answers it (`STOCK_PRICES`), per category path in one pass;
     # with one stock state chosen, that state's counts are the total's too.
-    stock_rows = product_filter.stored_rows(without=STOCK, bound=True) if plans["stock"] is None else None
-    if stock_rows is not None and (stock_rows.bound is None or stock_rows.bound[0] not in PRICE_BOUNDS):
-        stock_rows = None
+    stock_rows = (
+        _price_bounded(product_filter.stored_rows(without=STOCK, bound=True))
+        if plans["stock"] is None
+        else None
+    )
     # The supplier facet under one price bound (besides stored rows' filters) when the stock pass
     # finds most products meeting it: the subset's stored supplier counts less the products whose
     # every offer of the supplier misses the bound (`products_per_supplier_within_bound`): fewer rows.
     bounded_supplier_rows = (
-        product_filter.stored_rows(without="supplier", bound=True)
+        _price_bounded(product_filter.stored_rows(without="supplier", bound=True))
         if plans["supplier"] is None and stock_rows is not None
         else None
     )
-    if bounded_supplier_rows is not None and (
-        bounded_supplier_rows.bound is None or bounded_supplier_rows.bound[0] not in PRICE_BOUNDS
-    ):
-        bounded_supplier_rows = None
     names = {key: plan.facet(wanted[key]) for key, plan in plans.items() if plan is not None}
     stored = category_facet_counts(product_filter.categories(), sorted(set(names.values()))) if names else {}
 

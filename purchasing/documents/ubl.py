@@ -3,8 +3,8 @@ UBL OrderResponse applied to the order (docs/formats.md, "UBL Order and OrderRes
 
 The Order is built as an element tree (xml.etree): every value is set as element text or an
 attribute, so the serializer escapes it; text that XML 1.0 cannot hold (control characters) is
-dropped first. It is valid against the OASIS UBL 2.1 schema shipped in `xsd/ubl-2.1/` (tested; read it through
-`unpack_schemas`).
+dropped first. It is valid against the OASIS UBL 2.1 schema shipped in `xsd/ubl-2.1/` (tested; read
+it through `unpack_schemas`).
 
 An OrderResponse is parsed with defusedxml with DTDs forbidden (so no entity expansion, no external
 entities, no network), at most `MAX_RESPONSE_BYTES`, and applied through the transition services:
@@ -73,6 +73,8 @@ def unpack_schemas(into: Path) -> Path:
         else:
             target.write_bytes(source.read_bytes())
     return root
+
+
 # XML 1.0 characters (https://www.w3.org/TR/xml/#charsets): anything else is dropped.
 _NOT_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
