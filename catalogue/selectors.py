@@ -8,6 +8,7 @@ pays are not computed here; `catalogue.strategy` computes them from the offers l
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -48,7 +49,7 @@ from catalogue.models import (
     VolumeTier,
 )
 from catalogue.types import OfferInput
-from common.concurrent_reads import Pending, read_beside
+from common.concurrent_reads import Pending, Statement, read_beside, read_beside_then
 from common.errors import NotFound
 from organisations.models import Organisation, User
 from organisations.permissions import suppliers_for
@@ -448,14 +449,19 @@ ANY_STATE = ""
 ALL_ROWS = "*"
 
 
-def stock_counts_by_path(
+# {category path: {stock state (or ANY_STATE, ALL_ROWS): products}}: the stock pass's counts.
+StatesByPath = dict[str, dict[str, int]]
+
+
+def _stock_counts_statement(
     rows: StoredRows, bound: tuple[str, object], *, all_rows: bool = False
-) -> dict[str, dict[str, int]]:
-    """{category path: {stock state: products with an offer in that state meeting the price `bound`}}
-    over these stored rows (every listed product's, or a subset's, in their categories; their own
-    bound not applied), from each state's lowest or highest price, and under ANY_STATE those with any
-    offer meeting it (every offer's lowest or highest price), and (`all_rows`) under ALL_ROWS all
-    their products: one grouped aggregate over the categories' rows (index ranges), no offer read."""
+) -> tuple[Statement, Callable[[list[tuple]], StatesByPath]]:
+    """The stock pass: {category path: {stock state: products with an offer in that state meeting
+    the price `bound`}} over these stored rows (every listed product's, or a subset's, in their
+    categories; their own bound not applied), from each state's lowest or highest price, and under
+    ANY_STATE those with any offer meeting it (every offer's lowest or highest price), and
+    (`all_rows`) under ALL_ROWS all their products: one grouped aggregate over the categories' rows
+    (index ranges), no offer read. The statement, and what turns its rows into the counts."""
     lookup, value = bound
     per_state = {
         str(status): Count("product", filter=Q(**{state_price_lookup(status, lookup): value}))
@@ -464,47 +470,49 @@ def stock_counts_by_path(
     per_state[ANY_STATE] = Count("product", filter=Q(**{lookup: value}))
     if all_rows:
         per_state[ALL_ROWS] = Count("product")
+    states = list(per_state)
+    columns = [f"state_{n}" for n in range(len(states))]
     rows_per_path = (
         listed_in(rows.categories, subset=rows.subset)
         .order_by()
         .values("category_path")
-        .annotate(**{f"state_{n}": count for n, count in enumerate(per_state.values())})
+        .annotate(**dict(zip(columns, per_state.values(), strict=True)))
+        .values_list("category_path", *columns)
     )
-    return {
-        row["category_path"]: {
-            state: row[f"state_{n}"] for n, state in enumerate(per_state) if row[f"state_{n}"]
+
+    def states_by_path(found: list[tuple]) -> StatesByPath:
+        return {
+            path: {state: n for state, n in zip(states, counts, strict=True) if n} for path, *counts in found
         }
-        for row in rows_per_path
-    }
+
+    return rows_per_path.query.sql_with_params(), states_by_path
 
 
 # {supplier id: (name, products)}: a supplier facet's values.
 NamedCounts = dict[int, tuple[str, int]]
 
 
-def products_per_supplier(rows: QuerySet[OfferBrowse]) -> Pending[NamedCounts]:
-    """{supplier id: (name, products)} over these offer rows, without counting distinct products: a
-    row that is its supplier's only buyable offer of the product (`OfferBrowse.only_of_supplier`)
-    counts once as it is; only the other rows are grouped by product too. One statement, two hash groupings,
-    instead of sorting every row by supplier and product.
-
-    Started beside the caller where it can be (`common.concurrent_reads`, on PostgreSQL outside a
-    transaction): the caller counts the other facets meanwhile; `.result()` waits for these counts."""
+def products_per_supplier_statement(rows: QuerySet[OfferBrowse]) -> Statement:
+    """{supplier id: (name, products)} over these offer rows (`_named_supplier_counts` reads its rows),
+    without counting distinct products: a row that is its supplier's only buyable offer of the
+    product (`OfferBrowse.only_of_supplier`) counts once as it is; only the other rows are grouped by
+    product too. One statement, two hash groupings, instead of sorting every row by supplier and
+    product; `product_facets_started` reads it beside the request."""
     sql, params = _products_per_supplier_sql(rows)
-    return read_beside(_named(sql), params, _named_supplier_counts)
+    return _named(sql), params
 
 
-def products_per_supplier_within_bound(
+def products_per_supplier_within_bound_statement(
     unbounded: QuerySet[CategoryFacetCount], missing: QuerySet[OfferBrowse], meeting: Q
-) -> Pending[NamedCounts]:
+) -> Statement:
     """{supplier id: (name, products)} under a price bound, as the products per supplier without it
     (the stored counts `unbounded`: one facet's rows over the categories) less those whose every
-    offer of the supplier misses the bound: counted over the offer rows `missing` it (with the other filters),
-    where a row among several of its supplier's offers of the product counts only when none of them
+    offer of the supplier misses the bound: counted over the offer rows `missing` it (with the other
+    filters), where a row among several of its supplier's offers of the product counts only when none of them
     meets the bound (`meeting`: the other filters and the bound; the product's few rows looked up).
-    Under a bound most offers meet, far fewer rows than `products_per_supplier` over those meeting it.
-    One statement (the stored counts and the rows in one snapshot), read beside the caller as
-    `products_per_supplier`."""
+    Under a bound most offers meet, far fewer rows than `products_per_supplier_statement` over those
+    meeting it. One statement (the stored counts and the rows in one snapshot), each supplier's name
+    joined."""
     meeting_of_same = OfferBrowse.objects.filter(
         meeting, product_id=OuterRef("product_id"), supplier_id=OuterRef("supplier_id")
     )
@@ -519,14 +527,13 @@ def products_per_supplier_within_bound(
         .query.sql_with_params()
     )
     # SQL Django compiled (values stay parameters) under a fixed outer grouping.
-    return read_beside(
+    return (
         _named(
             "SELECT per_supplier.supplier AS supplier, SUM(per_supplier.n) AS n FROM "  # noqa: S608
             f"({stored_sql} UNION ALL SELECT missing.supplier, -missing.n FROM ({missing_sql}) missing) "
             "per_supplier GROUP BY per_supplier.supplier HAVING SUM(per_supplier.n) > 0"
         ),
         (*stored_params, *missing_params),
-        _named_supplier_counts,
     )
 
 
@@ -617,12 +624,17 @@ def _price_bounded(rows: StoredRows | None) -> StoredRows | None:
 
 @dataclass(frozen=True)
 class FacetsCounting:
-    """A page's facet counts with the supplier and patient-eligible counts still being counted
-    beside the request (`product_facets_started`): the total is known; `result()` waits for the
-    rest."""
+    """A page's facet counts, some still being counted beside the request (`product_facets_started`):
+    `total` and `result()` wait for what they read, so the caller can load its page of products
+    meanwhile."""
 
-    total: int
+    counted: Callable[[], int]
     finish: Callable[[], ProductFacets]
+
+    @property
+    def total(self) -> int:
+        """The matching products (under a price bound, once the stock pass beside is in)."""
+        return self.counted()
 
     def result(self) -> ProductFacets:
         return self.finish()
@@ -645,12 +657,13 @@ def product_facets_started(*, filters: Mapping | ProductFilter, category: Catego
     offers' browse rows that meet them (`OfferBrowse`, an index range) in one grouped query. At most
     six queries whatever the size of the catalogue, and the filters are parsed once.
 
-    The supplier counts over offer rows are started first, beside the request where they can be
-    (`products_per_supplier`; under a price bound right after the stock pass, which tells whether
-    the rows meeting it or those missing it are fewer: `products_per_supplier_within_bound`), and so
-    is the patient-eligible count (`products_counted`); everything else is counted before this
-    returns, so the caller knows the total and can load its page of products before waiting for them
-    (`FacetsCounting.result`).
+    The reads over many rows start first, beside the request where they can be
+    (`common.concurrent_reads`): the stock pass under a price bound (which also gives the total and
+    the sub-category counts), the supplier counts over offer rows (under a price bound right after
+    the stock pass on its connection, which tells whether the rows meeting it or those missing it are
+    fewer: `products_per_supplier_within_bound`) and the patient-eligible count. The rest is counted
+    when first read, so the caller can load its first page of products before it waits for any
+    (`FacetsCounting.total`, `FacetsCounting.result`).
     """
     product_filter = _product_filter(filters, category=category)
     C = CategoryFacetCount
@@ -684,109 +697,55 @@ def product_facets_started(*, filters: Mapping | ProductFilter, category: Catego
         else None
     )
     names = {key: plan.facet(wanted[key]) for key, plan in plans.items() if plan is not None}
-    stored = category_facet_counts(product_filter.categories(), sorted(set(names.values()))) if names else {}
-
-    def stored_sum(key: str, value: str) -> int:
-        return sum(stored.get((names[key], value), {}).values())
 
     def offers_meeting(conditions: Q) -> QuerySet[OfferBrowse]:
         return offers_listed_in(product_filter.categories(), conditions)
 
-    def count_supplier_offers() -> Pending[NamedCounts]:
-        return products_per_supplier(offers_meeting(product_filter.offer_conditions(without="supplier")))
+    def supplier_offers_statement() -> Statement:
+        return products_per_supplier_statement(
+            offers_meeting(product_filter.offer_conditions(without="supplier"))
+        )
 
-    # The supplier facet's offer rows are counted first, beside this request where they can be (a
-    # second connection): the counts below run meanwhile, and the page waits for the longer. Under a
-    # bound that may be counted by the rows missing it, once the stock pass has told which are fewer.
-    supplier_counts_pending = (
-        count_supplier_offers() if plans["supplier"] is None and bounded_supplier_rows is None else None
-    )
-    # Sub-categories of the current one (or top-level categories), counting their descendants.
-    children = list(category_children(category=category))
-    states_by_path = (
-        stock_counts_by_path(stock_rows, stock_rows.bound, all_rows=bounded_supplier_rows is not None)
-        if stock_rows is not None
-        else None
-    )
-    if bounded_supplier_rows is not None and states_by_path is not None:
-        meeting, listed = (
-            sum(counts.get(key, 0) for counts in states_by_path.values()) for key in (ANY_STATE, ALL_ROWS)
+    # The reads beside the request start first (a second connection: the counts below and the
+    # caller's page of products run meanwhile; `FacetsCounting` waits for them only when read). Under
+    # a bound that may be counted by the rows missing it, the supplier counts follow the stock pass
+    # on its connection, which tells whether the rows meeting it or those missing it are fewer.
+    stock_pending: Pending[StatesByPath] | None = None
+    supplier_counts_pending: Pending[NamedCounts] | None = None
+    if stock_rows is not None and bounded_supplier_rows is not None:
+        stock_statement, states_of = _stock_counts_statement(stock_rows, stock_rows.bound, all_rows=True)
+        others, meets, misses = product_filter.offer_price_bound(
+            without="supplier", row_bound=bounded_supplier_rows.bound
         )
-        if meeting > SUPPLIER_COUNT_MISSING_SHARE * listed:
-            others, meets, misses = product_filter.offer_price_bound(
-                without="supplier", row_bound=bounded_supplier_rows.bound
-            )
-            unbounded = stored_facet_rows(
-                product_filter.categories(), bounded_supplier_rows.facet(C.SUPPLIER)
-            )
-            supplier_counts_pending = products_per_supplier_within_bound(
-                unbounded, offers_meeting(others & misses), others & meets
-            )
-        else:
-            supplier_counts_pending = count_supplier_offers()
-    chosen_states = set(product_filter.form.cleaned_data.get(STOCK) or ())
-    # A count with at most one bound besides is exact on stored rows (`ProductFilter.count`): one row
-    # per product in the category's range, not its offers' rows.
-    counted = product_filter.stored_rows(bound=True) if plans["total"] is None else None
-    if states_by_path is not None and plans["total"] is None and len(chosen_states) == 1:
-        (state,) = chosen_states
-        by_path = {path: counts[state] for path, counts in states_by_path.items() if counts.get(state)}
-    elif states_by_path is not None and not chosen_states and counted == stock_rows:
-        # No state chosen: the total's rows and bound are the stock pass's, which counted them too.
-        by_path = {path: n for path, counts in states_by_path.items() if (n := counts.get(ANY_STATE))}
-    elif counted is not None:
-        by_path = dict(
-            listed_in(counted.categories, subset=counted.subset, bound=counted.bound)
-            .order_by()
-            .values("category_path")
-            .annotate(n=Count("product"))
-            .values_list("category_path", "n")
+        within_bound = products_per_supplier_within_bound_statement(
+            stored_facet_rows(product_filter.categories(), bounded_supplier_rows.facet(C.SUPPLIER)),
+            offers_meeting(others & misses),
+            others & meets,
         )
-    elif plans["total"] is None:
-        by_path = dict(
-            offers_meeting(product_filter.offer_conditions())
-            .order_by()
-            .values("category_path")
-            .annotate(n=Count("product_id", distinct=True))
-            .values_list("category_path", "n")
+        meeting_offers = supplier_offers_statement()
+
+        def supplier_statement(states: StatesByPath) -> Statement:
+            meeting, listed = (
+                sum(counts.get(key, 0) for counts in states.values()) for key in (ANY_STATE, ALL_ROWS)
+            )
+            return within_bound if meeting > SUPPLIER_COUNT_MISSING_SHARE * listed else meeting_offers
+
+        stock_pending, supplier_counts_pending = read_beside_then(
+            stock_statement, states_of, supplier_statement, _named_supplier_counts
         )
     else:
-        by_path = stored.get((names["total"], ""), {})
-    category_values = []
-    for child in children:
-        prefix = child.path + CATEGORY_SEPARATOR
-        n = sum(count for path, count in by_path.items() if path == child.path or path.startswith(prefix))
-        if n:
-            category_values.append(FacetValue(child.slug, child.name, n))
-    total = sum(by_path.values())
-
-    if states_by_path is not None:
-        stock_counts = sum((Counter(counts) for counts in states_by_path.values()), Counter())
-        stock_counts.pop(ANY_STATE, None)
-        stock_counts.pop(ALL_ROWS, None)
-    elif plans["stock"] is None:
-        stock_counts = dict(
-            offers_meeting(product_filter.offer_conditions(without=STOCK))
-            .order_by()
-            .values("stock_status")
-            .annotate(n=Count("product_id", distinct=True))
-            .values_list("stock_status", "n")
-        )
-    else:
-        stock_counts = {status: stored_sum("stock", status) for status in STOCK_COUNTS}
-    stock_statuses = [
-        FacetValue(value, label, stock_counts[value])
-        for value, label in StockStatus.choices
-        if stock_counts.get(value)
-    ]
+        if stock_rows is not None:
+            stock_statement, states_of = _stock_counts_statement(stock_rows, stock_rows.bound)
+            stock_pending = read_beside(*stock_statement, states_of)
+        if plans["supplier"] is None:
+            supplier_counts_pending = read_beside(*supplier_offers_statement(), _named_supplier_counts)
 
     patient_rows = (
         product_filter.stored_rows(without=PATIENT_ELIGIBLE, bound=True, also={PATIENT_ELIGIBLE: "true"})
         if plans["patient"] is None
         else None
     )
-    # Counted beside the request too: only the facets' result reads it.
-    patient_eligible: Pending[int] | int
+    patient_eligible: Pending[int] | None = None
     if patient_rows is not None:
         patient_eligible = products_counted(
             listed_in(patient_rows.categories, subset=patient_rows.subset, bound=patient_rows.bound),
@@ -797,10 +756,81 @@ def product_facets_started(*, filters: Mapping | ProductFilter, category: Catego
         patient_eligible = products_counted(
             offers_meeting(conditions & Q(patient_eligible=True)), several_per_product=True
         )
-    else:
-        patient_eligible = stored_sum("patient", "true")
+
+    stored = category_facet_counts(product_filter.categories(), sorted(set(names.values()))) if names else {}
+
+    def stored_sum(key: str, value: str) -> int:
+        return sum(stored.get((names[key], value), {}).values())
+
+    chosen_states = set(product_filter.form.cleaned_data.get(STOCK) or ())
+    # A count with at most one bound besides is exact on stored rows (`ProductFilter.count`): one row
+    # per product in the category's range, not its offers' rows.
+    counted = product_filter.stored_rows(bound=True) if plans["total"] is None else None
+
+    @functools.cache
+    def matching_by_path() -> dict[str, int]:
+        """{category path: matching products}: the total and the sub-category facet."""
+        if stock_pending is not None and plans["total"] is None and len(chosen_states) == 1:
+            (state,) = chosen_states
+            return {
+                path: counts[state] for path, counts in stock_pending.result().items() if counts.get(state)
+            }
+        if stock_pending is not None and not chosen_states and counted == stock_rows:
+            # No state chosen: the total's rows and bound are the stock pass's, which counted them too.
+            return {
+                path: n for path, counts in stock_pending.result().items() if (n := counts.get(ANY_STATE))
+            }
+        if counted is not None:
+            return dict(
+                listed_in(counted.categories, subset=counted.subset, bound=counted.bound)
+                .order_by()
+                .values("category_path")
+                .annotate(n=Count("product"))
+                .values_list("category_path", "n")
+            )
+        if plans["total"] is None:
+            return dict(
+                offers_meeting(product_filter.offer_conditions())
+                .order_by()
+                .values("category_path")
+                .annotate(n=Count("product_id", distinct=True))
+                .values_list("category_path", "n")
+            )
+        return stored.get((names["total"], ""), {})
+
+    def total() -> int:
+        return sum(matching_by_path().values())
 
     def finish() -> ProductFacets:
+        by_path = matching_by_path()
+        category_values = []
+        # Sub-categories of the current one (or top-level categories), counting their descendants.
+        for child in category_children(category=category):
+            prefix = child.path + CATEGORY_SEPARATOR
+            n = sum(count for path, count in by_path.items() if path == child.path or path.startswith(prefix))
+            if n:
+                category_values.append(FacetValue(child.slug, child.name, n))
+
+        if stock_pending is not None:
+            stock_counts = sum((Counter(counts) for counts in stock_pending.result().values()), Counter())
+            stock_counts.pop(ANY_STATE, None)
+            stock_counts.pop(ALL_ROWS, None)
+        elif plans["stock"] is None:
+            stock_counts = dict(
+                offers_meeting(product_filter.offer_conditions(without=STOCK))
+                .order_by()
+                .values("stock_status")
+                .annotate(n=Count("product_id", distinct=True))
+                .values_list("stock_status", "n")
+            )
+        else:
+            stock_counts = {status: stored_sum("stock", status) for status in STOCK_COUNTS}
+        stock_statuses = [
+            FacetValue(value, label, stock_counts[value])
+            for value, label in StockStatus.choices
+            if stock_counts.get(value)
+        ]
+
         # Last: the supplier counts started first had every other count's time to finish.
         if supplier_counts_pending is not None:
             named = supplier_counts_pending.result()
@@ -824,13 +854,13 @@ def product_facets_started(*, filters: Mapping | ProductFilter, category: Catego
             categories=category_values,
             suppliers=suppliers,
             stock_statuses=stock_statuses,
-            patient_eligible=patient_eligible
-            if isinstance(patient_eligible, int)
-            else patient_eligible.result(),
-            total=total,
+            patient_eligible=(
+                patient_eligible.result() if patient_eligible is not None else stored_sum("patient", "true")
+            ),
+            total=sum(by_path.values()),
         )
 
-    return FacetsCounting(total=total, finish=finish)
+    return FacetsCounting(counted=total, finish=finish)
 
 
 def product_detail(*, slug: str | None = None, product_id: int | None = None) -> Product:

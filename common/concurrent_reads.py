@@ -36,10 +36,12 @@ from django.conf import settings
 from django.db import close_old_connections, connection
 
 T = TypeVar("T")
+U = TypeVar("U")
 Rows = list[tuple]
 
-# As many side threads as a worker has request threads (gunicorn's gthread workers run 2): each
-# request sends at most one statement beside at a time.
+# As many side threads as a request has reads beside at once (a category page: its stock counts then
+# its supplier counts, one chain, and its patient-eligible count). Under load, when the database's
+# cores are busy anyway, a worker's request threads (gunicorn's gthread workers run 2) queue for them.
 SIDE_THREADS = 2
 THREAD_PREFIX = "concurrent-reads"
 
@@ -120,6 +122,45 @@ def read_beside(sql: str, params: Sequence[object], convert: Callable[[Rows], T]
     except Exception as exc:  # raised by result(), where a read beside would raise it
         done.set_exception(exc)
     return Pending(done, convert)
+
+
+# A statement compiled by the caller: SQL with its values as parameters.
+Statement = tuple[str, Sequence[object]]
+
+
+def read_beside_then(
+    first: Statement,
+    convert_first: Callable[[Rows], T],
+    then: Callable[[T], Statement],
+    convert_then: Callable[[Rows], U],
+) -> tuple[Pending[T], Pending[U]]:
+    """Start `first` beside the caller and, once its rows are in, the statement `then` picks from
+    them (among statements the caller compiled: the side thread only chooses, converts and waits on
+    the database), both on the same side connection; or run both now on the caller's connection when
+    not `enabled()`. A page whose second read depends on the first waits for neither until it needs
+    them. An error in the first (or in choosing the second) is raised by both results."""
+    first_done: Future[Rows] = Future()
+    then_done: Future[Rows] = Future()
+
+    def run(fetch: Callable[[str, Sequence[object]], Rows]) -> None:
+        try:
+            rows = fetch(*first)
+            chosen = then(convert_first(rows))
+        except Exception as exc:
+            first_done.set_exception(exc)
+            then_done.set_exception(exc)
+            return
+        first_done.set_result(rows)
+        try:
+            then_done.set_result(fetch(*chosen))
+        except Exception as exc:
+            then_done.set_exception(exc)
+
+    if enabled():
+        _side_executor().submit(run, _fetch_on_side_connection)
+    else:
+        run(_fetch)
+    return Pending(first_done, convert_first), Pending(then_done, convert_then)
 
 
 def close_side_connections() -> None:

@@ -16,23 +16,33 @@ NEAR = 200
 
 
 class CountedPaginator(Paginator):
-    def __init__(self, object_list, per_page, *args, count: int, **kwargs) -> None:
+    """`count`: the list's length, or None while it is not known yet, when only the first page can be
+    asked for (its products are the list's first `per_page` whatever the count)."""
+
+    def __init__(self, object_list, per_page, *args, count: int | None, **kwargs) -> None:
         super().__init__(object_list, per_page, *args, **kwargs)
         self._known_count = count
 
     @cached_property
     def count(self) -> int:
+        if self._known_count is None:
+            raise ValueError("The list's count is not known yet: only its first page can be read.")
         return self._known_count
 
     def page(self, number) -> Page:
+        if self._known_count is None:
+            if number != 1:
+                raise ValueError("Only the first page can be read before the count is known.")
+            bottom, top = 0, self.per_page
+        else:
+            number = self.validate_number(number)
+            bottom = (number - 1) * self.per_page
+            top = bottom + self.per_page
+            if top + self.orphans >= self.count:
+                top = self.count
         keys = getattr(self.object_list, "page_keys", None)
-        number = self.validate_number(number)
-        bottom = (number - 1) * self.per_page
         near = getattr(self.object_list, "page_keys_near", None)
         if keys is None or bottom < (NEAR if near is None else near):
-            return super().page(number)
-        top = bottom + self.per_page
-        if top + self.orphans >= self.count:
-            top = self.count
+            return self._get_page(self.object_list[bottom:top], number, self)
         ids = list(keys[bottom:top])
         return self._get_page(list(self.object_list.filter(id__in=ids)), number, self)

@@ -110,13 +110,25 @@ def category_detail(request: HttpRequest, slug: str) -> HttpResponse:
         # loads, prices and renders its page of products (below), and waited for after.
         with suppress(InvalidFilters):
             counting = selectors.product_facets_started(filters=product_filter(), category=category)
-    # The facets counted the matching products already: the paginator need not count them again.
-    total = facets.total if facets else counting.total if counting else 0
-    paginator = CountedPaginator((), PRODUCTS_PER_PAGE, count=total)
-    number = _page_number(paginator, page_param)
+    # The facets count the matching products: the paginator need not count them again. The first
+    # page's products are the list's first whatever the total, so they are loaded, priced and
+    # rendered while the counts beside the request (under a price bound, the total's too) go on;
+    # another page waits for the total to know whether it exists.
+    total: int | None
+    if facets is not None:
+        total = facets.total
+    elif counting is None:
+        total = 0  # the filters do not parse
+    elif page_param in (None, "1"):
+        total = None  # known once the counts are in
+    else:
+        total = counting.total
+    number = 1
+    if total is not None:
+        number = _page_number(CountedPaginator((), PRODUCTS_PER_PAGE, count=total), page_param)
 
     def load_page() -> list[Product]:
-        if not total:
+        if total == 0:
             return []
         products = selectors.product_list(filters=product_filter())
         return list(CountedPaginator(products, PRODUCTS_PER_PAGE, count=total).page(number).object_list)
@@ -158,6 +170,7 @@ def category_detail(request: HttpRequest, slug: str) -> HttpResponse:
     if counting is not None:
         facets = counting.result()
         facets_entry.keep(facets)
+    paginator = CountedPaginator((), PRODUCTS_PER_PAGE, count=facets.total if facets else 0)
     # Keyed by the query as sent (less the page), which is all the markup reads.
     query = request.GET.copy()
     query.pop("page", None)

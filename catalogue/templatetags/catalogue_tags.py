@@ -1,5 +1,5 @@
 """Formatting for catalogue pages: pounds to the penny, unit prices to four places, query strings,
-facet checkboxes."""
+facet checkboxes, where a price comes from, a category page's product cards."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django import template
 from django.http import QueryDict
+from django.urls import reverse
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
@@ -69,3 +70,59 @@ def facet_checkboxes(values, name: str, selected) -> SafeString:
             f' nhsuk-checkboxes__label" for="{name}-{key}">{label} ({int(value.count)})</label></div>\n'
         )
     return mark_safe("".join(items))  # noqa: S308 - every value above is escaped
+
+
+def _price_source(label: str, reference: str) -> str:
+    if not label:
+        return ""
+    source = (
+        '<br><strong class="nhsuk-tag nhsuk-tag--green nhsuk-u-margin-top-1 mp-price-source">'
+        f"{html.escape(label)}</strong>"
+    )
+    if reference:
+        source += f' <span class="nhsuk-body-s mp-muted">{html.escape(reference)}</span>'
+    return source
+
+
+@register.simple_tag
+def price_source(label: str, reference: str = "") -> SafeString:
+    """Where a buyer's price comes from when it is not the list price or a volume tier: a price
+    source's label ("Your contract price") and its reference; nothing for the list price."""
+    return mark_safe(_price_source(label, reference))  # noqa: S308 - both values escaped
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+@register.simple_tag
+def product_cards(rows: list[dict]) -> SafeString:
+    """A category page's products priced for one buyer (`catalogue.browse.views.priced_products`):
+    one NHS.UK card each, with its cheapest price for the buyer and where it comes from. Built in
+    Python, every value escaped, rather than by a template loop with an include and a URL lookup per
+    card, which was most of the time a first view spent rendering its products."""
+    cards = []
+    for row in rows:
+        product, cheapest = row["product"], row["cheapest"]
+        url = html.escape(reverse("catalogue:product-detail", kwargs={"slug": product.slug}))
+        place = html.escape(product.category.path)
+        if product.manufacturer:
+            place += f" · {html.escape(product.manufacturer)}"
+        price = ""
+        if cheapest:
+            offers = _plural(row["offer_count"], "offer")
+            suppliers = _plural(row["supplier_count"], "supplier")
+            price = (
+                '\n        <p class="nhsuk-body-s">From <span class="mp-price">'
+                f"{gbp_unit(cheapest.unit_price)}</span> {html.escape(per_unit(product.unit_of_measure))}"
+                f" ({gbp(cheapest.pack_price)} for {int(cheapest.units_per_pack)}, excluding VAT)"
+                f"{_price_source(cheapest.source_label, cheapest.source_reference)}"
+                f" · {offers} from {suppliers}</p>"
+            )
+        name = html.escape(product.name)
+        cards.append(
+            '      <li class="nhsuk-card"><div class="nhsuk-card__content">\n'
+            f'        <h2 class="nhsuk-card__heading nhsuk-heading-s"><a href="{url}">{name}</a></h2>\n'
+            f'        <p class="nhsuk-body-s mp-muted">{place}</p>{price}\n      </div></li>\n'
+        )
+    return mark_safe(f'    <ul class="nhsuk-list">\n{"".join(cards)}    </ul>\n')  # noqa: S308 - escaped above

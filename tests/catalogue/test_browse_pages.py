@@ -187,3 +187,52 @@ def test_search_cards_read_the_stored_data_unless_offer_filters_are_chosen(shelv
     filtered = product_cards(ids, filters={"stock": ["low_stock"]})
     assert [(c.live_offers, c.in_stock_offers) for c in filtered] == [(1, 0)] * len(ids)
     assert [c.lowest_unit_price for c in filtered] == [c.lowest_unit_price for c in cards]
+
+
+def test_under_a_price_bound_the_first_page_is_loaded_before_its_count_and_other_pages_are_checked(
+    client, buyer, shelves, monkeypatch
+):
+    """The first page's products are the list's first whatever the total, so a category page loads
+    them while the counts (under a price bound, the total's too) are read beside it; any other page
+    waits for the total to know whether it exists. Either way the pages and counts agree."""
+    from catalogue import selectors
+
+    shelves["stock"](45)
+    url = reverse("catalogue:category-detail", kwargs={"slug": "browse-ward"})
+    events: list[str] = []
+    counted, finished, listed = (
+        selectors.FacetsCounting.total,
+        selectors.FacetsCounting.result,
+        selectors.product_list,
+    )
+    monkeypatch.setattr(
+        selectors.FacetsCounting, "total", property(lambda self: events.append("total") or counted.fget(self))
+    )
+    monkeypatch.setattr(
+        selectors.FacetsCounting, "result", lambda self: events.append("counts") or finished(self)
+    )
+    monkeypatch.setattr(selectors, "product_list", lambda **kw: events.append("products") or listed(**kw))
+    bound = {"unit_price_max": "1000"}
+
+    cache.clear()
+    first = client.get(url, bound)
+    assert events == ["products", "counts"]
+    assert "45 products, page 1 of 3" in first.content.decode()
+    names = [row["product"].name for row in first.context["rows"]]
+
+    for number, expected_rows in (("2", 20), ("99", 5)):  # past the end: the last page
+        events.clear()
+        cache.clear()
+        page = client.get(url, {**bound, "page": number})
+        assert events == ["total", "products", "counts"]
+        assert len(page.context["rows"]) == expected_rows
+        names += [row["product"].name for row in page.context["rows"]]
+    assert page.context["page"].number == 3
+    assert len(set(names)) == 45
+
+    cache.clear()
+    nothing = client.get(url, {"unit_price_max": "0.0001"})
+    body = nothing.content.decode()
+    assert "0 products" in body
+    assert "No products match these filters" in body
+    assert nothing.context["rows"] == []

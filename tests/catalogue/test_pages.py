@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from catalogue.models import OfferStatus, StockStatus
 from catalogue.strategy import buyer_price
+from catalogue.templatetags.catalogue_tags import price_source
 from tests.catalogue.factories import CategoryFactory, OfferFactory, ProductFactory, VolumeTierFactory
 from tests.organisations.factories import SupplierFactory, UserFactory
 
@@ -121,12 +122,47 @@ def test_the_supplier_checkboxes_show_escaped_names_and_tick_the_chosen_ones(cli
 
     assert '<img src=x onerror="alert(1)">' not in page
     assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt; &amp; Co (1)" in page
-    assert (
-        f'id="supplier-{plain.pk}" name="supplier" type="checkbox" value="{plain.pk}" checked>' in page
-    )
+    assert f'id="supplier-{plain.pk}" name="supplier" type="checkbox" value="{plain.pk}" checked>' in page
     assert f'value="{sneaky.pk}">' in page  # not ticked
     assert f'<label class="nhsuk-label nhsuk-checkboxes__label" for="supplier-{plain.pk}">' in page
     assert 'id="stock-in_stock" name="stock" type="checkbox" value="in_stock">' in page
+
+
+def test_a_product_card_shows_its_cheapest_price_and_counts_with_every_name_escaped(client, buyer, tree):
+    product = ProductFactory(
+        name='<script>alert("name")</script> gloves',
+        manufacturer="Marks & <b>Sons</b>",
+        unit_of_measure="<i>pair</i>",
+        category=tree["gloves"],
+    )
+    OfferFactory(product=product, pack_price=Decimal("12.00"), units_per_pack=10)
+    OfferFactory(product=product, pack_price=Decimal("15.00"), units_per_pack=10)
+    url = reverse("catalogue:category-detail", kwargs={"slug": "ward-gloves"})
+
+    page = client.get(url).content.decode()
+
+    assert "<script>" not in page
+    assert "<i>pair" not in page
+    product_url = reverse("catalogue:product-detail", kwargs={"slug": product.slug})
+    assert (
+        f'<a href="{product_url}">&lt;script&gt;alert(&quot;name&quot;)&lt;/script&gt; gloves</a></h2>'
+        in page
+    )
+    assert " · Marks &amp; &lt;b&gt;Sons&lt;/b&gt;</p>" in page
+    assert (
+        'From <span class="mp-price">£1.20</span> per &lt;i&gt;pair&lt;/i&gt; (£12.00 for 10, excluding VAT)'
+        " · 2 offers from 2 suppliers</p>" in page
+    )
+
+
+def test_where_a_price_comes_from_is_shown_escaped_and_not_at_all_for_the_list_price():
+    assert price_source("", "") == ""
+    shown = price_source("Your <b>contract</b> price", 'NHS-"14" <x>')
+    assert shown == (
+        '<br><strong class="nhsuk-tag nhsuk-tag--green nhsuk-u-margin-top-1 mp-price-source">Your &lt;b&gt;'
+        "contract&lt;/b&gt; price</strong>"
+        ' <span class="nhsuk-body-s mp-muted">NHS-&quot;14&quot; &lt;x&gt;</span>'
+    )
 
 
 def test_lead_time_filter_and_sorting(client, buyer, tree):

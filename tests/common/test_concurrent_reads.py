@@ -10,7 +10,7 @@ import pytest
 from django.db import DatabaseError, connection, transaction
 
 from common import concurrent_reads
-from common.concurrent_reads import close_side_connections, read_beside
+from common.concurrent_reads import close_side_connections, read_beside, read_beside_then
 from organisations.models import Organisation
 from tests.organisations.factories import SupplierFactory
 
@@ -100,6 +100,74 @@ def test_the_side_connections_compile_no_read_just_in_time_even_when_opened_agai
         cursor.execute("SHOW jit")
         assert cursor.fetchone() == (own,)
     assert len(side_threads_used) == 12
+
+
+def names_of_largest_kind(counts: dict[str, int]) -> tuple[str, list[object]]:
+    """A second read chosen by the first's rows: the names of the most numerous kind of organisation."""
+    kind = max(counts, key=lambda name: (counts[name], name))
+    return ("SELECT name FROM organisations_organisation WHERE kind = %s", [kind])
+
+
+def counts_by_kind(rows: list[tuple]) -> dict[str, int]:
+    return dict(rows)
+
+
+COUNT_BY_KIND = ("SELECT kind, COUNT(*) FROM organisations_organisation GROUP BY kind", [])
+
+
+@on_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_a_read_chosen_by_another_follows_it_on_the_same_side_connection(side_threads_used):
+    SupplierFactory(name="First Medical")
+    SupplierFactory(name="Second Medical")
+    counts, names = read_beside_then(COUNT_BY_KIND, counts_by_kind, names_of_largest_kind, names_of)
+    assert names.result() == ["First Medical", "Second Medical"]  # the suppliers outnumber the rest
+    assert counts.result()["supplier"] == 2
+    assert len(side_threads_used) == 2
+    assert len(set(side_threads_used)) == 1
+    assert side_threads_used[0].startswith(concurrent_reads.THREAD_PREFIX)
+
+
+@on_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_inside_a_transaction_both_chained_reads_stay_on_the_callers_connection(side_threads_used):
+    with transaction.atomic():
+        SupplierFactory(name="Uncommitted Medical")
+        counts, names = read_beside_then(COUNT_BY_KIND, counts_by_kind, names_of_largest_kind, names_of)
+        assert counts.result() == {"supplier": 1}
+        assert names.result() == ["Uncommitted Medical"]
+    assert side_threads_used == []
+
+
+@on_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_a_failing_first_read_fails_both_and_a_failing_second_only_itself(side_threads_used):
+    failing = ("SELECT no_such_column FROM organisations_organisation", [])
+    counts, names = read_beside_then(failing, counts_by_kind, names_of_largest_kind, names_of)
+    for pending in (counts, names):
+        with pytest.raises(DatabaseError, match="no_such_column"):
+            pending.result()
+    SupplierFactory(name="After Error Medical")
+    counts, names = read_beside_then(COUNT_BY_KIND, counts_by_kind, lambda counts: failing, names_of)
+    assert counts.result() == {"supplier": 1}
+    with pytest.raises(DatabaseError, match="no_such_column"):
+        names.result()
+    assert read_beside("SELECT name FROM organisations_organisation", [], names_of).result() == [
+        "After Error Medical"
+    ]
+
+
+@pytest.mark.django_db
+def test_on_any_database_chained_reads_inline_give_the_same_rows():
+    SupplierFactory(name="Anywhere Medical")
+    counts, names = read_beside_then(COUNT_BY_KIND, counts_by_kind, names_of_largest_kind, names_of)
+    counted = counts.result()
+    assert counted == {
+        kind: Organisation.objects.filter(kind=kind).count()
+        for kind in set(Organisation.objects.values_list("kind", flat=True))
+    }
+    largest = max(counted, key=lambda kind: (counted[kind], kind))
+    assert names.result() == sorted(Organisation.objects.filter(kind=largest).values_list("name", flat=True))
 
 
 @pytest.mark.django_db
