@@ -34,7 +34,7 @@ from django.db.models.functions import Coalesce, Lower
 from django.db.models.lookups import GreaterThan
 from django.db.models.signals import post_delete, post_save, pre_save
 
-from catalogue.caching import catalogue_changed
+from catalogue.caching import catalogue_changed, categories_changed
 from catalogue.models import (
     STOCK_COUNTS,
     STOCK_PRICES,
@@ -301,6 +301,7 @@ def product_browse_rebuild(
     if offer_rows_model is None and browse_model is ProductBrowse:
         offer_rows_model = OfferBrowse
     catalogue_changed()
+    categories_changed()  # after a restore or a data migration, the categories may differ too
     with transaction.atomic():
         _flag(offer_model.objects.all())
         browse_model.objects.all().delete()
@@ -423,6 +424,7 @@ def _product_saved(sender, instance: Product, **kwargs) -> None:
 
 def _category_saved(sender, instance: Category, created: bool = False, **kwargs) -> None:
     catalogue_changed()  # a new category changes the tree, though no product is in it yet
+    categories_changed()
     if created:
         return
     product_browse_refresh(
@@ -454,6 +456,8 @@ def _organisation_saved(sender, instance: Organisation, created: bool = False, *
 def _shown_changed(sender, **kwargs) -> None:
     # Changes that leave the browse data alone but show on the pages (tiers, a category removed).
     catalogue_changed()
+    if sender is Category:
+        categories_changed()
 
 
 def register() -> None:

@@ -6,7 +6,10 @@ search results and the offers their cards' "Add to basket" prices.
 One namespace, `catalogue`, whose version moves on the commit of every change buyers could see: the
 browse data's refresh (`catalogue.browse_data`: every offer, product, supplier and category change,
 `offers_apply`, the daily task), tiers, and categories created or deleted. Keys carry today's date,
-so an offer reaching or passing one of its dates is not shown from yesterday's entries.
+so an offer reaching or passing one of its dates is not shown from yesterday's entries. A category
+looked up by its slug with its ancestors is kept under its own, `catalogue-categories`, which only a
+category's save or delete moves (`categories_cached`): a category page after an offer changed does
+not look its category up again.
 
 Never kept under a key every buyer reads: any buyer's price. Pages keep the offers and price them
 for the acting buyer through `catalogue.strategy`. What a page rendered with one buyer's prices (a
@@ -35,6 +38,23 @@ NAMESPACE = "catalogue"
 def catalogue_changed() -> None:
     """Something buyers browse changed: the shared entries go when the transaction commits."""
     shared_changed(NAMESPACE)
+
+
+# A category looked up by its slug, with its ancestors: changed only by a category's save or delete
+# (which move both namespaces), so kept through the offer and product changes that move the
+# catalogue's many times a day.
+CATEGORIES_NAMESPACE = "catalogue-categories"
+
+
+def categories_changed() -> None:
+    """A category was created, renamed, moved or deleted: the categories' entries go on commit."""
+    shared_changed(CATEGORIES_NAMESPACE)
+
+
+def categories_cached(key: tuple, compute: Callable[[], T]) -> T:
+    """`compute()` (categories alone: no product, offer or count) kept for every buyer under `key` and
+    the categories' version."""
+    return shared_cached((CATEGORIES_NAMESPACE,), key, compute)
 
 
 def catalogue_cached(key: tuple, compute: Callable[[], T], *, also: tuple[str, ...] = ()) -> T:

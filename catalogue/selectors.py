@@ -717,18 +717,25 @@ def product_facets_started(*, filters: Mapping | ProductFilter, category: Catego
         others, meets, misses = product_filter.offer_price_bound(
             without="supplier", row_bound=bounded_supplier_rows.bound
         )
-        within_bound = products_per_supplier_within_bound_statement(
-            stored_facet_rows(product_filter.categories(), bounded_supplier_rows.facet(C.SUPPLIER)),
-            offers_meeting(others & misses),
-            others & meets,
+        categories, all_conditions = (
+            product_filter.categories(),
+            product_filter.offer_conditions(without="supplier"),
         )
-        meeting_offers = supplier_offers_statement()
+        stored_facet = bounded_supplier_rows.facet(C.SUPPLIER)
 
         def supplier_statement(states: StatesByPath) -> Statement:
+            # Built and compiled on the side thread once the stock pass tells which (only the chosen
+            # one), from values read above: no filter is parsed there.
             meeting, listed = (
                 sum(counts.get(key, 0) for counts in states.values()) for key in (ANY_STATE, ALL_ROWS)
             )
-            return within_bound if meeting > SUPPLIER_COUNT_MISSING_SHARE * listed else meeting_offers
+            if meeting > SUPPLIER_COUNT_MISSING_SHARE * listed:
+                return products_per_supplier_within_bound_statement(
+                    stored_facet_rows(categories, stored_facet),
+                    offers_listed_in(categories, others & misses),
+                    others & meets,
+                )
+            return products_per_supplier_statement(offers_listed_in(categories, all_conditions))
 
         stock_pending, supplier_counts_pending = read_beside_then(
             stock_statement, states_of, supplier_statement, _named_supplier_counts

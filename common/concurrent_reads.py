@@ -6,8 +6,9 @@ sends them one after another on its one connection: PostgreSQL runs one statemen
 a time, on one core. `read_beside` sends one of them from this process's side thread instead, on
 that thread's own connection, and returns at once; the request's thread sends the next meanwhile,
 and PostgreSQL serves both on two cores. The page waits for the longest, not the sum. The side
-thread only waits on the database (the statement is compiled by the caller, the rows converted by
-the caller), so it barely competes with the request's Python for the interpreter.
+thread mostly waits on the database (the statement is compiled by the caller, the rows converted by
+the caller; only a second read chained to a first, `read_beside_then`, is compiled there, once it is
+chosen), so it barely competes with the request's Python for the interpreter.
 
 Only where that reads what running it inline would:
 - PostgreSQL: the embedded SQLite default serves one user on a laptop;
@@ -134,11 +135,12 @@ def read_beside_then(
     then: Callable[[T], Statement],
     convert_then: Callable[[Rows], U],
 ) -> tuple[Pending[T], Pending[U]]:
-    """Start `first` beside the caller and, once its rows are in, the statement `then` picks from
-    them (among statements the caller compiled: the side thread only chooses, converts and waits on
-    the database), both on the same side connection; or run both now on the caller's connection when
-    not `enabled()`. A page whose second read depends on the first waits for neither until it needs
-    them. An error in the first (or in choosing the second) is raised by both results."""
+    """Start `first` beside the caller and, once its rows are in, the statement `then` makes of them,
+    both on the same side connection; or run both now on the caller's connection when not
+    `enabled()`. A page whose second read depends on the first waits for neither until it needs them.
+    `then` runs on the side thread: it compiles only the statement chosen, from values the caller
+    read (no shared object is read there). An error in the first (or in making the second) is raised
+    by both results."""
     first_done: Future[Rows] = Future()
     then_done: Future[Rows] = Future()
 

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET
 
 from catalogue import panels, selectors
 from catalogue.browse.paging import CountedPaginator
-from catalogue.caching import buyer_cached, catalogue_cached, catalogue_entry
+from catalogue.caching import buyer_cached, catalogue_cached, catalogue_entry, categories_cached
 from catalogue.filters import InvalidFilters, ProductFilter, filter_params
 from catalogue.models import Category, Product
 from catalogue.selectors import FacetsCounting, ProductFacets
@@ -66,7 +66,8 @@ def category_index(request: HttpRequest) -> HttpResponse:
 
 
 def _category(slug: str) -> tuple[Category, list[Category]] | None:
-    """The category and its ancestors, kept for every buyer (None: no such category)."""
+    """The category and its ancestors, kept for every buyer until a category changes (None: no such
+    category)."""
 
     def load() -> tuple[Category, list[Category]] | None:
         try:
@@ -75,7 +76,7 @@ def _category(slug: str) -> tuple[Category, list[Category]] | None:
             return None
         return category, selectors.category_ancestors(category=category)
 
-    return catalogue_cached(("category", slug), load)
+    return categories_cached(("category", slug), load)
 
 
 @login_required

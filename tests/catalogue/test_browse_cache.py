@@ -298,6 +298,51 @@ def test_a_warm_cache_costs_only_the_buyers_own_lookups(shop, url, django_assert
         assert client.get(url).status_code == 200
 
 
+def test_a_category_page_after_an_offer_changed_does_not_look_its_category_up_again(
+    shop, django_capture_on_commit_callbacks
+):
+    page, _ = signed_in(TrustFactory(name="West Trust"))  # no contract: the list price
+    url = reverse("catalogue:category-detail", kwargs={"slug": "cache-ward"})
+    page.get(url)
+    with django_capture_on_commit_callbacks(execute=True):
+        offer = shop["offer"]
+        offer.pack_price = D("44.40")
+        offer.save()
+
+    with CaptureQueriesContext(connection) as ctx:
+        body = page.get(url).content.decode()
+
+    assert "£44.40" in body  # the products were read again
+    assert not [q for q in ctx.captured_queries if '"catalogue_category"."slug" =' in q["sql"]]
+
+
+def test_a_renamed_moved_or_removed_category_shows_on_the_next_request(
+    shop, django_capture_on_commit_callbacks
+):
+    page, _ = signed_in(shop["north"])
+    ward = shop["ward"]
+    with django_capture_on_commit_callbacks(execute=True):
+        spare = CategoryFactory(name="Spare ward", slug="spare-ward")
+    url = reverse("catalogue:category-detail", kwargs={"slug": "spare-ward"})
+    assert "<h1>Spare ward</h1>" in page.get(url).content.decode()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        spare.name = "Overflow ward"
+        spare.save()
+    assert "<h1>Overflow ward</h1>" in page.get(url).content.decode()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        spare.parent = ward
+        spare.save()
+    moved = page.get(url)
+    assert [ancestor.name for ancestor in moved.context["ancestors"]] == ["Cache ward"]
+    assert moved.context["category"].path == "Cache ward > Overflow ward"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        spare.delete()
+    assert page.get(url).status_code == 404
+
+
 def test_a_change_moves_the_version_at_once_and_again_on_commit(django_capture_on_commit_callbacks):
     (before,) = caching.shared_versions(["test-namespace"])
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
