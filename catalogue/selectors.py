@@ -537,16 +537,23 @@ def products_per_supplier_within_bound_statement(
     )
 
 
-def products_counted(rows: QuerySet, *, several_per_product: bool) -> Pending[int]:
+def products_counted(rows: QuerySet, *, several_per_product: bool) -> Callable[[], int]:
     """How many products these rows name (offers' browse rows: `several_per_product`; products' rows
-    are one each), read beside the caller as `products_per_supplier`."""
+    are one each): counted when first asked, on the caller's connection."""
+    rows = rows.order_by().values("product_id")
+    return functools.cache((rows.distinct() if several_per_product else rows).count)
+
+
+def products_counted_beside(rows: QuerySet, *, several_per_product: bool) -> Callable[[], int]:
+    """`products_counted`, read beside the caller at once (`common.concurrent_reads`): the result
+    waits for it."""
     rows = rows.order_by().values("product_id")
     sql, params = (rows.distinct() if several_per_product else rows).query.sql_with_params()
     return read_beside(
         f"SELECT COUNT(*) FROM ({sql}) counted",  # noqa: S608 - SQL Django compiled, values as parameters
         params,
         lambda counted: int(counted[0][0]),
-    )
+    ).result
 
 
 def _products_per_supplier_sql(rows: QuerySet[OfferBrowse]) -> tuple[str, tuple]:
@@ -717,28 +724,28 @@ def product_facets_started(*, filters: Mapping | ProductFilter, category: Catego
         others, meets, misses = product_filter.offer_price_bound(
             without="supplier", row_bound=bounded_supplier_rows.bound
         )
-        categories, all_conditions = (
-            product_filter.categories(),
-            product_filter.offer_conditions(without="supplier"),
-        )
-        stored_facet = bounded_supplier_rows.facet(C.SUPPLIER)
 
-        def supplier_statement(states: StatesByPath) -> Statement:
-            # Built and compiled on the side thread once the stock pass tells which (only the chosen
-            # one), from values read above: no filter is parsed there.
+        def supplier_statements() -> tuple[Statement, Statement]:
+            # Compiled while the stock pass runs: the supplier counts over the rows missing the bound,
+            # and over those meeting it.
+            return (
+                products_per_supplier_within_bound_statement(
+                    stored_facet_rows(product_filter.categories(), bounded_supplier_rows.facet(C.SUPPLIER)),
+                    offers_meeting(others & misses),
+                    others & meets,
+                ),
+                supplier_offers_statement(),
+            )
+
+        def supplier_statement(states: StatesByPath, statements: tuple[Statement, Statement]) -> Statement:
             meeting, listed = (
                 sum(counts.get(key, 0) for counts in states.values()) for key in (ANY_STATE, ALL_ROWS)
             )
-            if meeting > SUPPLIER_COUNT_MISSING_SHARE * listed:
-                return products_per_supplier_within_bound_statement(
-                    stored_facet_rows(categories, stored_facet),
-                    offers_listed_in(categories, others & misses),
-                    others & meets,
-                )
-            return products_per_supplier_statement(offers_listed_in(categories, all_conditions))
+            within_bound, meeting_offers = statements
+            return within_bound if meeting > SUPPLIER_COUNT_MISSING_SHARE * listed else meeting_offers
 
         stock_pending, supplier_counts_pending = read_beside_then(
-            stock_statement, states_of, supplier_statement, _named_supplier_counts
+            stock_statement, states_of, supplier_statements, supplier_statement, _named_supplier_counts
         )
     else:
         if stock_rows is not None:
@@ -752,15 +759,19 @@ def product_facets_started(*, filters: Mapping | ProductFilter, category: Catego
         if plans["patient"] is None
         else None
     )
-    patient_eligible: Pending[int] | None = None
+    # Beside the request too, unless a stock pass is read beside it already: then counted on the
+    # request's connection while it waits for that pass and the supplier counts (two cores: a third
+    # read beside would slow both).
+    count_products = products_counted if stock_pending is not None else products_counted_beside
+    patient_eligible: Callable[[], int] | None = None
     if patient_rows is not None:
-        patient_eligible = products_counted(
+        patient_eligible = count_products(
             listed_in(patient_rows.categories, subset=patient_rows.subset, bound=patient_rows.bound),
             several_per_product=False,
         )
     elif plans["patient"] is None:
         conditions = product_filter.offer_conditions(without=PATIENT_ELIGIBLE)
-        patient_eligible = products_counted(
+        patient_eligible = count_products(
             offers_meeting(conditions & Q(patient_eligible=True)), several_per_product=True
         )
 
@@ -809,6 +820,8 @@ def product_facets_started(*, filters: Mapping | ProductFilter, category: Catego
         return sum(matching_by_path().values())
 
     def finish() -> ProductFacets:
+        # First what the request counts itself, while the reads beside it go on.
+        patient = patient_eligible() if patient_eligible is not None else stored_sum("patient", "true")
         by_path = matching_by_path()
         category_values = []
         # Sub-categories of the current one (or top-level categories), counting their descendants.
@@ -861,9 +874,7 @@ def product_facets_started(*, filters: Mapping | ProductFilter, category: Catego
             categories=category_values,
             suppliers=suppliers,
             stock_statuses=stock_statuses,
-            patient_eligible=(
-                patient_eligible.result() if patient_eligible is not None else stored_sum("patient", "true")
-            ),
+            patient_eligible=patient,
             total=sum(by_path.values()),
         )
 

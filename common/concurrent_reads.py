@@ -6,9 +6,8 @@ sends them one after another on its one connection: PostgreSQL runs one statemen
 a time, on one core. `read_beside` sends one of them from this process's side thread instead, on
 that thread's own connection, and returns at once; the request's thread sends the next meanwhile,
 and PostgreSQL serves both on two cores. The page waits for the longest, not the sum. The side
-thread mostly waits on the database (the statement is compiled by the caller, the rows converted by
-the caller; only a second read chained to a first, `read_beside_then`, is compiled there, once it is
-chosen), so it barely competes with the request's Python for the interpreter.
+thread only waits on the database (the statement is compiled by the caller, the rows converted by
+the caller), so it barely competes with the request's Python for the interpreter.
 
 Only where that reads what running it inline would:
 - PostgreSQL: the embedded SQLite default serves one user on a laptop;
@@ -38,6 +37,7 @@ from django.db import close_old_connections, connection
 
 T = TypeVar("T")
 U = TypeVar("U")
+P = TypeVar("P")
 Rows = list[tuple]
 
 # As many side threads as a request has reads beside at once (a category page: its stock counts then
@@ -132,22 +132,25 @@ Statement = tuple[str, Sequence[object]]
 def read_beside_then(
     first: Statement,
     convert_first: Callable[[Rows], T],
-    then: Callable[[T], Statement],
+    prepare: Callable[[], P],
+    then: Callable[[T, P], Statement],
     convert_then: Callable[[Rows], U],
 ) -> tuple[Pending[T], Pending[U]]:
-    """Start `first` beside the caller and, once its rows are in, the statement `then` makes of them,
-    both on the same side connection; or run both now on the caller's connection when not
-    `enabled()`. A page whose second read depends on the first waits for neither until it needs them.
-    `then` runs on the side thread: it compiles only the statement chosen, from values the caller
-    read (no shared object is read there). An error in the first (or in making the second) is raised
-    by both results."""
+    """Start `first` beside the caller and, once its rows are in, the statement `then` chooses from
+    them and from what `prepare` made, both on the same side connection; or run both now on the
+    caller's connection when not `enabled()`. `prepare` runs in the caller's thread while `first`
+    runs (compiling the statements `then` chooses among: the side thread only chooses, converts and
+    waits on the database), and an error in it is raised to the caller. A page whose second read
+    depends on the first waits for neither until it needs them. An error in the first (or in
+    choosing the second) is raised by both results."""
     first_done: Future[Rows] = Future()
     then_done: Future[Rows] = Future()
+    prepared: Future[P] = Future()
 
     def run(fetch: Callable[[str, Sequence[object]], Rows]) -> None:
         try:
             rows = fetch(*first)
-            chosen = then(convert_first(rows))
+            chosen = then(convert_first(rows), prepared.result())
         except Exception as exc:
             first_done.set_exception(exc)
             then_done.set_exception(exc)
@@ -158,9 +161,15 @@ def read_beside_then(
         except Exception as exc:
             then_done.set_exception(exc)
 
-    if enabled():
+    beside = enabled()
+    if beside:
         _side_executor().submit(run, _fetch_on_side_connection)
-    else:
+    try:
+        prepared.set_result(prepare())
+    except Exception as exc:
+        prepared.set_exception(exc)  # the side thread stops at it
+        raise
+    if not beside:
         run(_fetch)
     return Pending(first_done, convert_first), Pending(then_done, convert_then)
 

@@ -102,10 +102,22 @@ def test_the_side_connections_compile_no_read_just_in_time_even_when_opened_agai
     assert len(side_threads_used) == 12
 
 
-def names_of_largest_kind(counts: dict[str, int]) -> tuple[str, list[object]]:
-    """A second read chosen by the first's rows: the names of the most numerous kind of organisation."""
+NAMES_OF_KIND = "SELECT name FROM organisations_organisation WHERE kind = %s"
+
+
+def names_of_largest_kind(counts: dict[str, int], statement: str) -> tuple[str, list[object]]:
+    """A second read chosen by the first's rows: the names of the most numerous kind of organisation
+    (its statement prepared by the caller meanwhile)."""
     kind = max(counts, key=lambda name: (counts[name], name))
-    return ("SELECT name FROM organisations_organisation WHERE kind = %s", [kind])
+    return (statement, [kind])
+
+
+def prepared_in(threads: list[str]):
+    def prepare() -> str:
+        threads.append(threading.current_thread().name)
+        return NAMES_OF_KIND
+
+    return prepare
 
 
 def counts_by_kind(rows: list[tuple]) -> dict[str, int]:
@@ -118,22 +130,29 @@ COUNT_BY_KIND = ("SELECT kind, COUNT(*) FROM organisations_organisation GROUP BY
 @on_postgresql
 @pytest.mark.django_db(transaction=True)
 def test_a_read_chosen_by_another_follows_it_on_the_same_side_connection(side_threads_used):
+    preparing: list[str] = []
     SupplierFactory(name="First Medical")
     SupplierFactory(name="Second Medical")
-    counts, names = read_beside_then(COUNT_BY_KIND, counts_by_kind, names_of_largest_kind, names_of)
+    counts, names = read_beside_then(
+        COUNT_BY_KIND, counts_by_kind, prepared_in(preparing), names_of_largest_kind, names_of
+    )
     assert names.result() == ["First Medical", "Second Medical"]  # the suppliers outnumber the rest
     assert counts.result()["supplier"] == 2
     assert len(side_threads_used) == 2
     assert len(set(side_threads_used)) == 1
     assert side_threads_used[0].startswith(concurrent_reads.THREAD_PREFIX)
+    assert preparing == [threading.current_thread().name]  # the caller prepares, not the side thread
 
 
 @on_postgresql
 @pytest.mark.django_db(transaction=True)
 def test_inside_a_transaction_both_chained_reads_stay_on_the_callers_connection(side_threads_used):
+    preparing: list[str] = []
     with transaction.atomic():
         SupplierFactory(name="Uncommitted Medical")
-        counts, names = read_beside_then(COUNT_BY_KIND, counts_by_kind, names_of_largest_kind, names_of)
+        counts, names = read_beside_then(
+            COUNT_BY_KIND, counts_by_kind, prepared_in(preparing), names_of_largest_kind, names_of
+        )
         assert counts.result() == {"supplier": 1}
         assert names.result() == ["Uncommitted Medical"]
     assert side_threads_used == []
@@ -143,12 +162,16 @@ def test_inside_a_transaction_both_chained_reads_stay_on_the_callers_connection(
 @pytest.mark.django_db(transaction=True)
 def test_a_failing_first_read_fails_both_and_a_failing_second_only_itself(side_threads_used):
     failing = ("SELECT no_such_column FROM organisations_organisation", [])
-    counts, names = read_beside_then(failing, counts_by_kind, names_of_largest_kind, names_of)
+    counts, names = read_beside_then(
+        failing, counts_by_kind, prepared_in([]), names_of_largest_kind, names_of
+    )
     for pending in (counts, names):
         with pytest.raises(DatabaseError, match="no_such_column"):
             pending.result()
     SupplierFactory(name="After Error Medical")
-    counts, names = read_beside_then(COUNT_BY_KIND, counts_by_kind, lambda counts: failing, names_of)
+    counts, names = read_beside_then(
+        COUNT_BY_KIND, counts_by_kind, prepared_in([]), lambda counts, prepared: failing, names_of
+    )
     assert counts.result() == {"supplier": 1}
     with pytest.raises(DatabaseError, match="no_such_column"):
         names.result()
@@ -157,10 +180,27 @@ def test_a_failing_first_read_fails_both_and_a_failing_second_only_itself(side_t
     ]
 
 
+@on_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_a_failing_preparation_is_raised_to_the_caller_and_frees_the_side_thread(side_threads_used):
+    def prepare() -> str:
+        raise ValueError("could not compile")
+
+    with pytest.raises(ValueError, match="could not compile"):
+        read_beside_then(COUNT_BY_KIND, counts_by_kind, prepare, names_of_largest_kind, names_of)
+    SupplierFactory(name="Still Served Medical")
+    # Both side threads still serve reads (the one that ran the first read stopped at the error).
+    pending = [read_beside("SELECT name FROM organisations_organisation", [], names_of) for _ in range(4)]
+    assert [read.result() for read in pending] == [["Still Served Medical"]] * 4
+
+
 @pytest.mark.django_db
 def test_on_any_database_chained_reads_inline_give_the_same_rows():
+    preparing: list[str] = []
     SupplierFactory(name="Anywhere Medical")
-    counts, names = read_beside_then(COUNT_BY_KIND, counts_by_kind, names_of_largest_kind, names_of)
+    counts, names = read_beside_then(
+        COUNT_BY_KIND, counts_by_kind, prepared_in(preparing), names_of_largest_kind, names_of
+    )
     counted = counts.result()
     assert counted == {
         kind: Organisation.objects.filter(kind=kind).count()
