@@ -40,9 +40,10 @@ U = TypeVar("U")
 P = TypeVar("P")
 Rows = list[tuple]
 
-# As many side threads as a request has reads beside at once (a category page: its stock counts then
-# its supplier counts, one chain, and its patient-eligible count). Under load, when the database's
-# cores are busy anyway, a worker's request threads (gunicorn's gthread workers run 2) queue for them.
+# As many side threads as a request has reads beside at once (a category page: its supplier and
+# patient-eligible counts, or its stock pass then its supplier counts, one chain). Under load, when the
+# database's cores are busy anyway, a worker's request threads (gunicorn's gthread workers run 2)
+# queue for them.
 SIDE_THREADS = 2
 THREAD_PREFIX = "concurrent-reads"
 
