@@ -667,9 +667,9 @@ def product_facets_started(*, filters: Mapping | ProductFilter, category: Catego
     The reads over many rows start first, beside the request where they can be
     (`common.concurrent_reads`): the stock pass under a price bound (which also gives the total and
     the sub-category counts), the supplier counts over offer rows (under a price bound right after
-    the stock pass on its connection, which tells whether the rows meeting it or those missing it are
-    fewer: `products_per_supplier_within_bound`) and the patient-eligible count. The rest is counted
-    when first read, so the caller can load its first page of products before it waits for any
+    the stock pass on its connection, which tells whether the rows meeting it or those missing it
+    are fewer: `products_per_supplier_within_bound_statement`) and the patient-eligible count. The
+    rest is counted when first read, so the caller can load its first page of products before it waits for any
     (`FacetsCounting.total`, `FacetsCounting.result`).
     """
     product_filter = _product_filter(filters, category=category)
@@ -697,7 +697,8 @@ def product_facets_started(*, filters: Mapping | ProductFilter, category: Catego
     )
     # The supplier facet under one price bound (besides stored rows' filters) when the stock pass
     # finds most products meeting it: the subset's stored supplier counts less the products whose
-    # every offer of the supplier misses the bound (`products_per_supplier_within_bound`): fewer rows.
+    # every offer of the supplier misses the bound
+    # (`products_per_supplier_within_bound_statement`): fewer rows.
     bounded_supplier_rows = (
         _price_bounded(product_filter.stored_rows(without="supplier", bound=True))
         if plans["supplier"] is None and stock_rows is not None

@@ -5,6 +5,7 @@ errors raised where the page waits for the rows, and a connection of its own tha
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 from django.db import DatabaseError, connection, transaction
@@ -227,25 +228,36 @@ def test_a_forked_worker_starts_side_threads_of_its_own(monkeypatch):
 @on_postgresql
 @pytest.mark.django_db(transaction=True)
 def test_closing_the_side_connections_leaves_none_open():
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
-        (before,) = cursor.fetchone()
-    # Both side threads read (each waits until the other has started, so neither takes both).
+    # Both side threads read (each waits until the other has started, so neither takes both), and
+    # each names the server process behind its connection.
     started = threading.Barrier(concurrent_reads.SIDE_THREADS)
 
-    def read_once() -> list[tuple]:
+    def backend_of_this_thread() -> int:
         started.wait(timeout=5)
-        return concurrent_reads._fetch_on_side_connection("SELECT 1", [])
+        ((pid,),) = concurrent_reads._fetch_on_side_connection("SELECT pg_backend_pid()", [])
+        return pid
 
     executor = concurrent_reads._side_executor()
-    for future in [executor.submit(read_once) for _ in range(concurrent_reads.SIDE_THREADS)]:
-        assert future.result() == [(1,)]
+    futures = [executor.submit(backend_of_this_thread) for _ in range(concurrent_reads.SIDE_THREADS)]
+    side_backends = {future.result() for future in futures}
+    assert len(side_backends) == concurrent_reads.SIDE_THREADS
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
-        (opened,) = cursor.fetchone()
-    assert opened >= before + concurrent_reads.SIDE_THREADS
+        cursor.execute("SELECT pg_backend_pid()")
+        (own_backend,) = cursor.fetchone()
+    assert own_backend not in side_backends
+    assert side_backends <= backends_alive(side_backends)
+
     close_side_connections()
+
+    # A server process leaves pg_stat_activity as it exits, a moment after its client closed the
+    # connection: wait for that rather than read the view once.
+    deadline = time.monotonic() + 10
+    while backends_alive(side_backends) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert backends_alive(side_backends) == set()
+
+
+def backends_alive(pids: set[int]) -> set[int]:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
-        (after,) = cursor.fetchone()
-    assert after == opened - concurrent_reads.SIDE_THREADS
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE pid = ANY(%s)", [list(pids)])
+        return {pid for (pid,) in cursor.fetchall()}
