@@ -15,8 +15,9 @@ patient eligibility) with its category path. They are refreshed in the transacti
 Each buyable offer also has its row (`OfferBrowse`: the offer's filtered terms with its product's
 category path), rewritten with its product's.
 
-Everything is set-based SQL: two UPDATEs for the flags and one INSERT ... SELECT per table and chunk
-of products, whatever their number. `manage.py browse_rebuild` (`product_browse_rebuild`) recomputes
+Everything is set-based SQL: two UPDATEs for the flags and one INSERT ... SELECT per table, whatever
+the number of products (their ids joined from a temporary table when there are many,
+`common.staging`). `manage.py browse_rebuild` (`product_browse_rebuild`) recomputes
 all of it.
 
 Every refresh also moves the version of what is kept for every buyer (`catalogue.caching`) when
@@ -26,7 +27,7 @@ its transaction commits, so no cached page outlives the change.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 
 from django.db import connection, models, transaction
 from django.db.models import Count, Exists, Max, Min, OuterRef, Q, QuerySet
@@ -48,15 +49,8 @@ from catalogue.models import (
     VolumeTier,
 )
 from catalogue.selectors import buyable_offer_q
+from common.staging import Staging
 from organisations.models import Organisation, OrganisationKind
-
-CHUNK = 5000
-
-
-def _chunks(ids: list[int], size: int) -> Iterator[list[int]]:
-    for start in range(0, len(ids), size):
-        yield ids[start : start + size]
-
 
 _BUYABLE = Q(offers__buyable=True)
 
@@ -277,9 +271,15 @@ def product_browse_refresh(product_ids: Iterable[int] | QuerySet) -> None:
             _flag(Offer.objects.filter(product_id__in=product_ids))
             _write(Product.objects.filter(id__in=product_ids))
             return
-        for chunk in _chunks(sorted(set(product_ids)), CHUNK):
-            _flag(Offer.objects.filter(product_id__in=chunk))
-            _write(Product.objects.filter(id__in=chunk))
+        listed = sorted(set(product_ids))
+        if not listed:
+            return
+        # Many ids are staged in a temporary table and joined, in one pass of each statement, rather
+        # than written into every statement's SQL chunk by chunk.
+        with Staging() as staging:
+            ids = staging.values(listed, kind="integer")
+            _flag(Offer.objects.filter(product_id__in=ids))
+            _write(Product.objects.filter(id__in=ids))
 
 
 def product_browse_rebuild(

@@ -85,6 +85,9 @@ class Staging:
                 # The table name is ours (never input); the values are parameters.
                 insert = f"INSERT INTO {quoted} (value) VALUES (%s)"  # noqa: S608
                 cursor.executemany(insert, [(v,) for v in listed])
+            if connection.vendor == "postgresql":
+                # A fresh temporary table has no statistics; the join is planned on its real size.
+                cursor.execute(f"ANALYZE {quoted}")
         return RawSQL(f"SELECT value FROM {quoted}", ())  # noqa: S608, S611 - our own table name
 
     def rows(self, columns: Sequence[tuple[str, Kind]], rows: Iterable[Sequence]) -> str:

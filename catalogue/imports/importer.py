@@ -12,10 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from django.db import connection
-
 from catalogue import planner, selectors
-from catalogue.models import Offer, Product, VolumeTier
 from catalogue.types import OfferInput
 from catalogue.validators import (
     parse_gtin,
@@ -35,9 +32,6 @@ from common.tabular import Column
 from organisations.models import Organisation
 
 KIND = "catalogue"
-# A file writing at least this many rows refreshes the database's statistics of the catalogue tables.
-ANALYZE_AFTER_ROWS = 10_000
-
 COLUMNS: tuple[Column, ...] = (
     Column(
         "supplier_sku",
@@ -188,22 +182,9 @@ class CatalogueImporter:
         return plan
 
     def apply(self, *, checked: Any, job: ImportJob, progress: Progress) -> dict:
-        summary = planner.offers_apply(plan=checked)
-        if summary["created"] + summary["updated"] + summary["products_created"] >= ANALYZE_AFTER_ROWS:
-            _statistics_refresh()
-        return summary
-
-
-def _statistics_refresh() -> None:
-    """Bring PostgreSQL's statistics of the catalogue tables up to date after a large file (its own
-    new rows count: ANALYZE samples them inside the import's transaction). Until autovacuum gets to
-    it (never, where it is off), the planner takes a table just filled by COPY for a small one and
-    answers the next upload's joins with full scans: re-uploading 100,000 rows took minutes so."""
-    if connection.vendor != "postgresql":
-        return
-    tables = ", ".join(connection.ops.quote_name(m._meta.db_table) for m in (Product, Offer, VolumeTier))
-    with connection.cursor() as cursor:
-        cursor.execute(f"ANALYZE {tables}")
+        # A large file's rows are analysed before its products' browse data is recomputed from
+        # them (`planner.write.ANALYZE_AFTER_ROWS`).
+        return planner.offers_apply(plan=checked)
 
 
 def catalogue_importer(job: ImportJob) -> CatalogueImporter:

@@ -20,6 +20,7 @@ from catalogue.browse_data import (
     offer_rows_expected,
     offer_rows_stored,
     product_browse_rebuild,
+    product_browse_refresh,
 )
 from catalogue.imports.importer import catalogue_import_start
 from catalogue.models import (
@@ -33,6 +34,7 @@ from catalogue.models import (
     StockStatus,
 )
 from catalogue.selectors import buyable_offer_q, product_facets
+from common import staging
 from common.imports import UploadedFile
 from common.models import ImportJob
 from tests.catalogue.factories import CategoryFactory, OfferFactory, ProductFactory
@@ -366,3 +368,34 @@ def test_the_rebuild_command_recomputes_what_drifted(shop):
     assert "Browse data of 2 products rebuilt" in out.getvalue()
     assert_browse_data_is_recomputable()
     assert product_browse_rebuild() == 2
+
+
+def test_a_refresh_of_many_products_joins_their_ids_from_a_staged_table(shop, monkeypatch):
+    products = [shop["stocking"], shop["gloves"]]
+    for n in range(6):
+        product = ProductFactory(name=f"Staged dressing {n}", category=shop["ward"])
+        OfferFactory(product=product, supplier=shop["other"], pack_price=D(f"{n + 2}.00"))
+        products.append(product)
+    # Written behind the hooks' back, as a bulk write leaves it before its refresh: every pack now
+    # £1 each, flags and offer rows gone.
+    ids = [product.id for product in products]
+    Offer.objects.filter(product_id__in=ids).update(pack_price=D("1.00"), units_per_pack=1, buyable=False)
+    OfferBrowse.objects.filter(product_id__in=ids).delete()
+
+    # Past a few hundred products (`common.staging.INLINE_MAX`, lowered here so that a few take the
+    # path) their ids are staged in a temporary table and joined, in one pass of each statement.
+    monkeypatch.setattr(staging, "INLINE_MAX", 3)
+    staged: list[bool] = []
+    real_values = staging.Staging.values
+
+    def values_spy(self, values, *, kind):
+        result = real_values(self, values, kind=kind)
+        staged.append(not isinstance(result, list))
+        return result
+
+    monkeypatch.setattr(staging.Staging, "values", values_spy)
+    product_browse_refresh(ids)
+
+    assert staged == [True]
+    assert_browse_data_is_recomputable()
+    assert ProductBrowse.objects.filter(product_id__in=ids, min_unit_price=D("1.0000")).count() == len(ids)

@@ -207,9 +207,9 @@ def offer_table_statistics() -> float | None:
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="statistics are PostgreSQL's")
 def test_a_large_file_leaves_the_databases_statistics_up_to_date_for_the_next_upload(supplier, monkeypatch):
-    from catalogue.imports import importer
+    from catalogue.planner import write
 
-    monkeypatch.setattr(importer, "ANALYZE_AFTER_ROWS", 20)
+    monkeypatch.setattr(write, "ANALYZE_AFTER_ROWS", 20)
     upload(supplier, [file_row(n) for n in range(1, 5)])  # 4 offers and 2 products written: below the mark
     assert offer_table_statistics() != Offer.objects.count()
 
