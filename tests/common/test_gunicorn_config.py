@@ -6,9 +6,21 @@ import gc
 import runpy
 from pathlib import Path
 
+import pytest
 from django.core.signals import request_finished
+from django.db import close_old_connections
 
 CONFIG = Path(__file__).resolve().parents[2] / "infra" / "gunicorn.conf.py"
+
+
+@pytest.fixture(autouse=True)
+def _database_connections_left_alone():
+    """These tests send `request_finished` outside any request: Django's own receiver, which closes
+    the database connections, is left out (on SQLite it touched the test database, which these
+    tests do not ask for)."""
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_finished.connect(close_old_connections)
 
 
 def test_the_master_freezes_what_the_import_made_before_forking_workers(monkeypatch):
