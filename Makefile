@@ -13,7 +13,7 @@ help:
 	@echo "make test   - run the whole test suite (API schema fuzzing included, a few examples each; browser journeys aside)"
 	@echo "make e2e    - run the browser journeys in Chromium (tests/e2e; screenshots in e2e/artifacts/)"
 	@echo "make fuzz   - the API schema fuzzing alone, longer (FUZZ_EXAMPLES=50)"
-	@echo "make lint   - ruff and the import-linter contracts"
+	@echo "make lint   - ruff (checks and formatting) and the import-linter contracts"
 	@echo "make bench  - list the benchmarks (see bench/README.md)"
 	@echo "make bench-smoke - every benchmark at a tiny scale (a couple of minutes), as CI runs them"
 
@@ -62,6 +62,7 @@ e2e: venv e2e/node_modules/axe-core/axe.min.js
 
 lint: venv
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
 
 format: venv

@@ -31,6 +31,7 @@ from collections.abc import Iterable
 
 from django.db import connection, models, transaction
 from django.db.models import Count, Exists, Max, Min, OuterRef, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, Lower
 from django.db.models.lookups import GreaterThan
 from django.db.models.signals import post_delete, post_save, pre_save
@@ -268,8 +269,7 @@ def product_browse_refresh(product_ids: Iterable[int] | QuerySet) -> None:
     catalogue_changed()
     with transaction.atomic():
         if isinstance(product_ids, QuerySet):
-            _flag(Offer.objects.filter(product_id__in=product_ids))
-            _write(Product.objects.filter(id__in=product_ids))
+            _refresh(product_ids)
             return
         listed = sorted(set(product_ids))
         if not listed:
@@ -277,9 +277,12 @@ def product_browse_refresh(product_ids: Iterable[int] | QuerySet) -> None:
         # Many ids are staged in a temporary table and joined, in one pass of each statement, rather
         # than written into every statement's SQL chunk by chunk.
         with Staging() as staging:
-            ids = staging.values(listed, kind="integer")
-            _flag(Offer.objects.filter(product_id__in=ids))
-            _write(Product.objects.filter(id__in=ids))
+            _refresh(staging.values(listed, kind="integer"))
+
+
+def _refresh(product_ids: QuerySet | list[int] | RawSQL) -> None:
+    _flag(Offer.objects.filter(product_id__in=product_ids))
+    _write(Product.objects.filter(id__in=product_ids))
 
 
 def product_browse_rebuild(

@@ -73,21 +73,7 @@ class Staging:
         listed = list(values)
         if len(listed) <= self.inline_max:
             return listed
-        table = self._table(kind)
-        connection = connections[self.using]
-        quoted = connection.ops.quote_name(table)
-        with connection.cursor() as cursor:
-            if connection.vendor == "postgresql":
-                with cursor.copy(f"COPY {quoted} (value) FROM STDIN") as copy:
-                    for value in listed:
-                        copy.write_row((value,))
-            else:
-                # The table name is ours (never input); the values are parameters.
-                insert = f"INSERT INTO {quoted} (value) VALUES (%s)"  # noqa: S608
-                cursor.executemany(insert, [(v,) for v in listed])
-            if connection.vendor == "postgresql":
-                # A fresh temporary table has no statistics; the join is planned on its real size.
-                cursor.execute(f"ANALYZE {quoted}")
+        quoted = self.rows([("value", kind)], ((value,) for value in listed))
         return RawSQL(f"SELECT value FROM {quoted}", ())  # noqa: S608, S611 - our own table name
 
     def rows(self, columns: Sequence[tuple[str, Kind]], rows: Iterable[Sequence]) -> str:
@@ -111,14 +97,12 @@ class Staging:
                 cursor.execute(f"ANALYZE {quoted}")
         return quoted
 
-    def _table(self, kind: Kind | Sequence[tuple[str, Kind]]) -> str:
+    def _table(self, columns: Sequence[tuple[str, Kind]]) -> str:
         connection = connections[self.using]
         if not self.tables:
             self._transaction.enter_context(transaction.atomic(using=self.using))
         types = _COLUMN_TYPES.get(connection.vendor, _COLUMN_TYPES["default"])
-        columns = [("value", kind)] if isinstance(kind, str) else list(kind)
-        label = kind if isinstance(kind, str) else "rows"
-        table = f"staged_{label}_{next(_names)}"
+        table = f"staged_{next(_names)}"
         definition = ", ".join(f"{connection.ops.quote_name(name)} {types[k]}" for name, k in columns)
         with connection.cursor() as cursor:
             cursor.execute(f"CREATE TEMPORARY TABLE {connection.ops.quote_name(table)} ({definition})")

@@ -12,10 +12,10 @@ import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from importlib import import_module
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
 from django.db import transaction
 from playwright.sync_api import Browser, Page, sync_playwright
 
@@ -82,9 +82,7 @@ def viewport(request) -> Viewport:
 
 
 def seed_demo() -> None:
-    for dotted in import_module("marketplace.management.commands.seed_demo").SEEDERS:
-        with transaction.atomic():
-            import_module(dotted).seed(io.StringIO())
+    call_command("seed_demo", even_without_debug=True, stdout=io.StringIO())
 
 
 class KeptRows:
@@ -145,7 +143,6 @@ class KeptRows:
 def _demo_rows(django_db_setup, django_db_blocker, _orm_beside_playwright) -> KeptRows | None:
     """On PostgreSQL the demo is seeded once for the journeys and its rows kept (`KeptRows`); the
     database is then emptied again for the tests that start from nothing."""
-    from django.core.management import call_command
     from django.db import connection
     from django.test import override_settings
 

@@ -27,6 +27,8 @@ def _the_clock_stays_on_today(time_machine):
     """TODAY is read when the module is imported: the clock stays on that day (at noon, ticking), so a
     suite running across midnight does not find today's prices already ended."""
     time_machine.move_to(timezone.make_aware(dt.datetime.combine(TODAY, dt.time(12))), tick=True)
+
+
 PRICES = reverse("purchasing:negotiated-prices")
 NEW = reverse("purchasing:negotiated-price-new")
 
