@@ -2,6 +2,7 @@
 
     python bench/pricing_write_profile.py --database-url postgres://postgres@127.0.0.1:5432/mp_pricing_bench
     python bench/pricing_write_profile.py --runs 3 --explain   # also EXPLAIN (ANALYZE, BUFFERS, WAL)
+    python bench/pricing_write_profile.py --before "DROP INDEX ..."  # try a schema change, rolled back
 
 Writes the bench's day of lines (`pricing_bench._one_days_lines`) through
 `pricing.services.purchase_lines_write` inside a transaction that is rolled back, so the data stays as
@@ -38,6 +39,14 @@ def main() -> None:
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/mp_pricing_bench")
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--explain", action="store_true")
+    parser.add_argument(
+        "--before",
+        action="append",
+        default=[],
+        metavar="SQL",
+        help="a statement run in the rolled-back transaction before the write (not timed), to try a "
+        "schema change such as dropping an index; repeatable",
+    )
     args = parser.parse_args()
 
     import pricing_bench as bench
@@ -84,6 +93,10 @@ def main() -> None:
         with connection.execute_wrapper(timed):
             try:
                 with transaction.atomic():
+                    with connection.cursor() as cursor:
+                        for statement in args.before:
+                            cursor.execute(statement)
+                    timings.clear()
                     purchase_lines_write(lines=lines, source="purchase_order", product_ids=product_ids)
                     raise Rollback
             except Rollback:

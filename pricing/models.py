@@ -237,6 +237,7 @@ class DirtyPair(models.Model):
     One row per (period, product, trust) and line counted or uncounted: the lines, units and spend to
     add to that rollup row, negative for a line the write replaced or moved away. pricing/sql/
     pair_totals_apply.sql sums them per key and adds them to the rollup (no line is read again).
+    Unlogged on PostgreSQL (migration 0012): a crash empties the table, which loses nothing.
     """
 
     # Only the batch is looked up. The table is empty outside a write's transaction, so a cascade from a

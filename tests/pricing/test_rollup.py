@@ -186,3 +186,20 @@ def test_the_full_rebuild_and_the_differences_agree():
     analytics.pair_totals_rebuild()
     assert stored() == by_difference
     assert_rollup_is_the_lines()
+
+
+def test_the_scratch_rows_of_a_write_stay_out_of_the_wal_and_are_gone_when_it_commits():
+    """pricing_dirtypair is unlogged on PostgreSQL (migration 0012): a crash empties it, which loses
+    nothing, since every write consumes its own rows before it commits."""
+    from django.db import connection
+
+    trust = TrustFactory()
+    product = ProductFactory()
+    line(trust, product, packs="2", pack_price="3.50")
+    assert_rollup_is_the_lines()
+    assert PairTotal.objects.filter(product=product, trust=trust).exists()
+    if connection.vendor != "postgresql":
+        return  # SQLite has no unlogged tables
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT relpersistence FROM pg_class WHERE relname = 'pricing_dirtypair'")
+        assert cursor.fetchone()[0] == "u"
