@@ -87,6 +87,7 @@ bench-smoke: venv
 	run $(PY) bench/search_bench.py --smoke --database-url $(BENCH_PG)/mp_search_bench_smoke$(BENCH_DB_SUFFIX); \
 	run $(PY) bench/pricing_bench.py --smoke --database-url $(BENCH_PG)/mp_pricing_bench_smoke$(BENCH_DB_SUFFIX); \
 	run $(PY) bench/pricing_write_profile.py --database-url $(BENCH_PG)/mp_pricing_bench_smoke$(BENCH_DB_SUFFIX); \
+	run $(PY) bench/pricing_bench.py --smoke --tuned-server; \
 	run $(PY) -m bench.relevance --smoke --postgres $(BENCH_PG)/mp_relevance_bench$(BENCH_DB_SUFFIX); \
 	run $(PY) bench/load.py --smoke --database-url $(BENCH_PG)/mp_load_bench_smoke$(BENCH_DB_SUFFIX) \
 		--redis-url $(BENCH_REDIS_URL); \

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -106,3 +107,71 @@ def create_database(url: str, *, drop: bool) -> bool:
         conn.execute(comment.format(sql.Identifier(name), sql.Literal(wanted)))
     print(f"Created database {name} (a copy of the migrated {template}).", flush=True)
     return True
+
+
+# A PostgreSQL server of the benchmarks' own, with production's settings (infra/postgres/tuning.conf):
+# the machine's server keeps PostgreSQL's defaults, which are not ours to change.
+TUNING = ROOT / "infra" / "postgres" / "tuning.conf"
+TUNED_PORT = int(os.environ.get("BENCH_TUNED_SERVER_PORT") or 5499)
+# In the checkout (ignored by git), not a shared temporary directory another user could make first.
+TUNED_DIRECTORY = ROOT / "var" / "bench_tuned_server"
+
+
+def _tuned_directory() -> Path:
+    return Path(os.environ.get("BENCH_TUNED_SERVER_DIR") or TUNED_DIRECTORY)
+
+
+def tuned_server(directory: Path | None = None, *, port: int = TUNED_PORT) -> str:
+    """Start (making it first if absent) a PostgreSQL server that includes infra/postgres/tuning.conf,
+    listening on 127.0.0.1:`port` (`BENCH_TUNED_SERVER_PORT`, else 5499) only; return its base URL.
+    Its data directory (`BENCH_TUNED_SERVER_DIR`, else var/bench_tuned_server in the checkout) is
+    kept, so the data a bench built stays for the next run; `tuned_server_stop` stops it. Needs
+    PostgreSQL's server binaries (`pg_config --bindir`); as root they run as the `postgres` user
+    (PostgreSQL refuses root)."""
+    import psycopg
+
+    directory = directory or _tuned_directory()
+    data = directory / "data"
+    if not (data / "PG_VERSION").exists():
+        directory.mkdir(parents=True, exist_ok=True)
+        _as_server_user(directory)
+        _server_command("initdb", "--pgdata", str(data), "--auth", "trust", "--username", "postgres")
+        with open(data / "postgresql.conf", "a") as conf:
+            conf.write(
+                "\n# bench/databases.py: production's settings, on 127.0.0.1 only, its own socket directory\n"
+                f"include '{TUNING}'\nlisten_addresses = '127.0.0.1'\nport = {port}\n"
+                f"unix_socket_directories = '{directory}'\n"
+            )
+    url = f"postgres://postgres@127.0.0.1:{port}"
+    try:
+        psycopg.connect(f"{url}/postgres", connect_timeout=2).close()
+    except psycopg.OperationalError:
+        print(f"Starting the bench's own PostgreSQL server ({data}, port {port})...", flush=True)
+        log = str(directory / "server.log")
+        _server_command("pg_ctl", "--pgdata", str(data), "--log", log, "--wait", "start")
+    return url
+
+
+def tuned_server_stop(directory: Path | None = None) -> None:
+    directory = directory or _tuned_directory()
+    _server_command("pg_ctl", "--pgdata", str(directory / "data"), "--mode", "fast", "--wait", "stop")
+
+
+def _server_command(program: str, *args: str) -> None:
+    found = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True, check=True)
+    bindir = found.stdout.strip()
+    command = [str(Path(bindir) / program), *args]
+    if os.geteuid() == 0:
+        command = ["runuser", "-u", "postgres", "--", *command]
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+
+
+def _as_server_user(directory: Path) -> None:
+    if os.geteuid() == 0:
+        shutil.chown(directory, "postgres", "postgres")
+        # The server user must reach its directory through the checkout's.
+        for parent in directory.parents:
+            if parent.stat().st_mode & 0o001 == 0:
+                raise SystemExit(
+                    f"{parent} is not searchable by the postgres user: set BENCH_TUNED_SERVER_DIR"
+                )

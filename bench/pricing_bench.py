@@ -4,9 +4,13 @@
     python bench/pricing_bench.py --regenerate    # drop and rebuild the data first
     python bench/pricing_bench.py --runs 5        # runs of each measurement (medians printed)
     python bench/pricing_bench.py --smoke         # 30,000 lines, one run (make bench-smoke)
+    python bench/pricing_bench.py --tuned-server  # on a server of its own with production's settings
 
-It uses its own PostgreSQL database (default mp_pricing_bench on 127.0.0.1, see --database-url),
-builds the data with SQL (generate_series), and prints, as medians of --runs runs:
+It uses its own PostgreSQL database (default mp_pricing_bench on 127.0.0.1, see --database-url); with
+--tuned-server, on a server it starts itself (bench/databases.py) with infra/postgres/tuning.conf,
+since the machine's server keeps PostgreSQL's defaults (128 MB of shared buffers), which the write of
+a day's lines and the refreshes feel most. It builds the data with SQL (generate_series), and prints,
+as medians of --runs runs:
   - the full refresh of every summary (centiles, savings) from the rollup, and of one financial year;
   - the refresh after one day's new lines (and, apart, the writing of those lines);
   - one product page (its selector and the rendered page);
@@ -63,12 +67,25 @@ def _parse() -> argparse.Namespace:
         "--regenerate", action="store_true", help="drop the bench database and build it again"
     )
     parser.add_argument("--generate-only", action="store_true")
+    parser.add_argument(
+        "--tuned-server",
+        action="store_true",
+        help="measure on a PostgreSQL server of the bench's own with production's settings "
+        "(infra/postgres/tuning.conf; bench/databases.py starts it, and stops it at the end)",
+    )
     parser.add_argument("--runs", type=int, default=3, help="runs of each measurement (medians printed)")
     args = parser.parse_args()
     if args.smoke:
         globals().update(SMOKE)
         args.runs = 1
     args.lines = args.lines or LINES
+    if args.tuned_server and args.database_url:
+        parser.error("--tuned-server chooses the server: give it no --database-url")
+    if args.tuned_server:
+        from bench.databases import tuned_server
+
+        name = SMOKE_URL.rsplit("/", 1)[1] if args.smoke else "mp_pricing_bench"
+        args.database_url = f"{tuned_server()}/{name}"
     args.database_url = args.database_url or (
         SMOKE_URL
         if args.smoke
@@ -424,6 +441,28 @@ def _count_backend_cpu() -> None:
     analytics._refresh_period = counted
 
 
+SERVER_SETTINGS = (
+    "server_version",
+    "shared_buffers",
+    "max_wal_size",
+    "checkpoint_timeout",
+    "wal_compression",
+)
+
+
+def server_settings() -> str:
+    """The settings the figures depend on most, as the server reports them."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT name, current_setting(name) FROM pg_settings WHERE name = ANY(%s)",
+            [list(SERVER_SETTINGS)],
+        )
+        found = dict(cursor.fetchall())
+    return ", ".join(f"{name} {found.get(name, '?')}" for name in SERVER_SETTINGS)
+
+
 def measure(runs: int, *, workdir: Path) -> None:
     import duckdb
     from django.db import connection
@@ -440,9 +479,15 @@ def measure(runs: int, *, workdir: Path) -> None:
     many = f"{lines_total / 1e6:.0f}M" if lines_total >= 1e6 else f"{lines_total:,}"
     pairs_total = PairTotal.objects.count()
     print(f"Data: {lines_total:,} lines, {pairs_total:,} rollup rows (product, trust, period)", flush=True)
+    print(f"Server: {server_settings()}", flush=True)
     periods = list(Period.objects.all())
     years = sum(1 for p in periods if p.kind == "year")
-    _vacuum(*PRICING_TABLES)
+    # The lines too (quick once done: only pages changed since are read), then a checkpoint: what the
+    # data build left to do (autovacuum's pass over new rows, writing out its dirty pages) is done
+    # before the timing, not during it.
+    _vacuum("pricing_purchasehistoryline", *PRICING_TABLES)
+    with connection.cursor() as cursor:
+        cursor.execute("CHECKPOINT")
 
     _count_backend_cpu()
     print(
@@ -652,6 +697,16 @@ def measure(runs: int, *, workdir: Path) -> None:
 
 def main() -> None:
     args = _parse()
+    try:
+        _run(args)
+    finally:
+        if args.tuned_server:
+            from bench.databases import tuned_server_stop
+
+            tuned_server_stop()
+
+
+def _run(args: argparse.Namespace) -> None:
     _ensure_database(args.database_url, drop=args.regenerate)
     _setup_django(args.database_url)
     from django.core.management import call_command
