@@ -79,9 +79,9 @@ def _parse() -> argparse.Namespace:
         globals().update(SMOKE)
         args.runs = 1
     args.lines = args.lines or LINES
-    if args.tuned_server and args.database_url:
-        parser.error("--tuned-server chooses the server: give it no --database-url")
     if args.tuned_server:
+        if args.database_url:
+            parser.error("--tuned-server chooses the server: give it no --database-url")
         from bench.databases import tuned_server
 
         name = SMOKE_URL.rsplit("/", 1)[1] if args.smoke else "mp_pricing_bench"

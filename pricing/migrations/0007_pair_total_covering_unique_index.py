@@ -11,6 +11,8 @@ anything that reads or writes the rollup waits (writes of purchase lines, the ch
 
 from django.db import migrations
 
+from common.migration_operations import RunSQLOn
+
 COVERING = """
 ALTER TABLE pricing_pairtotal DROP CONSTRAINT pair_total_unique;
 ALTER TABLE pricing_pairtotal ADD CONSTRAINT pair_total_unique
@@ -23,15 +25,7 @@ ALTER TABLE pricing_pairtotal ADD CONSTRAINT pair_total_unique UNIQUE (period_id
 """
 
 
-def _on_postgresql(sql: str):
-    def run(apps, schema_editor) -> None:
-        if schema_editor.connection.vendor == "postgresql":
-            schema_editor.execute(sql)
-
-    return run
-
-
 class Migration(migrations.Migration):
     dependencies = [("pricing", "0006_pair_seen_and_unrounded_trust_totals")]
 
-    operations = [migrations.RunPython(_on_postgresql(COVERING), _on_postgresql(PLAIN))]
+    operations = [RunSQLOn("postgresql", COVERING, PLAIN)]

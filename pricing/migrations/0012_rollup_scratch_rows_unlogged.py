@@ -11,21 +11,16 @@ SQLite has no such thing and is left as it is.
 
 from django.db import migrations
 
-
-def _on_postgresql(sql: str):
-    def run(apps, schema_editor) -> None:
-        if schema_editor.connection.vendor == "postgresql":
-            schema_editor.execute(sql)
-
-    return run
+from common.migration_operations import RunSQLOn
 
 
 class Migration(migrations.Migration):
     dependencies = [("pricing", "0011_rollup_indexes_a_write_feeds")]
 
     operations = [
-        migrations.RunPython(
-            _on_postgresql("ALTER TABLE pricing_dirtypair SET UNLOGGED"),
-            _on_postgresql("ALTER TABLE pricing_dirtypair SET LOGGED"),
+        RunSQLOn(
+            "postgresql",
+            "ALTER TABLE pricing_dirtypair SET UNLOGGED",
+            "ALTER TABLE pricing_dirtypair SET LOGGED",
         )
     ]

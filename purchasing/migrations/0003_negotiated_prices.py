@@ -12,6 +12,8 @@ from django.conf import settings
 from django.contrib.postgres.operations import BtreeGistExtension
 from django.db import migrations, models
 
+from common.migration_operations import RunSQLOn
+
 
 NO_OVERLAP = """
 ALTER TABLE purchasing_negotiatedpricetrust ADD CONSTRAINT negotiated_price_no_overlap
@@ -19,14 +21,6 @@ ALTER TABLE purchasing_negotiatedpricetrust ADD CONSTRAINT negotiated_price_no_o
     WHERE (live);
 """
 NO_OVERLAP_DROP = "ALTER TABLE purchasing_negotiatedpricetrust DROP CONSTRAINT negotiated_price_no_overlap;"
-
-
-def _on_postgresql(sql: str):
-    def run(apps, schema_editor) -> None:
-        if schema_editor.connection.vendor == "postgresql":
-            schema_editor.execute(sql)
-
-    return run
 
 
 class Migration(migrations.Migration):
@@ -169,5 +163,5 @@ class Migration(migrations.Migration):
                 name="negotiated_price_dates_ordered",
             ),
         ),
-        migrations.RunPython(_on_postgresql(NO_OVERLAP), _on_postgresql(NO_OVERLAP_DROP)),
+        RunSQLOn("postgresql", NO_OVERLAP, NO_OVERLAP_DROP),
     ]
