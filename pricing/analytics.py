@@ -198,7 +198,7 @@ def product_deleted(sender, instance, **kwargs) -> None:
     trusts' totals need a fresh sum.
 
     The rollup and the stale marks have no index on the product alone (each would take a random page
-    for every row a write changes), so their rows are found here through their unique indexes, one
+    for every row a write changes), so their rows are found here through their keys' indexes, one
     probe per period, rather than by a cascade's scan of every row."""
     period_ids = list(Period.objects.values_list("id", flat=True))
     PairTotal.objects.filter(period_id__in=period_ids, product_id=instance.pk).delete()

@@ -187,11 +187,13 @@ class PairTotal(models.Model):
     deferred checks on millions of rollup rows would dominate every refresh.
     """
 
-    # Two indexes only, since every change to a row (a write of lines) adds an entry to each: the unique
-    # index (period, product, trust) serves look-ups by period and by period + product, and a deleted
-    # product's rows (pricing.analytics.product_deleted deletes them through it, hence DO_NOTHING: an
-    # index on the product alone took a random leaf page per changed row); (trust, period) serves a
-    # trust's rows, by period or not (a deleted trust's cascade).
+    # Keyed by (period, product, trust), with no id: an id index took a random page for each row a
+    # write changes (migration 0013). Two indexes only, since every change to a row (a write of lines)
+    # adds an entry to each: the key's serves look-ups by period and by period + product, and a
+    # deleted product's rows (pricing.analytics.product_deleted deletes them through it, hence
+    # DO_NOTHING: an index on the product alone took a random leaf page per changed row); (trust,
+    # period) serves a trust's rows, by period or not (a deleted trust's cascade).
+    pk = models.CompositePrimaryKey("period", "product", "trust")
     period = models.ForeignKey(
         Period, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
     )
@@ -220,9 +222,6 @@ class PairTotal(models.Model):
 
     class Meta:
         constraints = [
-            # On PostgreSQL its index also INCLUDEs lines, units_f, spend_f and ppu, so that a refresh
-            # reads the rollup from the index alone (migration 0007).
-            models.UniqueConstraint(fields=["period", "product", "trust"], name="pair_total_unique"),
             models.CheckConstraint(name="pair_total_units_positive", condition=Q(units__gt=0)),
         ]
         indexes = [models.Index(fields=["trust", "period"], name="pricing_pair_trust_period")]

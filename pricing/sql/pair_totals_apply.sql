@@ -11,7 +11,7 @@ DROP TABLE IF EXISTS pricing_rollup_change;
 
 -- Each touched key's net change and its rollup row as it is (empty: no row yet). A line replaced by
 -- the same line changes nothing and touches nothing. In key order, read and stored: the rollup's
--- unique index and its table (built in key order) are then walked from left to right, here and by the
+-- key index and its table (built in key order) are then walked from left to right, here and by the
 -- statements below that read this table, and each page is visited once while it is in memory.
 CREATE TEMPORARY TABLE pricing_rollup_change AS
 SELECT c.period_id, c.product_id, c.trust_id, c.lines, c.units, c.spend,

@@ -14,7 +14,7 @@
 --
 -- Two passes over the period's rollup rows: the first computes each product's centiles into a
 -- temporary table, the second each pair's savings against them. The rollup is stored in
--- (period, product, trust) order, so the first pass reads it through that unique index, already
+-- (period, product, trust) order, so the first pass reads it through that key's index, already
 -- grouped by product, instead of sorting it (the planner prefers a bitmap scan and a sort, twice as slow).
 --
 -- The figures are then written only where they change: each product's doubles (its aggregates,

@@ -203,3 +203,41 @@ def test_the_scratch_rows_of_a_write_stay_out_of_the_wal_and_are_gone_when_it_co
     with connection.cursor() as cursor:
         cursor.execute("SELECT relpersistence FROM pg_class WHERE relname = 'pricing_dirtypair'")
         assert cursor.fetchone()[0] == "u"
+
+
+def test_a_rollup_row_is_keyed_by_its_period_product_and_trust_and_has_no_id():
+    """Migration 0013: no id index for every write to feed; on PostgreSQL the key's index carries the
+    columns a refresh reads, so that a refresh still reads the rollup from the index alone."""
+    from django.db import connection
+
+    trust = TrustFactory()
+    product = ProductFactory()
+    line(trust, product, packs="2", pack_price="3.50")
+    year = Period.objects.get(kind="year")
+    row = PairTotal.objects.get(pk=(year.pk, product.pk, trust.pk))
+    assert (row.lines, row.units, row.spend) == (1, Decimal("2.000"), Decimal("7.0000000"))
+    with connection.cursor() as cursor:
+        columns = [
+            column.name
+            for column in connection.introspection.get_table_description(cursor, "pricing_pairtotal")
+        ]
+        constraints = connection.introspection.get_constraints(cursor, "pricing_pairtotal")
+    assert "id" not in columns
+    (key,) = [constraint for constraint in constraints.values() if constraint["primary_key"]]
+    assert set(key["columns"]) - {"lines", "units_f", "spend_f", "ppu"} == {
+        "period_id",
+        "product_id",
+        "trust_id",
+    }
+    # The key's order, which the refresh reads the rollup in, as each engine declares it.
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i "
+                "WHERE i.indrelid = 'pricing_pairtotal'::regclass AND i.indisprimary"
+            )
+            declared = "(period_id, product_id, trust_id) INCLUDE (lines, units_f, spend_f, ppu)"
+        else:
+            cursor.execute("SELECT sql FROM sqlite_master WHERE name = 'pricing_pairtotal'")
+            declared = 'PRIMARY KEY ("period_id", "product_id", "trust_id")'
+        assert declared in cursor.fetchone()[0]
