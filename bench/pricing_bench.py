@@ -409,6 +409,15 @@ def _median_of(label: str, runs: int, func, *, between=None, cpu=None, key: str 
     return median
 
 
+def _wal_whole_pages() -> int:
+    """Full-page images the cluster has written to the WAL so far (pg_stat_wal, PostgreSQL 14+)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT wal_fpi FROM pg_stat_wal")
+        return int(cursor.fetchone()[0])
+
+
 def _backend_cpu_seconds(pid: int) -> float | None:
     """User + system CPU seconds of a local PostgreSQL backend, from /proc (None if unreadable)."""
     try:
@@ -531,17 +540,22 @@ def measure(runs: int, *, workdir: Path) -> None:
         between=lambda: _vacuum(*summaries),
     )
 
-    writes, refreshes, stale_counts, write_cpus = [], [], [], []
+    writes, refreshes, stale_counts, write_cpus, whole_pages = [], [], [], [], []
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         backend = cursor.fetchone()[0]
+        # The first write is right after a checkpoint, as a nightly import's always is: every page it
+        # changes goes to the WAL whole. The later ones, minutes apart, find most of theirs written.
+        cursor.execute("CHECKPOINT")
     for _ in range(runs):
         _vacuum(*summaries)
         new_lines, product_ids = _one_days_lines(LINES // DAYS)
         spent = (_backend_cpu_seconds(backend) or 0.0, time.process_time())
+        pages_before = _wal_whole_pages()
         started = time.perf_counter()
         purchase_lines_write(lines=new_lines, source="purchase_order", product_ids=product_ids)
         writes.append(time.perf_counter() - started)
+        whole_pages.append(_wal_whole_pages() - pages_before)
         write_cpus.append(((_backend_cpu_seconds(backend) or 0.0) - spent[0], time.process_time() - spent[1]))
         stale_counts.append(StaleProduct.objects.count())
         started = time.perf_counter()
@@ -553,7 +567,8 @@ def measure(runs: int, *, workdir: Path) -> None:
         f"the {many} lines, match, update the rollup rows they touch): median {write:.2f} s "
         f"(runs: {', '.join(f'{t:.2f}' for t in writes)} s); CPU: PostgreSQL's backend "
         f"{statistics.median(c[0] for c in write_cpus):.2f} s, Python "
-        f"{statistics.median(c[1] for c in write_cpus):.2f} s",
+        f"{statistics.median(c[1] for c in write_cpus):.2f} s; whole pages in the WAL (the cluster's): "
+        f"{', '.join(f'{n:,}' for n in whole_pages)}",
         flush=True,
     )
     print(
@@ -675,7 +690,8 @@ def measure(runs: int, *, workdir: Path) -> None:
     )
     print(
         f"  writing one day's {LINES // DAYS:,} lines (upsert, match, rollup): {write:.2f} s, "
-        f"target <= 2 s: {verdict(write <= 2)}"
+        f"target <= 2 s: {verdict(write <= 2)} (the first, right after a checkpoint: {writes[0]:.2f} s, "
+        f"{'within' if writes[0] <= 2 else 'over'} 2 s)"
     )
     print("Other targets (medians)")
     print(
