@@ -409,13 +409,17 @@ def _median_of(label: str, runs: int, func, *, between=None, cpu=None, key: str 
     return median
 
 
-def _wal_whole_pages() -> int:
-    """Full-page images the cluster has written to the WAL so far (pg_stat_wal, PostgreSQL 14+)."""
+def wal_totals() -> tuple[int, int, int]:
+    """The WAL records, full-page images and bytes the cluster has written so far (pg_stat_wal,
+    PostgreSQL 15+): other sessions' too. A backend reports its own at most once a second when idle
+    outside a transaction, so this backend's are flushed first (at the idle between the statements)."""
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("SELECT wal_fpi FROM pg_stat_wal")
-        return int(cursor.fetchone()[0])
+        cursor.execute("SELECT pg_stat_force_next_flush()")
+        cursor.execute("SELECT wal_records, wal_fpi, wal_bytes FROM pg_stat_wal")
+        records, whole_pages, size = cursor.fetchone()
+    return records, whole_pages, int(size)  # bytes: pg_stat_wal gives a whole numeric
 
 
 def _backend_cpu_seconds(pid: int) -> float | None:
@@ -551,11 +555,11 @@ def measure(runs: int, *, workdir: Path) -> None:
         _vacuum(*summaries)
         new_lines, product_ids = _one_days_lines(LINES // DAYS)
         spent = (_backend_cpu_seconds(backend) or 0.0, time.process_time())
-        pages_before = _wal_whole_pages()
+        pages_before = wal_totals()[1]
         started = time.perf_counter()
         purchase_lines_write(lines=new_lines, source="purchase_order", product_ids=product_ids)
         writes.append(time.perf_counter() - started)
-        whole_pages.append(_wal_whole_pages() - pages_before)
+        whole_pages.append(wal_totals()[1] - pages_before)
         write_cpus.append(((_backend_cpu_seconds(backend) or 0.0) - spent[0], time.process_time() - spent[1]))
         stale_counts.append(StaleProduct.objects.count())
         started = time.perf_counter()

@@ -65,12 +65,6 @@ def main() -> None:
     def cpu() -> float:
         return bench._backend_cpu_seconds(pid) or 0.0
 
-    def wal() -> tuple[int, int, int]:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT wal_records, wal_fpi, wal_bytes FROM pg_stat_wal")
-            records, fpi, size = cursor.fetchone()
-        return records, fpi, int(size)  # bytes: pg_stat_wal gives a whole numeric
-
     def timed(execute, sql, params, many, context):
         text = " ".join(line for line in sql.splitlines() if not line.strip().startswith("--")).strip()
         started_cpu, started = cpu(), time.perf_counter()
@@ -97,13 +91,13 @@ def main() -> None:
                             cursor.execute(statement)
                     timings.clear()
                     # From here: the statements before (a CHECKPOINT waits for its writes) are not timed.
-                    wal_before, cpu_before, started = wal(), cpu(), time.perf_counter()
+                    wal_before, cpu_before, started = bench.wal_totals(), cpu(), time.perf_counter()
                     purchase_lines_write(lines=lines, source="purchase_order", product_ids=product_ids)
                     elapsed, spent = time.perf_counter() - started, cpu() - cpu_before
                     raise Rollback
             except Rollback:
                 pass
-        wal_after = wal()
+        wal_after = bench.wal_totals()
         print(
             f"run {run + 1}: {len(lines):,} lines, wall {elapsed:.2f} s, backend CPU {spent:.2f} s; "
             f"cluster WAL {wal_after[0] - wal_before[0]:,} records, "

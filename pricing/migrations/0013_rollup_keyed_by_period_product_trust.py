@@ -3,13 +3,14 @@
 Nothing looks a rollup row up by its id, but every write of lines changed about 19,000 rows for a
 day's lines, and each change added an entry to the id's index at a random place: a random page per
 row, which after a checkpoint goes to the WAL whole (on the bench's 15.6 million rows the index was
-335 MB; dropping it took a day's write from 2.4 to 2.0 s after a checkpoint, 51,600 -> 43,400
-full-page images, bench/pricing_write_profile.py). The unique index on the same three columns
-becomes the primary key, carrying on PostgreSQL the columns a refresh reads (INCLUDE, as migration
-0007 gave the unique index) so that a refresh still reads the rollup from the index alone.
+335 MB; without it the first day's write after a checkpoint put 43,400 whole pages in the WAL
+instead of 51,600, and the bench's first write fell from 2.96 to 1.93 s, bench/README.md). The
+unique index on the same three columns becomes the primary key, carrying on PostgreSQL the columns a
+refresh reads (INCLUDE, as migration 0007 gave the unique index) so that a refresh still reads the
+rollup from the index alone.
 
 PostgreSQL drops the column (no rewrite) and builds the key's index under the table's lock: about
-10 s for 15.6 million rows, during which writes of lines and the charts of product pages wait.
+12 s for 15.6 million rows, during which writes of lines and the charts of product pages wait.
 SQLite cannot change a primary key, so the table is made again and its rows copied, both ways.
 """
 
